@@ -1,0 +1,23 @@
+/* Settings from LAKEHOUSE_* environment variables, with the reference's
+ * defaults. */
+#ifndef LH_CORE_SETTINGS_H
+#define LH_CORE_SETTINGS_H
+
+#include <stdint.h>
+#include "lh/core/error.h"
+
+typedef struct lh_settings {
+    char *uri;               /* LAKEHOUSE_URI, default "data" */
+    char *journal_uri;       /* LAKEHOUSE_JOURNAL_URI, default NULL = sqlite file in the lake */
+    int grace_period_days;   /* LAKEHOUSE_GRACE_PERIOD_DAYS, default 30 */
+    int64_t max_buffer_rows; /* LAKEHOUSE_MAX_BUFFER_ROWS, default 1,000,000 */
+    int lock_max_retries;    /* LAKEHOUSE_LOCK_MAX_RETRIES, default 10 (reference 0.9.0) */
+    int64_t journal_drain_rows; /* LAKEHOUSE_JOURNAL_DRAIN_ROWS, default 1,000,000 */
+} lh_settings;
+
+/* Fill s from the environment; LH_ERR_INVALID names a malformed variable.
+ * Free with lh_settings_free. */
+lh_status lh_settings_load(lh_settings *s, lh_error *err);
+void lh_settings_free(lh_settings *s);
+
+#endif

@@ -1,0 +1,134 @@
+/* Storage backend: a flat key space under a root URI. Keys are relative,
+ * '/'-separated paths ("ds/entities/statements/_delta_log/00000000000000000000.json").
+ * Every key is validated before it reaches the backend: no empty segment, no
+ * "." or "..", no leading '/', no NUL, no backslash, valid UTF-8.
+ *
+ * Backends: local filesystem ("file:///abs", "/abs", "relative/dir") now;
+ * s3:// later through the same vtable. */
+#ifndef LH_CORE_STORAGE_H
+#define LH_CORE_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lh/core/buf.h"
+#include "lh/core/error.h"
+#include "lh/core/str.h"
+
+typedef struct lh_storage lh_storage;
+typedef struct lh_storage_writer lh_storage_writer;
+typedef struct lh_storage_reader lh_storage_reader;
+
+typedef struct lh_stat {
+    uint64_t size;
+    int64_t mtime_ms; /* modification time, ms since epoch */
+} lh_stat;
+
+/* Open the backend for uri. The root need not exist yet (it is created on
+ * the first write). */
+lh_status lh_storage_open(const char *uri, lh_storage **out, lh_error *err);
+void lh_storage_free(lh_storage *s);
+/* The URI the storage was opened with, normalised ("file:///abs/path"). */
+const char *lh_storage_uri(const lh_storage *s);
+/* Local filesystem path of key (NULL for non-local backends); caller frees. */
+char *lh_storage_local_path(const lh_storage *s, const char *key);
+
+/* Validate a key (see above); LH_ERR_INVALID names the offending part. */
+lh_status lh_storage_check_key(const char *key, lh_error *err);
+
+/* Whole-object read into out (appended). LH_ERR_NOT_FOUND if absent. */
+lh_status lh_storage_read(lh_storage *s, const char *key, lh_buf *out, lh_error *err);
+lh_status lh_storage_stat(lh_storage *s, const char *key, lh_stat *st, lh_error *err);
+/* LH_OK with *exists set; errors only on real I/O failure. */
+lh_status lh_storage_exists(lh_storage *s, const char *key, bool *exists, lh_error *err);
+
+/* Random-access reader (parquet footers, row groups). */
+lh_status lh_storage_reader_open(lh_storage *s, const char *key, lh_storage_reader **out,
+                                 lh_error *err);
+uint64_t lh_storage_reader_size(const lh_storage_reader *r);
+/* Read exactly n bytes at off into dst; LH_ERR_CORRUPT on short read. */
+lh_status lh_storage_reader_pread(lh_storage_reader *r, uint64_t off, void *dst, size_t n,
+                                  lh_error *err);
+void lh_storage_reader_free(lh_storage_reader *r);
+
+/* Atomic whole-object write: temp file, fsync, rename, fsync directory. */
+lh_status lh_storage_write(lh_storage *s, const char *key, const void *data, size_t n,
+                           lh_error *err);
+/* Create key only if it does not exist (link(2) on local; conditional PUT on
+ * S3). The content is durable before it becomes visible. LH_ERR_EXISTS if the
+ * key already exists, without touching it. */
+lh_status lh_storage_put_if_absent(lh_storage *s, const char *key, const void *data,
+                                   size_t n, lh_error *err);
+
+/* Streaming write: bytes go to a temp object; commit makes them durable and
+ * visible under key atomically; abort (or free without commit) discards. */
+lh_status lh_storage_writer_open(lh_storage *s, const char *key, lh_storage_writer **out,
+                                 lh_error *err);
+lh_status lh_storage_writer_write(lh_storage_writer *w, const void *data, size_t n,
+                                  lh_error *err);
+uint64_t lh_storage_writer_offset(const lh_storage_writer *w);
+lh_status lh_storage_writer_commit(lh_storage_writer *w, lh_error *err);
+/* Like commit, but fails with LH_ERR_EXISTS if key appeared meanwhile. */
+lh_status lh_storage_writer_commit_if_absent(lh_storage_writer *w, lh_error *err);
+void lh_storage_writer_free(lh_storage_writer *w); /* aborts if not committed */
+
+/* Delete one key; deleting an absent key is LH_OK (idempotent). */
+lh_status lh_storage_delete(lh_storage *s, const char *key, lh_error *err);
+/* Delete every key under prefix (a "directory"). */
+lh_status lh_storage_delete_prefix(lh_storage *s, const char *prefix, lh_error *err);
+
+typedef enum lh_list_flags {
+    LH_LIST_RECURSIVE = 1, /* descend into sub-"directories" */
+    LH_LIST_DIRS = 2,      /* non-recursive only: also report immediate sub-prefixes (with trailing '/') */
+} lh_list_flags;
+
+/* Keys under prefix ("" = root), appended to out as full keys, sorted
+ * byte-wise. Temp files of in-flight writes are never listed. A missing
+ * prefix lists nothing. */
+lh_status lh_storage_list(lh_storage *s, const char *prefix, int flags, lh_strlist *out,
+                          lh_error *err);
+
+/* Backend vtable, for backend implementations only. */
+typedef struct lh_storage_ops {
+    const char *scheme;
+    void (*free)(lh_storage *s);
+    char *(*local_path)(const lh_storage *s, const char *key);
+    lh_status (*read)(lh_storage *s, const char *key, lh_buf *out, lh_error *err);
+    lh_status (*stat)(lh_storage *s, const char *key, lh_stat *st, lh_error *err);
+    lh_status (*reader_open)(lh_storage *s, const char *key, lh_storage_reader **out,
+                             lh_error *err);
+    lh_status (*writer_open)(lh_storage *s, const char *key, lh_storage_writer **out,
+                             lh_error *err);
+    lh_status (*put_if_absent)(lh_storage *s, const char *key, const void *data, size_t n,
+                               lh_error *err);
+    lh_status (*del)(lh_storage *s, const char *key, lh_error *err);
+    lh_status (*list)(lh_storage *s, const char *prefix, int flags, lh_strlist *out,
+                      lh_error *err);
+} lh_storage_ops;
+
+struct lh_storage {
+    const lh_storage_ops *ops;
+    char *uri;
+};
+
+struct lh_storage_reader {
+    lh_status (*pread)(lh_storage_reader *r, uint64_t off, void *dst, size_t n, lh_error *err);
+    void (*free)(lh_storage_reader *r);
+    uint64_t size;
+    char *key;
+};
+
+struct lh_storage_writer {
+    lh_status (*write)(lh_storage_writer *w, const void *data, size_t n, lh_error *err);
+    lh_status (*commit)(lh_storage_writer *w, bool if_absent, lh_error *err);
+    void (*abort)(lh_storage_writer *w);
+    uint64_t offset;
+    bool done;
+    char *key;
+};
+
+/* Fault injection for tests (reliability suite): when set, the Nth fsync from
+ * now (1-based) fails with the given errno. 0 disables. Process-wide. */
+void lh_storage_fault_fsync(int nth, int errnum);
+
+#endif

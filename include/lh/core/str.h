@@ -1,0 +1,38 @@
+/* UTF-8 aware string helpers. */
+#ifndef LH_CORE_STR_H
+#define LH_CORE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
+bool lh_utf8_valid(const char *s, size_t n);
+/* Number of code points in well-formed UTF-8 s[0..n). */
+size_t lh_utf8_len(const char *s, size_t n);
+/* Decode one code point at s (n bytes available); returns bytes consumed
+ * (>= 1) and stores the code point, or U+FFFD with 1 for a bad sequence. */
+size_t lh_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* Encode cp into out (>= 4 bytes); returns bytes written. */
+size_t lh_utf8_encode(uint32_t cp, char *out);
+
+bool lh_str_startswith(const char *s, const char *prefix);
+bool lh_str_endswith(const char *s, const char *suffix);
+/* Byte-wise comparison of (a, an) and (b, bn), as parquet orders strings. */
+int lh_bytes_cmp(const char *a, size_t an, const char *b, size_t bn);
+
+/* A growable list of owned C strings. */
+typedef struct lh_strlist {
+    char **items;
+    size_t len;
+    size_t cap;
+} lh_strlist;
+
+void lh_strlist_init(lh_strlist *l);
+void lh_strlist_free(lh_strlist *l);
+void lh_strlist_push(lh_strlist *l, const char *s);      /* copies s */
+void lh_strlist_push_owned(lh_strlist *l, char *s);      /* takes s */
+void lh_strlist_sort(lh_strlist *l);                     /* byte-wise */
+bool lh_strlist_contains(const lh_strlist *l, const char *s);
+
+#endif

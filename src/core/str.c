@@ -1,0 +1,146 @@
+#include "lh/core/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+
+size_t lh_utf8_decode(const char *str, size_t n, uint32_t *cp)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (n == 0) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len;
+    uint32_t v, min;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; v = c & 0x1F; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; v = c & 0x0F; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; v = c & 0x07; min = 0x10000; }
+    else goto bad;
+    if (n < len) goto bad;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) goto bad;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) goto bad;
+    *cp = v;
+    return len;
+bad:
+    *cp = 0xFFFD;
+    return 1;
+}
+
+bool lh_utf8_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t used = lh_utf8_decode(s + i, n - i, &cp);
+        if (cp == 0xFFFD && used == 1) return false;
+        i += used;
+    }
+    return true;
+}
+
+size_t lh_utf8_len(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) count++;
+    return count;
+}
+
+size_t lh_utf8_encode(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+bool lh_str_startswith(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool lh_str_endswith(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+int lh_bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t n = an < bn ? an : bn;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c) return c;
+    return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
+void lh_strlist_init(lh_strlist *l)
+{
+    l->items = NULL;
+    l->len = 0;
+    l->cap = 0;
+}
+
+void lh_strlist_free(lh_strlist *l)
+{
+    for (size_t i = 0; i < l->len; i++) free(l->items[i]);
+    free(l->items);
+    lh_strlist_init(l);
+}
+
+void lh_strlist_push_owned(lh_strlist *l, char *s)
+{
+    l->items = lh_grow(l->items, &l->cap, l->len + 1, sizeof *l->items);
+    l->items[l->len++] = s;
+}
+
+void lh_strlist_push(lh_strlist *l, const char *s)
+{
+    lh_strlist_push_owned(l, lh_strdup(s));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void lh_strlist_sort(lh_strlist *l)
+{
+    if (l->len > 1) qsort(l->items, l->len, sizeof *l->items, cmp_str);
+}
+
+bool lh_strlist_contains(const lh_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (strcmp(l->items[i], s) == 0) return true;
+    return false;
+}

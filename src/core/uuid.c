@@ -1,0 +1,102 @@
+#include "lh/core/uuid.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "lh/core/timeutil.h"
+
+static lh_status random_bytes(void *dst, size_t n, lh_error *err)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom((char *)dst + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return lh_error_errno(err, LH_ERR_IO, errno, "getrandom");
+        }
+        got += (size_t)r;
+    }
+    return LH_OK;
+}
+
+/* Monotonic state: last millisecond and the 12-bit counter within it (RFC
+ * 9562 method 1). Not thread-safe by design: callers serialize. */
+static int64_t last_ms = -1;
+static uint16_t seq;
+
+lh_status lh_uuid7_new(lh_uuid *out, lh_error *err)
+{
+    LH_TRY(random_bytes(out->b, sizeof out->b, err));
+    int64_t ms = lh_now_us() / 1000;
+    if (ms <= last_ms) {
+        ms = last_ms;
+        if (++seq > 0x0FFF) { /* counter exhausted: borrow the next ms */
+            ms++;
+            seq = 0;
+        }
+    } else {
+        seq = (uint16_t)(((out->b[6] & 0x07) << 8) | out->b[7]); /* random start, leaves headroom */
+    }
+    last_ms = ms;
+    for (int i = 0; i < 6; i++) out->b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    out->b[6] = (uint8_t)(0x70 | ((seq >> 8) & 0x0F));
+    out->b[7] = (uint8_t)seq;
+    out->b[8] = (uint8_t)(0x80 | (out->b[8] & 0x3F));
+    return LH_OK;
+}
+
+lh_status lh_uuid4_new(lh_uuid *out, lh_error *err)
+{
+    LH_TRY(random_bytes(out->b, sizeof out->b, err));
+    out->b[6] = (uint8_t)(0x40 | (out->b[6] & 0x0F));
+    out->b[8] = (uint8_t)(0x80 | (out->b[8] & 0x3F));
+    return LH_OK;
+}
+
+void lh_uuid_format(const lh_uuid *u, char out[LH_UUID_STR_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[u->b[i] >> 4];
+        out[o++] = hex[u->b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+lh_status lh_uuid_parse(const char *s, lh_uuid *out, lh_error *err)
+{
+    if (strlen(s) != LH_UUID_STR_LEN) goto bad;
+    size_t o = 0;
+    for (size_t i = 0; i < LH_UUID_STR_LEN;) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') goto bad;
+            i++;
+            continue;
+        }
+        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        if (hi < 0 || lo < 0) goto bad;
+        out->b[o++] = (uint8_t)(hi << 4 | lo);
+        i += 2;
+    }
+    return LH_OK;
+bad:
+    return lh_error_set(err, LH_ERR_INVALID, "not a UUID: \"%.64s\"", s);
+}
+
+int64_t lh_uuid7_ms(const lh_uuid *u)
+{
+    int64_t ms = 0;
+    for (int i = 0; i < 6; i++) ms = (ms << 8) | u->b[i];
+    return ms;
+}

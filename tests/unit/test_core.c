@@ -1,0 +1,424 @@
+/* Core utilities: error, buffers, arena, UTF-8, hashes, UUIDv7, time,
+ * settings, and the local storage backend including its failure paths. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/hash.h"
+#include "lh/core/mem.h"
+#include "lh/core/settings.h"
+#include "lh/core/storage.h"
+#include "lh/core/str.h"
+#include "lh/core/timeutil.h"
+#include "lh/core/uuid.h"
+#include "test.h"
+
+static void test_error(void)
+{
+    lh_error err;
+    lh_error_clear(&err);
+    CHECK_INT(err.code, LH_OK);
+    CHECK_INT(lh_error_set(&err, LH_ERR_INVALID, "line %d: bad", 3), LH_ERR_INVALID);
+    CHECK_STR(err.msg, "line 3: bad");
+    lh_error_prefix(&err, "file %s", "x.json");
+    CHECK_STR(err.msg, "file x.json: line 3: bad");
+    lh_error_errno(&err, LH_ERR_IO, ENOENT, "open %s", "f");
+    CHECK_STR(err.msg, "open f: No such file or directory");
+    CHECK_INT(err.sys_errno, ENOENT);
+    CHECK_STR(lh_status_name(LH_ERR_BUSY), "busy");
+    CHECK_INT(lh_error_set(NULL, LH_ERR_IO, "dropped"), LH_ERR_IO);
+}
+
+static void test_buf(void)
+{
+    lh_buf b = LH_BUF_INIT;
+    lh_buf_append_str(&b, "abc");
+    lh_buf_printf(&b, "-%d-", 42);
+    CHECK_STR(b.data, "abc-42-");
+    CHECK_INT(b.len, 7);
+    lh_buf_reset(&b);
+    CHECK_INT(b.len, 0);
+    lh_buf_append_json_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff", 10);
+    CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\xef\xbf\xbd\"");
+    lh_buf_reset(&b);
+    lh_buf_append_u32le(&b, 0x01020304);
+    CHECK(memcmp(b.data, "\x04\x03\x02\x01", 4) == 0);
+    for (int i = 0; i < 100000; i++) lh_buf_append_byte(&b, 'x');
+    CHECK_INT(b.len, 100004);
+    size_t len;
+    char *d = lh_buf_detach(&b, &len);
+    CHECK_INT(len, 100004);
+    CHECK(b.data == NULL);
+    free(d);
+    lh_buf_free(&b);
+}
+
+static void test_arena(void)
+{
+    lh_arena a;
+    lh_arena_init(&a, 64);
+    char *s = lh_arena_strdup(&a, "hello");
+    char *big = lh_arena_alloc(&a, 1000); /* larger than a block */
+    memset(big, 1, 1000);
+    CHECK_STR(s, "hello");
+    CHECK(((uintptr_t)big & 7) == 0);
+    lh_arena_reset(&a);
+    CHECK_INT(a.total, 0);
+    CHECK_STR(lh_arena_strndup(&a, "abcdef", 3), "abc");
+    lh_arena_free(&a);
+}
+
+static void test_utf8(void)
+{
+    CHECK(lh_utf8_valid("h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80", 15));
+    CHECK(!lh_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    CHECK(!lh_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    CHECK(!lh_utf8_valid("\xe4\xb8", 2));         /* truncated */
+    CHECK(!lh_utf8_valid("\xf5\x80\x80\x80", 4)); /* > U+10FFFF */
+    CHECK_INT(lh_utf8_len("h\xc3\xa9\xe4\xb8\xad", 6), 3);
+    char out[4];
+    CHECK_INT(lh_utf8_encode(0x1F600, out), 4);
+    CHECK(memcmp(out, "\xf0\x9f\x98\x80", 4) == 0);
+    CHECK(lh_bytes_cmp("ab", 2, "abc", 3) < 0);
+    CHECK(lh_bytes_cmp("\xc3\xa9", 2, "z", 1) > 0); /* byte order, not collation */
+    lh_strlist l;
+    lh_strlist_init(&l);
+    lh_strlist_push(&l, "b");
+    lh_strlist_push(&l, "a");
+    lh_strlist_sort(&l);
+    CHECK_STR(l.items[0], "a");
+    CHECK(lh_strlist_contains(&l, "b"));
+    lh_strlist_free(&l);
+}
+
+static void test_hash(void)
+{
+    char hex[41];
+    lh_sha1_hex("abc", 3, hex);
+    CHECK_STR(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    lh_sha1_hex("", 0, hex);
+    CHECK_STR(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    lh_sha1_ctx *c = lh_sha1_new();
+    lh_sha1_update(c, "a", 1);
+    lh_sha1_update(c, "bc", 2);
+    lh_sha1_final_hex(c, hex);
+    CHECK_STR(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    lh_sha1_update(c, "abc", 3); /* reusable after final */
+    lh_sha1_final_hex(c, hex);
+    CHECK_STR(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    lh_sha1_free(c);
+    CHECK(lh_xxh64("", 0, 0) == 17241709254077376921ULL);
+}
+
+static void test_uuid(void)
+{
+    lh_error err;
+    lh_uuid prev, cur;
+    char a[37], b[37];
+    CHECK_OK(lh_uuid7_new(&prev, &err), &err);
+    int monotonic = 1;
+    for (int i = 0; i < 20000; i++) {
+        CHECK_OK(lh_uuid7_new(&cur, &err), &err);
+        lh_uuid_format(&prev, a);
+        lh_uuid_format(&cur, b);
+        if (strcmp(a, b) >= 0) monotonic = 0;
+        prev = cur;
+    }
+    CHECK(monotonic);
+    CHECK(b[14] == '7');
+    CHECK(strchr("89ab", b[19]) != NULL);
+    int64_t ms = lh_uuid7_ms(&cur), now = lh_now_us() / 1000;
+    CHECK(ms <= now + 1000 && ms >= now - 60000);
+    lh_uuid parsed;
+    CHECK_OK(lh_uuid_parse(b, &parsed, &err), &err);
+    CHECK(memcmp(parsed.b, cur.b, 16) == 0);
+    CHECK_RC(lh_uuid_parse("not-a-uuid", &parsed, &err), LH_ERR_INVALID);
+    CHECK_OK(lh_uuid4_new(&cur, &err), &err);
+    lh_uuid_format(&cur, a);
+    CHECK(a[14] == '4');
+}
+
+static void test_time(void)
+{
+    lh_error err;
+    int64_t us;
+    char out[LH_ISO_MAX];
+    CHECK_OK(lh_time_parse_iso("2024-05-01T12:34:56.123456", 26, &us, &err), &err);
+    CHECK_INT(us, 1714566896123456LL);
+    lh_time_format_iso(us, out);
+    CHECK_STR(out, "2024-05-01T12:34:56.123456");
+    CHECK_OK(lh_time_parse_iso("2024-05-01T14:34:56.123456+02:00", 32, &us, &err), &err);
+    CHECK_INT(us, 1714566896123456LL);
+    CHECK_OK(lh_time_parse_iso("2024-05-01", 10, &us, &err), &err);
+    CHECK_INT(us, 1714521600000000LL);
+    CHECK_OK(lh_time_parse_iso("1969-12-31T23:59:59.5Z", 22, &us, &err), &err);
+    CHECK_INT(us, -500000);
+    lh_time_format_iso(-500000, out);
+    CHECK_STR(out, "1969-12-31T23:59:59.500000");
+    lh_time_format_iso_py(1714566896000000LL, 1, out);
+    CHECK_STR(out, "2024-05-01T12:34:56+00:00");
+    CHECK_RC(lh_time_parse_iso("2024-13-01", 10, &us, &err), LH_ERR_INVALID);
+    CHECK_RC(lh_time_parse_iso("yesterday", 9, &us, &err), LH_ERR_INVALID);
+    CHECK_RC(lh_time_parse_iso("2024-05-01T12:34:56junk", 23, &us, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "junk") != NULL);
+    int64_t y;
+    unsigned m, d;
+    lh_civil_from_days(lh_days_from_civil(2000, 2, 29), &y, &m, &d);
+    CHECK(y == 2000 && m == 2 && d == 29);
+}
+
+static void test_settings(void)
+{
+    lh_error err;
+    lh_settings s;
+    unsetenv("LAKEHOUSE_URI");
+    setenv("LAKEHOUSE_GRACE_PERIOD_DAYS", "7", 1);
+    CHECK_OK(lh_settings_load(&s, &err), &err);
+    CHECK_STR(s.uri, "data");
+    CHECK_INT(s.grace_period_days, 7);
+    CHECK_INT(s.max_buffer_rows, 1000000);
+    CHECK(s.journal_uri == NULL);
+    lh_settings_free(&s);
+    setenv("LAKEHOUSE_LOCK_MAX_RETRIES", "many", 1);
+    CHECK_RC(lh_settings_load(&s, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "LAKEHOUSE_LOCK_MAX_RETRIES") != NULL);
+    unsetenv("LAKEHOUSE_LOCK_MAX_RETRIES");
+    unsetenv("LAKEHOUSE_GRACE_PERIOD_DAYS");
+}
+
+static void test_keys(void)
+{
+    lh_error err;
+    CHECK_OK(lh_storage_check_key("a/b/c.json", &err), &err);
+    CHECK_OK(lh_storage_check_key("ds/.LOCK", &err), &err);
+    const char *bad[] = {"", "/abs", "a//b", "a/../b", "..", "a/./b", "a\\b", "a\nb", "a/", "\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_RC(lh_storage_check_key(bad[i], &err), LH_ERR_INVALID);
+}
+
+static void test_storage_local(void)
+{
+    char *dir = lh_test_tmpdir();
+    char *root = lh_asprintf("%s/lake", dir);
+    lh_error err;
+    lh_storage *s;
+    CHECK_OK(lh_storage_open(root, &s, &err), &err);
+    lh_buf b = LH_BUF_INIT;
+    CHECK_RC(lh_storage_read(s, "missing.txt", &b, &err), LH_ERR_NOT_FOUND);
+    CHECK(strstr(err.msg, "missing.txt") != NULL);
+    bool exists = true;
+    CHECK_OK(lh_storage_exists(s, "missing.txt", &exists, &err), &err);
+    CHECK(!exists);
+
+    CHECK_OK(lh_storage_write(s, "ds/a/one.txt", "hello", 5, &err), &err);
+    CHECK_OK(lh_storage_read(s, "ds/a/one.txt", &b, &err), &err);
+    CHECK_STR(b.data, "hello");
+    CHECK_OK(lh_storage_write(s, "ds/a/one.txt", "bye", 3, &err), &err); /* overwrite */
+    lh_buf_reset(&b);
+    CHECK_OK(lh_storage_read(s, "ds/a/one.txt", &b, &err), &err);
+    CHECK_STR(b.data, "bye");
+    lh_stat st;
+    CHECK_OK(lh_storage_stat(s, "ds/a/one.txt", &st, &err), &err);
+    CHECK_INT(st.size, 3);
+    CHECK(st.mtime_ms > 0);
+
+    CHECK_OK(lh_storage_put_if_absent(s, "ds/log/0.json", "v0", 2, &err), &err);
+    CHECK_RC(lh_storage_put_if_absent(s, "ds/log/0.json", "XX", 2, &err), LH_ERR_EXISTS);
+    lh_buf_reset(&b);
+    CHECK_OK(lh_storage_read(s, "ds/log/0.json", &b, &err), &err);
+    CHECK_STR(b.data, "v0"); /* the loser did not overwrite */
+
+    /* streaming writer: nothing visible before commit, abort leaves nothing */
+    lh_storage_writer *w;
+    CHECK_OK(lh_storage_writer_open(s, "ds/big.bin", &w, &err), &err);
+    char chunk[4096];
+    memset(chunk, 'z', sizeof chunk);
+    for (int i = 0; i < 600; i++) CHECK_OK(lh_storage_writer_write(w, chunk, sizeof chunk, &err), &err);
+    CHECK_OK(lh_storage_exists(s, "ds/big.bin", &exists, &err), &err);
+    CHECK(!exists);
+    CHECK_INT(lh_storage_writer_offset(w), 600 * 4096);
+    CHECK_OK(lh_storage_writer_commit(w, &err), &err);
+    lh_storage_writer_free(w);
+    CHECK_OK(lh_storage_stat(s, "ds/big.bin", &st, &err), &err);
+    CHECK_INT(st.size, 600 * 4096);
+    CHECK_OK(lh_storage_writer_open(s, "ds/aborted.bin", &w, &err), &err);
+    CHECK_OK(lh_storage_writer_write(w, "x", 1, &err), &err);
+    lh_storage_writer_free(w);
+    CHECK_OK(lh_storage_writer_open(s, "ds/log/0.json", &w, &err), &err);
+    CHECK_OK(lh_storage_writer_write(w, "x", 1, &err), &err);
+    CHECK_RC(lh_storage_writer_commit_if_absent(w, &err), LH_ERR_EXISTS);
+    lh_storage_writer_free(w);
+
+    /* reader */
+    lh_storage_reader *r;
+    CHECK_OK(lh_storage_reader_open(s, "ds/big.bin", &r, &err), &err);
+    CHECK_INT(lh_storage_reader_size(r), 600 * 4096);
+    char tail[10];
+    CHECK_OK(lh_storage_reader_pread(r, 600 * 4096 - 10, tail, 10, &err), &err);
+    CHECK(tail[9] == 'z');
+    CHECK_RC(lh_storage_reader_pread(r, 600 * 4096 - 5, tail, 10, &err), LH_ERR_CORRUPT);
+    lh_storage_reader_free(r);
+    CHECK_RC(lh_storage_reader_open(s, "ds/nope", &r, &err), LH_ERR_NOT_FOUND);
+
+    /* listing: sorted, recursive, no temp files, dirs on request */
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    CHECK_OK(lh_storage_list(s, "ds", LH_LIST_RECURSIVE, &keys, &err), &err);
+    CHECK_INT(keys.len, 3);
+    if (keys.len == 3) {
+        CHECK_STR(keys.items[0], "ds/a/one.txt");
+        CHECK_STR(keys.items[1], "ds/big.bin");
+        CHECK_STR(keys.items[2], "ds/log/0.json");
+    }
+    lh_strlist_free(&keys);
+    CHECK_OK(lh_storage_list(s, "ds/", LH_LIST_DIRS, &keys, &err), &err);
+    CHECK_INT(keys.len, 3);
+    if (keys.len == 3) {
+        CHECK_STR(keys.items[0], "ds/a/");
+        CHECK_STR(keys.items[1], "ds/big.bin");
+        CHECK_STR(keys.items[2], "ds/log/");
+    }
+    lh_strlist_free(&keys);
+    CHECK_OK(lh_storage_list(s, "nothing/here", LH_LIST_RECURSIVE, &keys, &err), &err);
+    CHECK_INT(keys.len, 0);
+    CHECK_RC(lh_storage_list(s, "../etc", LH_LIST_RECURSIVE, &keys, &err), LH_ERR_INVALID);
+    CHECK_RC(lh_storage_write(s, "../escape", "x", 1, &err), LH_ERR_INVALID);
+
+    CHECK_OK(lh_storage_delete(s, "ds/big.bin", &err), &err);
+    CHECK_OK(lh_storage_delete(s, "ds/big.bin", &err), &err); /* idempotent */
+    CHECK_OK(lh_storage_delete_prefix(s, "ds", &err), &err);
+    CHECK_OK(lh_storage_list(s, "", LH_LIST_RECURSIVE, &keys, &err), &err);
+    CHECK_INT(keys.len, 0);
+    lh_strlist_free(&keys);
+
+    char *p = lh_storage_local_path(s, "x/y");
+    CHECK(p && lh_str_endswith(p, "/lake/x/y"));
+    free(p);
+    lh_buf_free(&b);
+    lh_storage_free(s);
+    lh_test_rmtree(dir);
+    free(root);
+    free(dir);
+}
+
+static void test_storage_failures(void)
+{
+    lh_error err;
+    lh_storage *s;
+    char *dir = lh_test_tmpdir();
+    /* A file where a directory is needed: ENOTDIR surfaces as a clear error. */
+    CHECK_OK(lh_storage_open(dir, &s, &err), &err);
+    CHECK_OK(lh_storage_write(s, "file", "x", 1, &err), &err);
+    CHECK_RC(lh_storage_write(s, "file/child", "x", 1, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "file") != NULL);
+    /* Injected fsync failure (e.g. ENOSPC on flush): the write fails, the old
+     * content stays, and no temp file is left behind. */
+    CHECK_OK(lh_storage_write(s, "keep", "old", 3, &err), &err);
+    lh_storage_fault_fsync(1, ENOSPC);
+    CHECK_RC(lh_storage_write(s, "keep", "new", 3, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "No space left") != NULL);
+    lh_buf b = LH_BUF_INIT;
+    CHECK_OK(lh_storage_read(s, "keep", &b, &err), &err);
+    CHECK_STR(b.data, "old");
+    lh_buf_free(&b);
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    CHECK_OK(lh_storage_list(s, "", LH_LIST_RECURSIVE, &keys, &err), &err);
+    CHECK_INT(keys.len, 2);
+    lh_strlist_free(&keys);
+    lh_storage_free(s);
+
+    /* Permission denied: a read-only directory (as root, which bypasses mode
+     * bits, /proc refuses file creation instead). */
+    const char *ro_root;
+    char *ro = NULL;
+    if (geteuid() != 0) {
+        ro = lh_asprintf("%s/ro", dir);
+        mkdir(ro, 0555);
+        ro_root = ro;
+    } else {
+        ro_root = "/proc/lh-test-denied";
+    }
+    CHECK_OK(lh_storage_open(ro_root, &s, &err), &err);
+    CHECK_RC(lh_storage_write(s, "x", "x", 1, &err), LH_ERR_IO);
+    CHECK(err.sys_errno != 0);
+    lh_storage_free(s);
+    free(ro);
+
+    CHECK_RC(lh_storage_open("ftp://host/x", &s, &err), LH_ERR_UNSUPPORTED);
+    CHECK_RC(lh_storage_open("file://relative", &s, &err), LH_ERR_INVALID);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* Two processes race put-if-absent on the same keys: exactly one wins each. */
+static void test_put_if_absent_race(void)
+{
+    char *dir = lh_test_tmpdir();
+    enum { KEYS = 200, PROCS = 4 };
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            lh_error err;
+            lh_storage *s;
+            if (lh_storage_open(dir, &s, &err) != LH_OK) _exit(3);
+            int wins = 0;
+            for (int k = 0; k < KEYS; k++) {
+                char key[64], val[16];
+                snprintf(key, sizeof key, "log/%020d.json", k);
+                snprintf(val, sizeof val, "p%d", p);
+                lh_status rc = lh_storage_put_if_absent(s, key, val, strlen(val), &err);
+                if (rc == LH_OK) wins++;
+                else if (rc != LH_ERR_EXISTS) _exit(4);
+            }
+            lh_storage_free(s);
+            /* report wins through the exit code's file, keeping exit 0 clean */
+            char path[4200];
+            snprintf(path, sizeof path, "%s/wins-%d", dir, p);
+            FILE *f = fopen(path, "w");
+            if (f) {
+                fprintf(f, "%d", wins);
+                fclose(f);
+            }
+            _exit(0);
+        }
+    }
+    int total = 0;
+    for (int p = 0; p < PROCS; p++) {
+        int status;
+        waitpid(pids[p], &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/wins-%d", dir, p);
+        FILE *f = fopen(path, "r");
+        int wins = 0;
+        if (f) {
+            if (fscanf(f, "%d", &wins) != 1) wins = 0;
+            fclose(f);
+        }
+        total += wins;
+    }
+    CHECK_INT(total, KEYS);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    RUN(test_error);
+    RUN(test_buf);
+    RUN(test_arena);
+    RUN(test_utf8);
+    RUN(test_hash);
+    RUN(test_uuid);
+    RUN(test_time);
+    RUN(test_settings);
+    RUN(test_keys);
+    RUN(test_storage_local);
+    RUN(test_storage_failures);
+    RUN(test_put_if_absent_race);
+    return lh_test_report();
+}
