@@ -1,0 +1,81 @@
+/* Statement: one value of one property of one entity, the row of both the
+ * journal and the parquet table. Column set and order follow the data
+ * contract (shard first, then ftmq's columns, then fragment and deleted_at).
+ *
+ * Strings are NUL-terminated UTF-8; NULL means SQL NULL (only the nullable
+ * columns: canonical_id, source, original_value, lang). Timestamps are
+ * microseconds since the epoch, UTC; LH_TS_NULL means NULL. */
+#ifndef LH_MODEL_STATEMENT_H
+#define LH_MODEL_STATEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/error.h"
+
+#define LH_TS_NULL INT64_MIN
+
+typedef struct lh_statement {
+    const char *shard;
+    const char *id;
+    const char *entity_id;
+    const char *canonical_id;
+    const char *dataset;
+    const char *bucket;
+    const char *origin;
+    const char *source;
+    const char *schema;
+    const char *prop;
+    const char *prop_type;
+    const char *value;
+    const char *original_value;
+    const char *lang;
+    bool external;
+    int64_t first_seen;
+    int64_t last_seen;
+    const char *fragment; /* "" = none, never NULL */
+    int64_t deleted_at;   /* LH_TS_NULL = live */
+} lh_statement;
+
+/* Column ids in contract order (parquet and journal). */
+typedef enum lh_stmt_col {
+    LH_COL_SHARD,
+    LH_COL_ID,
+    LH_COL_ENTITY_ID,
+    LH_COL_CANONICAL_ID,
+    LH_COL_DATASET,
+    LH_COL_BUCKET,
+    LH_COL_ORIGIN,
+    LH_COL_SOURCE,
+    LH_COL_SCHEMA,
+    LH_COL_PROP,
+    LH_COL_PROP_TYPE,
+    LH_COL_VALUE,
+    LH_COL_ORIGINAL_VALUE,
+    LH_COL_LANG,
+    LH_COL_EXTERNAL,
+    LH_COL_FIRST_SEEN,
+    LH_COL_LAST_SEEN,
+    LH_COL_FRAGMENT,
+    LH_COL_DELETED_AT,
+    LH_STMT_NCOLS
+} lh_stmt_col;
+
+/* A batch of statements whose strings live in the batch's arena: the batch
+ * owns everything, lh_stmt_batch_free releases it. */
+typedef struct lh_stmt_batch {
+    lh_statement *rows;
+    size_t len;
+    size_t cap;
+    lh_arena arena;
+} lh_stmt_batch;
+
+void lh_stmt_batch_init(lh_stmt_batch *b);
+void lh_stmt_batch_free(lh_stmt_batch *b);
+void lh_stmt_batch_clear(lh_stmt_batch *b); /* keeps capacity */
+/* Deep-copy s into the batch (strings copied into the arena). */
+lh_statement *lh_stmt_batch_push(lh_stmt_batch *b, const lh_statement *s);
+
+#endif
