@@ -7,7 +7,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
+
+
+def _find_shared_data() -> Path:
+    """``shared/data`` beside the checkout (CI: ../shared), or beside an
+    ancestor (a git worktree nested deeper); LH_SHARED_DATA overrides."""
+    if os.environ.get("LH_SHARED_DATA"):
+        return Path(os.environ["LH_SHARED_DATA"])
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "data"
+
+
+SHARED_DATA = _find_shared_data()
 
 
 def build_dir() -> Path:
@@ -35,3 +49,16 @@ def run(args, **kw) -> subprocess.CompletedProcess:
 @pytest.fixture
 def shared_data() -> Path:
     return SHARED_DATA
+
+
+REF_CLI = Path(__file__).resolve().parent / "ref_cli.py"
+
+
+def ref_cli(args, env=None, **kw) -> subprocess.CompletedProcess:
+    """Run the Python reference ``ftm-lakehouse`` CLI (with the offline
+    delta_scan shim of refshim.py); fails the test if it fails."""
+    import sys
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return run([sys.executable, REF_CLI, *args], env=full_env, **kw)
