@@ -1,10 +1,12 @@
 /* Statement: one value of one property of one entity, the row of both the
- * journal and the parquet table. Column set and order follow the data
- * contract (shard first, then ftmq's columns, then fragment and deleted_at).
+ * journal and the parquet table. Physical columns and their order follow the
+ * reference ftm-lakehouse 0.9.0 (shard, ftmq's columns minus canonical_id,
+ * fragment, role, deleted_at). canonical_id is not stored: it always equals
+ * entity_id in a lakehouse dataset; it is kept here for statement CSV IO.
  *
  * Strings are NUL-terminated UTF-8; NULL means SQL NULL (only the nullable
- * columns: canonical_id, source, original_value, lang). Timestamps are
- * microseconds since the epoch, UTC; LH_TS_NULL means NULL. */
+ * columns: canonical_id, source, prop_type, original_value, lang, role).
+ * Timestamps are microseconds since the epoch, UTC; LH_TS_NULL means NULL. */
 #ifndef LH_MODEL_STATEMENT_H
 #define LH_MODEL_STATEMENT_H
 
@@ -36,15 +38,15 @@ typedef struct lh_statement {
     int64_t first_seen;
     int64_t last_seen;
     const char *fragment; /* "" = none, never NULL */
+    const char *role;     /* who asserted it; NULL = none ("" collapses to NULL) */
     int64_t deleted_at;   /* LH_TS_NULL = live */
 } lh_statement;
 
-/* Column ids in contract order (parquet and journal). */
+/* Physical column ids in table order (parquet and journal). */
 typedef enum lh_stmt_col {
     LH_COL_SHARD,
     LH_COL_ID,
     LH_COL_ENTITY_ID,
-    LH_COL_CANONICAL_ID,
     LH_COL_DATASET,
     LH_COL_BUCKET,
     LH_COL_ORIGIN,
@@ -59,6 +61,7 @@ typedef enum lh_stmt_col {
     LH_COL_FIRST_SEEN,
     LH_COL_LAST_SEEN,
     LH_COL_FRAGMENT,
+    LH_COL_ROLE,
     LH_COL_DELETED_AT,
     LH_STMT_NCOLS
 } lh_stmt_col;
