@@ -1,0 +1,81 @@
+/* Parquet reader: footer parsing, column projection, row-group-at-a-time
+ * decoding into columnar buffers, row-group pruning by statistics and bloom
+ * filters. Never reads outside the file; corrupt input is LH_ERR_CORRUPT
+ * naming the file, row group, column and page.
+ *
+ * Leaf columns are addressed by their index in depth-first schema order
+ * (0 = first leaf). Nested columns come with definition/repetition levels
+ * so callers (the Delta checkpoint reader) can assemble records. */
+#ifndef LH_FORMAT_PQ_READER_H
+#define LH_FORMAT_PQ_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+#include "lh/format/pq_meta.h"
+
+typedef struct lh_pq_reader lh_pq_reader;
+
+typedef struct lh_pq_leaf {
+    const char *name;            /* leaf name */
+    const char *path;            /* dotted path from the root ("add.partitionValues.key_value.key") */
+    lh_pq_type type;
+    const lh_pq_schema_element *element;
+    int16_t max_def, max_rep;
+} lh_pq_leaf;
+
+/* Decoded values of one column chunk (one row group). Values are dense: only
+ * non-null values are stored; def_levels/rep_levels (NULL when the maximum
+ * level is 0) tell where they go. Timestamps of any unit and INT96 are
+ * converted to INT64 microseconds since the epoch (UTC). */
+typedef struct lh_pq_column {
+    lh_pq_type type;     /* physical type after conversion (INT96 -> INT64) */
+    size_t num_levels;   /* slots including nulls (= rows for flat columns) */
+    size_t num_values;   /* non-null values */
+    int16_t *def_levels; /* num_levels entries or NULL */
+    int16_t *rep_levels; /* num_levels entries or NULL */
+    /* fixed-width values: num_values entries of type int32_t/int64_t/float/double/uint8_t(bool) */
+    void *values;
+    /* BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY: value i is bytes[offsets[i]..offsets[i+1]) */
+    uint64_t *offsets; /* num_values + 1 entries */
+    lh_buf bytes;
+    size_t values_cap, levels_cap;
+} lh_pq_column;
+
+void lh_pq_column_init(lh_pq_column *c);
+void lh_pq_column_free(lh_pq_column *c);
+
+/* Open key in st (the storage must outlive the reader). Reads and checks the footer. */
+lh_status lh_pq_reader_open(lh_storage *st, const char *key, lh_pq_reader **out, lh_error *err);
+/* Open an in-memory file (data must outlive the reader). */
+lh_status lh_pq_reader_open_mem(const void *data, size_t len, const char *name,
+                                lh_pq_reader **out, lh_error *err);
+void lh_pq_reader_free(lh_pq_reader *r);
+
+const lh_pq_file_meta *lh_pq_reader_meta(const lh_pq_reader *r);
+size_t lh_pq_reader_num_leaves(const lh_pq_reader *r);
+const lh_pq_leaf *lh_pq_reader_leaf(const lh_pq_reader *r, size_t i);
+/* Leaf index by dotted path or, for flat files, by name; -1 if absent. */
+int lh_pq_reader_find(const lh_pq_reader *r, const char *path);
+size_t lh_pq_reader_num_row_groups(const lh_pq_reader *r);
+int64_t lh_pq_reader_row_group_rows(const lh_pq_reader *r, size_t rg);
+
+/* Decode one column chunk of row group rg into col (reset first, buffers reused). */
+lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_pq_column *col,
+                                   lh_error *err);
+
+/* Pruning for an equality predicate leaf == value (bytes of the plain value:
+ * for strings the UTF-8 bytes, for INT64 8 little-endian bytes). Sets
+ * *may_contain=false only when statistics or the bloom filter prove the row
+ * group holds no such value. */
+lh_status lh_pq_reader_may_contain(lh_pq_reader *r, size_t rg, size_t leaf, const void *value,
+                                   size_t len, bool *may_contain, lh_error *err);
+
+/* Chunk statistics of row group rg, leaf (NULL when absent). */
+const lh_pq_statistics *lh_pq_reader_stats(const lh_pq_reader *r, size_t rg, size_t leaf);
+
+#endif

@@ -1,0 +1,81 @@
+/* Streaming parquet writer for flat schemas (every column a top-level leaf).
+ * Rows are appended one at a time; values are encoded into per-column page
+ * buffers as they arrive, and a row group is flushed to the sink when it
+ * reaches its row or byte limit, so memory is bounded by one row group.
+ *
+ * Files are read by pyarrow, parquet-rs (delta-rs) and DuckDB. */
+#ifndef LH_FORMAT_PQ_WRITER_H
+#define LH_FORMAT_PQ_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+#include "lh/format/pq_meta.h"
+
+typedef enum lh_pq_kind {
+    LH_PQK_STRING,       /* BYTE_ARRAY, LogicalType STRING (UTF8) */
+    LH_PQK_TIMESTAMP_US, /* INT64, TIMESTAMP(MICROS, isAdjustedToUTC=true) */
+    LH_PQK_BOOL,         /* BOOLEAN */
+    LH_PQK_INT64,        /* INT64 */
+    LH_PQK_INT32,        /* INT32 */
+    LH_PQK_DOUBLE,       /* DOUBLE */
+} lh_pq_kind;
+
+typedef struct lh_pq_col_spec {
+    const char *name;
+    lh_pq_kind kind;
+    bool required;     /* REQUIRED repetition (no definition levels) */
+    bool dictionary;   /* dictionary-encode (falls back to PLAIN past the limit) */
+    bool statistics;   /* write min/max/null_count in the chunk metadata */
+    bool bloom_filter; /* split-block bloom filter (xxh64) */
+    double bloom_fpp;  /* false-positive rate; 0 = 0.01 */
+} lh_pq_col_spec;
+
+typedef struct lh_pq_writer_opts {
+    lh_pq_codec codec;       /* SNAPPY, ZSTD, GZIP, LZ4_RAW, UNCOMPRESSED */
+    int level;               /* codec level, 0 = default */
+    size_t data_page_size;   /* bytes, 0 = 1 MiB */
+    size_t dict_page_size;   /* bytes, 0 = 1 MiB */
+    size_t row_group_rows;   /* 0 = 1,000,000 */
+    size_t row_group_bytes;  /* flush a row group past this many buffered bytes, 0 = 128 MiB */
+    const char *created_by;  /* NULL = "ftm-lakehouse-c version ..." */
+} lh_pq_writer_opts;
+
+void lh_pq_writer_opts_init(lh_pq_writer_opts *o);
+
+/* One cell. For strings p/len (len may be 0); is_null for NULL. */
+typedef struct lh_pq_value {
+    bool is_null;
+    union {
+        struct {
+            const char *p;
+            size_t len;
+        } s;
+        int64_t i64;
+        int32_t i32;
+        double f64;
+        bool b;
+    } v;
+} lh_pq_value;
+
+typedef struct lh_pq_writer lh_pq_writer;
+
+/* The writer writes into sink (not owned; the caller commits or aborts it
+ * after lh_pq_writer_finish). cols is copied. */
+lh_status lh_pq_writer_new(lh_storage_writer *sink, const lh_pq_col_spec *cols, size_t ncols,
+                           const lh_pq_writer_opts *opts, lh_pq_writer **out, lh_error *err);
+/* Append one row: vals[ncols]. A NULL in a required column is LH_ERR_INVALID. */
+lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error *err);
+/* Add a key/value pair to the file footer (copied). */
+void lh_pq_writer_add_kv(lh_pq_writer *w, const char *key, const char *value);
+/* Flush the last row group and write the footer. */
+lh_status lh_pq_writer_finish(lh_pq_writer *w, lh_error *err);
+/* After finish: the footer metadata (for Delta stats: row count, min/max, nulls). */
+const lh_pq_file_meta *lh_pq_writer_meta(const lh_pq_writer *w);
+uint64_t lh_pq_writer_rows(const lh_pq_writer *w);
+void lh_pq_writer_free(lh_pq_writer *w);
+
+#endif

@@ -1,0 +1,60 @@
+/* Statement batches: rows plus an arena that owns every string. */
+#include "lh/model/statement.h"
+
+#include <string.h>
+
+#include "lh/core/mem.h"
+
+void lh_stmt_batch_init(lh_stmt_batch *b)
+{
+    b->rows = NULL;
+    b->len = 0;
+    b->cap = 0;
+    lh_arena_init(&b->arena, 64 * 1024);
+}
+
+void lh_stmt_batch_free(lh_stmt_batch *b)
+{
+    free(b->rows);
+    lh_arena_free(&b->arena);
+    b->rows = NULL;
+    b->len = b->cap = 0;
+}
+
+void lh_stmt_batch_clear(lh_stmt_batch *b)
+{
+    b->len = 0;
+    lh_arena_reset(&b->arena);
+}
+
+static const char *dup_or_null(lh_arena *a, const char *s)
+{
+    return s ? lh_arena_strdup(a, s) : NULL;
+}
+
+lh_statement *lh_stmt_batch_push(lh_stmt_batch *b, const lh_statement *s)
+{
+    if (b->len == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->rows = lh_realloc(b->rows, b->cap * sizeof *b->rows);
+    }
+    lh_statement *d = &b->rows[b->len++];
+    *d = *s;
+    d->shard = dup_or_null(&b->arena, s->shard);
+    d->id = dup_or_null(&b->arena, s->id);
+    d->entity_id = dup_or_null(&b->arena, s->entity_id);
+    d->canonical_id = dup_or_null(&b->arena, s->canonical_id);
+    d->dataset = dup_or_null(&b->arena, s->dataset);
+    d->bucket = dup_or_null(&b->arena, s->bucket);
+    d->origin = dup_or_null(&b->arena, s->origin);
+    d->source = dup_or_null(&b->arena, s->source);
+    d->schema = dup_or_null(&b->arena, s->schema);
+    d->prop = dup_or_null(&b->arena, s->prop);
+    d->prop_type = dup_or_null(&b->arena, s->prop_type);
+    d->value = dup_or_null(&b->arena, s->value);
+    d->original_value = dup_or_null(&b->arena, s->original_value);
+    d->lang = dup_or_null(&b->arena, s->lang);
+    d->fragment = s->fragment ? lh_arena_strdup(&b->arena, s->fragment) : "";
+    d->role = (s->role && *s->role) ? lh_arena_strdup(&b->arena, s->role) : NULL;
+    return d;
+}
