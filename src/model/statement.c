@@ -1,6 +1,7 @@
 /* Statement batches: rows plus an arena that owns every string. */
 #include "lh/model/statement.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lh/core/mem.h"
