@@ -1,0 +1,54 @@
+/* The dataset write fence, compatible with the Python reference's lock files:
+ *
+ *   {dataset}/.LOCK          exclusive maintenance (vacuum, compact, destroy);
+ *                            appends back off while it exists
+ *   {dataset}/.LOCK-MERGE    merge / export sweep (appends ignore it)
+ *   {dataset}/.LOCK-APPENDS/ one marker per in-flight append
+ *
+ * Unlike the reference (check-then-touch), locks are taken with
+ * put-if-absent, so two processes can never both hold one. Appends and
+ * maintenance follow a flag protocol: an append first writes its marker and
+ * only then checks .LOCK; maintenance first takes .LOCK and only then waits
+ * for the markers to drain. Whichever comes second sees the other.
+ *
+ * Lock files hold a JSON line naming the holder (pid, host, time) so a busy
+ * error can say who holds it; markers of dead processes on this host are
+ * reaped. Acquisition retries are bounded: attempt n sleeps n * backoff
+ * (LAKEHOUSE_LOCK_BACKOFF_MS, default 1000), about N^2/2 backoffs in all. */
+#ifndef LH_STORAGE_FENCE_H
+#define LH_STORAGE_FENCE_H
+
+#include <stdbool.h>
+
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+
+typedef struct lh_fence lh_fence;
+
+typedef enum lh_fence_kind {
+    LH_FENCE_LOCK,   /* .LOCK */
+    LH_FENCE_MERGE,  /* .LOCK-MERGE */
+    LH_FENCE_APPEND, /* a marker in .LOCK-APPENDS/ (shared between appends) */
+} lh_fence_kind;
+
+/* Acquire a fence of kind on dataset; max_retries < 0 uses the settings'
+ * default. LH_ERR_BUSY names the lock key and its holder. */
+lh_status lh_fence_acquire(lh_storage *st, const char *dataset, lh_fence_kind kind,
+                           int max_retries, lh_fence **out, lh_error *err);
+
+/* .LOCK then wait until no append marker remains: exclusive maintenance. */
+lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int max_retries,
+                                     lh_fence **out, lh_error *err);
+
+/* Release (delete the lock file or marker) and free. NULL is a no-op. */
+lh_status lh_fence_release(lh_fence *f, lh_error *err);
+
+/* Forcibly remove .LOCK, .LOCK-MERGE and the append markers after a crash;
+ * *released tells whether anything was held. */
+lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released,
+                          lh_error *err);
+
+/* Describe the holder of key ("pid 12 on host x since ..."), or "unknown". */
+void lh_fence_describe(lh_storage *st, const char *key, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,308 @@
+/* Dataset write fence: lock files taken with put-if-absent plus append
+ * markers (see fence.h for the protocol). */
+#include "lh/storage/fence.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/mem.h"
+#include "lh/core/settings.h"
+#include "lh/core/str.h"
+#include "lh/core/timeutil.h"
+#include "lh/core/uuid.h"
+
+struct lh_fence {
+    lh_storage *st;
+    char *key;
+};
+
+static const char *kind_suffix(lh_fence_kind kind)
+{
+    switch (kind) {
+    case LH_FENCE_LOCK: return ".LOCK";
+    case LH_FENCE_MERGE: return ".LOCK-MERGE";
+    case LH_FENCE_APPEND: return ".LOCK-APPENDS";
+    }
+    return ".LOCK";
+}
+
+static char *key_for(const char *dataset, const char *name)
+{
+    lh_buf b = LH_BUF_INIT;
+    lh_buf_printf(&b, "%s/%s", dataset, name);
+    return lh_buf_detach(&b, NULL);
+}
+
+static void holder_json(lh_buf *out)
+{
+    char host[256] = "";
+    char ts[LH_ISO_MAX];
+    gethostname(host, sizeof host - 1);
+    lh_time_format_iso(lh_now_us(), ts);
+    lh_buf_printf(out, "{\"pid\": %ld, \"host\": ", (long)getpid());
+    lh_buf_append_json_str(out, host, strlen(host));
+    lh_buf_printf(out, ", \"created_at\": \"%s\", \"tool\": \"ftm-lakehouse-c\"}\n", ts);
+}
+
+static void backoff_sleep(int attempt)
+{
+    long ms = 1000;
+    const char *env = getenv("LAKEHOUSE_LOCK_BACKOFF_MS");
+    if (env && *env) ms = strtol(env, NULL, 10);
+    if (ms < 0) ms = 0;
+    long total = ms * attempt;
+    struct timespec ts = {total / 1000, (total % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int resolve_retries(int max_retries)
+{
+    if (max_retries >= 0) return max_retries;
+    lh_settings s;
+    lh_error e;
+    int n = 10;
+    if (lh_settings_load(&s, &e) == LH_OK) {
+        n = s.lock_max_retries;
+        lh_settings_free(&s);
+    }
+    return n;
+}
+
+void lh_fence_describe(lh_storage *st, const char *key, char *out, size_t outlen)
+{
+    lh_buf data = LH_BUF_INIT;
+    lh_error e;
+    snprintf(out, outlen, "an unknown holder");
+    if (lh_storage_read(st, key, &data, &e) == LH_OK && data.len) {
+        json_t *j = json_loadb(data.data, data.len, 0, NULL);
+        if (json_is_object(j)) {
+            json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+            const char *host = json_string_value(json_object_get(j, "host"));
+            const char *at = json_string_value(json_object_get(j, "created_at"));
+            snprintf(out, outlen, "pid %lld on host %s since %s", (long long)pid,
+                     host ? host : "?", at ? at : "?");
+        } else {
+            /* the Python reference touches the file with a timestamp or nothing */
+            snprintf(out, outlen, "another writer (%.64s)", data.data);
+        }
+        json_decref(j);
+    }
+    lh_buf_free(&data);
+}
+
+/* True when the holder recorded in data is a dead process on this host. */
+static bool holder_is_dead(const lh_buf *data)
+{
+    json_t *j = json_loadb(data->data, data->len, 0, NULL);
+    bool dead = false;
+    if (json_is_object(j)) {
+        char host[256] = "";
+        gethostname(host, sizeof host - 1);
+        const char *h = json_string_value(json_object_get(j, "host"));
+        json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+        if (h && strcmp(h, host) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            dead = true;
+    }
+    json_decref(j);
+    return dead;
+}
+
+static lh_fence *fence_new(lh_storage *st, char *key)
+{
+    lh_fence *f = lh_malloc(sizeof *f);
+    f->st = st;
+    f->key = key;
+    return f;
+}
+
+static lh_status busy_error(lh_storage *st, const char *key, int retries, lh_error *err)
+{
+    char who[512];
+    lh_fence_describe(st, key, who, sizeof who);
+    const char *slash = strchr(key, '/');
+    int dslen = slash ? (int)(slash - key) : (int)strlen(key);
+    return lh_error_set(err, LH_ERR_BUSY,
+                        "write fence busy: `%s` is held by %s (gave up after %d retries); "
+                        "if that process is gone, release it with "
+                        "`ftm-lakehouse -d %.*s maintenance unlock`",
+                        key, who, retries, dslen, key);
+}
+
+static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence **out,
+                           lh_error *err)
+{
+    lh_buf body = LH_BUF_INIT;
+    holder_json(&body);
+    lh_status rc = LH_OK;
+    for (int attempt = 0;; attempt++) {
+        rc = lh_storage_put_if_absent(st, key, body.data, body.len, err);
+        if (rc != LH_ERR_EXISTS) break;
+        if (attempt >= retries) {
+            rc = busy_error(st, key, retries, err);
+            break;
+        }
+        backoff_sleep(attempt + 1);
+    }
+    lh_buf_free(&body);
+    if (rc != LH_OK) {
+        free(key);
+        return rc;
+    }
+    *out = fence_new(st, key);
+    return LH_OK;
+}
+
+static lh_status lock_exists(lh_storage *st, const char *dataset, bool *held, lh_error *err)
+{
+    char *key = key_for(dataset, ".LOCK");
+    lh_status rc = lh_storage_exists(st, key, held, err);
+    free(key);
+    return rc;
+}
+
+static lh_status enter_append(lh_storage *st, const char *dataset, int retries,
+                              lh_fence **out, lh_error *err)
+{
+    lh_uuid u;
+    char us[LH_UUID_STR_LEN + 1];
+    LH_TRY(lh_uuid7_new(&u, err));
+    lh_uuid_format(&u, us);
+    lh_buf name = LH_BUF_INIT;
+    lh_buf_printf(&name, ".LOCK-APPENDS/%s", us);
+    char *key = key_for(dataset, name.data);
+    lh_buf_free(&name);
+    lh_buf body = LH_BUF_INIT;
+    holder_json(&body);
+    lh_status rc = LH_OK;
+    for (int attempt = 0;; attempt++) {
+        rc = lh_storage_write(st, key, body.data, body.len, err);
+        if (rc != LH_OK) break;
+        bool held = false;
+        rc = lock_exists(st, dataset, &held, err);
+        if (rc != LH_OK || !held) break;
+        /* maintenance holds .LOCK: step aside so it can drain, then retry */
+        lh_error ignore;
+        lh_storage_delete(st, key, &ignore);
+        if (attempt >= retries) {
+            char *lock = key_for(dataset, ".LOCK");
+            rc = busy_error(st, lock, retries, err);
+            free(lock);
+            break;
+        }
+        backoff_sleep(attempt + 1);
+    }
+    lh_buf_free(&body);
+    if (rc != LH_OK) {
+        lh_error ignore;
+        lh_storage_delete(st, key, &ignore);
+        free(key);
+        return rc;
+    }
+    *out = fence_new(st, key);
+    return LH_OK;
+}
+
+lh_status lh_fence_acquire(lh_storage *st, const char *dataset, lh_fence_kind kind,
+                           int max_retries, lh_fence **out, lh_error *err)
+{
+    *out = NULL;
+    int retries = resolve_retries(max_retries);
+    if (kind == LH_FENCE_APPEND) return enter_append(st, dataset, retries, out, err);
+    return take_lock(st, key_for(dataset, kind_suffix(kind)), retries, out, err);
+}
+
+/* Live append markers (dead processes' markers on this host are removed). */
+static lh_status live_markers(lh_storage *st, const char *dataset, size_t *count,
+                              lh_error *err)
+{
+    char *prefix = key_for(dataset, ".LOCK-APPENDS");
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    lh_status rc = lh_storage_list(st, prefix, 0, &keys, err);
+    *count = 0;
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
+        lh_buf data = LH_BUF_INIT;
+        lh_error e;
+        lh_status r = lh_storage_read(st, keys.items[i], &data, &e);
+        if (r == LH_OK && holder_is_dead(&data))
+            lh_storage_delete(st, keys.items[i], &e);
+        else if (r != LH_ERR_NOT_FOUND) /* gone meanwhile: that append finished */
+            (*count)++;
+        lh_buf_free(&data);
+    }
+    lh_strlist_free(&keys);
+    free(prefix);
+    return rc;
+}
+
+lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int max_retries,
+                                     lh_fence **out, lh_error *err)
+{
+    int retries = resolve_retries(max_retries);
+    lh_fence *f = NULL;
+    LH_TRY(lh_fence_acquire(st, dataset, LH_FENCE_LOCK, retries, &f, err));
+    for (int attempt = 0;; attempt++) {
+        size_t n = 0;
+        lh_status rc = live_markers(st, dataset, &n, err);
+        if (rc == LH_OK && n == 0) break;
+        if (rc == LH_OK && attempt >= retries)
+            rc = lh_error_set(err, LH_ERR_BUSY,
+                              "write fence busy: %zu append(s) still in flight in "
+                              "`%s/.LOCK-APPENDS/` after %d retries",
+                              n, dataset, retries);
+        if (rc != LH_OK) {
+            lh_error ignore;
+            lh_fence_release(f, &ignore);
+            return rc;
+        }
+        backoff_sleep(attempt + 1);
+    }
+    *out = f;
+    return LH_OK;
+}
+
+lh_status lh_fence_release(lh_fence *f, lh_error *err)
+{
+    if (!f) return LH_OK;
+    lh_status rc = lh_storage_delete(f->st, f->key, err);
+    free(f->key);
+    free(f);
+    return rc;
+}
+
+lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released, lh_error *err)
+{
+    *released = false;
+    const char *names[] = {".LOCK", ".LOCK-MERGE"};
+    for (size_t i = 0; i < 2; i++) {
+        char *key = key_for(dataset, names[i]);
+        bool exists = false;
+        lh_status rc = lh_storage_exists(st, key, &exists, err);
+        if (rc == LH_OK && exists) {
+            rc = lh_storage_delete(st, key, err);
+            *released = true;
+        }
+        free(key);
+        if (rc != LH_OK) return rc;
+    }
+    char *prefix = key_for(dataset, ".LOCK-APPENDS");
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    lh_status rc = lh_storage_list(st, prefix, 0, &keys, err);
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
+        rc = lh_storage_delete(st, keys.items[i], err);
+        *released = true;
+    }
+    lh_strlist_free(&keys);
+    free(prefix);
+    return rc;
+}
