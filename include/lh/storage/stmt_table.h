@@ -1,0 +1,61 @@
+/* The statement table's physical layout (columns, types, writer profiles per
+ * bucket, Delta schema) and the row operations every store path shares:
+ * the file sort order and the dedupe that merge and live reads apply. */
+#ifndef LH_STORAGE_STMT_TABLE_H
+#define LH_STORAGE_STMT_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+#include "lh/format/pq_writer.h"
+#include "lh/model/statement.h"
+
+/* Column names in physical order (lh_stmt_col). */
+extern const char *const lh_stmt_col_names[LH_STMT_NCOLS];
+
+/* The Delta partition columns. */
+#define LH_STMT_NPART 3
+extern const char *const lh_stmt_partition_cols[LH_STMT_NPART];
+
+/* Columns stored in data files: all but the partition columns. */
+#define LH_STMT_FILE_NCOLS (LH_STMT_NCOLS - LH_STMT_NPART)
+
+/* Delta schemaString of the table (JSON, as the reference creates it). */
+const char *lh_stmt_delta_schema(void);
+
+/* Writer columns and options for a data file of bucket (the reference's
+ * per-bucket profile: full-text buckets get small row groups and no
+ * dictionary on `value`). cols must hold LH_STMT_FILE_NCOLS entries.
+ * zstd_level 3, as the reference. */
+void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writer_opts *opts);
+
+/* The data-file cells of s (LH_STMT_FILE_NCOLS values, pointing into s). */
+void lh_stmt_file_values(const lh_statement *s, lh_pq_value *vals);
+
+/* Read every row of one data file into out, filling the partition columns
+ * from the given values (the log's, never the path's). Columns a file
+ * predates read as NULL (fragment as ""). */
+lh_status lh_stmt_read_file(lh_storage *st, const char *key, const char *shard,
+                            const char *bucket, const char *origin, lh_stmt_batch *out,
+                            lh_error *err);
+
+/* File order: entity_id, fragment, role (NULL first), prop, id,
+ * last_seen DESC, deleted_at DESC (NULL last). */
+int lh_stmt_cmp(const lh_statement *a, const lh_statement *b);
+void lh_stmt_sort(lh_statement *rows, size_t n);
+
+/* Collapse rows of ONE partition, sorted with lh_stmt_sort, in place:
+ * - fragment "" : one row per (entity_id, id, role), the latest last_seen
+ *   winning, a tombstone winning a tie;
+ * - fragment set: per (entity_id, prop, fragment, role) only rows at the
+ *   group's latest last_seen survive, one per id;
+ * - first_seen folds to the minimum over the surviving row's id (and role).
+ * Tombstones then go: all of them when keep_tombstones_after == INT64_MAX
+ * (the live view), else those with deleted_at <= keep_tombstones_after (a
+ * merge's grace cutoff). Returns the new row count; order is kept. */
+size_t lh_stmt_dedupe(lh_statement *rows, size_t n, int64_t keep_tombstones_after);
+
+#endif

@@ -1,0 +1,285 @@
+/* Statement table layout: columns, writer profiles, Delta schema, file IO. */
+#include "lh/storage/stmt_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+#include "lh/format/pq_reader.h"
+
+const char *const lh_stmt_col_names[LH_STMT_NCOLS] = {
+    "shard",  "id",        "entity_id", "dataset",        "bucket", "origin",   "source",
+    "schema", "prop",      "prop_type", "value",          "original_value",     "lang",
+    "external", "first_seen", "last_seen", "fragment", "role", "deleted_at",
+};
+
+const char *const lh_stmt_partition_cols[LH_STMT_NPART] = {"shard", "bucket", "origin"};
+
+typedef enum { T_STR, T_BOOL, T_TS } col_type;
+
+static const struct {
+    col_type type;
+    bool nullable;
+} COLS[LH_STMT_NCOLS] = {
+    [LH_COL_SHARD] = {T_STR, false},      [LH_COL_ID] = {T_STR, false},
+    [LH_COL_ENTITY_ID] = {T_STR, false},  [LH_COL_DATASET] = {T_STR, false},
+    [LH_COL_BUCKET] = {T_STR, false},     [LH_COL_ORIGIN] = {T_STR, false},
+    [LH_COL_SOURCE] = {T_STR, true},      [LH_COL_SCHEMA] = {T_STR, false},
+    [LH_COL_PROP] = {T_STR, false},       [LH_COL_PROP_TYPE] = {T_STR, true},
+    [LH_COL_VALUE] = {T_STR, false},      [LH_COL_ORIGINAL_VALUE] = {T_STR, true},
+    [LH_COL_LANG] = {T_STR, true},        [LH_COL_EXTERNAL] = {T_BOOL, false},
+    [LH_COL_FIRST_SEEN] = {T_TS, false},  [LH_COL_LAST_SEEN] = {T_TS, false},
+    [LH_COL_FRAGMENT] = {T_STR, false},   [LH_COL_ROLE] = {T_STR, true},
+    [LH_COL_DELETED_AT] = {T_TS, true},
+};
+
+static bool is_partition_col(int c)
+{
+    return c == LH_COL_SHARD || c == LH_COL_BUCKET || c == LH_COL_ORIGIN;
+}
+
+const char *lh_stmt_delta_schema(void)
+{
+    static char schema[4096];
+    if (!schema[0]) {
+        lh_buf b = LH_BUF_INIT;
+        lh_buf_append_str(&b, "{\"type\":\"struct\",\"fields\":[");
+        for (int c = 0; c < LH_STMT_NCOLS; c++) {
+            const char *t = COLS[c].type == T_STR ? "string"
+                            : COLS[c].type == T_BOOL ? "boolean" : "timestamp";
+            lh_buf_printf(&b, "%s{\"name\":\"%s\",\"type\":\"%s\",\"nullable\":%s,\"metadata\":{}}",
+                          c ? "," : "", lh_stmt_col_names[c], t,
+                          COLS[c].nullable ? "true" : "false");
+        }
+        lh_buf_append_str(&b, "]}");
+        memcpy(schema, b.data, b.len + 1);
+        lh_buf_free(&b);
+    }
+    return schema;
+}
+
+/* Columns the reference gives chunk statistics and a dictionary. */
+static bool has_stats(int c)
+{
+    switch (c) {
+    case LH_COL_ID: case LH_COL_ENTITY_ID: case LH_COL_SCHEMA: case LH_COL_PROP:
+    case LH_COL_DATASET: case LH_COL_LANG: case LH_COL_FRAGMENT: case LH_COL_FIRST_SEEN:
+    case LH_COL_LAST_SEEN: case LH_COL_VALUE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool is_large_bucket(const char *bucket)
+{
+    return strcmp(bucket, "document") == 0 || strcmp(bucket, "page") == 0;
+}
+
+void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writer_opts *opts)
+{
+    bool large = is_large_bucket(bucket);
+    lh_pq_writer_opts_init(opts);
+    opts->codec = LH_PQ_ZSTD;
+    opts->level = 3;
+    opts->dict_page_size = 1u << 20;
+    opts->data_page_size = large ? 16u << 20 : 2u << 20;
+    opts->row_group_rows = large ? 10000 : 1000000;
+    size_t i = 0;
+    for (int c = 0; c < LH_STMT_NCOLS; c++) {
+        if (is_partition_col(c)) continue;
+        lh_pq_col_spec *s = &cols[i++];
+        memset(s, 0, sizeof *s);
+        s->name = lh_stmt_col_names[c];
+        s->kind = COLS[c].type == T_STR ? LH_PQK_STRING
+                  : COLS[c].type == T_BOOL ? LH_PQK_BOOL : LH_PQK_TIMESTAMP_US;
+        s->required = !COLS[c].nullable;
+        s->statistics = has_stats(c);
+        s->dictionary = COLS[c].type == T_STR && !(c == LH_COL_VALUE && large);
+        s->bloom_filter = c == LH_COL_PROP || c == LH_COL_FRAGMENT ||
+                          (c == LH_COL_VALUE && !large);
+        s->bloom_fpp = 0.01;
+    }
+}
+
+static const char *str_field(const lh_statement *s, int c)
+{
+    switch (c) {
+    case LH_COL_SHARD: return s->shard;
+    case LH_COL_ID: return s->id;
+    case LH_COL_ENTITY_ID: return s->entity_id;
+    case LH_COL_DATASET: return s->dataset;
+    case LH_COL_BUCKET: return s->bucket;
+    case LH_COL_ORIGIN: return s->origin;
+    case LH_COL_SOURCE: return s->source;
+    case LH_COL_SCHEMA: return s->schema;
+    case LH_COL_PROP: return s->prop;
+    case LH_COL_PROP_TYPE: return s->prop_type;
+    case LH_COL_VALUE: return s->value;
+    case LH_COL_ORIGINAL_VALUE: return s->original_value;
+    case LH_COL_LANG: return s->lang;
+    case LH_COL_FRAGMENT: return s->fragment ? s->fragment : "";
+    case LH_COL_ROLE: return s->role;
+    default: return NULL;
+    }
+}
+
+static const char **str_slot(lh_statement *s, int c)
+{
+    switch (c) {
+    case LH_COL_SHARD: return &s->shard;
+    case LH_COL_ID: return &s->id;
+    case LH_COL_ENTITY_ID: return &s->entity_id;
+    case LH_COL_DATASET: return &s->dataset;
+    case LH_COL_BUCKET: return &s->bucket;
+    case LH_COL_ORIGIN: return &s->origin;
+    case LH_COL_SOURCE: return &s->source;
+    case LH_COL_SCHEMA: return &s->schema;
+    case LH_COL_PROP: return &s->prop;
+    case LH_COL_PROP_TYPE: return &s->prop_type;
+    case LH_COL_VALUE: return &s->value;
+    case LH_COL_ORIGINAL_VALUE: return &s->original_value;
+    case LH_COL_LANG: return &s->lang;
+    case LH_COL_FRAGMENT: return &s->fragment;
+    case LH_COL_ROLE: return &s->role;
+    default: return NULL;
+    }
+}
+
+static int64_t *ts_slot(lh_statement *s, int c)
+{
+    switch (c) {
+    case LH_COL_FIRST_SEEN: return &s->first_seen;
+    case LH_COL_LAST_SEEN: return &s->last_seen;
+    case LH_COL_DELETED_AT: return &s->deleted_at;
+    default: return NULL;
+    }
+}
+
+void lh_stmt_file_values(const lh_statement *s, lh_pq_value *vals)
+{
+    size_t i = 0;
+    for (int c = 0; c < LH_STMT_NCOLS; c++) {
+        if (is_partition_col(c)) continue;
+        lh_pq_value *v = &vals[i++];
+        memset(v, 0, sizeof *v);
+        if (COLS[c].type == T_STR) {
+            const char *p = str_field(s, c);
+            v->is_null = p == NULL;
+            v->v.s.p = p;
+            v->v.s.len = p ? strlen(p) : 0;
+        } else if (COLS[c].type == T_BOOL) {
+            v->v.b = s->external;
+        } else {
+            int64_t t = *ts_slot((lh_statement *)s, c);
+            v->is_null = t == LH_TS_NULL;
+            v->v.i64 = t;
+        }
+    }
+}
+
+/* Fill column c of rows[base..base+n) from one decoded chunk. */
+static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, int c,
+                             const lh_pq_column *col, const lh_pq_leaf *leaf, const char *key,
+                             lh_error *err)
+{
+    if (col->num_levels != n)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s has %zu values for %zu rows",
+                            key, lh_stmt_col_names[c], col->num_levels, n);
+    size_t vi = 0;
+    for (size_t r = 0; r < n; r++) {
+        lh_statement *s = &out->rows[base + r];
+        bool present = !col->def_levels || col->def_levels[r] == leaf->max_def;
+        if (COLS[c].type == T_STR) {
+            const char **slot = str_slot(s, c);
+            if (!present) {
+                *slot = c == LH_COL_FRAGMENT ? "" : NULL;
+                continue;
+            }
+            if (col->type != LH_PQ_BYTE_ARRAY)
+                return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s is not a string", key,
+                                    lh_stmt_col_names[c]);
+            uint64_t a = col->offsets[vi], b = col->offsets[vi + 1];
+            vi++;
+            char *p = lh_arena_strndup(&out->arena, col->bytes.data + a, (size_t)(b - a));
+            /* the reference collapses an empty role to NULL */
+            *slot = (c == LH_COL_ROLE && b == a) ? NULL : p;
+        } else if (COLS[c].type == T_BOOL) {
+            s->external = present ? ((const uint8_t *)col->values)[vi++] != 0 : false;
+        } else {
+            int64_t *slot = ts_slot(s, c);
+            if (!present) {
+                *slot = LH_TS_NULL;
+                continue;
+            }
+            if (col->type != LH_PQ_INT64)
+                return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s is not a timestamp",
+                                    key, lh_stmt_col_names[c]);
+            *slot = ((const int64_t *)col->values)[vi++];
+        }
+    }
+    return LH_OK;
+}
+
+lh_status lh_stmt_read_file(lh_storage *st, const char *key, const char *shard,
+                            const char *bucket, const char *origin, lh_stmt_batch *out,
+                            lh_error *err)
+{
+    lh_pq_reader *r = NULL;
+    LH_TRY(lh_pq_reader_open(st, key, &r, err));
+    const char *pshard = lh_arena_strdup(&out->arena, shard);
+    const char *pbucket = lh_arena_strdup(&out->arena, bucket);
+    const char *porigin = lh_arena_strdup(&out->arena, origin);
+    int leaf_of[LH_STMT_NCOLS];
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        leaf_of[c] = is_partition_col(c) ? -1 : lh_pq_reader_find(r, lh_stmt_col_names[c]);
+    lh_status rc = LH_OK;
+    const char *required[] = {"id", "entity_id", "prop", "value", "schema"};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+        if (lh_pq_reader_find(r, required[i]) < 0) {
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s: not a statement file (no column `%s`)",
+                              key, required[i]);
+            goto done;
+        }
+    lh_pq_column col;
+    lh_pq_column_init(&col);
+    for (size_t rg = 0; rc == LH_OK && rg < lh_pq_reader_num_row_groups(r); rg++) {
+        int64_t nrows = lh_pq_reader_row_group_rows(r, rg);
+        if (nrows <= 0) continue;
+        size_t base = out->len;
+        lh_statement blank = {0};
+        blank.shard = pshard;
+        blank.bucket = pbucket;
+        blank.origin = porigin;
+        blank.fragment = "";
+        blank.first_seen = blank.last_seen = blank.deleted_at = LH_TS_NULL;
+        for (int64_t i = 0; i < nrows; i++) {
+            /* push without copying strings: the blank has only arena pointers */
+            if (out->len == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 256;
+                out->rows = lh_realloc(out->rows, out->cap * sizeof *out->rows);
+            }
+            out->rows[out->len++] = blank;
+        }
+        for (int c = 0; rc == LH_OK && c < LH_STMT_NCOLS; c++) {
+            if (leaf_of[c] < 0) continue;
+            rc = lh_pq_reader_read_column(r, rg, (size_t)leaf_of[c], &col, err);
+            if (rc == LH_OK)
+                rc = fill_column(out, base, (size_t)nrows, c, &col,
+                                 lh_pq_reader_leaf(r, (size_t)leaf_of[c]), key, err);
+        }
+        for (size_t i = base; rc == LH_OK && i < out->len; i++) {
+            lh_statement *s = &out->rows[i];
+            if (!s->id || !s->entity_id || !s->prop || !s->value || !s->schema ||
+                s->first_seen == LH_TS_NULL || s->last_seen == LH_TS_NULL)
+                rc = lh_error_set(err, LH_ERR_CORRUPT,
+                                  "%s: row %zu of row group %zu lacks a required value", key,
+                                  i - base, rg);
+            if (!s->dataset) s->dataset = "";
+        }
+    }
+    lh_pq_column_free(&col);
+done:
+    lh_pq_reader_free(r);
+    return rc;
+}
