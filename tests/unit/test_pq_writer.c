@@ -6,7 +6,11 @@
 
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
+#include "lh/core/storage.h"
+#include "lh/format/pq_bloom.h"
 #include "lh/format/pq_meta.h"
+#include "lh/format/pq_writer.h"
+#include "format/pq_enc.h"
 #include "test.h"
 
 static int bytes_eq(const lh_buf *b, const char *hex)
@@ -94,8 +98,220 @@ static void test_page_header_bytes(void)
     lh_buf_free(&b);
 }
 
+static void test_rle(void)
+{
+    lh_buf b = LH_BUF_INIT;
+    uint32_t five[5] = {1, 1, 1, 1, 1};
+    lh_pq_rle_encode(five, 5, 1, &b); /* short: one padded bit-packed group */
+    CHECK(bytes_eq(&b, "03 1F"));
+    lh_buf_reset(&b);
+    uint32_t pat[4] = {1, 0, 1, 1};
+    lh_pq_rle_encode(pat, 4, 1, &b);
+    CHECK(bytes_eq(&b, "03 0D"));
+    lh_buf_reset(&b);
+    uint32_t run[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    lh_pq_rle_encode(run, 10, 1, &b);
+    CHECK(bytes_eq(&b, "14 01"));
+    lh_buf_reset(&b);
+    /* 3 literals then a run of 12: 5 of the run are lent to round the
+     * literals up to 8, the remaining 7... stay literal too (< 8): 2 groups. */
+    uint32_t mix[15] = {2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+    lh_pq_rle_encode(mix, 15, 3, &b);
+    CHECK(bytes_eq(&b, "05 1A DB B6 6D DB 16"));
+    lh_buf_reset(&b);
+    uint32_t mix2[20] = {2, 3, 4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+    lh_pq_rle_encode(mix2, 20, 3, &b); /* 8 packed (2,3,4,7x5), then RLE 12 x 7 */
+    CHECK(bytes_eq(&b, "03 1A FF FF 18 07"));
+    lh_buf_free(&b);
+    CHECK_INT(lh_pq_bit_width(0), 0);
+    CHECK_INT(lh_pq_bit_width(1), 1);
+    CHECK_INT(lh_pq_bit_width(255), 8);
+    CHECK_INT(lh_pq_bit_width(256), 9);
+}
+
+/* Write rows into dir/key and return the file bytes in out. */
+static lh_pq_writer *write_file(const char *dir, const lh_pq_col_spec *cols, size_t ncols,
+                                const lh_pq_writer_opts *o, size_t nrows,
+                                void (*row)(size_t i, lh_pq_value *v, char *sbuf),
+                                lh_buf *out)
+{
+    lh_error err;
+    lh_storage *st;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_storage_writer *sink;
+    CHECK_OK(lh_storage_writer_open(st, "t.parquet", &sink, &err), &err);
+    lh_pq_writer *w;
+    CHECK_OK(lh_pq_writer_new(sink, cols, ncols, o, &w, &err), &err);
+    lh_pq_writer_add_kv(w, "k", "v");
+    lh_pq_value v[8];
+    char sbuf[64];
+    for (size_t i = 0; i < nrows; i++) {
+        memset(v, 0, sizeof v);
+        row(i, v, sbuf);
+        CHECK_OK(lh_pq_writer_append(w, v, &err), &err);
+    }
+    CHECK_OK(lh_pq_writer_finish(w, &err), &err);
+    CHECK_OK(lh_storage_writer_commit(sink, &err), &err);
+    lh_storage_writer_free(sink);
+    lh_buf_reset(out);
+    CHECK_OK(lh_storage_read(st, "t.parquet", out, &err), &err);
+    lh_storage_free(st);
+    return w;
+}
+
+static void row_basic(size_t i, lh_pq_value *v, char *sbuf)
+{
+    int n = snprintf(sbuf, 64, "name-%03zu", i % 300);
+    v[0].v.s.p = sbuf;
+    v[0].v.s.len = (size_t)n;
+    v[0].is_null = i % 10 == 3;
+    v[1].v.i64 = (int64_t)i - 500;
+    v[2].v.b = i % 2 == 0;
+}
+
+static void test_write_basic(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_pq_col_spec cols[3] = {
+        {.name = "s", .kind = LH_PQK_STRING, .dictionary = true, .statistics = true,
+         .bloom_filter = true},
+        {.name = "n", .kind = LH_PQK_INT64, .required = true, .statistics = true},
+        {.name = "b", .kind = LH_PQK_BOOL, .required = true, .statistics = true},
+    };
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    o.row_group_rows = 400;
+    o.dict_page_size = 600; /* ~50 entries of 12 bytes: forces the PLAIN fallback */
+    lh_buf f = LH_BUF_INIT;
+    lh_pq_writer *w = write_file(dir, cols, 3, &o, 1000, row_basic, &f);
+    CHECK(f.len > 12 && memcmp(f.data, "PAR1", 4) == 0 && memcmp(f.data + f.len - 4, "PAR1", 4) == 0);
+    const lh_pq_file_meta *m = lh_pq_writer_meta(w);
+    CHECK_INT(m->num_rows, 1000);
+    CHECK_INT(lh_pq_writer_rows(w), 1000);
+    CHECK_INT(m->num_row_groups, 3);
+    CHECK_INT(m->row_groups[2].num_rows, 200);
+    CHECK_INT(m->num_key_value_metadata, 1);
+    const lh_pq_column_meta *s = &m->row_groups[0].columns[0].meta_data;
+    CHECK_INT(s->num_values, 400);
+    CHECK(s->has_dictionary_page_offset);
+    CHECK_INT(s->num_encodings, 3);
+    /* dictionary page, dictionary-encoded data page(s), then PLAIN pages */
+    CHECK_INT(s->num_encoding_stats, 3);
+    CHECK_INT(s->statistics.null_count, 40);
+    CHECK(s->statistics.min_value.len == 8 && memcmp(s->statistics.min_value.data, "name-000", 8) == 0);
+    CHECK(s->statistics.max_value.len == 8 && memcmp(s->statistics.max_value.data, "name-299", 8) == 0);
+    CHECK(s->has_bloom_filter && s->bloom_filter_length > 0);
+    /* The bloom filter in the file answers for present values. */
+    uint64_t off = (uint64_t)s->bloom_filter_offset;
+    CHECK(off + (uint64_t)s->bloom_filter_length <= f.len);
+    size_t nb = 32; /* header < 32 bytes <= bitset: the bitset is the largest power of 2 */
+    while (nb * 2 <= (size_t)s->bloom_filter_length) nb *= 2;
+    const uint8_t *bits = (const uint8_t *)f.data + off + (size_t)s->bloom_filter_length - nb;
+    CHECK(lh_pq_bloom_check_bits(bits, nb, lh_pq_bloom_hash("name-124", 8)));
+    CHECK(lh_pq_bloom_check_bits(bits, nb, lh_pq_bloom_hash("name-299", 8)));
+    int fp = 0;
+    for (int i = 0; i < 100; i++) {
+        char k[16];
+        int kn = snprintf(k, sizeof k, "other-%d", i);
+        fp += lh_pq_bloom_check_bits(bits, nb, lh_pq_bloom_hash(k, (size_t)kn));
+    }
+    CHECK(fp < 10);
+    const lh_pq_column_meta *n = &m->row_groups[1].columns[1].meta_data;
+    CHECK(!n->has_dictionary_page_offset);
+    CHECK_INT(n->statistics.null_count, 0);
+    int64_t mn, mx;
+    memcpy(&mn, n->statistics.min_value.data, 8);
+    memcpy(&mx, n->statistics.max_value.data, 8);
+    CHECK_INT(mn, -100);
+    CHECK_INT(mx, 299);
+    CHECK(n->statistics.has_min); /* legacy signed bounds for ints */
+    const lh_pq_column_meta *b = &m->row_groups[0].columns[2].meta_data;
+    CHECK(b->statistics.min_value.len == 1 && b->statistics.min_value.data[0] == 0);
+    CHECK(b->statistics.max_value.len == 1 && b->statistics.max_value.data[0] == 1);
+    /* footer length matches */
+    uint32_t flen;
+    memcpy(&flen, f.data + f.len - 8, 4);
+    lh_buf foot = LH_BUF_INIT;
+    lh_pq_file_meta_write(m, &foot);
+    CHECK_INT(flen, foot.len);
+    CHECK(memcmp(f.data + f.len - 8 - flen, foot.data, flen) == 0);
+    lh_buf_free(&foot);
+    lh_pq_writer_free(w);
+    lh_buf_free(&f);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+static void row_none(size_t i, lh_pq_value *v, char *sbuf)
+{
+    (void)i; (void)v; (void)sbuf;
+}
+
+static void test_write_empty_and_errors(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_pq_col_spec cols[1] = {{.name = "s", .kind = LH_PQK_STRING, .required = true}};
+    lh_buf f = LH_BUF_INIT;
+    lh_pq_writer *w = write_file(dir, cols, 1, NULL, 0, row_none, &f);
+    CHECK_INT(lh_pq_writer_meta(w)->num_row_groups, 0);
+    CHECK(f.len > 12);
+    lh_error err;
+    lh_pq_value v = {.is_null = true};
+    CHECK_RC(lh_pq_writer_append(w, &v, &err), LH_ERR_INVALID); /* after finish */
+    lh_pq_writer_free(w);
+
+    lh_storage *st;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_storage_writer *sink;
+    CHECK_OK(lh_storage_writer_open(st, "u.parquet", &sink, &err), &err);
+    CHECK_OK(lh_pq_writer_new(sink, cols, 1, NULL, &w, &err), &err);
+    CHECK_RC(lh_pq_writer_append(w, &v, &err), LH_ERR_INVALID); /* NULL in required */
+    CHECK(strstr(err.msg, "required column s") != NULL);
+    lh_pq_writer_free(w);
+    lh_pq_col_spec dup[2] = {{.name = "a"}, {.name = "a"}};
+    CHECK_RC(lh_pq_writer_new(sink, dup, 2, NULL, &w, &err), LH_ERR_INVALID);
+    lh_storage_writer_free(sink);
+    lh_storage_free(st);
+    lh_buf_free(&f);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+static void row_long(size_t i, lh_pq_value *v, char *sbuf)
+{
+    static char big[200];
+    memset(big, 'z', sizeof big);
+    memcpy(big + 60, "\xc3\xa9", 2); /* a 2-byte char straddling the 64-byte cut */
+    v[0].v.s.p = i == 0 ? big : "a";
+    v[0].v.s.len = i == 0 ? sizeof big : 1;
+    (void)sbuf;
+}
+
+static void test_stats_truncation(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_pq_col_spec cols[1] = {{.name = "s", .kind = LH_PQK_STRING, .statistics = true}};
+    lh_buf f = LH_BUF_INIT;
+    lh_pq_writer *w = write_file(dir, cols, 1, NULL, 2, row_long, &f);
+    const lh_pq_statistics *s = &lh_pq_writer_meta(w)->row_groups[0].columns[0].meta_data.statistics;
+    CHECK(s->min_value.len == 1 && s->min_value.data[0] == 'a');
+    CHECK(!s->has_is_min_value_exact);
+    CHECK(s->has_is_max_value_exact && !s->is_max_value_exact);
+    /* prefix up to the 2-byte char (ends at 62 <= 64), then 'z'+1 = '{' */
+    CHECK_INT(s->max_value.len, 64);
+    CHECK(s->max_value.data[63] == '{');
+    lh_pq_writer_free(w);
+    lh_buf_free(&f);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
+    RUN(test_rle);
+    RUN(test_write_basic);
+    RUN(test_write_empty_and_errors);
+    RUN(test_stats_truncation);
     RUN(test_bloom_header);
     RUN(test_schema_bytes);
     RUN(test_page_header_bytes);

@@ -42,6 +42,10 @@ typedef struct lh_pq_writer_opts {
     size_t row_group_rows;   /* 0 = 1,000,000 */
     size_t row_group_bytes;  /* flush a row group past this many buffered bytes, 0 = 128 MiB */
     const char *created_by;  /* NULL = "ftm-lakehouse-c version ..." */
+    /* String min/max longer than this are truncated (min: UTF-8 prefix; max:
+     * prefix with the last code point incremented; is_*_exact = false).
+     * 0 = 64 (as parquet-rs); SIZE_MAX = never. */
+    size_t stats_truncate_len;
 } lh_pq_writer_opts;
 
 void lh_pq_writer_opts_init(lh_pq_writer_opts *o);

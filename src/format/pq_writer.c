@@ -1,0 +1,415 @@
+/* Streaming parquet writer for flat schemas (see pq_writer.h). Layout:
+ * "PAR1", row groups (per chunk: [dictionary page] data pages), bloom
+ * filters of every chunk, footer, footer length, "PAR1". Data pages are V1
+ * with RLE definition levels; values are RLE_DICTIONARY with a PLAIN
+ * dictionary page, or PLAIN after the dictionary outgrew its limit. */
+#include "lh/format/pq_writer.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+#include "lh/format/pq_bloom.h"
+#include "lh/format/pq_codec.h"
+#include "pq_writer_col.h"
+
+/* Longest single value accepted: a page must fit an i32 size. */
+#define MAX_VALUE_LEN ((size_t)1 << 30)
+
+typedef struct pending_bloom {
+    size_t rg, col;
+    lh_pq_bloom bloom;
+} pending_bloom;
+
+struct lh_pq_writer {
+    lh_storage_writer *sink;
+    lh_pq_writer_opts o;
+    lh_pq_wcol *cols;
+    size_t ncols;
+    lh_pq_file_meta meta;
+    size_t rg_cap;
+    size_t rg_rows;
+    pending_bloom *blooms;
+    size_t nblooms, blooms_cap;
+    lh_buf body, comp, hdr;
+    bool started, finished, failed;
+};
+
+void lh_pq_writer_opts_init(lh_pq_writer_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->codec = LH_PQ_SNAPPY;
+}
+
+static void schema_leaf(lh_pq_schema_element *e, const lh_pq_col_spec *s)
+{
+    memset(e, 0, sizeof *e);
+    e->name = lh_strdup(s->name);
+    e->has_type = true;
+    e->has_repetition = true;
+    e->repetition = s->required ? LH_PQ_REQUIRED : LH_PQ_OPTIONAL;
+    e->converted_type = LH_PQ_CT_NONE;
+    e->field_id = -1;
+    switch (s->kind) {
+    case LH_PQK_STRING:
+        e->type = LH_PQ_BYTE_ARRAY;
+        e->converted_type = LH_PQ_CT_UTF8;
+        e->logical.kind = LH_PQ_LT_STRING;
+        break;
+    case LH_PQK_TIMESTAMP_US:
+        e->type = LH_PQ_INT64;
+        e->converted_type = LH_PQ_CT_TIMESTAMP_MICROS;
+        e->logical.kind = LH_PQ_LT_TIMESTAMP;
+        e->logical.is_adjusted_to_utc = true;
+        e->logical.unit = LH_PQ_MICROS;
+        break;
+    case LH_PQK_BOOL: e->type = LH_PQ_BOOLEAN; break;
+    case LH_PQK_INT64: e->type = LH_PQ_INT64; break;
+    case LH_PQK_INT32: e->type = LH_PQ_INT32; break;
+    case LH_PQK_DOUBLE: e->type = LH_PQ_DOUBLE; break;
+    }
+}
+
+lh_status lh_pq_writer_new(lh_storage_writer *sink, const lh_pq_col_spec *cols, size_t ncols,
+                           const lh_pq_writer_opts *opts, lh_pq_writer **out, lh_error *err)
+{
+    *out = NULL;
+    lh_pq_writer_opts o;
+    if (opts) o = *opts;
+    else lh_pq_writer_opts_init(&o);
+    if (!lh_pq_codec_name(o.codec) || o.codec == LH_PQ_LZO)
+        return lh_error_set(err, LH_ERR_UNSUPPORTED, "parquet writer: codec %d", (int)o.codec);
+    for (size_t i = 0; i < ncols; i++) {
+        if (!cols[i].name || !*cols[i].name)
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: column %zu has no name", i);
+        if ((unsigned)cols[i].kind > LH_PQK_DOUBLE)
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: column %s: bad kind %d",
+                                cols[i].name, (int)cols[i].kind);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cols[i].name, cols[j].name) == 0)
+                return lh_error_set(err, LH_ERR_INVALID, "parquet writer: duplicate column %s",
+                                    cols[i].name);
+    }
+    if (!o.data_page_size) o.data_page_size = 1u << 20;
+    if (!o.dict_page_size) o.dict_page_size = 1u << 20;
+    if (!o.row_group_rows) o.row_group_rows = 1000000;
+    if (!o.row_group_bytes) o.row_group_bytes = (size_t)128 << 20;
+    if (!o.stats_truncate_len) o.stats_truncate_len = 64;
+
+    lh_pq_writer *w = lh_calloc(1, sizeof *w);
+    w->sink = sink;
+    w->o = o;
+    w->o.created_by = NULL;
+    w->ncols = ncols;
+    w->cols = lh_calloc(ncols ? ncols : 1, sizeof *w->cols);
+    for (size_t i = 0; i < ncols; i++) lh_pq_wcol_init(&w->cols[i], &cols[i]);
+
+    lh_pq_file_meta_init(&w->meta);
+    w->meta.version = 1;
+    w->meta.created_by = opts && opts->created_by
+                             ? lh_strdup(opts->created_by)
+                             : lh_strdup("ftm-lakehouse-c version " LH_VERSION);
+    w->meta.type_defined_column_orders = true;
+    w->meta.num_schema = ncols + 1;
+    w->meta.schema = lh_calloc(ncols + 1, sizeof *w->meta.schema);
+    lh_pq_schema_element *root = &w->meta.schema[0];
+    root->name = lh_strdup("schema");
+    root->has_repetition = true;
+    root->repetition = LH_PQ_REQUIRED;
+    root->num_children = (int32_t)ncols;
+    root->converted_type = LH_PQ_CT_NONE;
+    root->field_id = -1;
+    for (size_t i = 0; i < ncols; i++) schema_leaf(&w->meta.schema[i + 1], &cols[i]);
+    *out = w;
+    return LH_OK;
+}
+
+static lh_status sink_write(lh_pq_writer *w, const void *p, size_t n, lh_error *err)
+{
+    lh_status st = lh_storage_writer_write(w->sink, p, n, err);
+    if (st != LH_OK) w->failed = true;
+    return st;
+}
+
+static uint64_t sink_off(const lh_pq_writer *w)
+{
+    return lh_storage_writer_offset(w->sink);
+}
+
+static lh_status start(lh_pq_writer *w, lh_error *err)
+{
+    if (w->started) return LH_OK;
+    w->started = true;
+    return sink_write(w, "PAR1", 4, err);
+}
+
+/* Encode, compress and append the current page of column c to its chunk. */
+static lh_status flush_page(lh_pq_writer *w, lh_pq_wcol *c, lh_error *err)
+{
+    if (c->page_levels == 0) return LH_OK;
+    lh_pq_encoding enc;
+    size_t levels;
+    lh_pq_wcol_page_body(c, &w->body, &enc, &levels);
+    lh_buf_reset(&w->comp);
+    LH_TRY(lh_pq_compress(w->o.codec, w->o.level, w->body.data, w->body.len, &w->comp, err));
+    if (w->body.len > INT32_MAX || w->comp.len > INT32_MAX)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: column %s: page too large",
+                            c->spec.name);
+    lh_pq_page_header h;
+    lh_pq_page_header_init(&h);
+    h.type = LH_PQ_DATA_PAGE;
+    h.uncompressed_page_size = (int32_t)w->body.len;
+    h.compressed_page_size = (int32_t)w->comp.len;
+    h.has_data_page_header = true;
+    h.data_page_header.num_values = (int32_t)levels;
+    h.data_page_header.encoding = enc;
+    h.data_page_header.definition_level_encoding = LH_PQ_ENC_RLE;
+    h.data_page_header.repetition_level_encoding = LH_PQ_ENC_RLE;
+    size_t at = c->chunk.len;
+    lh_pq_page_header_write(&h, &c->chunk);
+    c->chunk_uncomp += (int64_t)(c->chunk.len - at + w->body.len);
+    lh_buf_append(&c->chunk, w->comp.data, w->comp.len);
+    c->num_values += (int64_t)levels;
+    if (enc == LH_PQ_ENC_PLAIN) c->pages_plain++;
+    else c->pages_dict++;
+    return LH_OK;
+}
+
+static void add_encoding(lh_pq_column_meta *m, lh_pq_encoding e)
+{
+    for (size_t i = 0; i < m->num_encodings; i++)
+        if (m->encodings[i] == e) return;
+    m->encodings[m->num_encodings++] = e;
+}
+
+static void add_enc_stat(lh_pq_column_meta *m, lh_pq_page_type t, lh_pq_encoding e, int32_t n)
+{
+    if (n <= 0) return;
+    m->encoding_stats[m->num_encoding_stats++] = (lh_pq_page_encoding_stats){t, e, n};
+}
+
+/* Write column c's chunk of the current row group; fill its metadata. */
+static lh_status write_chunk(lh_pq_writer *w, lh_pq_wcol *c, size_t rg, lh_pq_column_chunk *cc,
+                             lh_error *err)
+{
+    LH_TRY(flush_page(w, c, err));
+    lh_pq_column_meta *m = &cc->meta_data;
+    int64_t chunk_start = (int64_t)sink_off(w);
+    int64_t dict_uncomp = 0, dict_comp = 0;
+    bool has_dict = c->pages_dict > 0;
+    if (has_dict) {
+        lh_buf_reset(&w->comp);
+        LH_TRY(lh_pq_compress(w->o.codec, w->o.level, c->dict_plain.data, c->dict_plain.len,
+                              &w->comp, err));
+        lh_pq_page_header h;
+        lh_pq_page_header_init(&h);
+        h.type = LH_PQ_DICTIONARY_PAGE;
+        h.uncompressed_page_size = (int32_t)c->dict_plain.len;
+        h.compressed_page_size = (int32_t)w->comp.len;
+        h.has_dictionary_page_header = true;
+        h.dictionary_page_header.num_values = (int32_t)c->dict_n;
+        h.dictionary_page_header.encoding = LH_PQ_ENC_PLAIN;
+        lh_buf_reset(&w->hdr);
+        lh_pq_page_header_write(&h, &w->hdr);
+        LH_TRY(sink_write(w, w->hdr.data, w->hdr.len, err));
+        LH_TRY(sink_write(w, w->comp.data, w->comp.len, err));
+        dict_uncomp = (int64_t)(w->hdr.len + c->dict_plain.len);
+        dict_comp = (int64_t)(w->hdr.len + w->comp.len);
+    }
+    int64_t data_off = (int64_t)sink_off(w);
+    LH_TRY(sink_write(w, c->chunk.data, c->chunk.len, err));
+
+    cc->file_offset = chunk_start;
+    cc->has_meta_data = true;
+    m->type = c->type;
+    m->encodings = lh_calloc(3, sizeof *m->encodings);
+    if (has_dict || c->pages_plain) add_encoding(m, LH_PQ_ENC_PLAIN);
+    add_encoding(m, LH_PQ_ENC_RLE);
+    if (has_dict) add_encoding(m, LH_PQ_ENC_RLE_DICTIONARY);
+    m->path_in_schema = lh_calloc(1, sizeof *m->path_in_schema);
+    m->path_in_schema[0] = lh_strdup(c->spec.name);
+    m->path_len = 1;
+    m->codec = w->o.codec;
+    m->num_values = c->num_values;
+    m->total_uncompressed_size = dict_uncomp + c->chunk_uncomp;
+    m->total_compressed_size = dict_comp + (int64_t)c->chunk.len;
+    m->data_page_offset = data_off;
+    if (has_dict) {
+        m->has_dictionary_page_offset = true;
+        m->dictionary_page_offset = chunk_start;
+    }
+    if (c->spec.statistics) {
+        m->has_statistics = true;
+        lh_pq_wcol_stats(c, w->o.stats_truncate_len, &m->statistics);
+    }
+    m->encoding_stats = lh_calloc(3, sizeof *m->encoding_stats);
+    add_enc_stat(m, LH_PQ_DICTIONARY_PAGE, LH_PQ_ENC_PLAIN, has_dict ? 1 : 0);
+    add_enc_stat(m, LH_PQ_DATA_PAGE, LH_PQ_ENC_RLE_DICTIONARY, c->pages_dict);
+    add_enc_stat(m, LH_PQ_DATA_PAGE, LH_PQ_ENC_PLAIN, c->pages_plain);
+
+    if (c->spec.bloom_filter && c->type != LH_PQ_BOOLEAN) {
+        /* Sized from the chunk's exact distinct count; written at finish. */
+        w->blooms = lh_grow(w->blooms, &w->blooms_cap, w->nblooms + 1, sizeof *w->blooms);
+        pending_bloom *pb = &w->blooms[w->nblooms++];
+        pb->rg = rg;
+        pb->col = (size_t)(c - w->cols);
+        double fpp = c->spec.bloom_fpp > 0 && c->spec.bloom_fpp < 1 ? c->spec.bloom_fpp : 0.01;
+        lh_pq_bloom_init(&pb->bloom, lh_pq_bloom_size(c->hset_n, fpp));
+        for (size_t i = 0; i < c->hset_cap; i++)
+            if (c->hset[i]) lh_pq_bloom_insert_hash(&pb->bloom, c->hset[i]);
+        if (c->hset_zero) lh_pq_bloom_insert_hash(&pb->bloom, 0);
+    }
+    lh_pq_wcol_reset_chunk(c);
+    return LH_OK;
+}
+
+static lh_status flush_row_group(lh_pq_writer *w, lh_error *err)
+{
+    if (w->rg_rows == 0) return LH_OK;
+    LH_TRY(start(w, err));
+    w->meta.row_groups = lh_grow(w->meta.row_groups, &w->rg_cap, w->meta.num_row_groups + 1,
+                                 sizeof *w->meta.row_groups);
+    size_t ri = w->meta.num_row_groups++;
+    lh_pq_row_group *rg = &w->meta.row_groups[ri];
+    memset(rg, 0, sizeof *rg);
+    rg->columns = lh_calloc(w->ncols ? w->ncols : 1, sizeof *rg->columns);
+    rg->num_columns = w->ncols;
+    rg->num_rows = (int64_t)w->rg_rows;
+    rg->ordinal = ri <= INT16_MAX ? (int16_t)ri : -1;
+    rg->has_file_offset = rg->has_total_compressed_size = true;
+    rg->file_offset = (int64_t)sink_off(w);
+    for (size_t i = 0; i < w->ncols; i++) {
+        lh_status st = write_chunk(w, &w->cols[i], ri, &rg->columns[i], err);
+        if (st != LH_OK) {
+            w->failed = true;
+            return lh_error_prefix(err, "parquet writer: row group %zu, column %s", ri,
+                                   w->cols[i].spec.name);
+        }
+        rg->total_byte_size += rg->columns[i].meta_data.total_uncompressed_size;
+        rg->total_compressed_size += rg->columns[i].meta_data.total_compressed_size;
+    }
+    w->meta.num_rows += (int64_t)w->rg_rows;
+    w->rg_rows = 0;
+    return LH_OK;
+}
+
+lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error *err)
+{
+    if (w->finished || w->failed)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append after %s",
+                            w->finished ? "finish" : "a failure");
+    for (size_t i = 0; i < w->ncols; i++) {
+        const lh_pq_col_spec *s = &w->cols[i].spec;
+        if (vals[i].is_null && s->required)
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "parquet writer: row %llu: NULL in required column %s",
+                                (unsigned long long)(w->meta.num_rows + (int64_t)w->rg_rows),
+                                s->name);
+        if (!vals[i].is_null && s->kind == LH_PQK_STRING && vals[i].v.s.len > MAX_VALUE_LEN)
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "parquet writer: column %s: value of %zu bytes too long", s->name,
+                                vals[i].v.s.len);
+    }
+    size_t buffered = 0;
+    for (size_t i = 0; i < w->ncols; i++) {
+        lh_pq_wcol *c = &w->cols[i];
+        bool fell_back;
+        lh_pq_wcol_add(c, &vals[i], w->o.dict_page_size, &fell_back);
+        if (fell_back) {
+            /* The dictionary is full: close its page, continue PLAIN. */
+            lh_status st = flush_page(w, c, err);
+            if (st != LH_OK) {
+                w->failed = true;
+                return st;
+            }
+            c->dict_mode = false;
+            lh_pq_wcol_add(c, &vals[i], w->o.dict_page_size, &fell_back);
+        }
+        if (lh_pq_wcol_page_estimate(c) >= w->o.data_page_size ||
+            c->page_levels >= LH_PQ_PAGE_MAX_VALUES) {
+            lh_status st = flush_page(w, c, err);
+            if (st != LH_OK) {
+                w->failed = true;
+                return st;
+            }
+        }
+        buffered += lh_pq_wcol_buffered(c);
+    }
+    w->rg_rows++;
+    if (w->rg_rows >= w->o.row_group_rows || buffered >= w->o.row_group_bytes)
+        return flush_row_group(w, err);
+    return LH_OK;
+}
+
+void lh_pq_writer_add_kv(lh_pq_writer *w, const char *key, const char *value)
+{
+    size_t n = w->meta.num_key_value_metadata;
+    w->meta.key_value_metadata =
+        lh_realloc(w->meta.key_value_metadata, (n + 1) * sizeof *w->meta.key_value_metadata);
+    w->meta.key_value_metadata[n].key = lh_strdup(key);
+    w->meta.key_value_metadata[n].value = value ? lh_strdup(value) : NULL;
+    w->meta.num_key_value_metadata = n + 1;
+}
+
+static lh_status write_blooms(lh_pq_writer *w, lh_error *err)
+{
+    for (size_t i = 0; i < w->nblooms; i++) {
+        pending_bloom *pb = &w->blooms[i];
+        lh_pq_column_meta *m = &w->meta.row_groups[pb->rg].columns[pb->col].meta_data;
+        lh_pq_bloom_header bh = {.num_bytes = (int32_t)pb->bloom.num_bytes};
+        lh_buf_reset(&w->hdr);
+        lh_pq_bloom_header_write(&bh, &w->hdr);
+        m->has_bloom_filter = true;
+        m->bloom_filter_offset = (int64_t)sink_off(w);
+        m->bloom_filter_length = (int32_t)(w->hdr.len + pb->bloom.num_bytes);
+        LH_TRY(sink_write(w, w->hdr.data, w->hdr.len, err));
+        LH_TRY(sink_write(w, pb->bloom.bits, pb->bloom.num_bytes, err));
+        lh_pq_bloom_free(&pb->bloom);
+    }
+    w->nblooms = 0;
+    return LH_OK;
+}
+
+lh_status lh_pq_writer_finish(lh_pq_writer *w, lh_error *err)
+{
+    if (w->finished) return LH_OK;
+    if (w->failed)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: finish after a failure");
+    LH_TRY(start(w, err));
+    LH_TRY(flush_row_group(w, err));
+    LH_TRY(write_blooms(w, err));
+    lh_buf_reset(&w->hdr);
+    lh_pq_file_meta_write(&w->meta, &w->hdr);
+    if (w->hdr.len > UINT32_MAX)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: footer too large");
+    lh_buf_append_u32le(&w->hdr, (uint32_t)w->hdr.len);
+    lh_buf_append(&w->hdr, "PAR1", 4);
+    LH_TRY(sink_write(w, w->hdr.data, w->hdr.len, err));
+    w->finished = true;
+    return LH_OK;
+}
+
+const lh_pq_file_meta *lh_pq_writer_meta(const lh_pq_writer *w)
+{
+    return &w->meta;
+}
+
+uint64_t lh_pq_writer_rows(const lh_pq_writer *w)
+{
+    return (uint64_t)w->meta.num_rows + w->rg_rows;
+}
+
+void lh_pq_writer_free(lh_pq_writer *w)
+{
+    if (!w) return;
+    for (size_t i = 0; i < w->ncols; i++) lh_pq_wcol_free(&w->cols[i]);
+    free(w->cols);
+    for (size_t i = 0; i < w->nblooms; i++) lh_pq_bloom_free(&w->blooms[i].bloom);
+    free(w->blooms);
+    lh_pq_file_meta_free(&w->meta);
+    lh_buf_free(&w->body);
+    lh_buf_free(&w->comp);
+    lh_buf_free(&w->hdr);
+    free(w);
+}

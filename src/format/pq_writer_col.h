@@ -1,0 +1,75 @@
+/* Internal: per-column state of the parquet writer (pq_writer.c) and the
+ * column-level encoders in pq_writer_col.c. */
+#ifndef LH_FORMAT_PQ_WRITER_COL_H
+#define LH_FORMAT_PQ_WRITER_COL_H
+
+#include "lh/format/pq_writer.h"
+
+#define LH_PQ_PAGE_MAX_VALUES 20000
+
+typedef struct lh_pq_wcol {
+    lh_pq_col_spec spec; /* name owned */
+    lh_pq_type type;
+    int max_def;
+
+    /* dictionary of the current chunk: PLAIN-encoded entries + hash table */
+    bool dict_mode;      /* values of the current page go to the dictionary */
+    lh_buf dict_plain;
+    uint32_t dict_n;
+    uint64_t *dict_off;  /* offset of the value bytes (after a length prefix) */
+    uint32_t *dict_len;
+    uint64_t *dict_hash;
+    size_t dict_cap;
+    uint32_t *table;     /* index+1, 0 = empty; table_cap a power of two */
+    size_t table_cap;
+
+    /* current page */
+    uint32_t *defs, *idx;
+    size_t defs_cap, idx_cap;
+    size_t page_levels, page_values;
+    lh_buf page_plain;
+    int bool_bits;
+
+    /* current chunk: data pages (headers + compressed bodies) */
+    lh_buf chunk;
+    int64_t chunk_uncomp;
+    int64_t num_values;
+    int32_t pages_dict, pages_plain;
+
+    /* chunk statistics */
+    int64_t nulls;
+    bool has_minmax;
+    lh_buf smin, smax; /* plain bytes of min/max (strings: raw bytes) */
+
+    /* distinct value hashes for the bloom filter (0 tracked apart) */
+    uint64_t *hset;
+    size_t hset_cap, hset_n;
+    bool hset_zero;
+} lh_pq_wcol;
+
+void lh_pq_wcol_init(lh_pq_wcol *c, const lh_pq_col_spec *spec);
+void lh_pq_wcol_free(lh_pq_wcol *c);
+/* Reset the chunk state after a row group was written. */
+void lh_pq_wcol_reset_chunk(lh_pq_wcol *c);
+
+/* Record one value (NULL or non-null, already validated). Sets *page_full
+ * when the current page should be flushed. dict_limit: dictionary bytes
+ * limit; *must_flush_dict is set when the value did not fit the dictionary
+ * and the column fell back to PLAIN (the caller flushes the page first, then
+ * calls again). */
+void lh_pq_wcol_add(lh_pq_wcol *c, const lh_pq_value *v, size_t dict_limit, bool *fell_back);
+
+/* Encode the current page (levels + values) into body; *encoding gets the
+ * values encoding. Resets the page. */
+void lh_pq_wcol_page_body(lh_pq_wcol *c, lh_buf *body, lh_pq_encoding *encoding,
+                          size_t *num_levels);
+
+/* Approximate bytes buffered for this column (row-group accounting). */
+size_t lh_pq_wcol_buffered(const lh_pq_wcol *c);
+/* Approximate size of the current page once encoded. */
+size_t lh_pq_wcol_page_estimate(const lh_pq_wcol *c);
+
+/* Fill chunk statistics; trunc = maximum string bound length. */
+void lh_pq_wcol_stats(const lh_pq_wcol *c, size_t trunc, lh_pq_statistics *st);
+
+#endif
