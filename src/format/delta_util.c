@@ -1,0 +1,376 @@
+/* Delta log helpers: string maps, action structs, schema parsing, log keys,
+ * path encoding/resolution, partition directories and file statistics. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/delta_internal.h"
+#include "lh/core/mem.h"
+#include "lh/core/timeutil.h"
+
+/* ------------------------------------------------------------------ maps */
+
+const char *lh_delta_map_get(const lh_delta_map *m, const char *key, bool *found)
+{
+    for (size_t i = 0; i < m->len; i++) {
+        if (strcmp(m->items[i].key, key) == 0) {
+            if (found) *found = true;
+            return m->items[i].value;
+        }
+    }
+    if (found) *found = false;
+    return NULL;
+}
+
+void lh_delta_map_free(lh_delta_map *m)
+{
+    for (size_t i = 0; i < m->len; i++) {
+        free((char *)m->items[i].key);
+        free((char *)m->items[i].value);
+    }
+    free(m->items);
+    m->items = NULL;
+    m->len = 0;
+}
+
+void lh_delta_map_push(lh_delta_map *m, const char *key, const char *value)
+{
+    m->items = lh_realloc(m->items, (m->len + 1) * sizeof *m->items);
+    m->items[m->len].key = lh_strdup(key);
+    m->items[m->len].value = value ? lh_strdup(value) : NULL;
+    m->len++;
+}
+
+void lh_delta_map_copy(lh_delta_map *dst, const lh_delta_kv *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) lh_delta_map_push(dst, src[i].key, src[i].value);
+}
+
+lh_status lh_delta_map_from_json(json_t *obj, lh_delta_map *m, const char *what, lh_error *err)
+{
+    if (!obj || json_is_null(obj)) return LH_OK;
+    if (!json_is_object(obj)) return lh_error_set(err, LH_ERR_CORRUPT, "%s is not an object", what);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (json_is_null(v)) {
+            lh_delta_map_push(m, k, NULL);
+        } else if (json_is_string(v)) {
+            lh_delta_map_push(m, k, json_string_value(v));
+        } else {
+            /* Writers should not, but stay lenient: keep the JSON text. */
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            lh_delta_map_push(m, k, text ? text : "");
+            free(text);
+        }
+    }
+    return LH_OK;
+}
+
+void lh_delta_map_to_json(const lh_delta_map *m, lh_buf *out)
+{
+    lh_buf_append_byte(out, '{');
+    for (size_t i = 0; i < m->len; i++) {
+        if (i) lh_buf_append_byte(out, ',');
+        lh_buf_append_json_str(out, m->items[i].key, strlen(m->items[i].key));
+        lh_buf_append_byte(out, ':');
+        if (m->items[i].value)
+            lh_buf_append_json_str(out, m->items[i].value, strlen(m->items[i].value));
+        else
+            lh_buf_append_str(out, "null");
+    }
+    lh_buf_append_byte(out, '}');
+}
+
+void lh_delta_file_free(lh_delta_file *f)
+{
+    if (!f) return;
+    free(f->path);
+    free(f->raw_path);
+    lh_delta_map_free(&f->partition_values);
+    free(f->stats);
+    free(f);
+}
+
+void lh_delta_metadata_free(lh_delta_metadata *m)
+{
+    free(m->id);
+    free(m->name);
+    free(m->description);
+    free(m->schema_string);
+    for (size_t i = 0; i < m->num_fields; i++) {
+        free((char *)m->fields[i].name);
+        free((char *)m->fields[i].type);
+    }
+    free(m->fields);
+    lh_strlist_free(&m->partition_columns);
+    lh_delta_map_free(&m->configuration);
+    memset(m, 0, sizeof *m);
+    m->created_time = -1;
+}
+
+void lh_delta_protocol_free(lh_delta_protocol *p)
+{
+    lh_strlist_free(&p->reader_features);
+    lh_strlist_free(&p->writer_features);
+    memset(p, 0, sizeof *p);
+}
+
+lh_status lh_delta_metadata_parse_schema(lh_delta_metadata *m, lh_error *err)
+{
+    if (!m->schema_string) return lh_error_set(err, LH_ERR_CORRUPT, "metaData has no schemaString");
+    json_error_t jerr;
+    json_t *root = json_loads(m->schema_string, 0, &jerr);
+    if (!root)
+        return lh_error_set(err, LH_ERR_CORRUPT, "metaData.schemaString is not JSON: %s", jerr.text);
+    lh_status rc = LH_OK;
+    json_t *fields = json_object_get(root, "fields");
+    if (!json_is_array(fields)) {
+        rc = lh_error_set(err, LH_ERR_CORRUPT, "metaData.schemaString has no fields array");
+        goto out;
+    }
+    size_t n = json_array_size(fields);
+    m->fields = lh_calloc(n ? n : 1, sizeof *m->fields);
+    for (size_t i = 0; i < n; i++) {
+        json_t *f = json_array_get(fields, i);
+        json_t *name = json_object_get(f, "name"), *type = json_object_get(f, "type");
+        if (!json_is_string(name) || !type) {
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "metaData.schemaString field %zu has no name/type", i);
+            goto out;
+        }
+        m->fields[i].name = lh_strdup(json_string_value(name));
+        if (json_is_string(type)) {
+            m->fields[i].type = lh_strdup(json_string_value(type));
+        } else {
+            char *t = json_dumps(type, JSON_COMPACT);
+            m->fields[i].type = lh_strdup(t ? t : "");
+            free(t);
+        }
+        json_t *nullable = json_object_get(f, "nullable");
+        m->fields[i].nullable = !json_is_false(nullable);
+        m->num_fields = i + 1;
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ keys */
+
+char *lh_delta_key(const char *prefix, const char *rel)
+{
+    if (!prefix || !*prefix) return lh_strdup(rel);
+    size_t n = strlen(prefix);
+    return lh_asprintf("%.*s/%s", (int)(prefix[n - 1] == '/' ? n - 1 : n), prefix, rel);
+}
+
+char *lh_delta_commit_key(const char *prefix, int64_t version)
+{
+    char rel[64];
+    snprintf(rel, sizeof rel, "_delta_log/%020" PRId64 ".json", version);
+    return lh_delta_key(prefix, rel);
+}
+
+/* ----------------------------------------------------------------- paths */
+
+static const char HEX[] = "0123456789ABCDEF";
+
+static void pct(lh_buf *out, unsigned char c)
+{
+    char e[3] = {'%', HEX[c >> 4], HEX[c & 15]};
+    lh_buf_append(out, e, 3);
+}
+
+void lh_delta_path_encode(const char *path, lh_buf *out)
+{
+    /* Hadoop Path.toUri() set, plus '+' (form decoders) and non-ASCII. */
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        unsigned char c = *p;
+        if (c < 0x20 || c >= 0x7f || strchr(" `\"#%<>?[\\]^{|}+*", c))
+            pct(out, c);
+        else
+            lh_buf_append_byte(out, c);
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+lh_status lh_delta_path_decode(const char *raw, lh_buf *out, lh_error *err)
+{
+    for (const char *p = raw; *p; p++) {
+        if (*p == '%') {
+            int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
+            if (hi < 0 || lo < 0)
+                return lh_error_set(err, LH_ERR_CORRUPT, "bad percent escape in path \"%.200s\"", raw);
+            lh_buf_append_byte(out, (uint8_t)(hi * 16 + lo));
+            p += 2;
+        } else {
+            lh_buf_append_byte(out, (uint8_t)*p);
+        }
+    }
+    if (!lh_utf8_valid(out->data ? out->data : "", out->len) || memchr(out->data ? out->data : "", 0, out->len))
+        return lh_error_set(err, LH_ERR_CORRUPT, "path \"%.200s\" does not decode to UTF-8 text", raw);
+    return LH_OK;
+}
+
+/* Strip "root/" from s if present; returns the remainder or NULL. */
+static const char *strip_root(const char *s, const char *root)
+{
+    size_t n = strlen(root);
+    while (n && root[n - 1] == '/') n--;
+    if (strncmp(s, root, n) != 0 || s[n] != '/') return NULL;
+    return s + n + 1;
+}
+
+lh_status lh_delta_resolve_path(lh_storage *st, const char *prefix, const char *raw,
+                                char **out, lh_error *err)
+{
+    *out = NULL;
+    lh_buf dec = LH_BUF_INIT;
+    lh_status rc = lh_delta_path_decode(raw, &dec, err);
+    if (rc != LH_OK) {
+        lh_buf_free(&dec);
+        return rc;
+    }
+    const char *rel = dec.data ? dec.data : "";
+    const char *colon = strchr(rel, ':'), *slash = strchr(rel, '/');
+    bool scheme = colon && (!slash || colon < slash) && colon > rel;
+    if (scheme || rel[0] == '/') {
+        /* Absolute: accept only when it points inside this table. */
+        char *root_uri = lh_delta_key(lh_storage_uri(st), prefix && *prefix ? prefix : "");
+        size_t rn = strlen(root_uri);
+        if (rn && root_uri[rn - 1] == '/') root_uri[rn - 1] = 0;
+        char *root_local = lh_storage_local_path(st, prefix && *prefix ? prefix : "");
+        const char *inside = strip_root(rel, root_uri);
+        if (!inside && root_local && rel[0] == '/') inside = strip_root(rel, root_local);
+        if (!inside && root_local && strncmp(rel, "file:", 5) == 0) {
+            const char *p = rel + 5;
+            while (p[0] == '/' && p[1] == '/') p++; /* file:/x, file:///x */
+            inside = strip_root(p, root_local);
+        }
+        char *copy = inside ? lh_strdup(inside) : NULL;
+        free(root_uri);
+        free(root_local);
+        if (!copy) {
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "path \"%.200s\" points outside the table", raw);
+            lh_buf_free(&dec);
+            return rc;
+        }
+        lh_buf_reset(&dec);
+        lh_buf_append_str(&dec, copy);
+        free(copy);
+    }
+    lh_error kerr;
+    if (lh_storage_check_key(dec.data ? dec.data : "", &kerr) != LH_OK) {
+        rc = lh_error_set(err, LH_ERR_CORRUPT, "unsafe path \"%.200s\": %s", raw, kerr.msg);
+        lh_buf_free(&dec);
+        return rc;
+    }
+    if (strncmp(dec.data, "_delta_log/", 11) == 0) {
+        rc = lh_error_set(err, LH_ERR_CORRUPT, "path \"%.200s\" points into _delta_log", raw);
+        lh_buf_free(&dec);
+        return rc;
+    }
+    *out = lh_buf_detach(&dec, NULL);
+    return LH_OK;
+}
+
+/* ------------------------------------------------------ partition paths */
+
+static void escape_part(const char *s, lh_delta_escape style, lh_buf *out)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        bool enc;
+        if (style == LH_DELTA_ESCAPE_DELTARS)
+            enc = !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~');
+        else
+            enc = c < 0x20 || c == 0x7f || strchr("\"#%'*/:=?\\{[]^", c) != NULL;
+        if (enc)
+            pct(out, c);
+        else
+            lh_buf_append_byte(out, c);
+    }
+}
+
+void lh_delta_partition_dir(const lh_delta_kv *values, size_t n, lh_delta_escape style,
+                            lh_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i) lh_buf_append_byte(out, '/');
+        escape_part(values[i].key, style, out);
+        lh_buf_append_byte(out, '=');
+        if (!values[i].value || !*values[i].value)
+            lh_buf_append_str(out, "__HIVE_DEFAULT_PARTITION__");
+        else
+            escape_part(values[i].value, style, out);
+    }
+}
+
+/* ----------------------------------------------------------------- stats */
+
+static void stat_value(const lh_delta_col_stats *c, const lh_delta_stat_value *v, lh_buf *out)
+{
+    switch (c->kind) {
+    case LH_DELTA_STAT_STRING:
+        lh_buf_append_json_str(out, v->s ? v->s : "", v->s ? strlen(v->s) : 0);
+        break;
+    case LH_DELTA_STAT_TIMESTAMP_US: {
+        /* delta-rs: UTC, millisecond precision, 'Z' (truncated towards -inf). */
+        int64_t ms = v->i >= 0 ? v->i / 1000 : -((-v->i + 999) / 1000);
+        char iso[LH_ISO_MAX];
+        lh_time_format_iso(ms * 1000, iso); /* "...SS.ffffff" */
+        size_t n = strlen(iso);
+        if (n > 3) iso[n - 3] = 0; /* keep 3 fraction digits */
+        lh_buf_printf(out, "\"%sZ\"", iso);
+        break;
+    }
+    case LH_DELTA_STAT_BOOL:
+        lh_buf_append_str(out, v->b ? "true" : "false");
+        break;
+    case LH_DELTA_STAT_LONG:
+        lh_buf_printf(out, "%" PRId64, v->i);
+        break;
+    case LH_DELTA_STAT_DOUBLE:
+        if (isfinite(v->d))
+            lh_buf_printf(out, "%.17g", v->d);
+        else
+            lh_buf_append_str(out, "null");
+        break;
+    }
+}
+
+void lh_delta_stats_json(int64_t num_records, const lh_delta_col_stats *cols, size_t n,
+                         lh_buf *out)
+{
+    lh_buf_printf(out, "{\"numRecords\":%" PRId64, num_records);
+    for (int which = 0; which < 2; which++) {
+        lh_buf_append_str(out, which == 0 ? ",\"minValues\":{" : ",\"maxValues\":{");
+        bool first = true;
+        for (size_t i = 0; i < n; i++) {
+            if (!cols[i].has_min_max) continue;
+            if (!first) lh_buf_append_byte(out, ',');
+            first = false;
+            lh_buf_append_json_str(out, cols[i].name, strlen(cols[i].name));
+            lh_buf_append_byte(out, ':');
+            stat_value(&cols[i], which == 0 ? &cols[i].min : &cols[i].max, out);
+        }
+        lh_buf_append_byte(out, '}');
+    }
+    lh_buf_append_str(out, ",\"nullCount\":{");
+    for (size_t i = 0; i < n; i++) {
+        if (i) lh_buf_append_byte(out, ',');
+        lh_buf_append_json_str(out, cols[i].name, strlen(cols[i].name));
+        lh_buf_printf(out, ":%" PRId64, cols[i].null_count);
+    }
+    lh_buf_append_str(out, "}}");
+}

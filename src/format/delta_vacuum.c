@@ -1,0 +1,85 @@
+/* VACUUM (full mode): delete files under the table root that the latest
+ * snapshot no longer references and that are older than the retention. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/delta_internal.h"
+#include "lh/core/mem.h"
+
+/* Hidden segments ("_x", ".x") are skipped, except partition directories
+ * ("col=value", where the column name may start with '_'). */
+static bool is_hidden(const char *rel, const lh_strlist *part_cols)
+{
+    const char *seg = rel;
+    for (;;) {
+        const char *end = strchr(seg, '/');
+        size_t len = end ? (size_t)(end - seg) : strlen(seg);
+        if (len && (seg[0] == '_' || seg[0] == '.')) {
+            bool partition_dir = false;
+            if (end) {
+                for (size_t i = 0; i < part_cols->len && !partition_dir; i++) {
+                    size_t cn = strlen(part_cols->items[i]);
+                    partition_dir = cn < len && strncmp(seg, part_cols->items[i], cn) == 0 && seg[cn] == '=';
+                }
+            }
+            if (!partition_dir) return true;
+        }
+        if (!end) return false;
+        seg = end + 1;
+    }
+}
+
+static bool tombstone_protected(const lh_delta_snapshot *s, const char *rel, int64_t cutoff)
+{
+    size_t lo = 0, hi = s->num_tombstones;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(s->tombstones[mid]->path, rel);
+        if (c == 0) return s->tombstones[mid]->deletion_timestamp > cutoff;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+lh_status lh_delta_vacuum(lh_storage *st, const char *prefix, int64_t retention_ms,
+                          int64_t now_ms, bool dry_run, lh_strlist *out, size_t *count,
+                          lh_error *err)
+{
+    if (count) *count = 0;
+    if (retention_ms < 0) return lh_error_set(err, LH_ERR_INVALID, "negative vacuum retention");
+    lh_delta_snapshot *s;
+    LH_TRY(lh_delta_snapshot_load(st, prefix, LH_DELTA_LATEST, &s, err));
+    int64_t cutoff = now_ms - retention_ms;
+    char *root = lh_delta_key(prefix, "");
+    size_t rn = strlen(root);
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    lh_status rc = lh_storage_list(st, root, LH_LIST_RECURSIVE, &keys, err);
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
+        const char *key = keys.items[i];
+        if (key[strlen(key) - 1] == '/') continue;
+        const char *rel = key + rn;
+        if (is_hidden(rel, &s->metadata.partition_columns)) continue;
+        if (lh_delta_snapshot_find(s, rel)) continue;
+        if (tombstone_protected(s, rel, cutoff)) continue;
+        lh_stat fst;
+        rc = lh_storage_stat(st, key, &fst, err);
+        if (rc == LH_ERR_NOT_FOUND) { /* deleted concurrently */
+            rc = LH_OK;
+            continue;
+        }
+        if (rc != LH_OK) break;
+        if (fst.mtime_ms >= cutoff) continue;
+        if (!dry_run) rc = lh_storage_delete(st, key, err);
+        if (rc != LH_OK) break;
+        if (out) lh_strlist_push(out, rel);
+        if (count) (*count)++;
+    }
+    lh_strlist_free(&keys);
+    free(root);
+    lh_delta_snapshot_free(s);
+    return rc;
+}
