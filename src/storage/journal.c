@@ -1,0 +1,359 @@
+/* JournalStore front end: URI dispatch, the buffered writer and the flush
+ * protocol (lock, rotate, drain segments oldest first, drop after success).
+ * Backends live in journal_sqlite.c and journal_pg.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+#include "lh/core/timeutil.h"
+#include "lh/core/uuid.h"
+#include "storage/journal_impl.h"
+
+#define DEFAULT_BATCH 100000
+#define DEFAULT_WRITE_BATCH 10000
+#define DEFAULT_BUSY_MS 30000
+
+const char *const lh_journal_col_names[JCOL_COUNT] = {
+    "id", "entity_id", "dataset", "bucket", "origin", "source", "schema",
+    "prop", "prop_type", "value", "original_value", "lang", "external",
+    "first_seen", "last_seen", "fragment", "role", "deleted_at", "shard",
+};
+
+const char lh_journal_col_list[] =
+    "\"id\", \"entity_id\", \"dataset\", \"bucket\", \"origin\", \"source\", \"schema\", "
+    "\"prop\", \"prop_type\", \"value\", \"original_value\", \"lang\", \"external\", "
+    "\"first_seen\", \"last_seen\", \"fragment\", \"role\", \"deleted_at\", \"shard\"";
+
+void lh_journal_quote(lh_buf *b, const char *ident)
+{
+    lh_buf_append_byte(b, '"');
+    lh_buf_append_str(b, ident);
+    lh_buf_append_byte(b, '"');
+}
+
+void lh_journal_init_base(lh_journal *j, const lh_journal_ops *ops, lh_journal *proto)
+{
+    *j = *proto;
+    j->ops = ops;
+    memset(proto, 0, sizeof *proto);
+}
+
+void lh_journal_free_base(lh_journal *j)
+{
+    free(j->dataset);
+    free(j->table);
+    free(j->seg_prefix);
+}
+
+const char *lh_journal_table(const lh_journal *j)
+{
+    return j->table;
+}
+
+bool lh_journal_is_postgres(const lh_journal *j)
+{
+    return j->postgres;
+}
+
+static bool starts_with_ci(const char *s, const char *p)
+{
+    return strncasecmp(s, p, strlen(p)) == 0;
+}
+
+lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal_options *opts,
+                          lh_journal **out, lh_error *err)
+{
+    *out = NULL;
+    if (!uri || !*uri) return lh_error_set(err, LH_ERR_INVALID, "journal: empty uri");
+    /* The name becomes a quoted SQL identifier: no quotes, no control bytes. */
+    size_t dlen = dataset ? strlen(dataset) : 0;
+    if (dlen == 0 || !lh_utf8_valid(dataset, dlen))
+        return lh_error_set(err, LH_ERR_INVALID, "journal: invalid dataset name \"%s\"",
+                            dataset ? dataset : "");
+    for (size_t i = 0; i < dlen; i++) {
+        unsigned char c = (unsigned char)dataset[i];
+        if (c < 0x20 || c == '"' || c == '/' || c == '\\')
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "journal: dataset name \"%s\" has a forbidden character at %zu",
+                                dataset, i);
+    }
+    lh_journal proto = {0};
+    proto.dataset = lh_strdup(dataset);
+    proto.table = lh_asprintf("journal_%s", dataset);
+    proto.seg_prefix = lh_asprintf("journal_%s-seg-", dataset);
+    proto.busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : DEFAULT_BUSY_MS;
+    proto.relaxed_sync = opts && opts->relaxed_sync;
+
+    lh_status rc;
+    if (starts_with_ci(uri, "postgresql://") || starts_with_ci(uri, "postgres://") ||
+        starts_with_ci(uri, "postgresql+")) {
+        /* Drop a SQLAlchemy driver suffix ("postgresql+psycopg://"). */
+        const char *rest = strstr(uri, "://");
+        char *conninfo = lh_asprintf("postgresql%s", rest);
+        rc = lh_journal_pg_open(conninfo, out, &proto, err);
+        free(conninfo);
+    } else {
+        const char *path = uri;
+        if (starts_with_ci(uri, "sqlite+")) {
+            const char *rest = strstr(uri, "://");
+            path = rest ? rest + 3 : uri;
+        } else if (starts_with_ci(uri, "sqlite://")) {
+            path = uri + strlen("sqlite://");
+        } else if (starts_with_ci(uri, "file://")) {
+            path = uri + strlen("file://");
+        } else if (strstr(uri, "://")) {
+            rc = lh_error_set(err, LH_ERR_UNSUPPORTED, "journal: unsupported uri scheme in \"%s\"",
+                              uri);
+            lh_journal_free_base(&proto);
+            return rc;
+        }
+        /* "sqlite:///:memory:" keeps its leading slash after the scheme. */
+        if (strcmp(path, "/:memory:") == 0) path = ":memory:";
+        if (!*path) {
+            lh_journal_free_base(&proto);
+            return lh_error_set(err, LH_ERR_INVALID, "journal: uri \"%s\" has no path", uri);
+        }
+        rc = lh_journal_sqlite_open(path, out, &proto, err);
+    }
+    lh_journal_free_base(&proto);
+    if (rc != LH_OK) lh_error_prefix(err, "journal %s", uri);
+    return rc;
+}
+
+void lh_journal_free(lh_journal *j)
+{
+    if (j) j->ops->free(j);
+}
+
+lh_status lh_journal_check_row(const lh_statement *s, size_t i, lh_error *err)
+{
+    const char *missing = NULL;
+    if (!s->id) missing = "id";
+    else if (!s->entity_id) missing = "entity_id";
+    else if (!s->dataset) missing = "dataset";
+    else if (!s->bucket) missing = "bucket";
+    else if (!s->origin) missing = "origin";
+    else if (!s->schema) missing = "schema";
+    else if (!s->prop) missing = "prop";
+    else if (!s->value) missing = "value";
+    else if (s->first_seen == LH_TS_NULL) missing = "first_seen";
+    else if (s->last_seen == LH_TS_NULL) missing = "last_seen";
+    if (missing)
+        return lh_error_set(err, LH_ERR_INVALID, "journal insert: row %zu (id %s): %s is NULL", i,
+                            s->id ? s->id : "?", missing);
+    return LH_OK;
+}
+
+lh_status lh_journal_insert(lh_journal *j, const lh_statement *rows, size_t n, lh_error *err)
+{
+    if (n == 0) return LH_OK;
+    for (size_t i = 0; i < n; i++) LH_TRY(lh_journal_check_row(&rows[i], i, err));
+    lh_status rc = j->ops->insert(j, rows, n, err);
+    if (rc != LH_OK) lh_error_prefix(err, "journal %s: insert of %zu rows", j->table, n);
+    return rc;
+}
+
+void lh_journal_push_row(lh_stmt_batch *batch, const lh_journal_rowtext *r)
+{
+    lh_statement s = {
+        .shard = r->v[JCOL_SHARD],
+        .id = r->v[JCOL_ID],
+        .entity_id = r->v[JCOL_ENTITY_ID],
+        .canonical_id = r->v[JCOL_ENTITY_ID],
+        .dataset = r->v[JCOL_DATASET],
+        .bucket = r->v[JCOL_BUCKET],
+        .origin = r->v[JCOL_ORIGIN],
+        .source = r->v[JCOL_SOURCE],
+        .schema = r->v[JCOL_SCHEMA],
+        .prop = r->v[JCOL_PROP],
+        .prop_type = r->v[JCOL_PROP_TYPE],
+        .value = r->v[JCOL_VALUE],
+        .original_value = r->v[JCOL_ORIGINAL_VALUE],
+        .lang = r->v[JCOL_LANG],
+        .external = r->external,
+        .first_seen = r->first_seen,
+        .last_seen = r->last_seen,
+        .fragment = r->v[JCOL_FRAGMENT] ? r->v[JCOL_FRAGMENT] : "",
+        .role = r->v[JCOL_ROLE],
+        .deleted_at = r->deleted_at,
+    };
+    lh_stmt_batch_push(batch, &s);
+}
+
+/* ---- buffered writer ---- */
+
+struct lh_journal_writer {
+    lh_journal *j;
+    size_t batch_size;
+    lh_stmt_batch buf;
+};
+
+lh_journal_writer *lh_journal_writer_new(lh_journal *j, size_t batch_size)
+{
+    lh_journal_writer *w = lh_calloc(1, sizeof *w);
+    w->j = j;
+    w->batch_size = batch_size ? batch_size : DEFAULT_WRITE_BATCH;
+    lh_stmt_batch_init(&w->buf);
+    return w;
+}
+
+lh_status lh_journal_writer_flush(lh_journal_writer *w, lh_error *err)
+{
+    if (w->buf.len == 0) return LH_OK;
+    LH_TRY(lh_journal_insert(w->j, w->buf.rows, w->buf.len, err));
+    lh_stmt_batch_clear(&w->buf);
+    return LH_OK;
+}
+
+lh_status lh_journal_writer_add(lh_journal_writer *w, const lh_statement *s, lh_error *err)
+{
+    LH_TRY(lh_journal_check_row(s, w->buf.len, err));
+    lh_stmt_batch_push(&w->buf, s);
+    if (w->buf.len >= w->batch_size) return lh_journal_writer_flush(w, err);
+    return LH_OK;
+}
+
+size_t lh_journal_writer_pending(const lh_journal_writer *w)
+{
+    return w->buf.len;
+}
+
+void lh_journal_writer_free(lh_journal_writer *w)
+{
+    if (!w) return;
+    lh_stmt_batch_free(&w->buf);
+    free(w);
+}
+
+/* ---- flush, reads, clear ---- */
+
+/* A fresh segment name: time-ordered like the reference's, plus 4 random hex
+ * digits against a same-second rotation. */
+static char *segment_name(lh_journal *j, lh_error *err)
+{
+    lh_uuid u;
+    if (lh_uuid4_new(&u, err) != LH_OK) return NULL;
+    char iso[LH_ISO_MAX];
+    lh_time_format_iso(lh_now_us(), iso); /* 2024-05-01T12:34:56.123456 */
+    char stamp[32];
+    /* YYYYmmddTHHMMSS */
+    snprintf(stamp, sizeof stamp, "%.4s%.2s%.2sT%.2s%.2s%.2s", iso, iso + 5, iso + 8, iso + 11,
+             iso + 14, iso + 17);
+    return lh_asprintf("%s%s%02x%02x", j->seg_prefix, stamp, u.b[0], u.b[1]);
+}
+
+/* Drain every current segment, oldest first; each is dropped only after the
+ * consumer accepted all of its rows. */
+static lh_status drain_segments(lh_journal *j, size_t batch_size, lh_journal_consumer fn,
+                                void *ctx, lh_journal_flush_stats *stats, lh_error *err)
+{
+    lh_strlist segs;
+    lh_strlist_init(&segs);
+    lh_status rc = j->ops->segments(j, &segs, err);
+    for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
+        rc = j->ops->scan(j, segs.items[i], NULL, true, batch_size, fn, ctx, stats, err);
+        if (rc != LH_OK) {
+            lh_error_prefix(err, "journal %s: draining %s", j->table, segs.items[i]);
+            break;
+        }
+        rc = j->ops->drop(j, segs.items[i], err);
+        if (rc == LH_OK) stats->segments++;
+    }
+    lh_strlist_free(&segs);
+    return rc;
+}
+
+lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer fn, void *ctx,
+                           lh_journal_flush_stats *stats, lh_error *err)
+{
+    lh_journal_flush_stats local = {0};
+    if (!stats) stats = &local;
+    memset(stats, 0, sizeof *stats);
+    if (!batch_size) batch_size = DEFAULT_BATCH;
+    lh_status rc = j->ops->lock(j, err);
+    if (rc != LH_OK) return lh_error_prefix(err, "journal %s: flush lock", j->table);
+    /* Leftovers of a failed or killed flush go first, before the rotation:
+     * segment names only order by the second, so a fresh segment could
+     * otherwise sort before an older one. */
+    rc = drain_segments(j, batch_size, fn, ctx, stats, err);
+    char *seg = NULL;
+    if (rc == LH_OK && !(seg = segment_name(j, err))) rc = err ? err->code : LH_ERR_INTERNAL;
+    bool rotated = false;
+    if (rc == LH_OK) {
+        rc = j->ops->rotate(j, seg, &rotated, err);
+        if (rc != LH_OK) lh_error_prefix(err, "journal %s: rotate", j->table);
+    }
+    free(seg);
+    if (rc == LH_OK && rotated) rc = drain_segments(j, batch_size, fn, ctx, stats, err);
+    j->ops->unlock(j);
+    return rc;
+}
+
+lh_status lh_journal_count(lh_journal *j, int64_t *out, lh_error *err)
+{
+    *out = 0;
+    lh_strlist segs;
+    lh_strlist_init(&segs);
+    lh_status rc = j->ops->segments(j, &segs, err);
+    int64_t n = 0;
+    for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
+        rc = j->ops->count(j, segs.items[i], &n, err);
+        /* A segment dropped by a concurrent flush since the listing. */
+        if (rc == LH_ERR_NOT_FOUND) {
+            rc = LH_OK;
+            n = 0;
+        }
+        *out += n;
+    }
+    if (rc == LH_OK && (rc = j->ops->count(j, j->table, &n, err)) == LH_OK) *out += n;
+    lh_strlist_free(&segs);
+    return rc;
+}
+
+static lh_status scan_all(lh_journal *j, const char *entity_id, size_t batch_size,
+                          lh_journal_consumer fn, void *ctx, lh_error *err)
+{
+    lh_journal_flush_stats st = {0};
+    lh_strlist segs;
+    lh_strlist_init(&segs);
+    lh_status rc = j->ops->segments(j, &segs, err);
+    for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
+        rc = j->ops->scan(j, segs.items[i], entity_id, false, batch_size, fn, ctx, &st, err);
+        if (rc == LH_ERR_NOT_FOUND) rc = LH_OK; /* dropped meanwhile */
+    }
+    if (rc == LH_OK) rc = j->ops->scan(j, j->table, entity_id, false, batch_size, fn, ctx, &st, err);
+    lh_strlist_free(&segs);
+    return rc;
+}
+
+lh_status lh_journal_iterate(lh_journal *j, size_t batch_size, lh_journal_consumer fn, void *ctx,
+                             lh_error *err)
+{
+    return scan_all(j, NULL, batch_size ? batch_size : DEFAULT_BATCH, fn, ctx, err);
+}
+
+lh_status lh_journal_iterate_entity(lh_journal *j, const char *entity_id, lh_journal_consumer fn,
+                                    void *ctx, lh_error *err)
+{
+    if (!entity_id) return lh_error_set(err, LH_ERR_INVALID, "journal: NULL entity_id");
+    return scan_all(j, entity_id, SIZE_MAX, fn, ctx, err);
+}
+
+lh_status lh_journal_clear(lh_journal *j, int64_t *deleted, lh_error *err)
+{
+    int64_t n = 0;
+    if (deleted) *deleted = 0;
+    LH_TRY(j->ops->lock(j, err));
+    lh_status rc = lh_journal_count(j, &n, err);
+    lh_strlist segs;
+    lh_strlist_init(&segs);
+    if (rc == LH_OK) rc = j->ops->segments(j, &segs, err);
+    for (size_t i = 0; rc == LH_OK && i < segs.len; i++) rc = j->ops->drop(j, segs.items[i], err);
+    if (rc == LH_OK) rc = j->ops->delete_live(j, err);
+    lh_strlist_free(&segs);
+    j->ops->unlock(j);
+    if (rc == LH_OK && deleted) *deleted = n;
+    return rc;
+}
