@@ -1,0 +1,23 @@
+/* Model internals shared by model.c and model_yaml.c. */
+#ifndef LH_MODEL_MODEL_INTERNAL_H
+#define LH_MODEL_MODEL_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "lh/model/model.h"
+
+/* Build a model from a model.to_dict()-shaped tree (yaml: property flags
+ * default the YAML way). */
+lh_status lh_model_build(json_t *root, const char *origin, bool yaml, lh_model **out,
+                         lh_error *err);
+/* Read every YAML file under dir into {"schemata": {...}, "types": <embedded>}. */
+lh_status lh_model_yaml_dir(const char *dir, json_t **out, lh_error *err);
+/* The embedded model, freshly loaded (not the process-wide instance). */
+lh_status lh_model_load_embedded(lh_model **out, lh_error *err);
+
+extern const unsigned char lh_model_embedded_json[];
+extern const size_t lh_model_embedded_json_len;
+
+#endif

@@ -1,0 +1,139 @@
+/* lh-model: driver for the model interop tests.
+ *   lh-model schemata              every schema as one JSON line (resolved)
+ *   lh-model keys SHARDS...        stdin: JSON lines [dataset, entity_id, prop,
+ *                                  value, lang|null, external]; stdout: JSON
+ *                                  lines {"id": ..., "shards": [...]}
+ * LAKEHOUSE_FTM_MODEL selects another model, as in the library. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "lh/core/buf.h"
+#include "lh/model/keys.h"
+#include "lh/model/model.h"
+
+static void put_names(lh_buf *b, const lh_schema **list, size_t n)
+{
+    lh_buf_append_byte(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i) lh_buf_append_byte(b, ',');
+        lh_buf_append_json_str(b, list[i]->name, strlen(list[i]->name));
+    }
+    lh_buf_append_byte(b, ']');
+}
+
+static void put_strs(lh_buf *b, const char **list, size_t n)
+{
+    lh_buf_append_byte(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i) lh_buf_append_byte(b, ',');
+        lh_buf_append_json_str(b, list[i], strlen(list[i]));
+    }
+    lh_buf_append_byte(b, ']');
+}
+
+static void put_str_or_null(lh_buf *b, const char *s)
+{
+    if (s) lh_buf_append_json_str(b, s, strlen(s));
+    else lh_buf_append_str(b, "null");
+}
+
+static int cmd_schemata(const lh_model *m)
+{
+    lh_buf b = LH_BUF_INIT;
+    for (size_t i = 0; i < lh_model_schema_count(m); i++) {
+        const lh_schema *s = lh_model_schema_at(m, i);
+        lh_buf_reset(&b);
+        lh_buf_printf(&b, "{\"name\":");
+        put_str_or_null(&b, s->name);
+        lh_buf_printf(&b, ",\"label\":");
+        put_str_or_null(&b, s->label);
+        lh_buf_printf(&b, ",\"abstract\":%s,\"matchable\":%s,\"bucket\":\"%s\",\"extends\":",
+                      s->abstract ? "true" : "false", s->matchable ? "true" : "false",
+                      lh_schema_bucket(s));
+        put_names(&b, s->extends, s->n_extends);
+        lh_buf_append_str(&b, ",\"schemata\":");
+        put_names(&b, s->schemata, s->n_schemata);
+        lh_buf_append_str(&b, ",\"descendants\":");
+        put_names(&b, s->descendants, s->n_descendants);
+        lh_buf_append_str(&b, ",\"caption\":");
+        put_strs(&b, s->caption, s->n_caption);
+        lh_buf_append_str(&b, ",\"featured\":");
+        put_strs(&b, s->featured, s->n_featured);
+        lh_buf_append_str(&b, ",\"required\":");
+        put_strs(&b, s->required, s->n_required);
+        lh_buf_append_str(&b, ",\"properties\":{");
+        for (size_t j = 0; j < s->n_props; j++) {
+            const lh_prop *p = s->props[j];
+            if (j) lh_buf_append_byte(&b, ',');
+            put_str_or_null(&b, p->name);
+            lh_buf_append_str(&b, ":{\"qname\":");
+            put_str_or_null(&b, p->qname);
+            lh_buf_append_str(&b, ",\"type\":");
+            put_str_or_null(&b, p->type);
+            lh_buf_append_str(&b, ",\"range\":");
+            put_str_or_null(&b, p->range ? p->range->name : NULL);
+            lh_buf_append_str(&b, ",\"reverse\":");
+            put_str_or_null(&b, p->reverse);
+            lh_buf_printf(&b, ",\"stub\":%s,\"matchable\":%s,\"hidden\":%s}",
+                          p->stub ? "true" : "false", p->matchable ? "true" : "false",
+                          p->hidden ? "true" : "false");
+        }
+        lh_buf_append_str(&b, "}}\n");
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    lh_buf_free(&b);
+    return 0;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+    char line[1 << 16];
+    int nshards = argc;
+    while (fgets(line, sizeof line, stdin)) {
+        json_error_t jerr;
+        json_t *row = json_loads(line, 0, &jerr);
+        if (!json_is_array(row) || json_array_size(row) != 6) {
+            fprintf(stderr, "lh-model keys: bad input line: %s\n", jerr.text);
+            json_decref(row);
+            return 1;
+        }
+        const char *lang = json_string_value(json_array_get(row, 4));
+        char id[LH_SHA1_HEX_LEN + 1];
+        const char *entity_id = json_string_value(json_array_get(row, 1));
+        lh_statement_key(json_string_value(json_array_get(row, 0)), entity_id,
+                         json_string_value(json_array_get(row, 2)),
+                         json_string_value(json_array_get(row, 3)), lang,
+                         json_is_true(json_array_get(row, 5)), id);
+        printf("{\"id\":\"%s\",\"shards\":[", id);
+        for (int i = 0; i < nshards; i++) {
+            char shard[LH_SHARD_MAX];
+            lh_shard_key(entity_id, atoi(argv[i]), shard);
+            printf("%s\"%s\"", i ? "," : "", shard);
+        }
+        printf("]}\n");
+        json_decref(row);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: lh-model schemata|keys SHARDS...\n");
+        return 2;
+    }
+    lh_error err;
+    lh_error_clear(&err);
+    const lh_model *m = lh_model_get(&err);
+    if (!m) {
+        fprintf(stderr, "lh-model: %s\n", err.msg);
+        return 1;
+    }
+    if (!strcmp(argv[1], "schemata")) return cmd_schemata(m);
+    if (!strcmp(argv[1], "keys")) return cmd_keys(argc - 2, argv + 2);
+    fprintf(stderr, "lh-model: unknown command %s\n", argv[1]);
+    return 2;
+}

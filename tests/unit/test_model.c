@@ -1,0 +1,192 @@
+/* Model layer: the embedded model, lookups through inheritance, common
+ * schema, keys, and the runtime override (JSON file, YAML folder) including
+ * its failure paths. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lh/model/keys.h"
+#include "lh/model/model.h"
+#include "test.h"
+
+static const lh_model *M;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_embedded(void)
+{
+    CHECK(lh_model_schema_count(M) > 60);
+    const lh_schema *person = lh_model_schema(M, "Person");
+    CHECK(person != NULL);
+    CHECK(!person->abstract);
+    CHECK(lh_model_schema(M, "Thing")->abstract);
+    CHECK(lh_schema_is_a(person, "LegalEntity"));
+    CHECK(lh_schema_is_a(person, "Thing"));
+    CHECK(lh_schema_is_a(person, "Person"));
+    CHECK(!lh_schema_is_a(person, "Company"));
+    CHECK(lh_model_schema(M, "Nope") == NULL);
+    const lh_prop *name = lh_schema_prop(person, "name");
+    CHECK(name != NULL);
+    CHECK_STR(name->type, "name");
+    CHECK_STR(name->qname, "Thing:name");
+    CHECK_STR(name->schema->name, "Thing");
+    CHECK(lh_schema_prop(person, "nope") == NULL);
+    const lh_prop *owner = lh_schema_prop(lh_model_schema(M, "Ownership"), "owner");
+    CHECK_STR(owner->range->name, "LegalEntity");
+    CHECK_STR(owner->reverse, "ownershipOwner");
+    const lh_prop *rev = lh_schema_prop(person, "ownershipOwner");
+    CHECK(rev && rev->stub);
+    CHECK_INT(person->n_caption > 0, 1);
+    CHECK_STR(person->caption[0], "name");
+    const lh_schema *le = lh_model_schema(M, "LegalEntity");
+    bool has_person = false;
+    for (size_t i = 0; i < le->n_descendants; i++)
+        has_person |= !strcmp(le->descendants[i]->name, "Person");
+    CHECK(has_person);
+}
+
+static void test_prop_type(void)
+{
+    lh_error err;
+    const char *t;
+    CHECK_OK(lh_model_prop_type(M, "Person", "birthDate", &t, &err), &err);
+    CHECK_STR(t, "date");
+    CHECK_OK(lh_model_prop_type(M, "Nope", "id", &t, &err), &err);
+    CHECK_STR(t, "id");
+    CHECK_RC(lh_model_prop_type(M, "Nope", "name", &t, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "Nope") != NULL);
+    CHECK_RC(lh_model_prop_type(M, "Person", "nope", &t, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "Person:nope") != NULL);
+}
+
+static void test_common_schema(void)
+{
+    lh_error err;
+    const lh_schema *out;
+    const lh_schema *person = lh_model_schema(M, "Person"), *le = lh_model_schema(M, "LegalEntity");
+    const lh_schema *company = lh_model_schema(M, "Company");
+    CHECK_OK(lh_model_common_schema(M, person, le, &out, &err), &err);
+    CHECK(out == person);
+    CHECK_OK(lh_model_common_schema(M, le, person, &out, &err), &err);
+    CHECK(out == person);
+    CHECK_RC(lh_model_common_schema(M, person, company, &out, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "Person") && strstr(err.msg, "Company"));
+    CHECK(lh_model_merge_schema(M, person, company) == le);
+    CHECK(lh_model_merge_schema(M, person, le) == person);
+}
+
+static void test_keys(void)
+{
+    char id[41], shard[LH_SHARD_MAX];
+    lh_statement_key("ds", "e1", "name", "Alice", NULL, false, id);
+    CHECK_STR(id, "86f3348b87206314dc869c82117fe107f6b386e4");
+    lh_statement_key("ds", "e1", "name", "Alice", "eng", true, id);
+    CHECK_STR(id, "5b2d435daaca29a853a0589531f84fce9c770f05");
+    const int counts[] = {0, 1, 8, 32, 4096};
+    const char *want[] = {"0", "0", "6", "1e", "d3e"};
+    for (int i = 0; i < 5; i++) {
+        lh_shard_key("e1", counts[i], shard);
+        CHECK_STR(shard, want[i]);
+    }
+    CHECK_INT(lh_shard_width(16), 1);
+    CHECK_INT(lh_shard_width(17), 2);
+    CHECK_INT(lh_shard_width(256), 2);
+    CHECK_INT(lh_shard_width(4096), 3);
+    CHECK_STR(lh_schema_bucket(lh_model_schema(M, "Pages")), "document");
+    CHECK_STR(lh_schema_bucket(lh_model_schema(M, "Page")), "page");
+    CHECK_STR(lh_schema_bucket(lh_model_schema(M, "Mention")), "mention");
+    CHECK_STR(lh_schema_bucket(lh_model_schema(M, "Ownership")), "interval");
+    CHECK_STR(lh_schema_bucket(lh_model_schema(M, "Person")), "thing");
+    CHECK(!lh_type_has_lang("date"));
+    CHECK(lh_type_has_lang("name"));
+}
+
+static void test_yaml_override(void)
+{
+    char *dir = lh_test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/things.yaml", dir);
+    write_file(path,
+               "Thing:\n  abstract: true\n  label: Thing\n  caption: [name]\n"
+               "  properties:\n    name:\n      label: Name\n      type: name\n"
+               "Pet:\n  extends: [Thing]\n  label: \"Pet\"\n  properties:\n"
+               "    owner:\n      label: Owner\n      type: entity\n      range: Human\n"
+               "      reverse:\n        name: pets\n        label: Pets\n"
+               "Human:\n  extends:\n    - Thing\n  properties:\n    age:\n      type: number\n");
+    lh_error err;
+    lh_model *m = NULL;
+    CHECK_OK(lh_model_load(dir, &m, &err), &err);
+    if (m) {
+        CHECK_INT(lh_model_schema_count(m), 3);
+        const lh_schema *pet = lh_model_schema(m, "Pet");
+        CHECK(lh_schema_is_a(pet, "Thing"));
+        CHECK_STR(lh_schema_prop(pet, "name")->type, "name");
+        const lh_prop *pets = lh_schema_prop(lh_model_schema(m, "Human"), "pets");
+        CHECK(pets && pets->stub);
+        CHECK(pets && pets->range == pet);
+        CHECK(lh_model_schema(m, "Thing")->abstract);
+        CHECK(lh_schema_prop(lh_model_schema(m, "Human"), "name")->matchable); /* type default */
+        lh_model_free(m);
+    }
+    /* failure paths: unknown extends, unknown type, bad YAML, missing path */
+    write_file(path, "Pet:\n  extends: [Nope]\n");
+    CHECK_RC(lh_model_load(dir, &m, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "Nope") != NULL);
+    write_file(path, "Pet:\n  properties:\n    x:\n      type: wat\n");
+    CHECK_RC(lh_model_load(dir, &m, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "Pet:x") && strstr(err.msg, "wat"));
+    write_file(path, "Pet: [unclosed\n");
+    CHECK_RC(lh_model_load(dir, &m, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "things.yaml") != NULL);
+    write_file(path, "A:\n  extends: [B]\nB:\n  extends: [A]\n");
+    CHECK_RC(lh_model_load(dir, &m, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "circular") != NULL);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    CHECK_RC(lh_model_load(path, &m, &err), LH_ERR_NOT_FOUND);
+    CHECK(m == NULL);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_json_override(void)
+{
+    lh_error err;
+    lh_model *m = NULL;
+    const char *bad = "{\"schemata\": {\"A\": {\"properties\": {}}}";
+    CHECK_RC(lh_model_load_json(bad, strlen(bad), "x.json", &m, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "x.json:") != NULL);
+    const char *notypes = "{\"schemata\": {}}";
+    CHECK_RC(lh_model_load_json(notypes, strlen(notypes), "x.json", &m, &err), LH_ERR_INVALID);
+    const char *caption = "{\"types\": {\"name\": {}}, \"schemata\": {\"A\": {\"caption\": [\"n\"]}}}";
+    CHECK_RC(lh_model_load_json(caption, strlen(caption), "x.json", &m, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "caption") != NULL);
+    const char *ok = "{\"types\": {\"name\": {\"matchable\": true}}, \"schemata\": {\"A\": "
+                     "{\"caption\": [\"n\"], \"properties\": {\"n\": {\"type\": \"name\"}}}}}";
+    CHECK_OK(lh_model_load_json(ok, strlen(ok), "x.json", &m, &err), &err);
+    CHECK(m && !lh_schema_prop(lh_model_schema(m, "A"), "n")->matchable);
+    lh_model_free(m);
+}
+
+int main(void)
+{
+    lh_error err;
+    M = lh_model_get(&err);
+    if (!M) {
+        fprintf(stderr, "model: %s\n", err.msg);
+        return 1;
+    }
+    CHECK(lh_model_get(NULL) == M);
+    RUN(test_embedded);
+    RUN(test_prop_type);
+    RUN(test_common_schema);
+    RUN(test_keys);
+    RUN(test_yaml_override);
+    RUN(test_json_override);
+    return lh_test_report();
+}
