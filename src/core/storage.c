@@ -8,6 +8,7 @@
 #include "lh/core/mem.h"
 
 lh_status lh_storage_open_local(const char *uri, lh_storage **out, lh_error *err);
+lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err);
 
 lh_status lh_storage_open(const char *uri, lh_storage **out, lh_error *err)
 {
@@ -15,6 +16,7 @@ lh_status lh_storage_open(const char *uri, lh_storage **out, lh_error *err)
     if (!uri || !*uri) return lh_error_set(err, LH_ERR_INVALID, "empty storage URI");
     const char *colon = strstr(uri, "://");
     if (!colon || strncmp(uri, "file://", 7) == 0) return lh_storage_open_local(uri, out, err);
+    if (strncmp(uri, "s3://", 5) == 0) return lh_storage_open_s3(uri, out, err);
     return lh_error_set(err, LH_ERR_UNSUPPORTED, "storage URI scheme not supported: \"%.*s\"",
                         (int)(colon - uri), uri);
 }

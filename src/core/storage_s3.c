@@ -1,0 +1,649 @@
+/* S3-compatible backend for "s3://bucket[/prefix]" URIs. Objects appear
+ * atomically on S3, so a whole-object PUT (or a completed multipart upload)
+ * is the commit; put-if-absent is a conditional PUT (If-None-Match: *).
+ * Configuration comes from the usual AWS environment variables (see
+ * load_config); custom endpoints use path-style addressing. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/storage_s3.h"
+#include "lh/core/hash.h"
+#include "lh/core/mem.h"
+
+#define DEFAULT_PART_SIZE ((size_t)8 << 20)
+#define READ_WINDOW ((size_t)64 << 10)
+#define MD5_LEN 16
+
+/* ---- configuration ---- */
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static bool env_true(const char *name)
+{
+    const char *v = env(name);
+    return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
+}
+
+static int env_int(const char *name, int dflt, int min)
+{
+    const char *v = env(name);
+    if (!v) return dflt;
+    int n = atoi(v);
+    return n < min ? min : n;
+}
+
+static lh_status load_config(lh_s3_config *c, lh_error *err)
+{
+    const char *region = env("AWS_REGION");
+    if (!region) region = env("AWS_DEFAULT_REGION");
+    c->region = lh_strdup(region ? region : "us-east-1");
+    const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
+    if (ak && !sk) return lh_error_set(err, LH_ERR_INVALID, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+    if (ak) {
+        c->access_key = lh_strdup(ak);
+        c->secret_key = lh_strdup(sk);
+        if (env("AWS_SESSION_TOKEN")) c->session_token = lh_strdup(env("AWS_SESSION_TOKEN"));
+    }
+    const char *ep = env("AWS_ENDPOINT_URL_S3");
+    if (!ep) ep = env("AWS_ENDPOINT_URL");
+    if (!ep) ep = env("AWS_ENDPOINT");
+    if (ep) {
+        const char *hostpart = ep;
+        const char *scheme = "https";
+        if (strncmp(ep, "http://", 7) == 0) {
+            scheme = "http";
+            hostpart = ep + 7;
+        } else if (strncmp(ep, "https://", 8) == 0) {
+            hostpart = ep + 8;
+        } else if (strstr(ep, "://")) {
+            return lh_error_set(err, LH_ERR_INVALID, "AWS_ENDPOINT_URL has an unsupported scheme: \"%s\"", ep);
+        } else if (env_true("AWS_ALLOW_HTTP")) {
+            scheme = "http";
+        }
+        size_t hl = strcspn(hostpart, "/?#");
+        if (hl == 0) return lh_error_set(err, LH_ERR_INVALID, "AWS_ENDPOINT_URL has no host: \"%s\"", ep);
+        c->host = lh_strndup(hostpart, hl);
+        c->endpoint = lh_asprintf("%s://%s", scheme, c->host);
+        c->path_style = !env_true("AWS_VIRTUAL_HOSTED_STYLE_REQUEST");
+        if (!c->path_style) {
+            char *vh = lh_asprintf("%s.%s", c->bucket, c->host);
+            free(c->host);
+            free(c->endpoint);
+            c->host = vh;
+            c->endpoint = lh_asprintf("%s://%s", scheme, vh);
+        }
+    } else if (strchr(c->bucket, '.')) {
+        /* Dotted bucket names break the wildcard TLS certificate. */
+        c->host = lh_asprintf("s3.%s.amazonaws.com", c->region);
+        c->endpoint = lh_asprintf("https://%s", c->host);
+        c->path_style = true;
+    } else {
+        c->host = lh_asprintf("%s.s3.%s.amazonaws.com", c->bucket, c->region);
+        c->endpoint = lh_asprintf("https://%s", c->host);
+    }
+    c->max_attempts = env_int("LH_S3_MAX_ATTEMPTS", 6, 1);
+    c->retry_base_ms = env_int("LH_S3_RETRY_BASE_MS", 100, 1);
+    c->max_keys = 1000;
+    c->part_size = DEFAULT_PART_SIZE;
+    return LH_OK;
+}
+
+static void config_free(lh_s3_config *c)
+{
+    free(c->bucket);
+    free(c->prefix);
+    free(c->endpoint);
+    free(c->host);
+    free(c->region);
+    free(c->access_key);
+    if (c->secret_key) memset(c->secret_key, 0, strlen(c->secret_key));
+    free(c->secret_key);
+    free(c->session_token);
+}
+
+/* ---- helpers ---- */
+
+static void md5(const void *data, size_t n, unsigned char out[MD5_LEN])
+{
+    unsigned int len = 0;
+    EVP_Digest(data, n, out, &len, EVP_md5(), NULL);
+}
+
+/* Does the stored object's ETag equal want (quoted or not)? Used to settle a
+ * conditional write whose earlier attempt may have succeeded unseen. */
+static bool etag_matches(lh_s3 *s3, const char *key, const char *want)
+{
+    lh_s3_req req = {.method = "HEAD", .key = key};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    bool same = false;
+    if (lh_s3_perform(s3, &req, &resp, NULL) == LH_OK && resp.status == 200) {
+        const char *e = resp.etag;
+        size_t n = strlen(e);
+        if (n >= 2 && e[0] == '"' && e[n - 1] == '"') e++, n -= 2;
+        same = n == strlen(want) && strncasecmp(e, want, n) == 0;
+    }
+    lh_s3_resp_free(&resp);
+    return same;
+}
+
+static void query_add(lh_buf *q, const char *name, const char *value)
+{
+    if (q->len) lh_buf_append_byte(q, '&');
+    lh_s3_uri_encode(q, name, false);
+    lh_buf_append_byte(q, '=');
+    lh_s3_uri_encode(q, value, false);
+}
+
+/* ---- read side ---- */
+
+static lh_status s3_read(lh_storage *s, const char *key, lh_buf *out, lh_error *err)
+{
+    lh_s3 *s3 = (lh_s3 *)s;
+    lh_s3_req req = {.method = "GET", .key = key};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(s3, &req, &resp, err);
+    if (rc == LH_OK) {
+        if (resp.status == 200) lh_buf_append(out, resp.body.data, resp.body.len);
+        else if (resp.status == 404 && strcmp(resp.code, "NoSuchBucket") != 0) rc = lh_s3_fail(s3, LH_ERR_NOT_FOUND, &req, &resp, err);
+        else rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
+    }
+    lh_s3_resp_free(&resp);
+    return rc;
+}
+
+static lh_status head(lh_s3 *s3, const char *key, lh_s3_resp *resp, lh_error *err)
+{
+    lh_s3_req req = {.method = "HEAD", .key = key};
+    LH_TRY(lh_s3_perform(s3, &req, resp, err));
+    if (resp->status == 200) return LH_OK;
+    return lh_s3_fail(s3, resp->status == 404 ? LH_ERR_NOT_FOUND : LH_ERR_IO, &req, resp, err);
+}
+
+static lh_status s3_stat(lh_storage *s, const char *key, lh_stat *st, lh_error *err)
+{
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = head((lh_s3 *)s, key, &resp, err);
+    if (rc == LH_OK) {
+        st->size = resp.content_length;
+        st->mtime_ms = resp.last_modified_ms;
+    }
+    lh_s3_resp_free(&resp);
+    return rc;
+}
+
+typedef struct s3_reader {
+    lh_storage_reader base;
+    lh_s3 *s3;
+    char etag[128];
+    lh_buf cache; /* bytes [cache_off, cache_off + cache.len) */
+    uint64_t cache_off;
+} s3_reader;
+
+static lh_status get_range(s3_reader *r, uint64_t off, uint64_t end, lh_buf *out, lh_error *err)
+{
+    char range[64];
+    snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)off, (unsigned long long)end - 1);
+    lh_s3_req req = {.method = "GET", .key = r->base.key, .range = range,
+                     .if_match = r->etag[0] ? r->etag : NULL};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(r->s3, &req, &resp, err);
+    if (rc == LH_OK) {
+        if (resp.status == 206 || (resp.status == 200 && off == 0 && end == r->base.size)) {
+            if (resp.body.len != end - off) {
+                char *what = lh_s3_describe(r->s3, r->base.key);
+                rc = lh_error_set(err, LH_ERR_CORRUPT, "S3 GET %s range %s: got %zu bytes", what, range, resp.body.len);
+                free(what);
+            } else {
+                lh_buf_reset(out);
+                lh_buf_append(out, resp.body.data, resp.body.len);
+            }
+        } else if (resp.status == 412) {
+            rc = lh_s3_fail(r->s3, LH_ERR_CONFLICT, &req, &resp, err);
+            lh_error_prefix(err, "object changed while being read");
+        } else {
+            rc = lh_s3_fail(r->s3, resp.status == 404 ? LH_ERR_NOT_FOUND : LH_ERR_IO, &req, &resp, err);
+        }
+    }
+    lh_s3_resp_free(&resp);
+    return rc;
+}
+
+static lh_status s3_pread(lh_storage_reader *base, uint64_t off, void *dst, size_t n, lh_error *err)
+{
+    s3_reader *r = (s3_reader *)base;
+    uint64_t size = base->size;
+    if (off >= r->cache_off && off + n <= r->cache_off + r->cache.len) {
+        memcpy(dst, r->cache.data + (off - r->cache_off), n);
+        return LH_OK;
+    }
+    if (n >= READ_WINDOW) {
+        lh_buf tmp = LH_BUF_INIT;
+        lh_status rc = get_range(r, off, off + n, &tmp, err);
+        if (rc == LH_OK) memcpy(dst, tmp.data, n);
+        lh_buf_free(&tmp);
+        return rc;
+    }
+    /* Small reads (parquet footer, page headers) fetch a window, so the
+     * footer length and the footer itself come in one request. */
+    uint64_t start = off, end = off + READ_WINDOW;
+    if (end > size) {
+        end = size;
+        start = size > READ_WINDOW ? size - READ_WINDOW : 0;
+        if (start > off) start = off;
+    }
+    LH_TRY(get_range(r, start, end, &r->cache, err));
+    r->cache_off = start;
+    memcpy(dst, r->cache.data + (off - start), n);
+    return LH_OK;
+}
+
+static void s3_reader_free(lh_storage_reader *base)
+{
+    s3_reader *r = (s3_reader *)base;
+    lh_buf_free(&r->cache);
+    free(base->key);
+    free(r);
+}
+
+static lh_status s3_reader_open(lh_storage *s, const char *key, lh_storage_reader **out, lh_error *err)
+{
+    lh_s3 *s3 = (lh_s3 *)s;
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = head(s3, key, &resp, err);
+    if (rc == LH_OK) {
+        s3_reader *r = lh_calloc(1, sizeof *r);
+        r->base.pread = s3_pread;
+        r->base.free = s3_reader_free;
+        r->base.size = resp.content_length;
+        r->base.key = lh_strdup(key);
+        r->s3 = s3;
+        snprintf(r->etag, sizeof r->etag, "%s", resp.etag);
+        lh_buf_init(&r->cache);
+        *out = &r->base;
+    }
+    lh_s3_resp_free(&resp);
+    return rc;
+}
+
+/* ---- write side ---- */
+
+/* Single PUT; if_absent maps 412 to LH_ERR_EXISTS. */
+static lh_status put_object(lh_s3 *s3, const char *key, const void *data, size_t n, bool if_absent,
+                            lh_error *err)
+{
+    lh_s3_req req = {.method = "PUT", .key = key, .body = data, .body_len = n, .if_none_match = if_absent};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(s3, &req, &resp, err);
+    if (rc == LH_OK && resp.status != 200) {
+        if (resp.status == 412 && if_absent) {
+            unsigned char digest[MD5_LEN];
+            char hex[2 * MD5_LEN + 1];
+            md5(data, n, digest);
+            lh_hex_encode(digest, MD5_LEN, hex);
+            /* Our own earlier attempt may have landed before a retry. */
+            if (!(resp.ambiguous && etag_matches(s3, key, hex))) {
+                char *what = lh_s3_describe(s3, key);
+                rc = lh_error_set(err, LH_ERR_EXISTS, "%s already exists (conditional PUT: HTTP 412)", what);
+                free(what);
+            }
+        } else {
+            rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
+        }
+    }
+    lh_s3_resp_free(&resp);
+    return rc;
+}
+
+static lh_status s3_put_if_absent(lh_storage *s, const char *key, const void *data, size_t n, lh_error *err)
+{
+    return put_object((lh_s3 *)s, key, data, n, true, err);
+}
+
+typedef struct s3_writer {
+    lh_storage_writer base;
+    lh_s3 *s3;
+    lh_buf buf;
+    char *upload_id; /* multipart upload in progress */
+    lh_strlist etags;
+    lh_buf part_md5s; /* MD5 of each part, for the multipart ETag */
+} s3_writer;
+
+static lh_status mpu_start(s3_writer *w, lh_error *err)
+{
+    lh_s3_req req = {.method = "POST", .key = w->base.key, .query = "uploads="};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(w->s3, &req, &resp, err);
+    if (rc == LH_OK) {
+        if (resp.status == 200) w->upload_id = lh_s3_xml_get(resp.body.data, resp.body.len, "UploadId");
+        if (resp.status != 200) rc = lh_s3_fail(w->s3, LH_ERR_IO, &req, &resp, err);
+        else if (!w->upload_id || !*w->upload_id) rc = lh_s3_fail(w->s3, LH_ERR_CORRUPT, &req, &resp, err);
+    }
+    lh_s3_resp_free(&resp);
+    return rc;
+}
+
+static lh_status mpu_upload_part(s3_writer *w, lh_error *err)
+{
+    if (!w->upload_id) LH_TRY(mpu_start(w, err));
+    lh_buf q = LH_BUF_INIT;
+    char num[16];
+    snprintf(num, sizeof num, "%zu", w->etags.len + 1);
+    query_add(&q, "partNumber", num);
+    query_add(&q, "uploadId", w->upload_id);
+    lh_s3_req req = {.method = "PUT", .key = w->base.key, .query = q.data, .body = w->buf.data,
+                     .body_len = w->buf.len};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(w->s3, &req, &resp, err);
+    if (rc == LH_OK) {
+        if (resp.status != 200 || !resp.etag[0]) {
+            rc = lh_s3_fail(w->s3, LH_ERR_IO, &req, &resp, err);
+        } else {
+            lh_strlist_push(&w->etags, resp.etag);
+            unsigned char digest[MD5_LEN];
+            md5(w->buf.data, w->buf.len, digest);
+            lh_buf_append(&w->part_md5s, digest, MD5_LEN);
+            lh_buf_reset(&w->buf);
+        }
+    }
+    lh_s3_resp_free(&resp);
+    lh_buf_free(&q);
+    return rc;
+}
+
+static void mpu_abort(s3_writer *w)
+{
+    if (!w->upload_id) return;
+    lh_buf q = LH_BUF_INIT;
+    query_add(&q, "uploadId", w->upload_id);
+    lh_s3_req req = {.method = "DELETE", .key = w->base.key, .query = q.data};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    (void)lh_s3_perform(w->s3, &req, &resp, NULL); /* best effort; lifecycle rules clean up the rest */
+    lh_s3_resp_free(&resp);
+    lh_buf_free(&q);
+    free(w->upload_id);
+    w->upload_id = NULL;
+}
+
+static lh_status mpu_complete(s3_writer *w, bool if_absent, lh_error *err)
+{
+    lh_buf body = LH_BUF_INIT;
+    lh_buf_append_str(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    for (size_t i = 0; i < w->etags.len; i++) {
+        lh_buf_printf(&body, "<Part><PartNumber>%zu</PartNumber><ETag>", i + 1);
+        for (const char *p = w->etags.items[i]; *p; p++) {
+            if (*p == '"') lh_buf_append_str(&body, "&quot;");
+            else if (*p == '&') lh_buf_append_str(&body, "&amp;");
+            else if (*p == '<') lh_buf_append_str(&body, "&lt;");
+            else lh_buf_append_byte(&body, (uint8_t)*p);
+        }
+        lh_buf_append_str(&body, "</ETag></Part>");
+    }
+    lh_buf_append_str(&body, "</CompleteMultipartUpload>");
+    lh_buf q = LH_BUF_INIT;
+    query_add(&q, "uploadId", w->upload_id);
+    lh_s3_req req = {.method = "POST", .key = w->base.key, .query = q.data, .body = body.data,
+                     .body_len = body.len, .if_none_match = if_absent, .content_type = "application/xml"};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(w->s3, &req, &resp, err);
+    if (rc == LH_OK && resp.status != 200) {
+        /* The multipart ETag: MD5 of the part MD5s, "-" part count. */
+        unsigned char digest[MD5_LEN];
+        char want[2 * MD5_LEN + 16];
+        md5(w->part_md5s.data, w->part_md5s.len, digest);
+        lh_hex_encode(digest, MD5_LEN, want);
+        snprintf(want + 2 * MD5_LEN, sizeof want - 2 * MD5_LEN, "-%zu", w->etags.len);
+        bool ours = resp.ambiguous && (resp.status == 412 || resp.status == 404) &&
+                    etag_matches(w->s3, w->base.key, want);
+        if (ours) {
+            rc = LH_OK;
+        } else if (resp.status == 412 && if_absent) {
+            char *what = lh_s3_describe(w->s3, w->base.key);
+            rc = lh_error_set(err, LH_ERR_EXISTS, "%s already exists (conditional multipart completion: HTTP 412)", what);
+            free(what);
+        } else {
+            rc = lh_s3_fail(w->s3, LH_ERR_IO, &req, &resp, err);
+        }
+    }
+    if (rc == LH_OK) {
+        free(w->upload_id); /* completed: nothing to abort */
+        w->upload_id = NULL;
+    }
+    lh_s3_resp_free(&resp);
+    lh_buf_free(&q);
+    lh_buf_free(&body);
+    return rc;
+}
+
+static size_t part_threshold(const s3_writer *w)
+{
+    /* Grow parts as the upload gets long: S3 allows 10,000 parts. */
+    return w->s3->cfg.part_size << (w->etags.len / 1000);
+}
+
+static lh_status s3_writer_write(lh_storage_writer *base, const void *data, size_t n, lh_error *err)
+{
+    s3_writer *w = (s3_writer *)base;
+    lh_buf_append(&w->buf, data, n);
+    if (w->buf.len >= part_threshold(w)) return mpu_upload_part(w, err);
+    return LH_OK;
+}
+
+static lh_status s3_writer_commit(lh_storage_writer *base, bool if_absent, lh_error *err)
+{
+    s3_writer *w = (s3_writer *)base;
+    if (!w->upload_id) return put_object(w->s3, base->key, w->buf.data, w->buf.len, if_absent, err);
+    lh_status rc = LH_OK;
+    if (w->buf.len) rc = mpu_upload_part(w, err);
+    if (rc == LH_OK) rc = mpu_complete(w, if_absent, err);
+    if (rc != LH_OK) mpu_abort(w);
+    return rc;
+}
+
+static void s3_writer_abort(lh_storage_writer *base)
+{
+    s3_writer *w = (s3_writer *)base;
+    mpu_abort(w);
+    lh_buf_free(&w->buf);
+    lh_buf_free(&w->part_md5s);
+    lh_strlist_free(&w->etags);
+    free(base->key);
+    free(w);
+}
+
+static lh_status s3_writer_open(lh_storage *s, const char *key, lh_storage_writer **out, lh_error *err)
+{
+    s3_writer *w = lh_calloc(1, sizeof *w);
+    w->base.write = s3_writer_write;
+    w->base.commit = s3_writer_commit;
+    w->base.abort = s3_writer_abort;
+    w->base.key = lh_strdup(key);
+    w->s3 = (lh_s3 *)s;
+    lh_buf_init(&w->buf);
+    lh_buf_init(&w->part_md5s);
+    lh_strlist_init(&w->etags);
+    *out = &w->base;
+    return LH_OK;
+}
+
+static lh_status s3_delete(lh_storage *s, const char *key, lh_error *err)
+{
+    lh_s3 *s3 = (lh_s3 *)s;
+    lh_s3_req req = {.method = "DELETE", .key = key};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(s3, &req, &resp, err);
+    if (rc == LH_OK && resp.status != 204 && resp.status != 200 &&
+        !(resp.status == 404 && strcmp(resp.code, "NoSuchBucket") != 0))
+        rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
+    lh_s3_resp_free(&resp);
+    return rc;
+}
+
+/* ---- listing ---- */
+
+/* Appends key (full S3 key) relative to the storage root, if it is one of ours. */
+static void push_rel(const lh_s3 *s3, const char *full, size_t root_len, lh_strlist *out)
+{
+    if (strlen(full) <= root_len) return;
+    const char *rel = full + root_len;
+    size_t n = strlen(rel);
+    bool dir = rel[n - 1] == '/';
+    char *trimmed = dir ? lh_strndup(rel, n - 1) : NULL;
+    /* Keys our API cannot address (empty segments, "..") are not listed. */
+    if (lh_storage_check_key(dir ? trimmed : rel, NULL) == LH_OK) lh_strlist_push(out, rel);
+    free(trimmed);
+    (void)s3;
+}
+
+static lh_status s3_list(lh_storage *s, const char *prefix, int flags, lh_strlist *out, lh_error *err)
+{
+    lh_s3 *s3 = (lh_s3 *)s;
+    const char *root = s3->cfg.prefix;
+    size_t pn = strlen(prefix);
+    char *full_prefix = lh_asprintf("%s%s%s%s", root, *root ? "/" : "", prefix, pn && prefix[pn - 1] != '/' ? "/" : "");
+    size_t root_len = strlen(root) + (*root ? 1 : 0);
+    bool recursive = flags & LH_LIST_RECURSIVE;
+    char *token = NULL;
+    char max_keys[16];
+    snprintf(max_keys, sizeof max_keys, "%d", s3->cfg.max_keys);
+    lh_status rc = LH_OK;
+    for (;;) {
+        lh_buf q = LH_BUF_INIT; /* parameters in canonical (sorted) order */
+        if (token) query_add(&q, "continuation-token", token);
+        if (!recursive) query_add(&q, "delimiter", "/");
+        query_add(&q, "list-type", "2");
+        query_add(&q, "max-keys", max_keys);
+        query_add(&q, "prefix", full_prefix);
+        lh_s3_req req = {.method = "GET", .key = NULL, .query = q.data};
+        lh_s3_resp resp;
+        lh_s3_resp_init(&resp);
+        rc = lh_s3_perform(s3, &req, &resp, err);
+        if (rc == LH_OK && resp.status != 200) {
+            rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
+            lh_error_prefix(err, "listing \"%s\"", full_prefix);
+        }
+        free(token);
+        token = NULL;
+        bool truncated = false;
+        if (rc == LH_OK) {
+            const char *p = resp.body.data, *end = resp.body.data + resp.body.len, *inner;
+            size_t len;
+            while (p && (p = lh_s3_xml_find(p, (size_t)(end - p), "Contents", &inner, &len))) {
+                char *key = lh_s3_xml_get(inner, len, "Key");
+                if (key && key[0] && key[strlen(key) - 1] != '/') push_rel(s3, key, root_len, out);
+                free(key);
+            }
+            p = resp.body.data;
+            while ((flags & LH_LIST_DIRS) && !recursive && p &&
+                   (p = lh_s3_xml_find(p, (size_t)(end - p), "CommonPrefixes", &inner, &len))) {
+                char *dir = lh_s3_xml_get(inner, len, "Prefix");
+                if (dir) push_rel(s3, dir, root_len, out);
+                free(dir);
+            }
+            char *trunc = lh_s3_xml_get(resp.body.data, resp.body.len, "IsTruncated");
+            truncated = trunc && strcmp(trunc, "true") == 0;
+            free(trunc);
+            if (truncated) {
+                token = lh_s3_xml_get(resp.body.data, resp.body.len, "NextContinuationToken");
+                if (!token || !*token) {
+                    rc = lh_s3_fail(s3, LH_ERR_CORRUPT, &req, &resp, err);
+                    lh_error_prefix(err, "truncated listing without a continuation token");
+                }
+            }
+        }
+        lh_s3_resp_free(&resp);
+        lh_buf_free(&q);
+        if (rc != LH_OK || !truncated) break;
+    }
+    free(token);
+    free(full_prefix);
+    return rc;
+}
+
+/* ---- open/free ---- */
+
+static void s3_free(lh_storage *s)
+{
+    lh_s3 *s3 = (lh_s3 *)s;
+    lh_s3_http_cleanup(s3);
+    pthread_mutex_destroy(&s3->pool_lock);
+    config_free(&s3->cfg);
+    free(s3->base.uri);
+    free(s3);
+}
+
+static const lh_storage_ops s3_ops = {
+    .scheme = "s3",
+    .free = s3_free,
+    .local_path = NULL,
+    .read = s3_read,
+    .stat = s3_stat,
+    .reader_open = s3_reader_open,
+    .writer_open = s3_writer_open,
+    .put_if_absent = s3_put_if_absent,
+    .del = s3_delete,
+    .list = s3_list,
+};
+
+lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err)
+{
+    *out = NULL;
+    if (strncmp(uri, "s3://", 5) != 0) return lh_error_set(err, LH_ERR_INVALID, "not an s3:// URI: \"%s\"", uri);
+    const char *b = uri + 5;
+    size_t bl = strcspn(b, "/");
+    if (bl == 0 || bl > 63) return lh_error_set(err, LH_ERR_INVALID, "S3 URI has no valid bucket: \"%s\"", uri);
+    for (size_t i = 0; i < bl; i++) {
+        char c = b[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+            return lh_error_set(err, LH_ERR_INVALID, "S3 bucket name has an invalid character: \"%s\"", uri);
+    }
+    const char *p = b + bl;
+    while (*p == '/') p++;
+    size_t plen = strlen(p);
+    while (plen && p[plen - 1] == '/') plen--;
+    char *prefix = lh_strndup(p, plen);
+    if (plen && lh_storage_check_key(prefix, err) != LH_OK) {
+        free(prefix);
+        return lh_error_prefix(err, "S3 URI prefix");
+    }
+    lh_s3 *s3 = lh_calloc(1, sizeof *s3);
+    s3->cfg.bucket = lh_strndup(b, bl);
+    s3->cfg.prefix = prefix;
+    pthread_mutex_init(&s3->pool_lock, NULL);
+    s3->base.ops = &s3_ops;
+    s3->base.uri = lh_asprintf("s3://%s%s%s", s3->cfg.bucket, plen ? "/" : "", prefix);
+    lh_status rc = load_config(&s3->cfg, err);
+    if (rc != LH_OK) {
+        s3_free(&s3->base);
+        return rc;
+    }
+    *out = &s3->base;
+    return LH_OK;
+}
+
+void lh_s3_set_max_keys(lh_storage *s, int max_keys)
+{
+    if (s && s->ops == &s3_ops && max_keys > 0) ((lh_s3 *)s)->cfg.max_keys = max_keys;
+}
+
+void lh_s3_set_part_size(lh_storage *s, size_t part_size)
+{
+    if (s && s->ops == &s3_ops && part_size > 0) ((lh_s3 *)s)->cfg.part_size = part_size;
+}

@@ -1,0 +1,132 @@
+/* Internal interface of the S3 backend (storage_s3*.c): AWS Signature V4,
+ * the HTTP request loop with retries, the small XML reader, and test hooks.
+ * Not a public header: only the S3 sources and their unit test include it. */
+#ifndef LH_CORE_STORAGE_S3_H
+#define LH_CORE_STORAGE_S3_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+#include "lh/core/str.h"
+
+/* ---- Signature V4 (storage_s3_sigv4.c) ---- */
+
+#define LH_SHA256_HEX_LEN 64
+
+typedef struct lh_s3_header {
+    const char *name;  /* lowercase */
+    const char *value; /* trimmed */
+} lh_s3_header;
+
+typedef struct lh_sigv4_key {
+    const char *access_key;
+    const char *secret_key;
+    const char *region;
+    const char *service; /* "s3" */
+} lh_sigv4_key;
+
+void lh_s3_sha256_hex(const void *data, size_t n, char out[LH_SHA256_HEX_LEN + 1]);
+/* RFC 3986 percent-encoding as SigV4 wants it: unreserved bytes stay, others
+ * become %XX (uppercase); '/' stays only when keep_slash. Appends to out. */
+void lh_s3_uri_encode(lh_buf *out, const char *s, bool keep_slash);
+/* The Authorization header value for one request. headers must include every
+ * header to sign (host, x-amz-date, x-amz-content-sha256, ...); any order.
+ * amz_date is "YYYYMMDDTHHMMSSZ". canon_query is the sorted, encoded query. */
+void lh_sigv4_authorization(const lh_sigv4_key *key, const char *method, const char *canon_uri,
+                            const char *canon_query, const lh_s3_header *headers, size_t nheaders,
+                            const char *payload_hash, const char *amz_date, lh_buf *out);
+
+/* ---- XML (storage_s3_xml.c), just enough for S3 responses ---- */
+
+/* Finds the first element <tag> (no namespace prefix) within [s, s+n). On a
+ * hit sets *inner and *inner_len to its raw content and returns the position just
+ * past its end tag; returns NULL if there is none. */
+const char *lh_s3_xml_find(const char *s, size_t n, const char *tag, const char **inner,
+                           size_t *inner_len);
+/* Appends the text of raw XML content with the five named entities and
+ * numeric character references decoded. false on a malformed reference. */
+bool lh_s3_xml_text(const char *raw, size_t n, lh_buf *out);
+/* Text of the first <tag> in [s, s+n) as a new string, NULL if absent. */
+char *lh_s3_xml_get(const char *s, size_t n, const char *tag);
+
+/* ---- the backend ---- */
+
+typedef struct lh_s3_config {
+    char *bucket;
+    char *prefix;     /* root prefix inside the bucket, no leading/trailing '/', may be "" */
+    char *endpoint;   /* "scheme://host[:port]", no trailing '/' */
+    char *host;       /* Host header value */
+    bool path_style;  /* https://endpoint/bucket/key rather than https://bucket.endpoint/key */
+    char *region;
+    char *access_key; /* NULL: anonymous, unsigned requests */
+    char *secret_key;
+    char *session_token;
+    int max_attempts;  /* total tries per request (>= 1) */
+    int retry_base_ms; /* first backoff; doubles per attempt, capped */
+    int max_keys;      /* ListObjectsV2 page size (test hook; 1000 by default) */
+    size_t part_size;  /* multipart threshold and part size */
+} lh_s3_config;
+
+typedef struct lh_s3 {
+    lh_storage base;
+    lh_s3_config cfg;
+    pthread_mutex_t pool_lock; /* guards the idle curl handles */
+    void **pool;               /* CURL * handles kept for connection reuse */
+    size_t pool_len, pool_cap;
+} lh_s3;
+
+typedef struct lh_s3_req {
+    const char *method;    /* GET, HEAD, PUT, POST, DELETE */
+    const char *key;       /* object key relative to the storage root; NULL: the bucket */
+    const char *query;     /* canonical query string (sorted, encoded) or NULL */
+    const void *body;      /* request body (PUT/POST) */
+    size_t body_len;
+    const char *range;     /* "bytes=a-b" or NULL */
+    const char *if_match;  /* ETag or NULL */
+    bool if_none_match;    /* send If-None-Match: * */
+    const char *content_type;
+} lh_s3_req;
+
+typedef struct lh_s3_resp {
+    long status;        /* HTTP status of the last attempt, 0 if none */
+    lh_buf body;
+    uint64_t content_length;
+    bool has_length;
+    int64_t last_modified_ms;
+    char etag[128];
+    char code[64];      /* S3 error code from the XML body, if any */
+    char message[256];
+    char request_id[64];
+    int attempts;
+    bool ambiguous;     /* an earlier attempt may have reached the server */
+} lh_s3_resp;
+
+void lh_s3_resp_init(lh_s3_resp *r);
+void lh_s3_resp_free(lh_s3_resp *r);
+
+/* Performs req with retries on connection errors, 5xx, 429, SlowDown and
+ * 409 ConditionalRequestConflict. LH_OK when some HTTP answer came back (the
+ * caller checks resp->status; error statuses have code/message filled);
+ * LH_ERR_IO naming the request when the retries ran out. */
+lh_status lh_s3_perform(lh_s3 *s3, const lh_s3_req *req, lh_s3_resp *resp, lh_error *err);
+/* Fills err for an unexpected status: method, s3://bucket/key, HTTP status,
+ * S3 code and message. Returns code. */
+lh_status lh_s3_fail(lh_s3 *s3, lh_status code, const lh_s3_req *req, const lh_s3_resp *resp,
+                     lh_error *err);
+/* "s3://bucket/<root prefix>/<key>" for messages; caller frees. */
+char *lh_s3_describe(const lh_s3 *s3, const char *key);
+/* Releases the handle pool (called by the backend's free). */
+void lh_s3_http_cleanup(lh_s3 *s3);
+
+/* Opens an s3://bucket[/prefix] URI (called by lh_storage_open). */
+lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err);
+/* Test hooks: ListObjectsV2 page size and multipart part size. */
+void lh_s3_set_max_keys(lh_storage *s, int max_keys);
+void lh_s3_set_part_size(lh_storage *s, size_t part_size);
+
+#endif

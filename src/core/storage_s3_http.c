@@ -1,0 +1,375 @@
+/* HTTP side of the S3 backend: one signed request through libcurl, retried
+ * with exponential backoff and jitter on the failures S3 documents as
+ * transient (connection errors, 5xx, 429/SlowDown, 409
+ * ConditionalRequestConflict). Curl handles are pooled per storage so
+ * keep-alive connections are reused; a handle is used by one thread at a time. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/storage_s3.h"
+#include "lh/core/mem.h"
+
+#define BACKOFF_CAP_MS 5000
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void lh_s3_resp_init(lh_s3_resp *r)
+{
+    memset(r, 0, sizeof *r);
+    lh_buf_init(&r->body);
+}
+
+void lh_s3_resp_free(lh_s3_resp *r)
+{
+    lh_buf_free(&r->body);
+}
+
+static void resp_reset(lh_s3_resp *r)
+{
+    lh_buf_reset(&r->body);
+    r->status = 0;
+    r->content_length = 0;
+    r->has_length = false;
+    r->last_modified_ms = 0;
+    r->etag[0] = r->code[0] = r->message[0] = r->request_id[0] = '\0';
+}
+
+/* ---- handle pool ---- */
+
+static CURL *handle_get(lh_s3 *s3)
+{
+    pthread_once(&curl_once, curl_init_once);
+    CURL *h = NULL;
+    pthread_mutex_lock(&s3->pool_lock);
+    if (s3->pool_len) h = s3->pool[--s3->pool_len];
+    pthread_mutex_unlock(&s3->pool_lock);
+    if (h) {
+        curl_easy_reset(h); /* keeps the connection cache */
+        return h;
+    }
+    return curl_easy_init();
+}
+
+static void handle_put(lh_s3 *s3, CURL *h)
+{
+    pthread_mutex_lock(&s3->pool_lock);
+    s3->pool = lh_grow(s3->pool, &s3->pool_cap, s3->pool_len + 1, sizeof *s3->pool);
+    s3->pool[s3->pool_len++] = h;
+    pthread_mutex_unlock(&s3->pool_lock);
+}
+
+void lh_s3_http_cleanup(lh_s3 *s3)
+{
+    for (size_t i = 0; i < s3->pool_len; i++) curl_easy_cleanup(s3->pool[i]);
+    free(s3->pool);
+    s3->pool = NULL;
+    s3->pool_len = s3->pool_cap = 0;
+}
+
+/* ---- callbacks ---- */
+
+typedef struct upload_state {
+    const char *data;
+    size_t len, pos;
+} upload_state;
+
+static size_t read_cb(char *dst, size_t size, size_t nmemb, void *ud)
+{
+    upload_state *u = ud;
+    size_t n = size * nmemb;
+    if (n > u->len - u->pos) n = u->len - u->pos;
+    memcpy(dst, u->data + u->pos, n);
+    u->pos += n;
+    return n;
+}
+
+static size_t write_cb(char *src, size_t size, size_t nmemb, void *ud)
+{
+    lh_buf_append(&((lh_s3_resp *)ud)->body, src, size * nmemb);
+    return size * nmemb;
+}
+
+static void copy_trimmed(char *dst, size_t cap, const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t')) s++, n--;
+    while (n && (s[n - 1] == '\r' || s[n - 1] == '\n' || s[n - 1] == ' ')) n--;
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
+{
+    lh_s3_resp *r = ud;
+    size_t n = size * nmemb;
+    const char *colon = memchr(line, ':', n);
+    if (!colon) return n;
+    size_t name_len = (size_t)(colon - line);
+    const char *val = colon + 1;
+    size_t val_len = n - name_len - 1;
+    char tmp[256];
+#define IS(h) (name_len == strlen(h) && strncasecmp(line, h, name_len) == 0)
+    if (IS("content-length")) {
+        copy_trimmed(tmp, sizeof tmp, val, val_len);
+        r->content_length = strtoull(tmp, NULL, 10);
+        r->has_length = true;
+    } else if (IS("etag")) {
+        copy_trimmed(r->etag, sizeof r->etag, val, val_len);
+    } else if (IS("last-modified")) {
+        copy_trimmed(tmp, sizeof tmp, val, val_len);
+        time_t t = curl_getdate(tmp, NULL);
+        if (t != -1) r->last_modified_ms = (int64_t)t * 1000;
+    } else if (IS("x-amz-request-id")) {
+        copy_trimmed(r->request_id, sizeof r->request_id, val, val_len);
+    }
+#undef IS
+    return n;
+}
+
+/* ---- request building ---- */
+
+char *lh_s3_describe(const lh_s3 *s3, const char *key)
+{
+    const char *p = s3->cfg.prefix;
+    if (!key) return lh_asprintf("s3://%s%s%s", s3->cfg.bucket, *p ? "/" : "", p);
+    return lh_asprintf("s3://%s/%s%s%s", s3->cfg.bucket, p, *p ? "/" : "", key);
+}
+
+/* Canonical (already encoded) path of the request. */
+static void build_path(const lh_s3 *s3, const char *key, lh_buf *path)
+{
+    if (s3->cfg.path_style) {
+        lh_buf_append_byte(path, '/');
+        lh_s3_uri_encode(path, s3->cfg.bucket, false);
+    }
+    if (!key) {
+        if (!s3->cfg.path_style) lh_buf_append_byte(path, '/');
+        return;
+    }
+    lh_buf_append_byte(path, '/');
+    if (*s3->cfg.prefix) {
+        lh_s3_uri_encode(path, s3->cfg.prefix, true);
+        lh_buf_append_byte(path, '/');
+    }
+    lh_s3_uri_encode(path, key, true);
+}
+
+static void add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char *line = lh_asprintf("%s: %s", name, value);
+    *list = curl_slist_append(*list, line);
+    free(line);
+}
+
+static bool retryable_curl(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static bool retryable_status(const lh_s3_resp *r)
+{
+    if (r->status >= 500 || r->status == 429) return true;
+    if (strcmp(r->code, "SlowDown") == 0 || strcmp(r->code, "RequestTimeout") == 0 ||
+        strcmp(r->code, "InternalError") == 0)
+        return true;
+    return r->status == 409 && strcmp(r->code, "ConditionalRequestConflict") == 0;
+}
+
+/* Error code and message from an XML error body (also used for the 200
+ * responses with an <Error> body that CompleteMultipartUpload may return). */
+static void parse_error_body(lh_s3_resp *r)
+{
+    const char *inner;
+    size_t len;
+    if (!r->body.len || !lh_s3_xml_find(r->body.data, r->body.len, "Error", &inner, &len)) return;
+    char *code = lh_s3_xml_get(inner, len, "Code");
+    char *msg = lh_s3_xml_get(inner, len, "Message");
+    if (code) copy_trimmed(r->code, sizeof r->code, code, strlen(code));
+    if (msg) copy_trimmed(r->message, sizeof r->message, msg, strlen(msg));
+    free(code);
+    free(msg);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static long backoff_ms(const lh_s3 *s3, int attempt)
+{
+    long base = s3->cfg.retry_base_ms;
+    long ms = base;
+    for (int i = 1; i < attempt && ms < BACKOFF_CAP_MS; i++) ms *= 2;
+    if (ms > BACKOFF_CAP_MS) ms = BACKOFF_CAP_MS;
+    unsigned int r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r) r = (unsigned int)attempt * 2654435761u;
+    return ms / 2 + (long)(r % (unsigned int)(ms / 2 + 1)); /* "equal jitter" */
+}
+
+static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const char *url,
+                             const char *canon_path, const char *payload_hash, lh_s3_resp *resp)
+{
+    char amz_date[17];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+
+    lh_s3_header signed_h[4];
+    size_t ns = 0;
+    signed_h[ns++] = (lh_s3_header){"host", s3->cfg.host};
+    signed_h[ns++] = (lh_s3_header){"x-amz-content-sha256", payload_hash};
+    signed_h[ns++] = (lh_s3_header){"x-amz-date", amz_date};
+    if (s3->cfg.session_token) signed_h[ns++] = (lh_s3_header){"x-amz-security-token", s3->cfg.session_token};
+
+    struct curl_slist *hl = NULL;
+    add_header(&hl, "Host", s3->cfg.host);
+    add_header(&hl, "x-amz-content-sha256", payload_hash);
+    add_header(&hl, "x-amz-date", amz_date);
+    if (s3->cfg.session_token) add_header(&hl, "x-amz-security-token", s3->cfg.session_token);
+    if (s3->cfg.access_key) {
+        lh_sigv4_key key = {s3->cfg.access_key, s3->cfg.secret_key, s3->cfg.region, "s3"};
+        lh_buf auth = LH_BUF_INIT;
+        lh_sigv4_authorization(&key, req->method, canon_path, req->query, signed_h, ns, payload_hash,
+                               amz_date, &auth);
+        add_header(&hl, "Authorization", auth.data);
+        lh_buf_free(&auth);
+    }
+    if (req->range) add_header(&hl, "Range", req->range);
+    if (req->if_match) add_header(&hl, "If-Match", req->if_match);
+    if (req->if_none_match) add_header(&hl, "If-None-Match", "*");
+    add_header(&hl, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
+    hl = curl_slist_append(hl, "Expect:"); /* no 100-continue round trip */
+
+    upload_state up = {req->body, req->body_len, 0};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    /* Abort a stalled transfer: under 1 byte/s for 60 s. */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(req->method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(h, CURLOPT_READDATA, &up);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (strcmp(req->method, "GET") != 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_slist_free_all(hl);
+    return rc;
+}
+
+lh_status lh_s3_perform(lh_s3 *s3, const lh_s3_req *req, lh_s3_resp *resp, lh_error *err)
+{
+    lh_buf path = LH_BUF_INIT;
+    build_path(s3, req->key, &path);
+    char *url = lh_asprintf("%s%s%s%s", s3->cfg.endpoint, path.data, req->query && *req->query ? "?" : "",
+                            req->query ? req->query : "");
+    char payload_hash[LH_SHA256_HEX_LEN + 1];
+    if (req->body_len) lh_s3_sha256_hex(req->body, req->body_len, payload_hash);
+    else memcpy(payload_hash, EMPTY_SHA256, sizeof payload_hash);
+
+    CURL *h = handle_get(s3);
+    lh_status st = LH_OK;
+    char curl_msg[CURL_ERROR_SIZE];
+    for (int attempt = 1;; attempt++) {
+        resp_reset(resp);
+        resp->attempts = attempt;
+        if (!h) {
+            st = lh_error_set(err, LH_ERR_IO, "S3 %s %s: cannot create a curl handle", req->method, url);
+            break;
+        }
+        curl_msg[0] = '\0';
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
+        CURLcode rc = perform_once(s3, h, req, url, path.data, payload_hash, resp);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+        if (rc == CURLE_OK) {
+            if (resp->status >= 300 || strcmp(req->method, "POST") == 0) parse_error_body(resp);
+            /* A 200 carrying <Error> (CompleteMultipartUpload) is a failure. */
+            if (resp->status == 200 && resp->code[0]) resp->status = 500;
+            if (!retryable_status(resp)) break;
+            if (attempt >= s3->cfg.max_attempts) {
+                char *what = lh_s3_describe(s3, req->key);
+                st = lh_error_set(err, LH_ERR_IO, "S3 %s %s: HTTP %ld %s%s%s (gave up after %d attempts)",
+                                  req->method, what, resp->status, resp->code, resp->message[0] ? ": " : "",
+                                  resp->message, attempt);
+                free(what);
+                break;
+            }
+            /* A 5xx may have come after the server applied the request. */
+            if (resp->status != 409 && resp->status != 429 && strcmp(resp->code, "SlowDown") != 0)
+                resp->ambiguous = true;
+        } else {
+            if (!retryable_curl(rc) || attempt >= s3->cfg.max_attempts) {
+                char *what = lh_s3_describe(s3, req->key);
+                st = lh_error_set(err, LH_ERR_IO, "S3 %s %s (%s): %s (gave up after %d attempts)", req->method,
+                                  what, url, curl_msg[0] ? curl_msg : curl_easy_strerror(rc), attempt);
+                free(what);
+                break;
+            }
+            /* Connection errors other than "could not connect" may have
+             * reached the server. */
+            if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST) resp->ambiguous = true;
+            /* The connection is suspect: start fresh. */
+            curl_easy_cleanup(h);
+            h = curl_easy_init();
+        }
+        sleep_ms(backoff_ms(s3, attempt));
+    }
+    if (h) handle_put(s3, h);
+    free(url);
+    lh_buf_free(&path);
+    return st;
+}
+
+lh_status lh_s3_fail(lh_s3 *s3, lh_status code, const lh_s3_req *req, const lh_s3_resp *resp,
+                     lh_error *err)
+{
+    char *what = lh_s3_describe(s3, req->key);
+    char rid[96] = "";
+    if (resp->request_id[0]) snprintf(rid, sizeof rid, " (request id %s)", resp->request_id);
+    lh_status rc = lh_error_set(err, code, "S3 %s %s: HTTP %ld%s%s%s%s%s", req->method, what,
+                                resp->status, resp->code[0] ? " " : "", resp->code,
+                                resp->message[0] ? ": " : "", resp->message, rid);
+    free(what);
+    return rc;
+}

@@ -1,0 +1,151 @@
+"""A loopback S3 server for the S3 backend tests: moto's S3 behind two small
+WSGI layers.
+
+- Requests are serialised by one lock, so moto's check-then-write for
+  ``If-None-Match: *`` is atomic, as it is on real S3 (moto itself checks and
+  writes without a lock).
+- Fault injection for the retry tests: ``POST /__lh_fault__?count=N&status=503
+  &code=SlowDown[&method=PUT]`` makes the next N matching requests fail with
+  that status and an S3 XML error body; ``mode=drop`` closes the connection
+  without an answer; ``mode=drop_after`` applies the request, then closes the
+  connection (a success the client never sees). ``GET /__lh_stats__`` returns
+  request counts per method as JSON.
+
+Run: ``python s3_fixture.py BUCKET...``. It prints the port on stdout, then
+serves until stdin closes or it gets SIGTERM.
+"""
+import json
+import os
+import signal
+import sys
+import threading
+from urllib.parse import parse_qs
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+_lock = threading.Lock()
+_faults = []  # dicts: count, status, code, mode, method
+_stats = {}
+
+
+def _error_body(code, message):
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>lh-fault</RequestId></Error>"
+    ).encode()
+
+
+def _drain(environ):
+    n = int(environ.get("CONTENT_LENGTH") or 0)
+    if n:
+        environ["wsgi.input"].read(n)
+
+
+def _drop_connection(environ):
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        import socket
+
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class Faulty:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ["REQUEST_METHOD"]
+        if path == "/__lh_fault__":
+            q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            _drain(environ)
+            with _lock:
+                _faults.append(
+                    {
+                        "count": int(q.get("count", "1")),
+                        "status": int(q.get("status", "503")),
+                        "code": q.get("code", "SlowDown"),
+                        "mode": q.get("mode", "status"),
+                        "method": q.get("method"),
+                    }
+                )
+            start_response("200 OK", [("Content-Length", "0")])
+            return [b""]
+        if path == "/__lh_stats__":
+            with _lock:
+                body = json.dumps(_stats).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        with _lock:
+            _stats[method] = _stats.get(method, 0) + 1
+            fault = None
+            for f in _faults:
+                if f["count"] > 0 and (f["method"] is None or f["method"] == method):
+                    f["count"] -= 1
+                    fault = dict(f)
+                    break
+            if fault is None or fault["mode"] == "drop_after":
+                # Serialised: moto's conditional writes become atomic.
+                chunks = list(self.app(environ, start_response))
+        if fault is None:
+            return chunks
+        if fault["mode"] in ("drop", "drop_after"):
+            if fault["mode"] == "drop":
+                _drain(environ)
+                start_response("500 Dropped", [("Content-Length", "0")])
+            _drop_connection(environ)
+            return []
+        _drain(environ)
+        body = _error_body(fault["code"], "injected fault")
+        start_response(
+            f"{fault['status']} Injected",
+            [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        if os.environ.get("LH_S3_FIXTURE_LOG"):
+            super().log_request(*args, **kwargs)
+
+
+def main():
+    buckets = sys.argv[1:]
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    app = Faulty(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for b in buckets:
+        s3.create_bucket(Bucket=b)
+    print(port, flush=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    try:
+        while sys.stdin.read(4096):
+            pass
+    except (OSError, ValueError):
+        pass
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
