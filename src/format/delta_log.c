@@ -316,6 +316,7 @@ static lh_status replay_commit(lh_delta_snapshot *s, int64_t v, bool last, lh_er
 
 static bool has_commit(const lh_delta_listing *l, int64_t v)
 {
+    if (!l->num_commits) return false;
     return bsearch(&v, l->commits, l->num_commits, sizeof *l->commits, cmp_i64) != NULL;
 }
 
