@@ -69,11 +69,17 @@ lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_p
                                    lh_error *err);
 
 /* Pruning for an equality predicate leaf == value (bytes of the plain value:
- * for strings the UTF-8 bytes, for INT64 8 little-endian bytes). Sets
+ * for strings the UTF-8 bytes, for INT64 8 little-endian bytes; timestamps
+ * as INT64 microseconds, like lh_pq_column). Sets
  * *may_contain=false only when statistics or the bloom filter prove the row
  * group holds no such value. */
 lh_status lh_pq_reader_may_contain(lh_pq_reader *r, size_t rg, size_t leaf, const void *value,
                                    size_t len, bool *may_contain, lh_error *err);
+
+/* Lower the decoding guards (level entries and byte-array bytes per chunk;
+ * 0 keeps the default). Chunks needing more fail with LH_ERR_CORRUPT. Used
+ * by the fuzzer to keep memory small. */
+void lh_pq_reader_set_limits(lh_pq_reader *r, size_t max_levels, size_t max_bytes);
 
 /* Chunk statistics of row group rg, leaf (NULL when absent). */
 const lh_pq_statistics *lh_pq_reader_stats(const lh_pq_reader *r, size_t rg, size_t leaf);
