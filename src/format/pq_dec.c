@@ -4,7 +4,7 @@
 
 #include "format/pq_dec.h"
 
-int lh_pq_bit_width(uint64_t max)
+int lh_pq_dec_bit_width(uint64_t max)
 {
     int w = 0;
     while (max) {
@@ -14,7 +14,7 @@ int lh_pq_bit_width(uint64_t max)
     return w;
 }
 
-bool lh_pq_uleb(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+bool lh_pq_dec_uleb(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
     const uint8_t *p = *pp;
     uint64_t r = 0;
@@ -65,7 +65,7 @@ void lh_pq_rle_init(lh_pq_rle *d, const uint8_t *p, size_t n, int bit_width)
 static bool rle_next_run(lh_pq_rle *d)
 {
     uint64_t h;
-    if (!lh_pq_uleb(&d->p, d->end, &h)) return false;
+    if (!lh_pq_dec_uleb(&d->p, d->end, &h)) return false;
     if (h & 1) {
         uint64_t values = (h >> 1) * 8;
         uint64_t bytes = (h >> 1) * (uint64_t)d->bw;
@@ -153,8 +153,8 @@ static bool dbp_header(const uint8_t *p, size_t n, dbp_hdr *h)
 {
     const uint8_t *end = p + n;
     uint64_t z;
-    if (!lh_pq_uleb(&p, end, &h->block) || !lh_pq_uleb(&p, end, &h->mb) ||
-        !lh_pq_uleb(&p, end, &h->total) || !lh_pq_uleb(&p, end, &z))
+    if (!lh_pq_dec_uleb(&p, end, &h->block) || !lh_pq_dec_uleb(&p, end, &h->mb) ||
+        !lh_pq_dec_uleb(&p, end, &h->total) || !lh_pq_dec_uleb(&p, end, &z))
         return false;
     if (h->block == 0 || h->block % 128 || h->block > (1u << 20)) return false;
     if (h->mb == 0 || h->block % h->mb || (h->block / h->mb) % 32) return false;
@@ -182,7 +182,7 @@ bool lh_pq_dbp_decode(const uint8_t *start, size_t n, uint64_t *out, size_t coun
     if (count) out[i++] = cur;
     while (i < count) {
         uint64_t z;
-        if (!lh_pq_uleb(&p, end, &z)) return false;
+        if (!lh_pq_dec_uleb(&p, end, &z)) return false;
         uint64_t min_delta = (z >> 1) ^ (~(z & 1) + 1);
         if ((uint64_t)(end - p) < h.mb) return false;
         const uint8_t *widths = p;

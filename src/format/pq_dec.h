@@ -29,10 +29,10 @@ bool lh_pq_bitpacked_msb(const uint8_t *p, size_t n, int bit_width, uint32_t *ou
                          size_t count, size_t *used);
 
 /* Bits needed for values 0..max (0 for max 0). */
-int lh_pq_bit_width(uint64_t max);
+int lh_pq_dec_bit_width(uint64_t max);
 
 /* Unsigned LEB128 at *p (advancing it); false if truncated or > 64 bits. */
-bool lh_pq_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v);
+bool lh_pq_dec_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v);
 
 /* DELTA_BINARY_PACKED: *total gets the value count from the header. */
 bool lh_pq_dbp_count(const uint8_t *p, size_t n, uint64_t *total);

@@ -373,7 +373,7 @@ static lh_status decode_levels(chunk_ctx *c, lh_pq_encoding enc, bool prefixed, 
                                size_t n, int16_t max, int16_t *dst, size_t count, size_t *used,
                                const char *what)
 {
-    int bw = lh_pq_bit_width((uint64_t)max);
+    int bw = lh_pq_dec_bit_width((uint64_t)max);
     uint32_t *v = scratch_u32(c->r, count ? count : 1);
     if (enc == LH_PQ_ENC_BIT_PACKED && prefixed) {
         if (!lh_pq_bitpacked_msb(p, n, bw, v, count, used))

@@ -200,9 +200,9 @@ static void test_rle(void)
     CHECK_INT(used, 3);
     for (uint32_t i = 0; i < 8; i++) CHECK_INT(v[i], i);
     CHECK(!lh_pq_bitpacked_msb(msb, 2, 3, v, 8, &used));
-    CHECK_INT(lh_pq_bit_width(0), 0);
-    CHECK_INT(lh_pq_bit_width(1), 1);
-    CHECK_INT(lh_pq_bit_width(4), 3);
+    CHECK_INT(lh_pq_dec_bit_width(0), 0);
+    CHECK_INT(lh_pq_dec_bit_width(1), 1);
+    CHECK_INT(lh_pq_dec_bit_width(4), 3);
 }
 
 static void test_dbp(void)
