@@ -34,6 +34,7 @@ struct lh_pq_writer {
     size_t nblooms, blooms_cap;
     lh_buf body, comp, hdr;
     bool started, finished, failed;
+    bool nested;
 };
 
 void lh_pq_writer_opts_init(lh_pq_writer_opts *o)
@@ -42,16 +43,17 @@ void lh_pq_writer_opts_init(lh_pq_writer_opts *o)
     o->codec = LH_PQ_SNAPPY;
 }
 
-static void schema_leaf(lh_pq_schema_element *e, const lh_pq_col_spec *s)
+static void schema_leaf(lh_pq_schema_element *e, const char *name, lh_pq_kind kind,
+                        lh_pq_repetition rep)
 {
     memset(e, 0, sizeof *e);
-    e->name = lh_strdup(s->name);
+    e->name = lh_strdup(name);
     e->has_type = true;
     e->has_repetition = true;
-    e->repetition = s->required ? LH_PQ_REQUIRED : LH_PQ_OPTIONAL;
+    e->repetition = rep;
     e->converted_type = LH_PQ_CT_NONE;
     e->field_id = -1;
-    switch (s->kind) {
+    switch (kind) {
     case LH_PQK_STRING:
         e->type = LH_PQ_BYTE_ARRAY;
         e->converted_type = LH_PQ_CT_UTF8;
@@ -71,15 +73,54 @@ static void schema_leaf(lh_pq_schema_element *e, const lh_pq_col_spec *s)
     }
 }
 
+static lh_status check_opts(const lh_pq_writer_opts *opts, lh_pq_writer_opts *o, lh_error *err)
+{
+    if (opts) *o = *opts;
+    else lh_pq_writer_opts_init(o);
+    if (!lh_pq_codec_name(o->codec) || o->codec == LH_PQ_LZO)
+        return lh_error_set(err, LH_ERR_UNSUPPORTED, "parquet writer: codec %d", (int)o->codec);
+    if (!o->data_page_size) o->data_page_size = 1u << 20;
+    if (!o->dict_page_size) o->dict_page_size = 1u << 20;
+    if (!o->row_group_rows) o->row_group_rows = 1000000;
+    if (!o->row_group_bytes) o->row_group_bytes = (size_t)128 << 20;
+    if (!o->stats_truncate_len) o->stats_truncate_len = 64;
+    return LH_OK;
+}
+
+/* Writer with nleaves columns (uninitialised) and nelems schema elements
+ * after the root (uninitialised). */
+static lh_pq_writer *writer_alloc(lh_storage_writer *sink, const lh_pq_writer_opts *o,
+                                  size_t nleaves, size_t nelems, int32_t root_children)
+{
+    lh_pq_writer *w = lh_calloc(1, sizeof *w);
+    w->sink = sink;
+    w->o = *o;
+    w->o.created_by = NULL;
+    w->ncols = nleaves;
+    w->cols = lh_calloc(nleaves ? nleaves : 1, sizeof *w->cols);
+    lh_pq_file_meta_init(&w->meta);
+    w->meta.version = 1;
+    w->meta.created_by = o->created_by ? lh_strdup(o->created_by)
+                                       : lh_strdup("ftm-lakehouse-c version " LH_VERSION);
+    w->meta.type_defined_column_orders = true;
+    w->meta.num_schema = nelems + 1;
+    w->meta.schema = lh_calloc(nelems + 1, sizeof *w->meta.schema);
+    lh_pq_schema_element *root = &w->meta.schema[0];
+    root->name = lh_strdup("schema");
+    root->has_repetition = true;
+    root->repetition = LH_PQ_REQUIRED;
+    root->num_children = root_children;
+    root->converted_type = LH_PQ_CT_NONE;
+    root->field_id = -1;
+    return w;
+}
+
 lh_status lh_pq_writer_new(lh_storage_writer *sink, const lh_pq_col_spec *cols, size_t ncols,
                            const lh_pq_writer_opts *opts, lh_pq_writer **out, lh_error *err)
 {
     *out = NULL;
     lh_pq_writer_opts o;
-    if (opts) o = *opts;
-    else lh_pq_writer_opts_init(&o);
-    if (!lh_pq_codec_name(o.codec) || o.codec == LH_PQ_LZO)
-        return lh_error_set(err, LH_ERR_UNSUPPORTED, "parquet writer: codec %d", (int)o.codec);
+    LH_TRY(check_opts(opts, &o, err));
     for (size_t i = 0; i < ncols; i++) {
         if (!cols[i].name || !*cols[i].name)
             return lh_error_set(err, LH_ERR_INVALID, "parquet writer: column %zu has no name", i);
@@ -91,38 +132,104 @@ lh_status lh_pq_writer_new(lh_storage_writer *sink, const lh_pq_col_spec *cols, 
                 return lh_error_set(err, LH_ERR_INVALID, "parquet writer: duplicate column %s",
                                     cols[i].name);
     }
-    if (!o.data_page_size) o.data_page_size = 1u << 20;
-    if (!o.dict_page_size) o.dict_page_size = 1u << 20;
-    if (!o.row_group_rows) o.row_group_rows = 1000000;
-    if (!o.row_group_bytes) o.row_group_bytes = (size_t)128 << 20;
-    if (!o.stats_truncate_len) o.stats_truncate_len = 64;
-
-    lh_pq_writer *w = lh_calloc(1, sizeof *w);
-    w->sink = sink;
-    w->o = o;
-    w->o.created_by = NULL;
-    w->ncols = ncols;
-    w->cols = lh_calloc(ncols ? ncols : 1, sizeof *w->cols);
-    for (size_t i = 0; i < ncols; i++) lh_pq_wcol_init(&w->cols[i], &cols[i]);
-
-    lh_pq_file_meta_init(&w->meta);
-    w->meta.version = 1;
-    w->meta.created_by = opts && opts->created_by
-                             ? lh_strdup(opts->created_by)
-                             : lh_strdup("ftm-lakehouse-c version " LH_VERSION);
-    w->meta.type_defined_column_orders = true;
-    w->meta.num_schema = ncols + 1;
-    w->meta.schema = lh_calloc(ncols + 1, sizeof *w->meta.schema);
-    lh_pq_schema_element *root = &w->meta.schema[0];
-    root->name = lh_strdup("schema");
-    root->has_repetition = true;
-    root->repetition = LH_PQ_REQUIRED;
-    root->num_children = (int32_t)ncols;
-    root->converted_type = LH_PQ_CT_NONE;
-    root->field_id = -1;
-    for (size_t i = 0; i < ncols; i++) schema_leaf(&w->meta.schema[i + 1], &cols[i]);
+    lh_pq_writer *w = writer_alloc(sink, &o, ncols, ncols, (int32_t)ncols);
+    for (size_t i = 0; i < ncols; i++) {
+        lh_pq_wcol_init(&w->cols[i], &cols[i], cols[i].required ? 0 : 1, 0, NULL, 0);
+        schema_leaf(&w->meta.schema[i + 1], cols[i].name, cols[i].kind,
+                    cols[i].required ? LH_PQ_REQUIRED : LH_PQ_OPTIONAL);
+    }
     *out = w;
     return LH_OK;
+}
+
+#define MAX_DEPTH 32
+
+lh_status lh_pq_writer_new_nested(lh_storage_writer *sink, const lh_pq_node *nodes,
+                                  size_t nnodes, const lh_pq_writer_opts *opts,
+                                  lh_pq_writer **out, lh_error *err)
+{
+    *out = NULL;
+    lh_pq_writer_opts o;
+    LH_TRY(check_opts(opts, &o, err));
+    /* First pass: validate the tree, count leaves and top-level fields. */
+    int remaining[MAX_DEPTH + 1];
+    int sp = 0;
+    size_t nleaves = 0;
+    int32_t top = 0;
+    for (size_t i = 0; i < nnodes; i++) {
+        const lh_pq_node *n = &nodes[i];
+        if (!n->name || !*n->name)
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: schema node %zu has no name", i);
+        if (n->num_children < 0 || (unsigned)n->repetition > LH_PQ_REPEATED ||
+            (!n->num_children && (unsigned)n->kind > LH_PQK_DOUBLE))
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: schema node %s is invalid",
+                                n->name);
+        if (sp > 0) remaining[sp]--;
+        else top++;
+        if (n->num_children > 0) {
+            if (sp == MAX_DEPTH)
+                return lh_error_set(err, LH_ERR_INVALID, "parquet writer: schema nested too deep at %s",
+                                    n->name);
+            remaining[++sp] = n->num_children;
+        } else {
+            nleaves++;
+        }
+        while (sp > 0 && remaining[sp] == 0) sp--;
+    }
+    if (sp > 0)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: schema ends inside a group");
+
+    lh_pq_writer *w = writer_alloc(sink, &o, nleaves, nnodes, top);
+    struct {
+        int remaining, def, rep;
+    } st[MAX_DEPTH + 1];
+    const char *path[MAX_DEPTH + 1];
+    st[0].def = st[0].rep = 0;
+    sp = 0;
+    size_t leaf = 0;
+    for (size_t i = 0; i < nnodes; i++) {
+        const lh_pq_node *n = &nodes[i];
+        if (sp > 0) st[sp].remaining--;
+        int def = st[sp].def + (n->repetition != LH_PQ_REQUIRED);
+        int rep = st[sp].rep + (n->repetition == LH_PQ_REPEATED);
+        path[sp] = n->name;
+        lh_pq_schema_element *e = &w->meta.schema[i + 1];
+        if (n->num_children > 0) {
+            memset(e, 0, sizeof *e);
+            e->name = lh_strdup(n->name);
+            e->has_repetition = true;
+            e->repetition = n->repetition;
+            e->num_children = n->num_children;
+            e->converted_type = n->converted_type;
+            e->logical.kind = n->logical;
+            e->field_id = -1;
+            sp++;
+            st[sp].remaining = n->num_children;
+            st[sp].def = def;
+            st[sp].rep = rep;
+        } else {
+            schema_leaf(e, n->name, n->kind, n->repetition);
+            lh_pq_col_spec spec = {.name = n->name, .kind = n->kind,
+                                   .required = n->repetition == LH_PQ_REQUIRED,
+                                   .dictionary = n->dictionary, .statistics = n->statistics};
+            lh_pq_wcol_init(&w->cols[leaf++], &spec, def, rep, path, (size_t)sp + 1);
+        }
+        while (sp > 0 && st[sp].remaining == 0) sp--;
+    }
+    w->nested = true;
+    *out = w;
+    return LH_OK;
+}
+
+size_t lh_pq_writer_num_leaves(const lh_pq_writer *w)
+{
+    return w->ncols;
+}
+
+void lh_pq_writer_leaf_levels(const lh_pq_writer *w, size_t leaf, int *max_def, int *max_rep)
+{
+    *max_def = leaf < w->ncols ? w->cols[leaf].max_def : 0;
+    *max_rep = leaf < w->ncols ? w->cols[leaf].max_rep : 0;
 }
 
 static lh_status sink_write(lh_pq_writer *w, const void *p, size_t n, lh_error *err)
@@ -227,9 +334,9 @@ static lh_status write_chunk(lh_pq_writer *w, lh_pq_wcol *c, size_t rg, lh_pq_co
     if (has_dict || c->pages_plain) add_encoding(m, LH_PQ_ENC_PLAIN);
     add_encoding(m, LH_PQ_ENC_RLE);
     if (has_dict) add_encoding(m, LH_PQ_ENC_RLE_DICTIONARY);
-    m->path_in_schema = lh_calloc(1, sizeof *m->path_in_schema);
-    m->path_in_schema[0] = lh_strdup(c->spec.name);
-    m->path_len = 1;
+    m->path_in_schema = lh_calloc(c->path_len, sizeof *m->path_in_schema);
+    for (size_t i = 0; i < c->path_len; i++) m->path_in_schema[i] = lh_strdup(c->path[i]);
+    m->path_len = c->path_len;
     m->codec = w->o.codec;
     m->num_values = c->num_values;
     m->total_uncompressed_size = dict_uncomp + c->chunk_uncomp;
@@ -294,38 +401,98 @@ static lh_status flush_row_group(lh_pq_writer *w, lh_error *err)
     return LH_OK;
 }
 
-lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error *err)
+/* Record one entry; handles the dictionary fallback. */
+static lh_status put_entry(lh_pq_writer *w, lh_pq_wcol *c, int def, int rep, const lh_pq_value *v,
+                           lh_error *err)
+{
+    bool fell_back;
+    lh_pq_wcol_add(c, def, rep, v, w->o.dict_page_size, &fell_back);
+    if (fell_back) {
+        /* The dictionary is full: close its page, continue PLAIN. */
+        lh_status st = flush_page(w, c, err);
+        if (st != LH_OK) {
+            w->failed = true;
+            return st;
+        }
+        c->dict_mode = false;
+        lh_pq_wcol_add(c, def, rep, v, w->o.dict_page_size, &fell_back);
+    }
+    return LH_OK;
+}
+
+static lh_status check_open(const lh_pq_writer *w, lh_error *err)
 {
     if (w->finished || w->failed)
-        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append after %s",
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: write after %s",
                             w->finished ? "finish" : "a failure");
-    for (size_t i = 0; i < w->ncols; i++) {
-        const lh_pq_col_spec *s = &w->cols[i].spec;
-        if (vals[i].is_null && s->required)
-            return lh_error_set(err, LH_ERR_INVALID,
-                                "parquet writer: row %llu: NULL in required column %s",
-                                (unsigned long long)(w->meta.num_rows + (int64_t)w->rg_rows),
-                                s->name);
-        if (!vals[i].is_null && s->kind == LH_PQK_STRING && vals[i].v.s.len > MAX_VALUE_LEN)
-            return lh_error_set(err, LH_ERR_INVALID,
-                                "parquet writer: column %s: value of %zu bytes too long", s->name,
-                                vals[i].v.s.len);
-    }
+    return LH_OK;
+}
+
+static unsigned long long row_no(const lh_pq_writer *w)
+{
+    return (unsigned long long)w->meta.num_rows + w->rg_rows;
+}
+
+static lh_status value_ok(const lh_pq_writer *w, const lh_pq_wcol *c, const lh_pq_value *v,
+                          lh_error *err)
+{
+    if (c->spec.kind == LH_PQK_STRING && v->v.s.len > MAX_VALUE_LEN)
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "parquet writer: row %llu, column %s: value of %zu bytes too long",
+                            row_no(w), c->spec.name, v->v.s.len);
+    return LH_OK;
+}
+
+void lh_pq_writer_poison(lh_pq_writer *w)
+{
+    w->failed = true;
+}
+
+static lh_status put_checked(lh_pq_writer *w, size_t leaf, int def, int rep,
+                             const lh_pq_value *v, lh_error *err);
+
+/* Errors leave the row half-written, so they make the writer unusable. */
+lh_status lh_pq_writer_put(lh_pq_writer *w, size_t leaf, int def, int rep,
+                           const lh_pq_value *v, lh_error *err)
+{
+    lh_status st = put_checked(w, leaf, def, rep, v, err);
+    if (st != LH_OK) w->failed = true;
+    return st;
+}
+
+static lh_status put_checked(lh_pq_writer *w, size_t leaf, int def, int rep,
+                             const lh_pq_value *v, lh_error *err)
+{
+    LH_TRY(check_open(w, err));
+    if (leaf >= w->ncols)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: no leaf %zu", leaf);
+    lh_pq_wcol *c = &w->cols[leaf];
+    if (def < 0 || def > c->max_def || rep < 0 || rep > c->max_rep)
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "parquet writer: row %llu, column %s: levels def %d rep %d out of range "
+                            "(max %d, %d)", row_no(w), c->spec.name, def, rep, c->max_def, c->max_rep);
+    if ((c->row_entries == 0) != (rep == 0))
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "parquet writer: row %llu, column %s: rep level %d %s", row_no(w),
+                            c->spec.name, rep,
+                            rep ? "on the row's first entry" : "0 inside a row (call end_row)");
+    if (def == c->max_def) LH_TRY(value_ok(w, c, v, err));
+    return put_entry(w, c, def, rep, v, err);
+}
+
+lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
+{
+    LH_TRY(check_open(w, err));
+    for (size_t i = 0; i < w->ncols; i++)
+        if (w->cols[i].row_entries == 0) {
+            w->failed = true;
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: row %llu: no entry for column %s",
+                                row_no(w), w->cols[i].spec.name);
+        }
     size_t buffered = 0;
     for (size_t i = 0; i < w->ncols; i++) {
         lh_pq_wcol *c = &w->cols[i];
-        bool fell_back;
-        lh_pq_wcol_add(c, &vals[i], w->o.dict_page_size, &fell_back);
-        if (fell_back) {
-            /* The dictionary is full: close its page, continue PLAIN. */
-            lh_status st = flush_page(w, c, err);
-            if (st != LH_OK) {
-                w->failed = true;
-                return st;
-            }
-            c->dict_mode = false;
-            lh_pq_wcol_add(c, &vals[i], w->o.dict_page_size, &fell_back);
-        }
+        c->row_entries = 0;
         if (lh_pq_wcol_page_estimate(c) >= w->o.data_page_size ||
             c->page_levels >= LH_PQ_PAGE_MAX_VALUES) {
             lh_status st = flush_page(w, c, err);
@@ -340,6 +507,28 @@ lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error
     if (w->rg_rows >= w->o.row_group_rows || buffered >= w->o.row_group_bytes)
         return flush_row_group(w, err);
     return LH_OK;
+}
+
+lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error *err)
+{
+    LH_TRY(check_open(w, err));
+    if (w->nested)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append on a nested schema");
+    for (size_t i = 0; i < w->ncols; i++) {
+        const lh_pq_wcol *c = &w->cols[i];
+        if (vals[i].is_null && c->max_def == 0)
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "parquet writer: row %llu: NULL in required column %s", row_no(w),
+                                c->spec.name);
+        if (!vals[i].is_null) LH_TRY(value_ok(w, c, &vals[i], err));
+        if (c->row_entries)
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append inside a row");
+    }
+    for (size_t i = 0; i < w->ncols; i++) {
+        lh_pq_wcol *c = &w->cols[i];
+        LH_TRY(put_entry(w, c, vals[i].is_null ? 0 : c->max_def, 0, &vals[i], err));
+    }
+    return lh_pq_writer_end_row(w, err);
 }
 
 void lh_pq_writer_add_kv(lh_pq_writer *w, const char *key, const char *value)
@@ -376,6 +565,9 @@ lh_status lh_pq_writer_finish(lh_pq_writer *w, lh_error *err)
     if (w->finished) return LH_OK;
     if (w->failed)
         return lh_error_set(err, LH_ERR_INVALID, "parquet writer: finish after a failure");
+    for (size_t i = 0; i < w->ncols; i++)
+        if (w->cols[i].row_entries)
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: finish inside a row");
     LH_TRY(start(w, err));
     LH_TRY(flush_row_group(w, err));
     LH_TRY(write_blooms(w, err));

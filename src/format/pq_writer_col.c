@@ -25,19 +25,31 @@ static lh_pq_type physical(lh_pq_kind k)
     return LH_PQ_BYTE_ARRAY;
 }
 
-void lh_pq_wcol_init(lh_pq_wcol *c, const lh_pq_col_spec *spec)
+void lh_pq_wcol_init(lh_pq_wcol *c, const lh_pq_col_spec *spec, int max_def, int max_rep,
+                     const char *const *path, size_t path_len)
 {
     memset(c, 0, sizeof *c);
     c->spec = *spec;
     c->spec.name = lh_strdup(spec->name);
     c->type = physical(spec->kind);
-    c->max_def = spec->required ? 0 : 1;
+    c->max_def = max_def;
+    c->max_rep = max_rep;
+    if (!path) {
+        path = &spec->name;
+        path_len = 1;
+    }
+    c->path = lh_calloc(path_len, sizeof *c->path);
+    for (size_t i = 0; i < path_len; i++) c->path[i] = lh_strdup(path[i]);
+    c->path_len = path_len;
     lh_pq_wcol_reset_chunk(c);
 }
 
 void lh_pq_wcol_free(lh_pq_wcol *c)
 {
     free((char *)c->spec.name);
+    for (size_t i = 0; i < c->path_len; i++) free(c->path[i]);
+    free(c->path);
+    free(c->reps);
     lh_buf_free(&c->dict_plain);
     free(c->dict_off);
     free(c->dict_len);
@@ -254,21 +266,27 @@ static int64_t dict_lookup(lh_pq_wcol *c, const void *p, size_t n, uint64_t h, s
 
 /* ---- values ---- */
 
-static void push_level(lh_pq_wcol *c, uint32_t d)
+static void push_level(lh_pq_wcol *c, int d, int r)
 {
     if (c->max_def) {
         c->defs = lh_grow(c->defs, &c->defs_cap, c->page_levels + 1, sizeof *c->defs);
-        c->defs[c->page_levels] = d;
+        c->defs[c->page_levels] = (uint32_t)d;
+    }
+    if (c->max_rep) {
+        c->reps = lh_grow(c->reps, &c->reps_cap, c->page_levels + 1, sizeof *c->reps);
+        c->reps[c->page_levels] = (uint32_t)r;
     }
     c->page_levels++;
+    c->row_entries++;
 }
 
-void lh_pq_wcol_add(lh_pq_wcol *c, const lh_pq_value *v, size_t dict_limit, bool *fell_back)
+void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_t dict_limit,
+                    bool *fell_back)
 {
     *fell_back = false;
-    if (v->is_null) {
+    if (def < c->max_def) {
         c->nulls++;
-        push_level(c, 0);
+        push_level(c, def, rep);
         return;
     }
     uint8_t tmp[8];
@@ -296,7 +314,7 @@ void lh_pq_wcol_add(lh_pq_wcol *c, const lh_pq_value *v, size_t dict_limit, bool
     c->page_values++;
     if (c->spec.statistics) update_stats(c, p, n);
     if (c->spec.bloom_filter && c->type != LH_PQ_BOOLEAN) hset_add(c, h);
-    push_level(c, 1);
+    push_level(c, def, rep);
 }
 
 static int dict_width(const lh_pq_wcol *c)
@@ -307,7 +325,7 @@ static int dict_width(const lh_pq_wcol *c)
 
 size_t lh_pq_wcol_page_estimate(const lh_pq_wcol *c)
 {
-    size_t levels = c->max_def ? c->page_levels / 8 + 8 : 0;
+    size_t levels = (c->max_def ? c->page_levels / 8 + 8 : 0) + (c->max_rep ? c->page_levels / 8 + 8 : 0);
     if (c->dict_mode) return levels + 1 + (c->page_values * (size_t)dict_width(c) + 7) / 8;
     return levels + c->page_plain.len;
 }
@@ -317,17 +335,22 @@ size_t lh_pq_wcol_buffered(const lh_pq_wcol *c)
     return c->chunk.len + c->dict_plain.len + lh_pq_wcol_page_estimate(c);
 }
 
+/* V1 levels: u32 LE byte length, then RLE/bit-packed runs. */
+static void levels_section(const uint32_t *lv, size_t n, int max, lh_buf *body)
+{
+    size_t at = body->len;
+    lh_buf_append_u32le(body, 0);
+    lh_pq_rle_encode(lv, n, lh_pq_bit_width((uint64_t)max), body);
+    uint32_t len = (uint32_t)(body->len - at - 4);
+    for (int i = 0; i < 4; i++) body->data[at + i] = (char)(uint8_t)(len >> (8 * i));
+}
+
 void lh_pq_wcol_page_body(lh_pq_wcol *c, lh_buf *body, lh_pq_encoding *encoding,
                           size_t *num_levels)
 {
     lh_buf_reset(body);
-    if (c->max_def) {
-        size_t at = body->len;
-        lh_buf_append_u32le(body, 0);
-        lh_pq_rle_encode(c->defs, c->page_levels, lh_pq_bit_width((uint64_t)c->max_def), body);
-        uint32_t n = (uint32_t)(body->len - at - 4);
-        for (int i = 0; i < 4; i++) body->data[at + i] = (char)(uint8_t)(n >> (8 * i));
-    }
+    if (c->max_rep) levels_section(c->reps, c->page_levels, c->max_rep, body);
+    if (c->max_def) levels_section(c->defs, c->page_levels, c->max_def, body);
     if (c->dict_mode && c->page_values > 0) {
         int w = dict_width(c);
         lh_buf_append_byte(body, (uint8_t)w);

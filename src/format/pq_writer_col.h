@@ -10,7 +10,10 @@
 typedef struct lh_pq_wcol {
     lh_pq_col_spec spec; /* name owned */
     lh_pq_type type;
-    int max_def;
+    int max_def, max_rep;
+    char **path; /* names from the root's child to the leaf */
+    size_t path_len;
+    size_t row_entries; /* level entries received for the current row */
 
     /* dictionary of the current chunk: PLAIN-encoded entries + hash table */
     bool dict_mode;      /* values of the current page go to the dictionary */
@@ -24,8 +27,8 @@ typedef struct lh_pq_wcol {
     size_t table_cap;
 
     /* current page */
-    uint32_t *defs, *idx;
-    size_t defs_cap, idx_cap;
+    uint32_t *defs, *reps, *idx;
+    size_t defs_cap, reps_cap, idx_cap;
     size_t page_levels, page_values;
     lh_buf page_plain;
     int bool_bits;
@@ -47,17 +50,19 @@ typedef struct lh_pq_wcol {
     bool hset_zero;
 } lh_pq_wcol;
 
-void lh_pq_wcol_init(lh_pq_wcol *c, const lh_pq_col_spec *spec);
+/* path: leaf path (copied; NULL = just spec->name). */
+void lh_pq_wcol_init(lh_pq_wcol *c, const lh_pq_col_spec *spec, int max_def, int max_rep,
+                     const char *const *path, size_t path_len);
 void lh_pq_wcol_free(lh_pq_wcol *c);
 /* Reset the chunk state after a row group was written. */
 void lh_pq_wcol_reset_chunk(lh_pq_wcol *c);
 
-/* Record one value (NULL or non-null, already validated). Sets *page_full
- * when the current page should be flushed. dict_limit: dictionary bytes
- * limit; *must_flush_dict is set when the value did not fit the dictionary
- * and the column fell back to PLAIN (the caller flushes the page first, then
- * calls again). */
-void lh_pq_wcol_add(lh_pq_wcol *c, const lh_pq_value *v, size_t dict_limit, bool *fell_back);
+/* Record one level entry (levels already validated); v is used only when
+ * def == max_def. dict_limit: dictionary bytes limit; *fell_back is set
+ * (and nothing recorded) when the value did not fit the dictionary: the
+ * caller flushes the page, clears dict_mode and calls again. */
+void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_t dict_limit,
+                    bool *fell_back);
 
 /* Encode the current page (levels + values) into body; *encoding gets the
  * values encoding. Resets the page. */
@@ -71,5 +76,8 @@ size_t lh_pq_wcol_page_estimate(const lh_pq_wcol *c);
 
 /* Fill chunk statistics; trunc = maximum string bound length. */
 void lh_pq_wcol_stats(const lh_pq_wcol *c, size_t trunc, lh_pq_statistics *st);
+
+/* Mark the writer unusable (a row was left half-written). pq_writer.c. */
+void lh_pq_writer_poison(lh_pq_writer *w);
 
 #endif

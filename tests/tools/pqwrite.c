@@ -7,6 +7,11 @@
  * d (dictionary), s (statistics), b (bloom filter). Rows are JSON arrays on
  * stdin, one per line (null = NULL; timestamps as integer microseconds),
  * unless --gen N generates N deterministic rows (see gen_value).
+ * A line holding a JSON object is shredded by field name instead
+ * (lh_pq_writer_append_json). With --nested 1, spec is a JSON array of schema
+ * nodes, depth-first: {"name", "children": n (groups), "rep": "required" |
+ * "optional" | "repeated", "ann": "map" | "list", "kind", "flags": "ds"}
+ * and every input line must be an object.
  * Options: --codec NAME, --level N, --page-size N, --dict-size N,
  * --rg-rows N, --rg-bytes N, --trunc N, --fpp X, --kv key=value,
  * --created-by S. Prints {"rows":N,"row_groups":K} on success. */
@@ -97,6 +102,52 @@ static void gen_value(const lh_pq_col_spec *c, size_t j, uint64_t i, char *sbuf,
     }
 }
 
+static int kind_of(const char *kind, lh_pq_kind *k)
+{
+    static const char *names[] = {"string", "timestamp", "bool", "int64", "int32", "double"};
+    static const lh_pq_kind kinds[] = {LH_PQK_STRING, LH_PQK_TIMESTAMP_US, LH_PQK_BOOL,
+                                       LH_PQK_INT64, LH_PQK_INT32, LH_PQK_DOUBLE};
+    for (int i = 0; i < 6; i++)
+        if (kind && !strcmp(kind, names[i])) {
+            *k = kinds[i];
+            return 0;
+        }
+    return -1;
+}
+
+/* Nested schema nodes from JSON (strings stay owned by root). */
+static int parse_nodes(json_t *root, lh_pq_node *nodes, size_t *n)
+{
+    if (!json_is_array(root) || json_array_size(root) > MAXCOLS) return -1;
+    *n = json_array_size(root);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *o = json_array_get(root, i);
+        lh_pq_node *d = &nodes[i];
+        memset(d, 0, sizeof *d);
+        d->name = json_string_value(json_object_get(o, "name"));
+        d->num_children = (int)json_integer_value(json_object_get(o, "children"));
+        const char *rep = json_string_value(json_object_get(o, "rep"));
+        d->repetition = !rep || !strcmp(rep, "optional") ? LH_PQ_OPTIONAL
+                        : !strcmp(rep, "required")       ? LH_PQ_REQUIRED
+                                                         : LH_PQ_REPEATED;
+        const char *ann = json_string_value(json_object_get(o, "ann"));
+        d->converted_type = LH_PQ_CT_NONE;
+        if (ann && !strcmp(ann, "map")) {
+            d->converted_type = LH_PQ_CT_MAP;
+            d->logical = LH_PQ_LT_MAP;
+        } else if (ann && !strcmp(ann, "list")) {
+            d->converted_type = LH_PQ_CT_LIST;
+            d->logical = LH_PQ_LT_LIST;
+        }
+        if (!d->num_children && kind_of(json_string_value(json_object_get(o, "kind")), &d->kind))
+            return -1;
+        const char *flags = json_string_value(json_object_get(o, "flags"));
+        d->dictionary = flags && strchr(flags, 'd');
+        d->statistics = flags && strchr(flags, 's');
+    }
+    return 0;
+}
+
 static int json_value(const lh_pq_col_spec *c, json_t *j, lh_pq_value *v)
 {
     memset(v, 0, sizeof *v);
@@ -137,6 +188,7 @@ int main(int argc, char **argv)
     lh_pq_writer_opts_init(&o);
     double fpp = 0.01;
     long long gen = -1;
+    int nested = 0;
     const char *kvs[64];
     int nkv = 0;
     int a = 1;
@@ -154,6 +206,7 @@ int main(int argc, char **argv)
         else if (!strcmp(opt, "--trunc")) o.stats_truncate_len = strtoull(val, NULL, 10);
         else if (!strcmp(opt, "--fpp")) fpp = atof(val);
         else if (!strcmp(opt, "--gen")) gen = atoll(val);
+        else if (!strcmp(opt, "--nested")) nested = atoi(val);
         else if (!strcmp(opt, "--created-by")) o.created_by = val;
         else if (!strcmp(opt, "--kv") && nkv < 64) kvs[nkv++] = val;
         else return fail("unknown option", NULL);
@@ -164,8 +217,16 @@ int main(int argc, char **argv)
     }
     char *spec = lh_strdup(argv[a + 1]);
     static lh_pq_col_spec cols[MAXCOLS];
-    size_t ncols;
-    if (parse_spec(spec, cols, &ncols, fpp)) return fail("bad spec", NULL);
+    static lh_pq_node nodes[MAXCOLS];
+    size_t ncols = 0, nnodes = 0;
+    json_t *schema_json = NULL;
+    if (nested) {
+        json_error_t jerr;
+        schema_json = json_loads(spec, 0, &jerr);
+        if (!schema_json || parse_nodes(schema_json, nodes, &nnodes)) return fail("bad nested spec", NULL);
+    } else if (parse_spec(spec, cols, &ncols, fpp)) {
+        return fail("bad spec", NULL);
+    }
 
     /* The output path becomes storage root (its directory) + key (basename). */
     char *path = lh_strdup(argv[a]);
@@ -182,7 +243,9 @@ int main(int argc, char **argv)
     lh_storage_writer *sink;
     if (lh_storage_writer_open(st, key, &sink, &err) != LH_OK) return fail("open output", &err);
     lh_pq_writer *w;
-    if (lh_pq_writer_new(sink, cols, ncols, &o, &w, &err) != LH_OK) return fail("writer", &err);
+    lh_status wst = nested ? lh_pq_writer_new_nested(sink, nodes, nnodes, &o, &w, &err)
+                           : lh_pq_writer_new(sink, cols, ncols, &o, &w, &err);
+    if (wst != LH_OK) return fail("writer", &err);
     for (int i = 0; i < nkv; i++) {
         char *kv = lh_strdup(kvs[i]);
         char *eq = strchr(kv, '=');
@@ -208,6 +271,11 @@ int main(int argc, char **argv)
             lineno++;
             json_error_t jerr;
             json_t *row = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &jerr);
+            if (row && json_is_object(row)) {
+                if (lh_pq_writer_append_json(w, row, &err) != LH_OK) rc = fail("append_json", &err);
+                json_decref(row);
+                continue;
+            }
             if (!row || !json_is_array(row) || json_array_size(row) != ncols) {
                 fprintf(stderr, "lh-pqwrite: line %ld: expected a JSON array of %zu values\n",
                         lineno, ncols);
@@ -234,5 +302,6 @@ int main(int argc, char **argv)
     lh_storage_free(st);
     free(path);
     free(spec);
+    json_decref(schema_json);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* Parquet writer: Thrift compact bytes of metadata structs against known
  * wire bytes, RLE hybrid encoding, and whole files checked structurally. */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,8 +307,92 @@ static void test_stats_truncation(void)
     free(dir);
 }
 
+/* optional group a { optional binary s; optional group m (MAP) {
+ *   repeated group key_value { required binary key; optional int64 value } } } */
+static const lh_pq_node NESTED[] = {
+    {.name = "a", .num_children = 2, .repetition = LH_PQ_OPTIONAL, .converted_type = -1},
+    {.name = "s", .repetition = LH_PQ_OPTIONAL, .kind = LH_PQK_STRING, .statistics = true},
+    {.name = "m", .num_children = 1, .repetition = LH_PQ_OPTIONAL,
+     .converted_type = LH_PQ_CT_MAP, .logical = LH_PQ_LT_MAP},
+    {.name = "key_value", .num_children = 2, .repetition = LH_PQ_REPEATED, .converted_type = -1},
+    {.name = "key", .repetition = LH_PQ_REQUIRED, .kind = LH_PQK_STRING, .dictionary = true},
+    {.name = "value", .repetition = LH_PQ_OPTIONAL, .kind = LH_PQK_INT64},
+};
+
+static void test_nested(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_error err;
+    lh_storage *st;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_storage_writer *sink;
+    CHECK_OK(lh_storage_writer_open(st, "n.parquet", &sink, &err), &err);
+    lh_pq_writer *w;
+    CHECK_OK(lh_pq_writer_new_nested(sink, NESTED, 6, NULL, &w, &err), &err);
+    CHECK_INT(lh_pq_writer_num_leaves(w), 3);
+    int d, r;
+    lh_pq_writer_leaf_levels(w, 0, &d, &r);
+    CHECK(d == 2 && r == 0);
+    lh_pq_writer_leaf_levels(w, 1, &d, &r);
+    CHECK(d == 3 && r == 1);
+    lh_pq_writer_leaf_levels(w, 2, &d, &r);
+    CHECK(d == 4 && r == 1);
+    const lh_pq_file_meta *m = lh_pq_writer_meta(w);
+    CHECK_INT(m->num_schema, 7);
+    CHECK_INT(m->schema[0].num_children, 1);
+    /* row 1: a = {s: "x", m: {k1: 5, k2: null}} */
+    lh_pq_value sv = {.v.s = {"x", 1}}, k1 = {.v.s = {"k1", 2}}, k2 = {.v.s = {"k2", 2}};
+    lh_pq_value five = {.v.i64 = 5}, nul = {.is_null = true};
+    CHECK_OK(lh_pq_writer_put(w, 0, 2, 0, &sv, &err), &err);
+    CHECK_OK(lh_pq_writer_put(w, 1, 3, 0, &k1, &err), &err);
+    CHECK_OK(lh_pq_writer_put(w, 1, 3, 1, &k2, &err), &err);
+    CHECK_OK(lh_pq_writer_put(w, 2, 4, 0, &five, &err), &err);
+    CHECK_OK(lh_pq_writer_put(w, 2, 3, 1, &nul, &err), &err);
+    CHECK_OK(lh_pq_writer_end_row(w, &err), &err);
+    /* row 2: a = null, via JSON */
+    json_t *row = json_loads("{\"a\": null}", 0, NULL);
+    CHECK_OK(lh_pq_writer_append_json(w, row, &err), &err);
+    json_decref(row);
+    row = json_loads("{\"a\": {\"s\": \"y\", \"m\": {}}}", 0, NULL);
+    CHECK_OK(lh_pq_writer_append_json(w, row, &err), &err);
+    json_decref(row);
+    lh_pq_value v1 = {0};
+    CHECK_RC(lh_pq_writer_append(w, &v1, &err), LH_ERR_INVALID); /* flat API on nested */
+    CHECK_OK(lh_pq_writer_finish(w, &err), &err);
+    CHECK_INT(m->num_rows, 3);
+    const lh_pq_column_meta *c = &m->row_groups[0].columns[1].meta_data;
+    CHECK_INT(c->num_values, 4); /* k1, k2, null map, empty map */
+    CHECK_INT(c->path_len, 4);
+    CHECK_STR(c->path_in_schema[3], "key");
+    CHECK_INT(m->row_groups[0].columns[0].meta_data.statistics.null_count, 1);
+    lh_pq_writer_free(w);
+    lh_storage_writer_free(sink);
+
+    /* level validation poisons the writer */
+    CHECK_OK(lh_storage_writer_open(st, "bad.parquet", &sink, &err), &err);
+    CHECK_OK(lh_pq_writer_new_nested(sink, NESTED, 6, NULL, &w, &err), &err);
+    CHECK_RC(lh_pq_writer_put(w, 1, 3, 1, &k1, &err), LH_ERR_INVALID); /* rep>0 first */
+    CHECK_RC(lh_pq_writer_end_row(w, &err), LH_ERR_INVALID);
+    lh_pq_writer_free(w);
+    CHECK_OK(lh_pq_writer_new_nested(sink, NESTED, 6, NULL, &w, &err), &err);
+    CHECK_RC(lh_pq_writer_put(w, 0, 5, 0, &sv, &err), LH_ERR_INVALID);
+    lh_pq_writer_free(w);
+    CHECK_OK(lh_pq_writer_new_nested(sink, NESTED, 6, NULL, &w, &err), &err);
+    row = json_loads("{\"a\": {\"s\": 3}}", 0, NULL);
+    CHECK_RC(lh_pq_writer_append_json(w, row, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "field s") != NULL);
+    json_decref(row);
+    lh_pq_writer_free(w);
+    CHECK_RC(lh_pq_writer_new_nested(sink, NESTED, 3, NULL, &w, &err), LH_ERR_INVALID);
+    lh_storage_writer_free(sink);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
+    RUN(test_nested);
     RUN(test_rle);
     RUN(test_write_basic);
     RUN(test_write_empty_and_errors);

@@ -77,6 +77,49 @@ lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error
 void lh_pq_writer_add_kv(lh_pq_writer *w, const char *key, const char *value);
 /* Flush the last row group and write the footer. */
 lh_status lh_pq_writer_finish(lh_pq_writer *w, lh_error *err);
+/* ---- nested schemas (Delta checkpoints) ----
+ * The schema is a tree given depth-first (root excluded): a group node has
+ * num_children > 0 and its children follow it; a leaf has num_children 0.
+ * Values are written per leaf with explicit definition/repetition levels
+ * (parquet Dremel encoding, see the spec B13), then the row is closed with
+ * lh_pq_writer_end_row. Pages and row groups end only at row boundaries.
+ * Flat writers may use this API too (max_def 0 or 1, max_rep 0). */
+typedef struct lh_pq_node {
+    const char *name;
+    int num_children;          /* > 0 group, 0 leaf */
+    lh_pq_repetition repetition;
+    int converted_type;        /* groups: LH_PQ_CT_MAP, LH_PQ_CT_LIST, LH_PQ_CT_MAP_KEY_VALUE
+                                * or LH_PQ_CT_NONE (-1); leaves: ignored (derived from kind) */
+    lh_pq_logical logical;     /* groups: LH_PQ_LT_MAP, LH_PQ_LT_LIST or LH_PQ_LT_NONE */
+    /* leaves only: */
+    lh_pq_kind kind;
+    bool dictionary, statistics;
+} lh_pq_node;
+
+lh_status lh_pq_writer_new_nested(lh_storage_writer *sink, const lh_pq_node *nodes,
+                                  size_t nnodes, const lh_pq_writer_opts *opts,
+                                  lh_pq_writer **out, lh_error *err);
+size_t lh_pq_writer_num_leaves(const lh_pq_writer *w);
+void lh_pq_writer_leaf_levels(const lh_pq_writer *w, size_t leaf, int *max_def, int *max_rep);
+/* One level entry of leaf: v is read only when def == max_def (a value);
+ * def < max_def marks a null/empty at that depth. rep 0 starts the row's
+ * first entry of this leaf; later entries of the same row need rep > 0. */
+lh_status lh_pq_writer_put(lh_pq_writer *w, size_t leaf, int def, int rep,
+                           const lh_pq_value *v, lh_error *err);
+/* Close the row: every leaf must have received at least one entry.
+ * Any error from put, end_row or append_json leaves a row half-written and
+ * makes the writer unusable (later calls fail; discard the file). */
+lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err);
+
+/* Append one record given as a JSON object (jansson json_t), shredded into
+ * levels against the schema: a group takes an object (missing key or null =
+ * null), a MAP-annotated group an object {key: value}, a LIST-annotated
+ * group an array, any other repeated field an array; leaves take strings,
+ * integers (also timestamps, microseconds), numbers or booleans per kind.
+ * Unknown keys are ignored. Works for flat and nested writers. */
+struct json_t;
+lh_status lh_pq_writer_append_json(lh_pq_writer *w, const struct json_t *record, lh_error *err);
+
 /* After finish: the footer metadata (for Delta stats: row count, min/max, nulls). */
 const lh_pq_file_meta *lh_pq_writer_meta(const lh_pq_writer *w);
 uint64_t lh_pq_writer_rows(const lh_pq_writer *w);
