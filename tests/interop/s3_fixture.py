@@ -11,8 +11,10 @@ WSGI layers.
   connection (a success the client never sees). ``GET /__lh_stats__`` returns
   request counts per method as JSON.
 
-Run: ``python s3_fixture.py BUCKET...``. It prints the port on stdout, then
-serves until stdin closes or it gets SIGTERM.
+Run: ``python s3_fixture.py [--auth] BUCKET...``. It prints "port key_id
+secret" on stdout, then serves until stdin closes or it gets SIGTERM. With
+--auth, moto checks every request's SigV4 signature against an IAM user's
+key (the printed one).
 """
 import json
 import os
@@ -116,7 +118,9 @@ class QuietHandler(WSGIRequestHandler):
 
 
 def main():
-    buckets = sys.argv[1:]
+    args = sys.argv[1:]
+    auth = "--auth" in args
+    buckets = [a for a in args if not a.startswith("--")]
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     app = Faulty(DomainDispatcherApplication(create_backend_app))
@@ -136,7 +140,31 @@ def main():
     )
     for b in buckets:
         s3.create_bucket(Bucket=b)
-    print(port, flush=True)
+    key_id, secret = "testing", "testing"
+    if auth:
+        # A user allowed everything; then switch moto's SigV4 checking on,
+        # so every later request must carry a valid signature.
+        iam = boto3.client(
+            "iam",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        iam.create_user(UserName="lh")
+        policy = json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        )
+        iam.put_user_policy(UserName="lh", PolicyName="all", PolicyDocument=policy)
+        key = iam.create_access_key(UserName="lh")["AccessKey"]
+        key_id, secret = key["AccessKeyId"], key["SecretAccessKey"]
+        from moto import settings
+        from moto.core.authorization import ActionAuthenticatorMixin
+
+        with _lock:
+            settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+            ActionAuthenticatorMixin.request_count = 0
+    print(port, key_id, secret, flush=True)
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:

@@ -2,7 +2,8 @@
  * backend operation against a loopback S3 server (moto, via
  * tests/interop/s3_fixture.py) that this test starts and stops: reads,
  * ranged reads, conditional puts and a 4-process race, multipart uploads
- * and aborts, paginated listings, retries on injected faults.
+ * and aborts, paginated listings, retries on injected faults. The server
+ * verifies every SigV4 signature (moto's IAM check, see the fixture).
  * Without the project .venv (moto) the server tests are skipped, unless
  * CI or LH_S3_REQUIRE is set. */
 #include <curl/curl.h>
@@ -24,6 +25,7 @@
 static pid_t server_pid;
 static int server_stdin = -1;
 static int server_port;
+static char server_key_id[64], server_secret[128];
 
 /* ---- offline ---- */
 
@@ -146,13 +148,13 @@ static bool start_server(void)
             if (f) dup2(fileno(f), 2);
             close(in_pipe[1]);
             close(out_pipe[0]);
-            execl(py, py, fixture, BUCKET, "lh-other", (char *)NULL);
+            execl(py, py, fixture, "--auth", BUCKET, "lh-other", (char *)NULL);
             _exit(127);
         }
         close(in_pipe[0]);
         close(out_pipe[1]);
         server_stdin = in_pipe[1];
-        char line[32] = "";
+        char line[256] = "";
         size_t got = 0;
         while (got < sizeof line - 1) {
             ssize_t r = read(out_pipe[0], line + got, 1);
@@ -161,8 +163,8 @@ static bool start_server(void)
         }
         line[got] = '\0';
         close(out_pipe[0]);
-        server_port = atoi(line);
-        ok = server_port > 0;
+        ok = sscanf(line, "%d %63s %127s", &server_port, server_key_id, server_secret) == 3 &&
+             server_port > 0;
         if (!ok) fprintf(stderr, "s3 fixture did not start; see %s\n", log);
     }
     free(src);
@@ -186,8 +188,8 @@ static void setup_env(void)
     char ep[64];
     snprintf(ep, sizeof ep, "http://127.0.0.1:%d", server_port);
     setenv("AWS_ENDPOINT_URL", ep, 1);
-    setenv("AWS_ACCESS_KEY_ID", "testing", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "testing", 1);
+    setenv("AWS_ACCESS_KEY_ID", server_key_id, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", server_secret, 1);
     setenv("AWS_REGION", "us-east-1", 1);
     unsetenv("AWS_SESSION_TOKEN");
     unsetenv("AWS_ENDPOINT_URL_S3");
@@ -625,6 +627,23 @@ static void test_retries(void)
     lh_storage_free(s);
 }
 
+/* The server checks signatures: a wrong secret is refused, and not retried. */
+static void test_bad_signature(void)
+{
+    setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret", 1);
+    lh_storage *s = open_s3("auth");
+    setenv("AWS_SECRET_ACCESS_KEY", server_secret, 1);
+    if (!s) return;
+    lh_error err;
+    lh_buf b = LH_BUF_INIT;
+    long gets = stat_count("GET");
+    CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "HTTP 403 SignatureDoesNotMatch") != NULL);
+    CHECK_INT(stat_count("GET") - gets, 1);
+    lh_buf_free(&b);
+    lh_storage_free(s);
+}
+
 static void test_connection_refused(void)
 {
     /* Nothing listens on port 1: connection errors are retried, then reported. */
@@ -670,6 +689,7 @@ int main(void)
     RUN(test_multipart);
     RUN(test_list);
     RUN(test_retries);
+    RUN(test_bad_signature);
     RUN(test_connection_refused);
     stop_server();
     return lh_test_report();
