@@ -1,0 +1,253 @@
+"""S3 backend interop: what our C storage layer writes to an S3-compatible
+server (moto on loopback, started here, checking SigV4 signatures) is listed
+and read by boto3, pyarrow's S3FileSystem and deltalake under the same keys,
+and the other way round; conditional puts race between processes; a Delta
+table that our C log writes on S3 is read by delta-rs, and delta-rs commits
+on S3 are replayed by ours."""
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import run, tool
+
+boto3 = pytest.importorskip("boto3")
+pytest.importorskip("moto")
+
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from deltalake import DeltaTable, write_deltalake  # noqa: E402
+
+FIXTURE = Path(__file__).resolve().parent / "s3_fixture.py"
+BUCKET = "lh-interop"
+
+
+@pytest.fixture(scope="module")
+def s3():
+    proc = subprocess.Popen([sys.executable, str(FIXTURE), "--auth", BUCKET], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline().split()
+    if len(line) != 3:
+        proc.kill()
+        pytest.fail("s3 fixture did not start")
+    port, key_id, secret = line
+    endpoint = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret,
+               AWS_REGION="us-east-1", LH_S3_RETRY_BASE_MS="10")
+    env.pop("AWS_SESSION_TOKEN", None)
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                          region_name="us-east-1")
+    options = {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true", "AWS_ACCESS_KEY_ID": key_id,
+               "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1", "conditional_put": "etag"}
+    yield {"endpoint": endpoint, "key_id": key_id, "secret": secret, "env": env, "client": client,
+           "options": options}
+    proc.stdin.close()
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def lhs3(s3, *args, **kw):
+    return run([tool("lh-s3"), *args], env=s3["env"], **kw)
+
+
+def lhd(s3, *args, **kw):
+    return run([tool("lh-delta"), *args], env=s3["env"], **kw)
+
+
+def all_keys(s3, prefix):
+    pages = s3["client"].get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def uri(prefix):
+    return f"s3://{BUCKET}/{prefix}"
+
+
+def local_tree(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def make_lake(root):
+    """A small lake directory: a partitioned Delta table written by delta-rs,
+    JSON and text files, awkward key characters."""
+    table = pa.table({"id": [f"e{i}" for i in range(50)], "origin": ["a", "b/ü x", "c"] * 16 + ["a", "a"],
+                      "n": list(range(50))})
+    write_deltalake(str(root / "ds" / "table"), table, partition_by=["origin"])
+    write_deltalake(str(root / "ds" / "table"), table.slice(0, 5), mode="append")
+    (root / "ds" / "entities.ftm.json").write_text('{"id": "x", "schema": "Person"}\n')
+    (root / "ds" / "files" / "ab").mkdir(parents=True)
+    (root / "ds" / "files" / "ab" / "a b+c=d&e?ü.txt").write_bytes(os.urandom(70000))
+    (root / "index.json").write_text("{}")
+    (root / "empty").write_bytes(b"")
+    return table
+
+
+def test_c_written_lake_read_by_python(s3, tmp_path):
+    root = tmp_path / "lake"
+    make_lake(root)
+    lhs3(s3, "copy", f"file://{root}", uri("lake1"))
+    local = local_tree(root)
+    assert all_keys(s3, "lake1/") == [f"lake1/{k}" for k in local]
+    for k in local:
+        body = s3["client"].get_object(Bucket=BUCKET, Key=f"lake1/{k}")["Body"].read()
+        assert body == (root / k).read_bytes(), k
+    # our listing matches too, recursive and by directory
+    assert lhs3(s3, "list", uri("lake1"), "", "r").stdout.splitlines() == local
+    resp = s3["client"].list_objects_v2(Bucket=BUCKET, Prefix="lake1/ds/", Delimiter="/")
+    theirs = sorted([o["Key"][len("lake1/"):] for o in resp.get("Contents", [])] +
+                    [p["Prefix"][len("lake1/"):] for p in resp.get("CommonPrefixes", [])])
+    assert lhs3(s3, "list", uri("lake1"), "ds", "d").stdout.splitlines() == theirs
+    # pyarrow's S3 filesystem reads a parquet file we uploaded
+    from pyarrow import fs
+
+    s3fs = fs.S3FileSystem(access_key=s3["key_id"], secret_key=s3["secret"], region="us-east-1",
+                           endpoint_override=s3["endpoint"].split("://")[1], scheme="http")
+    part = next(k for k in local if k.endswith(".parquet"))
+    assert pq.read_table(f"{BUCKET}/lake1/{part}", filesystem=s3fs) == pq.read_table(root / part)
+    # delta-rs reads the whole table from S3
+    remote = DeltaTable(uri("lake1/ds/table"), storage_options=s3["options"])
+    here = DeltaTable(str(root / "ds" / "table"))
+    assert remote.version() == here.version() == 1
+    key = lambda t: sorted(t.to_pylist(), key=lambda r: r["n"])
+    assert key(remote.to_pyarrow_table()) == key(here.to_pyarrow_table())
+
+
+def test_python_written_objects_read_by_c(s3, tmp_path):
+    c = s3["client"]
+    data = {f"py/d{i % 3}/k{i}.bin": os.urandom(i * 1000) for i in range(12)}
+    for k, v in data.items():
+        c.put_object(Bucket=BUCKET, Key=k, Body=v)
+    assert lhs3(s3, "list", uri("py"), "", "r").stdout.splitlines() == sorted(k[3:] for k in data)
+    assert lhs3(s3, "list", uri("py"), "", "d").stdout.splitlines() == ["d0/", "d1/", "d2/"]
+    for k, v in data.items():
+        assert run([tool("lh-s3"), "get", uri("py"), k[3:]], env=s3["env"], text=False).stdout == v
+    size, mtime = lhs3(s3, "stat", uri("py"), "d2/k11.bin").stdout.split()
+    assert int(size) == 11000
+    head = c.head_object(Bucket=BUCKET, Key="py/d2/k11.bin")
+    assert int(mtime) == int(head["LastModified"].timestamp() * 1000)
+    got = run([tool("lh-s3"), "pread", uri("py"), "d2/k11.bin", "10000", "1000"], env=s3["env"], text=False).stdout
+    assert got == data["py/d2/k11.bin"][10000:]
+    assert lhs3(s3, "get", uri("py"), "nope", check=False).returncode == 4
+    lhs3(s3, "rm-prefix", uri("py"), "d1")
+    assert all_keys(s3, "py/d1/") == []
+    assert len(all_keys(s3, "py/")) == 8
+
+
+def test_listing_paginates_past_1000_keys(s3):
+    c = s3["client"]
+    keys = [f"many/{i // 300}/{i:05d}" for i in range(1005)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: c.put_object(Bucket=BUCKET, Key=k, Body=b"x"), keys))
+    got = lhs3(s3, "list", uri("many"), "", "r").stdout.splitlines()
+    assert got == sorted(k[len("many/"):] for k in keys)
+    assert lhs3(s3, "list", uri("many"), "1", "r").stdout.splitlines() == [k[5:] for k in keys if k.startswith("many/1/")]
+    assert lhs3(s3, "list", uri("many"), "", "d").stdout.splitlines() == ["0/", "1/", "2/", "3/"]
+
+
+def test_multipart_both_ways(s3, tmp_path):
+    big = tmp_path / "big.bin"
+    payload = os.urandom(17 * 1024 * 1024 + 333)
+    big.write_bytes(payload)
+    lhs3(s3, "put", uri("mp"), "big.bin", big)
+    obj = s3["client"].get_object(Bucket=BUCKET, Key="mp/big.bin")
+    assert obj["Body"].read() == payload
+    assert obj["ETag"].strip('"').endswith("-3")  # 8 MiB + 8 MiB + the rest
+    assert s3["client"].list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    # boto3's own multipart upload, read back by us
+    from boto3.s3.transfer import TransferConfig
+
+    s3["client"].upload_file(str(big), BUCKET, "mp/theirs.bin",
+                             Config=TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20))
+    out = run([tool("lh-s3"), "get", uri("mp"), "theirs.bin"], env=s3["env"], text=False).stdout
+    assert out == payload
+    # conditional multipart on an existing key
+    assert lhs3(s3, "put-if-absent", uri("mp"), "big.bin", big, check=False).returncode == 3
+    assert s3["client"].list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+def test_put_if_absent_race_between_processes(s3, tmp_path):
+    for rnd in range(3):
+        files = []
+        for i in range(4):
+            f = tmp_path / f"c{rnd}-{i}.json"
+            f.write_text(json.dumps({"writer": i, "round": rnd}))
+            files.append(f)
+        key = f"_delta_log/{rnd:020d}.json"
+        procs = [subprocess.Popen([str(tool("lh-s3")), "put-if-absent", uri("race"), key, f], env=s3["env"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for f in files]
+        codes = [p.wait(timeout=120) for p in procs]
+        assert sorted(codes) == [0, 3, 3, 3], codes
+        winner = codes.index(0)
+        body = s3["client"].get_object(Bucket=BUCKET, Key=f"race/{key}")["Body"].read()
+        assert json.loads(body) == {"writer": winner, "round": rnd}
+
+
+# ---- Delta on S3 ----
+
+SCHEMA = pa.schema([("id", pa.string()), ("n", pa.int64()), ("origin", pa.string())])
+
+
+def upload_parquet(s3, tmp_path, table_uri, origin, tag, n):
+    """A data file in the partition directory, uploaded through our backend."""
+    rel = f"origin={origin}/part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+    local = tmp_path / f"{uuid.uuid4()}.parquet"
+    data = pa.Table.from_pylist([{"id": f"{tag}-{i}", "n": i} for i in range(n)],
+                                pa.schema([("id", pa.string()), ("n", pa.int64())]))
+    pq.write_table(data, local)
+    lhs3(s3, "put", table_uri, rel, local)
+    return rel
+
+
+def theirs(table_uri, options, version=None):
+    dt = DeltaTable(table_uri, storage_options=options, version=version)
+    actions = pa.table(dt.get_add_actions(flatten=True)).to_pylist()
+    return {a["path"]: {"origin": a["partition.origin"]} for a in actions}
+
+
+def ours(s3, table_uri, version=None):
+    args = ["snapshot", table_uri, "."] + ([str(version)] if version is not None else [])
+    return {f["raw_path"]: f["pv"] for f in json.loads(lhd(s3, *args).stdout)["files"]}
+
+
+def test_delta_log_on_s3_both_ways(s3, tmp_path):
+    table_uri = uri("delta/t1")
+    assert lhd(s3, "create", table_uri, ".", "id:string,n:long,origin:string", "origin").stdout.strip() == "0"
+    for i, origin in enumerate(["a", "b", "a"]):
+        rel = upload_parquet(s3, tmp_path, table_uri, origin, f"f{i}", 3)
+        spec = {"adds": [{"path": rel, "pv": {"origin": origin}}]}
+        assert int(lhd(s3, "commit", table_uri, ".", json.dumps(spec)).stdout) == i + 1
+    dt = DeltaTable(table_uri, storage_options=s3["options"])
+    assert dt.version() == 3
+    assert dt.to_pyarrow_table().num_rows == 9
+    assert theirs(table_uri, s3["options"]) == ours(s3, table_uri)
+    # delta-rs appends on S3 (conditional put), we replay its commit
+    write_deltalake(table_uri, pa.Table.from_pylist([{"id": "rs", "n": 1, "origin": "c"}], SCHEMA),
+                    mode="append", storage_options=s3["options"])
+    assert DeltaTable(table_uri, storage_options=s3["options"]).version() == 4
+    assert theirs(table_uri, s3["options"]) == ours(s3, table_uri)
+    assert json.loads(lhd(s3, "snapshot", table_uri, ".").stdout)["version"] == 4
+
+
+def test_delta_concurrent_appends_on_s3(s3, tmp_path):
+    table_uri = uri("delta/t2")
+    lhd(s3, "create", table_uri, ".", "id:string,n:long,origin:string", "origin")
+    per = 6
+    paths = [[upload_parquet(s3, tmp_path, table_uri, "x", f"p{p}-{i}", 1) for i in range(per)] for p in range(4)]
+    procs = [subprocess.Popen([str(tool("lh-delta")), "append-each", table_uri, ".", '{"origin":"x"}', *ps],
+                              env=s3["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for ps in paths]
+    versions = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        versions += [int(x) for x in out.split()]
+    assert sorted(versions) == list(range(1, 4 * per + 1))
+    dt = DeltaTable(table_uri, storage_options=s3["options"])
+    assert dt.version() == 4 * per
+    assert dt.to_pyarrow_table().num_rows == 4 * per
+    assert theirs(table_uri, s3["options"]) == ours(s3, table_uri)
