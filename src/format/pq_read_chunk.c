@@ -121,6 +121,7 @@ static lh_status decode_plain(chunk_ctx *c, lh_pq_column *out, lh_pq_type type, 
 {
     size_t vs = value_size(type);
     LH_TRY(reserve_values(c, out, vs, count));
+    if (count == 0) return LH_OK;
     switch (type) {
     case LH_PQ_BOOLEAN: {
         if ((count + 7) / 8 > n) return CORRUPT("PLAIN booleans truncated");
