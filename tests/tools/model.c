@@ -3,6 +3,13 @@
  *   lh-model keys SHARDS...        stdin: JSON lines [dataset, entity_id, prop,
  *                                  value, lang|null, external]; stdout: JSON
  *                                  lines {"id": ..., "shards": [...]}
+ *   lh-model explode [--dataset D] [--origin O] [--override-origin]
+ *                    [--role R] [--now ISO] [--skip-unknown] FILE
+ *                                  FtM JSON lines -> statement JSON lines
+ *   lh-model aggregate [--context-order] FILE
+ *                                  statement JSON lines (sorted by
+ *                                  entity_id here) -> entity JSON lines
+ *   lh-model csv lakehouse|ftm FILE  statement JSON lines -> statement CSV
  * LAKEHOUSE_FTM_MODEL selects another model, as in the library. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +20,8 @@
 #include "lh/core/buf.h"
 #include "lh/model/keys.h"
 #include "lh/model/model.h"
+#include "lh/model/stmt_io.h"
+#include "lh/core/timeutil.h"
 
 static void put_names(lh_buf *b, const lh_schema **list, size_t n)
 {
@@ -119,6 +128,127 @@ static int cmd_keys(int argc, char **argv)
     return 0;
 }
 
+static int fail(const lh_error *err)
+{
+    fprintf(stderr, "lh-model: [%s] %s\n", lh_status_name(err->code), err->msg);
+    return 1;
+}
+
+static FILE *open_in(const char *path)
+{
+    if (!strcmp(path, "-")) return stdin;
+    FILE *f = fopen(path, "rb");
+    if (!f) perror(path);
+    return f;
+}
+
+static int cmd_explode(const lh_model *m, int argc, char **argv)
+{
+    lh_explode_opts o = {.dataset = "default", .origin = LH_BULK_ORIGIN, .now = lh_now_us()};
+    const char *path = "-";
+    lh_error err;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--dataset") && i + 1 < argc) o.dataset = argv[++i];
+        else if (!strcmp(argv[i], "--origin") && i + 1 < argc) o.origin = argv[++i];
+        else if (!strcmp(argv[i], "--role") && i + 1 < argc) o.role = argv[++i];
+        else if (!strcmp(argv[i], "--override-origin")) o.override_origin = true;
+        else if (!strcmp(argv[i], "--skip-unknown")) o.flags |= LH_EXPLODE_SKIP_UNKNOWN;
+        else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
+            i++;
+            if (lh_time_parse_iso(argv[i], strlen(argv[i]), &o.now, &err) != LH_OK) return fail(&err);
+        } else path = argv[i];
+    }
+    FILE *f = open_in(path);
+    if (!f) return 1;
+    lh_line_reader *r = lh_line_reader_new(f, path);
+    lh_stmt_batch batch;
+    lh_stmt_batch_init(&batch);
+    lh_status rc = lh_entities_explode_lines(m, r, &o, &batch, &err);
+    lh_buf out = LH_BUF_INIT;
+    for (size_t i = 0; i < batch.len; i++) lh_stmt_write_json(&out, &batch.rows[i]);
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    lh_buf_free(&out);
+    lh_stmt_batch_free(&batch);
+    lh_line_reader_free(r);
+    if (f != stdin) fclose(f);
+    return rc == LH_OK ? 0 : fail(&err);
+}
+
+static int read_statements(const char *path, lh_stmt_batch *batch, lh_error *err)
+{
+    FILE *f = open_in(path);
+    if (!f) return 1;
+    lh_line_reader *r = lh_line_reader_new(f, path);
+    const char *line;
+    size_t len;
+    lh_status rc;
+    while ((rc = lh_line_reader_next(r, &line, &len, err)) == LH_OK && line) {
+        rc = lh_stmt_parse_json(line, len, batch, err);
+        if (rc != LH_OK) {
+            lh_error_prefix(err, "%s:%zu", path, lh_line_reader_lineno(r));
+            break;
+        }
+    }
+    lh_line_reader_free(r);
+    if (f != stdin) fclose(f);
+    return rc == LH_OK ? 0 : fail(err);
+}
+
+static int cmp_entity(const void *a, const void *b)
+{
+    const lh_statement *x = a, *y = b;
+    return strcmp(x->entity_id, y->entity_id); /* order inside an entity is irrelevant */
+}
+
+static int cmd_aggregate(const lh_model *m, int argc, char **argv)
+{
+    int flags = 0;
+    const char *path = "-";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--context-order")) flags |= LH_AGG_CONTEXT_ORDER;
+        else path = argv[i];
+    }
+    lh_error err;
+    lh_stmt_batch batch;
+    lh_stmt_batch_init(&batch);
+    if (read_statements(path, &batch, &err)) {
+        lh_stmt_batch_free(&batch);
+        return 1;
+    }
+    qsort(batch.rows, batch.len, sizeof *batch.rows, cmp_entity);
+    lh_aggregator *a = lh_aggregator_new(m, flags);
+    lh_buf out = LH_BUF_INIT;
+    lh_status rc = LH_OK;
+    for (size_t i = 0; i < batch.len && rc == LH_OK; i++)
+        rc = lh_aggregator_add(a, &batch.rows[i], &out, &err);
+    if (rc == LH_OK) rc = lh_aggregator_finish(a, &out, &err);
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    lh_buf_free(&out);
+    lh_aggregator_free(a);
+    lh_stmt_batch_free(&batch);
+    return rc == LH_OK ? 0 : fail(&err);
+}
+
+static int cmd_csv(int argc, char **argv)
+{
+    if (argc < 1) return 2;
+    lh_csv_flavor flavor = !strcmp(argv[0], "ftm") ? LH_CSV_FTM : LH_CSV_LAKEHOUSE;
+    lh_error err;
+    lh_stmt_batch batch;
+    lh_stmt_batch_init(&batch);
+    if (read_statements(argc > 1 ? argv[1] : "-", &batch, &err)) {
+        lh_stmt_batch_free(&batch);
+        return 1;
+    }
+    lh_buf out = LH_BUF_INIT;
+    lh_stmt_csv_header(&out, flavor);
+    for (size_t i = 0; i < batch.len; i++) lh_stmt_csv_row(&out, &batch.rows[i], flavor);
+    fwrite(out.data, 1, out.len, stdout);
+    lh_buf_free(&out);
+    lh_stmt_batch_free(&batch);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -134,6 +264,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "schemata")) return cmd_schemata(m);
     if (!strcmp(argv[1], "keys")) return cmd_keys(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "explode")) return cmd_explode(m, argc - 2, argv + 2);
+    if (!strcmp(argv[1], "aggregate")) return cmd_aggregate(m, argc - 2, argv + 2);
+    if (!strcmp(argv[1], "csv")) return cmd_csv(argc - 2, argv + 2);
     fprintf(stderr, "lh-model: unknown command %s\n", argv[1]);
     return 2;
 }

@@ -1,0 +1,210 @@
+/* Fold entity-ordered statements into FtM entity JSON lines, as the
+ * reference's EntityPayload.to_dict (the entities.ftm.json export) does. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+#include "lh/core/str.h"
+#include "lh/core/timeutil.h"
+#include "lh/model/entity.h"
+#include "lh/model/keys.h"
+
+typedef struct pv {
+    const char *prop;
+    const char *value;
+} pv;
+
+struct lh_aggregator {
+    const lh_model *m;
+    int flags;
+    lh_arena arena; /* strings of the current entity */
+    char *id;       /* current entity, NULL before the first statement */
+    lh_strlist schemata, datasets, origins, roles, referents; /* unsorted, with dups */
+    pv *props;
+    size_t n_props, cap_props;
+    int64_t first_seen, last_seen, last_change; /* LH_TS_NULL = none */
+    size_t count;
+};
+
+lh_aggregator *lh_aggregator_new(const lh_model *m, int flags)
+{
+    lh_aggregator *a = lh_calloc(1, sizeof *a);
+    a->m = m;
+    a->flags = flags;
+    lh_arena_init(&a->arena, 16 * 1024);
+    lh_strlist_init(&a->schemata);
+    lh_strlist_init(&a->datasets);
+    lh_strlist_init(&a->origins);
+    lh_strlist_init(&a->roles);
+    lh_strlist_init(&a->referents);
+    a->first_seen = a->last_seen = a->last_change = LH_TS_NULL;
+    return a;
+}
+
+static void reset(lh_aggregator *a)
+{
+    lh_strlist *lists[] = {&a->schemata, &a->datasets, &a->origins, &a->roles, &a->referents};
+    for (size_t i = 0; i < 5; i++) {
+        lh_strlist_free(lists[i]);
+        lh_strlist_init(lists[i]);
+    }
+    a->n_props = 0;
+    a->id = NULL;
+    lh_arena_reset(&a->arena);
+    a->first_seen = a->last_seen = a->last_change = LH_TS_NULL;
+}
+
+void lh_aggregator_free(lh_aggregator *a)
+{
+    if (!a) return;
+    reset(a);
+    free(a->props);
+    lh_arena_free(&a->arena);
+    free(a);
+}
+
+size_t lh_aggregator_count(const lh_aggregator *a) { return a->count; }
+
+static void push_unique(lh_strlist *l, const char *s)
+{
+    /* Few distinct values per entity (datasets, origins): linear is fine. */
+    if (!lh_strlist_contains(l, s)) lh_strlist_push(l, s);
+}
+
+static int cmp_pv(const void *x, const void *y)
+{
+    const pv *a = x, *b = y;
+    int c = strcmp(a->prop, b->prop);
+    return c ? c : strcmp(a->value, b->value);
+}
+
+static void put_str(lh_buf *out, const char *s)
+{
+    lh_buf_append_json_str(out, s, strlen(s));
+}
+
+static void put_list(lh_buf *out, const char *key, lh_strlist *l)
+{
+    lh_strlist_sort(l);
+    lh_buf_printf(out, ",\"%s\":[", key);
+    for (size_t i = 0; i < l->len; i++) {
+        if (i) lh_buf_append_byte(out, ',');
+        put_str(out, l->items[i]);
+    }
+    lh_buf_append_byte(out, ']');
+}
+
+static void put_ts(lh_buf *out, const char *key, int64_t ts)
+{
+    if (ts == LH_TS_NULL) return;
+    char iso[LH_ISO_MAX];
+    lh_time_format_iso_py(ts, 1, iso);
+    lh_buf_printf(out, ",\"%s\":\"%s\"", key, iso);
+}
+
+static void put_props(lh_buf *out, lh_aggregator *a)
+{
+    lh_buf_append_str(out, ",\"properties\":{");
+    const char *prev = NULL;
+    for (size_t i = 0; i < a->n_props; i++) {
+        const pv *p = &a->props[i];
+        if (prev && !strcmp(prev, p->prop) && !strcmp(a->props[i - 1].value, p->value))
+            continue; /* duplicate value */
+        if (!prev || strcmp(prev, p->prop)) {
+            if (prev) lh_buf_append_str(out, "],");
+            put_str(out, p->prop);
+            lh_buf_append_str(out, ":[");
+        } else {
+            lh_buf_append_byte(out, ',');
+        }
+        put_str(out, p->value);
+        prev = p->prop;
+    }
+    if (prev) lh_buf_append_byte(out, ']');
+    lh_buf_append_byte(out, '}');
+}
+
+static lh_status emit(lh_aggregator *a, lh_buf *out, lh_error *err)
+{
+    if (!a->id) return LH_OK;
+    /* Schema: the most specific of all the statements carry (lenient merge). */
+    lh_strlist_sort(&a->schemata);
+    const lh_schema *schema = NULL;
+    for (size_t i = 0; i < a->schemata.len; i++) {
+        const lh_schema *s = lh_model_schema(a->m, a->schemata.items[i]);
+        if (!s)
+            return lh_error_set(err, LH_ERR_INVALID, "entity %s: schema: unknown schema %s",
+                                a->id, a->schemata.items[i]);
+        const lh_schema *merged = schema ? lh_model_merge_schema(a->m, schema, s) : s;
+        if (!merged)
+            return lh_error_set(err, LH_ERR_INVALID, "entity %s: schema: no common ancestor of %s and %s",
+                                a->id, schema->name, s->name);
+        schema = merged;
+    }
+    if (a->n_props) qsort(a->props, a->n_props, sizeof *a->props, cmp_pv);
+    /* Caption: the smallest value of the first caption property with values. */
+    const char *caption = NULL;
+    for (size_t c = 0; c < schema->n_caption && !caption; c++)
+        for (size_t i = 0; i < a->n_props && !caption; i++)
+            if (!strcmp(a->props[i].prop, schema->caption[c])) caption = a->props[i].value;
+    if (!caption) caption = schema->label;
+
+    lh_buf_append_str(out, "{\"id\":");
+    put_str(out, a->id);
+    lh_buf_append_str(out, ",\"caption\":");
+    put_str(out, caption);
+    lh_buf_append_str(out, ",\"schema\":");
+    put_str(out, schema->name);
+    bool context = a->flags & LH_AGG_CONTEXT_ORDER;
+    if (!context) put_props(out, a);
+    put_list(out, "referents", &a->referents);
+    put_list(out, "datasets", &a->datasets);
+    if (a->origins.len) put_list(out, "origin", &a->origins);
+    if (a->roles.len && !context) put_list(out, "role", &a->roles);
+    put_ts(out, "first_seen", a->first_seen);
+    put_ts(out, "last_seen", a->last_seen);
+    put_ts(out, "last_change", a->last_change);
+    if (context) put_props(out, a);
+    lh_buf_append_str(out, "}\n");
+    a->count++;
+    return LH_OK;
+}
+
+lh_status lh_aggregator_add(lh_aggregator *a, const lh_statement *s, lh_buf *out, lh_error *err)
+{
+    if (!s->entity_id || !s->schema || !s->prop || !s->value || !s->dataset)
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "statement %s: missing entity_id, schema, prop, value or dataset",
+                            s->id ? s->id : "(no id)");
+    if (!a->id || strcmp(a->id, s->entity_id) != 0) {
+        lh_status rc = emit(a, out, err);
+        reset(a);
+        if (rc != LH_OK) return rc;
+        a->id = lh_arena_strdup(&a->arena, s->entity_id);
+    }
+    push_unique(&a->schemata, s->schema);
+    push_unique(&a->datasets, s->dataset);
+    if (s->origin && *s->origin) push_unique(&a->origins, s->origin);
+    if (s->role && *s->role) push_unique(&a->roles, s->role);
+    if (!strcmp(s->prop, LH_BASE_ID)) {
+        if (s->first_seen != LH_TS_NULL && (a->last_change == LH_TS_NULL || s->first_seen > a->last_change))
+            a->last_change = s->first_seen;
+        return LH_OK;
+    }
+    a->props = lh_grow(a->props, &a->cap_props, a->n_props + 1, sizeof *a->props);
+    a->props[a->n_props].prop = lh_arena_strdup(&a->arena, s->prop);
+    a->props[a->n_props].value = lh_arena_strdup(&a->arena, s->value);
+    a->n_props++;
+    if (s->first_seen != LH_TS_NULL && (a->first_seen == LH_TS_NULL || s->first_seen < a->first_seen))
+        a->first_seen = s->first_seen;
+    if (s->last_seen != LH_TS_NULL && (a->last_seen == LH_TS_NULL || s->last_seen > a->last_seen))
+        a->last_seen = s->last_seen;
+    return LH_OK;
+}
+
+lh_status lh_aggregator_finish(lh_aggregator *a, lh_buf *out, lh_error *err)
+{
+    lh_status rc = emit(a, out, err);
+    reset(a);
+    return rc;
+}

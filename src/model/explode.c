@@ -1,0 +1,296 @@
+/* Explode one FtM entity JSON object into statements, following the
+ * reference's safe import path (make_entity -> Namespace().apply ->
+ * StatementEntity -> EntityBuffer.add_entity). See lh/model/entity.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "lh/core/hash.h"
+#include "lh/core/mem.h"
+#include "lh/core/str.h"
+#include "lh/core/timeutil.h"
+#include "lh/model/entity.h"
+#include "lh/model/keys.h"
+
+typedef struct pending {
+    const lh_prop *prop;
+    const char *value;
+    char id[LH_SHA1_HEX_LEN + 1];
+} pending;
+
+typedef struct explode_ctx {
+    const lh_model *m;
+    const lh_explode_opts *o;
+    const lh_schema *schema;
+    char *entity_id;
+    lh_arena *arena; /* scratch for this entity */
+    pending *rows;
+    size_t n, cap;
+    lh_error *err;
+} explode_ctx;
+
+/* Python's str.strip() for the characters an id could carry around it. */
+static void strip_ws(const char **s, size_t *n)
+{
+    static const char ws[] = " \t\n\v\f\r\x1c\x1d\x1e\x1f";
+    while (*n && memchr(ws, (*s)[0], sizeof ws - 1)) (*s)++, (*n)--;
+    while (*n && memchr(ws, (*s)[*n - 1], sizeof ws - 1)) (*n)--;
+}
+
+static bool is_alnum(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* followthemoney EntityType.REGEX: ^[0-9a-zA-Z]([0-9a-zA-Z.-]*[0-9a-zA-Z])?$ */
+static bool valid_entity_id(const char *s, size_t n)
+{
+    if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1])) return false;
+    for (size_t i = 1; i + 1 < n; i++)
+        if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '-') return false;
+    return true;
+}
+
+/* Namespace().sign(): trim, validate, drop the signature after the last '.'.
+ * NULL if the id is not valid. */
+static char *plain_id(lh_arena *a, const char *s, size_t n)
+{
+    strip_ws(&s, &n);
+    if (!valid_entity_id(s, n)) return NULL;
+    const char *dot = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '.') dot = s + i;
+    if (dot) n = (size_t)(dot - s);
+    return lh_arena_strndup(a, s, n);
+}
+
+static void add_row(explode_ctx *c, const lh_prop *p, const char *value)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->rows[i].prop == p && !strcmp(c->rows[i].value, value)) return;
+    c->rows = lh_grow(c->rows, &c->cap, c->n + 1, sizeof *c->rows);
+    pending *r = &c->rows[c->n++];
+    r->prop = p;
+    r->value = value;
+    lh_statement_key(c->o->dataset, c->entity_id, p->name, value, NULL, false, r->id);
+}
+
+/* One raw value of a property: the reference fails on anything but a string
+ * in a property list, so do we. */
+static lh_status check_string(explode_ctx *c, const lh_prop *p, json_t *v)
+{
+    if (!json_is_string(v))
+        return lh_error_set(c->err, LH_ERR_INVALID, "properties.%s: expected string values",
+                            p->name);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return lh_error_set(c->err, LH_ERR_INVALID, "properties.%s: value contains NUL",
+                            p->name);
+    return LH_OK;
+}
+
+/* Plain values go in as they are; empty strings are dropped. */
+static lh_status add_value(explode_ctx *c, const lh_prop *p, json_t *v)
+{
+    LH_TRY(check_string(c, p, v));
+    if (json_string_length(v) == 0) return LH_OK;
+    add_row(c, p, lh_arena_strdup(c->arena, json_string_value(v)));
+    return LH_OK;
+}
+
+/* Entity references: get_entity_id + Namespace().sign + the entity type's
+ * clean_text (pattern, no self-reference). Invalid references are dropped. */
+static lh_status add_ref(explode_ctx *c, const lh_prop *p, json_t *v)
+{
+    LH_TRY(check_string(c, p, v));
+    const char *s = json_string_value(v);
+    char *ref = plain_id(c->arena, s, strlen(s));
+    if (!ref || !valid_entity_id(ref, strlen(ref))) return LH_OK;
+    if (p->stub)
+        return lh_error_set(c->err, LH_ERR_INVALID,
+                            "properties.%s: stub property (%s) cannot be written", p->name,
+                            p->qname);
+    if (!strcmp(ref, c->entity_id))
+        return lh_error_set(c->err, LH_ERR_INVALID, "properties.%s: self-relationship (%s): %s",
+                            p->name, c->schema->name, ref);
+    add_row(c, p, ref);
+    return LH_OK;
+}
+
+/* banal ensure_list + single_string: a string, or a list of exactly one. */
+static lh_status single_string(explode_ctx *c, json_t *obj, const char *key, const char **out)
+{
+    *out = NULL;
+    json_t *v = json_object_get(obj, key);
+    if (json_is_array(v)) {
+        if (json_array_size(v) != 1) return LH_OK;
+        v = json_array_get(v, 0);
+    }
+    if (!v || json_is_null(v)) return LH_OK;
+    if (!json_is_string(v))
+        return lh_error_set(c->err, LH_ERR_INVALID, "%s: expected a string", key);
+    if (json_string_length(v)) *out = json_string_value(v);
+    return LH_OK;
+}
+
+lh_status lh_origin_check(const char *origin, lh_error *err)
+{
+    size_t n = origin ? strlen(origin) : 0;
+    if (n == 0) return lh_error_set(err, LH_ERR_INVALID, "origin must not be empty");
+    if (!lh_utf8_valid(origin, n))
+        return lh_error_set(err, LH_ERR_INVALID, "origin is not valid UTF-8");
+    if (lh_utf8_len(origin, n) > 255)
+        return lh_error_set(err, LH_ERR_INVALID, "origin too long (%zu > 255 chars)",
+                            lh_utf8_len(origin, n));
+    if (!strcmp(origin, ".") || strstr(origin, ".."))
+        return lh_error_set(err, LH_ERR_INVALID, "origin `%s` is a reserved path component or traversal", origin);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)origin[i];
+        if (ch < 0x20 || ch == 0x7f || ch == '/' || ch == '\\')
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "origin contains forbidden characters (path separator or control char)");
+        if (ch == '\'' || ch == '"')
+            return lh_error_set(err, LH_ERR_INVALID, "origin `%s` contains a quote character", origin);
+    }
+    return LH_OK;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
+{
+    const lh_explode_opts *o = c->o;
+    json_t *jid = json_object_get(obj, "id");
+    const char *raw_id = NULL;
+    char num[64];
+    if (json_is_string(jid)) raw_id = json_string_value(jid);
+    else if (json_is_integer(jid) && json_integer_value(jid) != 0) {
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(jid));
+        raw_id = num;
+    } else if (jid && !json_is_null(jid) && !json_is_false(jid) && !json_is_integer(jid))
+        return lh_error_set(c->err, LH_ERR_INVALID, "id: expected a string");
+    if (!raw_id || !*raw_id) return lh_error_set(c->err, LH_ERR_INVALID, "id: missing");
+    json_t *jschema = json_object_get(obj, "schema");
+    if (!jschema || json_is_null(jschema))
+        return lh_error_set(c->err, LH_ERR_INVALID, "schema: missing");
+    if (!json_is_string(jschema))
+        return lh_error_set(c->err, LH_ERR_INVALID, "schema: expected a string");
+    c->schema = lh_model_schema(c->m, json_string_value(jschema));
+    if (!c->schema)
+        return lh_error_set(c->err, LH_ERR_INVALID, "schema: unknown schema %s",
+                            json_string_value(jschema));
+    c->entity_id = plain_id(c->arena, raw_id, strlen(raw_id));
+    if (!c->entity_id)
+        return lh_error_set(c->err, LH_ERR_INVALID, "id: invalid entity id `%s`", raw_id);
+    if (json_object_get(obj, "statements"))
+        return lh_error_set(c->err, LH_ERR_INVALID,
+                            "statements: embedded statements are not supported, import them as statements");
+
+    json_t *props = json_object_get(obj, "properties");
+    if (props && !json_is_null(props) && !json_is_object(props))
+        return lh_error_set(c->err, LH_ERR_INVALID, "properties: expected an object");
+    const char *pname;
+    json_t *values;
+    json_object_foreach(props, pname, values) {
+        const lh_prop *p = lh_schema_prop(c->schema, pname);
+        if (!p) {
+            if (o->flags & LH_EXPLODE_SKIP_UNKNOWN) continue;
+            return lh_error_set(c->err, LH_ERR_INVALID, "properties.%s: unknown property of %s",
+                                pname, c->schema->name);
+        }
+        if (!json_is_array(values))
+            return lh_error_set(c->err, LH_ERR_INVALID, "properties.%s: expected a list", pname);
+        bool ref = !strcmp(p->type, "entity");
+        size_t i;
+        json_t *v;
+        json_array_foreach(values, i, v) LH_TRY(ref ? add_ref(c, p, v) : add_value(c, p, v));
+    }
+
+    /* Timestamps: the entity's last_change, else the run's now. */
+    int64_t seen = o->now;
+    json_t *lc = json_object_get(obj, "last_change");
+    if (lc && !json_is_null(lc)) {
+        if (!json_is_string(lc))
+            return lh_error_set(c->err, LH_ERR_INVALID, "last_change: expected a string");
+        if (json_string_length(lc)) {
+            lh_error terr;
+            if (lh_time_parse_iso(json_string_value(lc), json_string_length(lc), &seen, &terr) != LH_OK)
+                return lh_error_set(c->err, LH_ERR_INVALID, "last_change: %s", terr.msg);
+        }
+    }
+    const char *origin = NULL, *fragment = NULL, *role = NULL;
+    if (!o->override_origin) LH_TRY(single_string(c, obj, "origin", &origin));
+    if (!origin) origin = o->origin ? o->origin : LH_DEFAULT_ORIGIN;
+    if (lh_origin_check(origin, c->err) != LH_OK) return c->err->code;
+    LH_TRY(single_string(c, obj, "fragment", &fragment));
+    LH_TRY(single_string(c, obj, "role", &role));
+    if (!role) role = o->role;
+
+    /* Checksum statement over the sorted distinct ids (rows are distinct
+     * (prop, value) pairs, hence distinct ids). */
+    const char **ids = lh_arena_alloc(c->arena, (c->n ? c->n : 1) * sizeof *ids);
+    for (size_t i = 0; i < c->n; i++) ids[i] = c->rows[i].id;
+    if (c->n) qsort(ids, c->n, sizeof *ids, cmp_id);
+    lh_sha1_ctx *h = lh_sha1_new();
+    lh_sha1_update(h, c->schema->name, strlen(c->schema->name));
+    for (size_t i = 0; i < c->n; i++)
+        if (i == 0 || strcmp(ids[i], ids[i - 1])) lh_sha1_update(h, ids[i], LH_SHA1_HEX_LEN);
+    char checksum[LH_SHA1_HEX_LEN + 1], base_id[LH_SHA1_HEX_LEN + 1];
+    lh_sha1_final_hex(h, checksum);
+    lh_sha1_free(h);
+    lh_statement_key(o->dataset, c->entity_id, LH_BASE_ID, checksum, NULL, false, base_id);
+
+    lh_statement s = {0};
+    s.entity_id = c->entity_id;
+    s.canonical_id = c->entity_id;
+    s.dataset = o->dataset;
+    s.bucket = lh_schema_bucket(c->schema);
+    s.origin = origin;
+    s.schema = c->schema->name;
+    s.first_seen = seen;
+    s.last_seen = seen;
+    s.fragment = fragment ? fragment : "";
+    s.role = role;
+    s.deleted_at = LH_TS_NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        s.id = c->rows[i].id;
+        s.prop = c->rows[i].prop->name;
+        s.prop_type = c->rows[i].prop->type;
+        s.value = c->rows[i].value;
+        lh_stmt_batch_push(batch, &s);
+    }
+    s.id = base_id;
+    s.prop = LH_BASE_ID;
+    s.prop_type = LH_BASE_ID;
+    s.value = checksum;
+    lh_stmt_batch_push(batch, &s);
+    return LH_OK;
+}
+
+lh_status lh_entity_explode(const lh_model *m, const char *text, size_t n,
+                            const lh_explode_opts *opts, lh_stmt_batch *batch, lh_error *err)
+{
+    if (!opts || !opts->dataset || !*opts->dataset)
+        return lh_error_set(err, LH_ERR_INVALID, "explode: no target dataset");
+    json_error_t jerr;
+    json_t *obj = json_loadb(text, n, 0, &jerr);
+    if (!obj)
+        return lh_error_set(err, LH_ERR_INVALID, "bad JSON at column %d: %s", jerr.column,
+                            jerr.text);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return lh_error_set(err, LH_ERR_INVALID, "expected a JSON object");
+    }
+    lh_arena arena;
+    lh_arena_init(&arena, 16 * 1024);
+    explode_ctx c = {.m = m, .o = opts, .arena = &arena, .err = err};
+    lh_status rc = explode(&c, obj, batch);
+    free(c.rows);
+    lh_arena_free(&arena);
+    json_decref(obj);
+    return rc;
+}

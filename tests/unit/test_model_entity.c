@@ -1,0 +1,218 @@
+/* Explode / aggregate / statement IO: behaviour and failure paths. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/timeutil.h"
+#include "lh/model/entity.h"
+#include "lh/model/keys.h"
+#include "lh/model/stmt_io.h"
+#include "test.h"
+
+static const lh_model *M;
+static lh_explode_opts O = {.dataset = "ds", .origin = "bulk"};
+
+static lh_status explode(const char *json, lh_stmt_batch *b, lh_error *err)
+{
+    return lh_entity_explode(M, json, strlen(json), &O, b, err);
+}
+
+static void test_explode_basic(void)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    CHECK_OK(explode("{\"id\": \"p1.sig\", \"schema\": \"Person\", \"last_change\": \"2024-05-01T10:00:00\","
+                     " \"origin\": [\"crawl\"], \"properties\": {\"name\": [\"Alice\", \"Alice\", \"\"],"
+                     " \"birthDate\": [\"1970\"], \"addressEntity\": [\"a1.x\", \"bad id\"]}}",
+                     &b, &err), &err);
+    CHECK_INT(b.len, 4); /* name, birthDate, addressEntity, id */
+    if (b.len == 4) {
+        char id[41];
+        lh_statement_key("ds", "p1", "name", "Alice", NULL, false, id);
+        CHECK_STR(b.rows[0].id, id);
+        CHECK_STR(b.rows[0].entity_id, "p1");
+        CHECK_STR(b.rows[0].origin, "crawl");
+        CHECK_STR(b.rows[0].bucket, "thing");
+        CHECK_STR(b.rows[0].prop_type, "name");
+        CHECK_STR(b.rows[2].value, "a1");
+        CHECK_STR(b.rows[3].prop, "id");
+        CHECK_STR(b.rows[3].prop_type, "id");
+        int64_t want;
+        lh_time_parse_iso("2024-05-01T10:00:00", 19, &want, &err);
+        CHECK(b.rows[3].first_seen == want && b.rows[3].last_seen == want);
+        CHECK(b.rows[0].deleted_at == LH_TS_NULL);
+        CHECK_STR(b.rows[0].fragment, "");
+        CHECK(b.rows[0].role == NULL);
+    }
+    lh_stmt_batch_free(&b);
+}
+
+static void expect_invalid(const char *json, const char *needle)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    lh_error_clear(&err);
+    CHECK_RC(explode(json, &b, &err), LH_ERR_INVALID);
+    CHECK_INT(b.len, 0); /* never half an entity */
+    if (!strstr(err.msg, needle)) {
+        fprintf(stderr, "  message \"%s\" lacks \"%s\"\n", err.msg, needle);
+        CHECK(0);
+    }
+    lh_stmt_batch_free(&b);
+}
+
+static void test_explode_failures(void)
+{
+    expect_invalid("{\"id\": \"x\", \"schema\": ", "bad JSON");
+    expect_invalid("[1, 2]", "expected a JSON object");
+    expect_invalid("{\"schema\": \"Person\"}", "id: missing");
+    expect_invalid("{\"id\": \"\", \"schema\": \"Person\"}", "id: missing");
+    expect_invalid("{\"id\": \"bad id\", \"schema\": \"Person\"}", "id: invalid entity id");
+    expect_invalid("{\"id\": \"x\"}", "schema: missing");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Nope\"}", "schema: unknown schema Nope");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"properties\": {\"nope\": [\"v\"]}}",
+                   "properties.nope: unknown property of Person");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"properties\": {\"name\": \"v\"}}",
+                   "properties.name: expected a list");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"properties\": {\"name\": [\"a\", 5]}}",
+                   "properties.name: expected string values");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"properties\": [1]}",
+                   "properties: expected an object");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Ownership\", \"properties\": {\"owner\": [\"x\"]}}",
+                   "self-relationship");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"properties\": {\"ownershipOwner\": [\"y\"]}}",
+                   "stub property");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"origin\": \"a/b\"}", "forbidden");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"origin\": \"..\"}", "traversal");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"last_change\": \"yesterday\"}",
+                   "last_change");
+    expect_invalid("{\"id\": \"x\", \"schema\": \"Person\", \"statements\": []}", "statements");
+    /* skipping unknown properties, as the reference does */
+    lh_explode_opts skip = O;
+    skip.flags = LH_EXPLODE_SKIP_UNKNOWN;
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    const char *j = "{\"id\": \"x\", \"schema\": \"Person\", \"properties\": {\"nope\": [\"v\"]}}";
+    CHECK_OK(lh_entity_explode(M, j, strlen(j), &skip, &b, &err), &err);
+    CHECK_INT(b.len, 1); /* just the id statement */
+    lh_stmt_batch_free(&b);
+}
+
+static void test_lines_reader(void)
+{
+    char *dir = lh_test_tmpdir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/e.ftm.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"id\": \"a\", \"schema\": \"Person\", \"properties\": {\"name\": [\"A\"]}}\n\n"
+          "{\"id\": \"b\", \"schema\": \"Person\", \"properties\": {\"name\": [\"B\"]}}\r\n"
+          "{\"id\": \"c\", \"schema\": \"Person\", \"properties\": {\"nmae\": [\"C\"]}}\n",
+          f);
+    fclose(f);
+    f = fopen(path, "r");
+    lh_line_reader *r = lh_line_reader_new(f, "e.ftm.json");
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    CHECK_RC(lh_entities_explode_lines(M, r, &O, &b, &err), LH_ERR_INVALID);
+    CHECK_STR(err.msg, "e.ftm.json:4: properties.nmae: unknown property of Person");
+    CHECK_INT(b.len, 4); /* a and b complete, nothing of c */
+    lh_stmt_batch_free(&b);
+    lh_line_reader_free(r);
+    fclose(f);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_aggregate(void)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    lh_explode_opts o = O;
+    lh_time_parse_iso("2024-01-02T03:04:05.5", 21, &o.now, &err);
+    const char *e1 = "{\"id\": \"e1\", \"schema\": \"LegalEntity\", \"properties\": {\"name\": [\"Zed\", \"Abe\"]}}";
+    const char *e2 = "{\"id\": \"e1\", \"schema\": \"Person\", \"origin\": \"o2\", \"properties\": {\"nationality\": [\"de\"]}}";
+    CHECK_OK(lh_entity_explode(M, e1, strlen(e1), &o, &b, &err), &err);
+    CHECK_OK(lh_entity_explode(M, e2, strlen(e2), &o, &b, &err), &err);
+    lh_aggregator *a = lh_aggregator_new(M, 0);
+    lh_buf out = LH_BUF_INIT;
+    for (size_t i = 0; i < b.len; i++) CHECK_OK(lh_aggregator_add(a, &b.rows[i], &out, &err), &err);
+    CHECK_INT(out.len, 0);
+    CHECK_OK(lh_aggregator_finish(a, &out, &err), &err);
+    CHECK_STR(out.data,
+              "{\"id\":\"e1\",\"caption\":\"Abe\",\"schema\":\"Person\",\"properties\":{\"name\":"
+              "[\"Abe\",\"Zed\"],\"nationality\":[\"de\"]},\"referents\":[],\"datasets\":[\"ds\"],"
+              "\"origin\":[\"bulk\",\"o2\"],\"first_seen\":\"2024-01-02T03:04:05.500000+00:00\","
+              "\"last_seen\":\"2024-01-02T03:04:05.500000+00:00\",\"last_change\":"
+              "\"2024-01-02T03:04:05.500000+00:00\"}\n");
+    CHECK_INT(lh_aggregator_count(a), 1);
+    /* unrelated schemata without a common ancestor are an error */
+    lh_buf_reset(&out);
+    lh_statement s = b.rows[0];
+    s.entity_id = "e9";
+    CHECK_OK(lh_aggregator_add(a, &s, &out, &err), &err);
+    s.schema = "Nope";
+    CHECK_OK(lh_aggregator_add(a, &s, &out, &err), &err);
+    CHECK_RC(lh_aggregator_finish(a, &out, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "e9") && strstr(err.msg, "Nope"));
+    lh_buf_free(&out);
+    lh_aggregator_free(a);
+    lh_stmt_batch_free(&b);
+}
+
+static void test_stmt_json_roundtrip(void)
+{
+    lh_stmt_batch b, back;
+    lh_stmt_batch_init(&b);
+    lh_stmt_batch_init(&back);
+    lh_error err;
+    CHECK_OK(explode("{\"id\": \"q\", \"schema\": \"Company\", \"role\": \"r\", \"fragment\": [\"f\"],"
+                     " \"properties\": {\"name\": [\"Q \\\"Ltd\\\"\\n\"]}}", &b, &err), &err);
+    lh_buf out = LH_BUF_INIT;
+    for (size_t i = 0; i < b.len; i++) lh_stmt_write_json(&out, &b.rows[i]);
+    char *line = out.data;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        CHECK_OK(lh_stmt_parse_json(line, (size_t)(nl - line), &back, &err), &err);
+        line = nl + 1;
+    }
+    CHECK_INT(back.len, b.len);
+    for (size_t i = 0; i < b.len && i < back.len; i++) {
+        CHECK_STR(back.rows[i].id, b.rows[i].id);
+        CHECK_STR(back.rows[i].value, b.rows[i].value);
+        CHECK_STR(back.rows[i].role, "r");
+        CHECK_STR(back.rows[i].fragment, "f");
+        CHECK(back.rows[i].first_seen == b.rows[i].first_seen);
+    }
+    CHECK_RC(lh_stmt_parse_json("{\"id\": 1}", 9, &back, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "id") != NULL);
+    lh_buf_reset(&out);
+    lh_stmt_csv_header(&out, LH_CSV_LAKEHOUSE);
+    lh_stmt_csv_row(&out, &b.rows[0], LH_CSV_LAKEHOUSE);
+    CHECK(strstr(out.data, "\"Q \"\"Ltd\"\"\n\"") != NULL);
+    CHECK(strstr(out.data, ",false,") != NULL);
+    lh_buf_free(&out);
+    lh_stmt_batch_free(&b);
+    lh_stmt_batch_free(&back);
+}
+
+int main(void)
+{
+    lh_error err;
+    M = lh_model_get(&err);
+    if (!M) {
+        fprintf(stderr, "model: %s\n", err.msg);
+        return 1;
+    }
+    O.now = lh_now_us();
+    RUN(test_explode_basic);
+    RUN(test_explode_failures);
+    RUN(test_lines_reader);
+    RUN(test_aggregate);
+    RUN(test_stmt_json_roundtrip);
+    return lh_test_report();
+}
