@@ -493,6 +493,14 @@ lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
     for (size_t i = 0; i < w->ncols; i++) {
         lh_pq_wcol *c = &w->cols[i];
         c->row_entries = 0;
+        if (c->fallback_pending) {
+            lh_status st = flush_page(w, c, err);
+            if (st != LH_OK) {
+                w->failed = true;
+                return st;
+            }
+            c->dict_mode = c->fallback_pending = false;
+        }
         if (lh_pq_wcol_page_estimate(c) >= w->o.data_page_size ||
             c->page_levels >= LH_PQ_PAGE_MAX_VALUES) {
             lh_status st = flush_page(w, c, err);

@@ -68,6 +68,7 @@ void lh_pq_wcol_free(lh_pq_wcol *c)
 void lh_pq_wcol_reset_chunk(lh_pq_wcol *c)
 {
     c->dict_mode = c->spec.dictionary && c->type != LH_PQ_BOOLEAN;
+    c->fallback_pending = false;
     lh_buf_reset(&c->dict_plain);
     c->dict_n = 0;
     if (c->table) memset(c->table, 0, c->table_cap * sizeof *c->table);
@@ -297,6 +298,12 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
     if (hashed) h = lh_xxh64(p, n, 0);
     if (c->dict_mode) {
         int64_t i = dict_lookup(c, p, n, h, dict_limit);
+        if (i < 0 && c->max_rep > 0 && c->row_entries > 0) {
+            /* Pages end at row boundaries: let the dictionary overshoot
+             * until the row is complete. */
+            i = dict_lookup(c, p, n, h, SIZE_MAX);
+            c->fallback_pending = true;
+        }
         if (i < 0) {
             *fell_back = true;
             return;

@@ -17,6 +17,7 @@ typedef struct lh_pq_wcol {
 
     /* dictionary of the current chunk: PLAIN-encoded entries + hash table */
     bool dict_mode;      /* values of the current page go to the dictionary */
+    bool fallback_pending; /* dictionary full inside a row: switch at the row end */
     lh_buf dict_plain;
     uint32_t dict_n;
     uint64_t *dict_off;  /* offset of the value bytes (after a length prefix) */

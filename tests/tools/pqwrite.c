@@ -277,8 +277,8 @@ int main(int argc, char **argv)
                 continue;
             }
             if (!row || !json_is_array(row) || json_array_size(row) != ncols) {
-                fprintf(stderr, "lh-pqwrite: line %ld: expected a JSON array of %zu values\n",
-                        lineno, ncols);
+                fprintf(stderr, "lh-pqwrite: line %ld: expected a JSON array of %zu values%s%s\n",
+                        lineno, ncols, row ? "" : ": ", row ? "" : jerr.text);
                 rc = 1;
             }
             for (size_t j = 0; !rc && j < ncols; j++)
