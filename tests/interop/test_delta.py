@@ -271,3 +271,39 @@ def test_crafted_log_is_refused(tmp_path):
         proc = lhd("snapshot", root, ".", check=False)
         assert proc.returncode == 1
         assert proc.stderr.startswith("corrupt:") and "00000000000000000001.json line 2" in proc.stderr, proc.stderr
+
+
+def test_c_checkpoints_read_by_deltars(tmp_path):
+    """Our checkpoints (every delta.checkpointInterval commits) are read by
+    delta-rs, also once the JSON commits they cover are deleted."""
+    root = tmp_path / "t"
+    lhd("create", root, ".", "id:string,ts:timestamp,flag:boolean,origin:string", "origin",
+        "delta.checkpointInterval=3")
+    expected = []
+    for i in range(8):
+        origin = ORIGINS[i % len(ORIGINS)]
+        data = make_rows(f"c{i}", 2, origin)
+        commit(root, {"read": True, "adds": [write_data(root, origin, data)]})
+        expected += data
+    data = make_rows("over", 1, "a")
+    v = commit(root, {"operation": "WRITE", "remove_where": [{"origin": "a"}],
+                      "adds": [write_data(root, "a", data)]})
+    expected = [r for r in expected if r["origin"] != "a"] + data
+    log = root / "_delta_log"
+    cps = sorted(p.name for p in log.glob("*.checkpoint.parquet"))
+    assert cps == [f"{n:020d}.checkpoint.parquet" for n in (2, 5, 8)]
+    assert json.loads((log / "_last_checkpoint").read_text())["version"] == 8
+    assert v == 9
+    for version in range(v + 1):
+        assert ours(root, version) == theirs(root, version)
+    for n in range(9):
+        (log / f"{n:020d}.json").unlink()
+    dt = DeltaTable(str(root))
+    assert dt.version() == 9
+    got = dt.to_pyarrow_table()
+    assert rows(got) == rows(pa.Table.from_pylist(expected, got.schema))
+    assert ours(root) == theirs(root)
+    assert DeltaTable(str(root), version=8).to_pyarrow_table().num_rows == got.num_rows - 1 + 2 * 2
+    assert dt.metadata().configuration == {"delta.checkpointInterval": "3"}
+    # the checkpoint is plain parquet for other readers too
+    assert pq.read_table(log / f"{8:020d}.checkpoint.parquet").num_rows >= 4

@@ -11,6 +11,7 @@
  *   lh-delta append-each ROOT PREFIX PVJSON FILE...   one blind append per file
  *   lh-delta snapshot ROOT PREFIX [VERSION]           JSON on stdout
  *   lh-delta vacuum ROOT PREFIX RETENTION_MS [dry]    JSON list of paths
+ *   lh-delta checkpoint ROOT PREFIX [VERSION]         write a checkpoint
  * Exit 0 on success; otherwise 1 with "<status>: <message>" on stderr. */
 #include <inttypes.h>
 #include <jansson.h>
@@ -285,6 +286,17 @@ static int cmd_vacuum(lh_storage *st, const char *prefix, int64_t retention_ms, 
     return 0;
 }
 
+static int cmd_checkpoint(lh_storage *st, const char *prefix, int64_t version)
+{
+    lh_error err;
+    lh_delta_snapshot *s;
+    lh_status rc = lh_delta_snapshot_load(st, prefix, version, &s, &err);
+    if (rc == LH_OK) rc = lh_delta_checkpoint_write(st, s, &err);
+    if (rc == LH_OK) printf("%" PRId64 "\n", lh_delta_snapshot_version(s));
+    lh_delta_snapshot_free(s);
+    return rc == LH_OK ? 0 : fail(rc, &err);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "partdir") == 0) return cmd_partdir(argc - 2, argv + 2);
@@ -306,6 +318,8 @@ int main(int argc, char **argv)
         ret = cmd_append_each(st, prefix, argv[4], argc - 5, argv + 5);
     else if (strcmp(cmd, "snapshot") == 0)
         ret = cmd_snapshot(st, prefix, argc >= 5 ? strtoll(argv[4], NULL, 10) : LH_DELTA_LATEST);
+    else if (strcmp(cmd, "checkpoint") == 0)
+        ret = cmd_checkpoint(st, prefix, argc >= 5 ? strtoll(argv[4], NULL, 10) : LH_DELTA_LATEST);
     else if (strcmp(cmd, "vacuum") == 0 && argc >= 5)
         ret = cmd_vacuum(st, prefix, strtoll(argv[4], NULL, 10), argc >= 6 && strcmp(argv[5], "dry") == 0);
     else

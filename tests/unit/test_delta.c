@@ -539,6 +539,90 @@ static void test_concurrent_appends(void)
     close_tmp(st, dir);
 }
 
+/* Checkpoints written every delta.checkpointInterval commits replay like
+ * the JSON commits they summarize, even once those commits are gone. */
+static void test_checkpoint_roundtrip(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    lh_delta_kv conf[] = {{"delta.checkpointInterval", "4"}};
+    lh_delta_table_spec spec = {FIELDS, 4, PARTS, 1, conf, 1, "name", NULL};
+    CHECK_OK(lh_delta_create(st, "t", &spec, NULL, &err), &err);
+    const char *origins[] = {"a", NULL, "x/y z", "a", "b"};
+    for (int i = 0; i < 5; i++) {
+        lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+        char name[32];
+        snprintf(name, sizeof name, "f%d.parquet", i);
+        append(st, "t", s, origins[i], name, LH_OK);
+        lh_delta_snapshot_free(s);
+    }
+    /* v6: remove one file (a tombstone with partition values) */
+    lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+    lh_delta_txn *t;
+    CHECK_OK(lh_delta_txn_new(st, "t", s, &t, &err), &err);
+    CHECK_OK(lh_delta_txn_remove(t, lh_delta_snapshot_find(s, "origin=a/f0.parquet"), true, 0, &err), &err);
+    int64_t v;
+    CHECK_OK(lh_delta_txn_commit(t, &v, &err), &err);
+    CHECK_INT(v, 6);
+    lh_delta_txn_free(t);
+    lh_delta_snapshot_free(s);
+    bool ex = false;
+    CHECK_OK(lh_storage_exists(st, "t/_delta_log/00000000000000000003.checkpoint.parquet", &ex, &err), &err);
+    CHECK(ex);
+    lh_delta_snapshot *want = load(st, "t", LH_DELTA_LATEST);
+    CHECK_OK(lh_delta_checkpoint_write(st, want, &err), &err);
+    lh_buf hint = LH_BUF_INIT;
+    CHECK_OK(lh_storage_read(st, "t/_delta_log/_last_checkpoint", &hint, &err), &err);
+    CHECK(hint.data && lh_str_startswith(hint.data, "{\"version\":6,\"size\":7,"));
+    lh_buf_free(&hint);
+    for (int i = 0; i <= 6; i++) {
+        char *key = lh_delta_commit_key("t", i);
+        CHECK_OK(lh_storage_delete(st, key, &err), &err);
+        free(key);
+    }
+    s = load(st, "t", LH_DELTA_LATEST);
+    if (s && want) {
+        CHECK_INT(lh_delta_snapshot_version(s), 6);
+        CHECK_INT(lh_delta_snapshot_num_files(s), lh_delta_snapshot_num_files(want));
+        for (size_t i = 0; i < lh_delta_snapshot_num_files(want); i++) {
+            const lh_delta_file *a = lh_delta_snapshot_file(want, i), *b = lh_delta_snapshot_file(s, i);
+            CHECK_STR(b->path, a->path);
+            CHECK_STR(b->raw_path, a->raw_path);
+            CHECK_INT(b->size, a->size);
+            CHECK_INT(b->modification_time, a->modification_time);
+            CHECK_STR(b->stats, a->stats);
+            CHECK_INT(b->partition_values.len, 1);
+            const char *pa = lh_delta_map_get(&a->partition_values, "origin", NULL);
+            const char *pb = lh_delta_map_get(&b->partition_values, "origin", NULL);
+            CHECK(!pa == !pb && (!pa || strcmp(pa, pb) == 0));
+        }
+        CHECK_INT(lh_delta_snapshot_num_tombstones(s), 1);
+        CHECK_STR(lh_delta_snapshot_tombstone(s, 0)->path, "origin=a/f0.parquet");
+        CHECK_INT(lh_delta_snapshot_tombstone(s, 0)->size, 100);
+        const lh_delta_metadata *m = lh_delta_snapshot_metadata(s), *mw = lh_delta_snapshot_metadata(want);
+        CHECK_STR(m->id, mw->id);
+        CHECK_STR(m->name, "name");
+        CHECK(m->description == NULL);
+        CHECK_STR(m->schema_string, mw->schema_string);
+        CHECK_INT(m->num_fields, 4);
+        CHECK_STR(m->partition_columns.items[0], "origin");
+        CHECK_STR(lh_delta_snapshot_config(s, "delta.checkpointInterval", NULL), "4");
+        CHECK_INT(m->created_time, mw->created_time);
+        CHECK_INT(lh_delta_snapshot_protocol(s)->min_writer_version, 2);
+    }
+    lh_delta_snapshot_free(s);
+    lh_delta_snapshot_free(want);
+    /* the table keeps committing on top of the checkpoint */
+    CHECK_INT(append(st, "t", NULL, "c", "g.parquet", LH_OK), 7);
+    s = load(st, "t", LH_DELTA_LATEST);
+    CHECK_INT(lh_delta_snapshot_num_files(s), 5);
+    lh_delta_snapshot_free(s);
+    /* time travel before the checkpoint is gone with the commits */
+    CHECK_RC(lh_delta_snapshot_load(st, "t", 2, &s, &err), LH_ERR_CORRUPT);
+    close_tmp(st, dir);
+}
+
 int main(void)
 {
     RUN(test_create_append_snapshot);
@@ -548,5 +632,6 @@ int main(void)
     RUN(test_crafted_logs);
     RUN(test_vacuum);
     RUN(test_concurrent_appends);
+    RUN(test_checkpoint_roundtrip);
     return lh_test_report();
 }
