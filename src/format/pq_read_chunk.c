@@ -120,6 +120,7 @@ static lh_status decode_plain(chunk_ctx *c, lh_pq_column *out, lh_pq_type type, 
                               size_t n, size_t count)
 {
     size_t vs = value_size(type);
+    if (count == 0) return LH_OK; /* an all-null page: values may still be unallocated */
     LH_TRY(reserve_values(c, out, vs, count));
     if (count == 0) return LH_OK;
     switch (type) {

@@ -44,7 +44,7 @@ static int qsort_cmp(const void *a, const void *b)
 
 void lh_stmt_sort(lh_statement *rows, size_t n)
 {
-    qsort(rows, n, sizeof *rows, qsort_cmp);
+    if (n > 1) qsort(rows, n, sizeof *rows, qsort_cmp);
 }
 
 static bool nz(const char *s)

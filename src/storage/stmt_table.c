@@ -38,24 +38,14 @@ static bool is_partition_col(int c)
     return c == LH_COL_SHARD || c == LH_COL_BUCKET || c == LH_COL_ORIGIN;
 }
 
-const char *lh_stmt_delta_schema(void)
+const char *lh_stmt_col_type(int c)
 {
-    static char schema[4096];
-    if (!schema[0]) {
-        lh_buf b = LH_BUF_INIT;
-        lh_buf_append_str(&b, "{\"type\":\"struct\",\"fields\":[");
-        for (int c = 0; c < LH_STMT_NCOLS; c++) {
-            const char *t = COLS[c].type == T_STR ? "string"
-                            : COLS[c].type == T_BOOL ? "boolean" : "timestamp";
-            lh_buf_printf(&b, "%s{\"name\":\"%s\",\"type\":\"%s\",\"nullable\":%s,\"metadata\":{}}",
-                          c ? "," : "", lh_stmt_col_names[c], t,
-                          COLS[c].nullable ? "true" : "false");
-        }
-        lh_buf_append_str(&b, "]}");
-        memcpy(schema, b.data, b.len + 1);
-        lh_buf_free(&b);
-    }
-    return schema;
+    return COLS[c].type == T_STR ? "string" : COLS[c].type == T_BOOL ? "boolean" : "timestamp";
+}
+
+bool lh_stmt_col_nullable(int c)
+{
+    return COLS[c].nullable;
 }
 
 /* Columns the reference gives chunk statistics and a dictionary. */

@@ -23,8 +23,9 @@ extern const char *const lh_stmt_partition_cols[LH_STMT_NPART];
 /* Columns stored in data files: all but the partition columns. */
 #define LH_STMT_FILE_NCOLS (LH_STMT_NCOLS - LH_STMT_NPART)
 
-/* Delta schemaString of the table (JSON, as the reference creates it). */
-const char *lh_stmt_delta_schema(void);
+/* Delta type ("string", "boolean", "timestamp") and nullability of column c. */
+const char *lh_stmt_col_type(int c);
+bool lh_stmt_col_nullable(int c);
 
 /* Writer columns and options for a data file of bucket (the reference's
  * per-bucket profile: full-text buckets get small row groups and no

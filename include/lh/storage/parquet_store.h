@@ -1,0 +1,116 @@
+/* ParquetStore: the statements of one dataset as one Delta table at
+ * `{dataset}/statements/`, partitioned by (shard, bucket, origin), laid out
+ * exactly as the Python reference lays it out (same paths, columns, types,
+ * partition values and table configuration), so either side reads and
+ * writes the other's lakes.
+ *
+ * Writes: `append` adds one sorted file per touched partition in one commit
+ * (concurrent appends serialize through Delta's optimistic concurrency and
+ * register an append marker so maintenance never runs beside them);
+ * `merge` rewrites each dirty partition into one `merged-*` file (latest row
+ * per statement, first_seen folded, fragments superseded, tombstones past
+ * the grace period reaped) in dataChange=false commits under .LOCK-MERGE;
+ * `compact`, `vacuum` and `destroy` run under the exclusive fence.
+ *
+ * Reads see the live view: per partition the same dedupe as merge, without
+ * tombstones, so a read before and after merge returns the same rows. Memory
+ * is bounded by one (shard, bucket) pair, never the dataset. */
+#ifndef LH_STORAGE_PARQUET_STORE_H
+#define LH_STORAGE_PARQUET_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+#include "lh/core/str.h"
+#include "lh/model/statement.h"
+
+typedef struct lh_pstore lh_pstore;
+
+typedef struct lh_pstore_opts {
+    int shards;              /* entity-id hash shards; <= 1 = one shard "0" */
+    int grace_period_days;   /* merge reaps tombstones older than this */
+    int lock_max_retries;    /* fence acquisition attempts (< 0: settings) */
+} lh_pstore_opts;
+
+void lh_pstore_opts_init(lh_pstore_opts *o); /* defaults from LAKEHOUSE_* settings */
+
+/* The store of dataset in st (not owned). Nothing is touched until a write. */
+lh_status lh_pstore_open(lh_storage *st, const char *dataset, const lh_pstore_opts *opts,
+                         lh_pstore **out, lh_error *err);
+void lh_pstore_free(lh_pstore *ps);
+
+/* Key prefix of the Delta table ("{dataset}/statements"). */
+const char *lh_pstore_table(const lh_pstore *ps);
+
+lh_status lh_pstore_exists(lh_pstore *ps, bool *exists, lh_error *err);
+/* Current version; -1 when there is no table. */
+lh_status lh_pstore_version(lh_pstore *ps, int64_t *version, lh_error *err);
+
+/* Append statements (shard is derived here from entity_id; bucket and origin
+ * must be set). The batch is sorted in place. */
+lh_status lh_pstore_append(lh_pstore *ps, lh_stmt_batch *batch, lh_error *err);
+
+typedef struct lh_pstore_report {
+    size_t partitions;       /* rewritten */
+    size_t skipped;          /* already clean */
+    size_t files_removed;
+    size_t files_added;
+    uint64_t rows_in, rows_out;
+} lh_pstore_report;
+
+/* Whether any partition holds a file merge did not write. */
+lh_status lh_pstore_needs_merge(lh_pstore *ps, bool *needs, lh_error *err);
+lh_status lh_pstore_merge(lh_pstore *ps, bool force, lh_pstore_report *rep, lh_error *err);
+/* Bin-pack partitions with several files into one, rows unchanged. */
+lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err);
+/* Delete files the log no longer references, older than retention_hours. */
+lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, lh_error *err);
+/* Remove the whole table (log and data). */
+lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err);
+/* Forcibly release .LOCK, .LOCK-MERGE and append markers. */
+lh_status lh_pstore_unlock(lh_pstore *ps, bool *released, lh_error *err);
+
+/* ------------------------------------------------------------------ reads */
+
+typedef struct lh_pstore_filter {
+    const char *const *entity_ids; /* NULL = any */
+    size_t num_entity_ids;
+    const char *const *schemata;   /* any of these schema names (caller expands descendants) */
+    size_t num_schemata;
+    const char *prop;              /* property name, NULL = any */
+    const char *value;             /* with prop: an entity having prop == value */
+    const char *dataset;
+    const char *origin;
+    const char *bucket;
+    int64_t changed_since;         /* LH_TS_NULL = any; else last_seen >= */
+    bool include_tombstones;       /* raw rows (get_changed_entity_ids) */
+} lh_pstore_filter;
+
+void lh_pstore_filter_init(lh_pstore_filter *q);
+
+/* Called with all live statements of one entity at a time (rows sorted by
+ * the file order); return non-OK to stop (that status is returned). */
+typedef lh_status (*lh_pstore_entity_fn)(void *ctx, const lh_statement *rows, size_t n,
+                                         lh_error *err);
+
+/* Entities matching q (filters apply per entity: an entity matches when one
+ * of its live statements matches every statement-level filter), in
+ * (shard, bucket) pair order, entity_id order within a pair. */
+lh_status lh_pstore_query(lh_pstore *ps, const lh_pstore_filter *q, lh_pstore_entity_fn fn,
+                          void *ctx, lh_error *err);
+
+/* Statements matching q row by row (no entity grouping of the filters). */
+lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
+                                     lh_pstore_entity_fn fn, void *ctx, lh_error *err);
+
+/* Distinct entity ids with first_seen >= since or deleted_at >= since (raw
+ * rows, tombstones included), sorted. */
+lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
+                                       lh_error *err);
+
+/* Physical row count from the snapshot's file statistics (no scan). */
+lh_status lh_pstore_num_rows(lh_pstore *ps, int64_t *rows, lh_error *err);
+
+#endif

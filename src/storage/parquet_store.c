@@ -1,0 +1,447 @@
+/* ParquetStore: table lifecycle, append, partition IO (see parquet_store.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/hash.h"
+#include "lh/core/mem.h"
+#include "lh/core/settings.h"
+#include "lh/core/timeutil.h"
+#include "lh/core/uuid.h"
+#include "lh/format/pq_writer.h"
+#include "lh/model/keys.h"
+#include "lh/storage/fence.h"
+#include "pstore_internal.h"
+
+/* The reference's table properties: nothing time-travels far. */
+static const lh_delta_kv TABLE_CONFIGURATION[] = {
+    {"delta.logRetentionDuration", "interval 1 days"},
+    {"delta.deletedFileRetentionDuration", "interval 1 hours"},
+};
+
+void lh_pstore_opts_init(lh_pstore_opts *o)
+{
+    o->shards = 0;
+    o->grace_period_days = 30;
+    o->lock_max_retries = -1;
+    lh_settings s;
+    lh_error e;
+    if (lh_settings_load(&s, &e) == LH_OK) {
+        o->grace_period_days = s.grace_period_days;
+        o->lock_max_retries = s.lock_max_retries;
+        lh_settings_free(&s);
+    }
+}
+
+lh_status lh_pstore_open(lh_storage *st, const char *dataset, const lh_pstore_opts *opts,
+                         lh_pstore **out, lh_error *err)
+{
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/statements", dataset);
+    lh_status rc = lh_storage_check_key(key.data, err);
+    if (rc != LH_OK) {
+        lh_buf_free(&key);
+        return lh_error_prefix(err, "dataset `%s`", dataset);
+    }
+    lh_pstore *ps = lh_calloc(1, sizeof *ps);
+    ps->st = st;
+    ps->dataset = lh_strdup(dataset);
+    ps->table = lh_buf_detach(&key, NULL);
+    if (opts)
+        ps->opts = *opts;
+    else
+        lh_pstore_opts_init(&ps->opts);
+    *out = ps;
+    return LH_OK;
+}
+
+void lh_pstore_free(lh_pstore *ps)
+{
+    if (!ps) return;
+    free(ps->dataset);
+    free(ps->table);
+    free(ps);
+}
+
+const char *lh_pstore_table(const lh_pstore *ps)
+{
+    return ps->table;
+}
+
+lh_status lh_pstore_exists(lh_pstore *ps, bool *exists, lh_error *err)
+{
+    return lh_delta_exists(ps->st, ps->table, exists, err);
+}
+
+lh_status lh_pstore_version(lh_pstore *ps, int64_t *version, lh_error *err)
+{
+    lh_status rc = lh_delta_latest_version(ps->st, ps->table, version, err);
+    if (rc == LH_ERR_NOT_FOUND) {
+        *version = -1;
+        return LH_OK;
+    }
+    return rc;
+}
+
+lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *err)
+{
+    *snap = NULL;
+    bool exists = false;
+    LH_TRY(lh_delta_exists(ps->st, ps->table, &exists, err));
+    if (!exists) return LH_OK;
+    return lh_delta_snapshot_load(ps->st, ps->table, LH_DELTA_LATEST, snap, err);
+}
+
+/* ------------------------------------------------------------- partitions */
+
+static int part_cmp(const void *a, const void *b)
+{
+    const lh_part *x = a, *y = b;
+    int c;
+    if ((c = strcmp(x->shard, y->shard))) return c;
+    if ((c = strcmp(x->bucket, y->bucket))) return c;
+    return strcmp(x->origin, y->origin);
+}
+
+static bool is_merged(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    return lh_str_startswith(base ? base + 1 : path, LH_MERGED_PREFIX);
+}
+
+lh_status lh_parts_of(const lh_delta_snapshot *snap, lh_parts *out, lh_error *err)
+{
+    out->items = NULL;
+    out->len = 0;
+    size_t n = lh_delta_snapshot_num_files(snap);
+    if (!n) return LH_OK;
+    /* files are sorted by path, but partition values come from the log:
+     * group through a sorted array of (partition, file) pairs */
+    lh_part *tmp = lh_calloc(n, sizeof *tmp);
+    for (size_t i = 0; i < n; i++) {
+        const lh_delta_file *f = lh_delta_snapshot_file(snap, i);
+        const char *v[3];
+        for (int k = 0; k < 3; k++) {
+            v[k] = lh_delta_map_get(&f->partition_values, lh_stmt_partition_cols[k], NULL);
+            if (!v[k]) {
+                free(tmp);
+                return lh_error_set(err, LH_ERR_CORRUPT,
+                                    "delta log: file `%s` has no partition value for `%s`",
+                                    f->path, lh_stmt_partition_cols[k]);
+            }
+        }
+        tmp[i].shard = v[0];
+        tmp[i].bucket = v[1];
+        tmp[i].origin = v[2];
+        tmp[i].files = (const lh_delta_file **)(uintptr_t)f; /* stash, unpacked below */
+    }
+    qsort(tmp, n, sizeof *tmp, part_cmp);
+    out->items = lh_calloc(n, sizeof *out->items);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && part_cmp(&tmp[i], &tmp[j]) == 0) j++;
+        lh_part *p = &out->items[out->len++];
+        *p = tmp[i];
+        p->files = lh_calloc(j - i, sizeof *p->files);
+        p->num_files = 0;
+        p->clean = true;
+        p->bytes = 0;
+        for (size_t k = i; k < j; k++) {
+            const lh_delta_file *f = (const lh_delta_file *)(uintptr_t)tmp[k].files;
+            p->files[p->num_files++] = f;
+            p->clean = p->clean && is_merged(f->path);
+            p->bytes += f->size > 0 ? (uint64_t)f->size : 0;
+        }
+        i = j;
+    }
+    free(tmp);
+    return LH_OK;
+}
+
+void lh_parts_free(lh_parts *p)
+{
+    for (size_t i = 0; i < p->len; i++) free(p->items[i].files);
+    free(p->items);
+    p->items = NULL;
+    p->len = 0;
+}
+
+lh_status lh_part_read(lh_pstore *ps, const lh_part *p, lh_stmt_batch *out, lh_error *err)
+{
+    lh_buf key = LH_BUF_INIT;
+    lh_status rc = LH_OK;
+    for (size_t i = 0; rc == LH_OK && i < p->num_files; i++) {
+        lh_buf_reset(&key);
+        lh_buf_printf(&key, "%s/%s", ps->table, p->files[i]->path);
+        rc = lh_stmt_read_file(ps->st, key.data, p->shard, p->bucket, p->origin, out, err);
+    }
+    lh_buf_free(&key);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ write */
+
+static void stats_of(const lh_pq_file_meta *m, const lh_pq_col_spec *cols, size_t ncols,
+                     lh_buf *out)
+{
+    lh_delta_col_stats st[LH_STMT_FILE_NCOLS];
+    char tmp_min[LH_STMT_FILE_NCOLS][40], tmp_max[LH_STMT_FILE_NCOLS][40];
+    for (size_t c = 0; c < ncols; c++) {
+        lh_delta_col_stats *s = &st[c];
+        memset(s, 0, sizeof *s);
+        s->name = cols[c].name;
+        s->kind = cols[c].kind == LH_PQK_STRING ? LH_DELTA_STAT_STRING
+                  : cols[c].kind == LH_PQK_BOOL ? LH_DELTA_STAT_BOOL
+                                                : LH_DELTA_STAT_TIMESTAMP_US;
+        bool minmax = cols[c].statistics && cols[c].kind != LH_PQK_BOOL && m->num_row_groups;
+        for (size_t g = 0; g < m->num_row_groups; g++) {
+            const lh_pq_column_meta *cm = &m->row_groups[g].columns[c].meta_data;
+            const lh_pq_statistics *ps = &cm->statistics;
+            if (cm->statistics.has_null_count) s->null_count += ps->null_count;
+            if (!minmax) continue;
+            if (!cm->has_statistics || !ps->has_min_value || !ps->has_max_value) {
+                minmax = false;
+                continue;
+            }
+            if (s->kind == LH_DELTA_STAT_STRING) {
+                /* long strings: no bound rather than a truncated max */
+                if (ps->min_value.len > 32 || ps->max_value.len > 32) {
+                    minmax = false;
+                    continue;
+                }
+                if (g == 0 || lh_bytes_cmp(ps->min_value.data, ps->min_value.len, tmp_min[c],
+                                           strlen(tmp_min[c])) < 0) {
+                    memcpy(tmp_min[c], ps->min_value.data, ps->min_value.len);
+                    tmp_min[c][ps->min_value.len] = 0;
+                }
+                if (g == 0 || lh_bytes_cmp(ps->max_value.data, ps->max_value.len, tmp_max[c],
+                                           strlen(tmp_max[c])) > 0) {
+                    memcpy(tmp_max[c], ps->max_value.data, ps->max_value.len);
+                    tmp_max[c][ps->max_value.len] = 0;
+                }
+            } else if (ps->min_value.len == 8 && ps->max_value.len == 8) {
+                int64_t lo, hi;
+                memcpy(&lo, ps->min_value.data, 8);
+                memcpy(&hi, ps->max_value.data, 8);
+                if (g == 0 || lo < s->min.i) s->min.i = lo;
+                if (g == 0 || hi > s->max.i) s->max.i = hi;
+            } else {
+                minmax = false;
+            }
+        }
+        s->has_min_max = minmax;
+        if (minmax && s->kind == LH_DELTA_STAT_STRING) {
+            /* strings with NUL bytes cannot be represented: drop the bound */
+            s->min.s = tmp_min[c];
+            s->max.s = tmp_max[c];
+        }
+    }
+    lh_delta_stats_json((int64_t)m->num_rows, st, ncols, out);
+}
+
+lh_status lh_part_write(lh_pstore *ps, const char *prefix, const lh_statement *rows, size_t n,
+                        bool data_change, lh_arena *arena, lh_delta_add *add, lh_error *err)
+{
+    const lh_statement *first = &rows[0];
+    lh_delta_kv pv[3] = {{"shard", first->shard}, {"bucket", first->bucket},
+                         {"origin", first->origin}};
+    lh_uuid u;
+    char us[LH_UUID_STR_LEN + 1];
+    LH_TRY(lh_uuid4_new(&u, err));
+    lh_uuid_format(&u, us);
+    lh_buf rel = LH_BUF_INIT;
+    lh_delta_partition_dir(pv, 3, LH_DELTA_ESCAPE_DELTARS, &rel);
+    if (strcmp(prefix, LH_MERGED_PREFIX) == 0)
+        lh_buf_printf(&rel, "/%s%s.zstd.parquet", prefix, us);
+    else
+        lh_buf_printf(&rel, "/%s-00000-%s-c000.zstd.parquet", prefix, us);
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/%s", ps->table, rel.data);
+
+    lh_pq_col_spec cols[LH_STMT_FILE_NCOLS];
+    lh_pq_writer_opts wopts;
+    lh_stmt_writer_profile(first->bucket, cols, &wopts);
+    lh_storage_writer *sink = NULL;
+    lh_pq_writer *w = NULL;
+    lh_buf stats = LH_BUF_INIT;
+    lh_status rc = lh_storage_writer_open(ps->st, key.data, &sink, err);
+    if (rc == LH_OK) rc = lh_pq_writer_new(sink, cols, LH_STMT_FILE_NCOLS, &wopts, &w, err);
+    lh_pq_value vals[LH_STMT_FILE_NCOLS];
+    for (size_t i = 0; rc == LH_OK && i < n; i++) {
+        lh_stmt_file_values(&rows[i], vals);
+        rc = lh_pq_writer_append(w, vals, err);
+        if (rc != LH_OK) lh_error_prefix(err, "statement `%s` of entity `%s`", rows[i].id,
+                                         rows[i].entity_id);
+    }
+    if (rc == LH_OK) rc = lh_pq_writer_finish(w, err);
+    uint64_t size = sink ? lh_storage_writer_offset(sink) : 0;
+    if (rc == LH_OK) stats_of(lh_pq_writer_meta(w), cols, LH_STMT_FILE_NCOLS, &stats);
+    if (rc == LH_OK) rc = lh_storage_writer_commit(sink, err);
+    lh_pq_writer_free(w);
+    lh_storage_writer_free(sink);
+    if (rc == LH_OK) {
+        memset(add, 0, sizeof *add);
+        add->path = lh_arena_strdup(arena, rel.data);
+        lh_delta_kv *apv = lh_arena_alloc(arena, sizeof pv);
+        for (int k = 0; k < 3; k++) {
+            apv[k].key = pv[k].key;
+            apv[k].value = lh_arena_strdup(arena, pv[k].value);
+        }
+        add->partition_values = apv;
+        add->num_partition_values = 3;
+        add->size = (int64_t)size;
+        add->modification_time = lh_now_us() / 1000;
+        add->data_change = data_change;
+        add->stats = lh_arena_strdup(arena, stats.data);
+    } else {
+        lh_error_prefix(err, "writing `%s`", key.data);
+    }
+    lh_buf_free(&stats);
+    lh_buf_free(&rel);
+    lh_buf_free(&key);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- create */
+
+static lh_status ensure_table(lh_pstore *ps, lh_error *err)
+{
+    bool exists = false;
+    LH_TRY(lh_pstore_exists(ps, &exists, err));
+    if (exists) return LH_OK;
+    /* under .LOCK, so two first imports cannot both create version 0 */
+    lh_fence *f = NULL;
+    LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_LOCK, ps->opts.lock_max_retries, &f,
+                            err));
+    lh_status rc = lh_pstore_exists(ps, &exists, err);
+    if (rc == LH_OK && !exists) {
+        lh_delta_field fields[LH_STMT_NCOLS];
+        for (int c = 0; c < LH_STMT_NCOLS; c++) {
+            fields[c].name = lh_stmt_col_names[c];
+            fields[c].type = lh_stmt_col_type(c);
+            fields[c].nullable = lh_stmt_col_nullable(c);
+        }
+        lh_delta_table_spec spec = {0};
+        spec.fields = fields;
+        spec.num_fields = LH_STMT_NCOLS;
+        spec.partition_columns = lh_stmt_partition_cols;
+        spec.num_partition_columns = LH_STMT_NPART;
+        spec.configuration = TABLE_CONFIGURATION;
+        spec.num_configuration = 2;
+        int64_t v = 0;
+        rc = lh_delta_create(ps->st, ps->table, &spec, &v, err);
+        if (rc == LH_ERR_EXISTS) rc = LH_OK; /* created by a writer that ignores .LOCK */
+    }
+    lh_error e2;
+    lh_status rel = lh_fence_release(f, &e2);
+    if (rc == LH_OK && rel != LH_OK) {
+        *err = e2;
+        rc = rel;
+    }
+    return rc;
+}
+
+/* ----------------------------------------------------------------- append */
+
+const char *lh_pstore_entity_shard(const char *entity_id, int shards, lh_arena *arena)
+{
+    if (shards <= 1) return "0";
+    char out[LH_SHARD_MAX];
+    lh_shard_key(entity_id, shards, out);
+    return lh_arena_strdup(arena, out);
+}
+
+static int partition_order(const void *a, const void *b)
+{
+    const lh_statement *x = a, *y = b;
+    int c;
+    if ((c = strcmp(x->shard, y->shard))) return c;
+    if ((c = strcmp(x->bucket, y->bucket))) return c;
+    if ((c = strcmp(x->origin, y->origin))) return c;
+    return lh_stmt_cmp(x, y);
+}
+
+static bool same_partition(const lh_statement *a, const lh_statement *b)
+{
+    return strcmp(a->shard, b->shard) == 0 && strcmp(a->bucket, b->bucket) == 0 &&
+           strcmp(a->origin, b->origin) == 0;
+}
+
+static lh_status check_row(const lh_statement *s, size_t i, lh_error *err)
+{
+    const char *missing = !s->id ? "id" : !s->entity_id ? "entity_id" : !s->prop ? "prop"
+                          : !s->value ? "value" : !s->schema ? "schema" : !s->bucket ? "bucket"
+                          : !s->origin ? "origin" : !s->dataset ? "dataset" : NULL;
+    if (!missing && (s->first_seen == LH_TS_NULL || s->last_seen == LH_TS_NULL))
+        missing = s->first_seen == LH_TS_NULL ? "first_seen" : "last_seen";
+    if (missing)
+        return lh_error_set(err, LH_ERR_INVALID, "statement %zu (%s): `%s` is required", i,
+                            s->id ? s->id : "?", missing);
+    return LH_OK;
+}
+
+lh_status lh_pstore_append(lh_pstore *ps, lh_stmt_batch *batch, lh_error *err)
+{
+    if (batch->len == 0) return LH_OK;
+    for (size_t i = 0; i < batch->len; i++) {
+        LH_TRY(check_row(&batch->rows[i], i, err));
+        batch->rows[i].shard = lh_pstore_entity_shard(batch->rows[i].entity_id, ps->opts.shards,
+                                            &batch->arena);
+        if (!batch->rows[i].fragment) batch->rows[i].fragment = "";
+    }
+    qsort(batch->rows, batch->len, sizeof *batch->rows, partition_order);
+    LH_TRY(ensure_table(ps, err));
+
+    lh_fence *marker = NULL;
+    LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_APPEND, ps->opts.lock_max_retries,
+                            &marker, err));
+    lh_arena arena;
+    lh_arena_init(&arena, 16 * 1024);
+    size_t nparts = 0, cap = 16;
+    lh_delta_add *adds = lh_malloc(cap * sizeof *adds);
+    lh_status rc = LH_OK;
+    for (size_t i = 0; rc == LH_OK && i < batch->len;) {
+        size_t j = i + 1;
+        while (j < batch->len && same_partition(&batch->rows[i], &batch->rows[j])) j++;
+        if (nparts == cap) adds = lh_realloc(adds, (cap *= 2) * sizeof *adds);
+        rc = lh_part_write(ps, "part", &batch->rows[i], j - i, true, &arena, &adds[nparts], err);
+        if (rc == LH_OK) nparts++;
+        i = j;
+    }
+    /* one commit for the whole batch: either all of it is visible or none
+     * (files of a failed append are orphans for vacuum) */
+    lh_delta_txn *txn = NULL;
+    if (rc == LH_OK) rc = lh_delta_txn_new(ps->st, ps->table, NULL, &txn, err);
+    for (size_t i = 0; rc == LH_OK && i < nparts; i++) rc = lh_delta_txn_add(txn, &adds[i], err);
+    if (rc == LH_OK) {
+        lh_delta_kv params[] = {{"mode", "Append"}, {"partitionBy", "[\"shard\",\"bucket\",\"origin\"]"}};
+        lh_delta_txn_set_operation(txn, "WRITE", params, 2);
+        int64_t v;
+        rc = lh_delta_txn_commit(txn, &v, err);
+    }
+    lh_delta_txn_free(txn);
+    free(adds);
+    lh_arena_free(&arena);
+    lh_error e2;
+    lh_status rel = lh_fence_release(marker, &e2);
+    if (rc == LH_OK && rel != LH_OK) {
+        *err = e2;
+        rc = rel;
+    }
+    return rc;
+}
+
+lh_status lh_pstore_num_rows(lh_pstore *ps, int64_t *rows, lh_error *err)
+{
+    *rows = 0;
+    lh_delta_snapshot *snap = NULL;
+    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
+    if (!snap) return LH_OK;
+    for (size_t i = 0; i < lh_delta_snapshot_num_files(snap); i++) {
+        const char *stats = lh_delta_snapshot_file(snap, i)->stats;
+        const char *p = stats ? strstr(stats, "\"numRecords\":") : NULL;
+        if (p) *rows += strtoll(p + 13, NULL, 10);
+    }
+    lh_delta_snapshot_free(snap);
+    return LH_OK;
+}

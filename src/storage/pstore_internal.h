@@ -1,0 +1,53 @@
+/* Shared internals of the ParquetStore (parquet_store*.c). */
+#ifndef LH_STORAGE_PSTORE_INTERNAL_H
+#define LH_STORAGE_PSTORE_INTERNAL_H
+
+#include "lh/format/delta.h"
+#include "lh/storage/parquet_store.h"
+#include "lh/storage/stmt_table.h"
+
+struct lh_pstore {
+    lh_storage *st;
+    char *dataset;
+    char *table; /* "{dataset}/statements" */
+    lh_pstore_opts opts;
+};
+
+/* One (shard, bucket, origin) partition of a snapshot and its live files. */
+typedef struct lh_part {
+    const char *shard, *bucket, *origin; /* point into the snapshot */
+    const lh_delta_file **files;
+    size_t num_files;
+    bool clean; /* every file is merge output */
+    uint64_t bytes;
+} lh_part;
+
+typedef struct lh_parts {
+    lh_part *items;
+    size_t len;
+} lh_parts;
+
+/* Group the snapshot's live files by partition, sorted by (shard, bucket, origin). */
+lh_status lh_parts_of(const lh_delta_snapshot *snap, lh_parts *out, lh_error *err);
+void lh_parts_free(lh_parts *p);
+
+/* Load the current snapshot; *snap = NULL when there is no table. */
+lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *err);
+
+/* Read every row of the partition's files into out (appended). */
+lh_status lh_part_read(lh_pstore *ps, const lh_part *p, lh_stmt_batch *out, lh_error *err);
+
+/* Write rows (one partition, already in file order) as a new data file
+ * named prefix-<uuid>-c000.zstd.parquet in the partition directory and
+ * describe it as an add action (strings in arena). */
+lh_status lh_part_write(lh_pstore *ps, const char *prefix, const lh_statement *rows, size_t n,
+                        bool data_change, lh_arena *arena, lh_delta_add *add,
+                        lh_error *err);
+
+/* Shard of an entity id (string in arena, or the static "0"). */
+const char *lh_pstore_entity_shard(const char *entity_id, int shards, lh_arena *arena);
+
+/* The reference names merge output with this prefix. */
+#define LH_MERGED_PREFIX "merged-"
+
+#endif

@@ -1,0 +1,189 @@
+/* lh-pstore: drive the ParquetStore from interop tests.
+ *
+ *   lh-pstore LAKE DATASET SHARDS append < statements.jsonl
+ *   lh-pstore LAKE DATASET SHARDS merge [force] | compact | vacuum | destroy | unlock
+ *   lh-pstore LAKE DATASET SHARDS dump [raw]   (live statements as JSON lines)
+ *   lh-pstore LAKE DATASET SHARDS changed SINCE_ISO
+ *
+ * Statement JSON: the physical column names; timestamps ISO-8601; absent or
+ * null = NULL. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/timeutil.h"
+#include "lh/storage/parquet_store.h"
+#include "lh/storage/stmt_table.h"
+
+static int die(const lh_error *e)
+{
+    fprintf(stderr, "lh-pstore: %s\n", e->msg);
+    return 1;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int64_t jts(json_t *o, const char *k)
+{
+    const char *s = jstr(o, k);
+    int64_t us = LH_TS_NULL;
+    lh_error e;
+    if (s && lh_time_parse_iso(s, strlen(s), &us, &e) != LH_OK) {
+        fprintf(stderr, "lh-pstore: bad timestamp %s: %s\n", k, s);
+        exit(2);
+    }
+    return us;
+}
+
+static int append(lh_pstore *ps)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    lh_error err;
+    while ((n = getline(&line, &cap, stdin)) > 0) {
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)n, 0, &je);
+        if (!o) {
+            fprintf(stderr, "lh-pstore: bad JSON: %s\n", je.text);
+            return 2;
+        }
+        lh_statement s = {0};
+        s.id = jstr(o, "id");
+        s.entity_id = jstr(o, "entity_id");
+        s.dataset = jstr(o, "dataset");
+        s.bucket = jstr(o, "bucket");
+        s.origin = jstr(o, "origin");
+        s.source = jstr(o, "source");
+        s.schema = jstr(o, "schema");
+        s.prop = jstr(o, "prop");
+        s.prop_type = jstr(o, "prop_type");
+        s.value = jstr(o, "value");
+        s.original_value = jstr(o, "original_value");
+        s.lang = jstr(o, "lang");
+        s.external = json_is_true(json_object_get(o, "external"));
+        s.first_seen = jts(o, "first_seen");
+        s.last_seen = jts(o, "last_seen");
+        s.deleted_at = jts(o, "deleted_at");
+        s.fragment = jstr(o, "fragment") ? jstr(o, "fragment") : "";
+        s.role = jstr(o, "role");
+        lh_stmt_batch_push(&b, &s);
+        json_decref(o);
+    }
+    free(line);
+    lh_status rc = lh_pstore_append(ps, &b, &err);
+    lh_stmt_batch_free(&b);
+    return rc == LH_OK ? 0 : die(&err);
+}
+
+static void put_str(json_t *o, const char *k, const char *v)
+{
+    json_object_set_new(o, k, v ? json_string(v) : json_null());
+}
+
+static void put_ts(json_t *o, const char *k, int64_t us)
+{
+    char iso[LH_ISO_MAX];
+    if (us == LH_TS_NULL) {
+        json_object_set_new(o, k, json_null());
+        return;
+    }
+    lh_time_format_iso_py(us, 1, iso);
+    json_object_set_new(o, k, json_string(iso));
+}
+
+static lh_status dump_fn(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const lh_statement *s = &rows[i];
+        json_t *o = json_object();
+        put_str(o, "shard", s->shard);
+        put_str(o, "id", s->id);
+        put_str(o, "entity_id", s->entity_id);
+        put_str(o, "dataset", s->dataset);
+        put_str(o, "bucket", s->bucket);
+        put_str(o, "origin", s->origin);
+        put_str(o, "source", s->source);
+        put_str(o, "schema", s->schema);
+        put_str(o, "prop", s->prop);
+        put_str(o, "prop_type", s->prop_type);
+        put_str(o, "value", s->value);
+        put_str(o, "original_value", s->original_value);
+        put_str(o, "lang", s->lang);
+        json_object_set_new(o, "external", json_boolean(s->external));
+        put_ts(o, "first_seen", s->first_seen);
+        put_ts(o, "last_seen", s->last_seen);
+        put_str(o, "fragment", s->fragment);
+        put_str(o, "role", s->role);
+        put_ts(o, "deleted_at", s->deleted_at);
+        char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        puts(text);
+        free(text);
+        json_decref(o);
+    }
+    return LH_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: lh-pstore LAKE DATASET SHARDS COMMAND [ARG]\n");
+        return 2;
+    }
+    lh_error err;
+    lh_storage *st = NULL;
+    if (lh_storage_open(argv[1], &st, &err) != LH_OK) return die(&err);
+    lh_pstore_opts o;
+    lh_pstore_opts_init(&o);
+    o.shards = atoi(argv[3]);
+    lh_pstore *ps = NULL;
+    if (lh_pstore_open(st, argv[2], &o, &ps, &err) != LH_OK) return die(&err);
+    const char *cmd = argv[4];
+    const char *arg = argc > 5 ? argv[5] : "";
+    int rc = 0;
+    lh_status s = LH_OK;
+    lh_pstore_report rep;
+    if (strcmp(cmd, "append") == 0) {
+        rc = append(ps);
+    } else if (strcmp(cmd, "merge") == 0) {
+        s = lh_pstore_merge(ps, strcmp(arg, "force") == 0, &rep, &err);
+    } else if (strcmp(cmd, "compact") == 0) {
+        s = lh_pstore_compact(ps, &rep, &err);
+    } else if (strcmp(cmd, "vacuum") == 0) {
+        size_t deleted = 0;
+        s = lh_pstore_vacuum(ps, 0, &deleted, &err);
+        if (s == LH_OK) printf("%zu\n", deleted);
+    } else if (strcmp(cmd, "destroy") == 0) {
+        s = lh_pstore_destroy(ps, &err);
+    } else if (strcmp(cmd, "unlock") == 0) {
+        bool released = false;
+        s = lh_pstore_unlock(ps, &released, &err);
+        if (s == LH_OK) printf("%s\n", released ? "released" : "none");
+    } else if (strcmp(cmd, "dump") == 0) {
+        lh_pstore_filter q;
+        lh_pstore_filter_init(&q);
+        q.include_tombstones = strcmp(arg, "raw") == 0;
+        s = lh_pstore_query_statements(ps, &q, dump_fn, NULL, &err);
+    } else if (strcmp(cmd, "changed") == 0) {
+        int64_t since = 0;
+        lh_strlist ids;
+        lh_strlist_init(&ids);
+        s = lh_time_parse_iso(arg, strlen(arg), &since, &err);
+        if (s == LH_OK) s = lh_pstore_changed_entity_ids(ps, since, &ids, &err);
+        for (size_t i = 0; s == LH_OK && i < ids.len; i++) puts(ids.items[i]);
+        lh_strlist_free(&ids);
+    } else {
+        fprintf(stderr, "lh-pstore: unknown command %s\n", cmd);
+        rc = 2;
+    }
+    if (s != LH_OK) rc = die(&err);
+    lh_pstore_free(ps);
+    lh_storage_free(st);
+    return rc;
+}

@@ -1,0 +1,256 @@
+/* ParquetStore end to end on a local lake: append, live reads, merge
+ * (dedupe, first_seen fold, tombstones, grace), compact, vacuum, concurrent
+ * appends, the fence against maintenance, destroy. */
+#include <sys/wait.h>
+
+#include "lh/core/storage.h"
+#include "lh/core/timeutil.h"
+#include "lh/storage/fence.h"
+#include "lh/storage/parquet_store.h"
+#include "test.h"
+
+#define DAY (86400LL * 1000000LL)
+#define T0 (1700000000LL * 1000000LL)
+
+static void add(lh_stmt_batch *b, const char *ent, const char *prop, const char *value,
+                int64_t first, int64_t last, int64_t deleted)
+{
+    char id[256];
+    snprintf(id, sizeof id, "%s.%s.%s", ent, prop, value); /* distinct per value */
+    lh_statement s = {0};
+    s.id = id;
+    s.entity_id = ent;
+    s.dataset = "test";
+    s.bucket = strcmp(prop, "bodyText") == 0 ? "page" : "thing";
+    s.origin = "bulk";
+    s.schema = strcmp(prop, "bodyText") == 0 ? "Page" : "Person";
+    s.prop = prop;
+    s.prop_type = "name";
+    s.value = value;
+    s.first_seen = first;
+    s.last_seen = last;
+    s.deleted_at = deleted;
+    s.fragment = "";
+    lh_stmt_batch_push(b, &s);
+}
+
+typedef struct counter {
+    size_t entities, rows;
+    int64_t first_seen_of_a;
+} counter;
+
+static lh_status count_fn(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+{
+    counter *c = ctx;
+    c->entities++;
+    c->rows += n;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].value, "Alice") == 0) c->first_seen_of_a = rows[i].first_seen;
+    return LH_OK;
+}
+
+static counter count(lh_pstore *ps, const lh_pstore_filter *q)
+{
+    counter c = {0};
+    lh_error err;
+    CHECK_OK(lh_pstore_query(ps, q, count_fn, &c, &err), &err);
+    return c;
+}
+
+static lh_pstore *open_store(lh_storage *st, int shards)
+{
+    lh_pstore_opts o;
+    lh_pstore_opts_init(&o);
+    o.shards = shards;
+    o.grace_period_days = 30;
+    o.lock_max_retries = 10;
+    lh_pstore *ps = NULL;
+    lh_error err;
+    CHECK_OK(lh_pstore_open(st, "test", &o, &ps, &err), &err);
+    return ps;
+}
+
+static void test_append_merge_read(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_pstore *ps = open_store(st, 8);
+    bool exists = true;
+    CHECK_OK(lh_pstore_exists(ps, &exists, &err), &err);
+    CHECK(!exists);
+    CHECK_INT(count(ps, NULL).entities, 0);
+
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    char ent[32];
+    for (int i = 0; i < 50; i++) {
+        snprintf(ent, sizeof ent, "p%02d", i);
+        add(&b, ent, "name", i == 0 ? "Alice" : "Someone", T0 + 5, T0 + 10, LH_TS_NULL);
+        add(&b, ent, "country", "de", T0, T0, LH_TS_NULL);
+    }
+    add(&b, "doc1", "bodyText", "long text", T0, T0, LH_TS_NULL);
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    /* the same again, seen later and earlier: duplicates as extra rows */
+    lh_stmt_batch_clear(&b);
+    add(&b, "p00", "name", "Alice", T0 + 1, T0 + 20, LH_TS_NULL);
+    int64_t now = lh_now_us();
+    add(&b, "p01", "country", "de", T0 + 30, now, now); /* tombstone */
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+
+    int64_t rows = 0, version = -1;
+    CHECK_OK(lh_pstore_num_rows(ps, &rows, &err), &err);
+    CHECK_INT(rows, 103);
+    CHECK_OK(lh_pstore_version(ps, &version, &err), &err);
+    CHECK_INT(version, 2);
+    counter c = count(ps, NULL);
+    CHECK_INT(c.entities, 51);
+    CHECK_INT(c.rows, 100); /* duplicate collapsed, tombstoned statement hidden */
+    CHECK_INT(c.first_seen_of_a, T0 + 1);
+
+    bool needs = false;
+    CHECK_OK(lh_pstore_needs_merge(ps, &needs, &err), &err);
+    CHECK(needs);
+    lh_pstore_report rep;
+    CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
+    CHECK(rep.partitions > 0);
+    CHECK_INT(rep.rows_in, 103);
+    CHECK_INT(rep.rows_out, 101); /* the tombstone is within grace: kept */
+    CHECK_OK(lh_pstore_needs_merge(ps, &needs, &err), &err);
+    CHECK(!needs);
+    c = count(ps, NULL);
+    CHECK_INT(c.rows, 100);
+    CHECK_INT(c.first_seen_of_a, T0 + 1);
+
+    /* filters */
+    lh_pstore_filter q;
+    lh_pstore_filter_init(&q);
+    const char *ids[] = {"p03", "doc1", "nope"};
+    q.entity_ids = ids;
+    q.num_entity_ids = 3;
+    c = count(ps, &q);
+    CHECK_INT(c.entities, 2);
+    lh_pstore_filter_init(&q);
+    q.prop = "name";
+    q.value = "Alice";
+    c = count(ps, &q);
+    CHECK_INT(c.entities, 1);
+    CHECK_INT(c.rows, 2);
+
+    lh_strlist changed;
+    lh_strlist_init(&changed);
+    CHECK_OK(lh_pstore_changed_entity_ids(ps, T0 + 25, &changed, &err), &err);
+    CHECK_INT(changed.len, 1);
+    CHECK(changed.len == 1 && strcmp(changed.items[0], "p01") == 0);
+    lh_strlist_free(&changed);
+
+    size_t deleted = 0;
+    CHECK_OK(lh_pstore_vacuum(ps, 0, &deleted, &err), &err);
+    CHECK(deleted > 0);
+    c = count(ps, NULL);
+    CHECK_INT(c.rows, 100);
+
+    /* maintenance refuses to run while an append is in flight */
+    lh_fence *marker = NULL;
+    CHECK_OK(lh_fence_acquire(st, "test", LH_FENCE_APPEND, 0, &marker, &err), &err);
+    CHECK_RC(lh_pstore_vacuum(ps, 0, &deleted, &err), LH_ERR_BUSY);
+    CHECK_OK(lh_fence_release(marker, &err), &err);
+
+    CHECK_OK(lh_pstore_destroy(ps, &err), &err);
+    CHECK_OK(lh_pstore_exists(ps, &exists, &err), &err);
+    CHECK(!exists);
+    lh_stmt_batch_free(&b);
+    lh_pstore_free(ps);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_grace_and_compact(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_pstore *ps = open_store(st, 0);
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    for (int round = 0; round < 3; round++) {
+        lh_stmt_batch_clear(&b);
+        add(&b, "e1", "name", "Old", T0, T0 + round, LH_TS_NULL);
+        CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    }
+    lh_pstore_report rep;
+    CHECK_OK(lh_pstore_compact(ps, &rep, &err), &err);
+    CHECK_INT(rep.partitions, 1);
+    CHECK_INT(rep.rows_out, 3); /* compaction keeps every row */
+    CHECK_INT(count(ps, NULL).rows, 1);
+    /* a tombstone older than the grace period is reaped with its row */
+    lh_stmt_batch_clear(&b);
+    add(&b, "e1", "name", "Old", T0, T0 + 5, T0 + 5);
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    CHECK_INT(count(ps, NULL).rows, 0);
+    CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
+    CHECK_INT(rep.rows_out, 0);
+    int64_t rows = -1;
+    CHECK_OK(lh_pstore_num_rows(ps, &rows, &err), &err);
+    CHECK_INT(rows, 0);
+    lh_stmt_batch_free(&b);
+    lh_pstore_free(ps);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_concurrent_appends(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    enum { PROCS = 4, APPENDS = 10 };
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            lh_pstore *ps = open_store(st, 4);
+            lh_stmt_batch b;
+            lh_stmt_batch_init(&b);
+            lh_error e;
+            for (int i = 0; i < APPENDS; i++) {
+                char ent[32];
+                snprintf(ent, sizeof ent, "w%d-%d", p, i);
+                lh_stmt_batch_clear(&b);
+                add(&b, ent, "name", "x", T0, T0, LH_TS_NULL);
+                if (lh_pstore_append(ps, &b, &e) != LH_OK) {
+                    fprintf(stderr, "append: %s\n", e.msg);
+                    _exit(1);
+                }
+            }
+            _exit(0);
+        }
+    }
+    int ok = 0;
+    for (int p = 0; p < PROCS; p++) {
+        int status = 0;
+        waitpid(pids[p], &status, 0);
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    CHECK_INT(ok, PROCS);
+    lh_pstore *ps = open_store(st, 4);
+    CHECK_INT(count(ps, NULL).entities, PROCS * APPENDS);
+    lh_pstore_free(ps);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "5", 1);
+    RUN(test_append_merge_read);
+    RUN(test_grace_and_compact);
+    RUN(test_concurrent_appends);
+    return lh_test_report();
+}
