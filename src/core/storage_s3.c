@@ -1,8 +1,10 @@
 /* S3-compatible backend for "s3://bucket[/prefix]" URIs. Objects appear
  * atomically on S3, so a whole-object PUT (or a completed multipart upload)
  * is the commit; put-if-absent is a conditional PUT (If-None-Match: *).
- * Configuration comes from the usual AWS environment variables (see
- * load_config); custom endpoints use path-style addressing. */
+ * Configuration comes from the usual AWS environment variables and shared
+ * credentials/config files (see load_config); custom endpoints use
+ * path-style addressing unless AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true. No
+ * credentials at all means anonymous, unsigned requests. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,18 +41,90 @@ static int env_int(const char *name, int dflt, int min)
     return n < min ? min : n;
 }
 
-static lh_status load_config(lh_s3_config *c, lh_error *err)
+/* Value of key in [section] of an AWS-style INI file (~/.aws/credentials,
+ * ~/.aws/config), or NULL. Caller frees. */
+static char *ini_get(const char *path, const char *section, const char *key)
 {
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) return NULL;
+    char line[4096], *found = NULL;
+    bool in_section = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        size_t n = strlen(p);
+        while (n && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t')) p[--n] = '\0';
+        if (*p == '#' || *p == ';' || !*p) continue;
+        if (*p == '[') {
+            char *end = strchr(p, ']');
+            if (end) *end = '\0';
+            char *name = p + 1;
+            while (*name == ' ') name++;
+            size_t nl = strlen(name);
+            while (nl && name[nl - 1] == ' ') name[--nl] = '\0';
+            in_section = strcmp(name, section) == 0;
+            continue;
+        }
+        char *eq = strchr(p, '=');
+        if (!in_section || !eq) continue;
+        char *k_end = eq;
+        while (k_end > p && (k_end[-1] == ' ' || k_end[-1] == '\t')) k_end--;
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t') v++;
+        if ((size_t)(k_end - p) == strlen(key) && strncmp(p, key, strlen(key)) == 0 && *v) found = lh_strdup(v);
+    }
+    fclose(f);
+    return found;
+}
+
+static char *aws_file(const char *env_name, const char *name)
+{
+    if (env(env_name)) return lh_strdup(env(env_name));
+    return env("HOME") ? lh_asprintf("%s/.aws/%s", env("HOME"), name) : NULL;
+}
+
+/* Environment first, then the shared files of the profile (AWS_PROFILE or
+ * "default"): credentials from ~/.aws/credentials, region from ~/.aws/config. */
+static lh_status load_credentials(lh_s3_config *c, lh_error *err)
+{
+    const char *profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default";
     const char *region = env("AWS_REGION");
     if (!region) region = env("AWS_DEFAULT_REGION");
-    c->region = lh_strdup(region ? region : "us-east-1");
+    if (region) {
+        c->region = lh_strdup(region);
+    } else {
+        char *path = aws_file("AWS_CONFIG_FILE", "config");
+        char *section = strcmp(profile, "default") == 0 ? lh_strdup("default") : lh_asprintf("profile %s", profile);
+        c->region = ini_get(path, section, "region");
+        if (!c->region) c->region = lh_strdup("us-east-1");
+        free(section);
+        free(path);
+    }
     const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
     if (ak && !sk) return lh_error_set(err, LH_ERR_INVALID, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
     if (ak) {
         c->access_key = lh_strdup(ak);
         c->secret_key = lh_strdup(sk);
         if (env("AWS_SESSION_TOKEN")) c->session_token = lh_strdup(env("AWS_SESSION_TOKEN"));
+        return LH_OK;
     }
+    char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    c->access_key = ini_get(path, profile, "aws_access_key_id");
+    if (c->access_key) {
+        c->secret_key = ini_get(path, profile, "aws_secret_access_key");
+        c->session_token = ini_get(path, profile, "aws_session_token");
+    }
+    lh_status rc = LH_OK;
+    if (c->access_key && !c->secret_key)
+        rc = lh_error_set(err, LH_ERR_INVALID, "%s: profile [%s] has aws_access_key_id but no aws_secret_access_key",
+                          path, profile);
+    free(path);
+    return rc;
+}
+
+static lh_status load_config(lh_s3_config *c, lh_error *err)
+{
+    LH_TRY(load_credentials(c, err));
     const char *ep = env("AWS_ENDPOINT_URL_S3");
     if (!ep) ep = env("AWS_ENDPOINT_URL");
     if (!ep) ep = env("AWS_ENDPOINT");
@@ -417,6 +491,8 @@ static lh_status mpu_complete(s3_writer *w, bool if_absent, lh_error *err)
             char *what = lh_s3_describe(w->s3, w->base.key);
             rc = lh_error_set(err, LH_ERR_EXISTS, "%s already exists (conditional multipart completion: HTTP 412)", what);
             free(what);
+        } else if (resp.status == 409) {
+            rc = lh_s3_fail(w->s3, LH_ERR_CONFLICT, &req, &resp, err);
         } else {
             rc = lh_s3_fail(w->s3, LH_ERR_IO, &req, &resp, err);
         }

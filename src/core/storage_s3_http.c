@@ -189,13 +189,17 @@ static bool retryable_curl(CURLcode rc)
     }
 }
 
-static bool retryable_status(const lh_s3_resp *r)
+/* 409 ConditionalRequestConflict is retried for PutObject only: S3 asks to
+ * redo the whole multipart upload after one on CompleteMultipartUpload, which
+ * a streaming writer cannot; that surfaces as LH_ERR_CONFLICT instead. */
+static bool retryable_status(const lh_s3_req *req, const lh_s3_resp *r)
 {
     if (r->status >= 500 || r->status == 429) return true;
     if (strcmp(r->code, "SlowDown") == 0 || strcmp(r->code, "RequestTimeout") == 0 ||
         strcmp(r->code, "InternalError") == 0)
         return true;
-    return r->status == 409 && strcmp(r->code, "ConditionalRequestConflict") == 0;
+    return r->status == 409 && strcmp(r->code, "ConditionalRequestConflict") == 0 &&
+           strcmp(req->method, "PUT") == 0;
 }
 
 /* Error code and message from an XML error body (also used for the 200
@@ -326,7 +330,7 @@ lh_status lh_s3_perform(lh_s3 *s3, const lh_s3_req *req, lh_s3_resp *resp, lh_er
             if (resp->status >= 300 || strcmp(req->method, "POST") == 0) parse_error_body(resp);
             /* A 200 carrying <Error> (CompleteMultipartUpload) is a failure. */
             if (resp->status == 200 && resp->code[0]) resp->status = 500;
-            if (!retryable_status(resp)) break;
+            if (!retryable_status(req, resp)) break;
             if (attempt >= s3->cfg.max_attempts) {
                 char *what = lh_s3_describe(s3, req->key);
                 st = lh_error_set(err, LH_ERR_IO, "S3 %s %s: HTTP %ld %s%s%s (gave up after %d attempts)",

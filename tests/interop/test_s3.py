@@ -251,3 +251,14 @@ def test_delta_concurrent_appends_on_s3(s3, tmp_path):
     assert dt.version() == 4 * per
     assert dt.to_pyarrow_table().num_rows == 4 * per
     assert theirs(table_uri, s3["options"]) == ours(s3, table_uri)
+
+
+def test_virtual_hosted_style(s3, tmp_path):
+    """AWS's addressing (bucket in the host name), against bucket.localhost."""
+    env = dict(s3["env"], AWS_ENDPOINT_URL=s3["endpoint"].replace("127.0.0.1", "localhost"),
+               AWS_VIRTUAL_HOSTED_STYLE_REQUEST="true")
+    f = tmp_path / "v.txt"
+    f.write_text("virtual")
+    run([tool("lh-s3"), "put", uri("vh"), "a/v.txt", f], env=env)
+    assert run([tool("lh-s3"), "list", uri("vh"), "", "r"], env=env).stdout.splitlines() == ["a/v.txt"]
+    assert s3["client"].get_object(Bucket=BUCKET, Key="vh/a/v.txt")["Body"].read() == b"virtual"

@@ -622,6 +622,15 @@ static void test_retries(void)
     lh_buf_reset(&b);
     CHECK_OK(lh_storage_read(s, "big", &b, &err), &err);
     CHECK(b.len == data.len && memcmp(b.data, data.data, data.len) == 0);
+    /* 409 on completion is not retried: the caller must start over. */
+    lh_storage_writer *w = NULL;
+    CHECK_OK(lh_storage_writer_open(s, "big409", &w, &err), &err);
+    CHECK_OK(lh_storage_writer_write(w, data.data, data.len, &err), &err);
+    fault("count=1&status=409&code=ConditionalRequestConflict&method=POST");
+    CHECK_RC(lh_storage_writer_commit_if_absent(w, &err), LH_ERR_CONFLICT);
+    CHECK(strstr(err.msg, "ConditionalRequestConflict") != NULL);
+    lh_storage_writer_free(w);
+    CHECK_INT(count_uploads(s), 0);
     lh_buf_free(&data);
     lh_buf_free(&b);
     lh_storage_free(s);
@@ -642,6 +651,57 @@ static void test_bad_signature(void)
     CHECK_INT(stat_count("GET") - gets, 1);
     lh_buf_free(&b);
     lh_storage_free(s);
+}
+
+/* Credentials and region from the shared files when the environment has none. */
+static void test_credentials_file(void)
+{
+    char *dir = lh_test_tmpdir();
+    char *creds = lh_asprintf("%s/credentials", dir), *conf = lh_asprintf("%s/config", dir);
+    FILE *f = fopen(creds, "w");
+    fprintf(f, "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+               "# comment\n[lh]\naws_access_key_id=%s\n  aws_secret_access_key = %s  \n",
+            server_key_id, server_secret);
+    fclose(f);
+    f = fopen(conf, "w");
+    fprintf(f, "[default]\nregion = eu-west-1\n[profile lh]\nregion = us-east-1\n");
+    fclose(f);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_REGION");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", creds, 1);
+    setenv("AWS_CONFIG_FILE", conf, 1);
+    setenv("AWS_PROFILE", "lh", 1);
+    lh_storage *s = open_s3("profile");
+    lh_error err;
+    if (s) {
+        CHECK_STR(((lh_s3 *)s)->cfg.region, "us-east-1");
+        CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
+        lh_storage_free(s);
+    }
+    unsetenv("AWS_PROFILE"); /* [default]: wrong key, eu-west-1 */
+    s = open_s3("profile");
+    if (s) {
+        CHECK_STR(((lh_s3 *)s)->cfg.region, "eu-west-1");
+        CHECK_STR(((lh_s3 *)s)->cfg.access_key, "wrong");
+        lh_storage_free(s);
+    }
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    unsetenv("AWS_CONFIG_FILE");
+    setenv("HOME", dir, 1); /* no ~/.aws: anonymous */
+    s = open_s3("profile");
+    if (s) {
+        CHECK(((lh_s3 *)s)->cfg.access_key == NULL);
+        lh_buf b = LH_BUF_INIT;
+        CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO); /* moto refuses unsigned requests */
+        lh_buf_free(&b);
+        lh_storage_free(s);
+    }
+    setup_env();
+    lh_test_rmtree(dir);
+    free(creds);
+    free(conf);
+    free(dir);
 }
 
 static void test_connection_refused(void)
@@ -690,6 +750,7 @@ int main(void)
     RUN(test_list);
     RUN(test_retries);
     RUN(test_bad_signature);
+    RUN(test_credentials_file);
     RUN(test_connection_refused);
     stop_server();
     return lh_test_report();
