@@ -10,6 +10,7 @@
  *                                  statement JSON lines (sorted by
  *                                  entity_id here) -> entity JSON lines
  *   lh-model csv lakehouse|ftm FILE  statement JSON lines -> statement CSV
+ *   lh-model import-csv [explode options] FILE  statement CSV -> JSON lines
  * LAKEHOUSE_FTM_MODEL selects another model, as in the library. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,42 @@ static int cmd_explode(const lh_model *m, int argc, char **argv)
     return rc == LH_OK ? 0 : fail(&err);
 }
 
+static int cmd_import_csv(const lh_model *m, int argc, char **argv)
+{
+    lh_explode_opts o = {.dataset = "default", .origin = LH_BULK_ORIGIN, .now = lh_now_us()};
+    const char *path = "-";
+    lh_error err;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--dataset") && i + 1 < argc) o.dataset = argv[++i];
+        else if (!strcmp(argv[i], "--origin") && i + 1 < argc) o.origin = argv[++i];
+        else if (!strcmp(argv[i], "--role") && i + 1 < argc) o.role = argv[++i];
+        else if (!strcmp(argv[i], "--override-origin")) o.override_origin = true;
+        else if (!strcmp(argv[i], "--now") && i + 1 < argc) {
+            i++;
+            if (lh_time_parse_iso(argv[i], strlen(argv[i]), &o.now, &err) != LH_OK) return fail(&err);
+        } else path = argv[i];
+    }
+    FILE *f = open_in(path);
+    if (!f) return 1;
+    lh_stmt_csv_reader *r = lh_stmt_csv_reader_new(f, path);
+    lh_stmt_batch batch;
+    lh_stmt_batch_init(&batch);
+    lh_buf out = LH_BUF_INIT;
+    bool got = true;
+    lh_status rc = LH_OK;
+    while (rc == LH_OK && got) {
+        lh_stmt_batch_clear(&batch);
+        rc = lh_stmt_csv_next(m, r, &o, &batch, &got, &err);
+        for (size_t i = 0; i < batch.len; i++) lh_stmt_write_json(&out, &batch.rows[i]);
+    }
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    lh_buf_free(&out);
+    lh_stmt_batch_free(&batch);
+    lh_stmt_csv_reader_free(r);
+    if (f != stdin) fclose(f);
+    return rc == LH_OK ? 0 : fail(&err);
+}
+
 static int read_statements(const char *path, lh_stmt_batch *batch, lh_error *err)
 {
     FILE *f = open_in(path);
@@ -267,6 +304,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "explode")) return cmd_explode(m, argc - 2, argv + 2);
     if (!strcmp(argv[1], "aggregate")) return cmd_aggregate(m, argc - 2, argv + 2);
     if (!strcmp(argv[1], "csv")) return cmd_csv(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "import-csv")) return cmd_import_csv(m, argc - 2, argv + 2);
     fprintf(stderr, "lh-model: unknown command %s\n", argv[1]);
     return 2;
 }

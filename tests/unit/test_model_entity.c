@@ -200,6 +200,42 @@ static void test_stmt_json_roundtrip(void)
     lh_stmt_batch_free(&back);
 }
 
+static void csv_case(const char *text, lh_status want, const char *needle, size_t rows)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    lh_stmt_csv_reader *r = lh_stmt_csv_reader_new(f, "s.csv");
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    lh_error_clear(&err);
+    bool got = true;
+    lh_status rc = LH_OK;
+    while (rc == LH_OK && got) rc = lh_stmt_csv_next(M, r, &O, &b, &got, &err);
+    CHECK_RC(rc, want);
+    CHECK_INT(b.len, rows);
+    if (needle && !strstr(err.msg, needle)) {
+        fprintf(stderr, "  message \"%s\" lacks \"%s\"\n", err.msg, needle);
+        CHECK(0);
+    }
+    lh_stmt_batch_free(&b);
+    lh_stmt_csv_reader_free(r);
+    fclose(f);
+}
+
+static void test_csv_import(void)
+{
+    csv_case("entity_id,prop,schema,value\ne1,name,Person,\"a\nb\"\r\n\ne1,name,Person,c\n",
+             LH_OK, NULL, 2);
+    csv_case("", LH_ERR_INVALID, "empty", 0);
+    csv_case("entity_id,schema,value\ne1,Person,a\n", LH_ERR_INVALID, "s.csv:1: prop: missing column", 0);
+    csv_case("entity_id,prop,schema,value\ne1,name,Person,\"open\n", LH_ERR_INVALID,
+             "s.csv:2: unterminated", 0);
+    csv_case("entity_id,prop,schema\ne1,name,Nope\n", LH_ERR_INVALID, "s.csv:2: schema: unknown schema Nope", 0);
+    csv_case("entity_id,prop,schema,first_seen\ne1,name,Person,soon\n", LH_ERR_INVALID,
+             "s.csv:2: first_seen", 0);
+    csv_case("entity_id,prop,schema,origin\ne1,name,Person,a/b\n", LH_ERR_INVALID, "origin", 0);
+}
+
 int main(void)
 {
     lh_error err;
@@ -214,5 +250,6 @@ int main(void)
     RUN(test_lines_reader);
     RUN(test_aggregate);
     RUN(test_stmt_json_roundtrip);
+    RUN(test_csv_import);
     return lh_test_report();
 }

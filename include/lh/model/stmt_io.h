@@ -57,4 +57,22 @@ typedef enum lh_csv_flavor {
 void lh_stmt_csv_header(lh_buf *out, lh_csv_flavor flavor);
 void lh_stmt_csv_row(lh_buf *out, const lh_statement *s, lh_csv_flavor flavor);
 
+/* Statement CSV import (either dialect; columns found by header name;
+ * entity_id, prop and schema columns required), as the reference's
+ * `statements import`: the id is re-derived under opts->dataset (a carried
+ * id and dataset are ignored), prop_type comes from the model (unknown
+ * schema/prop is an error), lang is dropped for non-linguistic types, empty
+ * fields read as absent, external is "true"/"1", last_seen defaults to
+ * first_seen, both to opts->now, first_seen is clamped to last_seen, origin
+ * defaults to opts->origin (forced with override_origin), role to opts->role.
+ * Rows without entity_id, prop or schema are skipped. */
+typedef struct lh_stmt_csv_reader lh_stmt_csv_reader;
+lh_stmt_csv_reader *lh_stmt_csv_reader_new(FILE *f, const char *name);
+void lh_stmt_csv_reader_free(lh_stmt_csv_reader *r);
+/* Append the next statement to batch (*got true), or *got false at the end.
+ * Errors read "name:line: field: what"; nothing is appended then. */
+lh_status lh_stmt_csv_next(const lh_model *m, lh_stmt_csv_reader *r, const lh_explode_opts *opts,
+                           lh_stmt_batch *batch, bool *got, lh_error *err);
+size_t lh_stmt_csv_reader_lineno(const lh_stmt_csv_reader *r); /* first line of the last record */
+
 #endif
