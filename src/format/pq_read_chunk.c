@@ -409,7 +409,8 @@ static lh_status reserve_levels(chunk_ctx *c, size_t n)
     size_t need = col->num_levels + n;
     if (need < n || need > c->r->max_levels)
         return CORRUPT("more than %zu level entries", c->r->max_levels);
-    if (need > col->levels_cap) {
+    if (need > col->levels_cap || (c->leaf->pub.max_def > 0 && !col->def_levels) ||
+        (c->leaf->pub.max_rep > 0 && !col->rep_levels)) {
         size_t cap = col->levels_cap * 2;
         if (cap < need) cap = need;
         if (cap < 64) cap = 64;
@@ -440,7 +441,8 @@ static lh_status decompress(chunk_ctx *c, const uint8_t *src, size_t n, size_t u
         *out = src;
         return LH_OK;
     }
-    if (ulen > LH_PQ_MAX_PAGE_SIZE) return CORRUPT("page of %zu bytes uncompressed", ulen);
+    if (ulen > LH_PQ_MAX_PAGE_SIZE || ulen > c->r->max_bytes)
+        return CORRUPT("page of %zu bytes uncompressed", ulen);
     lh_buf *b = &c->r->page;
     lh_buf_reset(b);
     lh_buf_reserve(b, ulen ? ulen : 1);
