@@ -160,6 +160,8 @@ lh_status lh_delta_parse_action(lh_storage *st, const char *prefix, json_t *obj,
     } else if ((v = json_object_get(obj, "protocol"))) {
         a->kind = LH_DA_PROTOCOL;
         rc = parse_protocol(v, &a->protocol, where, err);
+    } else if (json_object_get(obj, "txn") || json_object_get(obj, "domainMetadata")) {
+        a->kind = LH_DA_UNTRACKED;
     } else if ((v = json_object_get(obj, "commitInfo"))) {
         a->kind = LH_DA_COMMIT_INFO;
         a->commit_info = v;

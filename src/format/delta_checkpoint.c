@@ -26,7 +26,7 @@ enum {
     A_PATH, A_PV_K, A_PV_V, A_SIZE, A_MTIME, A_DC, A_STATS, A_DV,
     R_PATH, R_DTS, R_DC, R_PV_K, R_PV_V, R_SIZE,
     M_ID, M_NAME, M_DESC, M_SCHEMA, M_PCOLS, M_CTIME, M_CONF_K, M_CONF_V,
-    P_MINR, P_MINW, P_RF, P_WF,
+    P_MINR, P_MINW, P_RF, P_WF, X_TXN, X_DOMAIN,
     NCOLS
 };
 
@@ -41,7 +41,7 @@ static const char *const COLS[NCOLS] = {
     "metaData.partitionColumns.*0", "metaData.createdTime", "metaData.configuration.*0",
     "metaData.configuration.*1",
     "protocol.minReaderVersion", "protocol.minWriterVersion", "protocol.readerFeatures.*0",
-    "protocol.writerFeatures.*0",
+    "protocol.writerFeatures.*0", "txn.appId", "domainMetadata.domain",
 };
 
 static int find_leaf(const lh_pq_reader *r, const char *spec)
@@ -204,6 +204,9 @@ static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg
         lh_strlist_init(&wf);
         list_row(&cols[P_RF], &rf);
         list_row(&cols[P_WF], &wf);
+        if (flat_next(&cols[X_TXN], &vi) == cols[X_TXN].max_def && cols[X_TXN].leaf >= 0) s->untracked = true;
+        if (flat_next(&cols[X_DOMAIN], &vi) == cols[X_DOMAIN].max_def && cols[X_DOMAIN].leaf >= 0)
+            s->untracked = true;
 
         char where[96];
         snprintf(where, sizeof where, "checkpoint %020" PRId64 " row %" PRId64, version, row);

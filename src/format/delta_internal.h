@@ -68,6 +68,7 @@ struct lh_delta_snapshot {
     size_t num_tombstones;
     char *commit_info;
     int64_t timestamp;
+    bool untracked; /* the log has txn/domainMetadata actions (not kept) */
 };
 
 /* Apply one action (ownership of f passes to the snapshot). */
@@ -78,7 +79,7 @@ void lh_delta_apply_remove(lh_delta_snapshot *s, lh_delta_file *f);
  * (unknown/ignored actions). Strings copied. `where` names the source for errors. */
 typedef struct lh_delta_action {
     enum { LH_DA_NONE, LH_DA_ADD, LH_DA_REMOVE, LH_DA_METADATA, LH_DA_PROTOCOL,
-           LH_DA_COMMIT_INFO } kind;
+           LH_DA_COMMIT_INFO, LH_DA_UNTRACKED /* txn, domainMetadata: state we do not keep */ } kind;
     lh_delta_file *file;
     lh_delta_metadata metadata;
     lh_delta_protocol protocol;

@@ -284,6 +284,9 @@ static lh_status replay_action(void *vctx, lh_delta_action *a, lh_error *err)
         s->has_protocol = true;
         a->kind = LH_DA_NONE;
         break;
+    case LH_DA_UNTRACKED:
+        s->untracked = true;
+        break;
     case LH_DA_COMMIT_INFO:
         if (c->last) {
             free(s->commit_info);
@@ -327,6 +330,7 @@ static void snapshot_reset(lh_delta_snapshot *s)
     if (s->has_metadata) lh_delta_metadata_free(&s->metadata);
     if (s->has_protocol) lh_delta_protocol_free(&s->protocol);
     s->has_metadata = s->has_protocol = false;
+    s->untracked = false;
     free(s->commit_info);
     s->commit_info = NULL;
     s->timestamp = -1;

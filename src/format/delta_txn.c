@@ -463,7 +463,7 @@ lh_status lh_delta_txn_commit(lh_delta_txn *t, int64_t *version, lh_error *err)
         /* Blind appends cannot conflict (short of a metadata change), so they
          * keep trying longer than transactions that read data. */
         if (attempt >= (is_blind_append(t) ? LH_DELTA_MAX_RETRIES_APPEND : LH_DELTA_MAX_RETRIES)) {
-            rc = lh_error_set(err, LH_ERR_BUSY,
+            rc = lh_error_set(err, LH_ERR_CONFLICT,
                               "Delta commit to \"%s\" gave up after %d attempts (versions %" PRId64
                               "..%" PRId64 " were taken concurrently)",
                               t->prefix, attempt, read_version + 1, latest);

@@ -24,7 +24,7 @@
 #include "lh/core/str.h"
 
 #define LH_DELTA_LATEST (-1)   /* version argument: newest version */
-#define LH_DELTA_MAX_RETRIES 15 /* commit attempts before LH_ERR_BUSY */
+#define LH_DELTA_MAX_RETRIES 15 /* commit attempts before LH_ERR_CONFLICT */
 #define LH_DELTA_MAX_RETRIES_APPEND 200 /* same for blind appends (never conflict) */
 #define LH_DELTA_CHECKPOINT_INTERVAL 100
 
@@ -222,11 +222,12 @@ void lh_delta_txn_set_info_json(lh_delta_txn *t, const char *key, const char *js
 /* Write the commit as version read+1 with put-if-absent; on a lost race read
  * the winners, check conflicts and retry (up to LH_DELTA_MAX_RETRIES with a
  * small randomized backoff; blind appends up to LH_DELTA_MAX_RETRIES_APPEND).
- * LH_ERR_BUSY when the attempts run out. *version gets the committed version.
+ * LH_ERR_CONFLICT also when the attempts run out. *version gets the committed version.
  * LH_ERR_CONFLICT names the winning version and the reason; LH_ERR_EXISTS when
  * creating a table that already exists. After a successful commit a
  * checkpoint is written when (version + 1) % delta.checkpointInterval == 0
- * (its failure does not fail the commit). */
+ * (its failure does not fail the commit); the interval comes from the read
+ * snapshot or the new table's configuration, else the default 100. */
 lh_status lh_delta_txn_commit(lh_delta_txn *t, int64_t *version, lh_error *err);
 
 /* Convenience: create an empty table (operation "CREATE TABLE"). */
@@ -235,9 +236,10 @@ lh_status lh_delta_create(lh_storage *st, const char *prefix, const lh_delta_tab
 
 /* ------------------------------------------------- checkpoints and vacuum */
 
-/* Write <version>.checkpoint.parquet for snapshot s and update
- * _last_checkpoint. LH_ERR_UNSUPPORTED when no nested parquet writer is
- * available in this build. */
+/* Write <version>.checkpoint.parquet for snapshot s (protocol, metaData,
+ * live adds, unexpired tombstones) and update _last_checkpoint (never
+ * backwards). LH_ERR_UNSUPPORTED for tables with reader/writer features or
+ * with txn/domainMetadata actions, which this module does not carry. */
 lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, lh_error *err);
 
 /* Delete data files under the table that the latest snapshot does not
