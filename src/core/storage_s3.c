@@ -1,10 +1,8 @@
 /* S3-compatible backend for "s3://bucket[/prefix]" URIs. Objects appear
  * atomically on S3, so a whole-object PUT (or a completed multipart upload)
  * is the commit; put-if-absent is a conditional PUT (If-None-Match: *).
- * Configuration comes from the usual AWS environment variables and shared
- * credentials/config files (see load_config); custom endpoints use
- * path-style addressing unless AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true. No
- * credentials at all means anonymous, unsigned requests. */
+ * Configuration: storage_s3_config.c; signed requests and retries:
+ * storage_s3_http.c. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,172 +13,8 @@
 #include "lh/core/hash.h"
 #include "lh/core/mem.h"
 
-#define DEFAULT_PART_SIZE ((size_t)8 << 20)
 #define READ_WINDOW ((size_t)64 << 10)
 #define MD5_LEN 16
-
-/* ---- configuration ---- */
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
-static bool env_true(const char *name)
-{
-    const char *v = env(name);
-    return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
-}
-
-static int env_int(const char *name, int dflt, int min)
-{
-    const char *v = env(name);
-    if (!v) return dflt;
-    int n = atoi(v);
-    return n < min ? min : n;
-}
-
-/* Value of key in [section] of an AWS-style INI file (~/.aws/credentials,
- * ~/.aws/config), or NULL. Caller frees. */
-static char *ini_get(const char *path, const char *section, const char *key)
-{
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f) return NULL;
-    char line[4096], *found = NULL;
-    bool in_section = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
-        size_t n = strlen(p);
-        while (n && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t')) p[--n] = '\0';
-        if (*p == '#' || *p == ';' || !*p) continue;
-        if (*p == '[') {
-            char *end = strchr(p, ']');
-            if (end) *end = '\0';
-            char *name = p + 1;
-            while (*name == ' ') name++;
-            size_t nl = strlen(name);
-            while (nl && name[nl - 1] == ' ') name[--nl] = '\0';
-            in_section = strcmp(name, section) == 0;
-            continue;
-        }
-        char *eq = strchr(p, '=');
-        if (!in_section || !eq) continue;
-        char *k_end = eq;
-        while (k_end > p && (k_end[-1] == ' ' || k_end[-1] == '\t')) k_end--;
-        char *v = eq + 1;
-        while (*v == ' ' || *v == '\t') v++;
-        if ((size_t)(k_end - p) == strlen(key) && strncmp(p, key, strlen(key)) == 0 && *v) found = lh_strdup(v);
-    }
-    fclose(f);
-    return found;
-}
-
-static char *aws_file(const char *env_name, const char *name)
-{
-    if (env(env_name)) return lh_strdup(env(env_name));
-    return env("HOME") ? lh_asprintf("%s/.aws/%s", env("HOME"), name) : NULL;
-}
-
-/* Environment first, then the shared files of the profile (AWS_PROFILE or
- * "default"): credentials from ~/.aws/credentials, region from ~/.aws/config. */
-static lh_status load_credentials(lh_s3_config *c, lh_error *err)
-{
-    const char *profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default";
-    const char *region = env("AWS_REGION");
-    if (!region) region = env("AWS_DEFAULT_REGION");
-    if (region) {
-        c->region = lh_strdup(region);
-    } else {
-        char *path = aws_file("AWS_CONFIG_FILE", "config");
-        char *section = strcmp(profile, "default") == 0 ? lh_strdup("default") : lh_asprintf("profile %s", profile);
-        c->region = ini_get(path, section, "region");
-        if (!c->region) c->region = lh_strdup("us-east-1");
-        free(section);
-        free(path);
-    }
-    const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
-    if (ak && !sk) return lh_error_set(err, LH_ERR_INVALID, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-    if (ak) {
-        c->access_key = lh_strdup(ak);
-        c->secret_key = lh_strdup(sk);
-        if (env("AWS_SESSION_TOKEN")) c->session_token = lh_strdup(env("AWS_SESSION_TOKEN"));
-        return LH_OK;
-    }
-    char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    c->access_key = ini_get(path, profile, "aws_access_key_id");
-    if (c->access_key) {
-        c->secret_key = ini_get(path, profile, "aws_secret_access_key");
-        c->session_token = ini_get(path, profile, "aws_session_token");
-    }
-    lh_status rc = LH_OK;
-    if (c->access_key && !c->secret_key)
-        rc = lh_error_set(err, LH_ERR_INVALID, "%s: profile [%s] has aws_access_key_id but no aws_secret_access_key",
-                          path, profile);
-    free(path);
-    return rc;
-}
-
-static lh_status load_config(lh_s3_config *c, lh_error *err)
-{
-    LH_TRY(load_credentials(c, err));
-    const char *ep = env("AWS_ENDPOINT_URL_S3");
-    if (!ep) ep = env("AWS_ENDPOINT_URL");
-    if (!ep) ep = env("AWS_ENDPOINT");
-    if (ep) {
-        const char *hostpart = ep;
-        const char *scheme = "https";
-        if (strncmp(ep, "http://", 7) == 0) {
-            scheme = "http";
-            hostpart = ep + 7;
-        } else if (strncmp(ep, "https://", 8) == 0) {
-            hostpart = ep + 8;
-        } else if (strstr(ep, "://")) {
-            return lh_error_set(err, LH_ERR_INVALID, "AWS_ENDPOINT_URL has an unsupported scheme: \"%s\"", ep);
-        } else if (env_true("AWS_ALLOW_HTTP")) {
-            scheme = "http";
-        }
-        size_t hl = strcspn(hostpart, "/?#");
-        if (hl == 0) return lh_error_set(err, LH_ERR_INVALID, "AWS_ENDPOINT_URL has no host: \"%s\"", ep);
-        c->host = lh_strndup(hostpart, hl);
-        c->endpoint = lh_asprintf("%s://%s", scheme, c->host);
-        c->path_style = !env_true("AWS_VIRTUAL_HOSTED_STYLE_REQUEST");
-        if (!c->path_style) {
-            char *vh = lh_asprintf("%s.%s", c->bucket, c->host);
-            free(c->host);
-            free(c->endpoint);
-            c->host = vh;
-            c->endpoint = lh_asprintf("%s://%s", scheme, vh);
-        }
-    } else if (strchr(c->bucket, '.')) {
-        /* Dotted bucket names break the wildcard TLS certificate. */
-        c->host = lh_asprintf("s3.%s.amazonaws.com", c->region);
-        c->endpoint = lh_asprintf("https://%s", c->host);
-        c->path_style = true;
-    } else {
-        c->host = lh_asprintf("%s.s3.%s.amazonaws.com", c->bucket, c->region);
-        c->endpoint = lh_asprintf("https://%s", c->host);
-    }
-    c->max_attempts = env_int("LH_S3_MAX_ATTEMPTS", 6, 1);
-    c->retry_base_ms = env_int("LH_S3_RETRY_BASE_MS", 100, 1);
-    c->max_keys = 1000;
-    c->part_size = DEFAULT_PART_SIZE;
-    return LH_OK;
-}
-
-static void config_free(lh_s3_config *c)
-{
-    free(c->bucket);
-    free(c->prefix);
-    free(c->endpoint);
-    free(c->host);
-    free(c->region);
-    free(c->access_key);
-    if (c->secret_key) memset(c->secret_key, 0, strlen(c->secret_key));
-    free(c->secret_key);
-    free(c->session_token);
-}
 
 /* ---- helpers ---- */
 
@@ -660,7 +494,7 @@ static void s3_free(lh_storage *s)
     lh_s3 *s3 = (lh_s3 *)s;
     lh_s3_http_cleanup(s3);
     pthread_mutex_destroy(&s3->pool_lock);
-    config_free(&s3->cfg);
+    lh_s3_config_free(&s3->cfg);
     free(s3->base.uri);
     free(s3);
 }
@@ -705,7 +539,7 @@ lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err)
     pthread_mutex_init(&s3->pool_lock, NULL);
     s3->base.ops = &s3_ops;
     s3->base.uri = lh_asprintf("s3://%s%s%s", s3->cfg.bucket, plen ? "/" : "", prefix);
-    lh_status rc = load_config(&s3->cfg, err);
+    lh_status rc = lh_s3_config_load(&s3->cfg, err);
     if (rc != LH_OK) {
         s3_free(&s3->base);
         return rc;

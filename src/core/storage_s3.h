@@ -72,6 +72,19 @@ typedef struct lh_s3_config {
     size_t part_size;  /* multipart threshold and part size */
 } lh_s3_config;
 
+/* Fills everything but bucket and prefix from the environment:
+ *   AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS_ENDPOINT: custom endpoint,
+ *     path-style unless AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true; http:// is
+ *     accepted, a bare host is https unless AWS_ALLOW_HTTP=true. Without one,
+ *     https://BUCKET.s3.REGION.amazonaws.com.
+ *   AWS_REGION / AWS_DEFAULT_REGION / config file region / us-east-1.
+ *   AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), else the
+ *     AWS_PROFILE (default "default") of the shared credentials file; none:
+ *     anonymous, unsigned requests.
+ *   LH_S3_MAX_ATTEMPTS (6), LH_S3_RETRY_BASE_MS (100). */
+lh_status lh_s3_config_load(lh_s3_config *c, lh_error *err);
+void lh_s3_config_free(lh_s3_config *c);
+
 typedef struct lh_s3 {
     lh_storage base;
     lh_s3_config cfg;

@@ -131,26 +131,23 @@ def main():
 
     import boto3
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    def client(service):
+        return boto3.client(
+            service,
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    s3 = client("s3")
     for b in buckets:
         s3.create_bucket(Bucket=b)
     key_id, secret = "testing", "testing"
     if auth:
         # A user allowed everything; then switch moto's SigV4 checking on,
         # so every later request must carry a valid signature.
-        iam = boto3.client(
-            "iam",
-            endpoint_url=f"http://127.0.0.1:{port}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        iam = client("iam")
         iam.create_user(UserName="lh")
         policy = json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}

@@ -1,0 +1,160 @@
+/* S3 backend failure handling against the loopback server (s3_server.h):
+ * retries on injected 5xx/429/409 answers and dropped connections, ambiguous
+ * conditional writes, non-retryable errors, signatures the server refuses,
+ * credentials from the shared AWS files, an endpoint nobody listens on. */
+#include "s3_server.h"
+
+static void test_retries(void)
+{
+    lh_storage *s = open_s3("retry");
+    if (!s) return;
+    lh_error err;
+    lh_buf b = LH_BUF_INIT;
+    long puts = stat_count("PUT");
+    fault("count=2&status=503&code=SlowDown&method=PUT");
+    CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
+    CHECK_INT(stat_count("PUT") - puts, 3);
+    fault("count=1&status=500&code=InternalError&method=GET");
+    fault("count=1&mode=drop&method=GET");
+    CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
+    CHECK_STR(b.data, "v");
+    fault("count=1&status=429&code=TooManyRequests&method=HEAD");
+    lh_stat st;
+    CHECK_OK(lh_storage_stat(s, "k", &st, &err), &err);
+    /* The conflict S3 reports when conditional writes to one key overlap. */
+    fault("count=1&status=409&code=ConditionalRequestConflict&method=PUT");
+    CHECK_OK(lh_storage_put_if_absent(s, "c1", "x", 1, &err), &err);
+    /* Applied but unanswered, then 412 on the retry: recognised as our own write. */
+    fault("count=1&mode=drop_after&method=PUT");
+    CHECK_OK(lh_storage_put_if_absent(s, "c2", "mine", 4, &err), &err);
+    CHECK_RC(lh_storage_put_if_absent(s, "c2", "mine", 4, &err), LH_ERR_EXISTS);
+    /* A non-retryable status is not retried. */
+    puts = stat_count("PUT");
+    fault("count=1&status=403&code=AccessDenied&method=PUT");
+    CHECK_RC(lh_storage_write(s, "k2", "v", 1, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "HTTP 403 AccessDenied") != NULL && strstr(err.msg, "retry/k2") != NULL);
+    CHECK_INT(stat_count("PUT") - puts, 1);
+    /* Persistent 5xx: gives up after LH_S3_MAX_ATTEMPTS (4). */
+    fault("count=4&status=503&code=SlowDown&method=GET");
+    CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "SlowDown") != NULL && strstr(err.msg, "after 4 attempts") != NULL);
+    /* Multipart with a failing part upload. */
+    lh_buf data = LH_BUF_INIT;
+    fill(&data, (size_t)9 << 20, 5);
+    fault("count=1&status=500&code=InternalError&method=PUT");
+    fault("count=1&mode=drop&method=POST");
+    CHECK_OK(lh_storage_write(s, "big", data.data, data.len, &err), &err);
+    lh_buf_reset(&b);
+    CHECK_OK(lh_storage_read(s, "big", &b, &err), &err);
+    CHECK(b.len == data.len && memcmp(b.data, data.data, data.len) == 0);
+    /* 409 on completion is not retried: the caller must start over. */
+    lh_storage_writer *w = NULL;
+    CHECK_OK(lh_storage_writer_open(s, "big409", &w, &err), &err);
+    CHECK_OK(lh_storage_writer_write(w, data.data, data.len, &err), &err);
+    fault("count=1&status=409&code=ConditionalRequestConflict&method=POST");
+    CHECK_RC(lh_storage_writer_commit_if_absent(w, &err), LH_ERR_CONFLICT);
+    CHECK(strstr(err.msg, "ConditionalRequestConflict") != NULL);
+    lh_storage_writer_free(w);
+    CHECK_INT(count_uploads(s), 0);
+    lh_buf_free(&data);
+    lh_buf_free(&b);
+    lh_storage_free(s);
+}
+
+/* The server checks signatures: a wrong secret is refused, and not retried. */
+static void test_bad_signature(void)
+{
+    setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret", 1);
+    lh_storage *s = open_s3("auth");
+    setenv("AWS_SECRET_ACCESS_KEY", server_secret, 1);
+    if (!s) return;
+    lh_error err;
+    lh_buf b = LH_BUF_INIT;
+    long gets = stat_count("GET");
+    CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "HTTP 403 SignatureDoesNotMatch") != NULL);
+    CHECK_INT(stat_count("GET") - gets, 1);
+    lh_buf_free(&b);
+    lh_storage_free(s);
+}
+
+/* Credentials and region from the shared files when the environment has none. */
+static void test_credentials_file(void)
+{
+    char *dir = lh_test_tmpdir();
+    char *creds = lh_asprintf("%s/credentials", dir), *conf = lh_asprintf("%s/config", dir);
+    FILE *f = fopen(creds, "w");
+    fprintf(f, "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+               "# comment\n[lh]\naws_access_key_id=%s\n  aws_secret_access_key = %s  \n",
+            server_key_id, server_secret);
+    fclose(f);
+    f = fopen(conf, "w");
+    fprintf(f, "[default]\nregion = eu-west-1\n[profile lh]\nregion = us-east-1\n");
+    fclose(f);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_REGION");
+    setenv("AWS_SHARED_CREDENTIALS_FILE", creds, 1);
+    setenv("AWS_CONFIG_FILE", conf, 1);
+    setenv("AWS_PROFILE", "lh", 1);
+    lh_storage *s = open_s3("profile");
+    lh_error err;
+    if (s) {
+        CHECK_STR(((lh_s3 *)s)->cfg.region, "us-east-1");
+        CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
+        lh_storage_free(s);
+    }
+    unsetenv("AWS_PROFILE"); /* [default]: wrong key, eu-west-1 */
+    s = open_s3("profile");
+    if (s) {
+        CHECK_STR(((lh_s3 *)s)->cfg.region, "eu-west-1");
+        CHECK_STR(((lh_s3 *)s)->cfg.access_key, "wrong");
+        lh_storage_free(s);
+    }
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    unsetenv("AWS_CONFIG_FILE");
+    setenv("HOME", dir, 1); /* no ~/.aws: anonymous */
+    s = open_s3("profile");
+    if (s) {
+        CHECK(((lh_s3 *)s)->cfg.access_key == NULL);
+        lh_buf b = LH_BUF_INIT;
+        CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO); /* moto refuses unsigned requests */
+        lh_buf_free(&b);
+        lh_storage_free(s);
+    }
+    setup_env();
+    lh_test_rmtree(dir);
+    free(creds);
+    free(conf);
+    free(dir);
+}
+
+static void test_connection_refused(void)
+{
+    /* Nothing listens on port 1: connection errors are retried, then reported. */
+    char *saved = lh_strdup(getenv("AWS_ENDPOINT_URL"));
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
+    setenv("LH_S3_MAX_ATTEMPTS", "2", 1);
+    lh_storage *s = open_s3("x");
+    setenv("AWS_ENDPOINT_URL", saved, 1);
+    setenv("LH_S3_MAX_ATTEMPTS", "4", 1);
+    free(saved);
+    if (!s) return;
+    lh_error err;
+    lh_buf b = LH_BUF_INIT;
+    CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "gave up after 2 attempts") != NULL);
+    lh_buf_free(&b);
+    lh_storage_free(s);
+}
+
+int main(void)
+{
+    if (!s3_server_begin()) return lh_test_report();
+    RUN(test_retries);
+    RUN(test_bad_signature);
+    RUN(test_credentials_file);
+    RUN(test_connection_refused);
+    stop_server();
+    return lh_test_report();
+}
