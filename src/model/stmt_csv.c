@@ -20,9 +20,7 @@ static const char *const COLS[C_N] = {"entity_id", "prop",      "schema", "value
 struct lh_stmt_csv_reader {
     FILE *f;
     char *name;
-    char *line;
-    size_t cap;
-    size_t lineno;   /* physical lines read */
+    size_t lineno;   /* line breaks read */
     size_t recline;  /* first line of the current record */
     lh_buf rec;      /* field bytes, NUL-separated */
     size_t *offs;    /* field start offsets into rec */
@@ -43,7 +41,6 @@ lh_stmt_csv_reader *lh_stmt_csv_reader_new(FILE *f, const char *name)
 void lh_stmt_csv_reader_free(lh_stmt_csv_reader *r)
 {
     if (!r) return;
-    free(r->line);
     free(r->name);
     free(r->offs);
     lh_buf_free(&r->rec);
@@ -58,61 +55,68 @@ static void start_field(lh_stmt_csv_reader *r)
     r->offs[r->nf++] = r->rec.len;
 }
 
+/* Next character with universal newlines ("\r\n" and "\r" read as "\n"),
+ * as the reference reads CSV in text mode: a CR inside a quoted value
+ * arrives as LF there too. EOF at the end. */
+static int next_char(lh_stmt_csv_reader *r)
+{
+    int c = getc(r->f);
+    if (c == '\r') {
+        int d = getc(r->f);
+        if (d != '\n' && d != EOF) ungetc(d, r->f);
+        c = '\n';
+    }
+    if (c == '\n') r->lineno++;
+    return c;
+}
+
 /* Read one record; *got false at end of input. */
 static lh_status read_record(lh_stmt_csv_reader *r, bool *got, lh_error *err)
 {
     *got = false;
     lh_buf_reset(&r->rec);
     r->nf = 0;
-    bool quoted = false, in_record = false;
-    for (;;) {
-        errno = 0;
-        ssize_t n = getline(&r->line, &r->cap, r->f);
-        if (n < 0) {
-            if (ferror(r->f))
-                return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "%s:%zu: read",
-                                      r->name, r->lineno + 1);
-            if (quoted)
-                return lh_error_set(err, LH_ERR_INVALID, "%s:%zu: unterminated quoted field",
-                                    r->name, r->recline);
-            if (in_record) break;
-            return LH_OK;
-        }
-        r->lineno++;
-        if (!in_record) {
-            size_t len = (size_t)n;
-            while (len && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r')) len--;
-            if (len == 0) continue; /* blank line between records */
-            in_record = true;
-            r->recline = r->lineno;
-            start_field(r);
-        }
-        for (ssize_t i = 0; i < n; i++) {
-            char c = r->line[i];
-            if (quoted) {
-                if (c == '"') {
-                    if (i + 1 < n && r->line[i + 1] == '"') {
-                        lh_buf_append_byte(&r->rec, '"');
-                        i++;
-                    } else {
-                        quoted = false;
-                    }
-                } else {
-                    lh_buf_append_byte(&r->rec, (uint8_t)c);
+    int c;
+    /* skip blank lines between records */
+    while ((c = next_char(r)) == '\n') {}
+    if (c == EOF) {
+        if (ferror(r->f))
+            return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "%s:%zu: read", r->name,
+                                  r->lineno + 1);
+        return LH_OK;
+    }
+    r->recline = r->lineno + 1;
+    start_field(r);
+    bool quoted = false;
+    for (; c != EOF; c = next_char(r)) {
+        if (quoted) {
+            if (c == '"') {
+                int d = next_char(r);
+                if (d == '"') {
+                    lh_buf_append_byte(&r->rec, '"');
+                    continue;
                 }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == ',') {
-                lh_buf_append_byte(&r->rec, 0);
-                start_field(r);
-            } else if (c == '\n' || (c == '\r' && i + 1 < n && r->line[i + 1] == '\n')) {
-                break;
+                quoted = false;
+                c = d;
+                if (c == EOF) break;
             } else {
                 lh_buf_append_byte(&r->rec, (uint8_t)c);
+                continue;
             }
         }
-        if (!quoted) break;
+        if (c == '"') quoted = true;
+        else if (c == ',') {
+            lh_buf_append_byte(&r->rec, 0);
+            start_field(r);
+        } else if (c == '\n') break;
+        else lh_buf_append_byte(&r->rec, (uint8_t)c);
     }
+    if (ferror(r->f))
+        return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "%s:%zu: read", r->name,
+                              r->lineno + 1);
+    if (quoted)
+        return lh_error_set(err, LH_ERR_INVALID, "%s:%zu: unterminated quoted field", r->name,
+                            r->recline);
     lh_buf_append_byte(&r->rec, 0);
     *got = true;
     return LH_OK;

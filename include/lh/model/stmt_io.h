@@ -65,7 +65,9 @@ void lh_stmt_csv_row(lh_buf *out, const lh_statement *s, lh_csv_flavor flavor);
  * fields read as absent, external is "true"/"1", last_seen defaults to
  * first_seen, both to opts->now, first_seen is clamped to last_seen, origin
  * defaults to opts->origin (forced with override_origin), role to opts->role.
- * Rows without entity_id, prop or schema are skipped. */
+ * Rows without entity_id, prop or schema are skipped. Newlines are
+ * universal ("\r\n" and "\r" read as "\n", inside quoted values too), as
+ * the reference reads CSV in text mode. */
 typedef struct lh_stmt_csv_reader lh_stmt_csv_reader;
 lh_stmt_csv_reader *lh_stmt_csv_reader_new(FILE *f, const char *name);
 void lh_stmt_csv_reader_free(lh_stmt_csv_reader *r);
