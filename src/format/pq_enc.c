@@ -3,12 +3,7 @@
 
 int lh_pq_bit_width(uint64_t max)
 {
-    int w = 0;
-    while (max) {
-        w++;
-        max >>= 1;
-    }
-    return w;
+    return max ? 64 - __builtin_clzll(max) : 0;
 }
 
 void lh_pq_uleb(lh_buf *out, uint64_t v)

@@ -489,7 +489,6 @@ lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
             return lh_error_set(err, LH_ERR_INVALID, "parquet writer: row %llu: no entry for column %s",
                                 row_no(w), w->cols[i].spec.name);
         }
-    size_t buffered = 0;
     for (size_t i = 0; i < w->ncols; i++) {
         lh_pq_wcol *c = &w->cols[i];
         c->row_entries = 0;
@@ -509,11 +508,15 @@ lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
                 return st;
             }
         }
-        buffered += lh_pq_wcol_buffered(c);
     }
     w->rg_rows++;
-    if (w->rg_rows >= w->o.row_group_rows || buffered >= w->o.row_group_bytes)
-        return flush_row_group(w, err);
+    if (w->rg_rows >= w->o.row_group_rows) return flush_row_group(w, err);
+    /* The byte limit is approximate anyway: sum the buffers every 64 rows. */
+    if ((w->rg_rows & 63) == 0 || w->rg_rows < 64) {
+        size_t buffered = 0;
+        for (size_t i = 0; i < w->ncols; i++) buffered += lh_pq_wcol_buffered(&w->cols[i]);
+        if (buffered >= w->o.row_group_bytes) return flush_row_group(w, err);
+    }
     return LH_OK;
 }
 
