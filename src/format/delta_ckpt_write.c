@@ -406,7 +406,7 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
         return lh_error_set(err, LH_ERR_UNSUPPORTED,
                             "checkpoints for protocol (%d,%d) are not supported",
                             p->min_reader_version, p->min_writer_version);
-    if (p->reader_features.len || p->writer_features.len || s->untracked)
+    if (p->reader_features.len || p->writer_features.len || s->untracked || !s->metadata.schema_string)
         return lh_error_set(err, LH_ERR_UNSUPPORTED,
                             "checkpoint of \"%s\": the log has table features or txn/domainMetadata "
                             "actions this writer does not carry", s->prefix);

@@ -38,7 +38,19 @@ struct lh_delta_txn {
 lh_status lh_delta_txn_new(lh_storage *st, const char *prefix, const lh_delta_snapshot *read,
                            lh_delta_txn **out, lh_error *err)
 {
-    (void)err;
+    if (read) {
+        /* Writer protocol 2 = appendOnly and invariants; anything newer
+         * (constraints, generated columns, CDF, features) we cannot honour. */
+        const lh_delta_protocol *p = lh_delta_snapshot_protocol(read);
+        if (p->min_writer_version > 2)
+            return lh_error_set(err, LH_ERR_UNSUPPORTED,
+                                "Delta table \"%s\" needs writer version %d; this writer supports 2",
+                                prefix ? prefix : "", p->min_writer_version);
+        const lh_delta_metadata *m = lh_delta_snapshot_metadata(read);
+        if (m->schema_string && strstr(m->schema_string, "delta.invariants"))
+            return lh_error_set(err, LH_ERR_UNSUPPORTED,
+                                "Delta table \"%s\" has column invariants, not supported", prefix ? prefix : "");
+    }
     lh_delta_txn *t = lh_calloc(1, sizeof *t);
     t->st = st;
     t->prefix = lh_strdup(prefix ? prefix : "");
@@ -219,6 +231,10 @@ static bool pv_equal_map(const lh_delta_map *a, const lh_delta_map *b)
 lh_status lh_delta_txn_remove(lh_delta_txn *t, const lh_delta_file *f, bool data_change,
                               int64_t deletion_timestamp, lh_error *err)
 {
+    if (data_change && t->read &&
+        strcmp(lh_delta_snapshot_config(t->read, "delta.appendOnly", "false"), "true") == 0)
+        return lh_error_set(err, LH_ERR_INVALID, "Delta table \"%s\" is append-only (delta.appendOnly)",
+                            t->prefix);
     if (lh_strlist_contains(&t->removed, f->path))
         return lh_error_set(err, LH_ERR_INVALID, "remove %s twice in one commit", f->path);
     if (!deletion_timestamp) deletion_timestamp = lh_now_us() / 1000;

@@ -120,7 +120,8 @@ void lh_delta_protocol_free(lh_delta_protocol *p)
 
 lh_status lh_delta_metadata_parse_schema(lh_delta_metadata *m, lh_error *err)
 {
-    if (!m->schema_string) return lh_error_set(err, LH_ERR_CORRUPT, "metaData has no schemaString");
+    /* Databricks DLT writes a placeholder metaData without a schema first. */
+    if (!m->schema_string) return LH_OK;
     json_error_t jerr;
     json_t *root = json_loads(m->schema_string, 0, &jerr);
     if (!root)

@@ -409,6 +409,30 @@ static void test_crafted_logs(void)
         lh_delta_snapshot_free(s);
         s = NULL;
     }
+    /* writer protocol and appendOnly are honoured */
+    write_commit(st, "ao", 0, PROTO "{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+                 "\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\","
+                 "\"partitionColumns\":[],\"configuration\":{\"delta.appendOnly\":\"true\"}}}\n"
+                 "{\"add\":{\"path\":\"f.parquet\",\"partitionValues\":{},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}");
+    s = load(st, "ao", LH_DELTA_LATEST);
+    if (s) {
+        lh_delta_txn *t;
+        CHECK_OK(lh_delta_txn_new(st, "ao", s, &t, &err), &err);
+        CHECK_RC(lh_delta_txn_remove(t, lh_delta_snapshot_file(s, 0), true, 0, &err), LH_ERR_INVALID);
+        CHECK_OK(lh_delta_txn_remove(t, lh_delta_snapshot_file(s, 0), false, 0, &err), &err);
+        lh_delta_txn_free(t);
+        lh_delta_snapshot_free(s);
+        s = NULL;
+    }
+    write_commit(st, "w7", 0, "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":7,\"writerFeatures\":[\"x\"]}}\n" META);
+    s = load(st, "w7", LH_DELTA_LATEST);
+    if (s) {
+        lh_delta_txn *t = NULL;
+        CHECK_RC(lh_delta_txn_new(st, "w7", s, &t, &err), LH_ERR_UNSUPPORTED);
+        CHECK(t == NULL);
+        lh_delta_snapshot_free(s);
+        s = NULL;
+    }
     /* versions must be contiguous */
     write_commit(st, "t", 3, "{\"commitInfo\":{}}");
     CHECK_RC(lh_delta_snapshot_load(st, "t", LH_DELTA_LATEST, &s, &err), LH_ERR_CORRUPT);
