@@ -195,7 +195,7 @@ static lh_status put_object(lh_s3 *s3, const char *key, const void *data, size_t
     lh_s3_resp resp;
     lh_s3_resp_init(&resp);
     lh_status rc = lh_s3_perform(s3, &req, &resp, err);
-    if (rc == LH_OK && resp.status != 200) {
+    if (rc == LH_OK && resp.status / 100 != 2) {
         if (resp.status == 412 && if_absent) {
             unsigned char digest[MD5_LEN];
             char hex[2 * MD5_LEN + 1];
@@ -258,7 +258,7 @@ static lh_status mpu_upload_part(s3_writer *w, lh_error *err)
     lh_s3_resp_init(&resp);
     lh_status rc = lh_s3_perform(w->s3, &req, &resp, err);
     if (rc == LH_OK) {
-        if (resp.status != 200 || !resp.etag[0]) {
+        if (resp.status / 100 != 2 || !resp.etag[0]) {
             rc = lh_s3_fail(w->s3, LH_ERR_IO, &req, &resp, err);
         } else {
             lh_strlist_push(&w->etags, resp.etag);
@@ -310,7 +310,7 @@ static lh_status mpu_complete(s3_writer *w, bool if_absent, lh_error *err)
     lh_s3_resp resp;
     lh_s3_resp_init(&resp);
     lh_status rc = lh_s3_perform(w->s3, &req, &resp, err);
-    if (rc == LH_OK && resp.status != 200) {
+    if (rc == LH_OK && resp.status / 100 != 2) {
         /* The multipart ETag: MD5 of the part MD5s, "-" part count. */
         unsigned char digest[MD5_LEN];
         char want[2 * MD5_LEN + 16];
@@ -350,8 +350,17 @@ static size_t part_threshold(const s3_writer *w)
 static lh_status s3_writer_write(lh_storage_writer *base, const void *data, size_t n, lh_error *err)
 {
     s3_writer *w = (s3_writer *)base;
-    lh_buf_append(&w->buf, data, n);
-    if (w->buf.len >= part_threshold(w)) return mpu_upload_part(w, err);
+    const char *p = data;
+    while (n) {
+        /* Fill the part buffer exactly, so parts have the planned size even
+         * when one write is larger than a part. */
+        size_t room = part_threshold(w) - w->buf.len;
+        size_t take = n < room ? n : room;
+        lh_buf_append(&w->buf, p, take);
+        p += take;
+        n -= take;
+        if (w->buf.len >= part_threshold(w)) LH_TRY(mpu_upload_part(w, err));
+    }
     return LH_OK;
 }
 
@@ -399,7 +408,7 @@ static lh_status s3_delete(lh_storage *s, const char *key, lh_error *err)
     lh_s3_resp resp;
     lh_s3_resp_init(&resp);
     lh_status rc = lh_s3_perform(s3, &req, &resp, err);
-    if (rc == LH_OK && resp.status != 204 && resp.status != 200 &&
+    if (rc == LH_OK && resp.status / 100 != 2 &&
         !(resp.status == 404 && strcmp(resp.code, "NoSuchBucket") != 0))
         rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
     lh_s3_resp_free(&resp);
