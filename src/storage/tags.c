@@ -1,0 +1,142 @@
+/* TagStore: one small JSON-string object per tag (see tags.h). */
+#include "lh/storage/tags.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/mem.h"
+#include "lh/core/timeutil.h"
+
+struct lh_tags {
+    lh_storage *st;
+    char *prefix; /* "{dataset}/tags/{tenant}/" or "tags/{tenant}/" */
+};
+
+static lh_status check_segment(const char *what, const char *s, lh_error *err)
+{
+    if (!s || !*s || strchr(s, '/'))
+        return lh_error_set(err, LH_ERR_INVALID, "tags: invalid %s \"%s\"", what, s ? s : "");
+    return lh_storage_check_key(s, err);
+}
+
+lh_status lh_tags_open(lh_storage *st, const char *dataset, const char *tenant, lh_tags **out,
+                       lh_error *err)
+{
+    *out = NULL;
+    if (!tenant) tenant = LH_TAGS_TENANT;
+    LH_TRY(check_segment("tenant", tenant, err));
+    if (dataset && *dataset) LH_TRY(check_segment("dataset", dataset, err));
+    lh_tags *t = lh_calloc(1, sizeof *t);
+    t->st = st;
+    t->prefix = dataset && *dataset ? lh_asprintf("%s/tags/%s/", dataset, tenant)
+                                    : lh_asprintf("tags/%s/", tenant);
+    *out = t;
+    return LH_OK;
+}
+
+void lh_tags_free(lh_tags *t)
+{
+    if (!t) return;
+    free(t->prefix);
+    free(t);
+}
+
+char *lh_tags_key(const lh_tags *t, const char *key)
+{
+    return lh_asprintf("%s%s", t->prefix, key ? key : "");
+}
+
+static lh_status full_key(const lh_tags *t, const char *key, char **out, lh_error *err)
+{
+    *out = NULL;
+    if (!key || !*key) return lh_error_set(err, LH_ERR_INVALID, "tags: empty key");
+    char *k = lh_tags_key(t, key);
+    lh_status rc = lh_storage_check_key(k, err);
+    if (rc != LH_OK) {
+        free(k);
+        return lh_error_prefix(err, "tag \"%s\"", key);
+    }
+    *out = k;
+    return LH_OK;
+}
+
+lh_status lh_tags_set(lh_tags *t, const char *key, int64_t ts, int64_t *stored, lh_error *err)
+{
+    char *k;
+    LH_TRY(full_key(t, key, &k, err));
+    if (ts == LH_TAGS_NOW) ts = lh_now_us();
+    char iso[LH_ISO_MAX];
+    lh_time_format_iso_py(ts, 1, iso);
+    lh_buf b = LH_BUF_INIT;
+    lh_buf_append_json_str(&b, iso, strlen(iso));
+    lh_status rc = lh_storage_write(t->st, k, b.data, b.len, err);
+    if (rc != LH_OK) lh_error_prefix(err, "setting tag %s", k);
+    else if (stored) *stored = ts;
+    lh_buf_free(&b);
+    free(k);
+    return rc;
+}
+
+lh_status lh_tags_get(lh_tags *t, const char *key, int64_t *ts, bool *found, lh_error *err)
+{
+    *found = false;
+    char *k;
+    LH_TRY(full_key(t, key, &k, err));
+    lh_buf b = LH_BUF_INIT;
+    lh_status rc = lh_storage_read(t->st, k, &b, err);
+    if (rc == LH_ERR_NOT_FOUND) {
+        rc = LH_OK;
+        goto out;
+    }
+    if (rc != LH_OK) {
+        lh_error_prefix(err, "reading tag %s", k);
+        goto out;
+    }
+    /* A JSON string of ISO text: no escapes can occur in it. */
+    size_t n = b.len;
+    while (n && (b.data[n - 1] == '\n' || b.data[n - 1] == ' ' || b.data[n - 1] == '\r')) n--;
+    if (n < 2 || b.data[0] != '"' || b.data[n - 1] != '"' ||
+        memchr(b.data + 1, '\\', n - 2)) {
+        rc = lh_error_set(err, LH_ERR_CORRUPT, "tag %s: value is not a JSON timestamp string", k);
+        goto out;
+    }
+    if (lh_time_parse_iso(b.data + 1, n - 2, ts, err) != LH_OK) {
+        rc = lh_error_set(err, LH_ERR_CORRUPT, "tag %s: bad timestamp %.*s", k, (int)n, b.data);
+        goto out;
+    }
+    *found = true;
+out:
+    lh_buf_free(&b);
+    free(k);
+    return rc;
+}
+
+lh_status lh_tags_is_latest(lh_tags *t, const char *key, const char *const *deps, size_t ndeps,
+                            bool *latest, lh_error *err)
+{
+    *latest = false;
+    int64_t mine, other;
+    bool found;
+    LH_TRY(lh_tags_get(t, key, &mine, &found, err));
+    if (!found) return LH_OK;
+    size_t set = 0;
+    bool newer = true;
+    for (size_t i = 0; i < ndeps; i++) {
+        LH_TRY(lh_tags_get(t, deps[i], &other, &found, err));
+        if (!found) continue;
+        set++;
+        if (!(mine > other)) newer = false;
+    }
+    *latest = set > 0 && newer;
+    return LH_OK;
+}
+
+lh_status lh_tags_delete(lh_tags *t, const char *key, lh_error *err)
+{
+    char *k;
+    LH_TRY(full_key(t, key, &k, err));
+    lh_status rc = lh_storage_delete(t->st, k, err);
+    free(k);
+    return rc;
+}
