@@ -22,8 +22,8 @@ def test_run_without_our_cli(tmp_path):
     assert text.startswith("# Benchmarks")
     assert "<!-- bench:400 -->" in text and "<!-- /bench:400 -->" in text
     assert "| import, bulk path (`entities import`) | — |" in text  # reference side not run
-    assert "missing-binary not built" in text
-    assert "- C (jansson + OpenSSL SHA-1, bench/floor.c): " in text and "k/s statements" in text
+    assert "missing-binary not built: every step n/a" in text
+    assert "- C (one-pass JSON scan + OpenSSL SHA-1, bench/floor.c): " in text and "k/s statements" in text
     assert not (tmp_path / "work").exists()
 
     out.write_text(text + "\nkept by hand\n")
