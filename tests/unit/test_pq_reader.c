@@ -9,6 +9,7 @@
 #include "format/pq_dec.h"
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
+#include "lh/core/storage.h"
 #include "lh/format/pq_meta.h"
 #include "lh/format/pq_reader.h"
 #include "test.h"
@@ -426,6 +427,112 @@ static void test_prune(void)
     lh_buf_free(&data);
 }
 
+/* No false negatives: every stored value may be contained in its row group
+ * (statistics in every order/unit, bloom filters), for every seed file. */
+static void no_false_negatives(const char *file, lh_pq_reader *r)
+{
+    lh_error err;
+    lh_pq_column c;
+    lh_pq_column_init(&c);
+    for (size_t g = 0; g < lh_pq_reader_num_row_groups(r); g++) {
+        for (size_t l = 0; l < lh_pq_reader_num_leaves(r); l++) {
+            if (lh_pq_reader_leaf(r, l)->max_rep > 0) continue;
+            CHECK_OK(lh_pq_reader_read_column(r, g, l, &c, &err), &err);
+            size_t w = c.type == LH_PQ_BOOLEAN ? 1 : c.type == LH_PQ_INT32 || c.type == LH_PQ_FLOAT ? 4 : 8;
+            for (size_t i = 0; i < c.num_values; i++) {
+                const void *v;
+                size_t n;
+                if (c.offsets) {
+                    v = c.bytes.data + c.offsets[i];
+                    n = (size_t)(c.offsets[i + 1] - c.offsets[i]);
+                } else {
+                    v = (const uint8_t *)c.values + i * w;
+                    n = w;
+                }
+                bool may = false;
+                CHECK_OK(lh_pq_reader_may_contain(r, g, l, v, n, &may, &err), &err);
+                if (!may) {
+                    fprintf(stderr, "%s: rg %zu leaf %s value %zu pruned\n", file, g,
+                            lh_pq_reader_leaf(r, l)->path, i);
+                    CHECK(may);
+                    break;
+                }
+            }
+        }
+    }
+    lh_pq_column_free(&c);
+}
+
+static void test_no_false_negatives(void)
+{
+    static const char *files[] = {"plain_v1.parquet", "dict_v2.parquet", "delta.parquet",
+                                  "ts_units.parquet", "int96.parquet", "rowgroups.parquet",
+                                  "bloom.parquet", "duckdb_bloom.parquet", "duckdb_v2.parquet",
+                                  "duckdb_zstd.parquet", "nested.parquet", "empty.parquet"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        lh_buf data = LH_BUF_INIT;
+        load(files[i], &data);
+        lh_pq_reader *r = NULL;
+        lh_error err;
+        CHECK_OK(lh_pq_reader_open_mem(data.data, data.len, files[i], &r, &err), &err);
+        if (r) no_false_negatives(files[i], r);
+        lh_pq_reader_free(r);
+        lh_buf_free(&data);
+    }
+    /* the DuckDB file has a bloom filter on a dictionary column */
+    lh_buf data = LH_BUF_INIT;
+    load("duckdb_bloom.parquet", &data);
+    lh_pq_reader *r = NULL;
+    lh_error err;
+    CHECK_OK(lh_pq_reader_open_mem(data.data, data.len, "duckdb_bloom", &r, &err), &err);
+    if (r) {
+        CHECK(lh_pq_reader_meta(r)->row_groups[0].columns[0].meta_data.has_bloom_filter);
+        int absent = 0;
+        for (int i = 0; i < 30; i++) {
+            char v[16];
+            int n = snprintf(v, sizeof v, "str%dz", i);
+            bool may;
+            CHECK_OK(lh_pq_reader_may_contain(r, 0, 0, v, (size_t)n, &may, &err), &err);
+            absent += !may;
+        }
+        CHECK(absent >= 20);
+    }
+    lh_pq_reader_free(r);
+    lh_buf_free(&data);
+}
+
+/* The storage-backed reader reads the same as the in-memory one. */
+static void test_storage_open(void)
+{
+    char *dir = corpus_path("");
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    free(dir);
+    if (!st) return;
+    lh_pq_reader *r = NULL;
+    CHECK_OK(lh_pq_reader_open(st, "rowgroups.parquet", &r, &err), &err);
+    if (r) {
+        CHECK_INT(lh_pq_reader_num_row_groups(r), 4);
+        lh_pq_column c;
+        lh_pq_column_init(&c);
+        int64_t total = 0;
+        for (size_t g = 0; g < lh_pq_reader_num_row_groups(r); g++) {
+            CHECK_OK(lh_pq_reader_read_column(r, g, 0, &c, &err), &err);
+            total += (int64_t)c.num_levels;
+        }
+        CHECK_INT(total, 20);
+        bool may;
+        CHECK_OK(lh_pq_reader_may_contain(r, 0, 0, "zzz", 3, &may, &err), &err);
+        CHECK(!may);
+        lh_pq_column_free(&c);
+        lh_pq_reader_free(r);
+    }
+    CHECK_RC(lh_pq_reader_open(st, "absent.parquet", &r, &err), LH_ERR_NOT_FOUND);
+    CHECK_RC(lh_pq_reader_open(st, "../pq/x", &r, &err), LH_ERR_INVALID);
+    lh_storage_free(st);
+}
+
 /* Corrupt every byte of a few files in turn: no crash, no leak, and failures
  * are LH_ERR_CORRUPT / UNSUPPORTED. */
 static void mutate_file(const char *file, size_t step)
@@ -504,6 +611,8 @@ int main(void)
     RUN(test_nested);
     RUN(test_timestamps);
     RUN(test_prune);
+    RUN(test_no_false_negatives);
+    RUN(test_storage_open);
     RUN(test_corrupt);
     return lh_test_report();
 }
