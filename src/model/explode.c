@@ -66,10 +66,9 @@ static char *plain_id(lh_arena *a, const char *s, size_t n)
     return lh_arena_strndup(a, s, n);
 }
 
+/* Rows are collected with repeats; explode() drops them by statement id. */
 static void add_row(explode_ctx *c, const lh_prop *p, const char *value)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (c->rows[i].prop == p && !strcmp(c->rows[i].value, value)) return;
     c->rows = lh_grow(c->rows, &c->cap, c->n + 1, sizeof *c->rows);
     pending *r = &c->rows[c->n++];
     r->prop = p;
@@ -156,9 +155,17 @@ lh_status lh_origin_check(const char *origin, lh_error *err)
     return LH_OK;
 }
 
-static int cmp_id(const void *a, const void *b)
+/* (id, position) pairs: sorting them finds repeats in n log n. */
+typedef struct id_pos {
+    const char *id;
+    size_t pos;
+} id_pos;
+
+static int cmp_id_pos(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    const id_pos *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
@@ -230,15 +237,20 @@ static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
     LH_TRY(single_string(c, obj, "role", &role));
     if (!role) role = o->role;
 
-    /* Checksum statement over the sorted distinct ids (rows are distinct
-     * (prop, value) pairs, hence distinct ids). */
-    const char **ids = lh_arena_alloc(c->arena, (c->n ? c->n : 1) * sizeof *ids);
-    for (size_t i = 0; i < c->n; i++) ids[i] = c->rows[i].id;
-    if (c->n) qsort(ids, c->n, sizeof *ids, cmp_id);
+    /* Repeated (prop, value) pairs share an id: keep the first of each. */
+    bool *dup = lh_arena_alloc(c->arena, (c->n ? c->n : 1) * sizeof *dup);
+    id_pos *order = lh_arena_alloc(c->arena, (c->n ? c->n : 1) * sizeof *order);
+    for (size_t i = 0; i < c->n; i++) {
+        order[i] = (id_pos){c->rows[i].id, i};
+        dup[i] = false;
+    }
+    if (c->n) qsort(order, c->n, sizeof *order, cmp_id_pos);
+    for (size_t i = 1; i < c->n; i++) dup[order[i].pos] = !strcmp(order[i].id, order[i - 1].id);
+    /* Checksum statement over the sorted distinct ids. */
     lh_sha1_ctx *h = lh_sha1_new();
     lh_sha1_update(h, c->schema->name, strlen(c->schema->name));
     for (size_t i = 0; i < c->n; i++)
-        if (i == 0 || strcmp(ids[i], ids[i - 1])) lh_sha1_update(h, ids[i], LH_SHA1_HEX_LEN);
+        if (!dup[order[i].pos]) lh_sha1_update(h, order[i].id, LH_SHA1_HEX_LEN);
     char checksum[LH_SHA1_HEX_LEN + 1], base_id[LH_SHA1_HEX_LEN + 1];
     lh_sha1_final_hex(h, checksum);
     lh_sha1_free(h);
@@ -257,6 +269,7 @@ static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
     s.role = role;
     s.deleted_at = LH_TS_NULL;
     for (size_t i = 0; i < c->n; i++) {
+        if (dup[i]) continue;
         s.id = c->rows[i].id;
         s.prop = c->rows[i].prop->name;
         s.prop_type = c->rows[i].prop->type;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lh/core/mem.h"
+#include "lh/model/keys.h"
 
 void lh_stmt_batch_init(lh_stmt_batch *b)
 {
@@ -58,4 +59,20 @@ lh_statement *lh_stmt_batch_push(lh_stmt_batch *b, const lh_statement *s)
     d->fragment = s->fragment ? lh_arena_strdup(&b->arena, s->fragment) : "";
     d->role = (s->role && *s->role) ? lh_arena_strdup(&b->arena, s->role) : NULL;
     return d;
+}
+
+void lh_stmt_batch_assign_shards(lh_stmt_batch *b, size_t from, int shards)
+{
+    char key[LH_SHARD_MAX];
+    const char *prev_entity = NULL, *prev_shard = NULL;
+    for (size_t i = from; i < b->len; i++) {
+        lh_statement *s = &b->rows[i];
+        /* rows of one entity come together: hash each entity once */
+        if (!prev_entity || strcmp(prev_entity, s->entity_id) != 0) {
+            lh_shard_key(s->entity_id, shards, key);
+            prev_shard = lh_arena_strdup(&b->arena, key);
+            prev_entity = s->entity_id;
+        }
+        s->shard = prev_shard;
+    }
 }

@@ -44,6 +44,11 @@ static void test_explode_basic(void)
         CHECK(b.rows[0].deleted_at == LH_TS_NULL);
         CHECK_STR(b.rows[0].fragment, "");
         CHECK(b.rows[0].role == NULL);
+        CHECK(b.rows[0].shard == NULL);
+        lh_stmt_batch_assign_shards(&b, 0, 32);
+        char want_shard[LH_SHARD_MAX];
+        lh_shard_key("p1", 32, want_shard);
+        for (size_t i = 0; i < b.len; i++) CHECK_STR(b.rows[i].shard, want_shard);
     }
     lh_stmt_batch_free(&b);
 }

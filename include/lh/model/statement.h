@@ -80,5 +80,8 @@ void lh_stmt_batch_free(lh_stmt_batch *b);
 void lh_stmt_batch_clear(lh_stmt_batch *b); /* keeps capacity */
 /* Deep-copy s into the batch (strings copied into the arena). */
 lh_statement *lh_stmt_batch_push(lh_stmt_batch *b, const lh_statement *s);
+/* Set the shard of rows [from, len) from their entity_id for a dataset with
+ * `shards` shards (lh_shard_key in lh/model/keys.h). */
+void lh_stmt_batch_assign_shards(lh_stmt_batch *b, size_t from, int shards);
 
 #endif
