@@ -319,12 +319,63 @@ void lh_delta_partition_dir(const lh_delta_kv *values, size_t n, lh_delta_escape
 
 /* ----------------------------------------------------------------- stats */
 
-static void stat_value(const lh_delta_col_stats *c, const lh_delta_stat_value *v, lh_buf *out)
+/* Longest prefix of s within LH_DELTA_STATS_STRING_PREFIX bytes that ends on
+ * a character boundary. */
+static size_t utf8_prefix(const char *s, size_t n)
+{
+    if (n <= LH_DELTA_STATS_STRING_PREFIX) return n;
+    size_t k = LH_DELTA_STATS_STRING_PREFIX;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+    return k;
+}
+
+/* Upper bound for a truncated max, as parquet-rs does: the prefix with its
+ * last character incremented (dropping characters that cannot be). False
+ * when no bound fits. */
+static bool truncated_max(const char *s, size_t n, lh_buf *out)
+{
+    size_t k = utf8_prefix(s, n);
+    if (k == n) {
+        lh_buf_append(out, s, n);
+        return true;
+    }
+    while (k > 0) {
+        size_t start = k - 1;
+        while (start > 0 && ((unsigned char)s[start] & 0xC0) == 0x80) start--;
+        uint32_t cp;
+        lh_utf8_decode(s + start, k - start, &cp);
+        if (cp < 0x10FFFF) {
+            cp = cp + 1 == 0xD800 ? 0xE000 : cp + 1;
+            char enc[4];
+            size_t en = lh_utf8_encode(cp, enc);
+            if (start + en <= LH_DELTA_STATS_STRING_PREFIX) {
+                lh_buf_append(out, s, start);
+                lh_buf_append(out, enc, en);
+                return true;
+            }
+        }
+        k = start;
+    }
+    return false;
+}
+
+static void stat_value(const lh_delta_col_stats *c, const lh_delta_stat_value *v, bool is_max,
+                       lh_buf *out)
 {
     switch (c->kind) {
-    case LH_DELTA_STAT_STRING:
-        lh_buf_append_json_str(out, v->s ? v->s : "", v->s ? strlen(v->s) : 0);
+    case LH_DELTA_STAT_STRING: {
+        const char *str = v->s ? v->s : "";
+        size_t n = strlen(str);
+        if (!is_max) {
+            lh_buf_append_json_str(out, str, utf8_prefix(str, n));
+        } else {
+            lh_buf t = LH_BUF_INIT;
+            truncated_max(str, n, &t); /* callers checked it fits */
+            lh_buf_append_json_str(out, t.data ? t.data : "", t.len);
+            lh_buf_free(&t);
+        }
         break;
+    }
     case LH_DELTA_STAT_TIMESTAMP_US: {
         /* delta-rs: UTC, millisecond precision, 'Z' (truncated towards -inf). */
         int64_t ms = v->i >= 0 ? v->i / 1000 : -((-v->i + 999) / 1000);
@@ -359,11 +410,18 @@ void lh_delta_stats_json(int64_t num_records, const lh_delta_col_stats *cols, si
         bool first = true;
         for (size_t i = 0; i < n; i++) {
             if (!cols[i].has_min_max) continue;
+            if (which == 1 && cols[i].kind == LH_DELTA_STAT_STRING) {
+                lh_buf t = LH_BUF_INIT;
+                const char *str = cols[i].max.s ? cols[i].max.s : "";
+                bool ok = truncated_max(str, strlen(str), &t);
+                lh_buf_free(&t);
+                if (!ok) continue; /* no valid upper bound within the prefix */
+            }
             if (!first) lh_buf_append_byte(out, ',');
             first = false;
             lh_buf_append_json_str(out, cols[i].name, strlen(cols[i].name));
             lh_buf_append_byte(out, ':');
-            stat_value(&cols[i], which == 0 ? &cols[i].min : &cols[i].max, out);
+            stat_value(&cols[i], which == 0 ? &cols[i].min : &cols[i].max, which == 1, out);
         }
         lh_buf_append_byte(out, '}');
     }

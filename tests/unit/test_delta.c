@@ -332,6 +332,24 @@ static void test_escaping_and_stats(void)
     CHECK_STR(b.data, "{\"numRecords\":10,\"minValues\":{\"id\":\"a\\\"b\",\"ts\":\"2024-08-19T09:56:41.123Z\","
                       "\"flag\":false,\"n\":-5},\"maxValues\":{\"id\":\"zz\",\"ts\":\"2024-08-19T09:56:41.999Z\","
                       "\"flag\":true,\"n\":7},\"nullCount\":{\"id\":0,\"ts\":2,\"flag\":0,\"n\":1,\"empty\":10}}");
+    /* long strings: cut to 64 bytes like delta-rs */
+    char a100[101], c65[70], f4[80];
+    memset(a100, 'a', 100);
+    a100[100] = 0;
+    memset(c65, 'c', 63);
+    strcpy(c65 + 63, "\xf4\x8f\xbf\xbfx"); /* U+10FFFF cannot be kept or incremented */
+    memset(f4, 0, sizeof f4);
+    for (int i = 0; i < 17; i++) strcat(f4, "\xf4\x8f\xbf\xbf"); /* no upper bound possible */
+    lh_delta_col_stats lcols[] = {
+        {"a", LH_DELTA_STAT_STRING, true, {.s = a100}, {.s = c65}, 0},
+        {"b", LH_DELTA_STAT_STRING, true, {.s = "x"}, {.s = f4}, 0},
+    };
+    lh_buf_reset(&b);
+    lh_delta_stats_json(1, lcols, 2, &b);
+    char want[512];
+    snprintf(want, sizeof want, "{\"numRecords\":1,\"minValues\":{\"a\":\"%.64s\",\"b\":\"x\"},"
+             "\"maxValues\":{\"a\":\"%.62sd\"},\"nullCount\":{\"a\":0,\"b\":0}}", a100, c65);
+    CHECK_STR(b.data, want);
     lh_buf_free(&b);
     lh_buf_free(&enc);
     lh_buf_free(&dec);

@@ -165,6 +165,11 @@ typedef struct lh_delta_col_stats {
     int64_t null_count;
 } lh_delta_col_stats;
 
+/* String bounds are cut to this many bytes like delta-rs (parquet-rs): min =
+ * the UTF-8-safe prefix, max = the prefix with its last character
+ * incremented (or omitted when none fits). */
+#define LH_DELTA_STATS_STRING_PREFIX 64
+
 /* {"numRecords":N,"minValues":{...},"maxValues":{...},"nullCount":{...}} */
 void lh_delta_stats_json(int64_t num_records, const lh_delta_col_stats *cols, size_t n,
                          lh_buf *out);
