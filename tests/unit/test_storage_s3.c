@@ -3,6 +3,8 @@
  * that this test starts and stops: reads, ranged reads, conditional puts and
  * a 4-process race, multipart uploads and aborts, paginated listings.
  * Failure handling is in test_storage_s3_faults.c. */
+#include <pthread.h>
+
 #include "s3_server.h"
 
 /* ---- offline ---- */
@@ -405,6 +407,53 @@ static void test_list(void)
     lh_storage_free(s);
 }
 
+typedef struct thread_job {
+    lh_storage *s;
+    int id, failures;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *j = arg;
+    lh_error err;
+    lh_buf b = LH_BUF_INIT;
+    for (int i = 0; i < 15; i++) {
+        char key[64], body[64];
+        snprintf(key, sizeof key, "t%d/k%02d", j->id, i);
+        snprintf(body, sizeof body, "thread %d item %d", j->id, i);
+        lh_buf_reset(&b);
+        if (lh_storage_write(j->s, key, body, strlen(body), &err) != LH_OK ||
+            lh_storage_read(j->s, key, &b, &err) != LH_OK || strcmp(b.data, body) != 0)
+            j->failures++;
+    }
+    lh_buf_free(&b);
+    return NULL;
+}
+
+/* One storage shared by threads: the curl handle pool hands each request its own handle. */
+static void test_threads(void)
+{
+    lh_storage *s = open_s3("threads");
+    if (!s) return;
+    pthread_t th[4];
+    thread_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (thread_job){s, i, 0};
+        pthread_create(&th[i], NULL, thread_main, &jobs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(jobs[i].failures, 0);
+    }
+    lh_strlist l;
+    lh_strlist_init(&l);
+    lh_error err;
+    CHECK_OK(lh_storage_list(s, "", LH_LIST_RECURSIVE, &l, &err), &err);
+    CHECK_INT(l.len, 60);
+    lh_strlist_free(&l);
+    lh_storage_free(s);
+}
+
 int main(void)
 {
     RUN(test_sigv4_vectors);
@@ -418,6 +467,7 @@ int main(void)
     RUN(test_race);
     RUN(test_multipart);
     RUN(test_list);
+    RUN(test_threads);
     stop_server();
     return lh_test_report();
 }
