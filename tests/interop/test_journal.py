@@ -1,0 +1,192 @@
+"""Journal interop: the Python reference's SqlJournalStore and our lh-journal
+share one journal database (SQLite file, or a PostgreSQL server this test
+starts). Each side writes, the other counts and flushes; segments a failed
+flush left behind are drained by the other side.
+
+The reference's PostgresJournalStore needs the ADBC driver (not installed),
+so on postgres the reference side is its SQLAlchemy code path
+(SqliteJournalStore's insert/read/rotate over a postgresql+psycopg2 engine):
+same table DDL, same rotation, same segment names."""
+import json
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pytest
+from conftest import run, tool
+from ftm_lakehouse.model.statement import JOURNAL_SCHEMA
+from ftm_lakehouse.storage.journal.sql import SqliteJournalStore
+from pg import pg_server  # noqa: F401  (fixture)
+
+COLS = JOURNAL_SCHEMA.names
+TS = {"first_seen", "last_seen", "deleted_at"}
+
+
+def _rows(prefix: str, n: int = 25) -> list[dict]:
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "id": f"{prefix}-{i:04d}",
+                "entity_id": f"{prefix}-ent-{i % 5}",
+                "dataset": "interop",
+                "bucket": "thing" if i % 3 else "document",
+                "origin": "crawl" if i % 2 else "default",
+                "source": None if i % 4 else "src",
+                "schema": "Person",
+                "prop": "name",
+                "prop_type": "name" if i % 6 else None,
+                "value": f"Name \"{i}\"\t\\ \u00e9\u4e2d\n{'x' * i}",
+                "original_value": None if i % 5 else "orig",
+                "lang": None if i % 2 else "deu",
+                "external": i % 7 == 0,
+                "first_seen": datetime(2024, 5, 1, 12, 34, 56, i * 1000, tzinfo=timezone.utc),
+                "last_seen": datetime(2024, 5, 2, 0, 0, i, tzinfo=timezone.utc),
+                "fragment": "" if i % 3 else f"frag{i}",
+                "role": None if i % 2 else "analyst",
+                "deleted_at": None if i % 8 else datetime(2025, 1, 1, 0, 0, 0, 5, tzinfo=timezone.utc),
+            }
+        )
+    return rows
+
+
+def _norm(row: dict) -> dict:
+    out = {}
+    for k in COLS:
+        v = row.get(k)
+        if k in TS and v is not None:
+            if isinstance(v, str):
+                v = datetime.fromisoformat(v)
+            v = v.astimezone(timezone.utc).isoformat()
+        out[k] = v
+    return out
+
+
+def _jsonl(rows: list[dict]) -> str:
+    def enc(r):
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
+
+    return "".join(json.dumps(enc(r)) + "\n" for r in rows)
+
+
+def _ours(uri: str, dataset: str, *args: str, **kw) -> str:
+    return run([tool("lh-journal"), uri, dataset, *args], **kw).stdout
+
+
+def _flush_ours(uri: str, dataset: str, batch: int = 7) -> list[dict]:
+    out = _ours(uri, dataset, "flush", str(batch))
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def _flush_ref(store) -> list[dict]:
+    rows = []
+    for table in store.flush_batches():
+        rows.extend(table.to_pylist())
+    return rows
+
+
+def _by_id(rows):
+    return sorted((_norm(r) for r in rows), key=lambda r: r["id"])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal(request, tmp_path):
+    """(reference-side SQLAlchemy uri, our uri) for one journal database."""
+    if request.param == "sqlite":
+        db = tmp_path / "journal.db"
+        return f"sqlite:///{db}", f"sqlite://{db}"
+    server = request.getfixturevalue("pg_server")
+    return server.sqlalchemy_uri(), server.uri
+
+
+def _ref_store(ref_uri: str, dataset: str) -> SqliteJournalStore:
+    return SqliteJournalStore(dataset, ref_uri)
+
+
+def test_reference_writes_we_flush(journal):
+    ref_uri, our_uri = journal
+    ds = "ref_to_c"
+    rows = _rows("r")
+    store = _ref_store(ref_uri, ds)
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(rows, schema=JOURNAL_SCHEMA))
+    assert _ours(our_uri, ds, "count").strip() == str(len(rows))
+    # live rows of one entity, tombstones skipped
+    ent = [json.loads(x) for x in _ours(our_uri, ds, "entity", "r-ent-0").splitlines()]
+    expect = [r for r in rows if r["entity_id"] == "r-ent-0" and r["deleted_at"] is None]
+    assert _by_id(ent) == _by_id(expect)
+    got = _flush_ours(our_uri, ds)
+    assert _by_id(got) == _by_id(rows)
+    assert all(r["shard"] is None for r in got)  # the reference stores no shard
+    assert store.count() == 0
+    store.dispose()
+
+
+def test_we_write_reference_flushes(journal):
+    ref_uri, our_uri = journal
+    ds = "c_to_ref"
+    rows = _rows("c")
+    run([tool("lh-journal"), our_uri, ds, "insert", "10"], input=_jsonl(rows))
+    store = _ref_store(ref_uri, ds)
+    assert store.count() == len(rows)
+    live = [
+        {k: getattr(s, k) for k in ("id", "entity_id", "value")}
+        for s in store.iterate_entity("c-ent-1")
+    ]
+    expect = [r for r in rows if r["entity_id"] == "c-ent-1" and r["deleted_at"] is None]
+    assert sorted(x["id"] for x in live) == sorted(r["id"] for r in expect)
+    got = _flush_ref(store)
+    assert _by_id(got) == _by_id(rows)
+    assert _ours(our_uri, ds, "count").strip() == "0"
+    store.dispose()
+
+
+def test_mixed_writers_and_leftover_segments(journal):
+    """Both sides write one journal; each side's failed flush leaves a
+    segment the other side drains, nothing lost."""
+    ref_uri, our_uri = journal
+    ds = "mixed"
+    ref_rows, our_rows = _rows("py", 12), _rows("cc", 12)
+    store = _ref_store(ref_uri, ds)
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(ref_rows, schema=JOURNAL_SCHEMA))
+    run([tool("lh-journal"), our_uri, ds, "insert"], input=_jsonl(our_rows))
+    assert store.count() == 24
+
+    # our flush fails at its first batch: the rotated segment stays
+    proc = run([tool("lh-journal"), our_uri, ds, "flush", "5", "0"], check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "consumer failed on purpose" in proc.stderr
+    assert store.count() == 24
+    more = _rows("late", 5)
+    run([tool("lh-journal"), our_uri, ds, "insert"], input=_jsonl(more))
+
+    # the reference drains our segment (and rotates the new rows)
+    got = _flush_ref(store)
+    assert _by_id(got) == _by_id(ref_rows + our_rows + more)
+    assert _ours(our_uri, ds, "count").strip() == "0"
+
+    # the reference abandons its flush mid-way: its segment stays for us
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(ref_rows, schema=JOURNAL_SCHEMA))
+    gen = store.flush_batches()
+    next(gen)
+    gen.close()
+    assert store.count() == 12
+    got = _flush_ours(our_uri, ds)
+    assert _by_id(got) == _by_id(ref_rows)
+    assert store.count() == 0
+    store.dispose()
+
+
+def test_clear(journal):
+    ref_uri, our_uri = journal
+    ds = "clearme"
+    run([tool("lh-journal"), our_uri, ds, "insert"], input=_jsonl(_rows("x", 9)))
+    proc = run([tool("lh-journal"), our_uri, ds, "flush", "5", "0"], check=False)
+    assert proc.returncode == 3
+    run([tool("lh-journal"), our_uri, ds, "insert"], input=_jsonl(_rows("y", 4)))
+    store = _ref_store(ref_uri, ds)
+    assert store.count() == 13
+    assert _ours(our_uri, ds, "clear").strip() == "13"
+    assert store.count() == 0
+    store.dispose()
