@@ -21,6 +21,7 @@ enum {
 typedef struct tc {
     const uint8_t *start, *p, *end;
     int depth;
+    size_t budget;     /* bytes the struct arrays may still allocate */
     const char *what;  /* struct being parsed, for error messages */
     int field;         /* field id being parsed */
     lh_error *err;
@@ -438,6 +439,9 @@ static lh_status tc_struct_list(tc *t, const char *what, void **arr, size_t *cou
     LH_TRY(tc_list(t, &et, &n));
     if (n && et != T_STRUCT) return tc_fail(t, "list element is not a struct");
     if (*arr) return tc_fail(t, "duplicate list field");
+    /* decoded structs are much larger than their (possibly empty) wire form */
+    if (n > t->budget / elem) return tc_fail(t, "list too large for its input");
+    t->budget -= n * elem;
     *arr = n ? lh_calloc(n, elem) : NULL;
     *count = n;
     for (size_t i = 0; i < n; i++)
@@ -662,6 +666,8 @@ static void tc_begin(tc *t, const uint8_t *data, size_t len, lh_error *err)
     t->start = t->p = data;
     t->end = len ? data + len : data;
     t->err = err;
+    /* 64x the input covers real footers (~10x) with room to spare */
+    t->budget = len < (SIZE_MAX >> 7) ? len * 64 + ((size_t)1 << 16) : SIZE_MAX;
 }
 
 lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta *m,

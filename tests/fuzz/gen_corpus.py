@@ -69,6 +69,7 @@ def main():
           bloom_filter_options={"name": {"ndv": 64, "fpp": 0.01}, "num": {"ndv": 64, "fpp": 0.01}})
     write("nested.parquet", nested, compression="NONE")
     write("nested_v2.parquet", nested, compression="ZSTD", data_page_version="2.0")
+    checkpoint()
     try:
         import duckdb
     except ImportError:
@@ -85,6 +86,26 @@ def main():
                 f"TO '{path}' (FORMAT parquet)")
     path = os.path.join(OUT, "duckdb_v2.parquet")
     con.execute(f"COPY t TO '{path}' (FORMAT parquet, PARQUET_VERSION V2)")
+
+
+def checkpoint():
+    """A Delta checkpoint by deltalake (parquet-rs): nested structs, maps, lists."""
+    import glob
+    import shutil
+    import tempfile
+
+    try:
+        from deltalake import DeltaTable, write_deltalake
+    except ImportError:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(3):
+            data = pa.table({"id": [f"e{k}{i}" for i in range(3)],
+                             "p": [None, "a", "b"], "v": pa.array([k, k + 1, k + 2], pa.int64())})
+            write_deltalake(tmp, data, mode="append", partition_by=["p"])
+        DeltaTable(tmp).create_checkpoint()
+        cp = glob.glob(f"{tmp}/_delta_log/*.checkpoint.parquet")[0]
+        shutil.copy(cp, os.path.join(OUT, "delta_checkpoint.parquet"))
 
 
 if __name__ == "__main__":

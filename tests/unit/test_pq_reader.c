@@ -111,6 +111,18 @@ static void test_thrift_limits(void)
     lh_pq_file_meta_init(&m);
     CHECK_RC(lh_pq_file_meta_read(big, sizeof big, &m, &err), LH_ERR_CORRUPT);
     lh_pq_file_meta_free(&m);
+    /* 100000 empty ColumnChunk structs: cheap on the wire, big in memory */
+    lh_buf amp = LH_BUF_INIT;
+    static const uint8_t head[] = {0x15, 0x02, 0x39, 0x1C, /* field 4: one RowGroup */
+                                   0x19, 0xFC, 0xA0, 0x8D, 0x06}; /* field 1: 100000 structs */
+    lh_buf_append(&amp, head, sizeof head);
+    for (int i = 0; i < 100000; i++) lh_buf_append_byte(&amp, 0);
+    lh_buf_append(&amp, "\0\0\0", 3);
+    lh_pq_file_meta_init(&m);
+    CHECK_RC(lh_pq_file_meta_read((const uint8_t *)amp.data, amp.len, &m, &err), LH_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "too large") != NULL);
+    lh_pq_file_meta_free(&m);
+    lh_buf_free(&amp);
     /* a known field with the wrong wire type is skipped (id 1 as binary) */
     static const uint8_t wrong[] = {0x18, 0x01, 'x', 0x00};
     lh_pq_file_meta_init(&m);
