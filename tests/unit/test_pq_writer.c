@@ -390,8 +390,59 @@ static void test_nested(void)
     free(dir);
 }
 
+/* A sink that fails once more than limit bytes were written. */
+typedef struct failing_sink {
+    lh_storage_writer base;
+    size_t limit;
+} failing_sink;
+
+static lh_status failing_write(lh_storage_writer *w, const void *data, size_t n, lh_error *err)
+{
+    failing_sink *f = (failing_sink *)w;
+    (void)data;
+    if (w->offset + n > f->limit) return lh_error_set(err, LH_ERR_IO, "disk full");
+    w->offset += n;
+    return LH_OK;
+}
+
+static void test_sink_failure(void)
+{
+    lh_pq_col_spec cols[2] = {
+        {.name = "s", .kind = LH_PQK_STRING, .dictionary = true, .bloom_filter = true},
+        {.name = "n", .kind = LH_PQK_INT64, .statistics = true},
+    };
+    size_t limits[] = {0, 3, 100, 5000, 20000};
+    for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+        failing_sink sink;
+        memset(&sink, 0, sizeof sink);
+        sink.base.write = failing_write;
+        sink.limit = limits[k];
+        lh_pq_writer_opts o;
+        lh_pq_writer_opts_init(&o);
+        o.row_group_rows = 100;
+        lh_pq_writer *w;
+        lh_error err;
+        CHECK_OK(lh_pq_writer_new(&sink.base, cols, 2, &o, &w, &err), &err);
+        lh_status st = LH_OK;
+        char buf[32];
+        for (int i = 0; i < 1000 && st == LH_OK; i++) {
+            lh_pq_value v[2] = {{.v.s = {buf, (size_t)snprintf(buf, sizeof buf, "v%d", i)}},
+                                {.v.i64 = i}};
+            st = lh_pq_writer_append(w, v, &err);
+        }
+        if (st == LH_OK) st = lh_pq_writer_finish(w, &err);
+        CHECK_INT(st, LH_ERR_IO);
+        CHECK(strstr(err.msg, "disk full") != NULL);
+        lh_pq_value v[2] = {{.is_null = true}, {.is_null = true}};
+        CHECK_RC(lh_pq_writer_append(w, v, &err), LH_ERR_INVALID);
+        CHECK(lh_pq_writer_finish(w, &err) != LH_OK);
+        lh_pq_writer_free(w);
+    }
+}
+
 int main(void)
 {
+    RUN(test_sink_failure);
     RUN(test_nested);
     RUN(test_rle);
     RUN(test_write_basic);
