@@ -121,7 +121,7 @@ static lh_status parse_protocol(json_t *o, lh_delta_protocol *p, const char *whe
 {
     memset(p, 0, sizeof *p);
     if (!json_is_object(o)) return lh_error_set(err, LH_ERR_CORRUPT, "%s: protocol is not an object", where);
-    int64_t r, w;
+    int64_t r = 0, w = 0;
     if (get_i64(o, "minReaderVersion", true, 0, &r, err) != LH_OK ||
         get_i64(o, "minWriterVersion", true, 0, &w, err) != LH_OK)
         return lh_error_prefix(err, "%s: protocol", where);
