@@ -380,54 +380,111 @@ static lh_status check_row(const lh_statement *s, size_t i, lh_error *err)
     return LH_OK;
 }
 
-lh_status lh_pstore_append(lh_pstore *ps, lh_stmt_batch *batch, lh_error *err)
+struct lh_pstore_txn {
+    lh_pstore *ps;
+    lh_fence *marker;
+    lh_arena arena;
+    lh_delta_add *adds;
+    size_t len, cap;
+    uint64_t rows;
+};
+
+lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
 {
+    *out = NULL;
+    LH_TRY(ensure_table(ps, err));
+    lh_pstore_txn *t = lh_calloc(1, sizeof *t);
+    t->ps = ps;
+    lh_arena_init(&t->arena, 16 * 1024);
+    lh_status rc = lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_APPEND,
+                                    ps->opts.lock_max_retries, &t->marker, err);
+    if (rc != LH_OK) {
+        lh_pstore_txn_free(t);
+        return rc;
+    }
+    *out = t;
+    return LH_OK;
+}
+
+lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error *err)
+{
+    lh_pstore *ps = t->ps;
     if (batch->len == 0) return LH_OK;
     for (size_t i = 0; i < batch->len; i++) {
         LH_TRY(check_row(&batch->rows[i], i, err));
         batch->rows[i].shard = lh_pstore_entity_shard(batch->rows[i].entity_id, ps->opts.shards,
-                                            &batch->arena);
+                                                      &batch->arena);
         if (!batch->rows[i].fragment) batch->rows[i].fragment = "";
     }
     qsort(batch->rows, batch->len, sizeof *batch->rows, partition_order);
-    LH_TRY(ensure_table(ps, err));
-
-    lh_fence *marker = NULL;
-    LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_APPEND, ps->opts.lock_max_retries,
-                            &marker, err));
-    lh_arena arena;
-    lh_arena_init(&arena, 16 * 1024);
-    size_t nparts = 0, cap = 16;
-    lh_delta_add *adds = lh_malloc(cap * sizeof *adds);
-    lh_status rc = LH_OK;
-    for (size_t i = 0; rc == LH_OK && i < batch->len;) {
+    for (size_t i = 0; i < batch->len;) {
         size_t j = i + 1;
         while (j < batch->len && same_partition(&batch->rows[i], &batch->rows[j])) j++;
-        if (nparts == cap) adds = lh_realloc(adds, (cap *= 2) * sizeof *adds);
-        rc = lh_part_write(ps, "part", &batch->rows[i], j - i, true, &arena, &adds[nparts], err);
-        if (rc == LH_OK) nparts++;
+        if (t->len == t->cap) {
+            t->cap = t->cap ? t->cap * 2 : 16;
+            t->adds = lh_realloc(t->adds, t->cap * sizeof *t->adds);
+        }
+        LH_TRY(lh_part_write(ps, "part", &batch->rows[i], j - i, true, &t->arena,
+                             &t->adds[t->len], err));
+        t->len++;
         i = j;
     }
-    /* one commit for the whole batch: either all of it is visible or none
-     * (files of a failed append are orphans for vacuum) */
-    lh_delta_txn *txn = NULL;
-    if (rc == LH_OK) rc = lh_delta_txn_new(ps->st, ps->table, NULL, &txn, err);
-    for (size_t i = 0; rc == LH_OK && i < nparts; i++) rc = lh_delta_txn_add(txn, &adds[i], err);
-    if (rc == LH_OK) {
-        lh_delta_kv params[] = {{"mode", "Append"}, {"partitionBy", "[\"shard\",\"bucket\",\"origin\"]"}};
-        lh_delta_txn_set_operation(txn, "WRITE", params, 2);
-        int64_t v;
-        rc = lh_delta_txn_commit(txn, &v, err);
+    t->rows += batch->len;
+    return LH_OK;
+}
+
+uint64_t lh_pstore_txn_rows(const lh_pstore_txn *t)
+{
+    return t->rows;
+}
+
+lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err)
+{
+    lh_pstore *ps = t->ps;
+    lh_status rc = LH_OK;
+    if (t->len) {
+        lh_delta_txn *txn = NULL;
+        rc = lh_delta_txn_new(ps->st, ps->table, NULL, &txn, err);
+        for (size_t i = 0; rc == LH_OK && i < t->len; i++) rc = lh_delta_txn_add(txn, &t->adds[i], err);
+        if (rc == LH_OK) {
+            lh_delta_kv params[] = {{"mode", "Append"},
+                                    {"partitionBy", "[\"shard\",\"bucket\",\"origin\"]"}};
+            lh_delta_txn_set_operation(txn, "WRITE", params, 2);
+            int64_t v;
+            rc = lh_delta_txn_commit(txn, &v, err);
+        }
+        lh_delta_txn_free(txn);
     }
-    lh_delta_txn_free(txn);
-    free(adds);
-    lh_arena_free(&arena);
-    lh_error e2;
-    lh_status rel = lh_fence_release(marker, &e2);
-    if (rc == LH_OK && rel != LH_OK) {
-        *err = e2;
-        rc = rel;
+    if (rc == LH_OK) t->len = 0; /* committed: free() must not delete them */
+    return rc;
+}
+
+void lh_pstore_txn_free(lh_pstore_txn *t)
+{
+    if (!t) return;
+    lh_error ignore;
+    /* not committed: the staged files are nobody's; remove them now rather
+     * than leaving them to vacuum */
+    for (size_t i = 0; i < t->len; i++) {
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "%s/%s", t->ps->table, t->adds[i].path);
+        lh_storage_delete(t->ps->st, key.data, &ignore);
+        lh_buf_free(&key);
     }
+    lh_fence_release(t->marker, &ignore);
+    free(t->adds);
+    lh_arena_free(&t->arena);
+    free(t);
+}
+
+lh_status lh_pstore_append(lh_pstore *ps, lh_stmt_batch *batch, lh_error *err)
+{
+    if (batch->len == 0) return LH_OK;
+    lh_pstore_txn *t = NULL;
+    LH_TRY(lh_pstore_txn_begin(ps, &t, err));
+    lh_status rc = lh_pstore_txn_append(t, batch, err);
+    if (rc == LH_OK) rc = lh_pstore_txn_commit(t, err);
+    lh_pstore_txn_free(t);
     return rc;
 }
 

@@ -140,3 +140,18 @@ lh_status lh_tags_delete(lh_tags *t, const char *key, lh_error *err)
     free(k);
     return rc;
 }
+
+lh_status lh_tags_list(lh_tags *t, const char *prefix, lh_strlist *out, lh_error *err)
+{
+    size_t skip = strlen(t->prefix);
+    char *p = lh_asprintf("%.*s%s%s", (int)(skip - 1), t->prefix, prefix && *prefix ? "/" : "",
+                          prefix ? prefix : "");
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    lh_status rc = lh_storage_list(t->st, p, LH_LIST_RECURSIVE, &keys, err);
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++)
+        if (strlen(keys.items[i]) > skip) lh_strlist_push(out, keys.items[i] + skip);
+    lh_strlist_free(&keys);
+    free(p);
+    return rc;
+}

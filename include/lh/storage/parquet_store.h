@@ -52,6 +52,17 @@ lh_status lh_pstore_version(lh_pstore *ps, int64_t *version, lh_error *err);
  * must be set). The batch is sorted in place. */
 lh_status lh_pstore_append(lh_pstore *ps, lh_stmt_batch *batch, lh_error *err);
 
+/* An append spanning many batches that commits once: files are written as
+ * batches arrive, the Delta commit at the end makes all of them visible at
+ * once; free without commit deletes the files (a killed process leaves them
+ * as orphans for vacuum). Holds an append marker throughout. */
+typedef struct lh_pstore_txn lh_pstore_txn;
+lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err);
+lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error *err);
+uint64_t lh_pstore_txn_rows(const lh_pstore_txn *t);
+lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err);
+void lh_pstore_txn_free(lh_pstore_txn *t);
+
 typedef struct lh_pstore_report {
     size_t partitions;       /* rewritten */
     size_t skipped;          /* already clean */

@@ -17,6 +17,7 @@
 
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
+#include "lh/core/str.h"
 
 #define LH_TAGS_TENANT "lakehouse"
 
@@ -51,6 +52,9 @@ lh_status lh_tags_is_latest(lh_tags *t, const char *key, const char *const *deps
 
 /* Remove a tag (absent is fine). */
 lh_status lh_tags_delete(lh_tags *t, const char *key, lh_error *err);
+
+/* Tag keys under prefix ("" = all), sorted. */
+lh_status lh_tags_list(lh_tags *t, const char *prefix, lh_strlist *out, lh_error *err);
 
 /* Storage key of a tag ("ds/tags/lakehouse/statements/last_updated"); caller frees. */
 char *lh_tags_key(const lh_tags *t, const char *key);

@@ -1,0 +1,39 @@
+/* Datasets of a lake: name validation, config.yml (shards fixed at
+ * creation), listing. A dataset lives at `{lake}/{name}/`. */
+#ifndef LH_REPOSITORY_DATASET_H
+#define LH_REPOSITORY_DATASET_H
+
+#include <stdbool.h>
+
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+#include "lh/core/str.h"
+
+#define LH_NAME_MAX 255
+
+/* A caller-supplied path component (dataset, origin, tag tenant): non-empty,
+ * valid UTF-8, at most 255 characters, no "..", '/', '\\', control
+ * characters; for origins also no quotes (the reference interpolates them
+ * into SQL). field names it in the error ("dataset", "origin"). */
+lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh_error *err);
+
+typedef struct lh_dataset_config {
+    char *name;
+    int shards; /* 0 = single shard */
+    bool exists; /* config.yml was found */
+} lh_dataset_config;
+
+/* Read `{name}/config.yml`; a missing file gives defaults (exists=false). */
+lh_status lh_dataset_config_read(lh_storage *st, const char *name, lh_dataset_config *cfg,
+                                 lh_error *err);
+/* Create `{name}/config.yml` if absent (shards fixed from then on). When it
+ * exists with another shard count, LH_ERR_CONFLICT. */
+lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
+                            lh_dataset_config *cfg, lh_error *err);
+void lh_dataset_config_free(lh_dataset_config *cfg);
+
+/* Names of the datasets in the lake (directories with config.yml or a
+ * statements table), sorted. */
+lh_status lh_dataset_list(lh_storage *st, lh_strlist *out, lh_error *err);
+
+#endif

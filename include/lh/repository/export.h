@@ -1,0 +1,37 @@
+/* Exports of a dataset: `exports/statements.csv` in the reference's column
+ * order and quoting (readable by the Python ftm-lakehouse `statements
+ * import`) and `entities.ftm.json`. */
+#ifndef LH_REPOSITORY_EXPORT_H
+#define LH_REPOSITORY_EXPORT_H
+
+#include <stdio.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/error.h"
+#include "lh/model/entity.h"
+#include "lh/model/statement.h"
+#include "lh/storage/parquet_store.h"
+
+/* The header line of statements.csv (with newline). */
+void lh_export_csv_header(lh_buf *out);
+/* One statement as a CSV line (with newline). */
+void lh_export_csv_row(const lh_statement *s, lh_buf *out);
+
+/* Stream the live statements to key in the lake (atomic: temp + rename);
+ * *rows gets the count. */
+lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key, uint64_t *rows,
+                               lh_error *err);
+/* Same, to a stdio stream. */
+lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, uint64_t *rows, lh_error *err);
+
+/* Progress callback: n more items done. */
+typedef void (*lh_progress_fn)(void *ctx, uint64_t n);
+
+/* Aggregate the entities matching q (NULL = all) into FtM JSON lines, to key
+ * in st (atomically) or, when key is NULL, to f. agg_flags: LH_AGG_*. */
+lh_status lh_export_entities(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
+                             int agg_flags, lh_storage *st, const char *key, FILE *f,
+                             lh_progress_fn progress, void *progress_ctx, uint64_t *entities,
+                             lh_error *err);
+
+#endif

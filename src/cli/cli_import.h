@@ -1,0 +1,38 @@
+/* Shared by `entities import` and `statements import`. */
+#ifndef LH_CLI_IMPORT_H
+#define LH_CLI_IMPORT_H
+
+#include "cli_store.h"
+#include "lh/model/entity.h"
+#include "lh/storage/journal.h"
+
+typedef struct import_opts {
+    const char *input;
+    lh_explode_opts ex;
+    size_t bulk_size;
+    int shards;
+    bool journal;
+} import_opts;
+
+/* Parse the import options; returns an exit code, or -1 to go on. */
+int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, const char *help);
+
+/* Where imported statements go: one staged parquet append (committed once)
+ * or the journal (committed per batch). */
+typedef struct import_sink {
+    lh_pstore *ps;
+    lh_pstore_txn *txn;
+    lh_journal *journal;
+    uint64_t rows;
+} import_sink;
+
+lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s, lh_error *err);
+/* Write and clear the batch. */
+lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err);
+lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err);
+void lh_cli_sink_close(import_sink *s);
+
+/* Copy `{dataset}/{suffix}` to output ("-" = stdout). */
+int lh_cli_stream_key(lh_cli *cli, const char *suffix, const char *output);
+
+#endif

@@ -1,0 +1,79 @@
+/* CLI access to a dataset's stores: ParquetStore, journal, tags. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_store.h"
+#include "lh/core/buf.h"
+#include "lh/core/timeutil.h"
+#include "lh/repository/dataset.h"
+#include "lh/storage/journal.h"
+#include "lh/storage/tags.h"
+
+lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err)
+{
+    const char *ds;
+    lh_storage *st;
+    LH_TRY(lh_cli_dataset(cli, &ds, err));
+    LH_TRY(lh_cli_storage(cli, &st, err));
+    lh_dataset_config cfg;
+    lh_status rc = lh_dataset_config_read(st, ds, &cfg, err);
+    if (rc == LH_OK) {
+        lh_pstore_opts o;
+        lh_pstore_opts_init(&o);
+        o.shards = cfg.shards;
+        rc = lh_pstore_open(st, ds, &o, ps, err);
+    }
+    lh_dataset_config_free(&cfg);
+    return rc;
+}
+
+lh_status lh_cli_journal_uri(lh_cli *cli, char **uri, lh_error *err)
+{
+    if (cli->settings.journal_uri && *cli->settings.journal_uri) {
+        *uri = strdup(cli->settings.journal_uri);
+        return LH_OK;
+    }
+    lh_storage *st;
+    LH_TRY(lh_cli_storage(cli, &st, err));
+    char *local = lh_storage_local_path(st, ".journal.db");
+    if (!local)
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "the lake is not on a local filesystem: set LAKEHOUSE_JOURNAL_URI "
+                            "(sqlite:///path or postgresql://...)");
+    /* the lake root may not exist yet; the journal file needs its directory */
+    lh_storage_write(st, ".lakehouse", "ftm-lakehouse\n", 14, err);
+    lh_buf b = LH_BUF_INIT;
+    lh_buf_printf(&b, "sqlite:///%s", local);
+    free(local);
+    *uri = lh_buf_detach(&b, NULL);
+    return LH_OK;
+}
+
+lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err)
+{
+    const char *ds;
+    LH_TRY(lh_cli_dataset(cli, &ds, err));
+    char *uri = NULL;
+    LH_TRY(lh_cli_journal_uri(cli, &uri, err));
+    lh_status rc = lh_journal_open(uri, ds, NULL, j, err);
+    free(uri);
+    return rc;
+}
+
+lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err)
+{
+    const char *ds;
+    lh_storage *st;
+    LH_TRY(lh_cli_dataset(cli, &ds, err));
+    LH_TRY(lh_cli_storage(cli, &st, err));
+    return lh_tags_open(st, ds, NULL, t, err);
+}
+
+lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err)
+{
+    lh_tags *t = NULL;
+    LH_TRY(lh_cli_tags(cli, &t, err));
+    lh_status rc = lh_tags_set(t, key, INT64_MIN, NULL, err);
+    lh_tags_free(t);
+    return rc;
+}

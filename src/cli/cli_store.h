@@ -1,0 +1,26 @@
+/* CLI access to a dataset's stores. */
+#ifndef LH_CLI_STORE_H
+#define LH_CLI_STORE_H
+
+#include "cli.h"
+#include "lh/storage/parquet_store.h"
+#include "lh/storage/tags.h"
+
+/* The ParquetStore of -d, with the shard count of its config.yml. */
+lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err);
+/* Stamp a freshness tag of the dataset with the current time. */
+lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
+
+/* The journal of -d: LAKEHOUSE_JOURNAL_URI or `.journal.db` in a local lake. */
+lh_status lh_cli_journal_uri(lh_cli *cli, char **uri, lh_error *err);
+typedef struct lh_journal lh_journal;
+lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err);
+
+lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err);
+lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err);
+
+int lh_cmd_flush(lh_cli *cli, int argc, char **argv);
+int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv);
+int lh_cmd_export_statistics(lh_cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,494 @@
+/* ftm-lakehouse entities import | iterate | stream | delete */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_import.h"
+#include "lh/core/mem.h"
+#include "lh/core/timeutil.h"
+#include "lh/model/entity.h"
+#include "lh/model/stmt_io.h"
+#include "lh/repository/dataset.h"
+#include "lh/repository/export.h"
+#include "lh/storage/journal.h"
+
+static const char HELP[] =
+    "Usage: ftm-lakehouse -d DATASET entities COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  import    Import FtM entities (JSON lines) as statements\n"
+    "  iterate   Print entities from the statement store (live view)\n"
+    "  stream    Print the exported entities.ftm.json\n"
+    "  delete    Delete entities (tombstones; merge reaps them after the grace period)\n"
+    "\n"
+    "Run `ftm-lakehouse entities COMMAND --help` for the options.\n";
+
+static const char IMPORT_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET entities import [OPTIONS]\n"
+    "\n"
+    "Import FtM entities (one JSON object per line) as statements. By default\n"
+    "straight into the parquet store in ONE Delta commit at the end: a bad\n"
+    "line or a crash leaves the lake unchanged. With --journal the statements\n"
+    "go to the journal instead (committed batch by batch; `maintenance flush`\n"
+    "moves them on).\n"
+    "\n"
+    "Options:\n"
+    "  -i, --input FILE     Input file, - for stdin (default)\n"
+    "  --origin NAME        Origin for entities that carry none (default: bulk)\n"
+    "  --override-origin    Use --origin even for entities that carry one\n"
+    "  --role NAME          Role for entities that carry none\n"
+    "  --last-seen ISO      Timestamp for entities without last_change (default: now)\n"
+    "  --bulk-size N        Statements per written batch (default\n"
+    "                       $LAKEHOUSE_MAX_BUFFER_ROWS, 1000000)\n"
+    "  --shards N           Shard count when this import creates the dataset\n"
+    "  --journal            Write to the journal instead of the parquet store\n"
+    "  --skip-unknown       Skip properties the schema does not know (else an error)\n";
+
+int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, const char *help)
+{
+    static const struct option opts[] = {
+        {"input", required_argument, 0, 'i'},     {"origin", required_argument, 0, 'O'},
+        {"override-origin", no_argument, 0, 'V'}, {"role", required_argument, 0, 'R'},
+        {"last-seen", required_argument, 0, 'L'}, {"bulk-size", required_argument, 0, 'B'},
+        {"shards", required_argument, 0, 'S'},    {"journal", no_argument, 0, 'J'},
+        {"skip-unknown", no_argument, 0, 'K'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->input = "-";
+    o->ex.origin = "bulk";
+    o->ex.now = lh_now_us();
+    o->bulk_size = (size_t)cli->settings.max_buffer_rows;
+    o->shards = -1;
+    int c;
+    lh_error err;
+    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->input = optarg; break;
+        case 'O': o->ex.origin = optarg; break;
+        case 'V': o->ex.override_origin = true; break;
+        case 'R': o->ex.role = optarg; break;
+        case 'L':
+            if (lh_time_parse_iso(optarg, strlen(optarg), &o->ex.now, &err) != LH_OK)
+                return lh_cli_usage_error(cli, "--last-seen: %s", err.msg);
+            break;
+        case 'B': o->bulk_size = strtoull(optarg, NULL, 10); break;
+        case 'S': o->shards = atoi(optarg); break;
+        case 'J': o->journal = true; break;
+        case 'K': o->ex.flags |= LH_EXPLODE_SKIP_UNKNOWN; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    if (o->bulk_size == 0) o->bulk_size = 1000000;
+    if (lh_origin_check(o->ex.origin, &err) != LH_OK) return lh_cli_fail(cli, &err);
+    return -1;
+}
+
+lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s, lh_error *err)
+{
+    memset(s, 0, sizeof *s);
+    const char *ds;
+    lh_storage *st;
+    LH_TRY(lh_cli_dataset(cli, &ds, err));
+    LH_TRY(lh_cli_storage(cli, &st, err));
+    lh_dataset_config cfg;
+    lh_status rc = lh_dataset_ensure(st, ds, shards, &cfg, err);
+    lh_dataset_config_free(&cfg);
+    if (rc != LH_OK) return rc;
+    if (journal) return lh_cli_journal(cli, &s->journal, err);
+    LH_TRY(lh_cli_pstore(cli, &s->ps, err));
+    return lh_pstore_txn_begin(s->ps, &s->txn, err);
+}
+
+lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err)
+{
+    if (!b->len) return LH_OK;
+    lh_status rc = s->journal ? lh_journal_insert_batch(s->journal, b, err)
+                              : lh_pstore_txn_append(s->txn, b, err);
+    if (rc == LH_OK) s->rows += b->len;
+    lh_stmt_batch_clear(b);
+    return rc;
+}
+
+lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err)
+{
+    if (s->journal) return lh_cli_tag_now(cli, "journal/last_updated", err);
+    LH_TRY(lh_pstore_txn_commit(s->txn, err));
+    return s->rows ? lh_cli_tag_now(cli, "statements/last_updated", err) : LH_OK;
+}
+
+void lh_cli_sink_close(import_sink *s)
+{
+    lh_pstore_txn_free(s->txn);
+    lh_pstore_free(s->ps);
+    lh_journal_free(s->journal);
+}
+
+static int cmd_import(lh_cli *cli, int argc, char **argv)
+{
+    import_opts o;
+    int u = lh_cli_parse_import(cli, argc, argv, &o, IMPORT_HELP);
+    if (u >= 0) return u;
+    lh_error err;
+    const lh_model *m = lh_model_get(&err);
+    if (!m) return lh_cli_fail(cli, &err);
+    FILE *in = lh_cli_open_in(o.input, &err);
+    if (!in) return lh_cli_fail(cli, &err);
+    const char *ds;
+    if (lh_cli_dataset(cli, &ds, &err) != LH_OK) {
+        lh_cli_close(in);
+        return lh_cli_fail(cli, &err);
+    }
+    o.ex.dataset = ds;
+    import_sink s;
+    lh_stmt_batch batch;
+    lh_stmt_batch_init(&batch);
+    lh_line_reader *r = lh_line_reader_new(in, strcmp(o.input, "-") ? o.input : "<stdin>");
+    lh_progress prog;
+    lh_progress_start(&prog, "import");
+    lh_status rc = lh_cli_sink_open(cli, o.journal, o.shards, &s, &err);
+    uint64_t entities = 0;
+    while (rc == LH_OK) {
+        const char *line;
+        size_t len;
+        rc = lh_line_reader_next(r, &line, &len, &err);
+        if (rc != LH_OK || !line) break;
+        rc = lh_entity_explode(m, line, len, &o.ex, &batch, &err);
+        if (rc != LH_OK) {
+            lh_error_prefix(&err, "%s:%zu", lh_line_reader_name(r), lh_line_reader_lineno(r));
+            break;
+        }
+        entities++;
+        lh_progress_add(&prog, 1);
+        if (batch.len >= o.bulk_size) rc = lh_cli_sink_write(&s, &batch, &err);
+    }
+    if (rc == LH_OK) rc = lh_cli_sink_write(&s, &batch, &err);
+    if (rc == LH_OK) rc = lh_cli_sink_commit(cli, &s, &err);
+    lh_progress_done(&prog);
+    lh_cli_sink_close(&s);
+    lh_line_reader_free(r);
+    lh_stmt_batch_free(&batch);
+    lh_cli_close(in);
+    if (rc != LH_OK) return lh_cli_fail(cli, &err);
+    fprintf(stderr, "imported %llu entities (%llu statements) into %s\n",
+            (unsigned long long)entities, (unsigned long long)s.rows,
+            o.journal ? "the journal" : "the parquet store");
+    return 0;
+}
+
+static const char ITERATE_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET entities iterate [OPTIONS]\n"
+    "\n"
+    "Print entities from the statement store as FtM JSON lines: the live view,\n"
+    "duplicates and tombstones reconciled, with context (datasets, origin,\n"
+    "first_seen, last_seen, last_change).\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output FILE      Output file, - for stdout (default)\n"
+    "  -s, --schema NAME      Only entities of this schema or its descendants\n"
+    "                         (repeatable)\n"
+    "  -e, --entity-id ID     Only this entity (repeatable)\n"
+    "  --origin NAME          Only statements of this origin\n"
+    "  --prop NAME --value V  Only entities with this property value\n"
+    "  --changed-since ISO    Only entities with statements seen since\n";
+
+typedef struct filter_opts {
+    lh_pstore_filter q;
+    lh_strlist schemata, ids;
+    const char *output;
+    const char *input;
+} filter_opts;
+
+static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, const char *help,
+                        const lh_model *m)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},     {"schema", required_argument, 0, 's'},
+        {"entity-id", required_argument, 0, 'e'},  {"origin", required_argument, 0, 'O'},
+        {"prop", required_argument, 0, 'P'},       {"value", required_argument, 0, 'V'},
+        {"changed-since", required_argument, 0, 'C'}, {"input", required_argument, 0, 'i'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    lh_pstore_filter_init(&f->q);
+    lh_strlist_init(&f->schemata);
+    lh_strlist_init(&f->ids);
+    f->output = "-";
+    f->input = NULL;
+    int c;
+    lh_error err;
+    while ((c = getopt_long(argc, argv, "o:s:e:i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': f->output = optarg; break;
+        case 'i': f->input = optarg; break;
+        case 's': {
+            const lh_schema *want = lh_model_schema(m, optarg);
+            if (!want) return lh_cli_usage_error(cli, "unknown schema `%s`", optarg);
+            for (size_t i = 0; i < lh_model_schema_count(m); i++) {
+                const lh_schema *s = lh_model_schema_at(m, i);
+                if (lh_schema_is_a(s, optarg)) lh_strlist_push(&f->schemata, s->name);
+            }
+            break;
+        }
+        case 'e': lh_strlist_push(&f->ids, optarg); break;
+        case 'O': f->q.origin = optarg; break;
+        case 'P': f->q.prop = optarg; break;
+        case 'V': f->q.value = optarg; break;
+        case 'C':
+            if (lh_time_parse_iso(optarg, strlen(optarg), &f->q.changed_since, &err) != LH_OK)
+                return lh_cli_usage_error(cli, "--changed-since: %s", err.msg);
+            break;
+        case 'h': fputs(help, stdout); return 0;
+        default: return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    if (f->q.value && !f->q.prop) return lh_cli_usage_error(cli, "--value needs --prop");
+    if (f->schemata.len) {
+        f->q.schemata = (const char *const *)f->schemata.items;
+        f->q.num_schemata = f->schemata.len;
+    }
+    if (f->ids.len) {
+        f->q.entity_ids = (const char *const *)f->ids.items;
+        f->q.num_entity_ids = f->ids.len;
+    }
+    return -1;
+}
+
+static void filter_free(filter_opts *f)
+{
+    lh_strlist_free(&f->schemata);
+    lh_strlist_free(&f->ids);
+}
+
+static void progress_cb(void *ctx, uint64_t n)
+{
+    lh_progress_add(ctx, n);
+}
+
+static int cmd_iterate(lh_cli *cli, int argc, char **argv)
+{
+    lh_error err;
+    const lh_model *m = lh_model_get(&err);
+    if (!m) return lh_cli_fail(cli, &err);
+    filter_opts f;
+    int u = parse_filter(cli, argc, argv, &f, ITERATE_HELP, m);
+    if (u >= 0) {
+        filter_free(&f);
+        return u;
+    }
+    lh_pstore *ps = NULL;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    FILE *out = rc == LH_OK ? lh_cli_open_out(f.output, &err) : NULL;
+    if (rc == LH_OK && !out) rc = LH_ERR_IO;
+    lh_progress prog;
+    lh_progress_start(&prog, "entities");
+    uint64_t n = 0;
+    if (rc == LH_OK)
+        rc = lh_export_entities(ps, m, &f.q, LH_AGG_CONTEXT_ORDER, NULL, NULL, out, progress_cb,
+                                &prog, &n, &err);
+    lh_progress_done(&prog);
+    lh_cli_close(out);
+    lh_pstore_free(ps);
+    filter_free(&f);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+/* Copy a stored export to the output byte for byte. */
+int lh_cli_stream_key(lh_cli *cli, const char *suffix, const char *output)
+{
+    lh_error err;
+    const char *ds;
+    lh_storage *st;
+    if (lh_cli_dataset(cli, &ds, &err) != LH_OK || lh_cli_storage(cli, &st, &err) != LH_OK)
+        return lh_cli_fail(cli, &err);
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/%s", ds, suffix);
+    lh_storage_reader *r = NULL;
+    lh_status rc = lh_storage_reader_open(st, key.data, &r, &err);
+    if (rc == LH_ERR_NOT_FOUND)
+        lh_error_set(&err, LH_ERR_NOT_FOUND, "`%s` has not been exported yet: run "
+                     "`ftm-lakehouse -d %s make` first", key.data, ds);
+    FILE *out = rc == LH_OK ? lh_cli_open_out(output, &err) : NULL;
+    if (rc == LH_OK && !out) rc = LH_ERR_IO;
+    char *chunk = lh_malloc(1 << 20);
+    uint64_t size = r ? lh_storage_reader_size(r) : 0;
+    for (uint64_t off = 0; rc == LH_OK && off < size;) {
+        size_t n = size - off > (1 << 20) ? (1 << 20) : (size_t)(size - off);
+        rc = lh_storage_reader_pread(r, off, chunk, n, &err);
+        if (rc == LH_OK && fwrite(chunk, 1, n, out) != n)
+            rc = lh_error_set(&err, LH_ERR_IO, "writing output failed");
+        off += n;
+    }
+    free(chunk);
+    lh_cli_close(out);
+    lh_storage_reader_free(r);
+    lh_buf_free(&key);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static int cmd_stream(lh_cli *cli, int argc, char **argv)
+{
+    static const char help[] =
+        "Usage: ftm-lakehouse -d DATASET entities stream [-o FILE]\n\n"
+        "Print the exported entities.ftm.json (see `maintenance export-entities`).\n";
+    if (lh_cli_want_help(argc, argv, help)) return 0;
+    const char *out = "-";
+    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
+        out = argv[2];
+    else if (argc != 1)
+        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    return lh_cli_stream_key(cli, "entities.ftm.json", out);
+}
+
+static const char DELETE_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET entities delete [-e ID]... [-i FILE] [--journal]\n"
+    "\n"
+    "Delete entities: every live statement of each is written again as a\n"
+    "tombstone (deleted_at = now), which hides it from reads at once; `merge`\n"
+    "drops tombstone and statement after LAKEHOUSE_GRACE_PERIOD_DAYS.\n"
+    "\n"
+    "Options:\n"
+    "  -e, --entity-id ID   Entity to delete (repeatable)\n"
+    "  -i, --input FILE     File with one entity id per line (- for stdin)\n"
+    "  --journal            Write the tombstones to the journal\n";
+
+typedef struct tomb_ctx {
+    lh_stmt_batch *batch;
+    int64_t now;
+} tomb_ctx;
+
+static lh_status collect_tombstones(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+{
+    tomb_ctx *t = ctx;
+    for (size_t i = 0; i < n; i++) {
+        lh_statement s = rows[i];
+        s.deleted_at = t->now;
+        /* the tombstone must win the dedupe against the row it shadows */
+        if (s.last_seen < t->now) s.last_seen = t->now;
+        if (s.first_seen > s.last_seen) s.first_seen = s.last_seen;
+        lh_stmt_batch_push(t->batch, &s);
+    }
+    return LH_OK;
+}
+
+static int cmd_delete(lh_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"entity-id", required_argument, 0, 'e'},
+                                         {"input", required_argument, 0, 'i'},
+                                         {"journal", no_argument, 0, 'J'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    lh_strlist ids;
+    lh_strlist_init(&ids);
+    bool journal = false;
+    const char *input = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "e:i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e': lh_strlist_push(&ids, optarg); break;
+        case 'i': input = optarg; break;
+        case 'J': journal = true; break;
+        case 'h': fputs(DELETE_HELP, stdout); lh_strlist_free(&ids); return 0;
+        default: lh_strlist_free(&ids); return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    lh_error err;
+    lh_status rc = LH_OK;
+    if (input) {
+        FILE *in = lh_cli_open_in(input, &err);
+        if (!in) rc = LH_ERR_IO;
+        lh_line_reader *r = in ? lh_line_reader_new(in, input) : NULL;
+        while (rc == LH_OK) {
+            const char *line;
+            size_t len;
+            rc = lh_line_reader_next(r, &line, &len, &err);
+            if (rc != LH_OK || !line) break;
+            lh_strlist_push_owned(&ids, lh_strndup(line, len));
+        }
+        lh_line_reader_free(r);
+        lh_cli_close(in);
+    }
+    if (rc == LH_OK && !ids.len) {
+        lh_strlist_free(&ids);
+        return lh_cli_usage_error(cli, "no entity ids given (-e ID or -i FILE)");
+    }
+    lh_pstore *ps = NULL;
+    lh_stmt_batch batch;
+    lh_stmt_batch_init(&batch);
+    tomb_ctx t = {&batch, lh_now_us()};
+    if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) {
+        lh_pstore_filter q;
+        lh_pstore_filter_init(&q);
+        q.entity_ids = (const char *const *)ids.items;
+        q.num_entity_ids = ids.len;
+        rc = lh_pstore_query_statements(ps, &q, collect_tombstones, &t, &err);
+    }
+    size_t n = batch.len;
+    if (rc == LH_OK && n) {
+        import_sink s;
+        rc = lh_cli_sink_open(cli, journal, -1, &s, &err);
+        if (rc == LH_OK) rc = lh_cli_sink_write(&s, &batch, &err);
+        if (rc == LH_OK) rc = lh_cli_sink_commit(cli, &s, &err);
+        lh_cli_sink_close(&s);
+    }
+    if (rc == LH_OK)
+        fprintf(stderr, "deleted %zu statement(s) of %zu entity id(s)\n", n, ids.len);
+    lh_stmt_batch_free(&batch);
+    lh_pstore_free(ps);
+    lh_strlist_free(&ids);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
+{
+    static const char help[] =
+        "Usage: ftm-lakehouse -d DATASET maintenance export-entities [-o FILE]\n\n"
+        "Write every entity as FtM JSON lines to entities.ftm.json in the dataset\n"
+        "(or to FILE).\n";
+    if (lh_cli_want_help(argc, argv, help)) return 0;
+    const char *outpath = NULL;
+    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
+        outpath = argv[2];
+    else if (argc != 1)
+        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    lh_error err;
+    const lh_model *m = lh_model_get(&err);
+    if (!m) return lh_cli_fail(cli, &err);
+    lh_pstore *ps = NULL;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    lh_progress prog;
+    lh_progress_start(&prog, "export entities");
+    uint64_t n = 0;
+    if (rc == LH_OK && outpath) {
+        FILE *out = lh_cli_open_out(outpath, &err);
+        rc = out ? lh_export_entities(ps, m, NULL, 0, NULL, NULL, out, progress_cb, &prog, &n,
+                                      &err)
+                 : LH_ERR_IO;
+        lh_cli_close(out);
+    } else if (rc == LH_OK) {
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "%s/entities.ftm.json", cli->dataset);
+        rc = lh_export_entities(ps, m, NULL, 0, cli->st, key.data, NULL, progress_cb, &prog,
+                                &n, &err);
+        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "entities.ftm.json", &err);
+        lh_buf_free(&key);
+    }
+    lh_progress_done(&prog);
+    if (rc == LH_OK) fprintf(stderr, "exported %llu entities\n", (unsigned long long)n);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static const lh_cmd CMDS[] = {
+    {"import", cmd_import, ""},
+    {"iterate", cmd_iterate, ""},
+    {"stream", cmd_stream, ""},
+    {"delete", cmd_delete, ""},
+    {NULL, NULL, NULL},
+};
+
+int lh_cmd_entities(lh_cli *cli, int argc, char **argv)
+{
+    return lh_cli_dispatch(cli, argv[0], HELP, CMDS, argc, argv);
+}

@@ -1,0 +1,203 @@
+/* ftm-lakehouse maintenance ...: merge, compact, vacuum, optimize, unlock,
+ * destroy, flush and the exports. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_store.h"
+#include "lh/repository/export.h"
+
+static const char HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  flush               Move journal statements into the parquet store\n"
+    "  merge [--force]     Rewrite dirty partitions: one row per statement id,\n"
+    "                      first_seen folded, tombstones past the grace period\n"
+    "                      dropped (--force: clean partitions too)\n"
+    "  compact             Bin-pack partitions with several files, rows unchanged\n"
+    "  vacuum [--retention-hours N]\n"
+    "                      Delete data files the log no longer references\n"
+    "  optimize [--retention-hours N] [--force]\n"
+    "                      merge, then vacuum\n"
+    "  unlock              Release a write fence left by a crashed writer\n"
+    "  destroy --yes       Delete the statement table\n"
+    "  export-statements [-o FILE]   statements.csv (default: exports/statements.csv)\n"
+    "  export-entities [-o FILE]     entities.ftm.json (default: in the dataset)\n"
+    "  export-statistics [-o FILE]   statistics.json (default: exports/statistics.json)\n";
+
+static int parse_retention(lh_cli *cli, int argc, char **argv, int *hours, bool *force)
+{
+    static const struct option opts[] = {{"retention-hours", required_argument, 0, 'r'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'r') {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 0) return lh_cli_usage_error(cli, "bad --retention-hours `%s`", optarg);
+            *hours = (int)v;
+        } else if (c == 'f' && force) {
+            *force = true;
+        } else {
+            return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    return -1;
+}
+
+static void print_report(const char *what, const lh_pstore_report *r)
+{
+    fprintf(stderr, "%s: %zu partition(s) rewritten, %zu skipped, %zu file(s) removed, "
+                    "%zu added, %llu rows in, %llu rows out\n",
+            what, r->partitions, r->skipped, r->files_removed, r->files_added,
+            (unsigned long long)r->rows_in, (unsigned long long)r->rows_out);
+}
+
+static int cmd_merge(lh_cli *cli, int argc, char **argv)
+{
+    int hours = 0;
+    bool force = false;
+    int u = parse_retention(cli, argc, argv, &hours, &force);
+    if (u >= 0) return u;
+    lh_error err;
+    lh_pstore *ps = NULL;
+    lh_pstore_report rep;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) rc = lh_pstore_merge(ps, force, &rep, &err);
+    if (rc == LH_OK) print_report("merge", &rep);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static int cmd_compact(lh_cli *cli, int argc, char **argv)
+{
+    int hours = 0;
+    int u = parse_retention(cli, argc, argv, &hours, NULL);
+    if (u >= 0) return u;
+    lh_error err;
+    lh_pstore *ps = NULL;
+    lh_pstore_report rep;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) rc = lh_pstore_compact(ps, &rep, &err);
+    if (rc == LH_OK) print_report("compact", &rep);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
+{
+    int hours = 0;
+    bool force = false;
+    int u = parse_retention(cli, argc, argv, &hours, merge ? &force : NULL);
+    if (u >= 0) return u;
+    lh_error err;
+    lh_pstore *ps = NULL;
+    lh_pstore_report rep;
+    size_t deleted = 0;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK && merge) {
+        rc = lh_pstore_merge(ps, force, &rep, &err);
+        if (rc == LH_OK) print_report("merge", &rep);
+    }
+    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, &deleted, &err);
+    if (rc == LH_OK) fprintf(stderr, "vacuum: %zu file(s) deleted\n", deleted);
+    if (rc == LH_OK && merge) rc = lh_cli_tag_now(cli, "statements/last_optimized", &err);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static int cmd_vacuum(lh_cli *cli, int argc, char **argv)
+{
+    return vacuum_or_optimize(cli, argc, argv, false);
+}
+
+static int cmd_optimize(lh_cli *cli, int argc, char **argv)
+{
+    return vacuum_or_optimize(cli, argc, argv, true);
+}
+
+static int cmd_unlock(lh_cli *cli, int argc, char **argv)
+{
+    if (argc > 1) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    lh_error err;
+    lh_pstore *ps = NULL;
+    bool released = false;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) rc = lh_pstore_unlock(ps, &released, &err);
+    if (rc == LH_OK)
+        fprintf(stderr, "%s\n", released ? "released the write fence" : "no lock was held");
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static int cmd_destroy(lh_cli *cli, int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "--yes") != 0)
+        return lh_cli_usage_error(cli, "destroy deletes every statement: confirm with --yes");
+    lh_error err;
+    lh_pstore *ps = NULL;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) rc = lh_pstore_destroy(ps, &err);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static int parse_out(lh_cli *cli, int argc, char **argv, const char **out)
+{
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o') *out = optarg;
+        else return lh_cli_usage_error(cli, "bad option");
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    return -1;
+}
+
+static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
+{
+    const char *out = NULL;
+    int u = parse_out(cli, argc, argv, &out);
+    if (u >= 0) return u;
+    lh_error err;
+    lh_pstore *ps = NULL;
+    uint64_t rows = 0;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK && out) {
+        FILE *f = lh_cli_open_out(out, &err);
+        rc = f ? lh_export_statements_file(ps, f, &rows, &err) : LH_ERR_IO;
+        lh_cli_close(f);
+    } else if (rc == LH_OK) {
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "%s/exports/statements.csv", cli->dataset);
+        rc = lh_export_statements(ps, cli->st, key.data, &rows, &err);
+        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "exports/statements.csv", &err);
+        lh_buf_free(&key);
+    }
+    if (rc == LH_OK) fprintf(stderr, "exported %llu statements\n", (unsigned long long)rows);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static const lh_cmd CMDS[] = {
+    {"flush", lh_cmd_flush, ""},
+    {"merge", cmd_merge, ""},
+    {"compact", cmd_compact, ""},
+    {"vacuum", cmd_vacuum, ""},
+    {"optimize", cmd_optimize, ""},
+    {"unlock", cmd_unlock, ""},
+    {"destroy", cmd_destroy, ""},
+    {"export-statements", cmd_export_statements, ""},
+    {"export-entities", lh_cmd_export_entities, ""},
+    {"export-statistics", lh_cmd_export_statistics, ""},
+    {NULL, NULL, NULL},
+};
+
+int lh_cmd_maintenance(lh_cli *cli, int argc, char **argv)
+{
+    return lh_cli_dispatch(cli, argv[0], HELP, CMDS, argc, argv);
+}

@@ -1,0 +1,164 @@
+/* ftm-lakehouse make | maintenance export-statistics */
+#include <getopt.h>
+#include <string.h>
+
+#include "cli_import.h"
+#include "lh/core/timeutil.h"
+#include "lh/repository/export.h"
+#include "lh/repository/stats.h"
+
+static lh_status export_statistics(lh_cli *cli, const char *outpath, lh_error *err)
+{
+    const lh_model *m = lh_model_get(err);
+    if (!m) return err->code;
+    lh_pstore *ps = NULL;
+    LH_TRY(lh_cli_pstore(cli, &ps, err));
+    lh_buf json = LH_BUF_INIT;
+    lh_status rc = lh_stats_compute(ps, m, &json, err);
+    lh_buf_append_byte(&json, '\n');
+    if (rc == LH_OK && outpath) {
+        FILE *f = lh_cli_open_out(outpath, err);
+        if (!f) rc = LH_ERR_IO;
+        else if (fwrite(json.data, 1, json.len, f) != json.len)
+            rc = lh_error_set(err, LH_ERR_IO, "writing `%s` failed", outpath);
+        lh_cli_close(f);
+    } else if (rc == LH_OK) {
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "%s/exports/statistics.json", cli->dataset);
+        rc = lh_storage_write(cli->st, key.data, json.data, json.len, err);
+        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "exports/statistics.json", err);
+        lh_buf_free(&key);
+    }
+    lh_buf_free(&json);
+    lh_pstore_free(ps);
+    return rc;
+}
+
+int lh_cmd_export_statistics(lh_cli *cli, int argc, char **argv)
+{
+    static const char help[] =
+        "Usage: ftm-lakehouse -d DATASET maintenance export-statistics [-o FILE]\n\n"
+        "Compute the dataset statistics (entity count, schemata, countries, date\n"
+        "range) into exports/statistics.json (or FILE).\n";
+    if (lh_cli_want_help(argc, argv, help)) return 0;
+    const char *out = NULL;
+    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
+        out = argv[2];
+    else if (argc != 1)
+        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    lh_error err;
+    return export_statistics(cli, out, &err) == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
+static const char HELP[] =
+    "Usage: ftm-lakehouse -d DATASET make [OPTIONS]\n"
+    "\n"
+    "Make or update a dataset: flush the journal, optimize the statement store\n"
+    "(merge + vacuum) when a partition is dirty, and regenerate the exports\n"
+    "(exports/statements.csv, entities.ftm.json, exports/statistics.json)\n"
+    "whose freshness tags are older than the statements. Prints the dataset's\n"
+    "statistics.\n"
+    "\n"
+    "Options:\n"
+    "  --no-flush         Do not flush the journal\n"
+    "  --no-optimize      Do not merge and vacuum\n"
+    "  --no-exports       Do not regenerate exports\n"
+    "  --force-optimize   Merge even clean partitions\n"
+    "  --force-exports    Regenerate exports even when fresh\n";
+
+static lh_status fresh(lh_cli *cli, const char *target, bool *is_fresh, lh_error *err)
+{
+    lh_tags *t = NULL;
+    LH_TRY(lh_cli_tags(cli, &t, err));
+    const char *deps[] = {"statements/last_updated"};
+    lh_status rc = lh_tags_is_latest(t, target, deps, 1, is_fresh, err);
+    lh_tags_free(t);
+    return rc;
+}
+
+int lh_cmd_make(lh_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"no-flush", no_argument, 0, 'F'},        {"no-optimize", no_argument, 0, 'O'},
+        {"no-exports", no_argument, 0, 'E'},      {"force-optimize", no_argument, 0, 'o'},
+        {"force-exports", no_argument, 0, 'e'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    bool flush = true, optimize = true, exports = true, force_opt = false, force_exp = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'F': flush = false; break;
+        case 'O': optimize = false; break;
+        case 'E': exports = false; break;
+        case 'o': force_opt = true; break;
+        case 'e': force_exp = true; break;
+        case 'h': fputs(HELP, stdout); return 0;
+        default: return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    lh_error err;
+    lh_status rc = LH_OK;
+    if (flush) {
+        int64_t rows = 0;
+        rc = lh_cli_flush(cli, &rows, &err);
+        if (rc == LH_OK) fprintf(stderr, "make: flushed %lld journal statements\n", (long long)rows);
+    }
+    lh_pstore *ps = NULL;
+    if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK && optimize) {
+        bool needs = force_opt;
+        if (!needs) rc = lh_pstore_needs_merge(ps, &needs, &err);
+        if (rc == LH_OK && needs) {
+            lh_pstore_report rep;
+            size_t deleted = 0;
+            rc = lh_pstore_merge(ps, force_opt, &rep, &err);
+            if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &err);
+            if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/optimize/last_run", &err);
+            if (rc == LH_OK)
+                fprintf(stderr, "make: merged %zu partition(s), vacuumed %zu file(s)\n",
+                        rep.partitions, deleted);
+        } else if (rc == LH_OK) {
+            fprintf(stderr, "make: statement store is optimized\n");
+        }
+    }
+    if (rc == LH_OK && exports) {
+        const lh_model *m = lh_model_get(&err);
+        if (!m) rc = err.code;
+        bool is_fresh = false;
+        if (rc == LH_OK && !force_exp) rc = fresh(cli, "exports/statements.csv", &is_fresh, &err);
+        if (rc == LH_OK && !is_fresh) {
+            uint64_t rows = 0;
+            lh_buf key = LH_BUF_INIT;
+            lh_buf_printf(&key, "%s/exports/statements.csv", cli->dataset);
+            rc = lh_export_statements(ps, cli->st, key.data, &rows, &err);
+            if (rc == LH_OK) rc = lh_cli_tag_now(cli, "exports/statements.csv", &err);
+            if (rc == LH_OK) fprintf(stderr, "make: exported %llu statements\n", (unsigned long long)rows);
+            lh_buf_free(&key);
+        }
+        is_fresh = false;
+        if (rc == LH_OK && !force_exp) rc = fresh(cli, "entities.ftm.json", &is_fresh, &err);
+        if (rc == LH_OK && !is_fresh) {
+            uint64_t n = 0;
+            lh_buf key = LH_BUF_INIT;
+            lh_buf_printf(&key, "%s/entities.ftm.json", cli->dataset);
+            rc = lh_export_entities(ps, m, NULL, 0, cli->st, key.data, NULL, NULL, NULL, &n, &err);
+            if (rc == LH_OK) rc = lh_cli_tag_now(cli, "entities.ftm.json", &err);
+            if (rc == LH_OK) fprintf(stderr, "make: exported %llu entities\n", (unsigned long long)n);
+            lh_buf_free(&key);
+        }
+        is_fresh = false;
+        if (rc == LH_OK && !force_exp) rc = fresh(cli, "exports/statistics.json", &is_fresh, &err);
+        if (rc == LH_OK && !is_fresh) rc = export_statistics(cli, NULL, &err);
+        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", &err);
+    }
+    lh_pstore_free(ps);
+    if (rc != LH_OK) return lh_cli_fail(cli, &err);
+    /* the dataset's statistics, as the reference prints its index */
+    lh_buf key = LH_BUF_INIT, json = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/exports/statistics.json", cli->dataset);
+    if (lh_storage_read(cli->st, key.data, &json, &err) == LH_OK) fputs(json.data, stdout);
+    lh_buf_free(&key);
+    lh_buf_free(&json);
+    return 0;
+}

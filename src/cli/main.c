@@ -1,0 +1,238 @@
+/* ftm-lakehouse: entry point, global options, dispatch, error reporting. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lh/core/timeutil.h"
+#include "lh/repository/dataset.h"
+
+static const char MAIN_HELP[] =
+    "Usage: ftm-lakehouse [--uri URI] [-d DATASET] COMMAND [ARGS]...\n"
+    "\n"
+    "A native storage engine for FollowTheMoney data: statements in a Delta\n"
+    "Lake table per dataset, a SQL journal in front of it. Lakes are\n"
+    "interchangeable with the Python ftm-lakehouse.\n"
+    "\n"
+    "Options:\n"
+    "  --uri URI        Lake root (local path, file:// or s3://); default\n"
+    "                   $LAKEHOUSE_URI or ./data\n"
+    "  -d, --dataset D  Dataset name\n"
+    "  --version        Show the version and exit\n"
+    "  -h, --help       Show this help and exit\n"
+    "\n"
+    "Commands:\n"
+    "  ls               List dataset names\n"
+    "  datasets         List datasets with their configuration (JSON lines)\n"
+    "  make             Flush, optimize and export a dataset (skips fresh work)\n"
+    "  entities         import | iterate | stream   FtM entities\n"
+    "  statements       import | iterate | stream   statements (CSV)\n"
+    "  maintenance      flush | merge | compact | vacuum | optimize | unlock |\n"
+    "                   destroy | export-statements | export-entities |\n"
+    "                   export-statistics   (alias: operations)\n"
+    "  tags             get | set | list   freshness tags\n"
+    "\n"
+    "Environment: LAKEHOUSE_URI, LAKEHOUSE_JOURNAL_URI (sqlite:///path or\n"
+    "postgresql://...; default: sqlite file `.journal.db` in the lake),\n"
+    "LAKEHOUSE_GRACE_PERIOD_DAYS (30), LAKEHOUSE_LOCK_MAX_RETRIES (10),\n"
+    "LAKEHOUSE_MAX_BUFFER_ROWS (1000000).\n"
+    "\n"
+    "Exit status: 0 success, 1 I/O or internal error, 2 usage error, 3 bad\n"
+    "input data or name, 4 write fence held (see `maintenance unlock`), 5\n"
+    "stored data corrupt.\n";
+
+int lh_cli_fail(lh_cli *cli, const lh_error *err)
+{
+    fprintf(stderr, "ftm-lakehouse: error: %s\n", err->msg[0] ? err->msg : lh_status_name(err->code));
+    switch (err->code) {
+    case LH_ERR_INVALID: return LH_EXIT_INPUT;
+    case LH_ERR_BUSY: return LH_EXIT_BUSY;
+    case LH_ERR_CORRUPT: return LH_EXIT_CORRUPT;
+    default: return LH_EXIT_ERROR;
+    }
+}
+
+int lh_cli_usage_error(lh_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli->prog ? cli->prog : "ftm-lakehouse");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry `%s --help`.\n", cli->prog ? cli->prog : "ftm-lakehouse");
+    va_end(ap);
+    return LH_EXIT_USAGE;
+}
+
+lh_status lh_cli_storage(lh_cli *cli, lh_storage **st, lh_error *err)
+{
+    if (!cli->st) LH_TRY(lh_storage_open(cli->uri, &cli->st, err));
+    *st = cli->st;
+    return LH_OK;
+}
+
+lh_status lh_cli_dataset(lh_cli *cli, const char **name, lh_error *err)
+{
+    if (!cli->dataset)
+        return lh_error_set(err, LH_ERR_INVALID, "no dataset given: use -d DATASET");
+    LH_TRY(lh_name_check(cli->dataset, "dataset", false, err));
+    *name = cli->dataset;
+    return LH_OK;
+}
+
+FILE *lh_cli_open_out(const char *path, lh_error *err)
+{
+    if (!path || strcmp(path, "-") == 0) return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot write `%s`", path);
+    return f;
+}
+
+FILE *lh_cli_open_in(const char *path, lh_error *err)
+{
+    if (!path || strcmp(path, "-") == 0) return stdin;
+    FILE *f = fopen(path, "r");
+    if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot read `%s`", path);
+    return f;
+}
+
+void lh_cli_close(FILE *f)
+{
+    if (f && f != stdout && f != stdin && f != stderr) fclose(f);
+    else if (f == stdout) fflush(stdout);
+}
+
+bool lh_cli_want_help(int argc, char **argv, const char *help)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(help, stdout);
+            return true;
+        }
+    }
+    return false;
+}
+
+int lh_cli_dispatch(lh_cli *cli, const char *group, const char *help, const lh_cmd *cmds,
+                    int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(help, argc < 2 ? stderr : stdout);
+        return argc < 2 ? LH_EXIT_USAGE : LH_EXIT_OK;
+    }
+    for (const lh_cmd *c = cmds; c->name; c++) {
+        if (strcmp(c->name, argv[1]) == 0) {
+            static char prog[128];
+            snprintf(prog, sizeof prog, "ftm-lakehouse %s %s", group, c->name);
+            cli->prog = prog;
+            optind = 1;
+            return c->fn(cli, argc - 1, argv + 1);
+        }
+    }
+    return lh_cli_usage_error(cli, "unknown command `%s %s`", group, argv[1]);
+}
+
+void lh_progress_start(lh_progress *p, const char *label)
+{
+    p->label = label;
+    p->count = 0;
+    p->start_us = p->last_us = lh_monotonic_us();
+    p->tty = isatty(STDERR_FILENO) && !getenv("LH_NO_PROGRESS");
+}
+
+static void progress_print(lh_progress *p, int64_t now, bool final)
+{
+    double secs = (double)(now - p->start_us) / 1e6;
+    double rate = secs > 0 ? (double)p->count / secs : 0;
+    fprintf(stderr, "\r%s: %llu rows, %.0f rows/s, %.1fs elapsed%s", p->label,
+            (unsigned long long)p->count, rate, secs, final ? "\n" : "   ");
+    fflush(stderr);
+}
+
+void lh_progress_add(lh_progress *p, uint64_t n)
+{
+    p->count += n;
+    if (!p->tty) return;
+    int64_t now = lh_monotonic_us();
+    if (now - p->last_us < 250000) return;
+    p->last_us = now;
+    progress_print(p, now, false);
+}
+
+void lh_progress_done(lh_progress *p)
+{
+    if (p->tty) progress_print(p, lh_monotonic_us(), true);
+}
+
+static const lh_cmd TOP[] = {
+    {"ls", lh_cmd_ls, "list datasets"},
+    {"datasets", lh_cmd_datasets, "datasets with config"},
+    {"make", lh_cmd_make, "flush, optimize, export"},
+    {"entities", lh_cmd_entities, "entities"},
+    {"statements", lh_cmd_statements, "statements"},
+    {"maintenance", lh_cmd_maintenance, "maintenance"},
+    {"operations", lh_cmd_maintenance, "maintenance"},
+    {"tags", lh_cmd_tags, "tags"},
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    lh_cli cli = {0};
+    lh_error err;
+    lh_error_clear(&err);
+    if (lh_settings_load(&cli.settings, &err) != LH_OK) return lh_cli_fail(&cli, &err);
+    cli.uri = cli.settings.uri;
+    int i = 1, rc = -1;
+    /* global options come before the command */
+    for (; rc < 0 && i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(MAIN_HELP, stdout);
+            rc = 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("ftm-lakehouse (C) %s\n", LH_VERSION);
+            rc = 0;
+        } else if ((strcmp(a, "--uri") == 0 || strcmp(a, "-d") == 0 ||
+                    strcmp(a, "--dataset") == 0) && i + 1 < argc) {
+            if (a[1] == '-' && a[2] == 'u') cli.uri = argv[++i];
+            else cli.dataset = argv[++i];
+        } else if (strncmp(a, "--uri=", 6) == 0) {
+            cli.uri = a + 6;
+        } else if (strncmp(a, "--dataset=", 10) == 0) {
+            cli.dataset = a + 10;
+        } else {
+            cli.prog = "ftm-lakehouse";
+            rc = lh_cli_usage_error(&cli, "unknown or incomplete option `%s`", a);
+        }
+    }
+    if (rc >= 0) {
+        /* handled by a global option */
+    } else if (i >= argc) {
+        fputs(MAIN_HELP, stderr);
+        rc = LH_EXIT_USAGE;
+    } else {
+        const lh_cmd *c = TOP;
+        while (c->name && strcmp(c->name, argv[i]) != 0) c++;
+        if (!c->name) {
+            cli.prog = "ftm-lakehouse";
+            rc = lh_cli_usage_error(&cli, "unknown command `%s`", argv[i]);
+        } else {
+            static char prog[64];
+            snprintf(prog, sizeof prog, "ftm-lakehouse %s", c->name);
+            cli.prog = prog;
+            optind = 1;
+            rc = c->fn(&cli, argc - i, argv + i);
+        }
+    }
+    lh_storage_free(cli.st);
+    lh_settings_free(&cli.settings);
+    if (fflush(stdout) != 0 && rc == 0) {
+        fprintf(stderr, "ftm-lakehouse: error: writing output: %s\n", strerror(errno));
+        rc = LH_EXIT_ERROR;
+    }
+    return rc;
+}

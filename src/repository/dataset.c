@@ -1,0 +1,186 @@
+/* Datasets: names, config.yml, listing. */
+#include "lh/repository/dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/mem.h"
+
+lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh_error *err)
+{
+    if (!value || !*value) return lh_error_set(err, LH_ERR_INVALID, "%s must not be empty", field);
+    size_t n = strlen(value);
+    if (!lh_utf8_valid(value, n))
+        return lh_error_set(err, LH_ERR_INVALID, "%s is not valid UTF-8", field);
+    if (lh_utf8_len(value, n) > LH_NAME_MAX)
+        return lh_error_set(err, LH_ERR_INVALID, "%s too long (%zu > %d characters)", field,
+                            lh_utf8_len(value, n), LH_NAME_MAX);
+    if (strcmp(value, ".") == 0 || strstr(value, ".."))
+        return lh_error_set(err, LH_ERR_INVALID, "%s `%s` contains a path traversal sequence",
+                            field, value);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "%s `%s` contains a forbidden character (path separator or "
+                                "control character)", field, value);
+        if (no_quotes && (*p == '\'' || *p == '"'))
+            return lh_error_set(err, LH_ERR_INVALID, "%s `%s` contains a quote character",
+                                field, value);
+    }
+    return LH_OK;
+}
+
+static char *config_key(const char *name)
+{
+    lh_buf b = LH_BUF_INIT;
+    lh_buf_printf(&b, "%s/config.yml", name);
+    return lh_buf_detach(&b, NULL);
+}
+
+/* Top-level scalar `key: value` pairs of a YAML mapping; nested values are
+ * skipped. */
+static lh_status parse_config(const char *key, const lh_buf *text, lh_dataset_config *cfg,
+                              lh_error *err)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text->data, text->len);
+    int depth = 0;
+    bool want_key = true;
+    char *cur = NULL;
+    lh_status rc = LH_OK;
+    for (;;) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s:%zu: %s", key,
+                              parser.problem_mark.line + 1,
+                              parser.problem ? parser.problem : "malformed YAML");
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
+            depth++;
+            if (depth > 1) want_key = true;
+        } else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
+            depth--;
+            if (depth == 1) {
+                want_key = true;
+                free(cur);
+                cur = NULL;
+            }
+        } else if (t == YAML_SCALAR_EVENT && depth == 1) {
+            const char *v = (const char *)ev.data.scalar.value;
+            if (want_key) {
+                free(cur);
+                cur = lh_strdup(v);
+                want_key = false;
+            } else {
+                if (strcmp(cur, "shards") == 0) {
+                    char *end;
+                    long s = strtol(v, &end, 10);
+                    if (*end || s < 0 || s > 1 << 20)
+                        rc = lh_error_set(err, LH_ERR_CORRUPT, "%s: shards: not a count: `%s`",
+                                          key, v);
+                    cfg->shards = (int)s;
+                } else if (strcmp(cur, "name") == 0) {
+                    free(cfg->name);
+                    cfg->name = lh_strdup(v);
+                }
+                free(cur);
+                cur = NULL;
+                want_key = true;
+            }
+        }
+        bool end = t == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+        if (end || rc != LH_OK) break;
+    }
+    free(cur);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+lh_status lh_dataset_config_read(lh_storage *st, const char *name, lh_dataset_config *cfg,
+                                 lh_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    LH_TRY(lh_name_check(name, "dataset", false, err));
+    char *key = config_key(name);
+    lh_buf text = LH_BUF_INIT;
+    lh_status rc = lh_storage_read(st, key, &text, err);
+    if (rc == LH_ERR_NOT_FOUND) {
+        rc = LH_OK;
+    } else if (rc == LH_OK) {
+        cfg->exists = true;
+        rc = parse_config(key, &text, cfg, err);
+    }
+    if (!cfg->name) cfg->name = lh_strdup(name);
+    lh_buf_free(&text);
+    free(key);
+    return rc;
+}
+
+lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
+                            lh_dataset_config *cfg, lh_error *err)
+{
+    LH_TRY(lh_dataset_config_read(st, name, cfg, err));
+    if (cfg->exists) {
+        if (shards >= 0 && shards != cfg->shards)
+            return lh_error_set(err, LH_ERR_CONFLICT,
+                                "dataset `%s` has %d shards (config.yml); the shard count is "
+                                "fixed at creation", name, cfg->shards);
+        return LH_OK;
+    }
+    cfg->shards = shards < 0 ? 0 : shards;
+    lh_buf yml = LH_BUF_INIT;
+    lh_buf_printf(&yml, "name: %s\nshards: %d\n", name, cfg->shards);
+    char *key = config_key(name);
+    lh_status rc = lh_storage_put_if_absent(st, key, yml.data, yml.len, err);
+    free(key);
+    lh_buf_free(&yml);
+    if (rc == LH_ERR_EXISTS) { /* created meanwhile: take what is there */
+        lh_dataset_config_free(cfg);
+        return lh_dataset_ensure(st, name, shards, cfg, err);
+    }
+    if (rc == LH_OK) cfg->exists = true;
+    return rc;
+}
+
+void lh_dataset_config_free(lh_dataset_config *cfg)
+{
+    free(cfg->name);
+    cfg->name = NULL;
+}
+
+lh_status lh_dataset_list(lh_storage *st, lh_strlist *out, lh_error *err)
+{
+    lh_strlist dirs;
+    lh_strlist_init(&dirs);
+    lh_status rc = lh_storage_list(st, "", LH_LIST_DIRS, &dirs, err);
+    for (size_t i = 0; rc == LH_OK && i < dirs.len; i++) {
+        const char *d = dirs.items[i];
+        size_t n = strlen(d);
+        if (n < 2 || d[n - 1] != '/' || d[0] == '.' || d[0] == '_') continue;
+        lh_buf probe = LH_BUF_INIT;
+        bool cfg = false, table = false;
+        lh_buf_printf(&probe, "%.*sconfig.yml", (int)n, d);
+        rc = lh_storage_exists(st, probe.data, &cfg, err);
+        lh_buf_reset(&probe);
+        lh_buf_printf(&probe, "%.*sstatements/_delta_log", (int)n, d);
+        if (rc == LH_OK && !cfg) {
+            lh_strlist log;
+            lh_strlist_init(&log);
+            rc = lh_storage_list(st, probe.data, 0, &log, err);
+            table = log.len > 0;
+            lh_strlist_free(&log);
+        }
+        if (rc == LH_OK && (cfg || table)) lh_strlist_push_owned(out, lh_strndup(d, n - 1));
+        lh_buf_free(&probe);
+    }
+    lh_strlist_free(&dirs);
+    lh_strlist_sort(out);
+    return rc;
+}

@@ -1,0 +1,114 @@
+/* Exports: statements.csv (the model's lakehouse CSV dialect) and
+ * entities.ftm.json (aggregated entities), streamed pair by pair. */
+#include "lh/repository/export.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "lh/model/stmt_io.h"
+
+void lh_export_csv_header(lh_buf *out)
+{
+    lh_stmt_csv_header(out, LH_CSV_LAKEHOUSE);
+}
+
+void lh_export_csv_row(const lh_statement *s, lh_buf *out)
+{
+    lh_stmt_csv_row(out, s, LH_CSV_LAKEHOUSE);
+}
+
+typedef struct sink {
+    lh_storage_writer *w;
+    FILE *f;
+    lh_buf buf;
+    uint64_t rows;
+} sink;
+
+static lh_status drain(sink *s, lh_error *err)
+{
+    if (!s->buf.len) return LH_OK;
+    lh_status rc = LH_OK;
+    if (s->w)
+        rc = lh_storage_writer_write(s->w, s->buf.data, s->buf.len, err);
+    else if (fwrite(s->buf.data, 1, s->buf.len, s->f) != s->buf.len)
+        rc = lh_error_errno(err, LH_ERR_IO, errno, "writing statements csv");
+    lh_buf_reset(&s->buf);
+    return rc;
+}
+
+static lh_status on_rows(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+{
+    sink *s = ctx;
+    for (size_t i = 0; i < n; i++) lh_export_csv_row(&rows[i], &s->buf);
+    s->rows += n;
+    return s->buf.len > (1u << 20) ? drain(s, err) : LH_OK;
+}
+
+static lh_status run(lh_pstore *ps, sink *s, lh_error *err)
+{
+    lh_export_csv_header(&s->buf);
+    lh_status rc = lh_pstore_query_statements(ps, NULL, on_rows, s, err);
+    if (rc == LH_OK) rc = drain(s, err);
+    return rc;
+}
+
+lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key, uint64_t *rows,
+                               lh_error *err)
+{
+    sink s = {0};
+    LH_TRY(lh_storage_writer_open(st, key, &s.w, err));
+    lh_status rc = run(ps, &s, err);
+    if (rc == LH_OK) rc = lh_storage_writer_commit(s.w, err);
+    lh_storage_writer_free(s.w);
+    lh_buf_free(&s.buf);
+    *rows = s.rows;
+    return rc;
+}
+
+lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, uint64_t *rows, lh_error *err)
+{
+    sink s = {0};
+    s.f = out;
+    lh_status rc = run(ps, &s, err);
+    lh_buf_free(&s.buf);
+    *rows = s.rows;
+    return rc;
+}
+
+typedef struct entity_sink {
+    sink out;
+    lh_aggregator *agg;
+    lh_progress_fn progress;
+    void *progress_ctx;
+} entity_sink;
+
+static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+{
+    entity_sink *e = ctx;
+    for (size_t i = 0; i < n; i++) LH_TRY(lh_aggregator_add(e->agg, &rows[i], &e->out.buf, err));
+    LH_TRY(lh_aggregator_finish(e->agg, &e->out.buf, err));
+    e->out.rows++;
+    if (e->progress) e->progress(e->progress_ctx, 1);
+    return e->out.buf.len > (1u << 20) ? drain(&e->out, err) : LH_OK;
+}
+
+lh_status lh_export_entities(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
+                             int agg_flags, lh_storage *st, const char *key, FILE *f,
+                             lh_progress_fn progress, void *progress_ctx, uint64_t *entities,
+                             lh_error *err)
+{
+    entity_sink e = {0};
+    e.out.f = f;
+    e.progress = progress;
+    e.progress_ctx = progress_ctx;
+    if (key) LH_TRY(lh_storage_writer_open(st, key, &e.out.w, err));
+    e.agg = lh_aggregator_new(m, agg_flags);
+    lh_status rc = lh_pstore_query(ps, q, on_entity, &e, err);
+    if (rc == LH_OK) rc = drain(&e.out, err);
+    if (rc == LH_OK && e.out.w) rc = lh_storage_writer_commit(e.out.w, err);
+    lh_storage_writer_free(e.out.w);
+    lh_aggregator_free(e.agg);
+    lh_buf_free(&e.out.buf);
+    *entities = e.out.rows;
+    return rc;
+}
