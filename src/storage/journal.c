@@ -127,6 +127,17 @@ void lh_journal_free(lh_journal *j)
     if (j) j->ops->free(j);
 }
 
+/* A consumer calling back into the handle that feeds it would run inside
+ * the scan's read transaction (and, on postgres, be rolled back with it). */
+static lh_status not_busy(lh_journal *j, lh_error *err)
+{
+    if (!j->busy) return LH_OK;
+    return lh_error_set(err, LH_ERR_INVALID,
+                        "journal %s: handle used from inside its own flush/iterate consumer; "
+                        "open a second handle",
+                        j->table);
+}
+
 lh_status lh_journal_check_row(const lh_statement *s, size_t i, lh_error *err)
 {
     const char *missing = NULL;
@@ -148,6 +159,7 @@ lh_status lh_journal_check_row(const lh_statement *s, size_t i, lh_error *err)
 
 lh_status lh_journal_insert(lh_journal *j, const lh_statement *rows, size_t n, lh_error *err)
 {
+    LH_TRY(not_busy(j, err));
     if (n == 0) return LH_OK;
     for (size_t i = 0; i < n; i++) LH_TRY(lh_journal_check_row(&rows[i], i, err));
     lh_status rc = j->ops->insert(j, rows, n, err);
@@ -272,8 +284,10 @@ lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer
     if (!stats) stats = &local;
     memset(stats, 0, sizeof *stats);
     if (!batch_size) batch_size = DEFAULT_BATCH;
+    LH_TRY(not_busy(j, err));
     lh_status rc = j->ops->lock(j, err);
     if (rc != LH_OK) return lh_error_prefix(err, "journal %s: flush lock", j->table);
+    j->busy = true;
     /* Leftovers of a failed or killed flush go first, before the rotation:
      * segment names only order by the second, so a fresh segment could
      * otherwise sort before an older one. */
@@ -287,6 +301,7 @@ lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer
     }
     free(seg);
     if (rc == LH_OK && rotated) rc = drain_segments(j, batch_size, fn, ctx, stats, err);
+    j->busy = false;
     j->ops->unlock(j);
     return rc;
 }
@@ -294,6 +309,7 @@ lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer
 lh_status lh_journal_count(lh_journal *j, int64_t *out, lh_error *err)
 {
     *out = 0;
+    LH_TRY(not_busy(j, err));
     lh_strlist segs;
     lh_strlist_init(&segs);
     lh_status rc = j->ops->segments(j, &segs, err);
@@ -316,6 +332,8 @@ static lh_status scan_all(lh_journal *j, const char *entity_id, size_t batch_siz
                           lh_journal_consumer fn, void *ctx, lh_error *err)
 {
     lh_journal_flush_stats st = {0};
+    LH_TRY(not_busy(j, err));
+    j->busy = true;
     lh_strlist segs;
     lh_strlist_init(&segs);
     lh_status rc = j->ops->segments(j, &segs, err);
@@ -324,6 +342,7 @@ static lh_status scan_all(lh_journal *j, const char *entity_id, size_t batch_siz
         if (rc == LH_ERR_NOT_FOUND) rc = LH_OK; /* dropped meanwhile */
     }
     if (rc == LH_OK) rc = j->ops->scan(j, j->table, entity_id, false, batch_size, fn, ctx, &st, err);
+    j->busy = false;
     lh_strlist_free(&segs);
     return rc;
 }
@@ -345,6 +364,7 @@ lh_status lh_journal_clear(lh_journal *j, int64_t *deleted, lh_error *err)
 {
     int64_t n = 0;
     if (deleted) *deleted = 0;
+    LH_TRY(not_busy(j, err));
     LH_TRY(j->ops->lock(j, err));
     lh_status rc = lh_journal_count(j, &n, err);
     lh_strlist segs;

@@ -46,6 +46,7 @@ struct lh_journal {
     int busy_ms;
     bool relaxed_sync;
     bool postgres;
+    bool busy; /* inside flush/iterate: the consumer must not reuse this handle */
 };
 
 /* Backend constructors: fill *out (a struct embedding lh_journal first). */

@@ -491,10 +491,18 @@ lh_status lh_journal_pg_open(const char *conninfo, lh_journal **out, lh_journal 
 {
     pg_journal *p = lh_calloc(1, sizeof *p);
     lh_journal_init_base(&p->base, &pg_ops, proto);
+    lh_status rc;
     p->base.postgres = true;
     const char *tbl = p->base.table;
+    /* Segment names ("{table}-seg-" + 19) must fit postgres' 63-byte
+     * identifiers, which it would otherwise truncate silently. */
+    if (strlen(p->base.seg_prefix) + 19 > 63) {
+        rc = lh_error_set(err, LH_ERR_INVALID,
+                          "dataset name \"%s\" too long for a postgres journal (max %zu bytes)",
+                          p->base.dataset, (size_t)(63 - 19 - strlen("journal_-seg-")));
+        goto fail;
+    }
     p->lock_key = (long long)crc32(0L, (const Bytef *)tbl, (uInt)strlen(tbl));
-    lh_status rc;
     p->conn = PQconnectdb(conninfo);
     if (PQstatus(p->conn) != CONNECTION_OK) {
         char msg[512];

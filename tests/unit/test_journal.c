@@ -112,6 +112,7 @@ int main(void)
     RUN(test_clear_and_writer);
     RUN(test_uris);
     RUN(test_reference_tables);
+    RUN(test_reentrant);
     RUN(test_concurrent);
     RUN(test_kill);
     lh_test_rmtree(tmp);

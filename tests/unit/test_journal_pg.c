@@ -119,6 +119,20 @@ static void test_bad_server(void)
     CHECK_RC(lh_journal_open("postgresql://postgres@127.0.0.1:1/none", "ds", NULL, &j, &err),
              LH_ERR_IO);
     CHECK(strstr(err.msg, "connect") != NULL);
+    /* segment names would exceed postgres' 63-byte identifiers */
+    CHECK_RC(lh_journal_open(pg.uri, "a_dataset_name_of_32_bytes_long_", NULL, &j, &err),
+             LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "too long") != NULL);
+    CHECK_OK(lh_journal_open(pg.uri, "a_dataset_name_of_31_bytes_long", NULL, &j, &err), &err);
+    if (j) {
+        insert_n(j, "n", 0, 2, NULL);
+        jt_collect c;
+        jt_collect_init(&c);
+        CHECK_OK(lh_journal_flush(j, 0, jt_consume, &c, NULL, &err), &err);
+        CHECK_INT(c.ids.len, 2);
+        lh_strlist_free(&c.ids);
+        lh_journal_free(j);
+    }
 }
 
 int main(void)
@@ -143,6 +157,7 @@ int main(void)
     RUN(test_reference_tables);
     RUN(test_advisory_lock);
     RUN(test_bad_server);
+    RUN(test_reentrant);
     RUN(test_concurrent);
     RUN(test_kill);
     lh_pg_stop(&pg);
