@@ -589,6 +589,7 @@ lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_p
     col_prepare(col, lf->type, lf->max_def, lf->max_rep);
     col_prepare(&r->dict, lf->type, 0, 0);
     if (!c->value_size) LH_TRY(reserve_values(c, col, 0, 0));
+    LH_TRY(reserve_levels(c, 0)); /* level arrays exist even for empty chunks */
 
     if (cm->num_values < 0) return CORRUPT("negative num_values in the chunk metadata");
     if (cm->num_values == 0) return check_rows(c, g->num_rows);

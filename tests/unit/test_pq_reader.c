@@ -252,6 +252,31 @@ static void test_dbp(void)
 
 /* ---- whole files ---- */
 
+static void test_empty(void)
+{
+    lh_buf data = LH_BUF_INIT;
+    load("empty.parquet", &data);
+    lh_pq_reader *r = NULL;
+    lh_error err;
+    CHECK_OK(lh_pq_reader_open_mem(data.data, data.len, "empty", &r, &err), &err);
+    if (r) {
+        lh_pq_column c;
+        lh_pq_column_init(&c);
+        for (size_t g = 0; g < lh_pq_reader_num_row_groups(r); g++) {
+            CHECK_INT(lh_pq_reader_row_group_rows(r, g), 0);
+            CHECK_OK(lh_pq_reader_read_column(r, g, 0, &c, &err), &err);
+            CHECK_INT(c.num_levels, 0);
+            CHECK(c.def_levels != NULL && c.rep_levels == NULL);
+            CHECK(c.offsets != NULL && c.offsets[0] == 0);
+        }
+        CHECK_RC(lh_pq_reader_read_column(r, 99, 0, &c, &err), LH_ERR_INVALID);
+        CHECK_INT(lh_pq_reader_find(r, "nope"), -1);
+        lh_pq_column_free(&c);
+        lh_pq_reader_free(r);
+    }
+    lh_buf_free(&data);
+}
+
 static void check_flat(const char *file)
 {
     lh_buf data = LH_BUF_INIT;
@@ -619,6 +644,7 @@ int main(void)
     RUN(test_page_header_roundtrip);
     RUN(test_rle);
     RUN(test_dbp);
+    RUN(test_empty);
     RUN(test_flat_files);
     RUN(test_nested);
     RUN(test_timestamps);

@@ -5,7 +5,9 @@
  *
  * Leaf columns are addressed by their index in depth-first schema order
  * (0 = first leaf). Nested columns come with definition/repetition levels
- * so callers (the Delta checkpoint reader) can assemble records. */
+ * so callers (the Delta checkpoint reader) can assemble records.
+ *
+ * A reader keeps scratch buffers: use one reader per thread. */
 #ifndef LH_FORMAT_PQ_READER_H
 #define LH_FORMAT_PQ_READER_H
 
@@ -36,8 +38,8 @@ typedef struct lh_pq_column {
     lh_pq_type type;     /* physical type after conversion (INT96 -> INT64) */
     size_t num_levels;   /* slots including nulls (= rows for flat columns) */
     size_t num_values;   /* non-null values */
-    int16_t *def_levels; /* num_levels entries or NULL */
-    int16_t *rep_levels; /* num_levels entries or NULL */
+    int16_t *def_levels; /* num_levels entries; NULL iff the leaf's max_def is 0 */
+    int16_t *rep_levels; /* num_levels entries; NULL iff the leaf's max_rep is 0 */
     /* fixed-width values: num_values entries of type int32_t/int64_t/float/double/uint8_t(bool) */
     void *values;
     /* BYTE_ARRAY / FIXED_LEN_BYTE_ARRAY: value i is bytes[offsets[i]..offsets[i+1]) */
