@@ -602,3 +602,95 @@ def test_checkpoint_read_by_delta_rs(tmp_path):
 def QueryBuilder_read(dt):
     from deltalake import QueryBuilder
     return QueryBuilder().register("t", dt).execute("select x, p from t").read_all()
+
+
+# ---- random nested schemas ----
+
+def rand_type(rnd, depth=0):
+    req = rnd.random() < 0.3
+    r = rnd.random()
+    if depth >= 3 or r < 0.45:
+        return ("leaf", rnd.choice(KINDS), req)
+    if r < 0.65:
+        return ("struct", [(f"f{k}", rand_type(rnd, depth + 1)) for k in range(rnd.randint(1, 3))], req)
+    if r < 0.85:
+        return ("list", rand_type(rnd, depth + 1), req)
+    return ("map", rand_type(rnd, depth + 1), req)
+
+
+def type_nodes(name, t, out):
+    tag, arg, req = t
+    rep = "required" if req else "optional"
+    if tag == "leaf":
+        out.append({"name": name, "kind": arg, "rep": rep, "flags": "ds"})
+    elif tag == "struct":
+        out.append({"name": name, "children": len(arg), "rep": rep})
+        for fname, ft in arg:
+            type_nodes(fname, ft, out)
+    elif tag == "list":
+        out += [{"name": name, "children": 1, "ann": "list", "rep": rep},
+                {"name": "list", "children": 1, "rep": "repeated"}]
+        type_nodes("element", arg, out)
+    else:
+        out += [{"name": name, "children": 1, "ann": "map", "rep": rep},
+                {"name": "key_value", "children": 2, "rep": "repeated"},
+                {"name": "key", "kind": "string", "rep": "required", "flags": "d"}]
+        type_nodes("value", arg, out)
+    return out
+
+
+def rand_nested_value(rnd, t):
+    tag, arg, req = t
+    if not req and rnd.random() < 0.2:
+        return None
+    if tag == "leaf":
+        return rand_value(rnd, arg, False)
+    if tag == "struct":
+        return {f: rand_nested_value(rnd, ft) for f, ft in arg}
+    if tag == "list":
+        return [rand_nested_value(rnd, arg) for _ in range(rnd.choice([0, 1, 1, 2, 5]))]
+    keys = {rand_string(rnd, 6).replace("\u0000", "0") for _ in range(rnd.choice([0, 1, 3]))}
+    return {k: rand_nested_value(rnd, arg) for k in keys}
+
+
+def expect_nested(t, v):
+    """The value as pyarrow's to_pylist returns it."""
+    import datetime
+    tag, arg, req = t
+    if v is None:
+        return None
+    if tag == "leaf":
+        if arg == "timestamp":
+            return datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(microseconds=v)
+        return v
+    if tag == "struct":
+        return {f: expect_nested(ft, v.get(f)) for f, ft in arg}
+    if tag == "list":
+        return [expect_nested(arg, x) for x in v]
+    return [(k, expect_nested(arg, x)) for k, x in v.items()]
+
+
+@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("LH_PQ_SEEDS", "12"))))
+def test_random_nested(tmp_path, seed):
+    rnd = random.Random(1000 + seed)
+    fields = [(f"c{k}", rand_type(rnd)) for k in range(rnd.randint(1, 4))]
+    nodes = []
+    for name, t in fields:
+        type_nodes(name, t, nodes)
+    n = rnd.choice([1, 10, 400])
+    records = [{name: rand_nested_value(rnd, t) for name, t in fields} for _ in range(n)]
+    for r in records:  # a missing key is the same as null
+        for name in list(r):
+            if r[name] is None and rnd.random() < 0.5:
+                del r[name]
+    path = str(tmp_path / "nested.parquet")
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    opts = ["--rg-rows", str(rnd.choice([7, 1000])), "--page-size", str(rnd.choice([100, 0])),
+            "--dict-size", str(rnd.choice([50, 0]))]
+    out = json.loads(run([tool("lh-pqwrite"), "--nested", "1", *opts, path, json.dumps(nodes)],
+                         input=lines).stdout)
+    assert out["rows"] == n
+    want = [{name: expect_nested(t, r.get(name)) for name, t in fields} for r in records]
+    assert pq.read_table(path).to_pylist() == want
+    got = duckdb.connect().sql(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+    assert got == n
