@@ -375,6 +375,11 @@ static lh_status replay(lh_delta_snapshot *s, const lh_delta_listing *l, int64_t
             start = ck->version + 1;
         }
     }
+    if (start == 0 && !has_commit(l, 0) && target >= 0 && l->num_commits && l->commits[0] > 0)
+        return lh_error_set(err, LH_ERR_NOT_FOUND,
+                            "version %" PRId64 " of Delta table \"%s\" is no longer available "
+                            "(log starts at %020" PRId64 ".json, no checkpoint at or before it)",
+                            target, s->prefix, l->commits[0]);
     for (int64_t v = start; v <= target; v++) {
         if (!has_commit(l, v))
             return lh_error_set(err, LH_ERR_CORRUPT, "Delta log of \"%s\" is missing commit %020" PRId64

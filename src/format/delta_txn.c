@@ -419,8 +419,13 @@ static void build_commit(const lh_delta_txn *t, int64_t read_version, lh_buf *ou
 
 static void backoff(int attempt)
 {
-    static unsigned seed;
-    if (!seed) seed = (unsigned)(lh_now_us() ^ ((int64_t)getpid() << 16));
+    /* per thread, and reseeded in a forked child so writers do not back off in step */
+    static _Thread_local unsigned seed;
+    static _Thread_local pid_t seeded_by;
+    if (seeded_by != getpid()) {
+        seeded_by = getpid();
+        seed = (unsigned)(lh_now_us() ^ ((int64_t)seeded_by << 16));
+    }
     int span = 2 * attempt + 4;
     long ms = (long)(rand_r(&seed) % (span > 50 ? 50 : span));
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

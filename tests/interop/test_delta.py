@@ -307,3 +307,36 @@ def test_c_checkpoints_read_by_deltars(tmp_path):
     assert dt.metadata().configuration == {"delta.checkpointInterval": "3"}
     # the checkpoint is plain parquet for other readers too
     assert pq.read_table(log / f"{8:020d}.checkpoint.parquet").num_rows >= 4
+
+
+DRS_APPENDER = """
+import sys, pyarrow as pa
+from deltalake import write_deltalake
+root, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+schema = pa.schema([("id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")), ("flag", pa.bool_()),
+                    ("origin", pa.string())])
+for i in range(n):
+    write_deltalake(root, pa.Table.from_pylist([{"id": f"{tag}-{i}", "ts": None, "flag": True,
+                                                 "origin": "x"}], schema), mode="append")
+"""
+
+
+def test_mixed_concurrent_writers(tmp_path):
+    """Our writers and delta-rs writers append to one table at the same time."""
+    import sys
+
+    root = tmp_path / "t"
+    lhd("create", root, ".", "id:string,ts:timestamp,flag:boolean,origin:string", "origin")
+    ours_paths = [[write_data(root, "x", make_rows(f"c{p}-{i}", 1, "x"))["path"] for i in range(25)]
+                  for p in range(2)]
+    procs = [subprocess.Popen([str(tool("lh-delta")), "append-each", str(root), ".", '{"origin":"x"}', *ps],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for ps in ours_paths]
+    procs += [subprocess.Popen([sys.executable, "-c", DRS_APPENDER, str(root), f"rs{p}", "25"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    snap = snapshot(root)
+    assert snap["version"] == 100 and len(snap["files"]) == 100
+    assert ours(root) == theirs(root)
+    assert DeltaTable(str(root)).to_pyarrow_table().num_rows == 100
