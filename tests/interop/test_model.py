@@ -399,3 +399,40 @@ def test_reference_cli_import_and_export(entity_file, tmp_path):
         assert sorted(ours_body.split(b"\n")) == sorted(ref_body.split(b"\n"))
     else:
         assert len(ours_body) == len(ref_body)
+
+
+def test_reference_cli_statements_import_and_shards(tmp_path):
+    """`ftm-lakehouse statements import` of our statement CSV, then
+    `maintenance shard`: rows and the shard each entity lands in."""
+    from conftest import ref_cli
+
+    src = SHARED_DATA / "donations.ftm.json"
+    rows = our_explode(src)
+    csv = tmp_path / "s.csv"
+    csv.write_bytes(lh_model_bytes("csv", "lakehouse", "-",
+                                   input="".join(json.dumps(r) + "\n" for r in rows)))
+    lake = tmp_path / "lake"
+    env = {"LAKEHOUSE_URI": str(lake), "LAKEHOUSE_JOURNAL_URI": f"sqlite:///{tmp_path}/j.db"}
+    stamp = NOW.replace(tzinfo=None).isoformat()
+    ref_cli(["-d", DATASET, "statements", "import", "-i", csv, "--origin", "csvimp",
+             "--last-seen", stamp], env=env)
+    ours = our_import_csv(csv, "--origin", "csvimp")
+    assert_same_rows(ours, read_parquet_rows(lake / DATASET / "statements"))
+    for shards in (8, 32):
+        ref_cli(["-d", DATASET, "maintenance", "shard", "--shards", str(shards)], env=env)
+        import pyarrow.parquet as pq
+        from deltalake import DeltaTable
+        from pathlib import Path
+        from urllib.parse import unquote
+
+        root = lake / DATASET / "statements"
+        placed = {}
+        for uri in DeltaTable(str(root)).file_uris():  # live files only
+            path = Path(unquote(uri.removeprefix("file://")))
+            shard = path.relative_to(root).parts[0].split("=", 1)[1]
+            for eid in pq.read_table(path, columns=["entity_id"]).column(0).to_pylist():
+                placed[eid] = shard
+        stdin = "".join(json.dumps(["d", eid, "p", "v", None, False]) + "\n" for eid in placed)
+        got = [json.loads(line)["shards"][0] for line in lines(
+            lh_model("keys", str(shards), input=stdin).stdout)]
+        assert got == list(placed.values())
