@@ -58,7 +58,7 @@ static lh_status tc_varint(tc *t, uint64_t *v)
 
 static lh_status tc_i64(tc *t, int64_t *v)
 {
-    uint64_t u;
+    uint64_t u = 0;
     LH_TRY(tc_varint(t, &u));
     *v = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
     return LH_OK;
@@ -66,7 +66,7 @@ static lh_status tc_i64(tc *t, int64_t *v)
 
 static lh_status tc_i32(tc *t, int32_t *v)
 {
-    int64_t x;
+    int64_t x = 0;
     LH_TRY(tc_i64(t, &x));
     if (x < INT32_MIN || x > INT32_MAX) return tc_fail(t, "i32 out of range");
     *v = (int32_t)x;
@@ -75,7 +75,7 @@ static lh_status tc_i32(tc *t, int32_t *v)
 
 static lh_status tc_binary(tc *t, const uint8_t **data, size_t *n)
 {
-    uint64_t len;
+    uint64_t len = 0;
     LH_TRY(tc_varint(t, &len));
     if (len > (uint64_t)(t->end - t->p)) return tc_fail(t, "binary length past end");
     *data = t->p;
@@ -86,8 +86,8 @@ static lh_status tc_binary(tc *t, const uint8_t **data, size_t *n)
 
 static lh_status tc_string(tc *t, char **out)
 {
-    const uint8_t *d;
-    size_t n;
+    const uint8_t *d = NULL;
+    size_t n = 0;
     LH_TRY(tc_binary(t, &d, &n));
     free(*out);
     *out = lh_strndup((const char *)d, n);
@@ -96,8 +96,8 @@ static lh_status tc_string(tc *t, char **out)
 
 static lh_status tc_bytes(tc *t, lh_buf *b)
 {
-    const uint8_t *d;
-    size_t n;
+    const uint8_t *d = NULL;
+    size_t n = 0;
     LH_TRY(tc_binary(t, &d, &n));
     lh_buf_reset(b);
     lh_buf_append(b, d, n);
@@ -107,7 +107,7 @@ static lh_status tc_bytes(tc *t, lh_buf *b)
 /* Field header; *type = T_STOP at the end of the struct. */
 static lh_status tc_field(tc *t, int *type, int *id)
 {
-    uint8_t b;
+    uint8_t b = 0;
     LH_TRY(tc_u8(t, &b));
     *type = b & 0x0f;
     if (*type == T_STOP) return LH_OK;
@@ -126,7 +126,7 @@ static lh_status tc_field(tc *t, int *type, int *id)
 
 static lh_status tc_list(tc *t, int *etype, size_t *size)
 {
-    uint8_t b;
+    uint8_t b = 0;
     LH_TRY(tc_u8(t, &b));
     *etype = b & 0x0f;
     uint64_t n = b >> 4;
@@ -156,8 +156,8 @@ static lh_status tc_skip_struct(tc *t)
  * field booleans have no payload and never reach here). */
 static lh_status tc_skip(tc *t, int type)
 {
-    uint64_t u;
-    uint8_t b;
+    uint64_t u = 0;
+    uint8_t b = 0;
     switch (type) {
     case T_TRUE:
     case T_FALSE:
@@ -288,7 +288,7 @@ static lh_status f_logical_member(tc *t, int id, int type, void *obj, bool *hand
     case LH_PQ_LT_INTEGER:
         if (id == 1 && type == T_I8) {
             *handled = true;
-            uint8_t b;
+            uint8_t b = 0;
             LH_TRY(tc_u8(t, &b));
             lt->bit_width = (int8_t)b;
             return LH_OK;
@@ -321,7 +321,7 @@ static lh_status f_logical(tc *t, int id, int type, void *obj, bool *handled)
 static lh_status f_schema(tc *t, int id, int type, void *obj, bool *handled)
 {
     lh_pq_schema_element *e = obj;
-    int32_t v;
+    int32_t v = 0;
     if (id == 1 && type == T_I32) {
         *handled = true;
         LH_TRY(tc_i32(t, &v));
@@ -412,7 +412,7 @@ static lh_status f_stats(tc *t, int id, int type, void *obj, bool *handled)
 static lh_status f_enc_stats(tc *t, int id, int type, void *obj, bool *handled)
 {
     lh_pq_page_encoding_stats *s = obj;
-    int32_t v;
+    int32_t v = 0;
     if (type != T_I32) return LH_OK;
     if (id == 1) {
         *handled = true;
@@ -434,8 +434,8 @@ static lh_status f_enc_stats(tc *t, int id, int type, void *obj, bool *handled)
 static lh_status tc_struct_list(tc *t, const char *what, void **arr, size_t *count,
                                 size_t elem, void (*init)(void *), tc_field_fn fn)
 {
-    int et;
-    size_t n;
+    int et = 0;
+    size_t n = 0;
     LH_TRY(tc_list(t, &et, &n));
     if (n && et != T_STRUCT) return tc_fail(t, "list element is not a struct");
     if (*arr) return tc_fail(t, "duplicate list field");
@@ -453,7 +453,7 @@ static lh_status tc_struct_list(tc *t, const char *what, void **arr, size_t *cou
 static lh_status f_column_meta(tc *t, int id, int type, void *obj, bool *handled)
 {
     lh_pq_column_meta *m = obj;
-    int32_t v;
+    int32_t v = 0;
     if (id == 1 && type == T_I32) {
         *handled = true;
         LH_TRY(tc_i32(t, &v));
@@ -697,7 +697,7 @@ lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta 
 static lh_status f_data_page(tc *t, int id, int type, void *obj, bool *handled)
 {
     lh_pq_data_page_header *h = obj;
-    int32_t v;
+    int32_t v = 0;
     F_I32(1, &h->num_values);
     if (type == T_I32 && id >= 2 && id <= 4) {
         *handled = true;
@@ -767,7 +767,7 @@ static lh_status f_page_header(tc *t, int id, int type, void *obj, bool *handled
 {
     page_seen *ps = obj;
     lh_pq_page_header *h = ps->h;
-    int32_t v;
+    int32_t v = 0;
     if (type == T_I32 && id >= 1 && id <= 4) {
         *handled = true;
         LH_TRY(tc_i32(t, &v));

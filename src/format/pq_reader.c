@@ -180,7 +180,7 @@ static lh_status reader_load(lh_pq_reader *r, lh_error *err)
         return lh_error_set(err, LH_ERR_CORRUPT, "%s: %llu bytes is too small for parquet",
                             r->name, (unsigned long long)r->size);
     lh_buf tmp = LH_BUF_INIT;
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     lh_status rc = lh_pq_reader_bytes(r, r->size - 8, 8, &tmp, &p, err);
     if (rc != LH_OK) goto out;
     if (memcmp(p + 4, "PARE", 4) == 0) {
