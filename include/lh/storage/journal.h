@@ -44,8 +44,12 @@
 typedef struct lh_journal lh_journal;
 
 /* Receives one batch of rows. The batch and its strings are valid only during
- * the call. Return LH_OK to accept it; anything else aborts the flush (the
- * message in err is kept, prefixed with the journal table). */
+ * the call. The batch is the journal's own scratch, never read again after
+ * the call: a consumer may cast away const and reorder or modify its rows in
+ * place (e.g. hand it to lh_pstore_append) instead of copying it. Return
+ * LH_OK to accept it; anything else aborts the flush (the message in err is
+ * kept, prefixed with the journal table). The consumer must not call back
+ * into the handle that feeds it (LH_ERR_INVALID); use a second handle. */
 typedef lh_status (*lh_journal_consumer)(void *ctx, const lh_stmt_batch *batch, lh_error *err);
 
 typedef struct lh_journal_options {
