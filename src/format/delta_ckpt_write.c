@@ -381,22 +381,11 @@ static void build_file(lh_pq_file_meta *fm, wleaf *L, int64_t rows, lh_buf *out)
     lh_buf_append(out, "PAR1", 4);
 }
 
-/* delta.deletedFileRetentionDuration ("interval 1 week"), default one week. */
+/* delta.deletedFileRetentionDuration, default one week. */
 static int64_t tombstone_retention_ms(const lh_delta_snapshot *s)
 {
-    const char *v = lh_delta_snapshot_config(s, "delta.deletedFileRetentionDuration", NULL);
-    int64_t week = 7LL * 24 * 3600 * 1000;
-    if (!v) return week;
-    long long n = 0;
-    char unit[32] = "";
-    if (sscanf(v, "interval %lld %31s", &n, unit) != 2 || n < 0) return week;
-    static const struct { const char *u; int64_t ms; } U[] = {
-        {"millisecond", 1}, {"second", 1000}, {"minute", 60000}, {"hour", 3600000},
-        {"day", 86400000}, {"week", 604800000},
-    };
-    for (size_t i = 0; i < sizeof U / sizeof *U; i++)
-        if (strncmp(unit, U[i].u, strlen(U[i].u)) == 0) return n * U[i].ms;
-    return week;
+    return lh_delta_interval_ms(lh_delta_snapshot_config(s, "delta.deletedFileRetentionDuration", NULL),
+                                7LL * 86400000);
 }
 
 lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, lh_error *err)
@@ -462,5 +451,53 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
     rc = lh_storage_write(st, hint_key, hint.data, hint.len, err);
     lh_buf_free(&hint);
     free(hint_key);
+    return rc;
+}
+
+lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t retention_ms,
+                               int64_t now_ms, size_t *deleted, lh_error *err)
+{
+    if (deleted) *deleted = 0;
+    lh_delta_listing l;
+    LH_TRY(lh_delta_list_log(st, prefix, &l, err));
+    if (!l.num_ckpts) {
+        lh_delta_listing_free(&l);
+        return LH_OK; /* nothing may go without a checkpoint covering it */
+    }
+    int64_t until = l.ckpts[l.num_ckpts - 1].version;
+    /* The checkpoint must replay on its own before anything it covers goes
+     * (a snapshot load would quietly fall back to the JSON commits). */
+    lh_delta_snapshot *s = lh_calloc(1, sizeof *s);
+    s->st = st;
+    s->prefix = lh_strdup(prefix ? prefix : "");
+    s->timestamp = -1;
+    lh_status rc = lh_delta_checkpoint_load(s, &l.ckpts[l.num_ckpts - 1], err);
+    if (rc == LH_OK && (!s->has_protocol || !s->has_metadata))
+        rc = lh_error_set(err, LH_ERR_CORRUPT, "no protocol or metaData in it");
+    lh_delta_snapshot_free(s);
+    lh_delta_listing_free(&l);
+    if (rc != LH_OK) return lh_error_prefix(err, "log cleanup: checkpoint %020" PRId64, until);
+    char *dir = lh_delta_key(prefix, "_delta_log");
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    rc = lh_storage_list(st, dir, 0, &keys, err);
+    size_t dn = strlen(dir);
+    int64_t cutoff = now_ms - retention_ms;
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
+        const char *name = keys.items[i] + dn + 1;
+        bool digits = strlen(name) > 21 && name[20] == '.';
+        for (int k = 0; digits && k < 20; k++) digits = name[k] >= '0' && name[k] <= '9';
+        if (!digits) continue; /* _last_checkpoint, _sidecars/, foreign files */
+        const char *rest = name + 21;
+        if (strcmp(rest, "json") != 0 && strcmp(rest, "crc") != 0 && strncmp(rest, "checkpoint.", 11) != 0)
+            continue;
+        if (strtoll(name, NULL, 10) >= until) continue;
+        lh_stat fst;
+        if (lh_storage_stat(st, keys.items[i], &fst, NULL) != LH_OK || fst.mtime_ms > cutoff) continue;
+        rc = lh_storage_delete(st, keys.items[i], err);
+        if (rc == LH_OK && deleted) (*deleted)++;
+    }
+    lh_strlist_free(&keys);
+    free(dir);
     return rc;
 }

@@ -19,6 +19,10 @@ void lh_delta_protocol_free(lh_delta_protocol *p);
 /* Parse the schemaString into m->fields. */
 lh_status lh_delta_metadata_parse_schema(lh_delta_metadata *m, lh_error *err);
 
+/* "interval 30 days" (Spark interval syntax, one unit) in ms; dflt if absent
+ * or not understood. */
+int64_t lh_delta_interval_ms(const char *v, int64_t dflt);
+
 /* "<prefix>/<rel>" or rel for an empty prefix; caller frees. */
 char *lh_delta_key(const char *prefix, const char *rel);
 /* "<prefix>/_delta_log/%020d.json". */

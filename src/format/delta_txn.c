@@ -439,7 +439,12 @@ static void maybe_checkpoint(lh_delta_txn *t, int64_t v)
     lh_error cerr;
     if (lh_delta_snapshot_load(t->st, t->prefix, v, &s, &cerr) != LH_OK) return;
     /* A failed checkpoint only costs readers time; the commit stands. */
-    (void)lh_delta_checkpoint_write(t->st, s, &cerr);
+    if (lh_delta_checkpoint_write(t->st, s, &cerr) == LH_OK &&
+        strcmp(lh_delta_snapshot_config(s, "delta.enableExpiredLogCleanup", "true"), "false") != 0) {
+        int64_t keep = lh_delta_interval_ms(lh_delta_snapshot_config(s, "delta.logRetentionDuration", NULL),
+                                            30LL * 86400000);
+        (void)lh_delta_cleanup_log(t->st, t->prefix, keep, lh_now_us() / 1000, NULL, &cerr);
+    }
     lh_delta_snapshot_free(s);
 }
 

@@ -433,3 +433,23 @@ void lh_delta_stats_json(int64_t num_records, const lh_delta_col_stats *cols, si
     }
     lh_buf_append_str(out, "}}");
 }
+
+/* ------------------------------------------------------------ intervals */
+
+int64_t lh_delta_interval_ms(const char *v, int64_t dflt)
+{
+    if (!v) return dflt;
+    long long n = 0;
+    char unit[32] = "";
+    if (sscanf(v, "interval %lld %31s", &n, unit) != 2 || n < 0) return dflt;
+    static const struct {
+        const char *u;
+        int64_t ms;
+    } U[] = {
+        {"millisecond", 1}, {"second", 1000}, {"minute", 60000}, {"hour", 3600000},
+        {"day", 86400000}, {"week", 604800000},
+    };
+    for (size_t i = 0; i < sizeof U / sizeof *U; i++)
+        if (strncmp(unit, U[i].u, strlen(U[i].u)) == 0) return n * U[i].ms;
+    return dflt;
+}

@@ -668,6 +668,73 @@ static void test_checkpoint_roundtrip(void)
     close_tmp(st, dir);
 }
 
+static void age_log(lh_storage *st, const char *prefix, int64_t age_s)
+{
+    lh_error err;
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    char *dir = lh_delta_key(prefix, "_delta_log");
+    CHECK_OK(lh_storage_list(st, dir, 0, &keys, &err), &err);
+    for (size_t i = 0; i < keys.len; i++) {
+        char *p = lh_storage_local_path(st, keys.items[i]);
+        struct utimbuf tb;
+        tb.actime = tb.modtime = time(NULL) - age_s;
+        utime(p, &tb);
+        free(p);
+    }
+    lh_strlist_free(&keys);
+    free(dir);
+}
+
+static void test_log_cleanup(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    lh_delta_kv conf[] = {{"delta.checkpointInterval", "4"}};
+    lh_delta_table_spec spec = {FIELDS, 4, PARTS, 1, conf, 1, NULL, NULL};
+    CHECK_OK(lh_delta_create(st, "t", &spec, NULL, &err), &err);
+    for (int i = 0; i < 9; i++) {
+        lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+        char name[32];
+        snprintf(name, sizeof name, "f%d.parquet", i);
+        append(st, "t", s, "a", name, LH_OK);
+        lh_delta_snapshot_free(s);
+    }
+    /* checkpoints at 3 and 7; recent files are never cleaned */
+    size_t n = 99;
+    CHECK_OK(lh_delta_cleanup_log(st, "t", 3600000, lh_now_us() / 1000, &n, &err), &err);
+    CHECK_INT(n, 0);
+    /* a broken newest checkpoint stops the cleanup */
+    age_log(st, "t", 7200);
+    lh_buf good = LH_BUF_INIT;
+    const char *ck = "t/_delta_log/00000000000000000007.checkpoint.parquet";
+    CHECK_OK(lh_storage_read(st, ck, &good, &err), &err);
+    CHECK_OK(lh_storage_write(st, ck, "PAR1garbagePAR1", 15, &err), &err);
+    CHECK(lh_delta_cleanup_log(st, "t", 3600000, lh_now_us() / 1000, &n, &err) != LH_OK);
+    CHECK(strstr(err.msg, "00000000000000000007") != NULL);
+    CHECK_OK(lh_storage_write(st, ck, good.data, good.len, &err), &err);
+    lh_buf_free(&good);
+    age_log(st, "t", 7200);
+    CHECK_OK(lh_delta_cleanup_log(st, "t", 3600000, lh_now_us() / 1000, &n, &err), &err);
+    CHECK_INT(n, 8); /* commits 0-6 and checkpoint 3 */
+    lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+    if (s) {
+        CHECK_INT(lh_delta_snapshot_version(s), 9);
+        CHECK_INT(lh_delta_snapshot_num_files(s), 9);
+    }
+    lh_delta_snapshot_free(s);
+    s = load(st, "t", 7);
+    lh_delta_snapshot_free(s);
+    CHECK_RC(lh_delta_snapshot_load(st, "t", 6, &s, &err), LH_ERR_NOT_FOUND);
+    bool ex = false;
+    CHECK_OK(lh_storage_exists(st, "t/_delta_log/00000000000000000007.json", &ex, &err), &err);
+    CHECK(ex);
+    CHECK_OK(lh_storage_exists(st, "t/_delta_log/_last_checkpoint", &ex, &err), &err);
+    CHECK(ex);
+    close_tmp(st, dir);
+}
+
 int main(void)
 {
     RUN(test_create_append_snapshot);
@@ -678,5 +745,6 @@ int main(void)
     RUN(test_vacuum);
     RUN(test_concurrent_appends);
     RUN(test_checkpoint_roundtrip);
+    RUN(test_log_cleanup);
     return lh_test_report();
 }

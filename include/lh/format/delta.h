@@ -247,6 +247,15 @@ lh_status lh_delta_create(lh_storage *st, const char *prefix, const lh_delta_tab
  * with txn/domainMetadata actions, which this module does not carry. */
 lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, lh_error *err);
 
+/* Metadata cleanup: delete commit and checkpoint files of versions below the
+ * newest checkpoint (which is first re-read and checked) whose storage mtime
+ * is older than now_ms - retention_ms. Time travel to those versions ends.
+ * Also run after each automatic checkpoint unless
+ * delta.enableExpiredLogCleanup is "false", with delta.logRetentionDuration
+ * (default 30 days), as delta-rs does. */
+lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t retention_ms,
+                               int64_t now_ms, size_t *deleted, lh_error *err);
+
 /* Delete data files under the table that the latest snapshot does not
  * reference (not live, not a tombstone younger than the retention) and whose
  * storage mtime is older than now_ms - retention_ms. Never touches
