@@ -73,7 +73,11 @@ static lh_status head(lh_s3 *s3, const char *key, lh_s3_resp *resp, lh_error *er
     lh_s3_req req = {.method = "HEAD", .key = key};
     LH_TRY(lh_s3_perform(s3, &req, resp, err));
     if (resp->status == 200) return LH_OK;
-    return lh_s3_fail(s3, resp->status == 404 ? LH_ERR_NOT_FOUND : LH_ERR_IO, &req, resp, err);
+    lh_s3_fail(s3, resp->status == 404 ? LH_ERR_NOT_FOUND : LH_ERR_IO, &req, resp, err);
+    /* HEAD answers have no body, so say what a bare 403 usually means. */
+    if (resp->status == 403 && err && strlen(err->msg) + 80 < sizeof err->msg)
+        strcat(err->msg, " (S3 answers 403, not 404, for a missing key without s3:ListBucket)");
+    return resp->status == 404 ? LH_ERR_NOT_FOUND : LH_ERR_IO;
 }
 
 static lh_status s3_stat(lh_storage *s, const char *key, lh_stat *st, lh_error *err)

@@ -98,6 +98,82 @@ static void test_open_uri(void)
     }
 }
 
+static lh_s3_config *config_of(lh_storage *s)
+{
+    return &((lh_s3 *)s)->cfg;
+}
+
+/* Endpoint, addressing style and region from the environment (no server). */
+static void test_config(void)
+{
+    const char *vars[] = {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT", "AWS_REGION",
+                          "AWS_DEFAULT_REGION", "AWS_ALLOW_HTTP", "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
+                          "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+    lh_error err;
+    lh_storage *s = NULL;
+    /* AWS: virtual-hosted style, anonymous without credentials. */
+    setenv("AWS_DEFAULT_REGION", "eu-west-1", 1);
+    CHECK_OK(lh_storage_open("s3://my-bucket/p", &s, &err), &err);
+    if (s) {
+        CHECK_STR(config_of(s)->endpoint, "https://my-bucket.s3.eu-west-1.amazonaws.com");
+        CHECK(!config_of(s)->path_style);
+        CHECK(config_of(s)->access_key == NULL);
+        lh_storage_free(s);
+    }
+    /* Dotted bucket names go path-style (the wildcard certificate does not cover them). */
+    setenv("AWS_REGION", "us-west-2", 1);
+    CHECK_OK(lh_storage_open("s3://my.bucket", &s, &err), &err);
+    if (s) {
+        CHECK_STR(config_of(s)->endpoint, "https://s3.us-west-2.amazonaws.com");
+        CHECK(config_of(s)->path_style);
+        CHECK_STR(config_of(s)->region, "us-west-2");
+        lh_storage_free(s);
+    }
+    /* Custom endpoints: path-style; a bare host is https unless AWS_ALLOW_HTTP. */
+    setenv("AWS_ENDPOINT_URL", "minio.local:9000/", 1);
+    CHECK_OK(lh_storage_open("s3://b", &s, &err), &err);
+    if (s) {
+        CHECK_STR(config_of(s)->endpoint, "https://minio.local:9000");
+        CHECK_STR(config_of(s)->host, "minio.local:9000");
+        CHECK(config_of(s)->path_style);
+        lh_storage_free(s);
+    }
+    setenv("AWS_ALLOW_HTTP", "true", 1);
+    CHECK_OK(lh_storage_open("s3://b", &s, &err), &err);
+    if (s) {
+        CHECK_STR(config_of(s)->endpoint, "http://minio.local:9000");
+        lh_storage_free(s);
+    }
+    setenv("AWS_ENDPOINT_URL_S3", "http://s3only:1234", 1); /* the S3-specific one wins */
+    setenv("AWS_VIRTUAL_HOSTED_STYLE_REQUEST", "true", 1);
+    CHECK_OK(lh_storage_open("s3://b", &s, &err), &err);
+    if (s) {
+        CHECK_STR(config_of(s)->endpoint, "http://b.s3only:1234");
+        CHECK(!config_of(s)->path_style);
+        lh_storage_free(s);
+    }
+    setenv("AWS_ENDPOINT_URL_S3", "ftp://x", 1);
+    CHECK_RC(lh_storage_open("s3://b", &s, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "ftp://x") != NULL);
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
+    CHECK_RC(lh_storage_open("s3://b", &s, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "AWS_SECRET_ACCESS_KEY") != NULL);
+    setenv("AWS_SECRET_ACCESS_KEY", "SECRET", 1);
+    setenv("AWS_SESSION_TOKEN", "TOKEN", 1);
+    CHECK_OK(lh_storage_open("s3://b", &s, &err), &err);
+    if (s) {
+        CHECK_STR(config_of(s)->session_token, "TOKEN");
+        lh_storage_free(s);
+    }
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    unsetenv("AWS_CONFIG_FILE");
+}
+
 /* ---- backend operations ---- */
 
 static void test_basic(void)
@@ -459,6 +535,7 @@ int main(void)
     RUN(test_sigv4_vectors);
     RUN(test_xml);
     RUN(test_open_uri);
+    RUN(test_config);
     if (!s3_server_begin()) return lh_test_report();
     RUN(test_basic);
     RUN(test_missing_bucket);

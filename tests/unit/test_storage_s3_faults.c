@@ -34,6 +34,10 @@ static void test_retries(void)
     CHECK_RC(lh_storage_write(s, "k2", "v", 1, &err), LH_ERR_IO);
     CHECK(strstr(err.msg, "HTTP 403 AccessDenied") != NULL && strstr(err.msg, "retry/k2") != NULL);
     CHECK_INT(stat_count("PUT") - puts, 1);
+    fault("count=1&status=403&code=AccessDenied&method=HEAD");
+    bool ex;
+    CHECK_RC(lh_storage_exists(s, "k", &ex, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "HTTP 403") != NULL && strstr(err.msg, "s3:ListBucket") != NULL);
     /* Persistent 5xx: gives up after LH_S3_MAX_ATTEMPTS (4). */
     fault("count=4&status=503&code=SlowDown&method=GET");
     CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
