@@ -12,6 +12,7 @@
 typedef struct pv {
     const char *prop;
     const char *value;
+    const char *id; /* statement id, for the context-order caption */
 } pv;
 
 struct lh_aggregator {
@@ -142,11 +143,26 @@ static lh_status emit(lh_aggregator *a, lh_buf *out, lh_error *err)
         schema = merged;
     }
     if (a->n_props) qsort(a->props, a->n_props, sizeof *a->props, cmp_pv);
-    /* Caption: the smallest value of the first caption property with values. */
+    /* Caption: the first caption property with values; the export takes its
+     * smallest value, StatementEntity (context order) the value of its
+     * smallest statement id. */
     const char *caption = NULL;
-    for (size_t c = 0; c < schema->n_caption && !caption; c++)
-        for (size_t i = 0; i < a->n_props && !caption; i++)
-            if (!strcmp(a->props[i].prop, schema->caption[c])) caption = a->props[i].value;
+    bool context = a->flags & LH_AGG_CONTEXT_ORDER;
+    for (size_t c = 0; c < schema->n_caption && !caption; c++) {
+        /* Names are picked by rigour's pick_lang_name there, which we do not
+         * reproduce: the smallest value is the closer guess. */
+        const lh_prop *cp = lh_schema_prop(schema, schema->caption[c]);
+        bool by_id = context && !(cp && !strcmp(cp->type, "name"));
+        const pv *best = NULL;
+        for (size_t i = 0; i < a->n_props; i++) {
+            const pv *p = &a->props[i];
+            if (strcmp(p->prop, schema->caption[c]) != 0) continue;
+            if (!best) best = p;
+            else if (!by_id) break; /* sorted: the first is the smallest value */
+            else if (p->id && best->id && strcmp(p->id, best->id) < 0) best = p;
+        }
+        if (best) caption = best->value;
+    }
     if (!caption) caption = schema->label;
 
     lh_buf_append_str(out, "{\"id\":");
@@ -155,7 +171,6 @@ static lh_status emit(lh_aggregator *a, lh_buf *out, lh_error *err)
     put_str(out, caption);
     lh_buf_append_str(out, ",\"schema\":");
     put_str(out, schema->name);
-    bool context = a->flags & LH_AGG_CONTEXT_ORDER;
     if (!context) put_props(out, a);
     put_list(out, "referents", &a->referents);
     put_list(out, "datasets", &a->datasets);
@@ -194,6 +209,7 @@ lh_status lh_aggregator_add(lh_aggregator *a, const lh_statement *s, lh_buf *out
     a->props = lh_grow(a->props, &a->cap_props, a->n_props + 1, sizeof *a->props);
     a->props[a->n_props].prop = lh_arena_strdup(&a->arena, s->prop);
     a->props[a->n_props].value = lh_arena_strdup(&a->arena, s->value);
+    a->props[a->n_props].id = s->id ? lh_arena_strdup(&a->arena, s->id) : NULL;
     a->n_props++;
     if (s->first_seen != LH_TS_NULL && (a->first_seen == LH_TS_NULL || s->first_seen < a->first_seen))
         a->first_seen = s->first_seen;

@@ -62,10 +62,13 @@ lh_status lh_entity_explode(const lh_model *m, const char *text, size_t n,
 lh_status lh_origin_check(const char *origin, lh_error *err);
 
 enum {
-    /* Key order of followthemoney's StatementEntity.to_dict (what
-     * `entities iterate` prints): id, caption, schema, referents, datasets,
-     * origin, first_seen, last_seen, last_change, properties. Values stay
-     * sorted; the default is the export order above. */
+    /* What `entities iterate` prints (followthemoney StatementEntity.to_dict):
+     * keys id, caption, schema, referents, datasets, origin, first_seen,
+     * last_seen, last_change, properties; no role; caption from the caption
+     * property's statement with the smallest id. Differences that remain:
+     * the reference prints values in set order (ours stay sorted), and for a
+     * name-typed caption property with several values it picks with rigour's
+     * pick_lang_name (ours: the smallest value, as the export). */
     LH_AGG_CONTEXT_ORDER = 1,
 };
 
