@@ -88,6 +88,8 @@ static lh_status write_chunk(lh_pq_writer *w, lh_pq_wcol *c, size_t rg, lh_pq_co
     int64_t dict_uncomp = 0, dict_comp = 0;
     bool has_dict = c->pages_dict > 0;
     if (has_dict) {
+        if (c->dict_plain.len > INT32_MAX)
+            return lh_error_set(err, LH_ERR_INVALID, "dictionary page too large");
         lh_buf_reset(&w->comp);
         LH_TRY(lh_pq_compress(w->o.codec, w->o.level, c->dict_plain.data, c->dict_plain.len,
                               &w->comp, err));

@@ -55,6 +55,9 @@ static lh_status check_opts(const lh_pq_writer_opts *opts, lh_pq_writer_opts *o,
     if (!o->row_group_rows) o->row_group_rows = 1000000;
     if (!o->row_group_bytes) o->row_group_bytes = (size_t)128 << 20;
     if (!o->stats_truncate_len) o->stats_truncate_len = 64;
+    /* Page sizes are i32 on the wire; keep the limits well inside. */
+    if (o->data_page_size > ((size_t)1 << 30)) o->data_page_size = (size_t)1 << 30;
+    if (o->dict_page_size > ((size_t)1 << 30)) o->dict_page_size = (size_t)1 << 30;
     return LH_OK;
 }
 
