@@ -5,7 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "journal_common.h"
+#include "journal_procs.h"
 
 static char *tmp;
 

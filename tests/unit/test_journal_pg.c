@@ -6,7 +6,7 @@
 #include <libpq-fe.h>
 #include <zlib.h>
 
-#include "journal_common.h"
+#include "journal_procs.h"
 #include "pg_server.h"
 
 static lh_pg_server pg;
