@@ -1,6 +1,7 @@
 #include "lh/core/hash.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <xxhash.h>
@@ -11,10 +12,21 @@ struct lh_sha1_ctx {
     EVP_MD_CTX *md;
 };
 
+static EVP_MD *g_sha1;
+static pthread_once_t g_sha1_once = PTHREAD_ONCE_INIT;
+
+static void sha1_fetch(void)
+{
+    g_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
+/* Fetched once: handing OpenSSL 3 the legacy EVP_sha1() makes every digest
+ * init look the algorithm up again in the provider store, under a lock,
+ * which cost more than hashing a statement key. */
 static const EVP_MD *sha1_md(void)
 {
-    /* EVP_sha1() returns a static, thread-safe method table. */
-    return EVP_sha1();
+    pthread_once(&g_sha1_once, sha1_fetch);
+    return g_sha1 ? g_sha1 : EVP_sha1();
 }
 
 void lh_hex_encode(const uint8_t *in, size_t n, char *out)

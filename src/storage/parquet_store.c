@@ -351,16 +351,6 @@ const char *lh_pstore_entity_shard(const char *entity_id, int shards, lh_arena *
     return lh_arena_strdup(arena, out);
 }
 
-static int partition_order(const void *a, const void *b)
-{
-    const lh_statement *x = a, *y = b;
-    int c;
-    if ((c = strcmp(x->shard, y->shard))) return c;
-    if ((c = strcmp(x->bucket, y->bucket))) return c;
-    if ((c = strcmp(x->origin, y->origin))) return c;
-    return lh_stmt_cmp(x, y);
-}
-
 static bool same_partition(const lh_statement *a, const lh_statement *b)
 {
     return strcmp(a->shard, b->shard) == 0 && strcmp(a->bucket, b->bucket) == 0 &&
@@ -406,31 +396,73 @@ lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
     return LH_OK;
 }
 
+/* Index of the partition of s in keys (added when new). */
+static size_t partition_index(lh_statement ***keys, size_t *nkeys, size_t *cap,
+                              lh_statement *s)
+{
+    for (size_t k = 0; k < *nkeys; k++)
+        if (same_partition((*keys)[k], s)) return k;
+    if (*nkeys == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *keys = lh_realloc(*keys, *cap * sizeof **keys);
+    }
+    (*keys)[*nkeys] = s;
+    return (*nkeys)++;
+}
+
 lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error *err)
 {
     lh_pstore *ps = t->ps;
-    if (batch->len == 0) return LH_OK;
-    for (size_t i = 0; i < batch->len; i++) {
-        LH_TRY(check_row(&batch->rows[i], i, err));
-        batch->rows[i].shard = lh_pstore_entity_shard(batch->rows[i].entity_id, ps->opts.shards,
-                                                      &batch->arena);
-        if (!batch->rows[i].fragment) batch->rows[i].fragment = "";
+    size_t n = batch->len;
+    if (n == 0) return LH_OK;
+    const char *prev_entity = NULL, *prev_shard = NULL;
+    for (size_t i = 0; i < n; i++) {
+        lh_statement *s = &batch->rows[i];
+        LH_TRY(check_row(s, i, err));
+        /* an entity's statements arrive together: hash its id once */
+        if (!prev_entity || strcmp(prev_entity, s->entity_id) != 0) {
+            prev_entity = s->entity_id;
+            prev_shard = lh_pstore_entity_shard(s->entity_id, ps->opts.shards, &batch->arena);
+        }
+        s->shard = prev_shard;
+        if (!s->fragment) s->fragment = "";
     }
-    qsort(batch->rows, batch->len, sizeof *batch->rows, partition_order);
-    for (size_t i = 0; i < batch->len;) {
-        size_t j = i + 1;
-        while (j < batch->len && same_partition(&batch->rows[i], &batch->rows[j])) j++;
+    /* bucket rows by partition (few distinct ones), then sort each in file order */
+    lh_statement **keys = NULL;
+    size_t nkeys = 0, kcap = 0, last = 0;
+    uint32_t *part = lh_malloc(n * sizeof *part);
+    for (size_t i = 0; i < n; i++) {
+        if (!(nkeys && same_partition(keys[last], &batch->rows[i])))
+            last = partition_index(&keys, &nkeys, &kcap, &batch->rows[i]);
+        part[i] = (uint32_t)last;
+    }
+    size_t *start = lh_calloc(nkeys + 1, sizeof *start);
+    for (size_t i = 0; i < n; i++) start[part[i] + 1]++;
+    for (size_t k = 0; k < nkeys; k++) start[k + 1] += start[k];
+    lh_statement *sorted = lh_malloc(n * sizeof *sorted);
+    size_t *fill = lh_malloc((nkeys + 1) * sizeof *fill);
+    memcpy(fill, start, (nkeys + 1) * sizeof *fill);
+    for (size_t i = 0; i < n; i++) sorted[fill[part[i]]++] = batch->rows[i];
+    memcpy(batch->rows, sorted, n * sizeof *sorted);
+    free(sorted);
+    free(fill);
+    free(part);
+    free(keys);
+    lh_status rc = LH_OK;
+    for (size_t k = 0; rc == LH_OK && k < nkeys; k++) {
+        lh_statement *rows = batch->rows + start[k];
+        size_t m = start[k + 1] - start[k];
+        lh_stmt_sort(rows, m);
         if (t->len == t->cap) {
             t->cap = t->cap ? t->cap * 2 : 16;
             t->adds = lh_realloc(t->adds, t->cap * sizeof *t->adds);
         }
-        LH_TRY(lh_part_write(ps, "part", &batch->rows[i], j - i, true, &t->arena,
-                             &t->adds[t->len], err));
-        t->len++;
-        i = j;
+        rc = lh_part_write(ps, "part", rows, m, true, &t->arena, &t->adds[t->len], err);
+        if (rc == LH_OK) t->len++;
     }
-    t->rows += batch->len;
-    return LH_OK;
+    free(start);
+    if (rc == LH_OK) t->rows += n;
+    return rc;
 }
 
 uint64_t lh_pstore_txn_rows(const lh_pstore_txn *t)
