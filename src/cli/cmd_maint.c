@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_store.h"
+#include "cmd_check.h"
 #include "lh/repository/export.h"
 
 static const char HELP[] =
@@ -22,6 +23,7 @@ static const char HELP[] =
     "  optimize [--retention-hours N] [--force]\n"
     "                      merge, then vacuum\n"
     "  unlock              Release a write fence left by a crashed writer\n"
+    "  check               Verify the dataset; exit 5 naming what is wrong\n"
     "  destroy --yes       Delete the statement table\n"
     "  export-statements [-o FILE]   statements.csv (default: exports/statements.csv)\n"
     "  export-entities [-o FILE]     entities.ftm.json (default: in the dataset)\n"
@@ -190,6 +192,7 @@ static const lh_cmd CMDS[] = {
     {"vacuum", cmd_vacuum, ""},
     {"optimize", cmd_optimize, ""},
     {"unlock", cmd_unlock, ""},
+    {"check", lh_cmd_check, ""},
     {"destroy", cmd_destroy, ""},
     {"export-statements", cmd_export_statements, ""},
     {"export-entities", lh_cmd_export_entities, ""},

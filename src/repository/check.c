@@ -1,0 +1,316 @@
+/* Dataset health check (see check.h). Reads only: never repairs. */
+#include "lh/repository/check.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "lh/core/buf.h"
+#include "lh/core/mem.h"
+#include "lh/format/delta.h"
+#include "lh/repository/dataset.h"
+#include "lh/storage/fence.h"
+#include "lh/storage/stmt_table.h"
+
+/* Findings listed per kind beyond this many are summarised in one line. */
+#define CHECK_LIST_MAX 50
+
+void lh_check_report_init(lh_check_report *r)
+{
+    memset(r, 0, sizeof *r);
+    lh_strlist_init(&r->problems);
+    lh_strlist_init(&r->notes);
+    r->version = -1;
+    r->journal_rows = -1;
+}
+
+void lh_check_report_free(lh_check_report *r)
+{
+    lh_strlist_free(&r->problems);
+    lh_strlist_free(&r->notes);
+}
+
+static void add(lh_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(lh_strlist *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    if (s) lh_strlist_push_owned(l, s);
+}
+
+/* ------------------------------------------------------------------ locks */
+
+/* 1 = holder recorded as a process of this host that is gone, 0 = alive or
+ * elsewhere, -1 = no holder recorded (the Python reference writes none). */
+static int holder_dead(lh_storage *st, const char *key)
+{
+    lh_buf data = LH_BUF_INIT;
+    lh_error e;
+    int dead = -1;
+    if (lh_storage_read(st, key, &data, &e) == LH_OK && data.len) {
+        json_t *j = json_loadb(data.data, data.len, 0, NULL);
+        if (json_is_object(j)) {
+            char host[256] = "";
+            gethostname(host, sizeof host - 1);
+            const char *h = json_string_value(json_object_get(j, "host"));
+            json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+            dead = 0;
+            if (h && strcmp(h, host) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+                errno == ESRCH)
+                dead = 1;
+        }
+        json_decref(j);
+    }
+    lh_buf_free(&data);
+    return dead;
+}
+
+static void check_lock(lh_storage *st, const char *key, lh_check_report *rep)
+{
+    char who[512];
+    lh_fence_describe(st, key, who, sizeof who);
+    const char *slash = strchr(key, '/');
+    int dslen = slash ? (int)(slash - key) : (int)strlen(key);
+    if (holder_dead(st, key) == 1)
+        add(&rep->problems,
+            "stale-lock: `%s` is held by %s, which is no longer running; release it with "
+            "`ftm-lakehouse -d %.*s maintenance unlock`",
+            key, who, dslen, key);
+    else
+        add(&rep->notes, "lock: `%s` is held by %s", key, who);
+}
+
+static lh_status check_locks(lh_storage *st, const char *dataset, lh_check_report *rep,
+                             lh_error *err)
+{
+    static const char *const names[] = {".LOCK", ".LOCK-MERGE"};
+    for (size_t i = 0; i < 2; i++) {
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "%s/%s", dataset, names[i]);
+        bool exists = false;
+        lh_status rc = lh_storage_exists(st, key.data, &exists, err);
+        if (rc == LH_OK && exists) check_lock(st, key.data, rep);
+        lh_buf_free(&key);
+        LH_TRY(rc);
+    }
+    lh_buf dir = LH_BUF_INIT;
+    lh_buf_printf(&dir, "%s/.LOCK-APPENDS", dataset);
+    lh_strlist markers;
+    lh_strlist_init(&markers);
+    lh_status rc = lh_storage_list(st, dir.data, LH_LIST_RECURSIVE, &markers, err);
+    for (size_t i = 0; rc == LH_OK && i < markers.len; i++) check_lock(st, markers.items[i], rep);
+    lh_strlist_free(&markers);
+    lh_buf_free(&dir);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ files */
+
+typedef struct pfile {
+    const lh_delta_file *f;
+    const char *shard, *bucket, *origin;
+} pfile;
+
+static int pfile_cmp(const void *a, const void *b)
+{
+    const pfile *x = a, *y = b;
+    int c = strcmp(x->shard, y->shard);
+    if (!c) c = strcmp(x->bucket, y->bucket);
+    if (!c) c = strcmp(x->origin, y->origin);
+    if (!c) c = strcmp(x->f->path, y->f->path);
+    return c;
+}
+
+static bool is_merged(const lh_delta_file *f)
+{
+    const char *base = strrchr(f->path, '/');
+    base = base ? base + 1 : f->path;
+    return strncmp(base, "merged-", 7) == 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const lh_statement *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    if (!c) c = strcmp(x->fragment, y->fragment);
+    if (!c) c = strcmp(x->role ? x->role : "", y->role ? y->role : "");
+    if (!c) c = (x->role != NULL) - (y->role != NULL);
+    return c;
+}
+
+/* The (shard, bucket, origin) of f, or a problem when a value is missing or
+ * not a safe name. */
+static bool partition_ok(const lh_delta_file *f, int shards, pfile *pf, lh_check_report *rep)
+{
+    static const char *const cols[3] = {"shard", "bucket", "origin"};
+    const char *vals[3];
+    for (int c = 0; c < 3; c++) {
+        vals[c] = lh_delta_map_get(&f->partition_values, cols[c], NULL);
+        lh_error e;
+        if (!vals[c] || !*vals[c]) {
+            add(&rep->problems, "partition: %s has no %s value", f->path, cols[c]);
+            return false;
+        }
+        if (lh_name_check(vals[c], cols[c], c == 2, &e) != LH_OK) {
+            add(&rep->problems, "partition: %s: %s", f->path, e.msg);
+            return false;
+        }
+    }
+    char *end;
+    long s = strtol(vals[0], &end, 10);
+    long max = shards > 1 ? shards : 1;
+    if (*end || s < 0 || s >= max || end == vals[0]) {
+        add(&rep->problems, "partition: %s has shard `%s`, not in 0..%ld", f->path, vals[0],
+            max - 1);
+        return false;
+    }
+    pf->shard = vals[0];
+    pf->bucket = vals[1];
+    pf->origin = vals[2];
+    return true;
+}
+
+/* One live file: exists, has the logged size, reads as statements. */
+static bool check_file(lh_storage *st, const char *prefix, const pfile *pf, lh_stmt_batch *rows,
+                       lh_check_report *rep)
+{
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/%s", prefix, pf->f->path);
+    lh_stat sb;
+    lh_error e;
+    bool ok = false;
+    lh_status rc = lh_storage_stat(st, key.data, &sb, &e);
+    if (rc == LH_ERR_NOT_FOUND) {
+        add(&rep->problems, "missing-file: %s is in the log but not in storage", pf->f->path);
+    } else if (rc != LH_OK) {
+        add(&rep->problems, "unreadable-file: %s: %s", pf->f->path, e.msg);
+    } else if (pf->f->size >= 0 && (uint64_t)pf->f->size != sb.size) {
+        add(&rep->problems, "size-mismatch: %s has %llu bytes, the log says %lld", pf->f->path,
+            (unsigned long long)sb.size, (long long)pf->f->size);
+    } else {
+        size_t before = rows->len;
+        rc = lh_stmt_read_file(st, key.data, pf->shard, pf->bucket, pf->origin, rows, &e);
+        if (rc != LH_OK) {
+            add(&rep->problems, "bad-parquet: %s: %s", pf->f->path, e.msg);
+            rows->len = before;
+        } else {
+            rep->rows += rows->len - before;
+            ok = true;
+        }
+    }
+    lh_buf_free(&key);
+    return ok;
+}
+
+/* Rows of a clean partition: each statement once per (id, fragment, role). */
+static void check_dupes(const pfile *pf, lh_stmt_batch *rows, lh_check_report *rep)
+{
+    if (rows->len < 2) return;
+    qsort(rows->rows, rows->len, sizeof *rows->rows, key_cmp);
+    size_t dupes = 0;
+    const char *first = NULL;
+    for (size_t i = 1; i < rows->len; i++)
+        if (key_cmp(&rows->rows[i - 1], &rows->rows[i]) == 0) {
+            if (!dupes) first = rows->rows[i].id;
+            dupes++;
+        }
+    if (dupes)
+        add(&rep->problems,
+            "duplicate-statement: merged partition shard=%s/bucket=%s/origin=%s holds %zu "
+            "duplicate row(s), e.g. id %s",
+            pf->shard, pf->bucket, pf->origin, dupes, first);
+}
+
+static void check_files(lh_storage *st, const char *prefix, const lh_delta_snapshot *snap,
+                        int shards, lh_check_report *rep)
+{
+    size_t n = lh_delta_snapshot_num_files(snap);
+    pfile *pfs = lh_calloc(n ? n : 1, sizeof *pfs);
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        pfs[np].f = lh_delta_snapshot_file(snap, i);
+        if (partition_ok(pfs[np].f, shards, &pfs[np], rep)) np++;
+    }
+    qsort(pfs, np, sizeof *pfs, pfile_cmp);
+    lh_stmt_batch rows;
+    lh_stmt_batch_init(&rows);
+    for (size_t i = 0; i < np;) {
+        size_t j = i;
+        bool clean = true, all_ok = true;
+        while (j < np && strcmp(pfs[j].shard, pfs[i].shard) == 0 &&
+               strcmp(pfs[j].bucket, pfs[i].bucket) == 0 &&
+               strcmp(pfs[j].origin, pfs[i].origin) == 0) {
+            clean = clean && is_merged(pfs[j].f);
+            all_ok = check_file(st, prefix, &pfs[j], &rows, rep) && all_ok;
+            j++;
+        }
+        if (clean && all_ok) check_dupes(&pfs[i], &rows, rep);
+        lh_stmt_batch_clear(&rows);
+        i = j;
+    }
+    lh_stmt_batch_free(&rows);
+    free(pfs);
+}
+
+/* Data files under the table that the snapshot does not reference: removed
+ * files awaiting vacuum and files of writers that never committed. */
+static lh_status check_orphans(lh_storage *st, const char *prefix, const lh_delta_snapshot *snap,
+                               lh_check_report *rep, lh_error *err)
+{
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    lh_status rc = lh_storage_list(st, prefix, LH_LIST_RECURSIVE, &keys, err);
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
+        const char *rel = keys.items[i] + plen + 1;
+        if (rel[0] == '_' || rel[0] == '.' || strstr(rel, "/_") || strstr(rel, "/.")) continue;
+        if (snap && lh_delta_snapshot_find(snap, rel)) continue;
+        rep->orphans++;
+        if (rep->orphans <= CHECK_LIST_MAX) add(&rep->notes, "orphan: %s", rel);
+    }
+    if (rep->orphans > CHECK_LIST_MAX)
+        add(&rep->notes, "orphan: ... %zu more", rep->orphans - CHECK_LIST_MAX);
+    lh_strlist_free(&keys);
+    return rc;
+}
+
+lh_status lh_check_dataset(lh_storage *st, const char *dataset, int shards, lh_journal *journal,
+                           lh_check_report *rep, lh_error *err)
+{
+    LH_TRY(lh_name_check(dataset, "dataset", false, err));
+    lh_buf prefix = LH_BUF_INIT;
+    lh_buf_printf(&prefix, "%s/statements", dataset);
+    lh_delta_snapshot *snap = NULL;
+    lh_error e;
+    lh_status rc = lh_delta_snapshot_load(st, prefix.data, LH_DELTA_LATEST, &snap, &e);
+    bool replayed = rc == LH_OK || rc == LH_ERR_NOT_FOUND;
+    if (rc == LH_OK) {
+        rep->version = lh_delta_snapshot_version(snap);
+        rep->files = lh_delta_snapshot_num_files(snap);
+        check_files(st, prefix.data, snap, shards, rep);
+    } else if (rc == LH_ERR_NOT_FOUND) {
+        add(&rep->notes, "table: %s has no Delta log", prefix.data);
+    } else {
+        add(&rep->problems, "delta-log: %s does not replay: %s", prefix.data, e.msg);
+    }
+    /* without a snapshot every file would look unreferenced */
+    rc = replayed ? check_orphans(st, prefix.data, snap, rep, err) : LH_OK;
+    if (rc == LH_OK) rc = check_locks(st, dataset, rep, err);
+    if (rc == LH_OK && journal) {
+        int64_t n = 0;
+        if (lh_journal_count(journal, &n, &e) == LH_OK) rep->journal_rows = n;
+        else add(&rep->problems, "journal: cannot count rows: %s", e.msg);
+    }
+    lh_delta_snapshot_free(snap);
+    lh_buf_free(&prefix);
+    return rc;
+}

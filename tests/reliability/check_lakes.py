@@ -1,0 +1,154 @@
+"""`maintenance check` on deliberately broken lakes: each breakage is named
+(exit 5), a healthy lake and harmless leftovers (orphans) pass (exit 0)."""
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lake import Lake, entity_batch, fail  # noqa: E402
+
+
+def log_files(lake):
+    return sorted((lake.table / "_delta_log").glob("*.json"))
+
+
+def live_adds(lake):
+    """add actions of the newest commit that still hold (merge wrote them)."""
+    adds = {}
+    for f in log_files(lake):
+        for line in f.read_text().splitlines():
+            a = json.loads(line)
+            if "add" in a:
+                adds[a["add"]["path"]] = a["add"]
+            elif "remove" in a:
+                adds.pop(a["remove"]["path"], None)
+    return adds
+
+
+def write_commit(lake, actions):
+    v = len(log_files(lake))
+    path = lake.table / "_delta_log" / f"{v:020d}.json"
+    path.write_text("".join(json.dumps(a) + "\n" for a in actions))
+
+
+def expect(lake, code, *needles):
+    got, text = lake.check()
+    if got != code:
+        fail(f"{lake.root.name}: check exited {got}, expected {code}:\n{text}")
+    for n in needles:
+        if n not in text:
+            fail(f"{lake.root.name}: check output lacks `{n}`:\n{text}")
+    return text
+
+
+def dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def main():
+    tmp = Path(tempfile.mkdtemp(prefix="lh-check-"))
+    rng = random.Random(1)
+    base = Lake(tmp / "base")
+    data, _ = entity_batch("a", 40, rng)
+    (tmp / "a.json").write_text(data)
+    base.run("entities", "import", "-i", str(tmp / "a.json"))
+    data, _ = entity_batch("b", 40, rng)
+    (tmp / "b.json").write_text(data)
+    base.run("entities", "import", "--journal", "-i", str(tmp / "b.json"))
+    base.run("maintenance", "merge")
+    expect(base, 0, "healthy", "journal 120 row(s)", " 120 row(s)")
+
+    def case(name):
+        shutil.copytree(base.root, tmp / name)
+        return Lake(tmp / name)
+
+    cases = 0
+    # 1. a referenced file deleted
+    lk = case("deleted")
+    victim = sorted(lk.table.rglob("merged-*.parquet"))[0]
+    victim.unlink()
+    expect(lk, 5, "FAIL missing-file", victim.name, "CORRUPT")
+    cases += 1
+
+    # 2. a referenced file truncated, and one overwritten with garbage of the same size
+    lk = case("truncated")
+    victim = sorted(lk.table.rglob("merged-*.parquet"))[0]
+    size = victim.stat().st_size
+    with open(victim, "r+b") as f:
+        f.truncate(size // 2)
+    expect(lk, 5, "FAIL size-mismatch", victim.name, f"the log says {size}")
+    cases += 1
+    lk = case("garbage")
+    victim = sorted(lk.table.rglob("merged-*.parquet"))[0]
+    victim.write_bytes(b"\x00" * victim.stat().st_size)
+    expect(lk, 5, "FAIL bad-parquet", victim.name)
+    cases += 1
+
+    # 3. a bogus line in the log
+    lk = case("boguslog")
+    write_commit(lk, [])
+    log_files(lk)[-1].write_text('{"add": {"path": \n')
+    expect(lk, 5, "FAIL delta-log")
+    cases += 1
+
+    # 4. a lock and an append marker of a process that is gone
+    lk = case("stalelock")
+    pid = dead_pid()
+    holder = json.dumps({"pid": pid, "host": os.uname().nodename,
+                         "created_at": "2026-01-01T00:00:00", "tool": "test"})
+    (lk.root / "ds" / ".LOCK").write_text(holder + "\n")
+    (lk.root / "ds" / ".LOCK-APPENDS").mkdir()
+    (lk.root / "ds" / ".LOCK-APPENDS" / "m1").write_text(holder + "\n")
+    expect(lk, 5, "FAIL stale-lock", "ds/.LOCK`", f"pid {pid}", "ds/.LOCK-APPENDS/m1",
+           "maintenance unlock")
+    lk.run("maintenance", "unlock")
+    expect(lk, 0, "healthy")
+    # a lock of a live process is reported, not a failure
+    holder = json.dumps({"pid": os.getpid(), "host": os.uname().nodename,
+                         "created_at": "2026-01-01T00:00:00", "tool": "test"})
+    (lk.root / "ds" / ".LOCK-MERGE").write_text(holder + "\n")
+    expect(lk, 0, "note lock", f"pid {os.getpid()}")
+    cases += 1
+
+    # 5. a merged file committed twice under two names: duplicate statements
+    lk = case("dupes")
+    adds = live_adds(lk)
+    path, add = sorted(adds.items())[0]
+    src = lk.table / path
+    dup_path = path.replace("merged-", "merged-0000dup-")
+    shutil.copy(src, lk.table / dup_path)
+    write_commit(lk, [{"add": dict(add, path=dup_path)}])
+    expect(lk, 5, "FAIL duplicate-statement")
+    cases += 1
+
+    # 6. a partition value that is no safe name
+    lk = case("badpart")
+    path, add = sorted(live_adds(lk).items())[0]
+    pv = dict(add["partitionValues"], origin="../x")
+    write_commit(lk, [{"add": dict(add, path=path.replace("merged-", "merged-1-"),
+                                   partitionValues=pv)}])
+    shutil.copy(lk.table / path, lk.table / path.replace("merged-", "merged-1-"))
+    expect(lk, 5, "FAIL partition")
+    cases += 1
+
+    # 7. orphans (a killed writer's file) are listed but healthy
+    lk = case("orphan")
+    path = sorted(live_adds(lk))[0]
+    orphan = Path(path).parent / "part-00000-orphan-c000.zstd.parquet"
+    shutil.copy(lk.table / path, lk.table / orphan)
+    expect(lk, 0, "note orphan", str(orphan), "2 orphan(s)")
+    cases += 1
+
+    shutil.rmtree(tmp)
+    print(f"check_lakes: {cases} broken-lake cases OK")
+
+
+if __name__ == "__main__":
+    main()
