@@ -6,7 +6,20 @@
 
 #include <jansson.h>
 
+#include "lh/core/buf.h"
+
 #include "lh/model/model.h"
+
+/* Everything lives in the arena; the model is immutable once built. */
+struct lh_model {
+    lh_arena arena;
+    const char *version;
+    lh_schema **schemata; /* sorted by name */
+    size_t n_schemata;
+    const char **types; /* sorted */
+    bool *type_matchable;
+    size_t n_types;
+};
 
 /* Build a model from a model.to_dict()-shaped tree (yaml: property flags
  * default the YAML way). */
