@@ -507,6 +507,7 @@ static void s3_free(lh_storage *s)
     lh_s3 *s3 = (lh_s3 *)s;
     lh_s3_http_cleanup(s3);
     pthread_mutex_destroy(&s3->pool_lock);
+    pthread_mutex_destroy(&s3->site_lock);
     lh_s3_config_free(&s3->cfg);
     free(s3->base.uri);
     free(s3);
@@ -550,6 +551,7 @@ lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err)
     s3->cfg.bucket = lh_strndup(b, bl);
     s3->cfg.prefix = prefix;
     pthread_mutex_init(&s3->pool_lock, NULL);
+    pthread_mutex_init(&s3->site_lock, NULL);
     s3->base.ops = &s3_ops;
     s3->base.uri = lh_asprintf("s3://%s%s%s", s3->cfg.bucket, plen ? "/" : "", prefix);
     lh_status rc = lh_s3_config_load(&s3->cfg, err);

@@ -62,7 +62,8 @@ typedef struct lh_s3_config {
     char *endpoint;   /* "scheme://host[:port]", no trailing '/' */
     char *host;       /* Host header value */
     bool path_style;  /* https://endpoint/bucket/key rather than https://bucket.endpoint/key */
-    char *region;
+    bool aws_host;    /* endpoint derived from bucket and region (no custom endpoint) */
+    char *region;     /* endpoint, host and region may change (bucket region redirect): read them under site_lock */
     char *access_key; /* NULL: anonymous, unsigned requests */
     char *secret_key;
     char *session_token;
@@ -72,6 +73,9 @@ typedef struct lh_s3_config {
     size_t part_size;  /* multipart threshold and part size */
 } lh_s3_config;
 
+/* Points an AWS-derived endpoint at region (after S3 said the bucket lives
+ * there). Caller holds site_lock. */
+void lh_s3_config_set_region(lh_s3_config *c, const char *region);
 /* Fills everything but bucket and prefix from the environment:
  *   AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / AWS_ENDPOINT: custom endpoint,
  *     path-style unless AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true; http:// is
@@ -89,6 +93,7 @@ typedef struct lh_s3 {
     lh_storage base;
     lh_s3_config cfg;
     pthread_mutex_t pool_lock; /* guards the idle curl handles */
+    pthread_mutex_t site_lock; /* guards cfg.endpoint, cfg.host, cfg.region */
     void **pool;               /* CURL * handles kept for connection reuse */
     size_t pool_len, pool_cap;
 } lh_s3;
@@ -115,6 +120,7 @@ typedef struct lh_s3_resp {
     char code[64];      /* S3 error code from the XML body, if any */
     char message[256];
     char request_id[64];
+    char bucket_region[64]; /* x-amz-bucket-region, on redirects */
     int attempts;
     bool ambiguous;     /* an earlier attempt may have reached the server */
 } lh_s3_resp;

@@ -111,6 +111,24 @@ static lh_status load_credentials(lh_s3_config *c, lh_error *err)
     return rc;
 }
 
+void lh_s3_config_set_region(lh_s3_config *c, const char *region)
+{
+    char *r = lh_strdup(region); /* region may be c->region itself */
+    free(c->region);
+    c->region = r;
+    if (!c->aws_host) return;
+    free(c->host);
+    free(c->endpoint);
+    if (strchr(c->bucket, '.')) {
+        /* Dotted bucket names break the wildcard TLS certificate. */
+        c->host = lh_asprintf("s3.%s.amazonaws.com", r);
+        c->path_style = true;
+    } else {
+        c->host = lh_asprintf("%s.s3.%s.amazonaws.com", c->bucket, r);
+    }
+    c->endpoint = lh_asprintf("https://%s", c->host);
+}
+
 lh_status lh_s3_config_load(lh_s3_config *c, lh_error *err)
 {
     LH_TRY(load_credentials(c, err));
@@ -142,14 +160,9 @@ lh_status lh_s3_config_load(lh_s3_config *c, lh_error *err)
             c->host = vh;
             c->endpoint = lh_asprintf("%s://%s", scheme, vh);
         }
-    } else if (strchr(c->bucket, '.')) {
-        /* Dotted bucket names break the wildcard TLS certificate. */
-        c->host = lh_asprintf("s3.%s.amazonaws.com", c->region);
-        c->endpoint = lh_asprintf("https://%s", c->host);
-        c->path_style = true;
     } else {
-        c->host = lh_asprintf("%s.s3.%s.amazonaws.com", c->bucket, c->region);
-        c->endpoint = lh_asprintf("https://%s", c->host);
+        c->aws_host = true;
+        lh_s3_config_set_region(c, c->region);
     }
     c->max_attempts = env_int("LH_S3_MAX_ATTEMPTS", 6, 1);
     c->retry_base_ms = env_int("LH_S3_RETRY_BASE_MS", 100, 1);

@@ -44,7 +44,7 @@ static void resp_reset(lh_s3_resp *r)
     r->content_length = 0;
     r->has_length = false;
     r->last_modified_ms = 0;
-    r->etag[0] = r->code[0] = r->message[0] = r->request_id[0] = '\0';
+    r->etag[0] = r->code[0] = r->message[0] = r->request_id[0] = r->bucket_region[0] = '\0';
 }
 
 /* ---- handle pool ---- */
@@ -134,6 +134,8 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
         if (t != -1) r->last_modified_ms = (int64_t)t * 1000;
     } else if (IS("x-amz-request-id")) {
         copy_trimmed(r->request_id, sizeof r->request_id, val, val_len);
+    } else if (IS("x-amz-bucket-region")) {
+        copy_trimmed(r->bucket_region, sizeof r->bucket_region, val, val_len);
     }
 #undef IS
     return n;
@@ -235,7 +237,42 @@ static long backoff_ms(const lh_s3 *s3, int attempt)
     return ms / 2 + (long)(r % (unsigned int)(ms / 2 + 1)); /* "equal jitter" */
 }
 
-static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const char *url,
+/* Where requests go: a copy taken per attempt, as a region redirect may
+ * change it concurrently. */
+typedef struct site {
+    char *endpoint, *host, *region;
+} site;
+
+static void site_get(lh_s3 *s3, site *st)
+{
+    pthread_mutex_lock(&s3->site_lock);
+    st->endpoint = lh_strdup(s3->cfg.endpoint);
+    st->host = lh_strdup(s3->cfg.host);
+    st->region = lh_strdup(s3->cfg.region);
+    pthread_mutex_unlock(&s3->site_lock);
+}
+
+static void site_free(site *st)
+{
+    free(st->endpoint);
+    free(st->host);
+    free(st->region);
+}
+
+/* S3 names the bucket's region when a request went to the wrong one
+ * (301 PermanentRedirect, 400 AuthorizationHeaderMalformed, ...). Switches
+ * the storage over; true if the request should be sent again. */
+static bool follow_region(lh_s3 *s3, const site *st, const lh_s3_resp *resp)
+{
+    if (!resp->bucket_region[0] || strcmp(resp->bucket_region, st->region) == 0) return false;
+    if (resp->status != 301 && resp->status != 307 && resp->status != 400 && resp->status != 403) return false;
+    pthread_mutex_lock(&s3->site_lock);
+    lh_s3_config_set_region(&s3->cfg, resp->bucket_region);
+    pthread_mutex_unlock(&s3->site_lock);
+    return true;
+}
+
+static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const site *st, const char *url,
                              const char *canon_path, const char *payload_hash, lh_s3_resp *resp)
 {
     char amz_date[17];
@@ -246,18 +283,18 @@ static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const cha
 
     lh_s3_header signed_h[4];
     size_t ns = 0;
-    signed_h[ns++] = (lh_s3_header){"host", s3->cfg.host};
+    signed_h[ns++] = (lh_s3_header){"host", st->host};
     signed_h[ns++] = (lh_s3_header){"x-amz-content-sha256", payload_hash};
     signed_h[ns++] = (lh_s3_header){"x-amz-date", amz_date};
     if (s3->cfg.session_token) signed_h[ns++] = (lh_s3_header){"x-amz-security-token", s3->cfg.session_token};
 
     struct curl_slist *hl = NULL;
-    add_header(&hl, "Host", s3->cfg.host);
+    add_header(&hl, "Host", st->host);
     add_header(&hl, "x-amz-content-sha256", payload_hash);
     add_header(&hl, "x-amz-date", amz_date);
     if (s3->cfg.session_token) add_header(&hl, "x-amz-security-token", s3->cfg.session_token);
     if (s3->cfg.access_key) {
-        lh_sigv4_key key = {s3->cfg.access_key, s3->cfg.secret_key, s3->cfg.region, "s3"};
+        lh_sigv4_key key = {s3->cfg.access_key, s3->cfg.secret_key, st->region, "s3"};
         lh_buf auth = LH_BUF_INIT;
         lh_sigv4_authorization(&key, req->method, canon_path, req->query, signed_h, ns, payload_hash,
                                amz_date, &auth);
@@ -306,61 +343,71 @@ lh_status lh_s3_perform(lh_s3 *s3, const lh_s3_req *req, lh_s3_resp *resp, lh_er
 {
     lh_buf path = LH_BUF_INIT;
     build_path(s3, req->key, &path);
-    char *url = lh_asprintf("%s%s%s%s", s3->cfg.endpoint, path.data, req->query && *req->query ? "?" : "",
-                            req->query ? req->query : "");
+    const char *q = req->query && *req->query ? req->query : NULL;
     char payload_hash[LH_SHA256_HEX_LEN + 1];
     if (req->body_len) lh_s3_sha256_hex(req->body, req->body_len, payload_hash);
     else memcpy(payload_hash, EMPTY_SHA256, sizeof payload_hash);
 
     CURL *h = handle_get(s3);
     lh_status st = LH_OK;
+    bool redirected = false;
     char curl_msg[CURL_ERROR_SIZE];
     for (int attempt = 1;; attempt++) {
         resp_reset(resp);
         resp->attempts = attempt;
+        site where;
+        site_get(s3, &where);
+        char *url = lh_asprintf("%s%s%s%s", where.endpoint, path.data, q ? "?" : "", q ? q : "");
+        bool retry = false, again_now = false;
         if (!h) {
             st = lh_error_set(err, LH_ERR_IO, "S3 %s %s: cannot create a curl handle", req->method, url);
-            break;
-        }
-        curl_msg[0] = '\0';
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
-        CURLcode rc = perform_once(s3, h, req, url, path.data, payload_hash, resp);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-        if (rc == CURLE_OK) {
-            if (resp->status >= 300 || strcmp(req->method, "POST") == 0) parse_error_body(resp);
-            /* A 200 carrying <Error> (CompleteMultipartUpload) is a failure. */
-            if (resp->status == 200 && resp->code[0]) resp->status = 500;
-            if (!retryable_status(req, resp)) break;
-            if (attempt >= s3->cfg.max_attempts) {
-                char *what = lh_s3_describe(s3, req->key);
-                st = lh_error_set(err, LH_ERR_IO, "S3 %s %s: HTTP %ld %s%s%s (gave up after %d attempts)",
-                                  req->method, what, resp->status, resp->code, resp->message[0] ? ": " : "",
-                                  resp->message, attempt);
-                free(what);
-                break;
-            }
-            /* A 5xx may have come after the server applied the request. */
-            if (resp->status != 409 && resp->status != 429 && strcmp(resp->code, "SlowDown") != 0)
-                resp->ambiguous = true;
         } else {
-            if (!retryable_curl(rc) || attempt >= s3->cfg.max_attempts) {
+            curl_msg[0] = '\0';
+            curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_msg);
+            CURLcode rc = perform_once(s3, h, req, &where, url, path.data, payload_hash, resp);
+            curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+            if (rc == CURLE_OK) {
+                if (resp->status >= 300 || strcmp(req->method, "POST") == 0) parse_error_body(resp);
+                /* A 200 carrying <Error> (CompleteMultipartUpload) is a failure. */
+                if (resp->status == 200 && resp->code[0]) resp->status = 500;
+                if (!redirected && follow_region(s3, &where, resp)) {
+                    redirected = again_now = true;
+                } else if (retryable_status(req, resp)) {
+                    if (attempt >= s3->cfg.max_attempts) {
+                        char *what = lh_s3_describe(s3, req->key);
+                        st = lh_error_set(err, LH_ERR_IO, "S3 %s %s: HTTP %ld %s%s%s (gave up after %d attempts)",
+                                          req->method, what, resp->status, resp->code,
+                                          resp->message[0] ? ": " : "", resp->message, attempt);
+                        free(what);
+                    } else {
+                        retry = true;
+                        /* A 5xx may have come after the server applied the request. */
+                        if (resp->status != 409 && resp->status != 429 && strcmp(resp->code, "SlowDown") != 0)
+                            resp->ambiguous = true;
+                    }
+                }
+            } else if (!retryable_curl(rc) || attempt >= s3->cfg.max_attempts) {
                 char *what = lh_s3_describe(s3, req->key);
                 st = lh_error_set(err, LH_ERR_IO, "S3 %s %s (%s): %s (gave up after %d attempts)", req->method,
                                   what, url, curl_msg[0] ? curl_msg : curl_easy_strerror(rc), attempt);
                 free(what);
-                break;
+            } else {
+                retry = true;
+                /* Connection errors other than "could not connect" may have
+                 * reached the server. */
+                if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST) resp->ambiguous = true;
+                /* The connection is suspect: start fresh. */
+                curl_easy_cleanup(h);
+                h = curl_easy_init();
             }
-            /* Connection errors other than "could not connect" may have
-             * reached the server. */
-            if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST) resp->ambiguous = true;
-            /* The connection is suspect: start fresh. */
-            curl_easy_cleanup(h);
-            h = curl_easy_init();
         }
+        free(url);
+        site_free(&where);
+        if (again_now) continue;
+        if (!retry) break;
         sleep_ms(backoff_ms(s3, attempt));
     }
     if (h) handle_put(s3, h);
-    free(url);
     lh_buf_free(&path);
     return st;
 }

@@ -8,7 +8,8 @@ WSGI layers.
   &code=SlowDown[&method=PUT]`` makes the next N matching requests fail with
   that status and an S3 XML error body; ``mode=drop`` closes the connection
   without an answer; ``mode=drop_after`` applies the request, then closes the
-  connection (a success the client never sees). ``GET /__lh_stats__`` returns
+  connection (a success the client never sees); ``region=R`` adds an
+  ``x-amz-bucket-region`` header (wrong-region answers). ``GET /__lh_stats__`` returns
   request counts per method as JSON.
 
 Run: ``python s3_fixture.py [--auth] BUCKET...``. It prints "port key_id
@@ -74,6 +75,7 @@ class Faulty:
                         "code": q.get("code", "SlowDown"),
                         "mode": q.get("mode", "status"),
                         "method": q.get("method"),
+                        "region": q.get("region"),
                     }
                 )
             start_response("200 OK", [("Content-Length", "0")])
@@ -103,11 +105,11 @@ class Faulty:
             _drop_connection(environ)
             return []
         _drain(environ)
-        body = _error_body(fault["code"], "injected fault")
-        start_response(
-            f"{fault['status']} Injected",
-            [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
-        )
+        body = b"" if method == "HEAD" else _error_body(fault["code"], "injected fault")
+        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        if fault["region"]:
+            headers.append(("x-amz-bucket-region", fault["region"]))
+        start_response(f"{fault['status']} Injected", headers)
         return [body]
 
 

@@ -121,6 +121,9 @@ static void test_config(void)
         CHECK_STR(config_of(s)->endpoint, "https://my-bucket.s3.eu-west-1.amazonaws.com");
         CHECK(!config_of(s)->path_style);
         CHECK(config_of(s)->access_key == NULL);
+        lh_s3_config_set_region(config_of(s), "ap-south-1"); /* after a region redirect */
+        CHECK_STR(config_of(s)->endpoint, "https://my-bucket.s3.ap-south-1.amazonaws.com");
+        CHECK_STR(config_of(s)->host, "my-bucket.s3.ap-south-1.amazonaws.com");
         lh_storage_free(s);
     }
     /* Dotted bucket names go path-style (the wildcard certificate does not cover them). */

@@ -133,6 +133,31 @@ static void test_credentials_file(void)
     free(dir);
 }
 
+/* A request to the wrong region is answered with the bucket's region: the
+ * storage switches over and repeats the request. */
+static void test_region_redirect(void)
+{
+    setenv("AWS_REGION", "eu-central-1", 1);
+    lh_storage *s = open_s3("region");
+    setenv("AWS_REGION", "us-east-1", 1);
+    if (!s) return;
+    lh_error err;
+    fault("count=1&status=400&code=AuthorizationHeaderMalformed&method=PUT&region=us-east-1");
+    CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
+    CHECK_STR(((lh_s3 *)s)->cfg.region, "us-east-1");
+    fault("count=1&status=301&code=PermanentRedirect&method=HEAD&region=eu-west-1");
+    lh_stat st;
+    CHECK_OK(lh_storage_stat(s, "k", &st, &err), &err);
+    CHECK_STR(((lh_s3 *)s)->cfg.region, "eu-west-1");
+    /* Only one switch a request: a server that keeps redirecting is an error. */
+    fault("count=2&status=301&code=PermanentRedirect&method=GET&region=eu-north-1");
+    lh_buf b = LH_BUF_INIT;
+    CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "HTTP 301 PermanentRedirect") != NULL);
+    lh_buf_free(&b);
+    lh_storage_free(s);
+}
+
 static void test_connection_refused(void)
 {
     /* Nothing listens on port 1: connection errors are retried, then reported. */
@@ -158,6 +183,7 @@ int main(void)
     RUN(test_retries);
     RUN(test_bad_signature);
     RUN(test_credentials_file);
+    RUN(test_region_redirect);
     RUN(test_connection_refused);
     stop_server();
     return lh_test_report();
