@@ -322,6 +322,60 @@ void lh_pq_bloom_header_write(const lh_pq_bloom_header *h, lh_buf *out)
     lh_buf_append_byte(out, 0);
 }
 
+void lh_pq_offset_index_write(const lh_pq_offset_index *x, lh_buf *out)
+{
+    tw w = {.out = out};
+    list(&w, 1, x->num_pages, T_STRUCT);
+    for (size_t i = 0; i < x->num_pages; i++) {
+        begin(&w, 0);
+        f_i64(&w, 1, x->pages[i].offset);
+        f_i32(&w, 2, x->pages[i].compressed_page_size);
+        f_i64(&w, 3, x->pages[i].first_row_index);
+        end(&w);
+    }
+    lh_buf_append_byte(out, 0);
+}
+
+void lh_pq_column_index_write(const lh_pq_column_index *x, lh_buf *out)
+{
+    tw w = {.out = out};
+    size_t n = x->num_pages;
+    /* bool list elements: type 1, values 1 = true, 2 = false (C++/Java/Rust) */
+    list(&w, 1, n, T_TRUE);
+    for (size_t i = 0; i < n; i++) lh_buf_append_byte(out, x->null_pages[i] ? 1 : 2);
+    for (int16_t id = 2; id <= 3; id++) {
+        const lh_buf *b = id == 2 ? x->min_values : x->max_values;
+        list(&w, id, n, T_BINARY);
+        for (size_t i = 0; i < n; i++) {
+            varint(&w, b[i].len);
+            lh_buf_append(out, b[i].data, b[i].len);
+        }
+    }
+    f_i32(&w, 4, (int32_t)x->boundary_order);
+    list(&w, 5, n, T_I64);
+    for (size_t i = 0; i < n; i++) varint(&w, zigzag(x->null_counts[i]));
+    lh_buf_append_byte(out, 0);
+}
+
+void lh_pq_offset_index_free(lh_pq_offset_index *x)
+{
+    free(x->pages);
+    memset(x, 0, sizeof *x);
+}
+
+void lh_pq_column_index_free(lh_pq_column_index *x)
+{
+    for (size_t i = 0; i < x->num_pages; i++) {
+        lh_buf_free(&x->min_values[i]);
+        lh_buf_free(&x->max_values[i]);
+    }
+    free(x->null_pages);
+    free(x->min_values);
+    free(x->max_values);
+    free(x->null_counts);
+    memset(x, 0, sizeof *x);
+}
+
 /* ---- lifetime ---- */
 
 void lh_pq_statistics_init(lh_pq_statistics *s)

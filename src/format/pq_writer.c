@@ -38,7 +38,7 @@ static lh_status flush_page(lh_pq_writer *w, lh_pq_wcol *c, lh_error *err)
 {
     if (c->page_levels == 0) return LH_OK;
     lh_pq_encoding enc;
-    size_t levels;
+    size_t levels, values = c->page_values;
     lh_pq_wcol_page_body(c, &w->body, &enc, &levels);
     lh_buf_reset(&w->comp);
     LH_TRY(lh_pq_compress(w->o.codec, w->o.level, w->body.data, w->body.len, &w->comp, err));
@@ -59,6 +59,9 @@ static lh_status flush_page(lh_pq_writer *w, lh_pq_wcol *c, lh_error *err)
     lh_pq_page_header_write(&h, &c->chunk);
     c->chunk_uncomp += (int64_t)(c->chunk.len - at + w->body.len);
     lh_buf_append(&c->chunk, w->comp.data, w->comp.len);
+    if (c->page_index)
+        lh_pq_wcol_index_page(c, (int64_t)at, (int32_t)(c->chunk.len - at), values,
+                              w->o.stats_truncate_len);
     c->num_values += (int64_t)levels;
     if (enc == LH_PQ_ENC_PLAIN) c->pages_plain++;
     else c->pages_dict++;
@@ -150,6 +153,20 @@ static lh_status write_chunk(lh_pq_writer *w, lh_pq_wcol *c, size_t rg, lh_pq_co
         for (size_t i = 0; i < c->hset_cap; i++)
             if (c->hset[i]) lh_pq_bloom_insert_hash(&pb->bloom, c->hset[i]);
         if (c->hset_zero) lh_pq_bloom_insert_hash(&pb->bloom, 0);
+    }
+    if (c->page_index) {
+        /* Moved out to be written at finish, with absolute offsets. */
+        w->indexes = lh_grow(w->indexes, &w->indexes_cap, w->nindexes + 1, sizeof *w->indexes);
+        lh_pq_pending_index *pi = &w->indexes[w->nindexes++];
+        pi->rg = rg;
+        pi->col = (size_t)(c - w->cols);
+        pi->has_column_index = c->spec.statistics;
+        if (pi->has_column_index) lh_pq_wcol_index_finish(c);
+        for (size_t i = 0; i < c->oidx.num_pages; i++) c->oidx.pages[i].offset += data_off;
+        pi->cidx = c->cidx;
+        pi->oidx = c->oidx;
+        memset(&c->cidx, 0, sizeof c->cidx);
+        memset(&c->oidx, 0, sizeof c->oidx);
     }
     lh_pq_wcol_reset_chunk(c);
     return LH_OK;
@@ -276,6 +293,7 @@ lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
     for (size_t i = 0; i < w->ncols; i++) {
         lh_pq_wcol *c = &w->cols[i];
         c->row_entries = 0;
+        c->chunk_rows++;
         if (c->fallback_pending) {
             lh_status st = flush_page(w, c, err);
             if (st != LH_OK) {
@@ -355,6 +373,43 @@ static lh_status write_blooms(lh_pq_writer *w, lh_error *err)
     return LH_OK;
 }
 
+/* All ColumnIndex structs, then all OffsetIndex structs (PageIndex.md). */
+static lh_status write_indexes(lh_pq_writer *w, lh_error *err)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < w->nindexes; i++) {
+            lh_pq_pending_index *pi = &w->indexes[i];
+            lh_pq_column_chunk *cc = &w->meta.row_groups[pi->rg].columns[pi->col];
+            lh_buf_reset(&w->hdr);
+            if (pass == 0) {
+                if (!pi->has_column_index) continue;
+                lh_pq_column_index_write(&pi->cidx, &w->hdr);
+                cc->has_column_index = true;
+                cc->column_index_offset = (int64_t)sink_off(w);
+                cc->column_index_length = (int32_t)w->hdr.len;
+            } else {
+                lh_pq_offset_index_write(&pi->oidx, &w->hdr);
+                cc->has_offset_index = true;
+                cc->offset_index_offset = (int64_t)sink_off(w);
+                cc->offset_index_length = (int32_t)w->hdr.len;
+            }
+            LH_TRY(sink_write(w, w->hdr.data, w->hdr.len, err));
+        }
+    }
+    return LH_OK;
+}
+
+static void free_indexes(lh_pq_writer *w)
+{
+    for (size_t i = 0; i < w->nindexes; i++) {
+        lh_pq_column_index_free(&w->indexes[i].cidx);
+        lh_pq_offset_index_free(&w->indexes[i].oidx);
+    }
+    free(w->indexes);
+    w->indexes = NULL;
+    w->nindexes = w->indexes_cap = 0;
+}
+
 lh_status lh_pq_writer_finish(lh_pq_writer *w, lh_error *err)
 {
     if (w->finished) return LH_OK;
@@ -366,6 +421,8 @@ lh_status lh_pq_writer_finish(lh_pq_writer *w, lh_error *err)
     LH_TRY(start(w, err));
     LH_TRY(flush_row_group(w, err));
     LH_TRY(write_blooms(w, err));
+    LH_TRY(write_indexes(w, err));
+    free_indexes(w);
     lh_buf_reset(&w->hdr);
     lh_pq_file_meta_write(&w->meta, &w->hdr);
     if (w->hdr.len > UINT32_MAX)
@@ -394,6 +451,7 @@ void lh_pq_writer_free(lh_pq_writer *w)
     free(w->cols);
     for (size_t i = 0; i < w->nblooms; i++) lh_pq_bloom_free(&w->blooms[i].bloom);
     free(w->blooms);
+    free_indexes(w);
     lh_pq_file_meta_free(&w->meta);
     lh_buf_free(&w->body);
     lh_buf_free(&w->comp);

@@ -61,6 +61,10 @@ void lh_pq_wcol_free(lh_pq_wcol *c)
     lh_buf_free(&c->chunk);
     lh_buf_free(&c->smin);
     lh_buf_free(&c->smax);
+    lh_buf_free(&c->pmin);
+    lh_buf_free(&c->pmax);
+    lh_pq_column_index_free(&c->cidx);
+    lh_pq_offset_index_free(&c->oidx);
     free(c->hset);
     memset(c, 0, sizeof *c);
 }
@@ -80,6 +84,12 @@ void lh_pq_wcol_reset_chunk(lh_pq_wcol *c)
     c->has_minmax = false;
     lh_buf_reset(&c->smin);
     lh_buf_reset(&c->smax);
+    c->p_has = false;
+    c->p_nulls = 0;
+    c->chunk_rows = c->page_first_row = 0;
+    lh_pq_column_index_free(&c->cidx); /* normally moved out by the writer */
+    lh_pq_offset_index_free(&c->oidx);
+    c->pidx_cap = 0;
     /* The bloom hash set can be large: release it rather than keep it. */
     free(c->hset);
     c->hset = NULL;
@@ -171,17 +181,24 @@ static void set_buf(lh_buf *b, const void *p, size_t n)
     lh_buf_append(b, p, n);
 }
 
+static void update_bounds(const lh_pq_wcol *c, bool *has, lh_buf *mn, lh_buf *mx, const void *p,
+                          size_t n)
+{
+    if (!*has) {
+        set_buf(mn, p, n);
+        set_buf(mx, p, n);
+        *has = true;
+        return;
+    }
+    if (cmp_values(c, p, n, mn->data, mn->len) < 0) set_buf(mn, p, n);
+    else if (cmp_values(c, p, n, mx->data, mx->len) > 0) set_buf(mx, p, n);
+}
+
 static void update_stats(lh_pq_wcol *c, const void *p, size_t n)
 {
     if (c->type == LH_PQ_DOUBLE && isnan(ld_double(p))) return; /* NaN never bounds */
-    if (!c->has_minmax) {
-        set_buf(&c->smin, p, n);
-        set_buf(&c->smax, p, n);
-        c->has_minmax = true;
-        return;
-    }
-    if (cmp_values(c, p, n, c->smin.data, c->smin.len) < 0) set_buf(&c->smin, p, n);
-    else if (cmp_values(c, p, n, c->smax.data, c->smax.len) > 0) set_buf(&c->smax, p, n);
+    update_bounds(c, &c->has_minmax, &c->smin, &c->smax, p, n);
+    if (c->page_index) update_bounds(c, &c->p_has, &c->pmin, &c->pmax, p, n);
 }
 
 /* ---- distinct hashes (bloom) ---- */
@@ -287,6 +304,7 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
     *fell_back = false;
     if (def < c->max_def) {
         c->nulls++;
+        c->p_nulls++;
         push_level(c, def, rep);
         return;
     }
@@ -412,48 +430,115 @@ static bool utf8_upper(const char *s, size_t n, size_t limit, lh_buf *out)
     return false;
 }
 
+/* Written bounds for min mn / max mx: strings longer than trunc are
+ * truncated (exact flags false), zero doubles are -0.0 / +0.0. */
+static void write_bounds(const lh_pq_wcol *c, const lh_buf *mn, const lh_buf *mx, size_t trunc,
+                         lh_buf *omin, lh_buf *omax, bool *min_exact, bool *max_exact)
+{
+    *min_exact = *max_exact = true;
+    lh_buf_reset(omin);
+    lh_buf_reset(omax);
+    if (c->type == LH_PQ_BYTE_ARRAY && mn->len > trunc && lh_utf8_valid(mn->data, mn->len)) {
+        lh_buf_append(omin, mn->data, utf8_prefix(mn->data, mn->len, trunc));
+        *min_exact = false;
+    } else {
+        lh_buf_append(omin, mn->data, mn->len);
+    }
+    if (c->type == LH_PQ_BYTE_ARRAY && mx->len > trunc && lh_utf8_valid(mx->data, mx->len) &&
+        utf8_upper(mx->data, mx->len, trunc, omax)) {
+        *max_exact = false;
+    } else {
+        lh_buf_reset(omax);
+        lh_buf_append(omax, mx->data, mx->len);
+    }
+    if (c->type == LH_PQ_DOUBLE) {
+        double lo = ld_double(mn->data), hi = ld_double(mx->data);
+        uint64_t u;
+        if (lo == 0) {
+            lo = -0.0;
+            memcpy(&u, &lo, 8);
+            le_bytes((uint8_t *)omin->data, u, 8);
+        }
+        if (hi == 0) {
+            hi = 0.0;
+            memcpy(&u, &hi, 8);
+            le_bytes((uint8_t *)omax->data, u, 8);
+        }
+    }
+}
+
 void lh_pq_wcol_stats(const lh_pq_wcol *c, size_t trunc, lh_pq_statistics *st)
 {
     lh_pq_statistics_init(st);
     st->has_null_count = true;
     st->null_count = c->nulls;
     if (!c->has_minmax) return;
-    const lh_buf *mn = &c->smin, *mx = &c->smax;
     st->has_min_value = st->has_max_value = true;
-    if (c->type == LH_PQ_BYTE_ARRAY && mn->len > trunc && lh_utf8_valid(mn->data, mn->len)) {
-        lh_buf_append(&st->min_value, mn->data, utf8_prefix(mn->data, mn->len, trunc));
-        st->has_is_min_value_exact = true;
-        st->is_min_value_exact = false;
-    } else {
-        lh_buf_append(&st->min_value, mn->data, mn->len);
-    }
-    if (c->type == LH_PQ_BYTE_ARRAY && mx->len > trunc && lh_utf8_valid(mx->data, mx->len) &&
-        utf8_upper(mx->data, mx->len, trunc, &st->max_value)) {
-        st->has_is_max_value_exact = true;
-        st->is_max_value_exact = false;
-    } else {
-        lh_buf_reset(&st->max_value);
-        lh_buf_append(&st->max_value, mx->data, mx->len);
-    }
-    if (c->type == LH_PQ_DOUBLE) {
-        /* Zero bounds are written as -0.0 (min) and +0.0 (max). */
-        double lo = ld_double(mn->data), hi = ld_double(mx->data);
-        uint64_t u;
-        if (lo == 0) {
-            lo = -0.0;
-            memcpy(&u, &lo, 8);
-            le_bytes((uint8_t *)st->min_value.data, u, 8);
-        }
-        if (hi == 0) {
-            hi = 0.0;
-            memcpy(&u, &hi, 8);
-            le_bytes((uint8_t *)st->max_value.data, u, 8);
-        }
-    }
+    bool min_exact, max_exact;
+    write_bounds(c, &c->smin, &c->smax, trunc, &st->min_value, &st->max_value, &min_exact,
+                 &max_exact);
+    if (!min_exact) st->has_is_min_value_exact = true; /* is_min_value_exact = false */
+    if (!max_exact) st->has_is_max_value_exact = true;
     if (c->type == LH_PQ_INT32 || c->type == LH_PQ_INT64 || c->type == LH_PQ_DOUBLE) {
         /* Legacy min/max use signed order, which is right for these types. */
         st->has_min = st->has_max = true;
         lh_buf_append(&st->min, st->min_value.data, st->min_value.len);
         lh_buf_append(&st->max, st->max_value.data, st->max_value.len);
     }
+}
+
+void lh_pq_wcol_index_page(lh_pq_wcol *c, int64_t rel, int32_t size, size_t values, size_t trunc)
+{
+    size_t i = c->oidx.num_pages;
+    if (i == c->pidx_cap) {
+        size_t cap = c->pidx_cap ? c->pidx_cap * 2 : 16;
+        c->oidx.pages = lh_realloc(c->oidx.pages, cap * sizeof *c->oidx.pages);
+        c->cidx.null_pages = lh_realloc(c->cidx.null_pages, cap * sizeof *c->cidx.null_pages);
+        c->cidx.min_values = lh_realloc(c->cidx.min_values, cap * sizeof *c->cidx.min_values);
+        c->cidx.max_values = lh_realloc(c->cidx.max_values, cap * sizeof *c->cidx.max_values);
+        c->cidx.null_counts = lh_realloc(c->cidx.null_counts, cap * sizeof *c->cidx.null_counts);
+        c->pidx_cap = cap;
+    }
+    c->oidx.pages[i] = (lh_pq_page_location){rel, size, c->page_first_row};
+    c->oidx.num_pages = c->cidx.num_pages = i + 1;
+    lh_buf_init(&c->cidx.min_values[i]);
+    lh_buf_init(&c->cidx.max_values[i]);
+    /* A page of NaNs only has values but no bounds (or statistics are off
+     * and the column index is not written): use the widest double bounds. */
+    c->cidx.null_pages[i] = values == 0;
+    c->cidx.null_counts[i] = c->p_nulls;
+    if (values > 0 && c->p_has) {
+        bool a, b;
+        write_bounds(c, &c->pmin, &c->pmax, trunc, &c->cidx.min_values[i], &c->cidx.max_values[i],
+                     &a, &b);
+    } else if (values > 0) {
+        static const uint8_t lo[8] = {0, 0, 0, 0, 0, 0, 0xf0, 0xff}; /* -inf */
+        static const uint8_t hi[8] = {0, 0, 0, 0, 0, 0, 0xf0, 0x7f}; /* +inf */
+        lh_buf_append(&c->cidx.min_values[i], lo, 8);
+        lh_buf_append(&c->cidx.max_values[i], hi, 8);
+    }
+    c->p_has = false;
+    c->p_nulls = 0;
+    c->page_first_row = c->chunk_rows;
+}
+
+/* Boundary order of the page index bounds (null pages skipped). */
+void lh_pq_wcol_index_finish(lh_pq_wcol *c)
+{
+    bool asc = true, desc = true;
+    const lh_pq_column_index *x = &c->cidx;
+    size_t prev = SIZE_MAX;
+    for (size_t i = 0; i < x->num_pages; i++) {
+        if (x->null_pages[i]) continue;
+        if (prev != SIZE_MAX) {
+            int lo = cmp_values(c, x->min_values[prev].data, x->min_values[prev].len,
+                                x->min_values[i].data, x->min_values[i].len);
+            int hi = cmp_values(c, x->max_values[prev].data, x->max_values[prev].len,
+                                x->max_values[i].data, x->max_values[i].len);
+            if (lo > 0 || hi > 0) asc = false;
+            if (lo < 0 || hi < 0) desc = false;
+        }
+        prev = i;
+    }
+    c->cidx.boundary_order = asc ? LH_PQ_ASCENDING : desc ? LH_PQ_DESCENDING : LH_PQ_UNORDERED;
 }

@@ -45,6 +45,16 @@ typedef struct lh_pq_wcol {
     bool has_minmax;
     lh_buf smin, smax; /* plain bytes of min/max (strings: raw bytes) */
 
+    /* page index of the current chunk (offsets relative to the chunk buffer) */
+    bool page_index;
+    bool p_has;         /* current page has a non-NaN value bound */
+    lh_buf pmin, pmax;  /* current page bounds */
+    int64_t p_nulls;    /* current page null count */
+    int64_t chunk_rows, page_first_row;
+    lh_pq_column_index cidx;
+    lh_pq_offset_index oidx;
+    size_t pidx_cap;
+
     /* distinct value hashes for the bloom filter (0 tracked apart) */
     uint64_t *hset;
     size_t hset_cap, hset_n;
@@ -74,6 +84,14 @@ void lh_pq_wcol_page_body(lh_pq_wcol *c, lh_buf *body, lh_pq_encoding *encoding,
 size_t lh_pq_wcol_buffered(const lh_pq_wcol *c);
 /* Approximate size of the current page once encoded. */
 size_t lh_pq_wcol_page_estimate(const lh_pq_wcol *c);
+
+/* Record the page just appended to the chunk in the page index: header at
+ * chunk offset rel, size bytes with its header, values = its non-null count;
+ * resets the page bounds. */
+void lh_pq_wcol_index_page(lh_pq_wcol *c, int64_t rel, int32_t size, size_t values, size_t trunc);
+
+/* Compute the boundary order of the chunk's column index. */
+void lh_pq_wcol_index_finish(lh_pq_wcol *c);
 
 /* Fill chunk statistics; trunc = maximum string bound length. */
 void lh_pq_wcol_stats(const lh_pq_wcol *c, size_t trunc, lh_pq_statistics *st);

@@ -16,6 +16,14 @@ typedef struct lh_pq_pending_bloom {
     lh_pq_bloom bloom;
 } lh_pq_pending_bloom;
 
+/* Page index of one chunk, written at finish. */
+typedef struct lh_pq_pending_index {
+    size_t rg, col;
+    bool has_column_index;
+    lh_pq_column_index cidx;
+    lh_pq_offset_index oidx;
+} lh_pq_pending_index;
+
 struct lh_pq_writer {
     lh_storage_writer *sink;
     lh_pq_writer_opts o;
@@ -26,6 +34,8 @@ struct lh_pq_writer {
     size_t rg_rows;
     lh_pq_pending_bloom *blooms;
     size_t nblooms, blooms_cap;
+    lh_pq_pending_index *indexes;
+    size_t nindexes, indexes_cap;
     lh_buf body, comp, hdr;
     bool started, finished, failed;
     bool nested;

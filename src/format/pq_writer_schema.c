@@ -107,6 +107,7 @@ lh_status lh_pq_writer_new(lh_storage_writer *sink, const lh_pq_col_spec *cols, 
     lh_pq_writer *w = lh_pq_writer_alloc(sink, &o, ncols, ncols, (int32_t)ncols);
     for (size_t i = 0; i < ncols; i++) {
         lh_pq_wcol_init(&w->cols[i], &cols[i], cols[i].required ? 0 : 1, 0, NULL, 0);
+        w->cols[i].page_index = o.page_index;
         schema_leaf(&w->meta.schema[i + 1], cols[i].name, cols[i].kind,
                     cols[i].required ? LH_PQ_REQUIRED : LH_PQ_OPTIONAL);
     }
@@ -184,7 +185,8 @@ lh_status lh_pq_writer_new_nested(lh_storage_writer *sink, const lh_pq_node *nod
             lh_pq_col_spec spec = {.name = n->name, .kind = n->kind,
                                    .required = n->repetition == LH_PQ_REQUIRED,
                                    .dictionary = n->dictionary, .statistics = n->statistics};
-            lh_pq_wcol_init(&w->cols[leaf++], &spec, def, rep, path, (size_t)sp + 1);
+            lh_pq_wcol_init(&w->cols[leaf], &spec, def, rep, path, (size_t)sp + 1);
+            w->cols[leaf++].page_index = o.page_index;
         }
         while (sp > 0 && st[sp].remaining == 0) sp--;
     }

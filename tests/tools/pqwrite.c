@@ -14,7 +14,7 @@
  * and every input line must be an object.
  * Options: --codec NAME, --level N, --page-size N, --dict-size N,
  * --rg-rows N, --rg-bytes N, --trunc N, --fpp X, --kv key=value,
- * --created-by S. Prints {"rows":N,"row_groups":K} on success. */
+ * --created-by S, --page-index 1. Prints {"rows":N,"row_groups":K} on success. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +207,7 @@ int main(int argc, char **argv)
         else if (!strcmp(opt, "--fpp")) fpp = atof(val);
         else if (!strcmp(opt, "--gen")) gen = atoll(val);
         else if (!strcmp(opt, "--nested")) nested = atoi(val);
+        else if (!strcmp(opt, "--page-index")) o.page_index = atoi(val) != 0;
         else if (!strcmp(opt, "--created-by")) o.created_by = val;
         else if (!strcmp(opt, "--kv") && nkv < 64) kvs[nkv++] = val;
         else return fail("unknown option", NULL);

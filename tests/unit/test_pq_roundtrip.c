@@ -28,7 +28,7 @@ static const lh_pq_col_spec COLS[NCOLS] = {
 static void row(size_t r, lh_pq_value *v, char *sbuf)
 {
     memset(v, 0, NCOLS * sizeof *v);
-    int n = snprintf(sbuf, 64, r % 7 ? "v%zu" : "", r % 1500); /* some empty strings */
+    int n = r % 7 ? snprintf(sbuf, 64, "v%zu", r % 1500) : 0; /* some empty strings */
     v[0].is_null = r % 11 == 0;
     v[0].v.s.p = sbuf;
     v[0].v.s.len = (size_t)n;
@@ -56,6 +56,7 @@ static void write_read(lh_pq_codec codec)
     o.row_group_rows = 2000;
     o.data_page_size = 1500;
     o.dict_page_size = 4000; /* "s" falls back to PLAIN, the others stay */
+    o.page_index = codec != LH_PQ_GZIP;
     lh_pq_writer *w;
     CHECK_OK(lh_pq_writer_new(sink, COLS, NCOLS, &o, &w, &err), &err);
     lh_pq_value v[NCOLS];
@@ -160,7 +161,10 @@ static void test_nested_levels(void)
     lh_storage_writer *sink;
     CHECK_OK(lh_storage_writer_open(st, "n.parquet", &sink, &err), &err);
     lh_pq_writer *w;
-    CHECK_OK(lh_pq_writer_new_nested(sink, nodes, 6, NULL, &w, &err), &err);
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    o.page_index = true;
+    CHECK_OK(lh_pq_writer_new_nested(sink, nodes, 6, &o, &w, &err), &err);
     for (size_t i = 0; i < 4; i++) {
         json_t *j = json_loads(rows[i], 0, NULL);
         CHECK_OK(lh_pq_writer_append_json(w, j, &err), &err);

@@ -257,7 +257,38 @@ typedef struct lh_pq_bloom_header {
     int32_t num_bytes; /* algorithm BLOCK, hash XXHASH, UNCOMPRESSED are implied */
 } lh_pq_bloom_header;
 
+/* Page index (PageIndex.md): per data page of a chunk. */
+typedef struct lh_pq_page_location {
+    int64_t offset;               /* file offset of the page header */
+    int32_t compressed_page_size; /* header included */
+    int64_t first_row_index;      /* within the row group */
+} lh_pq_page_location;
+
+typedef struct lh_pq_offset_index {
+    lh_pq_page_location *pages;
+    size_t num_pages;
+} lh_pq_offset_index;
+
+typedef enum lh_pq_boundary_order {
+    LH_PQ_UNORDERED = 0,
+    LH_PQ_ASCENDING = 1,
+    LH_PQ_DESCENDING = 2,
+} lh_pq_boundary_order;
+
+typedef struct lh_pq_column_index {
+    size_t num_pages;
+    bool *null_pages;     /* page holds only nulls (its bounds are empty) */
+    lh_buf *min_values, *max_values;
+    lh_pq_boundary_order boundary_order;
+    int64_t *null_counts;
+} lh_pq_column_index;
+
+void lh_pq_offset_index_free(lh_pq_offset_index *x);
+void lh_pq_column_index_free(lh_pq_column_index *x);
+
 /* ---- serialization (Thrift compact protocol), pq_meta_write.c ---- */
+void lh_pq_offset_index_write(const lh_pq_offset_index *x, lh_buf *out);
+void lh_pq_column_index_write(const lh_pq_column_index *x, lh_buf *out);
 void lh_pq_file_meta_write(const lh_pq_file_meta *m, lh_buf *out);
 void lh_pq_page_header_write(const lh_pq_page_header *h, lh_buf *out);
 void lh_pq_bloom_header_write(const lh_pq_bloom_header *h, lh_buf *out);

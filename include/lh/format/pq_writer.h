@@ -46,6 +46,9 @@ typedef struct lh_pq_writer_opts {
      * prefix with the last code point incremented; is_*_exact = false).
      * 0 = 64 (as parquet-rs); SIZE_MAX = never. */
     size_t stats_truncate_len;
+    /* Write the page index (ColumnIndex for statistics columns, OffsetIndex
+     * for all) after the bloom filters, as parquet-rs does by default. */
+    bool page_index;
 } lh_pq_writer_opts;
 
 void lh_pq_writer_opts_init(lh_pq_writer_opts *o);
