@@ -190,3 +190,48 @@ def test_clear(journal):
     assert _ours(our_uri, ds, "clear").strip() == "13"
     assert store.count() == 0
     store.dispose()
+
+
+WRITER = r"""
+import sys
+import pyarrow as pa
+from ftm_lakehouse.model.statement import JOURNAL_SCHEMA
+from ftm_lakehouse.storage.journal.sql import SqliteJournalStore
+sys.path.insert(0, sys.argv[4])
+from test_journal import _rows
+
+uri, ds, name = sys.argv[1:4]
+store = SqliteJournalStore(ds, uri)
+for b in range(8):
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(_rows(f"{name}-b{b}", 20), schema=JOURNAL_SCHEMA))
+store.dispose()
+"""
+
+
+def test_reference_writers_while_we_flush(journal, tmp_path):
+    """Two reference writer processes insert while our flusher loops: every
+    row comes out of exactly one of our flushes."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ref_uri, our_uri = journal
+    ds = "concurrent"
+    _ref_store(ref_uri, ds).dispose()  # create the table before the race
+    here = str(Path(__file__).parent)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, ref_uri, ds, f"w{i}", here],
+                         stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    got = []
+    while any(w.poll() is None for w in writers):
+        got.extend(_flush_ours(our_uri, ds, batch=13))
+    for w in writers:
+        assert w.wait() == 0, w.stderr.read()
+    got.extend(_flush_ours(our_uri, ds))
+    ids = [r["id"] for r in got]
+    expect = [f"w{i}-b{b}-{k:04d}" for i in range(2) for b in range(8) for k in range(20)]
+    assert len(ids) == len(set(ids)), "a row was delivered twice"
+    assert sorted(ids) == sorted(expect)
