@@ -345,3 +345,130 @@ def test_delta_checkpoint_levels(tmp_path):
     assert _levels(cp, "add.partitionValues.key_value.key") == keys
     assert _levels(cp, "add.partitionValues.key_value.value") == values
     assert any(v[0] == kd for v in values), "expected a null partition value"
+
+
+# ---------------------------------------------------------------- nested levels, every leaf
+
+def _leaf_specs(field, prefix, nodes):
+    """(dotted parquet path, node chain) for every leaf under an arrow field,
+    following the standard 3-level LIST and MAP layouts."""
+    name = prefix + field.name
+    t = field.type
+    if pa.types.is_struct(t):
+        for ch in t:
+            yield from _leaf_specs(ch, name + ".", nodes + [("struct", field.nullable, ch.name)])
+    elif pa.types.is_map(t):
+        yield from _leaf_specs(t.key_field.with_name("key"), name + ".key_value.",
+                               nodes + [("map", field.nullable, "key")])
+        yield from _leaf_specs(t.item_field.with_name("value"), name + ".key_value.",
+                               nodes + [("map", field.nullable, "value")])
+    elif pa.types.is_list(t) or pa.types.is_large_list(t):
+        yield from _leaf_specs(t.value_field, name + ".list.", nodes + [("list", field.nullable, None)])
+    else:
+        yield name, nodes + [("leaf", field.nullable, None)]
+
+
+def _leaf_value(v):
+    if isinstance(v, dt.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=dt.timezone.utc)
+        delta = v - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if isinstance(v, dt.date):
+        return (v - dt.date(1970, 1, 1)).days
+    if isinstance(v, bytes):
+        return "0x" + v.hex()
+    if isinstance(v, float):
+        return _norm(v, pa.float64())
+    return v
+
+
+def _shred(v, nodes, d, r, depth, out):
+    """Dremel shredding of one value along a node chain: appends (def, rep, value)."""
+    kind, nullable, key = nodes[0]
+    if v is None:
+        out.append((d, r, None))
+        return
+    if nullable:
+        d += 1
+    if kind == "leaf":
+        out.append((d, r, _leaf_value(v)))
+    elif kind == "struct":
+        _shred(v.get(key), nodes[1:], d, r, depth, out)
+    else:
+        items = v if kind == "list" else [kv[0] if key == "key" else kv[1] for kv in v]
+        if not items:
+            out.append((d, r, None))
+        for j, item in enumerate(items):
+            _shred(item, nodes[1:], d + 1, r if j == 0 else depth + 1, depth + 1, out)
+
+
+def assert_levels_match(path, float32_leaves=()):
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    meta = {m["path"]: m for m in map(json.loads, run([tool("lh-pqread"), "--meta", path]).stdout.splitlines())}
+    checked = 0
+    for field in table.schema:
+        for leaf, nodes in _leaf_specs(field, "", []):
+            assert leaf in meta, f"{leaf} not among {sorted(meta)}"
+            want = []
+            for row in rows:
+                _shred(row[field.name], nodes, 0, 0, 0, want)
+            got = _levels(path, leaf)
+            if leaf in float32_leaves:
+                got = [(d, r, None if v is None else _f32(v)) for d, r, v in got]
+            assert got == want, f"{path}: {leaf}"
+            checked += 1
+    assert checked == len(meta)
+
+
+def _nested_table(n=300, seed=5):
+    rnd = random.Random(seed)
+
+    def maybe(v, p=0.15):
+        return None if rnd.random() < p else v
+
+    return pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "ll": pa.array([maybe([maybe([maybe(rnd.randrange(100)) for _ in range(rnd.randrange(3))])
+                               for _ in range(rnd.randrange(4))]) for _ in range(n)],
+                       pa.list_(pa.list_(pa.int32()))),
+        "ls": pa.array([maybe([maybe({"a": maybe(rnd.choice(["x", "", "yz"])), "b": rnd.random() < 0.5})
+                               for _ in range(rnd.randrange(3))]) for _ in range(n)],
+                       pa.list_(pa.struct([("a", pa.string()), ("b", pa.bool_())]))),
+        "m": pa.array([maybe([(f"k{j}", maybe([rnd.randrange(9) for _ in range(rnd.randrange(3))]))
+                              for j in range(rnd.randrange(4))]) for _ in range(n)],
+                      pa.map_(pa.string(), pa.list_(pa.int64()))),
+        "st": pa.array([maybe({"x": maybe(rnd.random()), "in": maybe({"deep": maybe(f"d{rnd.randrange(5)}")})})
+                        for _ in range(n)],
+                       pa.struct([("x", pa.float64()), ("in", pa.struct([("deep", pa.string())]))])),
+        "req": pa.array([[rnd.randrange(5) for _ in range(rnd.randrange(3))] for _ in range(n)],
+                        pa.list_(pa.field("item", pa.int64(), nullable=False))),
+    })
+
+
+@pytest.mark.parametrize("page_version", ["1.0", "2.0"])
+@pytest.mark.parametrize("dictionary", [True, False])
+def test_nested_levels_pyarrow(tmp_path, page_version, dictionary):
+    path = tmp_path / "nested.parquet"
+    pq.write_table(_nested_table(), path, data_page_version=page_version, use_dictionary=dictionary,
+                   compression="SNAPPY", data_page_size=512, row_group_size=120)
+    assert_levels_match(path)
+
+
+def test_nested_levels_checkpoint(tmp_path):
+    import glob
+
+    from deltalake import DeltaTable, write_deltalake
+
+    uri = str(tmp_path / "tbl")
+    for k in range(6):
+        data = pa.table({"id": [f"e{k}{i}" for i in range(4)], "p": [None, "a", "b", "a"],
+                         "q": pa.array([k, k, k + 1, None], pa.int64())})
+        write_deltalake(uri, data, mode="append", partition_by=["p", "q"],
+                        configuration={"delta.appendOnly": "false"} if k == 0 else None)
+    dtab = DeltaTable(uri)
+    dtab.delete("id = 'e00'")
+    DeltaTable(uri).create_checkpoint()
+    cp = glob.glob(f"{uri}/_delta_log/*.checkpoint.parquet")[0]
+    assert_levels_match(cp)
