@@ -241,6 +241,78 @@ static void test_csv_import(void)
     csv_case("entity_id,prop,schema,origin\ne1,name,Person,a/b\n", LH_ERR_INVALID, "origin", 0);
 }
 
+/* Deterministic mutations of valid input: every outcome is OK or INVALID,
+ * a failure leaves the batch as it was, and nothing leaks or overreads. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void mutate(char *buf, size_t *n)
+{
+    static const char pool[] = "{}[]\",:\\.0aZ \n\r\x01\xc3\xff";
+    int edits = 1 + (int)(rnd() % 4);
+    for (int e = 0; e < edits && *n; e++) {
+        size_t at = rnd() % *n;
+        switch (rnd() % 3) {
+        case 0: buf[at] = pool[rnd() % (sizeof pool - 1)]; break;
+        case 1: memmove(buf + at, buf + at + 1, *n - at - 1); (*n)--; break;
+        default: *n = at; break;
+        }
+    }
+}
+
+static void test_mutations(void)
+{
+    static const char *seeds[] = {
+        "{\"id\": \"p1.sig\", \"schema\": \"Person\", \"last_change\": \"2024-05-01T10:00:00\","
+        " \"origin\": [\"crawl\"], \"role\": \"r\", \"fragment\": \"f\", \"properties\": "
+        "{\"name\": [\"Alice\", \"\u00e9\"], \"addressEntity\": [\"a1.x\"]}}",
+        "{\"id\": \"o1\", \"schema\": \"Ownership\", \"properties\": {\"owner\": [\"p1\"],"
+        " \"asset\": [\"c1\"], \"percentage\": [\"50\"]}}",
+    };
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    int ok = 0, invalid = 0;
+    for (int i = 0; i < 4000; i++) {
+        char buf[512];
+        const char *seed = seeds[i % 2];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        mutate(buf, &n);
+        size_t before = b.len;
+        lh_error err;
+        lh_status rc = lh_entity_explode(M, buf, n, &O, &b, &err);
+        if (rc == LH_OK) ok++;
+        else if (rc == LH_ERR_INVALID && b.len == before) invalid++;
+        else CHECK(0);
+        if (b.len > 10000) lh_stmt_batch_clear(&b);
+        /* the same bytes as a statement CSV body */
+        char csv[700];
+        int hn = snprintf(csv, sizeof csv, "entity_id,prop,schema,value,first_seen\n");
+        memcpy(csv + hn, buf, n);
+        FILE *f = fmemopen(csv, (size_t)hn + n, "r");
+        lh_stmt_csv_reader *r = lh_stmt_csv_reader_new(f, "m.csv");
+        bool got = true;
+        while (got) {
+            before = b.len;
+            rc = lh_stmt_csv_next(M, r, &O, &b, &got, &err);
+            if (rc != LH_OK) {
+                CHECK(rc == LH_ERR_INVALID && b.len == before);
+                break;
+            }
+        }
+        lh_stmt_csv_reader_free(r);
+        fclose(f);
+    }
+    CHECK(ok > 0 && invalid > 0);
+    lh_stmt_batch_free(&b);
+}
+
 int main(void)
 {
     lh_error err;
@@ -256,5 +328,6 @@ int main(void)
     RUN(test_aggregate);
     RUN(test_stmt_json_roundtrip);
     RUN(test_csv_import);
+    RUN(test_mutations);
     return lh_test_report();
 }
