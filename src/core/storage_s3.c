@@ -462,9 +462,16 @@ static lh_status s3_list(lh_storage *s, const char *prefix, int flags, lh_strlis
             rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
             lh_error_prefix(err, "listing \"%s\"", full_prefix);
         }
-        free(token);
+        char *prev = token;
         token = NULL;
         bool truncated = false;
+        const char *lr;
+        size_t lr_len;
+        if (rc == LH_OK && !lh_s3_xml_find(resp.body.data, resp.body.len, "ListBucketResult", &lr, &lr_len)) {
+            /* Not S3 (a web page from a wrong endpoint?): never read as "empty". */
+            rc = lh_s3_fail(s3, LH_ERR_CORRUPT, &req, &resp, err);
+            lh_error_prefix(err, "listing \"%s\": the answer is not a ListBucketResult", full_prefix);
+        }
         if (rc == LH_OK) {
             const char *p = resp.body.data, *end = resp.body.data + resp.body.len, *inner;
             size_t len;
@@ -485,12 +492,13 @@ static lh_status s3_list(lh_storage *s, const char *prefix, int flags, lh_strlis
             free(trunc);
             if (truncated) {
                 token = lh_s3_xml_get(resp.body.data, resp.body.len, "NextContinuationToken");
-                if (!token || !*token) {
+                if (!token || !*token || (prev && strcmp(prev, token) == 0)) {
                     rc = lh_s3_fail(s3, LH_ERR_CORRUPT, &req, &resp, err);
-                    lh_error_prefix(err, "truncated listing without a continuation token");
+                    lh_error_prefix(err, "truncated listing without a new continuation token");
                 }
             }
         }
+        free(prev);
         lh_s3_resp_free(&resp);
         lh_buf_free(&q);
         if (rc != LH_OK || !truncated) break;

@@ -77,6 +77,38 @@ static void test_xml(void)
     lh_buf_free(&b);
 }
 
+/* Truncated and corrupted responses never read out of bounds (ASan). */
+static void test_xml_mutations(void)
+{
+    const char *x = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a/&amp;b</Key>"
+                    "<Size>1</Size></Contents><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes>"
+                    "<Contents><Key>c&#x41;</Key></Contents></ListBucketResult>";
+    size_t n = strlen(x);
+    const char *tags[] = {"ListBucketResult", "Contents", "Key", "Prefix", "IsTruncated", "CommonPrefixes"};
+    uint32_t seed = 12345;
+    for (int iter = 0; iter < 3000; iter++) {
+        char *m = lh_malloc(n);
+        memcpy(m, x, n);
+        size_t len = n;
+        seed = seed * 1103515245u + 12345u;
+        if (iter % 3 == 0) len = (seed >> 8) % (n + 1);
+        for (int k = 0; k < 1 + iter % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            m[(seed >> 8) % n] = "<>/&;#x "[(seed >> 20) % 8];
+        }
+        for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++) {
+            const char *p = m, *inner;
+            size_t il;
+            while (p && (p = lh_s3_xml_find(p, (size_t)(m + len - p), tags[t], &inner, &il))) {
+                CHECK(inner >= m && inner + il <= m + len);
+                char *v = lh_s3_xml_get(inner, il, "Key");
+                free(v);
+            }
+        }
+        free(m);
+    }
+}
+
 static void test_open_uri(void)
 {
     lh_error err;
@@ -537,6 +569,7 @@ int main(void)
 {
     RUN(test_sigv4_vectors);
     RUN(test_xml);
+    RUN(test_xml_mutations);
     RUN(test_open_uri);
     RUN(test_config);
     if (!s3_server_begin()) return lh_test_report();

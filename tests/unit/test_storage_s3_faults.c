@@ -38,6 +38,14 @@ static void test_retries(void)
     bool ex;
     CHECK_RC(lh_storage_exists(s, "k", &ex, &err), LH_ERR_IO);
     CHECK(strstr(err.msg, "HTTP 403") != NULL && strstr(err.msg, "s3:ListBucket") != NULL);
+    /* A 200 that is not a listing (a wrong endpoint) is an error, not "no keys". */
+    fault("count=1&status=200&code=NotS3&method=GET");
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    CHECK_RC(lh_storage_list(s, "", LH_LIST_RECURSIVE, &keys, &err), LH_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "not a ListBucketResult") != NULL);
+    CHECK_INT(keys.len, 0);
+    lh_strlist_free(&keys);
     /* Persistent 5xx: gives up after LH_S3_MAX_ATTEMPTS (4). */
     fault("count=4&status=503&code=SlowDown&method=GET");
     CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
