@@ -1,6 +1,7 @@
 /* Parquet writer: Thrift compact bytes of metadata structs against known
  * wire bytes, RLE hybrid encoding, and whole files checked structurally. */
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,8 +441,47 @@ static void test_sink_failure(void)
     }
 }
 
+static void row_nan(size_t i, lh_pq_value *v, char *sbuf)
+{
+    (void)sbuf;
+    double vals[] = {NAN, 0.0, 1.5, -0.0, NAN};
+    v[0].v.f64 = vals[i % 5];
+    v[1].v.f64 = NAN;
+}
+
+static void test_double_stats(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_pq_col_spec cols[2] = {
+        {.name = "d", .kind = LH_PQK_DOUBLE, .required = true, .statistics = true, .dictionary = true},
+        {.name = "nan", .kind = LH_PQK_DOUBLE, .statistics = true},
+    };
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    o.page_index = true;
+    lh_buf f = LH_BUF_INIT;
+    lh_pq_writer *w = write_file(dir, cols, 2, &o, 10, row_nan, &f);
+    const lh_pq_row_group *rg = &lh_pq_writer_meta(w)->row_groups[0];
+    const lh_pq_statistics *s = &rg->columns[0].meta_data.statistics;
+    double lo, hi;
+    CHECK(s->has_min_value && s->has_max_value);
+    memcpy(&lo, s->min_value.data, 8);
+    memcpy(&hi, s->max_value.data, 8);
+    CHECK(lo == 0.0 && signbit(lo)); /* zero min is -0.0 */
+    CHECK(hi == 1.5);
+    s = &rg->columns[1].meta_data.statistics;
+    CHECK(!s->has_min_value && !s->has_max_value); /* NaN never bounds */
+    CHECK_INT(s->null_count, 0);
+    CHECK(rg->columns[1].has_column_index && rg->columns[1].has_offset_index);
+    lh_pq_writer_free(w);
+    lh_buf_free(&f);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
+    RUN(test_double_stats);
     RUN(test_sink_failure);
     RUN(test_nested);
     RUN(test_rle);
