@@ -242,8 +242,15 @@ lh_status lh_delta_resolve_path(lh_storage *st, const char *prefix, const char *
         return rc;
     }
     const char *rel = dec.data ? dec.data : "";
-    const char *colon = strchr(rel, ':'), *slash = strchr(rel, '/');
-    bool scheme = colon && (!slash || colon < slash) && colon > rel;
+    /* RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+    bool scheme = (rel[0] >= 'a' && rel[0] <= 'z') || (rel[0] >= 'A' && rel[0] <= 'Z');
+    size_t k = 1;
+    while (scheme && rel[k] && rel[k] != ':') {
+        char c = rel[k++];
+        scheme = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '+' || c == '-' || c == '.';
+    }
+    scheme = scheme && rel[k] == ':';
     if (scheme || rel[0] == '/') {
         /* Absolute: accept only when it points inside this table. */
         char *root_uri = lh_delta_key(lh_storage_uri(st), prefix && *prefix ? prefix : "");

@@ -411,6 +411,13 @@ static void test_crafted_logs(void)
         if (!strstr(err.msg, "line 2")) fprintf(stderr, "  case %zu: %s\n", i, err.msg);
         CHECK(s == NULL);
     }
+    /* a colon after a non-scheme first segment is just a character */
+    write_commit(st, "t", 1, "{\"add\":{\"path\":\"x=a:b/f.parquet\",\"partitionValues\":{},\"size\":1,"
+                 "\"modificationTime\":1,\"dataChange\":true}}");
+    s = load(st, "t", LH_DELTA_LATEST);
+    if (s) CHECK(lh_delta_snapshot_find(s, "x=a:b/f.parquet") != NULL);
+    lh_delta_snapshot_free(s);
+    s = NULL;
     /* an absolute path inside the table is accepted and made relative */
     char *abs = lh_storage_local_path(st, "t/sub/f.parquet");
     char body[2048];
