@@ -306,14 +306,32 @@ lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer
     return rc;
 }
 
+/* The live table first, then the segments listed afterwards: a concurrent
+ * rotation moves rows from live into a new segment, which this order sees
+ * (perhaps twice) rather than missing. SQLite reads it all in one snapshot. */
+static lh_status read_begin(lh_journal *j, lh_error *err)
+{
+    return j->ops->read_begin ? j->ops->read_begin(j, err) : LH_OK;
+}
+
+static void read_end(lh_journal *j)
+{
+    if (j->ops->read_end) j->ops->read_end(j);
+}
+
 lh_status lh_journal_count(lh_journal *j, int64_t *out, lh_error *err)
 {
     *out = 0;
     LH_TRY(not_busy(j, err));
+    LH_TRY(read_begin(j, err));
+    int64_t n = 0;
     lh_strlist segs;
     lh_strlist_init(&segs);
-    lh_status rc = j->ops->segments(j, &segs, err);
-    int64_t n = 0;
+    lh_status rc = j->ops->count(j, j->table, &n, err);
+    if (rc == LH_OK) {
+        *out += n;
+        rc = j->ops->segments(j, &segs, err);
+    }
     for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
         rc = j->ops->count(j, segs.items[i], &n, err);
         /* A segment dropped by a concurrent flush since the listing. */
@@ -323,8 +341,8 @@ lh_status lh_journal_count(lh_journal *j, int64_t *out, lh_error *err)
         }
         *out += n;
     }
-    if (rc == LH_OK && (rc = j->ops->count(j, j->table, &n, err)) == LH_OK) *out += n;
     lh_strlist_free(&segs);
+    read_end(j);
     return rc;
 }
 
@@ -333,17 +351,19 @@ static lh_status scan_all(lh_journal *j, const char *entity_id, size_t batch_siz
 {
     lh_journal_flush_stats st = {0};
     LH_TRY(not_busy(j, err));
+    LH_TRY(read_begin(j, err));
     j->busy = true;
     lh_strlist segs;
     lh_strlist_init(&segs);
-    lh_status rc = j->ops->segments(j, &segs, err);
+    lh_status rc = j->ops->scan(j, j->table, entity_id, false, batch_size, fn, ctx, &st, err);
+    if (rc == LH_OK) rc = j->ops->segments(j, &segs, err);
     for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
         rc = j->ops->scan(j, segs.items[i], entity_id, false, batch_size, fn, ctx, &st, err);
         if (rc == LH_ERR_NOT_FOUND) rc = LH_OK; /* dropped meanwhile */
     }
-    if (rc == LH_OK) rc = j->ops->scan(j, j->table, entity_id, false, batch_size, fn, ctx, &st, err);
     j->busy = false;
     lh_strlist_free(&segs);
+    read_end(j);
     return rc;
 }
 

@@ -32,6 +32,9 @@ typedef struct lh_journal_ops {
     lh_status (*drop)(lh_journal *j, const char *table, lh_error *err);
     lh_status (*count)(lh_journal *j, const char *table, int64_t *out, lh_error *err);
     lh_status (*delete_live)(lh_journal *j, lh_error *err);
+    /* Optional (NULL on postgres): one read snapshot for a count/iterate. */
+    lh_status (*read_begin)(lh_journal *j, lh_error *err);
+    void (*read_end)(lh_journal *j);
     /* The dataset's flush lock (blocking); dies with the process. */
     lh_status (*lock)(lh_journal *j, lh_error *err);
     void (*unlock)(lh_journal *j);

@@ -376,6 +376,16 @@ static lh_status sq_delete_live(lh_journal *j, lh_error *err)
     return rc;
 }
 
+static lh_status sq_read_begin(lh_journal *j, lh_error *err)
+{
+    return sq_exec((sq_journal *)j, "BEGIN", err);
+}
+
+static void sq_read_end(lh_journal *j)
+{
+    sq_rollback((sq_journal *)j);
+}
+
 static lh_status sq_lock(lh_journal *j, lh_error *err)
 {
     sq_journal *q = (sq_journal *)j;
@@ -420,6 +430,8 @@ static const lh_journal_ops sq_ops = {
     .drop = sq_drop,
     .count = sq_count,
     .delete_live = sq_delete_live,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
     .lock = sq_lock,
     .unlock = sq_unlock,
     .free = sq_free,

@@ -106,11 +106,14 @@ typedef struct lh_journal_flush_stats {
 lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer fn, void *ctx,
                            lh_journal_flush_stats *stats, lh_error *err);
 
-/* Rows in the live table and all segments. */
+/* Rows in the live table and all segments (SQLite: one snapshot;
+ * PostgreSQL: may over-count rows a concurrent rotation is moving). */
 lh_status lh_journal_count(lh_journal *j, int64_t *out, lh_error *err);
 
-/* Every row of segments (oldest first) then the live table, unordered within
- * a table, in batches of at most batch_size (0 = 100,000). Not destructive. */
+/* Every row of the live table, then of the segments, unordered, in batches
+ * of at most batch_size (0 = 100,000). Not destructive. SQLite reads one
+ * snapshot; on PostgreSQL a concurrent flush may make rows appear twice,
+ * never be missed (rows drained meanwhile have left the journal). */
 lh_status lh_journal_iterate(lh_journal *j, size_t batch_size, lh_journal_consumer fn, void *ctx,
                              lh_error *err);
 
