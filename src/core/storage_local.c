@@ -211,10 +211,17 @@ static lh_status local_writer_open(lh_storage *s, const char *key, lh_storage_wr
     local_storage *ls = (local_storage *)s;
     char *path = join(ls, key);
     char *dir = dirname_of(path);
-    lh_status rc = mkdirs(dir, err);
     char *tmp = NULL;
     int fd = -1;
-    if (rc == LH_OK) rc = open_temp(dir, &tmp, &fd, err);
+    lh_status rc = LH_OK;
+    /* A concurrent delete prunes empty directories (prune_empty_dirs), so
+     * the one just made can vanish before the temp file lands in it: make
+     * it again. */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        rc = mkdirs(dir, err);
+        if (rc == LH_OK) rc = open_temp(dir, &tmp, &fd, err);
+        if (rc == LH_OK || !err || err->sys_errno != ENOENT) break;
+    }
     free(dir);
     if (rc != LH_OK) {
         free(path);
