@@ -145,6 +145,17 @@ static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence **ou
     lh_status rc = LH_OK;
     for (int attempt = 0;; attempt++) {
         rc = lh_storage_put_if_absent(st, key, body.data, body.len, err);
+        if (rc != LH_OK && rc != LH_ERR_EXISTS) {
+            /* The put can fail after the lock became visible (fsync of the
+             * directory after link): a lock we do not know we hold would
+             * stay until `unlock`. Take it back if it is ours. */
+            lh_buf seen = LH_BUF_INIT;
+            lh_error ignore;
+            if (lh_storage_read(st, key, &seen, &ignore) == LH_OK && seen.len == body.len &&
+                memcmp(seen.data, body.data, body.len) == 0)
+                lh_storage_delete(st, key, &ignore);
+            lh_buf_free(&seen);
+        }
         if (rc != LH_ERR_EXISTS) break;
         if (attempt >= retries) {
             rc = busy_error(st, key, retries, err);
