@@ -239,66 +239,127 @@ static void stats_of(const lh_pq_file_meta *m, const lh_pq_col_spec *cols, size_
     lh_delta_stats_json((int64_t)m->num_rows, st, ncols, out);
 }
 
-lh_status lh_part_write(lh_pstore *ps, const char *prefix, const lh_statement *rows, size_t n,
-                        bool data_change, lh_arena *arena, lh_delta_add *add, lh_error *err)
+struct lh_part_writer {
+    lh_pstore *ps;
+    char *shard, *bucket, *origin;
+    lh_buf rel, key;
+    lh_pq_col_spec cols[LH_STMT_FILE_NCOLS];
+    lh_storage_writer *sink;
+    lh_pq_writer *w;
+    bool data_change;
+    uint64_t rows;
+};
+
+lh_status lh_part_writer_open(lh_pstore *ps, const char *prefix, const lh_statement *first,
+                              bool data_change, lh_part_writer **out, lh_error *err)
 {
-    const lh_statement *first = &rows[0];
+    *out = NULL;
     lh_delta_kv pv[3] = {{"shard", first->shard}, {"bucket", first->bucket},
                          {"origin", first->origin}};
     lh_uuid u;
     char us[LH_UUID_STR_LEN + 1];
     LH_TRY(lh_uuid4_new(&u, err));
     lh_uuid_format(&u, us);
-    lh_buf rel = LH_BUF_INIT;
-    lh_delta_partition_dir(pv, 3, LH_DELTA_ESCAPE_DELTARS, &rel);
+    lh_part_writer *pw = lh_calloc(1, sizeof *pw);
+    pw->ps = ps;
+    pw->shard = lh_strdup(first->shard);
+    pw->bucket = lh_strdup(first->bucket);
+    pw->origin = lh_strdup(first->origin);
+    pw->data_change = data_change;
+    lh_delta_partition_dir(pv, 3, LH_DELTA_ESCAPE_DELTARS, &pw->rel);
     if (strcmp(prefix, LH_MERGED_PREFIX) == 0)
-        lh_buf_printf(&rel, "/%s%s.zstd.parquet", prefix, us);
+        lh_buf_printf(&pw->rel, "/%s%s.zstd.parquet", prefix, us);
     else
-        lh_buf_printf(&rel, "/%s-00000-%s-c000.zstd.parquet", prefix, us);
-    lh_buf key = LH_BUF_INIT;
-    lh_buf_printf(&key, "%s/%s", ps->table, rel.data);
-
-    lh_pq_col_spec cols[LH_STMT_FILE_NCOLS];
+        lh_buf_printf(&pw->rel, "/%s-00000-%s-c000.zstd.parquet", prefix, us);
+    lh_buf_printf(&pw->key, "%s/%s", ps->table, pw->rel.data);
     lh_pq_writer_opts wopts;
-    lh_stmt_writer_profile(first->bucket, cols, &wopts);
-    lh_storage_writer *sink = NULL;
-    lh_pq_writer *w = NULL;
-    lh_buf stats = LH_BUF_INIT;
-    lh_status rc = lh_storage_writer_open(ps->st, key.data, &sink, err);
-    if (rc == LH_OK) rc = lh_pq_writer_new(sink, cols, LH_STMT_FILE_NCOLS, &wopts, &w, err);
+    lh_stmt_writer_profile(first->bucket, pw->cols, &wopts);
+    lh_status rc = lh_storage_writer_open(ps->st, pw->key.data, &pw->sink, err);
+    if (rc == LH_OK)
+        rc = lh_pq_writer_new(pw->sink, pw->cols, LH_STMT_FILE_NCOLS, &wopts, &pw->w, err);
+    if (rc == LH_OK) lh_pq_writer_add_kv(pw->w, LH_STMT_SORT_KEY, LH_STMT_SORT_ORDER);
+    if (rc != LH_OK) {
+        lh_error_prefix(err, "writing `%s`", pw->key.data);
+        lh_part_writer_free(pw);
+        return rc;
+    }
+    *out = pw;
+    return LH_OK;
+}
+
+lh_status lh_part_writer_add(lh_part_writer *pw, const lh_statement *rows, size_t n,
+                             lh_error *err)
+{
     lh_pq_value vals[LH_STMT_FILE_NCOLS];
-    for (size_t i = 0; rc == LH_OK && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         lh_stmt_file_values(&rows[i], vals);
-        rc = lh_pq_writer_append(w, vals, err);
-        if (rc != LH_OK) lh_error_prefix(err, "statement `%s` of entity `%s`", rows[i].id,
-                                         rows[i].entity_id);
+        lh_status rc = lh_pq_writer_append(pw->w, vals, err);
+        if (rc != LH_OK)
+            return lh_error_prefix(err, "writing `%s`: statement `%s` of entity `%s`",
+                                   pw->key.data, rows[i].id, rows[i].entity_id);
     }
-    if (rc == LH_OK) rc = lh_pq_writer_finish(w, err);
-    uint64_t size = sink ? lh_storage_writer_offset(sink) : 0;
-    if (rc == LH_OK) stats_of(lh_pq_writer_meta(w), cols, LH_STMT_FILE_NCOLS, &stats);
-    if (rc == LH_OK) rc = lh_storage_writer_commit(sink, err);
-    lh_pq_writer_free(w);
-    lh_storage_writer_free(sink);
-    if (rc == LH_OK) {
-        memset(add, 0, sizeof *add);
-        add->path = lh_arena_strdup(arena, rel.data);
-        lh_delta_kv *apv = lh_arena_alloc(arena, sizeof pv);
-        for (int k = 0; k < 3; k++) {
-            apv[k].key = pv[k].key;
-            apv[k].value = lh_arena_strdup(arena, pv[k].value);
-        }
-        add->partition_values = apv;
-        add->num_partition_values = 3;
-        add->size = (int64_t)size;
-        add->modification_time = lh_now_us() / 1000;
-        add->data_change = data_change;
-        add->stats = lh_arena_strdup(arena, stats.data);
-    } else {
-        lh_error_prefix(err, "writing `%s`", key.data);
+    pw->rows += n;
+    return LH_OK;
+}
+
+uint64_t lh_part_writer_rows(const lh_part_writer *pw)
+{
+    return pw->rows;
+}
+
+lh_status lh_part_writer_finish(lh_part_writer *pw, lh_arena *arena, lh_delta_add *add,
+                                lh_error *err)
+{
+    lh_buf stats = LH_BUF_INIT;
+    lh_status rc = lh_pq_writer_finish(pw->w, err);
+    uint64_t size = lh_storage_writer_offset(pw->sink);
+    if (rc == LH_OK) stats_of(lh_pq_writer_meta(pw->w), pw->cols, LH_STMT_FILE_NCOLS, &stats);
+    if (rc == LH_OK) rc = lh_storage_writer_commit(pw->sink, err);
+    if (rc != LH_OK) {
+        lh_error_prefix(err, "writing `%s`", pw->key.data);
+        lh_buf_free(&stats);
+        return rc;
     }
+    memset(add, 0, sizeof *add);
+    add->path = lh_arena_strdup(arena, pw->rel.data);
+    lh_delta_kv *apv = lh_arena_alloc(arena, 3 * sizeof *apv);
+    apv[0].key = "shard";
+    apv[0].value = lh_arena_strdup(arena, pw->shard);
+    apv[1].key = "bucket";
+    apv[1].value = lh_arena_strdup(arena, pw->bucket);
+    apv[2].key = "origin";
+    apv[2].value = lh_arena_strdup(arena, pw->origin);
+    add->partition_values = apv;
+    add->num_partition_values = 3;
+    add->size = (int64_t)size;
+    add->modification_time = lh_now_us() / 1000;
+    add->data_change = pw->data_change;
+    add->stats = lh_arena_strdup(arena, stats.data);
     lh_buf_free(&stats);
-    lh_buf_free(&rel);
-    lh_buf_free(&key);
+    return LH_OK;
+}
+
+void lh_part_writer_free(lh_part_writer *pw)
+{
+    if (!pw) return;
+    lh_pq_writer_free(pw->w);
+    lh_storage_writer_free(pw->sink); /* aborts an uncommitted file */
+    lh_buf_free(&pw->rel);
+    lh_buf_free(&pw->key);
+    free(pw->shard);
+    free(pw->bucket);
+    free(pw->origin);
+    free(pw);
+}
+
+lh_status lh_part_write(lh_pstore *ps, const char *prefix, const lh_statement *rows, size_t n,
+                        bool data_change, lh_arena *arena, lh_delta_add *add, lh_error *err)
+{
+    lh_part_writer *pw = NULL;
+    LH_TRY(lh_part_writer_open(ps, prefix, &rows[0], data_change, &pw, err));
+    lh_status rc = lh_part_writer_add(pw, rows, n, err);
+    if (rc == LH_OK) rc = lh_part_writer_finish(pw, arena, add, err);
+    lh_part_writer_free(pw);
     return rc;
 }
 

@@ -64,32 +64,39 @@ static lh_status commit_pending(lh_pstore *ps, const lh_delta_snapshot *snap, pe
     return rc;
 }
 
-/* Rewrite one partition: dedupe (merge) or just concatenate (compact). */
+/* Rewrite one partition entity by entity: dedupe (merge) or keep every row
+ * (compact). Streams: one row group per input file plus one entity. */
 static lh_status rewrite_part(lh_pstore *ps, const lh_part *p, bool dedupe, int64_t cutoff,
                               pending *pd, lh_pstore_report *rep, lh_error *err)
 {
-    lh_stmt_batch rows;
-    lh_stmt_batch_init(&rows);
-    lh_status rc = lh_part_read(ps, p, &rows, err);
-    size_t n = rows.len;
-    if (rc == LH_OK) {
-        lh_stmt_sort(rows.rows, n);
-        if (dedupe) n = lh_stmt_dedupe(rows.rows, n, cutoff);
-        if (rep) {
-            rep->rows_in += rows.len;
-            rep->rows_out += n;
-        }
+    lh_entity_stream *es = NULL;
+    LH_TRY(lh_entity_stream_open(ps, p, 1, &es, err));
+    lh_part_writer *pw = NULL;
+    lh_status rc = LH_OK;
+    for (;;) {
+        lh_statement *rows;
+        size_t n;
+        rc = lh_entity_stream_next(es, &rows, &n, err);
+        if (rc != LH_OK || n == 0) break;
+        if (rep) rep->rows_in += n;
+        lh_stmt_sort(rows, n);
+        if (dedupe) n = lh_stmt_dedupe(rows, n, cutoff);
+        if (rep) rep->rows_out += n;
+        if (n && !pw)
+            rc = lh_part_writer_open(ps, dedupe ? LH_MERGED_PREFIX : "part", &rows[0], false,
+                                     &pw, err);
+        if (rc == LH_OK && n) rc = lh_part_writer_add(pw, rows, n, err);
+        if (rc != LH_OK) break;
     }
     size_t i = pd->len;
     if (rc == LH_OK) {
         pd->parts[i] = p;
-        pd->has_add[i] = n > 0; /* every row reaped: the partition just goes */
-        if (n > 0)
-            rc = lh_part_write(ps, dedupe ? LH_MERGED_PREFIX : "part", rows.rows, n, false,
-                               &pd->arena, &pd->adds[i], err);
+        pd->has_add[i] = pw != NULL; /* every row reaped: the partition just goes */
+        if (pw) rc = lh_part_writer_finish(pw, &pd->arena, &pd->adds[i], err);
         if (rc == LH_OK) pd->len++;
     }
-    lh_stmt_batch_free(&rows);
+    lh_part_writer_free(pw);
+    lh_entity_stream_free(es);
     return rc;
 }
 

@@ -66,40 +66,38 @@ static bool part_wanted(const reader *r, const lh_part *p)
     return true;
 }
 
-static int entity_order(const void *a, const void *b)
-{
-    return lh_stmt_cmp(a, b);
-}
+typedef lh_status (*entity_handler)(reader *r, const lh_statement *rows, size_t n,
+                                    lh_pstore_entity_fn fn, void *ctx, lh_error *err);
 
-/* Live (or raw) rows of the wanted partitions of one (shard, bucket) pair,
- * in entity order. */
-static lh_status read_pair(reader *r, const lh_part *parts, size_t n, lh_stmt_batch *rows,
-                           lh_error *err)
+/* Stream the wanted partitions of one (shard, bucket) pair entity by entity:
+ * the live view (or raw rows), row-level filters applied. */
+static lh_status stream_pair(reader *r, const lh_part *parts, size_t n, entity_handler handle,
+                             lh_pstore_entity_fn fn, void *ctx, lh_error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!part_wanted(r, &parts[i])) continue;
-        size_t base = rows->len;
-        LH_TRY(lh_part_read(r->ps, &parts[i], rows, err));
-        lh_statement *part_rows = rows->rows + base;
-        size_t m = rows->len - base;
-        if (!r->q->include_tombstones) {
-            lh_stmt_sort(part_rows, m);
-            m = lh_stmt_dedupe(part_rows, m, INT64_MAX);
-        }
-        /* drop rows the row-level filters hide */
-        size_t k = 0;
-        for (size_t j = 0; j < m; j++)
-            if (row_visible(r->q, &part_rows[j])) part_rows[k++] = part_rows[j];
-        rows->len = base + k;
+    lh_part *wanted = lh_malloc((n ? n : 1) * sizeof *wanted);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (part_wanted(r, &parts[i])) wanted[m++] = parts[i];
+    lh_entity_stream *es = NULL;
+    lh_status rc = m ? lh_entity_stream_open(r->ps, wanted, m, &es, err) : LH_OK;
+    while (rc == LH_OK && es) {
+        lh_statement *rows;
+        size_t k;
+        rc = lh_entity_stream_next(es, &rows, &k, err);
+        if (rc != LH_OK || k == 0) break;
+        if (!has_id(r, rows[0].entity_id)) continue;
+        if (!r->q->include_tombstones) k = lh_entity_dedupe(rows, k, INT64_MAX);
+        size_t v = 0;
+        for (size_t i = 0; i < k; i++)
+            if (row_visible(r->q, &rows[i])) rows[v++] = rows[i];
+        if (v) rc = handle(r, rows, v, fn, ctx, err);
     }
-    if (rows->len) qsort(rows->rows, rows->len, sizeof *rows->rows, entity_order);
-    return LH_OK;
+    lh_entity_stream_free(es);
+    free(wanted);
+    return rc;
 }
 
-typedef lh_status (*pair_fn)(reader *r, const lh_stmt_batch *rows, lh_pstore_entity_fn fn,
-                             void *ctx, lh_error *err);
-
-static lh_status each_pair(lh_pstore *ps, const lh_pstore_filter *q, pair_fn per_pair,
+static lh_status each_pair(lh_pstore *ps, const lh_pstore_filter *q, entity_handler handle,
                            lh_pstore_entity_fn fn, void *ctx, lh_error *err)
 {
     reader r = {ps, q, NULL, {0}};
@@ -121,19 +119,14 @@ static lh_status each_pair(lh_pstore *ps, const lh_pstore_filter *q, pair_fn per
     }
     lh_parts parts;
     rc = lh_parts_of(snap, &parts, err);
-    lh_stmt_batch rows;
-    lh_stmt_batch_init(&rows);
     for (size_t i = 0; rc == LH_OK && i < parts.len;) {
         size_t j = i + 1;
         while (j < parts.len && strcmp(parts.items[i].shard, parts.items[j].shard) == 0 &&
                strcmp(parts.items[i].bucket, parts.items[j].bucket) == 0)
             j++;
-        lh_stmt_batch_clear(&rows);
-        rc = read_pair(&r, &parts.items[i], j - i, &rows, err);
-        if (rc == LH_OK && rows.len) rc = per_pair(&r, &rows, fn, ctx, err);
+        rc = stream_pair(&r, &parts.items[i], j - i, handle, fn, ctx, err);
         i = j;
     }
-    lh_stmt_batch_free(&rows);
     lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
     lh_strlist_free(&r.shards);
@@ -141,41 +134,24 @@ static lh_status each_pair(lh_pstore *ps, const lh_pstore_filter *q, pair_fn per
     return rc;
 }
 
-static lh_status entities_of_pair(reader *r, const lh_stmt_batch *rows, lh_pstore_entity_fn fn,
-                                  void *ctx, lh_error *err)
+static lh_status entity_handler_fn(reader *r, const lh_statement *rows, size_t n,
+                                   lh_pstore_entity_fn fn, void *ctx, lh_error *err)
 {
-    for (size_t i = 0; i < rows->len;) {
-        size_t j = i + 1;
-        bool match = row_matches(r, &rows->rows[i]);
-        while (j < rows->len && strcmp(rows->rows[i].entity_id, rows->rows[j].entity_id) == 0) {
-            match = match || row_matches(r, &rows->rows[j]);
-            j++;
-        }
-        /* the id and schema filters are about the entity, not one row */
-        if (match && has_id(r, rows->rows[i].entity_id)) LH_TRY(fn(ctx, &rows->rows[i], j - i, err));
-        i = j;
-    }
+    /* the filters select entities: one matching live statement is enough */
+    for (size_t i = 0; i < n; i++)
+        if (row_matches(r, &rows[i])) return fn(ctx, rows, n, err);
     return LH_OK;
 }
 
-static lh_status statements_of_pair(reader *r, const lh_stmt_batch *rows,
-                                    lh_pstore_entity_fn fn, void *ctx, lh_error *err)
+static lh_status statement_handler_fn(reader *r, const lh_statement *rows, size_t n,
+                                      lh_pstore_entity_fn fn, void *ctx, lh_error *err)
 {
-    /* hand matching rows over entity by entity */
-    size_t start = 0, n = 0;
-    lh_statement *buf = lh_malloc((rows->len + 1) * sizeof *buf);
-    lh_status rc = LH_OK;
-    for (size_t i = 0; rc == LH_OK && i <= rows->len; i++) {
-        bool boundary = i == rows->len ||
-                        (n && strcmp(buf[start].entity_id, rows->rows[i].entity_id) != 0);
-        if (boundary && n) {
-            rc = fn(ctx, buf + start, n, err);
-            start += n;
-            n = 0;
-        }
-        if (i < rows->len && row_matches(r, &rows->rows[i])) buf[start + n++] = rows->rows[i];
-    }
-    free(buf);
+    lh_statement *match = lh_malloc(n * sizeof *match);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (row_matches(r, &rows[i])) match[m++] = rows[i];
+    lh_status rc = m ? fn(ctx, match, m, err) : LH_OK;
+    free(match);
     return rc;
 }
 
@@ -187,7 +163,7 @@ lh_status lh_pstore_query(lh_pstore *ps, const lh_pstore_filter *q, lh_pstore_en
         lh_pstore_filter_init(&dflt);
         q = &dflt;
     }
-    return each_pair(ps, q, entities_of_pair, fn, ctx, err);
+    return each_pair(ps, q, entity_handler_fn, fn, ctx, err);
 }
 
 lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
@@ -198,7 +174,7 @@ lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
         lh_pstore_filter_init(&dflt);
         q = &dflt;
     }
-    return each_pair(ps, q, statements_of_pair, fn, ctx, err);
+    return each_pair(ps, q, statement_handler_fn, fn, ctx, err);
 }
 
 typedef struct changed_ctx {
@@ -225,7 +201,7 @@ lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist 
     lh_pstore_filter_init(&q);
     q.include_tombstones = true;
     changed_ctx c = {since, out};
-    LH_TRY(each_pair(ps, &q, entities_of_pair, collect_changed, &c, err));
+    LH_TRY(each_pair(ps, &q, entity_handler_fn, collect_changed, &c, err));
     lh_strlist_sort(out);
     return LH_OK;
 }

@@ -44,6 +44,34 @@ lh_status lh_part_write(lh_pstore *ps, const char *prefix, const lh_statement *r
                         bool data_change, lh_arena *arena, lh_delta_add *add,
                         lh_error *err);
 
+/* A data file being written row by row (rows in file order). */
+typedef struct lh_part_writer lh_part_writer;
+lh_status lh_part_writer_open(lh_pstore *ps, const char *prefix, const lh_statement *first,
+                              bool data_change, lh_part_writer **out, lh_error *err);
+lh_status lh_part_writer_add(lh_part_writer *pw, const lh_statement *rows, size_t n,
+                             lh_error *err);
+uint64_t lh_part_writer_rows(const lh_part_writer *pw);
+/* Finish and commit the file; describe it as an add action (strings in arena). */
+lh_status lh_part_writer_finish(lh_part_writer *pw, lh_arena *arena, lh_delta_add *add,
+                                lh_error *err);
+/* Free; a file not finished is discarded. */
+void lh_part_writer_free(lh_part_writer *pw);
+
+/* Next entity of a set of partitions' files: all its rows, from every file,
+ * as stored (not deduped). Streams when every file is sorted by entity_id
+ * (one row group per file in memory), else loads and sorts them. */
+typedef struct lh_entity_stream lh_entity_stream;
+lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
+                                lh_entity_stream **out, lh_error *err);
+/* rows and n: the next entity's rows, valid until the next call; *n = 0 at the end. */
+lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t *n,
+                                lh_error *err);
+void lh_entity_stream_free(lh_entity_stream *s);
+
+/* The live (or, with a cutoff, merge) dedupe of one entity's rows that may
+ * span origins: per origin, in place; returns the new count, rows in file order. */
+size_t lh_entity_dedupe(lh_statement *rows, size_t n, int64_t keep_tombstones_after);
+
 /* Shard of an entity id (string in arena, or the static "0"). */
 const char *lh_pstore_entity_shard(const char *entity_id, int shards, lh_arena *arena);
 

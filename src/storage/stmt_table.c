@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lh/core/mem.h"
+#include "lh/core/str.h"
 #include "lh/format/pq_reader.h"
 
 const char *const lh_stmt_col_names[LH_STMT_NCOLS] = {
@@ -74,7 +75,9 @@ void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writ
     opts->level = 3;
     opts->dict_page_size = 1u << 20;
     opts->data_page_size = large ? 16u << 20 : 2u << 20;
-    opts->row_group_rows = large ? 10000 : 1000000;
+    /* 100k like the reference's merge output (its appends use 1M): reads
+     * stream one row group per file at a time */
+    opts->row_group_rows = large ? 10000 : 100000;
     size_t i = 0;
     for (int c = 0; c < LH_STMT_NCOLS; c++) {
         if (is_partition_col(c)) continue;
@@ -211,65 +214,123 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, int c,
     return LH_OK;
 }
 
+struct lh_stmt_file {
+    lh_pq_reader *r;
+    char *key, *shard, *bucket, *origin;
+    int leaf_of[LH_STMT_NCOLS];
+    lh_pq_column col;
+    bool sorted;
+};
+
+lh_status lh_stmt_file_open(lh_storage *st, const char *key, const char *shard,
+                            const char *bucket, const char *origin, lh_stmt_file **out,
+                            lh_error *err)
+{
+    *out = NULL;
+    lh_pq_reader *r = NULL;
+    LH_TRY(lh_pq_reader_open(st, key, &r, err));
+    const char *required[] = {"id", "entity_id", "prop", "value", "schema"};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+        if (lh_pq_reader_find(r, required[i]) < 0) {
+            lh_pq_reader_free(r);
+            return lh_error_set(err, LH_ERR_CORRUPT, "%s: not a statement file (no column `%s`)",
+                                key, required[i]);
+        }
+    lh_stmt_file *f = lh_calloc(1, sizeof *f);
+    f->r = r;
+    f->key = lh_strdup(key);
+    f->shard = lh_strdup(shard);
+    f->bucket = lh_strdup(bucket);
+    f->origin = lh_strdup(origin);
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        f->leaf_of[c] = is_partition_col(c) ? -1 : lh_pq_reader_find(r, lh_stmt_col_names[c]);
+    lh_pq_column_init(&f->col);
+    /* our files say how they are sorted; merge output (ours or the
+     * reference's DuckDB COPY ... ORDER BY entity_id, ...) is sorted too */
+    const lh_pq_file_meta *m = lh_pq_reader_meta(r);
+    for (size_t i = 0; i < m->num_key_value_metadata; i++)
+        if (strcmp(m->key_value_metadata[i].key, LH_STMT_SORT_KEY) == 0 &&
+            m->key_value_metadata[i].value &&
+            lh_str_startswith(m->key_value_metadata[i].value, "entity_id"))
+            f->sorted = true;
+    const char *base = strrchr(key, '/');
+    if (lh_str_startswith(base ? base + 1 : key, "merged-")) f->sorted = true;
+    *out = f;
+    return LH_OK;
+}
+
+void lh_stmt_file_free(lh_stmt_file *f)
+{
+    if (!f) return;
+    lh_pq_column_free(&f->col);
+    lh_pq_reader_free(f->r);
+    free(f->key);
+    free(f->shard);
+    free(f->bucket);
+    free(f->origin);
+    free(f);
+}
+
+size_t lh_stmt_file_row_groups(const lh_stmt_file *f)
+{
+    return lh_pq_reader_num_row_groups(f->r);
+}
+
+bool lh_stmt_file_sorted(const lh_stmt_file *f)
+{
+    return f->sorted;
+}
+
+lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_error *err)
+{
+    int64_t nrows = lh_pq_reader_row_group_rows(f->r, rg);
+    if (nrows <= 0) return LH_OK;
+    const char *pshard = lh_arena_strdup(&out->arena, f->shard);
+    const char *pbucket = lh_arena_strdup(&out->arena, f->bucket);
+    const char *porigin = lh_arena_strdup(&out->arena, f->origin);
+    size_t base = out->len;
+    lh_statement blank = {0};
+    blank.shard = pshard;
+    blank.bucket = pbucket;
+    blank.origin = porigin;
+    blank.fragment = "";
+    blank.first_seen = blank.last_seen = blank.deleted_at = LH_TS_NULL;
+    if (out->len + (size_t)nrows > out->cap) {
+        while (out->len + (size_t)nrows > out->cap) out->cap = out->cap ? out->cap * 2 : 256;
+        out->rows = lh_realloc(out->rows, out->cap * sizeof *out->rows);
+    }
+    /* strings are filled column by column, straight into the arena */
+    for (int64_t i = 0; i < nrows; i++) out->rows[out->len++] = blank;
+    lh_status rc = LH_OK;
+    for (int c = 0; rc == LH_OK && c < LH_STMT_NCOLS; c++) {
+        if (f->leaf_of[c] < 0) continue;
+        rc = lh_pq_reader_read_column(f->r, rg, (size_t)f->leaf_of[c], &f->col, err);
+        if (rc == LH_OK)
+            rc = fill_column(out, base, (size_t)nrows, c, &f->col,
+                             lh_pq_reader_leaf(f->r, (size_t)f->leaf_of[c]), f->key, err);
+    }
+    for (size_t i = base; rc == LH_OK && i < out->len; i++) {
+        lh_statement *s = &out->rows[i];
+        if (!s->id || !s->entity_id || !s->prop || !s->value || !s->schema ||
+            s->first_seen == LH_TS_NULL || s->last_seen == LH_TS_NULL)
+            rc = lh_error_set(err, LH_ERR_CORRUPT,
+                              "%s: row %zu of row group %zu lacks a required value", f->key,
+                              i - base, rg);
+        if (!s->dataset) s->dataset = "";
+    }
+    if (rc != LH_OK) out->len = base;
+    return rc;
+}
+
 lh_status lh_stmt_read_file(lh_storage *st, const char *key, const char *shard,
                             const char *bucket, const char *origin, lh_stmt_batch *out,
                             lh_error *err)
 {
-    lh_pq_reader *r = NULL;
-    LH_TRY(lh_pq_reader_open(st, key, &r, err));
-    const char *pshard = lh_arena_strdup(&out->arena, shard);
-    const char *pbucket = lh_arena_strdup(&out->arena, bucket);
-    const char *porigin = lh_arena_strdup(&out->arena, origin);
-    int leaf_of[LH_STMT_NCOLS];
-    for (int c = 0; c < LH_STMT_NCOLS; c++)
-        leaf_of[c] = is_partition_col(c) ? -1 : lh_pq_reader_find(r, lh_stmt_col_names[c]);
+    lh_stmt_file *f = NULL;
+    LH_TRY(lh_stmt_file_open(st, key, shard, bucket, origin, &f, err));
     lh_status rc = LH_OK;
-    const char *required[] = {"id", "entity_id", "prop", "value", "schema"};
-    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-        if (lh_pq_reader_find(r, required[i]) < 0) {
-            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s: not a statement file (no column `%s`)",
-                              key, required[i]);
-            goto done;
-        }
-    lh_pq_column col;
-    lh_pq_column_init(&col);
-    for (size_t rg = 0; rc == LH_OK && rg < lh_pq_reader_num_row_groups(r); rg++) {
-        int64_t nrows = lh_pq_reader_row_group_rows(r, rg);
-        if (nrows <= 0) continue;
-        size_t base = out->len;
-        lh_statement blank = {0};
-        blank.shard = pshard;
-        blank.bucket = pbucket;
-        blank.origin = porigin;
-        blank.fragment = "";
-        blank.first_seen = blank.last_seen = blank.deleted_at = LH_TS_NULL;
-        for (int64_t i = 0; i < nrows; i++) {
-            /* push without copying strings: the blank has only arena pointers */
-            if (out->len == out->cap) {
-                out->cap = out->cap ? out->cap * 2 : 256;
-                out->rows = lh_realloc(out->rows, out->cap * sizeof *out->rows);
-            }
-            out->rows[out->len++] = blank;
-        }
-        for (int c = 0; rc == LH_OK && c < LH_STMT_NCOLS; c++) {
-            if (leaf_of[c] < 0) continue;
-            rc = lh_pq_reader_read_column(r, rg, (size_t)leaf_of[c], &col, err);
-            if (rc == LH_OK)
-                rc = fill_column(out, base, (size_t)nrows, c, &col,
-                                 lh_pq_reader_leaf(r, (size_t)leaf_of[c]), key, err);
-        }
-        for (size_t i = base; rc == LH_OK && i < out->len; i++) {
-            lh_statement *s = &out->rows[i];
-            if (!s->id || !s->entity_id || !s->prop || !s->value || !s->schema ||
-                s->first_seen == LH_TS_NULL || s->last_seen == LH_TS_NULL)
-                rc = lh_error_set(err, LH_ERR_CORRUPT,
-                                  "%s: row %zu of row group %zu lacks a required value", key,
-                                  i - base, rg);
-            if (!s->dataset) s->dataset = "";
-        }
-    }
-    lh_pq_column_free(&col);
-done:
-    lh_pq_reader_free(r);
+    for (size_t rg = 0; rc == LH_OK && rg < lh_stmt_file_row_groups(f); rg++)
+        rc = lh_stmt_file_read(f, rg, out, err);
+    lh_stmt_file_free(f);
     return rc;
 }

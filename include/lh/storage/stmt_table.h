@@ -43,6 +43,23 @@ lh_status lh_stmt_read_file(lh_storage *st, const char *key, const char *shard,
                             const char *bucket, const char *origin, lh_stmt_batch *out,
                             lh_error *err);
 
+/* A data file read row group by row group. */
+typedef struct lh_stmt_file lh_stmt_file;
+lh_status lh_stmt_file_open(lh_storage *st, const char *key, const char *shard,
+                            const char *bucket, const char *origin, lh_stmt_file **out,
+                            lh_error *err);
+size_t lh_stmt_file_row_groups(const lh_stmt_file *f);
+/* Append the rows of row group rg to out. */
+lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_error *err);
+/* True when the rows are in entity_id order (our files say so in their
+ * footer; merge output of either side is). */
+bool lh_stmt_file_sorted(const lh_stmt_file *f);
+void lh_stmt_file_free(lh_stmt_file *f);
+
+/* Footer key our writers set to the sort order of the rows. */
+#define LH_STMT_SORT_KEY "ftm_lakehouse.sorting_columns"
+#define LH_STMT_SORT_ORDER "entity_id,fragment,role,prop,id,last_seen DESC"
+
 /* File order: entity_id, fragment, role (NULL first), prop, id,
  * last_seen DESC, deleted_at DESC (NULL last). */
 int lh_stmt_cmp(const lh_statement *a, const lh_statement *b);

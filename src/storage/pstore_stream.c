@@ -1,0 +1,170 @@
+/* Entity-at-a-time reads over a set of partition files: a k-way merge by
+ * entity_id over files that are sorted (ours, and merge output), holding one
+ * row group per file; files of unknown order are loaded and sorted. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+#include "pstore_internal.h"
+
+typedef struct cursor {
+    lh_stmt_file *f;
+    size_t rg, nrg;
+    lh_stmt_batch rows; /* the current row group */
+    size_t pos;
+} cursor;
+
+struct lh_entity_stream {
+    cursor *cs;
+    size_t n;
+    lh_stmt_batch out;      /* the entity handed out (streaming) */
+    lh_stmt_batch all;      /* every row, sorted (fallback) */
+    size_t all_pos;
+    bool fallback;
+};
+
+static int entity_cmp(const void *a, const void *b)
+{
+    return lh_stmt_cmp(a, b);
+}
+
+/* Make the cursor's current row available; false when exhausted. */
+static lh_status cursor_fill(cursor *c, bool *has, lh_error *err)
+{
+    while (c->pos >= c->rows.len) {
+        if (c->rg >= c->nrg) {
+            *has = false;
+            return LH_OK;
+        }
+        lh_stmt_batch_clear(&c->rows);
+        c->pos = 0;
+        LH_TRY(lh_stmt_file_read(c->f, c->rg++, &c->rows, err));
+    }
+    *has = true;
+    return LH_OK;
+}
+
+lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
+                                lh_entity_stream **out, lh_error *err)
+{
+    *out = NULL;
+    lh_entity_stream *s = lh_calloc(1, sizeof *s);
+    lh_stmt_batch_init(&s->out);
+    lh_stmt_batch_init(&s->all);
+    size_t nfiles = 0;
+    for (size_t i = 0; i < n; i++) nfiles += parts[i].num_files;
+    s->cs = lh_calloc(nfiles ? nfiles : 1, sizeof *s->cs);
+    lh_status rc = LH_OK;
+    lh_buf key = LH_BUF_INIT;
+    for (size_t i = 0; rc == LH_OK && i < n; i++) {
+        const lh_part *p = &parts[i];
+        for (size_t k = 0; rc == LH_OK && k < p->num_files; k++) {
+            lh_buf_reset(&key);
+            lh_buf_printf(&key, "%s/%s", lh_pstore_table(ps), p->files[k]->path);
+            cursor *c = &s->cs[s->n];
+            rc = lh_stmt_file_open(ps->st, key.data, p->shard, p->bucket, p->origin, &c->f, err);
+            if (rc != LH_OK) break;
+            c->nrg = lh_stmt_file_row_groups(c->f);
+            lh_stmt_batch_init(&c->rows);
+            s->n++;
+            if (!lh_stmt_file_sorted(c->f)) s->fallback = true;
+        }
+    }
+    lh_buf_free(&key);
+    if (rc == LH_OK && s->fallback) {
+        /* files of unknown order (the reference's appends): load them all */
+        for (size_t i = 0; rc == LH_OK && i < s->n; i++)
+            for (size_t rg = 0; rc == LH_OK && rg < s->cs[i].nrg; rg++)
+                rc = lh_stmt_file_read(s->cs[i].f, rg, &s->all, err);
+        if (rc == LH_OK && s->all.len > 1)
+            qsort(s->all.rows, s->all.len, sizeof *s->all.rows, entity_cmp);
+    }
+    if (rc != LH_OK) {
+        lh_entity_stream_free(s);
+        return rc;
+    }
+    *out = s;
+    return LH_OK;
+}
+
+lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t *n,
+                                lh_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    if (s->fallback) {
+        size_t i = s->all_pos, j = i;
+        while (j < s->all.len && strcmp(s->all.rows[i].entity_id, s->all.rows[j].entity_id) == 0)
+            j++;
+        *rows = s->all.rows + i;
+        *n = j - i;
+        s->all_pos = j;
+        return LH_OK;
+    }
+    lh_stmt_batch_clear(&s->out);
+    const char *min = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        bool has = false;
+        LH_TRY(cursor_fill(&s->cs[i], &has, err));
+        if (!has) continue;
+        const char *e = s->cs[i].rows.rows[s->cs[i].pos].entity_id;
+        if (!min || strcmp(e, min) < 0) min = e;
+    }
+    if (!min) return LH_OK;
+    /* min points into a cursor's batch that may be refilled below: copy it */
+    char *want = lh_strdup(min);
+    lh_status rc = LH_OK;
+    for (size_t i = 0; rc == LH_OK && i < s->n; i++) {
+        cursor *c = &s->cs[i];
+        for (;;) {
+            bool has = false;
+            rc = cursor_fill(c, &has, err);
+            if (rc != LH_OK || !has) break;
+            const lh_statement *r = &c->rows.rows[c->pos];
+            if (strcmp(r->entity_id, want) != 0) break;
+            lh_stmt_batch_push(&s->out, r);
+            c->pos++;
+        }
+    }
+    free(want);
+    if (rc != LH_OK) return rc;
+    *rows = s->out.rows;
+    *n = s->out.len;
+    return LH_OK;
+}
+
+void lh_entity_stream_free(lh_entity_stream *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n; i++) {
+        lh_stmt_file_free(s->cs[i].f);
+        lh_stmt_batch_free(&s->cs[i].rows);
+    }
+    free(s->cs);
+    lh_stmt_batch_free(&s->out);
+    lh_stmt_batch_free(&s->all);
+    free(s);
+}
+
+static int origin_then_file_order(const void *a, const void *b)
+{
+    const lh_statement *x = a, *y = b;
+    int c = strcmp(x->origin, y->origin);
+    return c ? c : lh_stmt_cmp(x, y);
+}
+
+size_t lh_entity_dedupe(lh_statement *rows, size_t n, int64_t keep_tombstones_after)
+{
+    if (n > 1) qsort(rows, n, sizeof *rows, origin_then_file_order);
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && strcmp(rows[i].origin, rows[j].origin) == 0) j++;
+        size_t kept = lh_stmt_dedupe(rows + i, j - i, keep_tombstones_after);
+        memmove(rows + out, rows + i, kept * sizeof *rows);
+        out += kept;
+        i = j;
+    }
+    lh_stmt_sort(rows, out);
+    return out;
+}
