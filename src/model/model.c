@@ -146,6 +146,12 @@ static bool type_matchable(const lh_model *m, const char *type)
     return type_index(m, type, &i) && m->type_matchable[i];
 }
 
+static int type_max_length(const lh_model *m, const char *type)
+{
+    size_t i;
+    return type_index(m, type, &i) ? m->type_max_length[i] : 0;
+}
+
 /* The type registry: {name: {matchable, ...}}. */
 static lh_status parse_types(builder *b, json_t *types)
 {
@@ -155,13 +161,18 @@ static lh_status parse_types(builder *b, json_t *types)
     size_t n = json_object_size(types), i = 0;
     m->types = lh_arena_alloc(&m->arena, (n ? n : 1) * sizeof *m->types);
     m->type_matchable = lh_arena_alloc(&m->arena, (n ? n : 1) * sizeof *m->type_matchable);
+    m->type_max_length = lh_arena_alloc(&m->arena, (n ? n : 1) * sizeof *m->type_max_length);
     const char *name;
     json_t *spec;
     json_object_foreach(types, name, spec) m->types[i++] = adup(m, name);
     qsort(m->types, n, sizeof *m->types, cmp_str_ptr);
     m->n_types = n;
-    for (i = 0; i < n; i++)
-        m->type_matchable[i] = spec_bool(json_object_get(types, m->types[i]), "matchable");
+    for (i = 0; i < n; i++) {
+        json_t *spec_i = json_object_get(types, m->types[i]);
+        m->type_matchable[i] = spec_bool(spec_i, "matchable");
+        json_t *ml = json_object_get(spec_i, "maxLength");
+        m->type_max_length[i] = json_is_integer(ml) ? (int)json_integer_value(ml) : 0;
+    }
     return LH_OK;
 }
 
@@ -194,7 +205,9 @@ static lh_status parse_props(builder *b, build_schema *bs)
             return lh_error_set(b->err, LH_ERR_INVALID, "%s: property %s: unknown type %s",
                                 b->origin, p->qname, p->type);
         json_t *ml = json_object_get(pspec, "maxLength");
+        /* followthemoney: maxLength or, when absent or 0, the type's */
         p->max_length = json_is_integer(ml) ? (int)json_integer_value(ml) : 0;
+        if (p->max_length == 0) p->max_length = type_max_length(b->m, p->type);
         p->stub = spec_bool(pspec, "stub");
         p->hidden = spec_bool(pspec, "hidden");
         p->deprecated = spec_bool(pspec, "deprecated");
@@ -295,6 +308,7 @@ static lh_status add_reverse_stubs(builder *b)
             r->stub = true;
             r->hidden = json_object_get(rev, "hidden") ? spec_bool(rev, "hidden") : p->hidden;
             r->matchable = type_matchable(b->m, "entity");
+            r->max_length = type_max_length(b->m, "entity");
             add_own(b, rb, r);
         }
     }

@@ -18,6 +18,7 @@ struct lh_model {
     size_t n_schemata;
     const char **types; /* sorted */
     bool *type_matchable;
+    int *type_max_length;
     size_t n_types;
 };
 

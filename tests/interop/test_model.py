@@ -37,8 +37,12 @@ def ref_schema(schema):
     return {
         "name": schema.name,
         "label": schema.label,
+        "plural": schema.plural,
         "abstract": schema.abstract,
         "matchable": schema.matchable,
+        "hidden": schema.hidden,
+        "generated": schema.generated,
+        "deprecated": schema.deprecated,
         "bucket": get_schema_bucket(schema.name),
         "extends": list(schema._extends),
         "schemata": sorted(s.name for s in schema.schemata),
@@ -52,9 +56,12 @@ def ref_schema(schema):
                 "type": prop.type.name,
                 "range": prop.range.name if prop.range else None,
                 "reverse": prop.reverse.name if prop.reverse else None,
+                "label": prop.label,
+                "max_length": prop.max_length,
                 "stub": prop.stub,
                 "matchable": prop.matchable,
                 "hidden": prop.hidden,
+                "deprecated": prop.deprecated,
             }
             for name, prop in sorted(schema.properties.items())
         },
@@ -67,6 +74,12 @@ def test_schemata_match_reference():
     assert sorted(ours) == sorted(model.schemata)
     for name, schema in model.schemata.items():
         assert ours[name] == ref_schema(schema), name
+
+
+def test_types_match_reference():
+    from followthemoney.types import registry
+
+    assert lines(lh_model("types").stdout) == sorted(t.name for t in registry.types)
 
 
 def random_text(rng):

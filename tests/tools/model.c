@@ -1,5 +1,6 @@
 /* lh-model: driver for the model interop tests.
  *   lh-model schemata              every schema as one JSON line (resolved)
+ *   lh-model types                 property type names, one a line
  *   lh-model keys SHARDS...        stdin: JSON lines [dataset, entity_id, prop,
  *                                  value, lang|null, external]; stdout: JSON
  *                                  lines {"id": ..., "shards": [...]}
@@ -60,9 +61,13 @@ static int cmd_schemata(const lh_model *m)
         put_str_or_null(&b, s->name);
         lh_buf_printf(&b, ",\"label\":");
         put_str_or_null(&b, s->label);
-        lh_buf_printf(&b, ",\"abstract\":%s,\"matchable\":%s,\"bucket\":\"%s\",\"extends\":",
+        lh_buf_printf(&b, ",\"plural\":");
+        put_str_or_null(&b, s->plural);
+        lh_buf_printf(&b, ",\"abstract\":%s,\"matchable\":%s,\"hidden\":%s,\"generated\":%s,"
+                      "\"deprecated\":%s,\"bucket\":\"%s\",\"extends\":",
                       s->abstract ? "true" : "false", s->matchable ? "true" : "false",
-                      lh_schema_bucket(s));
+                      s->hidden ? "true" : "false", s->generated ? "true" : "false",
+                      s->deprecated ? "true" : "false", lh_schema_bucket(s));
         put_names(&b, s->extends, s->n_extends);
         lh_buf_append_str(&b, ",\"schemata\":");
         put_names(&b, s->schemata, s->n_schemata);
@@ -87,9 +92,13 @@ static int cmd_schemata(const lh_model *m)
             put_str_or_null(&b, p->range ? p->range->name : NULL);
             lh_buf_append_str(&b, ",\"reverse\":");
             put_str_or_null(&b, p->reverse);
-            lh_buf_printf(&b, ",\"stub\":%s,\"matchable\":%s,\"hidden\":%s}",
-                          p->stub ? "true" : "false", p->matchable ? "true" : "false",
-                          p->hidden ? "true" : "false");
+            lh_buf_append_str(&b, ",\"label\":");
+            put_str_or_null(&b, p->label);
+            lh_buf_printf(&b, ",\"max_length\":%d,\"stub\":%s,\"matchable\":%s,\"hidden\":%s,"
+                          "\"deprecated\":%s}",
+                          p->max_length, p->stub ? "true" : "false",
+                          p->matchable ? "true" : "false", p->hidden ? "true" : "false",
+                          p->deprecated ? "true" : "false");
         }
         lh_buf_append_str(&b, "}}\n");
         fwrite(b.data, 1, b.len, stdout);
@@ -300,6 +309,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!strcmp(argv[1], "schemata")) return cmd_schemata(m);
+    if (!strcmp(argv[1], "types")) {
+        for (size_t i = 0; i < lh_model_type_count(m); i++) printf("%s\n", lh_model_type_at(m, i));
+        return 0;
+    }
     if (!strcmp(argv[1], "keys")) return cmd_keys(argc - 2, argv + 2);
     if (!strcmp(argv[1], "explode")) return cmd_explode(m, argc - 2, argv + 2);
     if (!strcmp(argv[1], "aggregate")) return cmd_aggregate(m, argc - 2, argv + 2);
