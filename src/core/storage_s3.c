@@ -575,8 +575,3 @@ void lh_s3_set_max_keys(lh_storage *s, int max_keys)
 {
     if (s && s->ops == &s3_ops && max_keys > 0) ((lh_s3 *)s)->cfg.max_keys = max_keys;
 }
-
-void lh_s3_set_part_size(lh_storage *s, size_t part_size)
-{
-    if (s && s->ops == &s3_ops && part_size > 0) ((lh_s3 *)s)->cfg.part_size = part_size;
-}

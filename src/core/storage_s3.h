@@ -1,6 +1,10 @@
 /* Internal interface of the S3 backend (storage_s3*.c): AWS Signature V4,
  * the HTTP request loop with retries, the small XML reader, and test hooks.
- * Not a public header: only the S3 sources and their unit test include it. */
+ * Not a public header: only the S3 sources and their unit test include it.
+ *
+ * put-if-absent relies on the server honouring "If-None-Match: *" on
+ * PutObject and CompleteMultipartUpload (AWS S3 and moto do; an S3-compatible
+ * server that ignores it would let two writers both "win"). */
 #ifndef LH_CORE_STORAGE_S3_H
 #define LH_CORE_STORAGE_S3_H
 
@@ -144,8 +148,7 @@ void lh_s3_http_cleanup(lh_s3 *s3);
 
 /* Opens an s3://bucket[/prefix] URI (called by lh_storage_open). */
 lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err);
-/* Test hooks: ListObjectsV2 page size and multipart part size. */
+/* Test hook: ListObjectsV2 page size. */
 void lh_s3_set_max_keys(lh_storage *s, int max_keys);
-void lh_s3_set_part_size(lh_storage *s, size_t part_size);
 
 #endif
