@@ -1,7 +1,8 @@
-/* Streaming parquet writer for flat schemas (see pq_writer.h). Layout:
- * "PAR1", row groups (per chunk: [dictionary page] data pages), bloom
- * filters of every chunk, footer, footer length, "PAR1". Data pages are V1
- * with RLE definition levels; values are RLE_DICTIONARY with a PLAIN
+/* Streaming parquet writer (see pq_writer.h): pages, chunks, row groups,
+ * rows and the footer. Layout: "PAR1", row groups (per chunk: [dictionary
+ * page] data pages), bloom filters of every chunk, [column indexes, offset
+ * indexes], footer, footer length, "PAR1". Data pages are V1 with RLE
+ * repetition/definition levels; values are RLE_DICTIONARY with a PLAIN
  * dictionary page, or PLAIN after the dictionary outgrew its limit. */
 #include "lh/format/pq_writer.h"
 

@@ -1,7 +1,10 @@
-/* Streaming parquet writer for flat schemas (every column a top-level leaf).
- * Rows are appended one at a time; values are encoded into per-column page
- * buffers as they arrive, and a row group is flushed to the sink when it
- * reaches its row or byte limit, so memory is bounded by one row group.
+/* Streaming parquet writer. Flat schemas (every column a top-level leaf)
+ * take one row at a time (lh_pq_writer_append); nested schemas (Delta
+ * checkpoints) take level entries per leaf or JSON records. Values are
+ * encoded into per-column page buffers as they arrive, and a row group is
+ * flushed to the sink when it reaches its row or byte limit, so memory is
+ * bounded by one row group (plus the bloom filters and page indexes of the
+ * row groups written so far, which go at the end of the file).
  *
  * Files are read by pyarrow, parquet-rs (delta-rs) and DuckDB. */
 #ifndef LH_FORMAT_PQ_WRITER_H
