@@ -9,6 +9,7 @@
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/core/uuid.h"
+#include "lh/model/keys.h"
 #include "storage/journal_impl.h"
 
 #define DEFAULT_BATCH 100000
@@ -85,6 +86,7 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
     proto.seg_prefix = lh_asprintf("journal_%s-seg-", dataset);
     proto.busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : DEFAULT_BUSY_MS;
     proto.relaxed_sync = opts && opts->relaxed_sync;
+    proto.shards = opts && opts->shards > 0 ? opts->shards : 0;
 
     lh_status rc;
     if (starts_with_ci(uri, "postgresql://") || starts_with_ci(uri, "postgres://") ||
@@ -161,9 +163,36 @@ lh_status lh_journal_insert(lh_journal *j, const lh_statement *rows, size_t n, l
 {
     LH_TRY(not_busy(j, err));
     if (n == 0) return LH_OK;
-    for (size_t i = 0; i < n; i++) LH_TRY(lh_journal_check_row(&rows[i], i, err));
+    bool need_shards = false;
+    for (size_t i = 0; i < n; i++) {
+        LH_TRY(lh_journal_check_row(&rows[i], i, err));
+        if (!rows[i].shard && j->shards > 0) need_shards = true;
+    }
+    /* Derive missing shards on a shallow copy; the caller's rows stay as given. */
+    lh_statement *copy = NULL;
+    char(*keys)[LH_SHARD_MAX] = NULL;
+    if (need_shards) {
+        copy = lh_malloc(n * sizeof *copy);
+        keys = lh_malloc(n * sizeof *keys);
+        const char *prev = NULL, *prev_entity = NULL;
+        for (size_t i = 0; i < n; i++) {
+            copy[i] = rows[i];
+            if (copy[i].shard) continue;
+            /* an entity's statements usually arrive together: hash once */
+            if (prev_entity && strcmp(prev_entity, rows[i].entity_id) == 0) {
+                copy[i].shard = prev;
+                continue;
+            }
+            lh_shard_key(rows[i].entity_id, j->shards, keys[i]);
+            copy[i].shard = prev = keys[i];
+            prev_entity = rows[i].entity_id;
+        }
+        rows = copy;
+    }
     lh_status rc = j->ops->insert(j, rows, n, err);
     if (rc != LH_OK) lh_error_prefix(err, "journal %s: insert of %zu rows", j->table, n);
+    free(copy);
+    free(keys);
     return rc;
 }
 

@@ -48,6 +48,7 @@ struct lh_journal {
     char *seg_prefix; /* journal_{dataset}-seg- */
     int busy_ms;
     bool relaxed_sync;
+    int shards;
     bool postgres;
     bool busy; /* inside flush/iterate: the consumer must not reuse this handle */
 };

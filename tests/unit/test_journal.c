@@ -113,6 +113,7 @@ int main(void)
     RUN(test_uris);
     RUN(test_reference_tables);
     RUN(test_reentrant);
+    RUN(test_shard_option);
     RUN(test_concurrent);
     RUN(test_kill);
     lh_test_rmtree(tmp);

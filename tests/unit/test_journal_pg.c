@@ -158,6 +158,7 @@ int main(void)
     RUN(test_advisory_lock);
     RUN(test_bad_server);
     RUN(test_reentrant);
+    RUN(test_shard_option);
     RUN(test_concurrent);
     RUN(test_kill);
     lh_pg_stop(&pg);

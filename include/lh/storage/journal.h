@@ -56,6 +56,9 @@ typedef struct lh_journal_options {
     int busy_timeout_ms; /* SQLite busy wait / PostgreSQL rotation lock_timeout; 0 = 30000 */
     bool relaxed_sync;   /* SQLite: synchronous=NORMAL (survives process crashes, not power
                           * loss); default FULL (fsync per committed batch) */
+    int shards;          /* > 0: the dataset's shard count; rows inserted without a shard
+                          * get lh_shard_key(entity_id, shards), so flushes group by
+                          * shard. 0: a NULL shard stays NULL. */
 } lh_journal_options;
 
 /* Open (and create if needed) the journal of dataset at uri. opts may be NULL. */
@@ -70,7 +73,8 @@ bool lh_journal_is_postgres(const lh_journal *j);
 
 /* Append rows in one transaction (SQLite) / one COPY (PostgreSQL). Durable
  * and acknowledged when LH_OK is returned; nothing is written on failure.
- * canonical_id is not stored (it equals entity_id); role "" is stored NULL.
+ * canonical_id is not stored (it equals entity_id); role "" is stored NULL;
+ * a NULL shard is derived from entity_id when the options gave shards > 0.
  * Required fields (id, entity_id, dataset, bucket, origin, schema, prop,
  * value) must be non-NULL: LH_ERR_INVALID names the row and column. */
 lh_status lh_journal_insert(lh_journal *j, const lh_statement *rows, size_t n, lh_error *err);
