@@ -83,7 +83,8 @@ lh_status lh_pq_reader_may_contain(lh_pq_reader *r, size_t rg, size_t leaf, cons
  * by the fuzzer to keep memory small. */
 void lh_pq_reader_set_limits(lh_pq_reader *r, size_t max_levels, size_t max_bytes);
 
-/* Chunk statistics of row group rg, leaf (NULL when absent). */
+/* Chunk statistics of row group rg, leaf (NULL when absent), as stored:
+ * timestamps in the file's unit, INT96 bounds meaningless. */
 const lh_pq_statistics *lh_pq_reader_stats(const lh_pq_reader *r, size_t rg, size_t leaf);
 
 #endif
