@@ -33,7 +33,8 @@ static const char MAIN_HELP[] =
     "  maintenance      flush | merge | compact | vacuum | optimize | unlock |\n"
     "                   destroy | export-statements | export-entities |\n"
     "                   export-statistics   (alias: operations)\n"
-    "  tags             get | set | list   freshness tags\n"
+    "  tags             get | set | list | is-latest   freshness tags\n"
+    "  queue            put | list | pop | ack | count   CRUD mutation queue\n"
     "\n"
     "Environment: LAKEHOUSE_URI, LAKEHOUSE_JOURNAL_URI (sqlite:///path or\n"
     "postgresql://...; default: sqlite file `.journal.db` in the lake),\n"
@@ -176,6 +177,7 @@ static const lh_cmd TOP[] = {
     {"maintenance", lh_cmd_maintenance, "maintenance"},
     {"operations", lh_cmd_maintenance, "maintenance"},
     {"tags", lh_cmd_tags, "tags"},
+    {"queue", lh_cmd_queue, "queue"},
     {NULL, NULL, NULL},
 };
 

@@ -70,7 +70,7 @@ static lh_status rewrite_part(lh_pstore *ps, const lh_part *p, bool dedupe, int6
                               pending *pd, lh_pstore_report *rep, lh_error *err)
 {
     lh_entity_stream *es = NULL;
-    LH_TRY(lh_entity_stream_open(ps, p, 1, &es, err));
+    LH_TRY(lh_entity_stream_open(ps, p, 1, NULL, 0, &es, err));
     lh_part_writer *pw = NULL;
     lh_status rc = LH_OK;
     for (;;) {

@@ -79,7 +79,9 @@ static lh_status stream_pair(reader *r, const lh_part *parts, size_t n, entity_h
     for (size_t i = 0; i < n; i++)
         if (part_wanted(r, &parts[i])) wanted[m++] = parts[i];
     lh_entity_stream *es = NULL;
-    lh_status rc = m ? lh_entity_stream_open(r->ps, wanted, m, &es, err) : LH_OK;
+    lh_status rc = m ? lh_entity_stream_open(r->ps, wanted, m, r->ids,
+                                           r->ids ? r->q->num_entity_ids : 0, &es, err)
+                    : LH_OK;
     while (rc == LH_OK && es) {
         lh_statement *rows;
         size_t k;

@@ -21,17 +21,39 @@ struct lh_entity_stream {
     lh_stmt_batch all;      /* every row, sorted (fallback) */
     size_t all_pos;
     bool fallback;
+    const char *const *ids; /* sorted; NULL = every entity */
+    size_t num_ids;
 };
+
+/* Whether row group rg may hold a wanted entity: statistics first, then
+ * the entity_id column alone (a lookup decodes one column of the row
+ * groups it skips, not all of them). */
+static lh_status wanted_rg(const lh_entity_stream *s, const cursor *c, size_t rg, bool *want,
+                           lh_error *err)
+{
+    *want = true;
+    if (!s->ids) return LH_OK;
+    *want = lh_stmt_file_may_contain(c->f, rg, s->ids, s->num_ids);
+    if (!*want || s->num_ids > 64) return LH_OK;
+    return lh_stmt_file_holds_any(c->f, rg, s->ids, s->num_ids, want, err);
+}
 
 static int entity_cmp(const void *a, const void *b)
 {
     return lh_stmt_cmp(a, b);
 }
 
-/* Make the cursor's current row available; false when exhausted. */
-static lh_status cursor_fill(cursor *c, bool *has, lh_error *err)
+/* Make the cursor's current row available; false when exhausted. Row
+ * groups whose statistics exclude the wanted ids are skipped unread. */
+static lh_status cursor_fill(const lh_entity_stream *s, cursor *c, bool *has, lh_error *err)
 {
     while (c->pos >= c->rows.len) {
+        bool want = false;
+        while (c->rg < c->nrg) {
+            LH_TRY(wanted_rg(s, c, c->rg, &want, err));
+            if (want) break;
+            c->rg++;
+        }
         if (c->rg >= c->nrg) {
             *has = false;
             return LH_OK;
@@ -45,10 +67,13 @@ static lh_status cursor_fill(cursor *c, bool *has, lh_error *err)
 }
 
 lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
-                                lh_entity_stream **out, lh_error *err)
+                                const char *const *ids, size_t num_ids, lh_entity_stream **out,
+                                lh_error *err)
 {
     *out = NULL;
     lh_entity_stream *s = lh_calloc(1, sizeof *s);
+    s->ids = num_ids ? ids : NULL;
+    s->num_ids = num_ids;
     lh_stmt_batch_init(&s->out);
     lh_stmt_batch_init(&s->all);
     size_t nfiles = 0;
@@ -74,8 +99,11 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
     if (rc == LH_OK && s->fallback) {
         /* files of unknown order (the reference's appends): load them all */
         for (size_t i = 0; rc == LH_OK && i < s->n; i++)
-            for (size_t rg = 0; rc == LH_OK && rg < s->cs[i].nrg; rg++)
-                rc = lh_stmt_file_read(s->cs[i].f, rg, &s->all, err);
+            for (size_t rg = 0; rc == LH_OK && rg < s->cs[i].nrg; rg++) {
+                bool want = false;
+                rc = wanted_rg(s, &s->cs[i], rg, &want, err);
+                if (rc == LH_OK && want) rc = lh_stmt_file_read(s->cs[i].f, rg, &s->all, err);
+            }
         if (rc == LH_OK && s->all.len > 1)
             qsort(s->all.rows, s->all.len, sizeof *s->all.rows, entity_cmp);
     }
@@ -105,7 +133,7 @@ lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t
     const char *min = NULL;
     for (size_t i = 0; i < s->n; i++) {
         bool has = false;
-        LH_TRY(cursor_fill(&s->cs[i], &has, err));
+        LH_TRY(cursor_fill(s, &s->cs[i], &has, err));
         if (!has) continue;
         const char *e = s->cs[i].rows.rows[s->cs[i].pos].entity_id;
         if (!min || strcmp(e, min) < 0) min = e;
@@ -118,7 +146,7 @@ lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t
         cursor *c = &s->cs[i];
         for (;;) {
             bool has = false;
-            rc = cursor_fill(c, &has, err);
+            rc = cursor_fill(s, c, &has, err);
             if (rc != LH_OK || !has) break;
             const lh_statement *r = &c->rows.rows[c->pos];
             if (strcmp(r->entity_id, want) != 0) break;

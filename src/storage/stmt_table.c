@@ -281,6 +281,53 @@ bool lh_stmt_file_sorted(const lh_stmt_file *f)
     return f->sorted;
 }
 
+bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *const *ids, size_t n)
+{
+    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
+    const lh_pq_statistics *st = lh_pq_reader_stats(f->r, rg, (size_t)leaf);
+    if (!st || !st->has_min_value || !st->has_max_value) return true;
+    /* ids are sorted: the first id >= min decides */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (lh_bytes_cmp(ids[mid], strlen(ids[mid]), st->min_value.data, st->min_value.len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n &&
+           lh_bytes_cmp(ids[lo], strlen(ids[lo]), st->max_value.data, st->max_value.len) <= 0;
+}
+
+lh_status lh_stmt_file_holds_any(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
+                                 bool *holds, lh_error *err)
+{
+    *holds = false;
+    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
+    LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
+    const lh_pq_column *c = &f->col;
+    if (c->type != LH_PQ_BYTE_ARRAY) return LH_OK;
+    for (size_t i = 0; i < c->num_values && !*holds; i++) {
+        const char *v = c->bytes.data + c->offsets[i];
+        size_t len = (size_t)(c->offsets[i + 1] - c->offsets[i]);
+        if (i && c->offsets[i + 1] - c->offsets[i] == c->offsets[i] - c->offsets[i - 1] &&
+            memcmp(v, c->bytes.data + c->offsets[i - 1], len) == 0)
+            continue; /* the same entity as the row before */
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            int cmp = lh_bytes_cmp(ids[mid], strlen(ids[mid]), v, len);
+            if (cmp == 0) {
+                *holds = true;
+                break;
+            }
+            if (cmp < 0) lo = mid + 1;
+            else hi = mid;
+        }
+    }
+    return LH_OK;
+}
+
 lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_error *err)
 {
     int64_t nrows = lh_pq_reader_row_group_rows(f->r, rg);

@@ -163,3 +163,28 @@ def test_help_and_usage(tmp_path):
     assert proc.returncode == 2 and "unknown command" in proc.stderr
     proc = run([tool("ftm-lakehouse"), "-d", "x", "entities", "import", "--bogus"], check=False)
     assert proc.returncode == 2
+
+
+def test_queue_and_tags_commands(tmp_path):
+    lake = tmp_path / "lake"
+    key = ours(lake, "q", "queue", "put", "upsert", "entities", '{"id": "a"}').stdout.strip()
+    ours(lake, "q", "queue", "put", "delete", "statements")
+    assert ours(lake, "q", "queue", "count").stdout.strip() == "2"
+    first = json.loads(ours(lake, "q", "queue", "pop").stdout)
+    assert first["key"] == key and first["payload"] == {"id": "a"} and first["action"] == "upsert"
+    ours(lake, "q", "queue", "ack", key)
+    items = [json.loads(line) for line in ours(lake, "q", "queue", "list").stdout.splitlines()]
+    assert [i["action"] for i in items] == ["delete"]
+    bad = ours(lake, "q", "queue", "put", "explode", "entities", check=False)
+    assert bad.returncode == 3
+    ours(lake, "q", "tags", "set", "statements/last_updated", "2024-01-01T00:00:00+00:00")
+    ours(lake, "q", "tags", "set", "exports/statements.csv")
+    assert ours(lake, "q", "tags", "get", "statements/last_updated").stdout.strip() == "2024-01-01T00:00:00+00:00"
+    assert ours(lake, "q", "tags", "is-latest", "exports/statements.csv", "statements/last_updated").returncode == 0
+    # the Python TagStore reads what the CLI wrote
+    from ftm_lakehouse.storage.tags import TagStore
+
+    tags = TagStore(str(lake / "q"))
+    assert tags.get("statements/last_updated").isoformat() == "2024-01-01T00:00:00+00:00"
+    listed = ours(lake, "q", "tags", "list").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["exports/statements.csv", "statements/last_updated"]

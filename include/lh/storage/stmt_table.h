@@ -51,6 +51,13 @@ lh_status lh_stmt_file_open(lh_storage *st, const char *key, const char *shard,
 size_t lh_stmt_file_row_groups(const lh_stmt_file *f);
 /* Append the rows of row group rg to out. */
 lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_error *err);
+/* False when the entity_id statistics of row group rg prove it holds none
+ * of ids (sorted byte-wise, n > 0). */
+bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *const *ids, size_t n);
+/* Decode only the entity_id column of row group rg: *holds tells whether
+ * any of ids (sorted byte-wise) is there. */
+lh_status lh_stmt_file_holds_any(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
+                                 bool *holds, lh_error *err);
 /* True when the rows are in entity_id order (our files say so in their
  * footer; merge output of either side is). */
 bool lh_stmt_file_sorted(const lh_stmt_file *f);
