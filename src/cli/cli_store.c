@@ -55,7 +55,13 @@ lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err)
     LH_TRY(lh_cli_dataset(cli, &ds, err));
     char *uri = NULL;
     LH_TRY(lh_cli_journal_uri(cli, &uri, err));
-    lh_status rc = lh_journal_open(uri, ds, NULL, j, err);
+    /* rows get their shard on insert, so a flush hands them over shard by shard */
+    lh_dataset_config cfg;
+    lh_status rc = lh_dataset_config_read(cli->st, ds, &cfg, err);
+    lh_journal_options opts = {0};
+    opts.shards = cfg.shards;
+    lh_dataset_config_free(&cfg);
+    if (rc == LH_OK) rc = lh_journal_open(uri, ds, &opts, j, err);
     free(uri);
     return rc;
 }

@@ -7,18 +7,17 @@
 
 typedef struct flush_ctx {
     lh_pstore *ps;
-    lh_stmt_batch copy;
     lh_progress progress;
 } flush_ctx;
 
-/* The journal's batch is read-only and append sorts in place: copy it. */
+/* Append sorts the batch in place, which the journal allows its consumer
+ * (journal.h): no copy. */
 static lh_status to_store(void *ctx, const lh_stmt_batch *batch, lh_error *err)
 {
     flush_ctx *f = ctx;
-    lh_stmt_batch_clear(&f->copy);
-    for (size_t i = 0; i < batch->len; i++) lh_stmt_batch_push(&f->copy, &batch->rows[i]);
-    LH_TRY(lh_pstore_append(f->ps, &f->copy, err));
-    lh_progress_add(&f->progress, batch->len);
+    size_t n = batch->len;
+    LH_TRY(lh_pstore_append(f->ps, (lh_stmt_batch *)batch, err));
+    lh_progress_add(&f->progress, n);
     return LH_OK;
 }
 
@@ -30,19 +29,17 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     lh_journal *j = NULL;
     lh_status rc = lh_cli_pstore(cli, &f.ps, err);
     if (rc == LH_OK) rc = lh_cli_journal(cli, &j, err);
-    lh_stmt_batch_init(&f.copy);
     lh_progress_start(&f.progress, "flush");
     lh_journal_flush_stats stats = {0};
     if (rc == LH_OK) {
         size_t batch = (size_t)cli->settings.max_buffer_rows;
-        if (batch == 0 || batch > 500000) batch = 500000; /* bounds the copy's memory */
+        if (batch == 0 || batch > 500000) batch = 500000; /* bounds one batch in memory */
         rc = lh_journal_flush(j, batch, to_store, &f, &stats, err);
     }
     lh_progress_done(&f.progress);
     if (rc == LH_OK && stats.rows > 0) rc = lh_cli_tag_now(cli, "statements/last_updated", err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "journal/last_flushed", err);
     *rows = stats.rows;
-    lh_stmt_batch_free(&f.copy);
     lh_journal_free(j);
     lh_pstore_free(f.ps);
     return rc;

@@ -288,7 +288,7 @@ static void test_streaming_many_row_groups(void)
 
 int main(void)
 {
-    setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "5", 1);
+    setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
     RUN(test_append_merge_read);
     RUN(test_grace_and_compact);
     RUN(test_concurrent_appends);
