@@ -66,7 +66,14 @@ def names(lake, tmp):
         except UnicodeDecodeError:
             needles = ("bad JSON",)  # the JSON parser refuses it first
         expect_code(p, 3, f"origin in data {bad!r}", *needles)
-        n += 4
+        # origin column of a statement CSV
+        csv = (b"entity_id,prop,schema,value,origin\nx1,name,Person,a,\"" +
+               bad.replace(b'"', b'""') + b"\"\n")
+        (tmp / "o.csv").write_bytes(csv)
+        p = run_bytes(lake, [b"-d", b"ds", b"statements", b"import", b"-i",
+                             str(tmp / "o.csv").encode()])
+        expect_code(p, 3, f"origin in CSV {bad!r}")
+        n += 5
     # nothing was created outside the lake's ds/ and nothing under a bad name
     for p in lake.root.rglob("*"):
         rel = p.relative_to(lake.root).as_posix()
