@@ -3,8 +3,8 @@
  * Every key is validated before it reaches the backend: no empty segment, no
  * "." or "..", no leading '/', no NUL, no backslash, valid UTF-8.
  *
- * Backends: local filesystem ("file:///abs", "/abs", "relative/dir") now;
- * s3:// later through the same vtable. */
+ * Backends: local filesystem ("file:///abs", "/abs", "relative/dir") and S3
+ * ("s3://bucket[/prefix]"; AWS_* configuration, see src/core/storage_s3.h). */
 #ifndef LH_CORE_STORAGE_H
 #define LH_CORE_STORAGE_H
 
