@@ -61,7 +61,10 @@ lh_status lh_storage_check_key(const char *key, lh_error *err)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)key[i];
         if (c == '\\' || c < 0x20 || c == 0x7f)
-            return lh_error_set(err, LH_ERR_INVALID, "storage key has a control character or backslash: \"%.200s\"", key);
+            /* only the part before it is echoed: a control character would reach the terminal */
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "storage key has a control character or backslash (0x%02x) after \"%.*s\"",
+                                c, (int)(i < 200 ? i : 200), key);
     }
     return LH_OK;
 }

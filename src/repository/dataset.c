@@ -23,9 +23,11 @@ lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh
                             field, value);
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
         if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+            /* the value is not echoed: a control character would reach the terminal */
             return lh_error_set(err, LH_ERR_INVALID,
-                                "%s `%s` contains a forbidden character (path separator or "
-                                "control character)", field, value);
+                                "%s contains a forbidden character (0x%02x at byte %zu: path "
+                                "separator or control character)",
+                                field, *p, (size_t)(p - (const unsigned char *)value));
         if (no_quotes && (*p == '\'' || *p == '"'))
             return lh_error_set(err, LH_ERR_INVALID, "%s `%s` contains a quote character",
                                 field, value);

@@ -55,7 +55,7 @@ static lh_status full_key(const lh_tags *t, const char *key, char **out, lh_erro
     lh_status rc = lh_storage_check_key(k, err);
     if (rc != LH_OK) {
         free(k);
-        return lh_error_prefix(err, "tag \"%s\"", key);
+        return lh_error_prefix(err, "tag"); /* the key may hold control characters: not echoed */
     }
     *out = k;
     return LH_OK;
