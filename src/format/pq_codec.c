@@ -6,11 +6,15 @@
 #include <brotli/decode.h>
 #include <brotli/encode.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <lz4.h>
 #include <snappy-c.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#include "lh/core/mem.h"
 
 const char *lh_pq_codec_name(lh_pq_codec codec)
 {
@@ -107,6 +111,55 @@ static bool lz4_hadoop_try(const uint8_t *s, size_t n, uint8_t *dst, size_t dst_
     return outp == dst_len;
 }
 
+/* One zstd context per thread, reused: ZSTD_compress/ZSTD_decompress set
+ * up and tear down a context (hundreds of KB) on every page. Freed at
+ * thread exit. */
+static pthread_key_t g_zstd_key;
+static pthread_once_t g_zstd_once = PTHREAD_ONCE_INIT;
+
+typedef struct zstd_ctxs {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *d;
+} zstd_ctxs;
+
+static void zstd_ctxs_free(void *p)
+{
+    zstd_ctxs *z = p;
+    ZSTD_freeCCtx(z->c);
+    ZSTD_freeDCtx(z->d);
+    free(z);
+}
+
+static void zstd_key_init(void)
+{
+    pthread_key_create(&g_zstd_key, zstd_ctxs_free);
+}
+
+static zstd_ctxs *zstd_ctxs_get(void)
+{
+    pthread_once(&g_zstd_once, zstd_key_init);
+    zstd_ctxs *z = pthread_getspecific(g_zstd_key);
+    if (!z) {
+        z = lh_calloc(1, sizeof *z);
+        pthread_setspecific(g_zstd_key, z);
+    }
+    return z;
+}
+
+static ZSTD_CCtx *zstd_cctx(void)
+{
+    zstd_ctxs *z = zstd_ctxs_get();
+    if (!z->c && !(z->c = ZSTD_createCCtx())) abort();
+    return z->c;
+}
+
+static ZSTD_DCtx *zstd_dctx(void)
+{
+    zstd_ctxs *z = zstd_ctxs_get();
+    if (!z->d && !(z->d = ZSTD_createDCtx())) abort();
+    return z->d;
+}
+
 lh_status lh_pq_compress(lh_pq_codec codec, int level, const void *src, size_t n, lh_buf *out,
                          lh_error *err)
 {
@@ -128,7 +181,8 @@ lh_status lh_pq_compress(lh_pq_codec codec, int level, const void *src, size_t n
     case LH_PQ_ZSTD: {
         size_t cap = ZSTD_compressBound(n);
         lh_buf_reserve(out, cap);
-        size_t r = ZSTD_compress(out->data + out->len, cap, src, n, level ? level : 3);
+        size_t r = ZSTD_compressCCtx(zstd_cctx(), out->data + out->len, cap, src, n,
+                                     level ? level : 3);
         if (ZSTD_isError(r))
             return lh_error_set(err, LH_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
         out->len += r;
@@ -199,7 +253,7 @@ lh_status lh_pq_decompress(lh_pq_codec codec, const void *src, size_t n, void *d
     case LH_PQ_GZIP:
         return gzip_decompress(src, n, dst, dst_len, err);
     case LH_PQ_ZSTD: {
-        size_t r = ZSTD_decompress(dst, dst_len, src, n);
+        size_t r = ZSTD_decompressDCtx(zstd_dctx(), dst, dst_len, src, n);
         if (ZSTD_isError(r))
             return lh_error_set(err, LH_ERR_CORRUPT, "zstd: %s", ZSTD_getErrorName(r));
         if (r != dst_len)
