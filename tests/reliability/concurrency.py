@@ -148,7 +148,7 @@ def phase(tmp, rounds, seed, kill):
     """One concurrent run on a fresh lake; kill: SIGKILL imports and flushes
     at random. Returns (lake, shared state, live rows, seconds)."""
     tmp.mkdir()
-    lake = Lake(tmp / "lake")
+    lake = Lake(tmp / "lake", pg=True)
     lake.run("entities", "import", "--shards", "4", "-i", "/dev/null")
     sh = Shared()
     sh.kill = kill

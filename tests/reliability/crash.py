@@ -85,7 +85,7 @@ def main():
     runs = int(os.environ.get("LH_RELIABILITY_RUNS", "60"))
     rng = random.Random(seed)
     tmp = Path(tempfile.mkdtemp(prefix="lh-crash-"))
-    lake = Lake(tmp / "lake")
+    lake = Lake(tmp / "lake", pg=True)
     acked = set()  # statements of imports that exited 0, in the current lake
     total_acked = 0
     durations = {}  # op -> typical seconds, learnt from runs that finished
@@ -95,7 +95,7 @@ def main():
         if run and run % LAKE_RUNS == 0:
             # a fresh lake keeps each run's verification cost bounded
             shutil.rmtree(lake.root)
-            lake = Lake(tmp / f"lake{run}")
+            lake = Lake(tmp / f"lake{run}", pg=True)
             acked = set()
             lakes += 1
         op = OPS[run % len(OPS)] if run < len(OPS) else rng.choice(OPS)

@@ -36,13 +36,19 @@ BASE_ENV = {
 
 
 class Lake:
-    def __init__(self, root: Path, dataset: str = "ds"):
+    def __init__(self, root: Path, dataset: str = "ds", pg: bool = False):
         self.root = Path(root)
         self.dataset = dataset
         self.cli = cli_path()
         self.env = dict(os.environ, **BASE_ENV)
         self.env.pop("LAKEHOUSE_URI", None)
         self.env.pop("LAKEHOUSE_JOURNAL_URI", None)
+        # LH_RELIABILITY_PG: a PostgreSQL journal (tests/interop/pg.py serves
+        # one); each lake gets its own dataset name there
+        self.pg = os.environ.get("LH_RELIABILITY_PG") if pg else None
+        if self.pg:
+            self.dataset = f"{dataset}_{os.getpid()}_{abs(hash(str(root))) % 10**8}"
+            self.env["LAKEHOUSE_JOURNAL_URI"] = self.pg
 
     def argv(self, *args, dataset=None):
         return [str(self.cli), "--uri", str(self.root), "-d",
@@ -80,6 +86,20 @@ class Lake:
 
     def journal_rows(self):
         """(entity_id, prop, value) of every journal row (all segments)."""
+        if self.pg:
+            import psycopg2
+            con = psycopg2.connect(self.pg)
+            try:
+                cur = con.cursor()
+                cur.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE %s",
+                            (f"journal_{self.dataset}%",))
+                out = []
+                for (n,) in cur.fetchall():
+                    cur.execute(f'SELECT entity_id, prop, value FROM "{n}"')
+                    out += cur.fetchall()
+                return out
+            finally:
+                con.close()
         db = self.root / ".journal.db"
         if not db.exists():
             return []
