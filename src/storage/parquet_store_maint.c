@@ -1,6 +1,8 @@
 /* ParquetStore maintenance: merge, compact, vacuum, destroy, unlock. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
@@ -26,51 +28,57 @@ lh_status lh_pstore_needs_merge(lh_pstore *ps, bool *needs, lh_error *err)
     return rc;
 }
 
-/* Pending rewrites, committed together. */
-typedef struct pending {
-    const lh_part *parts[MERGE_COMMIT_BATCH];
-    lh_delta_add adds[MERGE_COMMIT_BATCH];
-    bool has_add[MERGE_COMMIT_BATCH];
-    size_t len;
+/* One partition's rewrite: its new file (none when every row was reaped),
+ * filled by a worker thread. */
+typedef struct slot {
+    const lh_part *p;
+    bool has_add;
+    lh_delta_add add;
     lh_arena arena;
-} pending;
+    lh_status rc;
+    lh_error err;
+    lh_pstore_report rep;
+} slot;
 
-static lh_status commit_pending(lh_pstore *ps, const lh_delta_snapshot *snap, pending *pd,
-                                const char *operation, lh_pstore_report *rep, lh_error *err)
+/* Commit the successful slots as one dataChange=false transaction. */
+static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot *slots,
+                              size_t n, lh_pstore_report *rep, lh_error *err)
 {
-    if (!pd->len) return LH_OK;
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) ok += slots[i].rc == LH_OK;
+    if (!ok) return LH_OK;
     lh_delta_txn *txn = NULL;
     LH_TRY(lh_delta_txn_new(ps->st, ps->table, snap, &txn, err));
     lh_status rc = LH_OK;
     int64_t now = lh_now_us() / 1000;
-    for (size_t i = 0; rc == LH_OK && i < pd->len; i++) {
-        if (pd->has_add[i]) {
-            rc = lh_delta_txn_add(txn, &pd->adds[i], err);
+    for (size_t i = 0; rc == LH_OK && i < n; i++) {
+        slot *sl = &slots[i];
+        if (sl->rc != LH_OK) continue;
+        if (sl->has_add) {
+            rc = lh_delta_txn_add(txn, &sl->add, err);
             if (rep) rep->files_added++;
         }
-        for (size_t f = 0; rc == LH_OK && f < pd->parts[i]->num_files; f++) {
-            rc = lh_delta_txn_remove(txn, pd->parts[i]->files[f], false, now, err);
+        for (size_t f = 0; rc == LH_OK && f < sl->p->num_files; f++) {
+            rc = lh_delta_txn_remove(txn, sl->p->files[f], false, now, err);
             if (rep) rep->files_removed++;
         }
     }
     if (rc == LH_OK) {
-        lh_delta_txn_set_operation(txn, operation, NULL, 0);
+        lh_delta_txn_set_operation(txn, "OPTIMIZE", NULL, 0);
         int64_t v;
         rc = lh_delta_txn_commit(txn, &v, err);
     }
     lh_delta_txn_free(txn);
-    pd->len = 0;
-    lh_arena_reset(&pd->arena);
     return rc;
 }
 
 /* Rewrite one partition entity by entity: dedupe (merge) or keep every row
  * (compact). Streams: one row group per input file plus one entity. */
-static lh_status rewrite_part(lh_pstore *ps, const lh_part *p, bool dedupe, int64_t cutoff,
-                              pending *pd, lh_pstore_report *rep, lh_error *err)
+static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *sl)
 {
+    lh_error *err = &sl->err;
     lh_entity_stream *es = NULL;
-    LH_TRY(lh_entity_stream_open(ps, p, 1, NULL, 0, &es, err));
+    LH_TRY(lh_entity_stream_open(ps, sl->p, 1, NULL, 0, &es, err));
     lh_part_writer *pw = NULL;
     lh_status rc = LH_OK;
     for (;;) {
@@ -78,26 +86,65 @@ static lh_status rewrite_part(lh_pstore *ps, const lh_part *p, bool dedupe, int6
         size_t n;
         rc = lh_entity_stream_next(es, &rows, &n, err);
         if (rc != LH_OK || n == 0) break;
-        if (rep) rep->rows_in += n;
+        sl->rep.rows_in += n;
         lh_stmt_sort(rows, n);
         if (dedupe) n = lh_stmt_dedupe(rows, n, cutoff);
-        if (rep) rep->rows_out += n;
+        sl->rep.rows_out += n;
         if (n && !pw)
             rc = lh_part_writer_open(ps, dedupe ? LH_MERGED_PREFIX : "part", &rows[0], false,
                                      &pw, err);
         if (rc == LH_OK && n) rc = lh_part_writer_add(pw, rows, n, err);
         if (rc != LH_OK) break;
     }
-    size_t i = pd->len;
     if (rc == LH_OK) {
-        pd->parts[i] = p;
-        pd->has_add[i] = pw != NULL; /* every row reaped: the partition just goes */
-        if (pw) rc = lh_part_writer_finish(pw, &pd->arena, &pd->adds[i], err);
-        if (rc == LH_OK) pd->len++;
+        sl->has_add = pw != NULL; /* every row reaped: the partition just goes */
+        if (pw) rc = lh_part_writer_finish(pw, &sl->arena, &sl->add, err);
     }
     lh_part_writer_free(pw);
     lh_entity_stream_free(es);
     return rc;
+}
+
+typedef struct pool {
+    lh_pstore *ps;
+    bool dedupe;
+    int64_t cutoff;
+    slot *slots;
+    size_t n;
+    size_t next; /* atomic */
+} pool;
+
+static void *worker(void *arg)
+{
+    pool *pl = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&pl->next, 1, __ATOMIC_RELAXED);
+        if (i >= pl->n) break;
+        pl->slots[i].rc = rewrite_part(pl->ps, pl->dedupe, pl->cutoff, &pl->slots[i]);
+    }
+    return NULL;
+}
+
+/* LAKEHOUSE_WORKERS, default: the online CPUs. */
+static size_t workers(void)
+{
+    const char *env = getenv("LAKEHOUSE_WORKERS");
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (size_t)n;
+}
+
+/* Rewrite slots[0..n) on a few threads; every slot gets its rc. */
+static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, size_t n)
+{
+    pool pl = {ps, dedupe, cutoff, slots, n, 0};
+    size_t nthreads = workers();
+    if (nthreads > n) nthreads = n;
+    pthread_t th[64];
+    size_t started = 0;
+    for (size_t t = 1; t < nthreads; t++)
+        if (pthread_create(&th[started], NULL, worker, &pl) == 0) started++;
+    worker(&pl); /* this thread works too */
+    for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
 }
 
 static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report *rep,
@@ -114,25 +161,43 @@ static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
         return rc;
     }
     int64_t cutoff = lh_now_us() - (int64_t)ps->opts.grace_period_days * 86400LL * 1000000LL;
-    pending pd = {0};
-    lh_arena_init(&pd.arena, 16 * 1024);
-    for (size_t i = 0; rc == LH_OK && i < parts.len; i++) {
-        const lh_part *p = &parts.items[i];
-        bool todo = merge ? (force || !p->clean) : p->num_files > 1;
-        if (!todo) {
-            if (rep) rep->skipped++;
-            continue;
+    slot *slots = lh_calloc(MERGE_COMMIT_BATCH, sizeof *slots);
+    size_t i = 0;
+    while (rc == LH_OK && i < parts.len) {
+        /* the next batch of partitions to rewrite */
+        size_t n = 0;
+        for (; i < parts.len && n < MERGE_COMMIT_BATCH; i++) {
+            const lh_part *p = &parts.items[i];
+            bool todo = merge ? (force || !p->clean) : p->num_files > 1;
+            if (!todo) {
+                if (rep) rep->skipped++;
+                continue;
+            }
+            memset(&slots[n], 0, sizeof slots[n]);
+            slots[n].p = p;
+            lh_arena_init(&slots[n].arena, 4096);
+            n++;
         }
-        rc = rewrite_part(ps, p, merge, cutoff, &pd, rep, err);
-        if (rc == LH_OK && rep) rep->partitions++;
-        if (rc == LH_OK && pd.len == MERGE_COMMIT_BATCH)
-            rc = commit_pending(ps, snap, &pd, merge ? "OPTIMIZE" : "OPTIMIZE", rep, err);
+        if (!n) break;
+        run_slots(ps, merge, cutoff, slots, n);
+        for (size_t k = 0; k < n; k++) {
+            if (slots[k].rc != LH_OK && rc == LH_OK) {
+                *err = slots[k].err;
+                rc = slots[k].rc;
+            }
+            if (rep && slots[k].rc == LH_OK) {
+                rep->partitions++;
+                rep->rows_in += slots[k].rep.rows_in;
+                rep->rows_out += slots[k].rep.rows_out;
+            }
+        }
+        /* also after a failure: commit what finished, so the next run resumes */
+        lh_error e2;
+        lh_status crc = commit_slots(ps, snap, slots, n, rep, rc == LH_OK ? err : &e2);
+        if (rc == LH_OK) rc = crc;
+        for (size_t k = 0; k < n; k++) lh_arena_free(&slots[k].arena);
     }
-    /* also after a failure: commit what finished, so the next run resumes */
-    lh_error e2;
-    lh_status crc = commit_pending(ps, snap, &pd, "OPTIMIZE", rep, rc == LH_OK ? err : &e2);
-    if (rc == LH_OK) rc = crc;
-    lh_arena_free(&pd.arena);
+    free(slots);
     lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
     return rc;
