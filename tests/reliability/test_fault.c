@@ -117,8 +117,10 @@ static void sweep(enum op op, int errnum, int *faults)
         CHECK_OK(lh_pstore_version(ps, &v1, &err), &err);
         size_t rows1 = live_rows(ps);
         if (rc == LH_OK) {
-            /* the op needs fewer than nth fsyncs: the sweep is complete */
-            CHECK(v1 > v0);
+            /* the op needs fewer than nth fsyncs: the sweep is complete. Compact
+             * may find nothing left: partitions run on worker threads, and
+             * those the fault missed were committed by the failing run. */
+            CHECK(v1 > v0 || op == OP_COMPACT);
             printf("%s: %d fsync faults, each left the table readable with its rows\n", op_names[op], nth - 1);
             break;
         }
