@@ -24,6 +24,7 @@ typedef struct import_sink {
     lh_pstore_txn *txn;
     lh_journal *journal;
     uint64_t rows;
+    int shards; /* of the dataset, or of the one this import creates */
 } import_sink;
 
 lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s, lh_error *err);

@@ -93,11 +93,26 @@ lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s
     LH_TRY(lh_cli_dataset(cli, &ds, err));
     LH_TRY(lh_cli_storage(cli, &st, err));
     lh_dataset_config cfg;
-    lh_status rc = lh_dataset_ensure(st, ds, shards, &cfg, err);
+    lh_status rc;
+    if (journal) {
+        /* journal rows are committed batch by batch: the dataset must exist */
+        rc = lh_dataset_ensure(st, ds, shards, &cfg, err);
+        lh_dataset_config_free(&cfg);
+        return rc == LH_OK ? lh_cli_journal(cli, &s->journal, err) : rc;
+    }
+    /* the bulk path creates the dataset only when it commits */
+    rc = lh_dataset_config_read(st, ds, &cfg, err);
+    if (rc == LH_OK && cfg.exists && shards >= 0 && shards != cfg.shards)
+        rc = lh_error_set(err, LH_ERR_CONFLICT,
+                          "dataset `%s` has %d shards (config.yml); the shard count is fixed at "
+                          "creation", ds, cfg.shards);
+    s->shards = cfg.exists ? cfg.shards : shards < 0 ? 0 : shards;
     lh_dataset_config_free(&cfg);
     if (rc != LH_OK) return rc;
-    if (journal) return lh_cli_journal(cli, &s->journal, err);
-    LH_TRY(lh_cli_pstore(cli, &s->ps, err));
+    lh_pstore_opts o;
+    lh_pstore_opts_init(&o);
+    o.shards = s->shards;
+    LH_TRY(lh_pstore_open(st, ds, &o, &s->ps, err));
     return lh_pstore_txn_begin(s->ps, &s->txn, err);
 }
 
@@ -114,6 +129,11 @@ lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err)
 lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err)
 {
     if (s->journal) return lh_cli_tag_now(cli, "journal/last_updated", err);
+    if (!s->rows) return LH_OK;
+    lh_dataset_config cfg;
+    lh_status rc = lh_dataset_ensure(cli->st, cli->dataset, s->shards, &cfg, err);
+    lh_dataset_config_free(&cfg);
+    if (rc != LH_OK) return rc;
     LH_TRY(lh_pstore_txn_commit(s->txn, err));
     return s->rows ? lh_cli_tag_now(cli, "statements/last_updated", err) : LH_OK;
 }

@@ -443,7 +443,6 @@ struct lh_pstore_txn {
 lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
 {
     *out = NULL;
-    LH_TRY(ensure_table(ps, err));
     lh_pstore_txn *t = lh_calloc(1, sizeof *t);
     t->ps = ps;
     lh_arena_init(&t->arena, 16 * 1024);
@@ -536,8 +535,10 @@ lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err)
     lh_pstore *ps = t->ps;
     lh_status rc = LH_OK;
     if (t->len) {
+        /* the table is created only now: an import that fails leaves no trace */
+        rc = ensure_table(ps, err);
         lh_delta_txn *txn = NULL;
-        rc = lh_delta_txn_new(ps->st, ps->table, NULL, &txn, err);
+        if (rc == LH_OK) rc = lh_delta_txn_new(ps->st, ps->table, NULL, &txn, err);
         for (size_t i = 0; rc == LH_OK && i < t->len; i++) rc = lh_delta_txn_add(txn, &t->adds[i], err);
         if (rc == LH_OK) {
             lh_delta_kv params[] = {{"mode", "Append"},

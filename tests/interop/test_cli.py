@@ -136,6 +136,12 @@ def test_bad_input_leaves_lake_unchanged(tmp_path):
     assert proc.returncode == 3 and "origin" in proc.stderr
     assert DeltaTable(str(table)).version() == version
     assert sorted(p.name for p in table.rglob("*.parquet")) == files
+    # a failed first import does not even create the dataset
+    proc = ours(lake, "fresh", "entities", "import", "-i", bad, check=False)
+    assert proc.returncode == 3
+    assert not (lake / "fresh" / "config.yml").exists()
+    assert not (lake / "fresh" / "statements").exists()
+    assert "fresh" not in ours(lake, "d", "ls").stdout.split()
 
 
 def test_held_lock_and_unlock(tmp_path):
