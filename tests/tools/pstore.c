@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lh/core/timeutil.h"
+#include "lh/model/stmt_io.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/stmt_table.h"
 
@@ -82,51 +83,12 @@ static int append(lh_pstore *ps)
     return rc == LH_OK ? 0 : die(&err);
 }
 
-static void put_str(json_t *o, const char *k, const char *v)
-{
-    json_object_set_new(o, k, v ? json_string(v) : json_null());
-}
-
-static void put_ts(json_t *o, const char *k, int64_t us)
-{
-    char iso[LH_ISO_MAX];
-    if (us == LH_TS_NULL) {
-        json_object_set_new(o, k, json_null());
-        return;
-    }
-    lh_time_format_iso_py(us, 1, iso);
-    json_object_set_new(o, k, json_string(iso));
-}
-
 static lh_status dump_fn(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        const lh_statement *s = &rows[i];
-        json_t *o = json_object();
-        put_str(o, "shard", s->shard);
-        put_str(o, "id", s->id);
-        put_str(o, "entity_id", s->entity_id);
-        put_str(o, "dataset", s->dataset);
-        put_str(o, "bucket", s->bucket);
-        put_str(o, "origin", s->origin);
-        put_str(o, "source", s->source);
-        put_str(o, "schema", s->schema);
-        put_str(o, "prop", s->prop);
-        put_str(o, "prop_type", s->prop_type);
-        put_str(o, "value", s->value);
-        put_str(o, "original_value", s->original_value);
-        put_str(o, "lang", s->lang);
-        json_object_set_new(o, "external", json_boolean(s->external));
-        put_ts(o, "first_seen", s->first_seen);
-        put_ts(o, "last_seen", s->last_seen);
-        put_str(o, "fragment", s->fragment);
-        put_str(o, "role", s->role);
-        put_ts(o, "deleted_at", s->deleted_at);
-        char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-        puts(text);
-        free(text);
-        json_decref(o);
-    }
+    lh_buf out = LH_BUF_INIT;
+    for (size_t i = 0; i < n; i++) lh_stmt_write_json(&out, &rows[i]);
+    fwrite(out.data, 1, out.len, stdout);
+    lh_buf_free(&out);
     return LH_OK;
 }
 
