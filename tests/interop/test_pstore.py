@@ -87,7 +87,8 @@ def norm(value):
 
 
 def key_of(row):
-    return (row["entity_id"], row["id"], row["last_seen"] or "", row["deleted_at"] or "")
+    return (row["entity_id"], row["id"], row.get("role") or "", row["last_seen"] or "",
+            row["deleted_at"] or "", row.get("first_seen") or "")
 
 
 def canon(rows):
@@ -206,3 +207,44 @@ def test_vacuum_compact_and_reference_append_on_our_lake(tmp_path):
     on_disk = {str(p) for p in root.rglob("*.parquet")}
     assert on_disk == live
     assert len(ours_dump(lake, 0)) == len({r["id"] for r in rows})
+
+
+def test_fragments_and_roles_merge_like_the_reference(tmp_path):
+    """Fragment supersession (the newest emission of a (prop, fragment, role)
+    group replaces older values) and role-separated rows, both sides."""
+    rows = []
+    later = T0 + timedelta(days=1)
+    for e in range(20):
+        ent = f"doc{e:02d}"
+        for when, texts in ((T0, ["old a", "old b"]), (later, ["new a"])):
+            for text in texts:
+                rows.append({
+                    "id": Statement.make_key(DATASET, ent, "bodyText", text, False),
+                    "entity_id": ent, "dataset": DATASET, "bucket": "page", "origin": "crawl",
+                    "source": None, "schema": "Page", "prop": "bodyText", "prop_type": "text",
+                    "value": text, "original_value": None, "lang": None, "external": False,
+                    "first_seen": when, "last_seen": when, "fragment": f"p{e % 3}",
+                    "role": None, "deleted_at": None,
+                })
+        for role, when in ((None, T0), ("analyst", later), (None, later)):
+            person = f"person{e:02d}"
+            rows.append({
+                "id": Statement.make_key(DATASET, person, "name", "Jane", False),
+                "entity_id": person, "dataset": DATASET, "bucket": "thing", "origin": "crawl",
+                "source": None, "schema": "Person", "prop": "name", "prop_type": "name",
+                "value": "Jane", "original_value": None, "lang": None, "external": False,
+                "first_seen": when, "last_seen": when, "fragment": "", "role": role,
+                "deleted_at": None,
+            })
+    a, b = tmp_path / "ours", tmp_path / "ref"
+    ours_append(a, 0, rows)
+    ref_append(b, 0, rows)
+    live = ours_dump(a, 0)
+    assert live == ours_dump(b, 0)
+    assert comparable(ref_dump(a, 0)) == comparable(live)
+    assert sorted(r["value"] for r in live if r["entity_id"] == "doc00" and r["prop"] == "bodyText") == ["new a"]
+    assert len([r for r in live if r["entity_id"] == "person00"]) == 2  # one per role
+    ours(a, 0, "merge")
+    ParquetStore(str(b / DATASET), DATASET, shards=0).merge()
+    assert delta_rows(a) == delta_rows(b)
+    assert ours_dump(a, 0) == live
