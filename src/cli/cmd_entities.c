@@ -38,8 +38,8 @@ static const char IMPORT_HELP[] =
     "  --override-origin    Use --origin even for entities that carry one\n"
     "  --role NAME          Role for entities that carry none\n"
     "  --last-seen ISO      Timestamp for entities without last_change (default: now)\n"
-    "  --bulk-size N        Statements per written batch (default\n"
-    "                       $LAKEHOUSE_MAX_BUFFER_ROWS, 1000000)\n"
+    "  --bulk-size N        Statements per written batch (default: 250000, or\n"
+    "                       $LAKEHOUSE_MAX_BUFFER_ROWS when smaller)\n"
     "  --shards N           Shard count when this import creates the dataset\n"
     "  --journal            Write to the journal instead of the parquet store\n"
     "  --skip-unknown       Skip properties the schema does not know (else an error)\n";
@@ -57,7 +57,10 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
     o->input = "-";
     o->ex.origin = "bulk";
     o->ex.now = lh_now_us();
+    /* batches of at most 250k statements bound an import's memory (~150 MB);
+     * each batch is a file per partition, which merge folds together */
     o->bulk_size = (size_t)cli->settings.max_buffer_rows;
+    if (o->bulk_size > 250000) o->bulk_size = 250000;
     o->shards = -1;
     int c;
     lh_error err;
