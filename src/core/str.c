@@ -144,3 +144,29 @@ bool lh_strlist_contains(const lh_strlist *l, const char *s)
         if (strcmp(l->items[i], s) == 0) return true;
     return false;
 }
+
+lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh_error *err)
+{
+    if (!value || !*value) return lh_error_set(err, LH_ERR_INVALID, "%s must not be empty", field);
+    size_t n = strlen(value);
+    if (!lh_utf8_valid(value, n))
+        return lh_error_set(err, LH_ERR_INVALID, "%s is not valid UTF-8", field);
+    if (lh_utf8_len(value, n) > LH_NAME_MAX)
+        return lh_error_set(err, LH_ERR_INVALID, "%s too long (%zu > %d characters)", field,
+                            lh_utf8_len(value, n), LH_NAME_MAX);
+    if (strcmp(value, ".") == 0 || strstr(value, ".."))
+        return lh_error_set(err, LH_ERR_INVALID, "%s `%s` contains a path traversal sequence",
+                            field, value);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+            /* the value is not echoed: a control character would reach the terminal */
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "%s contains a forbidden character (0x%02x at byte %zu: path "
+                                "separator or control character)",
+                                field, *p, (size_t)(p - (const unsigned char *)value));
+        if (no_quotes && (*p == '\'' || *p == '"'))
+            return lh_error_set(err, LH_ERR_INVALID, "%s `%s` contains a quote character",
+                                field, value);
+    }
+    return LH_OK;
+}

@@ -135,24 +135,7 @@ static lh_status single_string(explode_ctx *c, json_t *obj, const char *key, con
 
 lh_status lh_origin_check(const char *origin, lh_error *err)
 {
-    size_t n = origin ? strlen(origin) : 0;
-    if (n == 0) return lh_error_set(err, LH_ERR_INVALID, "origin must not be empty");
-    if (!lh_utf8_valid(origin, n))
-        return lh_error_set(err, LH_ERR_INVALID, "origin is not valid UTF-8");
-    if (lh_utf8_len(origin, n) > 255)
-        return lh_error_set(err, LH_ERR_INVALID, "origin too long (%zu > 255 chars)",
-                            lh_utf8_len(origin, n));
-    if (!strcmp(origin, ".") || strstr(origin, ".."))
-        return lh_error_set(err, LH_ERR_INVALID, "origin `%s` is a reserved path component or traversal", origin);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)origin[i];
-        if (ch < 0x20 || ch == 0x7f || ch == '/' || ch == '\\')
-            return lh_error_set(err, LH_ERR_INVALID,
-                                "origin contains forbidden characters (path separator or control char)");
-        if (ch == '\'' || ch == '"')
-            return lh_error_set(err, LH_ERR_INVALID, "origin `%s` contains a quote character", origin);
-    }
-    return LH_OK;
+    return lh_name_check(origin, "origin", true, err);
 }
 
 /* (id, position) pairs: sorting them finds repeats in n log n. */

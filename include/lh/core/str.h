@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lh/core/error.h"
+
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool lh_utf8_valid(const char *s, size_t n);
 /* Number of code points in well-formed UTF-8 s[0..n). */
@@ -20,6 +22,14 @@ bool lh_str_startswith(const char *s, const char *prefix);
 bool lh_str_endswith(const char *s, const char *suffix);
 /* Byte-wise comparison of (a, an) and (b, bn), as parquet orders strings. */
 int lh_bytes_cmp(const char *a, size_t an, const char *b, size_t bn);
+
+/* A caller-supplied path component (dataset, origin, tag tenant) as the
+ * reference's safe_name checks it: non-empty, valid UTF-8, at most
+ * LH_NAME_MAX characters, no "." or "..", no '/', '\\' or control
+ * characters; with no_quotes also no quotes (the reference interpolates
+ * origins into SQL). field names the value in the LH_ERR_INVALID message. */
+#define LH_NAME_MAX 255
+lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh_error *err);
 
 /* A growable list of owned C strings. */
 typedef struct lh_strlist {

@@ -57,8 +57,8 @@ typedef struct lh_explode_opts {
 lh_status lh_entity_explode(const lh_model *m, const char *text, size_t n,
                             const lh_explode_opts *opts, lh_stmt_batch *batch, lh_error *err);
 
-/* Validate an origin as the reference does: non-empty, at most 255 bytes, not
- * "." or containing "..", no '/', '\\', control characters or quotes. */
+/* Validate an origin as the reference does: lh_name_check (core/str.h) with
+ * quotes forbidden. */
 lh_status lh_origin_check(const char *origin, lh_error *err);
 
 enum {

@@ -1,4 +1,4 @@
-/* Datasets of a lake: name validation, config.yml (shards fixed at
+/* Datasets of a lake: config.yml (shards fixed at
  * creation), listing. A dataset lives at `{lake}/{name}/`. */
 #ifndef LH_REPOSITORY_DATASET_H
 #define LH_REPOSITORY_DATASET_H
@@ -9,13 +9,7 @@
 #include "lh/core/storage.h"
 #include "lh/core/str.h"
 
-#define LH_NAME_MAX 255
-
-/* A caller-supplied path component (dataset, origin, tag tenant): non-empty,
- * valid UTF-8, at most 255 characters, no "..", '/', '\\', control
- * characters; for origins also no quotes (the reference interpolates them
- * into SQL). field names it in the error ("dataset", "origin"). */
-lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh_error *err);
+/* Names are checked with lh_name_check (core/str.h). */
 
 typedef struct lh_dataset_config {
     char *name;
