@@ -7,16 +7,6 @@
 
 #include "lh/model/stmt_io.h"
 
-void lh_export_csv_header(lh_buf *out)
-{
-    lh_stmt_csv_header(out, LH_CSV_LAKEHOUSE);
-}
-
-void lh_export_csv_row(const lh_statement *s, lh_buf *out)
-{
-    lh_stmt_csv_row(out, s, LH_CSV_LAKEHOUSE);
-}
-
 typedef struct sink {
     lh_storage_writer *w;
     FILE *f;
@@ -39,14 +29,14 @@ static lh_status drain(sink *s, lh_error *err)
 static lh_status on_rows(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
     sink *s = ctx;
-    for (size_t i = 0; i < n; i++) lh_export_csv_row(&rows[i], &s->buf);
+    for (size_t i = 0; i < n; i++) lh_stmt_csv_row(&s->buf, &rows[i], LH_CSV_LAKEHOUSE);
     s->rows += n;
     return s->buf.len > (1u << 20) ? drain(s, err) : LH_OK;
 }
 
 static lh_status run(lh_pstore *ps, sink *s, lh_error *err)
 {
-    lh_export_csv_header(&s->buf);
+    lh_stmt_csv_header(&s->buf, LH_CSV_LAKEHOUSE);
     lh_status rc = lh_pstore_query_statements(ps, NULL, on_rows, s, err);
     if (rc == LH_OK) rc = drain(s, err);
     return rc;

@@ -166,19 +166,6 @@ void lh_parts_free(lh_parts *p)
     p->len = 0;
 }
 
-lh_status lh_part_read(lh_pstore *ps, const lh_part *p, lh_stmt_batch *out, lh_error *err)
-{
-    lh_buf key = LH_BUF_INIT;
-    lh_status rc = LH_OK;
-    for (size_t i = 0; rc == LH_OK && i < p->num_files; i++) {
-        lh_buf_reset(&key);
-        lh_buf_printf(&key, "%s/%s", ps->table, p->files[i]->path);
-        rc = lh_stmt_read_file(ps->st, key.data, p->shard, p->bucket, p->origin, out, err);
-    }
-    lh_buf_free(&key);
-    return rc;
-}
-
 /* ------------------------------------------------------------------ write */
 
 static void stats_of(const lh_pq_file_meta *m, const lh_pq_col_spec *cols, size_t ncols,
@@ -475,18 +462,11 @@ lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error 
     lh_pstore *ps = t->ps;
     size_t n = batch->len;
     if (n == 0) return LH_OK;
-    const char *prev_entity = NULL, *prev_shard = NULL;
     for (size_t i = 0; i < n; i++) {
-        lh_statement *s = &batch->rows[i];
-        LH_TRY(check_row(s, i, err));
-        /* an entity's statements arrive together: hash its id once */
-        if (!prev_entity || strcmp(prev_entity, s->entity_id) != 0) {
-            prev_entity = s->entity_id;
-            prev_shard = lh_pstore_entity_shard(s->entity_id, ps->opts.shards, &batch->arena);
-        }
-        s->shard = prev_shard;
-        if (!s->fragment) s->fragment = "";
+        LH_TRY(check_row(&batch->rows[i], i, err));
+        if (!batch->rows[i].fragment) batch->rows[i].fragment = "";
     }
+    lh_stmt_batch_assign_shards(batch, 0, ps->opts.shards);
     /* bucket rows by partition (few distinct ones), then sort each in file order */
     lh_statement **keys = NULL;
     size_t nkeys = 0, kcap = 0, last = 0;

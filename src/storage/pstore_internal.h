@@ -34,9 +34,6 @@ void lh_parts_free(lh_parts *p);
 /* Load the current snapshot; *snap = NULL when there is no table. */
 lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *err);
 
-/* Read every row of the partition's files into out (appended). */
-lh_status lh_part_read(lh_pstore *ps, const lh_part *p, lh_stmt_batch *out, lh_error *err);
-
 /* Write rows (one partition, already in file order) as a new data file
  * named prefix-<uuid>-c000.zstd.parquet in the partition directory and
  * describe it as an add action (strings in arena). */

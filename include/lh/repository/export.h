@@ -12,11 +12,6 @@
 #include "lh/model/statement.h"
 #include "lh/storage/parquet_store.h"
 
-/* The header line of statements.csv (with newline). */
-void lh_export_csv_header(lh_buf *out);
-/* One statement as a CSV line (with newline). */
-void lh_export_csv_row(const lh_statement *s, lh_buf *out);
-
 /* Stream the live statements to key in the lake (atomic: temp + rename);
  * *rows gets the count. */
 lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key, uint64_t *rows,
