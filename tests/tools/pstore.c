@@ -5,9 +5,7 @@
  *   lh-pstore LAKE DATASET SHARDS dump [raw]   (live statements as JSON lines)
  *   lh-pstore LAKE DATASET SHARDS changed SINCE_ISO
  *
- * Statement JSON: the physical column names; timestamps ISO-8601; absent or
- * null = NULL. */
-#include <jansson.h>
+ * Statement JSON lines as the model reads and writes them (stmt_io.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +21,6 @@ static int die(const lh_error *e)
     return 1;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static int64_t jts(json_t *o, const char *k)
-{
-    const char *s = jstr(o, k);
-    int64_t us = LH_TS_NULL;
-    lh_error e;
-    if (s && lh_time_parse_iso(s, strlen(s), &us, &e) != LH_OK) {
-        fprintf(stderr, "lh-pstore: bad timestamp %s: %s\n", k, s);
-        exit(2);
-    }
-    return us;
-}
-
 static int append(lh_pstore *ps)
 {
     lh_stmt_batch b;
@@ -49,33 +30,10 @@ static int append(lh_pstore *ps)
     ssize_t n;
     lh_error err;
     while ((n = getline(&line, &cap, stdin)) > 0) {
-        json_error_t je;
-        json_t *o = json_loadb(line, (size_t)n, 0, &je);
-        if (!o) {
-            fprintf(stderr, "lh-pstore: bad JSON: %s\n", je.text);
+        if (lh_stmt_parse_json(line, (size_t)n, &b, &err) != LH_OK) {
+            fprintf(stderr, "lh-pstore: bad statement line: %s\n", err.msg);
             return 2;
         }
-        lh_statement s = {0};
-        s.id = jstr(o, "id");
-        s.entity_id = jstr(o, "entity_id");
-        s.dataset = jstr(o, "dataset");
-        s.bucket = jstr(o, "bucket");
-        s.origin = jstr(o, "origin");
-        s.source = jstr(o, "source");
-        s.schema = jstr(o, "schema");
-        s.prop = jstr(o, "prop");
-        s.prop_type = jstr(o, "prop_type");
-        s.value = jstr(o, "value");
-        s.original_value = jstr(o, "original_value");
-        s.lang = jstr(o, "lang");
-        s.external = json_is_true(json_object_get(o, "external"));
-        s.first_seen = jts(o, "first_seen");
-        s.last_seen = jts(o, "last_seen");
-        s.deleted_at = jts(o, "deleted_at");
-        s.fragment = jstr(o, "fragment") ? jstr(o, "fragment") : "";
-        s.role = jstr(o, "role");
-        lh_stmt_batch_push(&b, &s);
-        json_decref(o);
     }
     free(line);
     lh_status rc = lh_pstore_append(ps, &b, &err);
