@@ -65,6 +65,8 @@ typedef struct lh_progress {
 void lh_progress_start(lh_progress *p, const char *label);
 void lh_progress_add(lh_progress *p, uint64_t n);
 void lh_progress_done(lh_progress *p);
+/* lh_progress_add as an lh_progress_fn callback (ctx is the lh_progress). */
+void lh_progress_cb(void *ctx, uint64_t n);
 
 /* Command groups. */
 int lh_cmd_entities(lh_cli *cli, int argc, char **argv);

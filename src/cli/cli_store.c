@@ -6,6 +6,7 @@
 #include "lh/core/buf.h"
 #include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
+#include "lh/repository/export.h"
 #include "lh/storage/journal.h"
 #include "lh/storage/tags.h"
 
@@ -81,5 +82,31 @@ lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err)
     LH_TRY(lh_cli_tags(cli, &t, err));
     lh_status rc = lh_tags_set(t, key, INT64_MIN, NULL, err);
     lh_tags_free(t);
+    return rc;
+}
+
+/* Write `{dataset}/{name}` with write, then stamp the freshness tag of the
+ * same name (the reference keys export tags by their path). */
+lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, lh_error *err)
+{
+    static const char name[] = "exports/statements.csv";
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/%s", cli->dataset, name);
+    lh_status rc = lh_export_statements(ps, cli->st, key.data, rows, err);
+    if (rc == LH_OK) rc = lh_cli_tag_now(cli, name, err);
+    lh_buf_free(&key);
+    return rc;
+}
+
+lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
+                                 lh_progress *prog, uint64_t *entities, lh_error *err)
+{
+    static const char name[] = "entities.ftm.json";
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/%s", cli->dataset, name);
+    lh_status rc = lh_export_entities(ps, m, NULL, 0, cli->st, key.data, NULL,
+                                      prog ? lh_progress_cb : NULL, prog, entities, err);
+    if (rc == LH_OK) rc = lh_cli_tag_now(cli, name, err);
+    lh_buf_free(&key);
     return rc;
 }

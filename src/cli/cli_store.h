@@ -3,6 +3,7 @@
 #define LH_CLI_STORE_H
 
 #include "cli.h"
+#include "lh/model/model.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/tags.h"
 
@@ -18,6 +19,12 @@ lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err);
 
 lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err);
 lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err);
+
+/* The dataset's exports/statements.csv and entities.ftm.json, written into
+ * the lake with their freshness tags stamped. prog may be NULL. */
+lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, lh_error *err);
+lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
+                                 lh_progress *prog, uint64_t *entities, lh_error *err);
 
 int lh_cmd_flush(lh_cli *cli, int argc, char **argv);
 int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv);

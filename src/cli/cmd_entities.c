@@ -283,11 +283,6 @@ static void filter_free(filter_opts *f)
     lh_strlist_free(&f->ids);
 }
 
-static void progress_cb(void *ctx, uint64_t n)
-{
-    lh_progress_add(ctx, n);
-}
-
 static int cmd_iterate(lh_cli *cli, int argc, char **argv)
 {
     lh_error err;
@@ -307,7 +302,7 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
     lh_progress_start(&prog, "entities");
     uint64_t n = 0;
     if (rc == LH_OK)
-        rc = lh_export_entities(ps, m, &f.q, LH_AGG_CONTEXT_ORDER, NULL, NULL, out, progress_cb,
+        rc = lh_export_entities(ps, m, &f.q, LH_AGG_CONTEXT_ORDER, NULL, NULL, out, lh_progress_cb,
                                 &prog, &n, &err);
     lh_progress_done(&prog);
     lh_cli_close(out);
@@ -485,17 +480,12 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
     uint64_t n = 0;
     if (rc == LH_OK && outpath) {
         FILE *out = lh_cli_open_out(outpath, &err);
-        rc = out ? lh_export_entities(ps, m, NULL, 0, NULL, NULL, out, progress_cb, &prog, &n,
+        rc = out ? lh_export_entities(ps, m, NULL, 0, NULL, NULL, out, lh_progress_cb, &prog, &n,
                                       &err)
                  : LH_ERR_IO;
         lh_cli_close(out);
     } else if (rc == LH_OK) {
-        lh_buf key = LH_BUF_INIT;
-        lh_buf_printf(&key, "%s/entities.ftm.json", cli->dataset);
-        rc = lh_export_entities(ps, m, NULL, 0, cli->st, key.data, NULL, progress_cb, &prog,
-                                &n, &err);
-        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "entities.ftm.json", &err);
-        lh_buf_free(&key);
+        rc = lh_cli_export_entities(cli, ps, m, &prog, &n, &err);
     }
     lh_progress_done(&prog);
     if (rc == LH_OK) fprintf(stderr, "exported %llu entities\n", (unsigned long long)n);

@@ -174,11 +174,7 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
         rc = f ? lh_export_statements_file(ps, f, &rows, &err) : LH_ERR_IO;
         lh_cli_close(f);
     } else if (rc == LH_OK) {
-        lh_buf key = LH_BUF_INIT;
-        lh_buf_printf(&key, "%s/exports/statements.csv", cli->dataset);
-        rc = lh_export_statements(ps, cli->st, key.data, &rows, &err);
-        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "exports/statements.csv", &err);
-        lh_buf_free(&key);
+        rc = lh_cli_export_statements(cli, ps, &rows, &err);
     }
     if (rc == LH_OK) fprintf(stderr, "exported %llu statements\n", (unsigned long long)rows);
     lh_pstore_free(ps);

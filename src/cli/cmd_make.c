@@ -129,23 +129,15 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
         if (rc == LH_OK && !force_exp) rc = fresh(cli, "exports/statements.csv", &is_fresh, &err);
         if (rc == LH_OK && !is_fresh) {
             uint64_t rows = 0;
-            lh_buf key = LH_BUF_INIT;
-            lh_buf_printf(&key, "%s/exports/statements.csv", cli->dataset);
-            rc = lh_export_statements(ps, cli->st, key.data, &rows, &err);
-            if (rc == LH_OK) rc = lh_cli_tag_now(cli, "exports/statements.csv", &err);
+            rc = lh_cli_export_statements(cli, ps, &rows, &err);
             if (rc == LH_OK) fprintf(stderr, "make: exported %llu statements\n", (unsigned long long)rows);
-            lh_buf_free(&key);
         }
         is_fresh = false;
         if (rc == LH_OK && !force_exp) rc = fresh(cli, "entities.ftm.json", &is_fresh, &err);
         if (rc == LH_OK && !is_fresh) {
             uint64_t n = 0;
-            lh_buf key = LH_BUF_INIT;
-            lh_buf_printf(&key, "%s/entities.ftm.json", cli->dataset);
-            rc = lh_export_entities(ps, m, NULL, 0, cli->st, key.data, NULL, NULL, NULL, &n, &err);
-            if (rc == LH_OK) rc = lh_cli_tag_now(cli, "entities.ftm.json", &err);
+            rc = lh_cli_export_entities(cli, ps, m, NULL, &n, &err);
             if (rc == LH_OK) fprintf(stderr, "make: exported %llu entities\n", (unsigned long long)n);
-            lh_buf_free(&key);
         }
         is_fresh = false;
         if (rc == LH_OK && !force_exp) rc = fresh(cli, "exports/statistics.json", &is_fresh, &err);

@@ -163,6 +163,11 @@ void lh_progress_add(lh_progress *p, uint64_t n)
     progress_print(p, now, false);
 }
 
+void lh_progress_cb(void *ctx, uint64_t n)
+{
+    lh_progress_add(ctx, n);
+}
+
 void lh_progress_done(lh_progress *p)
 {
     if (p->tty) progress_print(p, lh_monotonic_us(), true);
