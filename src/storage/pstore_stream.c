@@ -184,8 +184,8 @@ static int origin_then_file_order(const void *a, const void *b)
 size_t lh_entity_dedupe(lh_statement *rows, size_t n, int64_t keep_tombstones_after)
 {
     if (n > 1) qsort(rows, n, sizeof *rows, origin_then_file_order);
-    size_t out = 0;
-    for (size_t i = 0; i < n;) {
+    size_t out = 0, origins = 0;
+    for (size_t i = 0; i < n; origins++) {
         size_t j = i + 1;
         while (j < n && strcmp(rows[i].origin, rows[j].origin) == 0) j++;
         size_t kept = lh_stmt_dedupe(rows + i, j - i, keep_tombstones_after);
@@ -193,6 +193,7 @@ size_t lh_entity_dedupe(lh_statement *rows, size_t n, int64_t keep_tombstones_af
         out += kept;
         i = j;
     }
-    lh_stmt_sort(rows, out);
+    /* one origin: the rows are in file order already */
+    if (origins > 1) lh_stmt_sort(rows, out);
     return out;
 }
