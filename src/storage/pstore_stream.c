@@ -25,17 +25,14 @@ struct lh_entity_stream {
     size_t num_ids;
 };
 
-/* Whether row group rg may hold a wanted entity: statistics first, then
- * the entity_id column alone (a lookup decodes one column of the row
- * groups it skips, not all of them). */
-static lh_status wanted_rg(const lh_entity_stream *s, const cursor *c, size_t rg, bool *want,
-                           lh_error *err)
+/* Append the rows of row group rg to out: with wanted ids, only theirs,
+ * and nothing decoded when the statistics rule the row group out. */
+static lh_status read_rg(const lh_entity_stream *s, const cursor *c, size_t rg,
+                         lh_stmt_batch *out, lh_error *err)
 {
-    *want = true;
-    if (!s->ids) return LH_OK;
-    *want = lh_stmt_file_may_contain(c->f, rg, s->ids, s->num_ids);
-    if (!*want || s->num_ids > 64) return LH_OK;
-    return lh_stmt_file_holds_any(c->f, rg, s->ids, s->num_ids, want, err);
+    if (!s->ids) return lh_stmt_file_read(c->f, rg, out, err);
+    if (!lh_stmt_file_may_contain(c->f, rg, s->ids, s->num_ids)) return LH_OK;
+    return lh_stmt_file_read_ids(c->f, rg, s->ids, s->num_ids, out, err);
 }
 
 static int entity_cmp(const void *a, const void *b)
@@ -43,24 +40,17 @@ static int entity_cmp(const void *a, const void *b)
     return lh_stmt_cmp(a, b);
 }
 
-/* Make the cursor's current row available; false when exhausted. Row
- * groups whose statistics exclude the wanted ids are skipped unread. */
+/* Make the cursor's current row available; false when exhausted. */
 static lh_status cursor_fill(const lh_entity_stream *s, cursor *c, bool *has, lh_error *err)
 {
     while (c->pos >= c->rows.len) {
-        bool want = false;
-        while (c->rg < c->nrg) {
-            LH_TRY(wanted_rg(s, c, c->rg, &want, err));
-            if (want) break;
-            c->rg++;
-        }
         if (c->rg >= c->nrg) {
             *has = false;
             return LH_OK;
         }
         lh_stmt_batch_clear(&c->rows);
         c->pos = 0;
-        LH_TRY(lh_stmt_file_read(c->f, c->rg++, &c->rows, err));
+        LH_TRY(read_rg(s, c, c->rg++, &c->rows, err));
     }
     *has = true;
     return LH_OK;
@@ -99,11 +89,8 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
     if (rc == LH_OK && s->fallback) {
         /* files of unknown order (the reference's appends): load them all */
         for (size_t i = 0; rc == LH_OK && i < s->n; i++)
-            for (size_t rg = 0; rc == LH_OK && rg < s->cs[i].nrg; rg++) {
-                bool want = false;
-                rc = wanted_rg(s, &s->cs[i], rg, &want, err);
-                if (rc == LH_OK && want) rc = lh_stmt_file_read(s->cs[i].f, rg, &s->all, err);
-            }
+            for (size_t rg = 0; rc == LH_OK && rg < s->cs[i].nrg; rg++)
+                rc = read_rg(s, &s->cs[i], rg, &s->all, err);
         if (rc == LH_OK && s->all.len > 1)
             qsort(s->all.rows, s->all.len, sizeof *s->all.rows, entity_cmp);
     }

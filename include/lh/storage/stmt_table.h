@@ -54,10 +54,11 @@ lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_e
 /* False when the entity_id statistics of row group rg prove it holds none
  * of ids (sorted byte-wise, n > 0). */
 bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *const *ids, size_t n);
-/* Decode only the entity_id column of row group rg: *holds tells whether
- * any of ids (sorted byte-wise) is there. */
-lh_status lh_stmt_file_holds_any(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
-                                 bool *holds, lh_error *err);
+/* Append the rows of row group rg whose entity_id is among ids (sorted
+ * byte-wise). Decodes the entity_id column first and the others only when
+ * a wanted entity is there. */
+lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
+                                lh_stmt_batch *out, lh_error *err);
 /* True when the rows are in entity_id order (our files say so in their
  * footer; merge output of either side is). */
 bool lh_stmt_file_sorted(const lh_stmt_file *f);
