@@ -73,34 +73,32 @@ static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot
 }
 
 /* Rewrite one partition entity by entity: dedupe (merge) or keep every row
- * (compact). Streams: one row group per input file plus one entity. */
-static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *sl)
+ * (compact). Streams: one row group per input file, and two batches of
+ * output rows while the pipe's thread writes one of them. */
+static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, bool threaded,
+                              slot *sl)
 {
     lh_error *err = &sl->err;
     lh_entity_stream *es = NULL;
     LH_TRY(lh_entity_stream_open(ps, sl->p, 1, NULL, 0, &es, err));
-    lh_part_writer *pw = NULL;
+    lh_part_pipe *pipe = lh_part_pipe_new(ps, dedupe ? LH_MERGED_PREFIX : "part", false, threaded);
     lh_status rc = LH_OK;
     for (;;) {
-        lh_statement *rows;
-        size_t n;
-        rc = lh_entity_stream_next(es, &rows, &n, err);
+        lh_stmt_batch *b = lh_part_pipe_batch(pipe);
+        size_t start = b->len, n = 0;
+        rc = lh_entity_stream_next_into(es, b, &n, err);
         if (rc != LH_OK || n == 0) break;
         sl->rep.rows_in += n;
-        lh_stmt_sort(rows, n);
-        if (dedupe) n = lh_stmt_dedupe(rows, n, cutoff);
+        lh_stmt_sort(b->rows + start, n);
+        if (dedupe) n = lh_stmt_dedupe(b->rows + start, n, cutoff);
+        b->len = start + n; /* reaped rows' strings stay in the arena until sent */
         sl->rep.rows_out += n;
-        if (n && !pw)
-            rc = lh_part_writer_open(ps, dedupe ? LH_MERGED_PREFIX : "part", &rows[0], false,
-                                     &pw, err);
-        if (rc == LH_OK && n) rc = lh_part_writer_add(pw, rows, n, err);
+        if (lh_part_pipe_full(pipe)) rc = lh_part_pipe_send(pipe, err);
         if (rc != LH_OK) break;
     }
-    if (rc == LH_OK) {
-        sl->has_add = pw != NULL; /* every row reaped: the partition just goes */
-        if (pw) rc = lh_part_writer_finish(pw, &sl->arena, &sl->add, err);
-    }
-    lh_part_writer_free(pw);
+    /* every row reaped: no file, the partition just goes */
+    if (rc == LH_OK) rc = lh_part_pipe_finish(pipe, &sl->arena, &sl->add, &sl->has_add, err);
+    lh_part_pipe_free(pipe);
     lh_entity_stream_free(es);
     return rc;
 }
@@ -109,6 +107,7 @@ typedef struct pool {
     lh_pstore *ps;
     bool dedupe;
     int64_t cutoff;
+    bool threaded; /* a writer thread per partition */
     slot *slots;
     size_t n;
     size_t next; /* atomic */
@@ -120,7 +119,7 @@ static void *worker(void *arg)
     for (;;) {
         size_t i = __atomic_fetch_add(&pl->next, 1, __ATOMIC_RELAXED);
         if (i >= pl->n) break;
-        pl->slots[i].rc = rewrite_part(pl->ps, pl->dedupe, pl->cutoff, &pl->slots[i]);
+        pl->slots[i].rc = rewrite_part(pl->ps, pl->dedupe, pl->cutoff, pl->threaded, &pl->slots[i]);
     }
     return NULL;
 }
@@ -136,8 +135,9 @@ static size_t workers(void)
 /* Rewrite slots[0..n) on a few threads; every slot gets its rc. */
 static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, size_t n)
 {
-    pool pl = {ps, dedupe, cutoff, slots, n, 0};
     size_t nthreads = workers();
+    /* LAKEHOUSE_WORKERS=1: one thread does everything */
+    pool pl = {ps, dedupe, cutoff, nthreads > 1, slots, n, 0};
     if (nthreads > n) nthreads = n;
     pthread_t th[64];
     size_t started = 0;

@@ -66,7 +66,31 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
 /* rows and n: the next entity's rows, valid until the next call; *n = 0 at the end. */
 lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t *n,
                                 lh_error *err);
+/* The same, appending the next entity's rows to dst (copied): *n of them. */
+lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
+                                     lh_error *err);
 void lh_entity_stream_free(lh_entity_stream *s);
+
+/* A data file written by a thread of its own: the caller fills batches
+ * while the thread encodes and compresses the batch before (a merge spends
+ * about as long reading as writing). Rows in file order. Without `threaded`
+ * each batch is written when it is sent. */
+typedef struct lh_part_pipe lh_part_pipe;
+lh_part_pipe *lh_part_pipe_new(lh_pstore *ps, const char *prefix, bool data_change,
+                               bool threaded);
+/* The batch to append to; it belongs to the pipe. */
+lh_stmt_batch *lh_part_pipe_batch(lh_part_pipe *p);
+/* Whether the batch is big enough to send. */
+bool lh_part_pipe_full(const lh_part_pipe *p);
+/* Hand the batch to the writer (waits while two are in flight); an error
+ * of the writer comes back here or from finish. */
+lh_status lh_part_pipe_send(lh_part_pipe *p, lh_error *err);
+/* Write what is left and commit the file: *has_add is false when no row
+ * was ever sent (no file). */
+lh_status lh_part_pipe_finish(lh_part_pipe *p, lh_arena *arena, lh_delta_add *add,
+                              bool *has_add, lh_error *err);
+/* Free; a file not finished is discarded. */
+void lh_part_pipe_free(lh_part_pipe *p);
 
 /* The live (or, with a cutoff, merge) dedupe of one entity's rows that may
  * span origins: per origin, in place; returns the new count, rows in file order. */

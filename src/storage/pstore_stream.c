@@ -102,21 +102,27 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
     return LH_OK;
 }
 
-lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t *n,
-                                lh_error *err)
+/* The fallback's next entity: a view into s->all. */
+static void next_loaded(lh_entity_stream *s, lh_statement **rows, size_t *n)
 {
-    *rows = NULL;
+    size_t i = s->all_pos, j = i;
+    while (j < s->all.len && strcmp(s->all.rows[i].entity_id, s->all.rows[j].entity_id) == 0)
+        j++;
+    *rows = s->all.rows + i;
+    *n = j - i;
+    s->all_pos = j;
+}
+
+lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
+                                     lh_error *err)
+{
     *n = 0;
     if (s->fallback) {
-        size_t i = s->all_pos, j = i;
-        while (j < s->all.len && strcmp(s->all.rows[i].entity_id, s->all.rows[j].entity_id) == 0)
-            j++;
-        *rows = s->all.rows + i;
-        *n = j - i;
-        s->all_pos = j;
+        lh_statement *rows;
+        next_loaded(s, &rows, n);
+        for (size_t i = 0; i < *n; i++) lh_stmt_batch_push(dst, &rows[i]);
         return LH_OK;
     }
-    lh_stmt_batch_clear(&s->out);
     const char *min = NULL;
     for (size_t i = 0; i < s->n; i++) {
         bool has = false;
@@ -128,6 +134,7 @@ lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t
     if (!min) return LH_OK;
     /* min points into a cursor's batch that may be refilled below: copy it */
     char *want = lh_strdup(min);
+    size_t start = dst->len;
     lh_status rc = LH_OK;
     for (size_t i = 0; rc == LH_OK && i < s->n; i++) {
         cursor *c = &s->cs[i];
@@ -137,14 +144,27 @@ lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t
             if (rc != LH_OK || !has) break;
             const lh_statement *r = &c->rows.rows[c->pos];
             if (strcmp(r->entity_id, want) != 0) break;
-            lh_stmt_batch_push(&s->out, r);
+            lh_stmt_batch_push(dst, r);
             c->pos++;
         }
     }
     free(want);
-    if (rc != LH_OK) return rc;
+    *n = dst->len - start;
+    return rc;
+}
+
+lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t *n,
+                                lh_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    if (s->fallback) {
+        next_loaded(s, rows, n);
+        return LH_OK;
+    }
+    lh_stmt_batch_clear(&s->out);
+    LH_TRY(lh_entity_stream_next_into(s, &s->out, n, err));
     *rows = s->out.rows;
-    *n = s->out.len;
     return LH_OK;
 }
 

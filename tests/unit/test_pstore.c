@@ -7,6 +7,7 @@
 #include "lh/core/timeutil.h"
 #include "lh/storage/fence.h"
 #include "lh/storage/parquet_store.h"
+#include "storage/pstore_internal.h"
 #include "test.h"
 
 #define DAY (86400LL * 1000000LL)
@@ -342,6 +343,77 @@ static void test_streaming_many_row_groups(void)
     free(dir);
 }
 
+
+/* The merge's writer thread: many batches make one file with every row in
+ * order; a row the writer refuses fails the pipe with its name, at a later
+ * send or at finish, and leaves no file. Threaded and inline alike. */
+static void test_part_pipe(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_pstore *ps = open_store(st, 0);
+    enum { ROWS = 40000 };
+    char ent[32], val[32];
+    for (int threaded = 0; threaded < 2; threaded++) {
+        lh_part_pipe *pipe = lh_part_pipe_new(ps, "part", false, threaded);
+        for (int i = 0; i < ROWS; i++) {
+            snprintf(ent, sizeof ent, "e%06d", i);
+            snprintf(val, sizeof val, "v%d", i);
+            add(lh_part_pipe_batch(pipe), ent, "name", val, T0, T0, LH_TS_NULL);
+            lh_stmt_batch *b = lh_part_pipe_batch(pipe);
+            b->rows[b->len - 1].shard = "0"; /* as rows read back from a partition */
+            if (lh_part_pipe_full(pipe)) CHECK_OK(lh_part_pipe_send(pipe, &err), &err);
+        }
+        lh_arena arena;
+        lh_arena_init(&arena, 0);
+        lh_delta_add a;
+        bool has_add = false;
+        CHECK_OK(lh_part_pipe_finish(pipe, &arena, &a, &has_add, &err), &err);
+        lh_part_pipe_free(pipe);
+        CHECK(has_add);
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "test/statements/%s", a.path);
+        lh_stmt_batch got;
+        lh_stmt_batch_init(&got);
+        CHECK_OK(lh_stmt_read_file(st, key.data, "0", "thing", "bulk", &got, &err), &err);
+        CHECK_INT(got.len, ROWS);
+        for (size_t i = 0; i < got.len; i++) {
+            snprintf(val, sizeof val, "v%zu", i);
+            if (strcmp(got.rows[i].value, val) != 0) {
+                CHECK(!"rows out of order");
+                break;
+            }
+        }
+        lh_stmt_batch_free(&got);
+        lh_buf_free(&key);
+        lh_arena_free(&arena);
+
+        /* a bad row in the third batch: later sends or finish report it */
+        pipe = lh_part_pipe_new(ps, "part", false, threaded);
+        lh_status rc = LH_OK;
+        for (int i = 0; i < ROWS && rc == LH_OK; i++) {
+            snprintf(ent, sizeof ent, "bad%06d", i);
+            add(lh_part_pipe_batch(pipe), ent, "name", "x", T0, T0, LH_TS_NULL);
+            lh_stmt_batch *b = lh_part_pipe_batch(pipe);
+            b->rows[b->len - 1].shard = "0";
+            if (i == 35000) b->rows[b->len - 1].value = NULL; /* value is required */
+            if (lh_part_pipe_full(pipe)) rc = lh_part_pipe_send(pipe, &err);
+        }
+        lh_arena_init(&arena, 0);
+        if (rc == LH_OK) rc = lh_part_pipe_finish(pipe, &arena, &a, &has_add, &err);
+        lh_part_pipe_free(pipe);
+        lh_arena_free(&arena);
+        CHECK(rc != LH_OK);
+        CHECK(strstr(err.msg, "bad035000") != NULL);
+    }
+    lh_pstore_free(ps);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
@@ -349,5 +421,6 @@ int main(void)
     RUN(test_grace_and_compact);
     RUN(test_concurrent_appends);
     RUN(test_streaming_many_row_groups);
+    RUN(test_part_pipe);
     return lh_test_report();
 }
