@@ -205,13 +205,23 @@ lh_status lh_storage_delete(lh_storage *s, const char *key, lh_error *err)
     return s->ops->del(s, key, err);
 }
 
+lh_status lh_storage_delete_many(lh_storage *s, const char *const *keys, size_t n,
+                                 lh_error *err)
+{
+    for (size_t i = 0; i < n; i++) LH_TRY(lh_storage_check_key(keys[i], err));
+    if (s->ops->del_many) return s->ops->del_many(s, keys, n, err);
+    for (size_t i = 0; i < n; i++) LH_TRY(s->ops->del(s, keys[i], err));
+    return LH_OK;
+}
+
 lh_status lh_storage_delete_prefix(lh_storage *s, const char *prefix, lh_error *err)
 {
     LH_TRY(check_prefix(prefix, err));
     lh_strlist keys;
     lh_strlist_init(&keys);
     lh_status rc = s->ops->list(s, prefix ? prefix : "", LH_LIST_RECURSIVE, &keys, err);
-    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) rc = s->ops->del(s, keys.items[i], err);
+    if (rc == LH_OK)
+        rc = lh_storage_delete_many(s, (const char *const *)keys.items, keys.len, err);
     lh_strlist_free(&keys);
     return rc;
 }

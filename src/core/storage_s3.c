@@ -419,6 +419,109 @@ static lh_status s3_delete(lh_storage *s, const char *key, lh_error *err)
     return rc;
 }
 
+/* Keys per DeleteObjects request: the S3 maximum. */
+#define DELETE_BATCH 1000
+
+/* Keys have no control characters (lh_storage_check_key): escaping the
+ * five markup characters is all XML 1.0 needs. */
+static void xml_escape(lh_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': lh_buf_append_str(b, "&amp;"); break;
+        case '<': lh_buf_append_str(b, "&lt;"); break;
+        case '>': lh_buf_append_str(b, "&gt;"); break;
+        case '"': lh_buf_append_str(b, "&quot;"); break;
+        case '\'': lh_buf_append_str(b, "&apos;"); break;
+        default: lh_buf_append_byte(b, *s);
+        }
+    }
+}
+
+/* The Error entries of a quiet DeleteResult body: LH_OK when there is
+ * none, else an error naming the first key left and how many failed. */
+lh_status lh_s3_delete_errors(const char *result, size_t len, size_t n, const char *bucket,
+                              lh_error *err)
+{
+    const char *inner, *e;
+    size_t ilen, elen, failed = 0;
+    if (!lh_s3_xml_find(result, len, "Error", &inner, &ilen)) return LH_OK;
+    for (const char *p = result, *end = result + len;
+         (p = lh_s3_xml_find(p, (size_t)(end - p), "Error", &e, &elen));)
+        failed++;
+    char *key = lh_s3_xml_get(inner, ilen, "Key");
+    char *code = lh_s3_xml_get(inner, ilen, "Code");
+    char *msg = lh_s3_xml_get(inner, ilen, "Message");
+    lh_status rc = lh_error_set(err, LH_ERR_IO, "s3://%s/%s: delete failed: %s%s%s (%zu of %zu keys failed)",
+                                bucket, key ? key : "?", code ? code : "error", msg ? ": " : "",
+                                msg ? msg : "", failed, n);
+    free(key);
+    free(code);
+    free(msg);
+    return rc;
+}
+
+/* One DeleteObjects request (quiet: the answer lists only failures). */
+static lh_status delete_objects(lh_s3 *s3, const char *const *keys, size_t n, lh_error *err)
+{
+    const char *root = s3->cfg.prefix;
+    lh_buf body = LH_BUF_INIT;
+    lh_buf_append_str(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                             "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
+    for (size_t i = 0; i < n; i++) {
+        lh_buf_append_str(&body, "<Object><Key>");
+        if (*root) {
+            xml_escape(&body, root);
+            lh_buf_append_byte(&body, '/');
+        }
+        xml_escape(&body, keys[i]);
+        lh_buf_append_str(&body, "</Key></Object>");
+    }
+    lh_buf_append_str(&body, "</Delete>");
+    unsigned char digest[MD5_LEN];
+    md5(body.data, body.len, digest);
+    char b64[4 * ((MD5_LEN + 2) / 3) + 1];
+    EVP_EncodeBlock((unsigned char *)b64, digest, MD5_LEN);
+    lh_s3_req req = {.method = "POST", .key = NULL, .query = "delete=", .body = body.data,
+                     .body_len = body.len, .content_type = "application/xml", .content_md5 = b64};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(s3, &req, &resp, err);
+    const char *inner;
+    size_t len;
+    if (rc == LH_OK && resp.status != 200) {
+        rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
+        lh_error_prefix(err, "deleting %zu object(s)", n);
+    } else if (rc == LH_OK &&
+               !lh_s3_xml_find(resp.body.data, resp.body.len, "DeleteResult", &inner, &len)) {
+        rc = lh_s3_fail(s3, LH_ERR_CORRUPT, &req, &resp, err);
+        lh_error_prefix(err, "deleting %zu object(s): the answer is not a DeleteResult", n);
+    } else if (rc == LH_OK) {
+        rc = lh_s3_delete_errors(inner, len, n, s3->cfg.bucket, err);
+    }
+    lh_s3_resp_free(&resp);
+    lh_buf_free(&body);
+    return rc;
+}
+
+static lh_status s3_delete_many(lh_storage *s, const char *const *keys, size_t n, lh_error *err)
+{
+    lh_s3 *s3 = (lh_s3 *)s;
+    const char **batch = lh_malloc((n < DELETE_BATCH ? n : DELETE_BATCH) * sizeof *batch + 1);
+    size_t len = 0;
+    lh_status rc = LH_OK;
+    for (size_t i = 0; rc == LH_OK && i <= n; i++) {
+        if (len && (i == n || len == DELETE_BATCH)) {
+            rc = delete_objects(s3, batch, len, err);
+            len = 0;
+        }
+        if (rc != LH_OK || i == n) break;
+        batch[len++] = keys[i];
+    }
+    free(batch);
+    return rc;
+}
+
 /* ---- listing ---- */
 
 /* Appends key (full S3 key) relative to the storage root, if it is one of ours. */
@@ -531,6 +634,7 @@ static const lh_storage_ops s3_ops = {
     .writer_open = s3_writer_open,
     .put_if_absent = s3_put_if_absent,
     .del = s3_delete,
+    .del_many = s3_delete_many,
     .list = s3_list,
 };
 

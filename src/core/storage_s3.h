@@ -112,6 +112,7 @@ typedef struct lh_s3_req {
     const char *if_match;  /* ETag or NULL */
     bool if_none_match;    /* send If-None-Match: * */
     const char *content_type;
+    const char *content_md5; /* base64 MD5 of the body, or NULL (DeleteObjects wants it) */
 } lh_s3_req;
 
 typedef struct lh_s3_resp {
@@ -143,6 +144,9 @@ lh_status lh_s3_fail(lh_s3 *s3, lh_status code, const lh_s3_req *req, const lh_s
                      lh_error *err);
 /* "s3://bucket/<root prefix>/<key>" for messages; caller frees. */
 char *lh_s3_describe(const lh_s3 *s3, const char *key);
+/* Failures listed in the content of a DeleteResult (n keys asked). */
+lh_status lh_s3_delete_errors(const char *result, size_t len, size_t n, const char *bucket,
+                              lh_error *err);
 /* Releases the handle pool (called by the backend's free). */
 void lh_s3_http_cleanup(lh_s3 *s3);
 

@@ -304,6 +304,7 @@ static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const sit
     if (req->range) add_header(&hl, "Range", req->range);
     if (req->if_match) add_header(&hl, "If-Match", req->if_match);
     if (req->if_none_match) add_header(&hl, "If-None-Match", "*");
+    if (req->content_md5) add_header(&hl, "Content-MD5", req->content_md5);
     add_header(&hl, "Content-Type", req->content_type ? req->content_type : "application/octet-stream");
     hl = curl_slist_append(hl, "Expect:"); /* no 100-continue round trip */
 

@@ -109,6 +109,18 @@ static void test_xml_mutations(void)
     }
 }
 
+static void test_delete_result(void)
+{
+    lh_error err;
+    const char *ok = "<Deleted><Key>a</Key></Deleted>";
+    CHECK_OK(lh_s3_delete_errors(ok, strlen(ok), 3, "bkt", &err), &err);
+    const char *bad = "<Deleted><Key>a</Key></Deleted>"
+                      "<Error><Key>p/x&amp;y</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+                      "<Error><Key>p/z</Key><Code>InternalError</Code></Error>";
+    CHECK(lh_s3_delete_errors(bad, strlen(bad), 3, "bkt", &err) == LH_ERR_IO);
+    CHECK_STR(err.msg, "s3://bkt/p/x&y: delete failed: AccessDenied: Access Denied (2 of 3 keys failed)");
+}
+
 static void test_open_uri(void)
 {
     lh_error err;
@@ -518,6 +530,51 @@ static void test_list(void)
     lh_storage_free(s);
 }
 
+
+/* Many keys go in DeleteObjects requests of up to 1000 (not one DELETE
+ * each): keys XML must escape, absent keys, an invalid key refused first. */
+static void test_delete_many(void)
+{
+    lh_storage *s = open_s3("many");
+    if (!s) return;
+    lh_error err;
+    enum { N = 1205 };
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    char key[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, i % 100 == 0 ? "d/a&b<c>'\"%04d \xc3\xa9" : "d/k%04d", i);
+        lh_strlist_push(&keys, key);
+        CHECK_OK(lh_storage_write(s, key, "x", 1, &err), &err);
+    }
+    CHECK_OK(lh_storage_write(s, "keep", "x", 1, &err), &err);
+    lh_strlist_push(&keys, "d/never-written");
+    const char *bad[] = {"d/k0001", "d/ctl\x01key"};
+    CHECK(lh_storage_delete_many(s, bad, 2, &err) == LH_ERR_INVALID);
+    long posts = stat_count("POST"), deletes = stat_count("DELETE");
+    CHECK_OK(lh_storage_delete_many(s, (const char *const *)keys.items, keys.len, &err), &err);
+    CHECK_INT(stat_count("POST") - posts, 2); /* 1000 + 206 keys */
+    CHECK_INT(stat_count("DELETE") - deletes, 0);
+    /* a failing request is retried like any other */
+    CHECK_OK(lh_storage_write(s, "d/again", "x", 1, &err), &err);
+    fault("count=1&status=503&method=POST");
+    const char *again[] = {"d/again"};
+    CHECK_OK(lh_storage_delete_many(s, again, 1, &err), &err);
+    const char *left[] = {"keep"};
+    check_list(s, "", LH_LIST_RECURSIVE, left, 1);
+    /* delete_prefix goes the same way */
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "p/%d", i);
+        CHECK_OK(lh_storage_write(s, key, "x", 1, &err), &err);
+    }
+    posts = stat_count("POST");
+    CHECK_OK(lh_storage_delete_prefix(s, "p", &err), &err);
+    CHECK_INT(stat_count("POST") - posts, 1);
+    check_list(s, "", LH_LIST_RECURSIVE, left, 1);
+    lh_strlist_free(&keys);
+    lh_storage_free(s);
+}
+
 typedef struct thread_job {
     lh_storage *s;
     int id, failures;
@@ -570,6 +627,7 @@ int main(void)
     RUN(test_sigv4_vectors);
     RUN(test_xml);
     RUN(test_xml_mutations);
+    RUN(test_delete_result);
     RUN(test_open_uri);
     RUN(test_config);
     if (!s3_server_begin()) return lh_test_report();
@@ -580,6 +638,7 @@ int main(void)
     RUN(test_race);
     RUN(test_multipart);
     RUN(test_list);
+    RUN(test_delete_many);
     RUN(test_threads);
     stop_server();
     return lh_test_report();

@@ -74,6 +74,11 @@ void lh_storage_writer_free(lh_storage_writer *w); /* aborts if not committed */
 
 /* Delete one key; deleting an absent key is LH_OK (idempotent). */
 lh_status lh_storage_delete(lh_storage *s, const char *key, lh_error *err);
+/* Delete keys[0..n); absent keys are fine. Backends that can delete many
+ * keys in one request (S3 DeleteObjects: 1000 a request) do; on a failure
+ * some keys may be gone and others not, and err names a key left. */
+lh_status lh_storage_delete_many(lh_storage *s, const char *const *keys, size_t n,
+                                 lh_error *err);
 /* Delete every key under prefix (a "directory"). */
 lh_status lh_storage_delete_prefix(lh_storage *s, const char *prefix, lh_error *err);
 
@@ -102,6 +107,8 @@ typedef struct lh_storage_ops {
     lh_status (*put_if_absent)(lh_storage *s, const char *key, const void *data, size_t n,
                                lh_error *err);
     lh_status (*del)(lh_storage *s, const char *key, lh_error *err);
+    /* Optional (NULL: one del a key); keys already checked. */
+    lh_status (*del_many)(lh_storage *s, const char *const *keys, size_t n, lh_error *err);
     lh_status (*list)(lh_storage *s, const char *prefix, int flags, lh_strlist *out,
                       lh_error *err);
 } lh_storage_ops;
