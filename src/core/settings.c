@@ -39,8 +39,10 @@ lh_status lh_settings_load(lh_settings *s, lh_error *err)
     s->max_buffer_rows = v;
     if ((rc = env_int("LAKEHOUSE_LOCK_MAX_RETRIES", 10, 0, 1000, &v, err)) != LH_OK) goto fail;
     s->lock_max_retries = (int)v;
-    if ((rc = env_int("LAKEHOUSE_JOURNAL_DRAIN_ROWS", 1000000, 1, INT64_MAX, &v, err)) != LH_OK) goto fail;
-    s->journal_drain_rows = v;
+    if ((rc = env_int("LAKEHOUSE_LOCK_BACKOFF_MS", 1000, 0, 600000, &v, err)) != LH_OK) goto fail;
+    s->lock_backoff_ms = (int)v;
+    if ((rc = env_int("LAKEHOUSE_WORKERS", 0, 0, 64, &v, err)) != LH_OK) goto fail;
+    s->workers = (int)v;
     return LH_OK;
 fail:
     lh_settings_free(s);

@@ -55,9 +55,12 @@ static void holder_json(lh_buf *out)
 static void backoff_sleep(int attempt)
 {
     long ms = 1000;
-    const char *env = getenv("LAKEHOUSE_LOCK_BACKOFF_MS");
-    if (env && *env) ms = strtol(env, NULL, 10);
-    if (ms < 0) ms = 0;
+    lh_settings s;
+    lh_error e;
+    if (lh_settings_load(&s, &e) == LH_OK) { /* the CLI refused bad settings already */
+        ms = s.lock_backoff_ms;
+        lh_settings_free(&s);
+    }
     long total = ms * attempt;
     struct timespec ts = {total / 1000, (total % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {

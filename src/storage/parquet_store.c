@@ -24,11 +24,13 @@ void lh_pstore_opts_init(lh_pstore_opts *o)
     o->shards = 0;
     o->grace_period_days = 30;
     o->lock_max_retries = -1;
+    o->workers = 0;
     lh_settings s;
     lh_error e;
     if (lh_settings_load(&s, &e) == LH_OK) {
         o->grace_period_days = s.grace_period_days;
         o->lock_max_retries = s.lock_max_retries;
+        o->workers = s.workers;
         lh_settings_free(&s);
     }
 }

@@ -124,18 +124,17 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* LAKEHOUSE_WORKERS, default: the online CPUs. */
-static size_t workers(void)
+/* The store's workers setting; 0: one per online CPU. */
+static size_t workers(const lh_pstore *ps)
 {
-    const char *env = getenv("LAKEHOUSE_WORKERS");
-    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    long n = ps->opts.workers > 0 ? ps->opts.workers : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (size_t)n;
 }
 
 /* Rewrite slots[0..n) on a few threads; every slot gets its rc. */
 static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, size_t n)
 {
-    size_t nthreads = workers();
+    size_t nthreads = workers(ps);
     /* LAKEHOUSE_WORKERS=1: one thread does everything */
     pool pl = {ps, dedupe, cutoff, nthreads > 1, slots, n, 0};
     if (nthreads > n) nthreads = n;

@@ -186,6 +186,17 @@ static void test_settings(void)
     CHECK(strstr(err.msg, "LAKEHOUSE_LOCK_MAX_RETRIES") != NULL);
     unsetenv("LAKEHOUSE_LOCK_MAX_RETRIES");
     unsetenv("LAKEHOUSE_GRACE_PERIOD_DAYS");
+    CHECK_OK(lh_settings_load(&s, &err), &err);
+    CHECK_INT(s.workers, 0); /* one per CPU */
+    lh_settings_free(&s);
+    setenv("LAKEHOUSE_WORKERS", "3", 1);
+    CHECK_OK(lh_settings_load(&s, &err), &err);
+    CHECK_INT(s.workers, 3);
+    lh_settings_free(&s);
+    setenv("LAKEHOUSE_WORKERS", "-1", 1);
+    CHECK_RC(lh_settings_load(&s, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "LAKEHOUSE_WORKERS=\"-1\"") != NULL);
+    unsetenv("LAKEHOUSE_WORKERS");
 }
 
 static void test_keys(void)

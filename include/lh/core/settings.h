@@ -12,7 +12,10 @@ typedef struct lh_settings {
     int grace_period_days;   /* LAKEHOUSE_GRACE_PERIOD_DAYS, default 30 */
     int64_t max_buffer_rows; /* LAKEHOUSE_MAX_BUFFER_ROWS, default 1,000,000 */
     int lock_max_retries;    /* LAKEHOUSE_LOCK_MAX_RETRIES, default 10 (reference 0.9.0) */
-    int64_t journal_drain_rows; /* LAKEHOUSE_JOURNAL_DRAIN_ROWS, default 1,000,000 */
+    int lock_backoff_ms;     /* LAKEHOUSE_LOCK_BACKOFF_MS, default 1000: the n-th retry waits
+                              * n times this long */
+    int workers;             /* LAKEHOUSE_WORKERS: threads for merge/compact, default 0 = one per
+                              * online CPU; 1 = no threads at all */
 } lh_settings;
 
 /* Fill s from the environment; LH_ERR_INVALID names a malformed variable.

@@ -32,6 +32,7 @@ typedef struct lh_pstore_opts {
     int shards;              /* entity-id hash shards; <= 1 = one shard "0" */
     int grace_period_days;   /* merge reaps tombstones older than this */
     int lock_max_retries;    /* fence acquisition attempts (< 0: settings) */
+    int workers;             /* merge/compact threads; 0 = one per online CPU, 1 = none */
 } lh_pstore_opts;
 
 void lh_pstore_opts_init(lh_pstore_opts *o); /* defaults from LAKEHOUSE_* settings */
