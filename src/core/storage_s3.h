@@ -60,6 +60,32 @@ char *lh_s3_xml_get(const char *s, size_t n, const char *tag);
 
 /* ---- the backend ---- */
 
+/* ---- temporary credentials (storage_s3_creds.c) ---- */
+
+typedef enum lh_s3_creds_source {
+    LH_S3_CREDS_NONE,      /* static keys (or anonymous): never refreshed */
+    LH_S3_CREDS_CONTAINER, /* AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI */
+    LH_S3_CREDS_IMDS,      /* EC2 instance metadata */
+} lh_s3_creds_source;
+
+typedef struct lh_s3_creds {
+    char *access_key, *secret_key, *session_token;
+    int64_t expire_ms; /* 0: does not expire */
+} lh_s3_creds;
+
+void lh_s3_creds_free(lh_s3_creds *c);
+/* The credentials JSON both services answer (source names it in errors). */
+lh_status lh_s3_creds_parse(const char *json, size_t len, const char *source, lh_s3_creds *out,
+                            lh_error *err);
+/* Find a source: the container endpoint when configured (its failure is an
+ * error), then instance metadata unless AWS_EC2_METADATA_DISABLED (no
+ * credentials from the default address: *source NONE, anonymous requests;
+ * from AWS_EC2_METADATA_SERVICE_ENDPOINT: an error). */
+lh_status lh_s3_creds_discover(lh_s3_creds_source *source, lh_s3_creds *out, lh_error *err);
+lh_status lh_s3_creds_fetch(lh_s3_creds_source source, lh_s3_creds *out, lh_error *err);
+/* curl_global_init, once per process. */
+void lh_s3_curl_once(void);
+
 typedef struct lh_s3_config {
     char *bucket;
     char *prefix;     /* root prefix inside the bucket, no leading/trailing '/', may be "" */
@@ -70,7 +96,9 @@ typedef struct lh_s3_config {
     char *region;     /* endpoint, host and region may change (bucket region redirect): read them under site_lock */
     char *access_key; /* NULL: anonymous, unsigned requests */
     char *secret_key;
-    char *session_token;
+    char *session_token; /* the three change on a refresh: read them under site_lock */
+    lh_s3_creds_source creds_source;
+    int64_t creds_expire_ms; /* 0: never */
     int max_attempts;  /* total tries per request (>= 1) */
     int retry_base_ms; /* first backoff; doubles per attempt, capped */
     int max_keys;      /* ListObjectsV2 page size (test hook; 1000 by default) */
@@ -87,8 +115,9 @@ void lh_s3_config_set_region(lh_s3_config *c, const char *region);
  *     https://BUCKET.s3.REGION.amazonaws.com.
  *   AWS_REGION / AWS_DEFAULT_REGION / config file region / us-east-1.
  *   AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), else the
- *     AWS_PROFILE (default "default") of the shared credentials file; none:
- *     anonymous, unsigned requests.
+ *     AWS_PROFILE (default "default") of the shared credentials file, else
+ *     the container credentials endpoint or instance metadata (refreshed
+ *     before they expire); none: anonymous, unsigned requests.
  *   LH_S3_MAX_ATTEMPTS (6), LH_S3_RETRY_BASE_MS (100). */
 lh_status lh_s3_config_load(lh_s3_config *c, lh_error *err);
 void lh_s3_config_free(lh_s3_config *c);
@@ -97,7 +126,7 @@ typedef struct lh_s3 {
     lh_storage base;
     lh_s3_config cfg;
     pthread_mutex_t pool_lock; /* guards the idle curl handles */
-    pthread_mutex_t site_lock; /* guards cfg.endpoint, cfg.host, cfg.region */
+    pthread_mutex_t site_lock; /* guards cfg.endpoint, cfg.host, cfg.region and the credentials */
     void **pool;               /* CURL * handles kept for connection reuse */
     size_t pool_len, pool_cap;
 } lh_s3;

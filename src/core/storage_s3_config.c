@@ -1,5 +1,6 @@
 /* Configuration of the S3 backend: endpoint and addressing style, region,
- * credentials (environment, then the shared ~/.aws files), retry knobs. */
+ * credentials (environment, the shared ~/.aws files, then the machine's:
+ * storage_s3_creds.c), retry knobs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,14 @@ static lh_status load_credentials(lh_s3_config *c, lh_error *err)
         rc = lh_error_set(err, LH_ERR_INVALID, "%s: profile [%s] has aws_access_key_id but no aws_secret_access_key",
                           path, profile);
     free(path);
-    return rc;
+    if (rc != LH_OK || c->access_key) return rc;
+    lh_s3_creds t;
+    LH_TRY(lh_s3_creds_discover(&c->creds_source, &t, err));
+    c->access_key = t.access_key; /* NULL when none: anonymous */
+    c->secret_key = t.secret_key;
+    c->session_token = t.session_token;
+    c->creds_expire_ms = t.expire_ms;
+    return LH_OK;
 }
 
 void lh_s3_config_set_region(lh_s3_config *c, const char *region)

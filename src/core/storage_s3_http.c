@@ -26,6 +26,11 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+void lh_s3_curl_once(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+}
+
 void lh_s3_resp_init(lh_s3_resp *r)
 {
     memset(r, 0, sizeof *r);
@@ -51,7 +56,7 @@ static void resp_reset(lh_s3_resp *r)
 
 static CURL *handle_get(lh_s3 *s3)
 {
-    pthread_once(&curl_once, curl_init_once);
+    lh_s3_curl_once();
     CURL *h = NULL;
     pthread_mutex_lock(&s3->pool_lock);
     if (s3->pool_len) h = s3->pool[--s3->pool_len];
@@ -237,18 +242,55 @@ static long backoff_ms(const lh_s3 *s3, int attempt)
     return ms / 2 + (long)(r % (unsigned int)(ms / 2 + 1)); /* "equal jitter" */
 }
 
-/* Where requests go: a copy taken per attempt, as a region redirect may
- * change it concurrently. */
+/* Where requests go and with which credentials: a copy taken per attempt,
+ * as a region redirect or a credentials refresh may change them
+ * concurrently. */
 typedef struct site {
     char *endpoint, *host, *region;
+    char *access_key, *secret_key, *session_token;
 } site;
+
+/* Fetched again this long before they expire (the services hand out new
+ * ones from 15 minutes before). */
+#define CREDS_EARLY_MS (5 * 60 * 1000)
+
+/* Temporary credentials close to expiry are replaced. Caller holds
+ * site_lock. A failed fetch keeps the old ones: the request may still
+ * pass, or fail naming S3's refusal. */
+static void creds_refresh(lh_s3 *s3)
+{
+    lh_s3_config *c = &s3->cfg;
+    if (c->creds_source == LH_S3_CREDS_NONE || !c->creds_expire_ms) return;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (now_ms < c->creds_expire_ms - CREDS_EARLY_MS) return;
+    lh_s3_creds t;
+    lh_error e;
+    if (lh_s3_creds_fetch(c->creds_source, &t, &e) != LH_OK) return;
+    lh_s3_creds old = {c->access_key, c->secret_key, c->session_token, c->creds_expire_ms};
+    c->access_key = t.access_key;
+    c->secret_key = t.secret_key;
+    c->session_token = t.session_token;
+    c->creds_expire_ms = t.expire_ms;
+    lh_s3_creds_free(&old);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? lh_strdup(s) : NULL;
+}
 
 static void site_get(lh_s3 *s3, site *st)
 {
     pthread_mutex_lock(&s3->site_lock);
+    creds_refresh(s3);
     st->endpoint = lh_strdup(s3->cfg.endpoint);
     st->host = lh_strdup(s3->cfg.host);
     st->region = lh_strdup(s3->cfg.region);
+    st->access_key = dup_or_null(s3->cfg.access_key);
+    st->secret_key = dup_or_null(s3->cfg.secret_key);
+    st->session_token = dup_or_null(s3->cfg.session_token);
     pthread_mutex_unlock(&s3->site_lock);
 }
 
@@ -257,6 +299,10 @@ static void site_free(site *st)
     free(st->endpoint);
     free(st->host);
     free(st->region);
+    free(st->access_key);
+    if (st->secret_key) memset(st->secret_key, 0, strlen(st->secret_key));
+    free(st->secret_key);
+    free(st->session_token);
 }
 
 /* S3 names the bucket's region when a request went to the wrong one
@@ -286,15 +332,15 @@ static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const sit
     signed_h[ns++] = (lh_s3_header){"host", st->host};
     signed_h[ns++] = (lh_s3_header){"x-amz-content-sha256", payload_hash};
     signed_h[ns++] = (lh_s3_header){"x-amz-date", amz_date};
-    if (s3->cfg.session_token) signed_h[ns++] = (lh_s3_header){"x-amz-security-token", s3->cfg.session_token};
+    if (st->session_token) signed_h[ns++] = (lh_s3_header){"x-amz-security-token", st->session_token};
 
     struct curl_slist *hl = NULL;
     add_header(&hl, "Host", st->host);
     add_header(&hl, "x-amz-content-sha256", payload_hash);
     add_header(&hl, "x-amz-date", amz_date);
-    if (s3->cfg.session_token) add_header(&hl, "x-amz-security-token", s3->cfg.session_token);
-    if (s3->cfg.access_key) {
-        lh_sigv4_key key = {s3->cfg.access_key, s3->cfg.secret_key, st->region, "s3"};
+    if (st->session_token) add_header(&hl, "x-amz-security-token", st->session_token);
+    if (st->access_key) {
+        lh_sigv4_key key = {st->access_key, st->secret_key, st->region, "s3"};
         lh_buf auth = LH_BUF_INIT;
         lh_sigv4_authorization(&key, req->method, canon_path, req->query, signed_h, ns, payload_hash,
                                amz_date, &auth);

@@ -11,6 +11,13 @@ WSGI layers.
   connection (a success the client never sees); ``region=R`` adds an
   ``x-amz-bucket-region`` header (wrong-region answers). ``GET /__lh_stats__`` returns
   request counts per method as JSON.
+- Machine credentials for the credential-chain tests, handing out the
+  printed key: EC2 instance metadata (IMDSv2: ``PUT /latest/api/token``, then
+  ``/latest/meta-data/iam/security-credentials/[role]`` with the token) and a
+  container credentials endpoint (``GET /__lh_container_creds__``, header
+  ``Authorization: lh-container-auth``). ``POST /__lh_creds__?expires_in=S``
+  sets how soon the credentials handed out expire (default an hour);
+  ``/__lh_stats__`` counts ``imds`` and ``container`` fetches.
 
 Run: ``python s3_fixture.py [--auth] BUCKET...``. It prints "port key_id
 secret" on stdout, then serves until stdin closes or it gets SIGTERM. With
@@ -57,6 +64,67 @@ def _drop_connection(environ):
             pass
 
 
+_creds = {"key_id": "testing", "secret": "testing", "expires_in": 3600}
+IMDS_TOKEN = "lh-imds-token"
+IMDS_ROLE = "lh-role"
+
+
+def _creds_json():
+    import datetime
+
+    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=_creds["expires_in"])
+    return json.dumps(
+        {
+            "Code": "Success",
+            "Type": "AWS-HMAC",
+            "AccessKeyId": _creds["key_id"],
+            "SecretAccessKey": _creds["secret"],
+            "Token": "",  # moto checks signatures of IAM users: no session token
+            "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+
+
+def _answer(start_response, status, body, ctype="text/plain"):
+    body = body.encode()
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _machine_creds(environ, start_response, path, method):
+    """The metadata services' answers, or None when path is not theirs."""
+    if path == "/latest/api/token" and method == "PUT":
+        if not environ.get("HTTP_X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS"):
+            return _answer(start_response, "400 Bad Request", "")
+        return _answer(start_response, "200 OK", IMDS_TOKEN)
+    if path.startswith("/latest/meta-data/iam/security-credentials/") and method == "GET":
+        if environ.get("HTTP_X_AWS_EC2_METADATA_TOKEN") != IMDS_TOKEN:
+            return _answer(start_response, "401 Unauthorized", "")
+        role = path[len("/latest/meta-data/iam/security-credentials/"):]
+        if not role:
+            return _answer(start_response, "200 OK", IMDS_ROLE + "\n")
+        if role != IMDS_ROLE:
+            return _answer(start_response, "404 Not Found", "")
+        with _lock:
+            _stats["imds"] = _stats.get("imds", 0) + 1
+            body = _creds_json()
+        return _answer(start_response, "200 OK", body, "application/json")
+    if path == "/__lh_container_creds__":
+        if environ.get("HTTP_AUTHORIZATION") != "lh-container-auth":
+            return _answer(start_response, "403 Forbidden", "")
+        with _lock:
+            _stats["container"] = _stats.get("container", 0) + 1
+            body = _creds_json()
+        return _answer(start_response, "200 OK", body, "application/json")
+    if path == "/__lh_creds__":
+        q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        _drain(environ)
+        with _lock:
+            _creds["expires_in"] = int(q.get("expires_in", "3600"))
+        return _answer(start_response, "200 OK", "")
+    return None
+
+
 class Faulty:
     def __init__(self, app):
         self.app = app
@@ -64,6 +132,9 @@ class Faulty:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ["REQUEST_METHOD"]
+        answer = _machine_creds(environ, start_response, path, method)
+        if answer is not None:
+            return answer
         if path == "/__lh_fault__":
             q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
             _drain(environ)
@@ -163,6 +234,7 @@ def main():
         with _lock:
             settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
             ActionAuthenticatorMixin.request_count = 0
+    _creds.update(key_id=key_id, secret=secret)
     print(port, key_id, secret, flush=True)
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

@@ -125,7 +125,8 @@ static void test_credentials_file(void)
     }
     unsetenv("AWS_SHARED_CREDENTIALS_FILE");
     unsetenv("AWS_CONFIG_FILE");
-    setenv("HOME", dir, 1); /* no ~/.aws: anonymous */
+    setenv("HOME", dir, 1); /* no ~/.aws and no instance metadata: anonymous */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     s = open_s3("profile");
     if (s) {
         CHECK(((lh_s3 *)s)->cfg.access_key == NULL);
@@ -134,6 +135,7 @@ static void test_credentials_file(void)
         lh_buf_free(&b);
         lh_storage_free(s);
     }
+    unsetenv("AWS_EC2_METADATA_DISABLED");
     setup_env();
     lh_test_rmtree(dir);
     free(creds);
@@ -185,12 +187,133 @@ static void test_connection_refused(void)
     lh_storage_free(s);
 }
 
+
+/* The credentials JSON of the metadata services, offline. */
+static void test_creds_parse(void)
+{
+    lh_error err;
+    lh_s3_creds c;
+    const char *ok = "{\"Code\": \"Success\", \"AccessKeyId\": \"AK\", \"SecretAccessKey\": \"SK\", "
+                     "\"Token\": \"TOK\", \"Expiration\": \"2030-01-02T03:04:05Z\"}";
+    CHECK_OK(lh_s3_creds_parse(ok, strlen(ok), "x", &c, &err), &err);
+    CHECK_STR(c.access_key, "AK");
+    CHECK_STR(c.secret_key, "SK");
+    CHECK_STR(c.session_token, "TOK");
+    CHECK(c.expire_ms == 1893553445000LL);
+    lh_s3_creds_free(&c);
+    const char *refused = "{\"Code\": \"AssumeRoleUnauthorizedAccess\"}";
+    CHECK_RC(lh_s3_creds_parse(refused, strlen(refused), "instance metadata", &c, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "instance metadata: credentials refused: AssumeRoleUnauthorizedAccess") != NULL);
+    const char *partial = "{\"AccessKeyId\": \"AK\"}";
+    CHECK_RC(lh_s3_creds_parse(partial, strlen(partial), "x", &c, &err), LH_ERR_CORRUPT);
+    CHECK_RC(lh_s3_creds_parse("<html>", 6, "x", &c, &err), LH_ERR_CORRUPT);
+}
+
+static long creds_fetches(const char *which)
+{
+    return stat_count(which);
+}
+
+/* Without keys in the environment or files: the container endpoint, then
+ * EC2 instance metadata (both served by the fixture with the key moto
+ * checks signatures against), refreshed when about to expire. */
+static void test_machine_credentials(void)
+{
+    char *dir = lh_test_tmpdir();
+    char *saved_home = lh_strdup(getenv("HOME") ? getenv("HOME") : "/");
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    setenv("HOME", dir, 1); /* no ~/.aws */
+    char base[64], url[128];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", server_port);
+    lh_error err;
+    lh_buf b = LH_BUF_INIT;
+
+    /* instance metadata, IMDSv2 */
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", base, 1);
+    long before = creds_fetches("imds");
+    lh_storage *s = open_s3("machine");
+    if (s) {
+        CHECK_INT(((lh_s3 *)s)->cfg.creds_source, LH_S3_CREDS_IMDS);
+        CHECK_STR(((lh_s3 *)s)->cfg.access_key, server_key_id);
+        CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
+        CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
+        CHECK_INT(creds_fetches("imds") - before, 1); /* fresh for an hour: fetched once */
+        lh_storage_free(s);
+    }
+    /* about to expire: fetched again before each request */
+    control("POST", "/__lh_creds__?expires_in=60", NULL);
+    before = creds_fetches("imds");
+    s = open_s3("machine");
+    if (s) {
+        lh_buf_reset(&b);
+        CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
+        CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
+        CHECK_INT(creds_fetches("imds") - before, 3);
+        lh_storage_free(s);
+    }
+    control("POST", "/__lh_creds__?expires_in=3600", NULL);
+    /* an endpoint named explicitly must answer */
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1", 1);
+    lh_storage *bad = NULL;
+    CHECK_RC(lh_storage_open("s3://" BUCKET "/machine", &bad, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "instance metadata http://127.0.0.1:1") != NULL);
+    unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+
+    /* the container endpoint comes first; its token from the environment or a file */
+    snprintf(url, sizeof url, "%s/__lh_container_creds__", base);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "lh-container-auth", 1);
+    before = creds_fetches("container");
+    s = open_s3("machine");
+    if (s) {
+        CHECK_INT(((lh_s3 *)s)->cfg.creds_source, LH_S3_CREDS_CONTAINER);
+        CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
+        lh_storage_free(s);
+    }
+    CHECK_INT(creds_fetches("container") - before, 1);
+    char *token_file = lh_asprintf("%s/token", dir);
+    FILE *f = fopen(token_file, "w");
+    fputs("lh-container-auth\n", f);
+    fclose(f);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong", 1);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_file, 1); /* wins over the variable */
+    s = open_s3("machine");
+    if (s) {
+        CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
+        lh_storage_free(s);
+    }
+    unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    CHECK_RC(lh_storage_open("s3://" BUCKET "/machine", &bad, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL && strstr(err.msg, "HTTP 403"));
+    unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+
+    /* metadata switched off and nothing else: anonymous */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    s = open_s3("machine");
+    if (s) {
+        CHECK(((lh_s3 *)s)->cfg.access_key == NULL);
+        lh_storage_free(s);
+    }
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    setenv("HOME", saved_home, 1);
+    setup_env();
+    lh_buf_free(&b);
+    lh_test_rmtree(dir);
+    free(token_file);
+    free(saved_home);
+    free(dir);
+}
+
 int main(void)
 {
+    RUN(test_creds_parse);
     if (!s3_server_begin()) return lh_test_report();
     RUN(test_retries);
     RUN(test_bad_signature);
     RUN(test_credentials_file);
+    RUN(test_machine_credentials);
     RUN(test_region_redirect);
     RUN(test_connection_refused);
     stop_server();
