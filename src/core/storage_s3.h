@@ -64,6 +64,7 @@ char *lh_s3_xml_get(const char *s, size_t n, const char *tag);
 
 typedef enum lh_s3_creds_source {
     LH_S3_CREDS_NONE,      /* static keys (or anonymous): never refreshed */
+    LH_S3_CREDS_WEB_IDENTITY, /* AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN at STS */
     LH_S3_CREDS_CONTAINER, /* AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI */
     LH_S3_CREDS_IMDS,      /* EC2 instance metadata */
 } lh_s3_creds_source;
@@ -82,7 +83,12 @@ lh_status lh_s3_creds_parse(const char *json, size_t len, const char *source, lh
  * credentials from the default address: *source NONE, anonymous requests;
  * from AWS_EC2_METADATA_SERVICE_ENDPOINT: an error). */
 lh_status lh_s3_creds_discover(lh_s3_creds_source *source, lh_s3_creds *out, lh_error *err);
-lh_status lh_s3_creds_fetch(lh_s3_creds_source source, lh_s3_creds *out, lh_error *err);
+/* Fetch from source again (region: for the STS endpoint). */
+lh_status lh_s3_creds_fetch(lh_s3_creds_source source, const char *region, lh_s3_creds *out,
+                            lh_error *err);
+/* AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are both set (it then comes
+ * before the shared files, as in the AWS SDKs). */
+bool lh_s3_web_identity_configured(void);
 /* curl_global_init, once per process. */
 void lh_s3_curl_once(void);
 

@@ -73,6 +73,15 @@ static char *aws_file(const char *env_name, const char *name)
     return env("HOME") ? lh_asprintf("%s/.aws/%s", env("HOME"), name) : NULL;
 }
 
+static void take_creds(lh_s3_config *c, lh_s3_creds_source source, lh_s3_creds *t)
+{
+    c->creds_source = source;
+    c->access_key = t->access_key;
+    c->secret_key = t->secret_key;
+    c->session_token = t->session_token;
+    c->creds_expire_ms = t->expire_ms;
+}
+
 /* Environment first, then the shared files of the profile (AWS_PROFILE or
  * "default"): credentials from ~/.aws/credentials, region from ~/.aws/config. */
 static lh_status load_credentials(lh_s3_config *c, lh_error *err)
@@ -98,6 +107,12 @@ static lh_status load_credentials(lh_s3_config *c, lh_error *err)
         if (env("AWS_SESSION_TOKEN")) c->session_token = lh_strdup(env("AWS_SESSION_TOKEN"));
         return LH_OK;
     }
+    if (lh_s3_web_identity_configured()) {
+        lh_s3_creds t;
+        LH_TRY(lh_s3_creds_fetch(LH_S3_CREDS_WEB_IDENTITY, c->region, &t, err));
+        take_creds(c, LH_S3_CREDS_WEB_IDENTITY, &t);
+        return LH_OK;
+    }
     char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
     c->access_key = ini_get(path, profile, "aws_access_key_id");
     if (c->access_key) {
@@ -111,11 +126,9 @@ static lh_status load_credentials(lh_s3_config *c, lh_error *err)
     free(path);
     if (rc != LH_OK || c->access_key) return rc;
     lh_s3_creds t;
-    LH_TRY(lh_s3_creds_discover(&c->creds_source, &t, err));
-    c->access_key = t.access_key; /* NULL when none: anonymous */
-    c->secret_key = t.secret_key;
-    c->session_token = t.session_token;
-    c->creds_expire_ms = t.expire_ms;
+    lh_s3_creds_source source;
+    LH_TRY(lh_s3_creds_discover(&source, &t, err));
+    take_creds(c, source, &t); /* none found: NULL keys, anonymous */
     return LH_OK;
 }
 

@@ -1,16 +1,20 @@
-/* Temporary S3 credentials from the machine the process runs on, after the
- * environment and the shared files had none: the container credentials
- * endpoint (ECS, EKS pod identity: AWS_CONTAINER_CREDENTIALS_FULL_URI or
- * _RELATIVE_URI, optional AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]), then
- * EC2 instance metadata (IMDSv2 token, then v1; AWS_EC2_METADATA_DISABLED,
- * AWS_EC2_METADATA_SERVICE_ENDPOINT). Both answer the same JSON; the
- * credentials expire and are fetched again shortly before. */
+/* Temporary S3 credentials: a web identity token exchanged at STS (EKS
+ * service accounts: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN), and, after
+ * the environment and the shared files had none, the machine's: the
+ * container credentials endpoint (ECS, EKS pod identity:
+ * AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI, optional
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]), then EC2 instance metadata
+ * (IMDSv2 token, then v1; AWS_EC2_METADATA_DISABLED,
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT). All expire and are fetched again
+ * shortly before. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/storage_s3.h"
 #include "lh/core/mem.h"
@@ -42,8 +46,20 @@ static size_t sink(char *p, size_t size, size_t nmemb, void *ud)
 
 /* One plain HTTP request with a short timeout: metadata services answer
  * at once or not at all. *status = 0 when nothing answered. */
+static void http_body(const char *method, const char *url, struct curl_slist *headers,
+                      const char *send, long timeout_ms, lh_buf *body, long *status, char *why,
+                      size_t whylen);
+
 static void http(const char *method, const char *url, struct curl_slist *headers,
                  long timeout_ms, lh_buf *body, long *status, char *why, size_t whylen)
+{
+    http_body(method, url, headers, NULL, timeout_ms, body, status, why, whylen);
+}
+
+/* The same, sending `send` (a form) with a POST. */
+static void http_body(const char *method, const char *url, struct curl_slist *headers,
+                      const char *send, long timeout_ms, lh_buf *body, long *status, char *why,
+                      size_t whylen)
 {
     *status = 0;
     why[0] = '\0';
@@ -68,6 +84,9 @@ static void http(const char *method, const char *url, struct curl_slist *headers
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(send ? send : ""));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, send ? send : "");
     }
     CURLcode rc = curl_easy_perform(h);
     if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -212,10 +231,100 @@ done:
     return rc;
 }
 
-lh_status lh_s3_creds_fetch(lh_s3_creds_source source, lh_s3_creds *out, lh_error *err)
+bool lh_s3_web_identity_configured(void)
+{
+    return env("AWS_WEB_IDENTITY_TOKEN_FILE") && env("AWS_ROLE_ARN");
+}
+
+static void form_add(lh_buf *f, const char *name, const char *value)
+{
+    if (f->len) lh_buf_append_byte(f, '&');
+    lh_buf_append_str(f, name);
+    lh_buf_append_byte(f, '=');
+    lh_s3_uri_encode(f, value, false);
+}
+
+/* AssumeRoleWithWebIdentity: the token file is read on every fetch (the
+ * cluster rotates it); the request is unsigned, the token is the proof. */
+static lh_status web_identity_fetch(const char *region, lh_s3_creds *out, lh_error *err)
+{
+    const char *path = env("AWS_WEB_IDENTITY_TOKEN_FILE");
+    FILE *f = fopen(path, "r");
+    if (!f) return lh_error_errno(err, LH_ERR_IO, errno, "AWS_WEB_IDENTITY_TOKEN_FILE %s", path);
+    lh_buf token = LH_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) lh_buf_append(&token, chunk, n);
+    fclose(f);
+    while (token.len && (token.data[token.len - 1] == '\n' || token.data[token.len - 1] == '\r'))
+        token.data[--token.len] = '\0';
+    if (!token.len) {
+        lh_buf_free(&token);
+        return lh_error_set(err, LH_ERR_INVALID, "AWS_WEB_IDENTITY_TOKEN_FILE %s is empty", path);
+    }
+    const char *ep = env("AWS_ENDPOINT_URL_STS");
+    char *url = ep ? lh_strdup(ep) : lh_asprintf("https://sts.%s.amazonaws.com/", region);
+    char *session = env("AWS_ROLE_SESSION_NAME") ? lh_strdup(env("AWS_ROLE_SESSION_NAME"))
+                                                 : lh_asprintf("ftm-lakehouse-%ld", (long)time(NULL));
+    lh_buf form = LH_BUF_INIT;
+    form_add(&form, "Action", "AssumeRoleWithWebIdentity");
+    form_add(&form, "RoleArn", env("AWS_ROLE_ARN"));
+    form_add(&form, "RoleSessionName", session);
+    form_add(&form, "Version", "2011-06-15");
+    form_add(&form, "WebIdentityToken", token.data);
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
+    lh_buf body = LH_BUF_INIT;
+    long status;
+    char why[CURL_ERROR_SIZE];
+    http_body("POST", url, hl, form.data, 5000, &body, &status, why, sizeof why);
+    lh_status rc = LH_OK;
+    const char *cred;
+    size_t clen;
+    if (!status) {
+        rc = lh_error_set(err, LH_ERR_IO, "STS %s: %s", url, why);
+    } else if (status != 200) {
+        char *code = lh_s3_xml_get(body.data, body.len, "Code");
+        char *msg = lh_s3_xml_get(body.data, body.len, "Message");
+        rc = lh_error_set(err, LH_ERR_IO, "STS %s: AssumeRoleWithWebIdentity for %s: HTTP %ld %s%s%s", url,
+                          env("AWS_ROLE_ARN"), status, code ? code : "", msg ? ": " : "", msg ? msg : "");
+        free(code);
+        free(msg);
+    } else if (!lh_s3_xml_find(body.data, body.len, "Credentials", &cred, &clen)) {
+        rc = lh_error_set(err, LH_ERR_CORRUPT, "STS %s: the answer has no Credentials", url);
+    } else {
+        out->access_key = lh_s3_xml_get(cred, clen, "AccessKeyId");
+        out->secret_key = lh_s3_xml_get(cred, clen, "SecretAccessKey");
+        out->session_token = lh_s3_xml_get(cred, clen, "SessionToken");
+        char *exp = lh_s3_xml_get(cred, clen, "Expiration");
+        int64_t us = 0;
+        if (!out->access_key || !out->secret_key || !*out->access_key || !*out->secret_key)
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "STS %s: the Credentials lack AccessKeyId or SecretAccessKey", url);
+        else if (exp && lh_time_parse_iso(exp, strlen(exp), &us, err) != LH_OK)
+            rc = lh_error_prefix(err, "STS %s: Expiration", url);
+        out->expire_ms = us / 1000;
+        if (out->session_token && !*out->session_token) {
+            free(out->session_token);
+            out->session_token = NULL;
+        }
+        free(exp);
+        if (rc != LH_OK) lh_s3_creds_free(out);
+    }
+    if (token.len) memset(token.data, 0, token.len);
+    lh_buf_free(&token);
+    lh_buf_free(&form);
+    lh_buf_free(&body);
+    curl_slist_free_all(hl);
+    free(session);
+    free(url);
+    return rc;
+}
+
+lh_status lh_s3_creds_fetch(lh_s3_creds_source source, const char *region, lh_s3_creds *out,
+                            lh_error *err)
 {
     memset(out, 0, sizeof *out);
     switch (source) {
+    case LH_S3_CREDS_WEB_IDENTITY: return web_identity_fetch(region, out, err);
     case LH_S3_CREDS_CONTAINER: return container_fetch(out, err);
     case LH_S3_CREDS_IMDS: return imds_fetch(out, err);
     default: return lh_error_set(err, LH_ERR_INTERNAL, "no credentials source to fetch from");

@@ -267,7 +267,7 @@ static void creds_refresh(lh_s3 *s3)
     if (now_ms < c->creds_expire_ms - CREDS_EARLY_MS) return;
     lh_s3_creds t;
     lh_error e;
-    if (lh_s3_creds_fetch(c->creds_source, &t, &e) != LH_OK) return;
+    if (lh_s3_creds_fetch(c->creds_source, c->region, &t, &e) != LH_OK) return;
     lh_s3_creds old = {c->access_key, c->secret_key, c->session_token, c->creds_expire_ms};
     c->access_key = t.access_key;
     c->secret_key = t.secret_key;

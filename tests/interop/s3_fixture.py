@@ -15,9 +15,11 @@ WSGI layers.
   printed key: EC2 instance metadata (IMDSv2: ``PUT /latest/api/token``, then
   ``/latest/meta-data/iam/security-credentials/[role]`` with the token) and a
   container credentials endpoint (``GET /__lh_container_creds__``, header
-  ``Authorization: lh-container-auth``). ``POST /__lh_creds__?expires_in=S``
+  ``Authorization: lh-container-auth``), and STS AssumeRoleWithWebIdentity
+  (``POST /__lh_sts__``, role ``arn:aws:iam::123456789012:role/lh``, token
+  ``lh-web-token``). ``POST /__lh_creds__?expires_in=S``
   sets how soon the credentials handed out expire (default an hour);
-  ``/__lh_stats__`` counts ``imds`` and ``container`` fetches.
+  ``/__lh_stats__`` counts ``imds``, ``container`` and ``sts`` fetches.
 
 Run: ``python s3_fixture.py [--auth] BUCKET...``. It prints "port key_id
 secret" on stdout, then serves until stdin closes or it gets SIGTERM. With
@@ -67,6 +69,8 @@ def _drop_connection(environ):
 _creds = {"key_id": "testing", "secret": "testing", "expires_in": 3600}
 IMDS_TOKEN = "lh-imds-token"
 IMDS_ROLE = "lh-role"
+STS_ROLE = "arn:aws:iam::123456789012:role/lh"
+STS_TOKEN = "lh-web-token"
 
 
 def _creds_json():
@@ -116,6 +120,25 @@ def _machine_creds(environ, start_response, path, method):
             _stats["container"] = _stats.get("container", 0) + 1
             body = _creds_json()
         return _answer(start_response, "200 OK", body, "application/json")
+    if path == "/__lh_sts__" and method == "POST":
+        n = int(environ.get("CONTENT_LENGTH") or 0)
+        form = {k: v[0] for k, v in parse_qs(environ["wsgi.input"].read(n).decode()).items()}
+        if (form.get("Action") != "AssumeRoleWithWebIdentity" or form.get("Version") != "2011-06-15"
+                or form.get("RoleArn") != STS_ROLE or not form.get("RoleSessionName")):
+            return _answer(start_response, "400 Bad Request",
+                           "<ErrorResponse><Error><Code>InvalidParameterValue</Code></Error></ErrorResponse>")
+        if form.get("WebIdentityToken") != STS_TOKEN:
+            return _answer(start_response, "403 Forbidden",
+                           "<ErrorResponse><Error><Code>InvalidIdentityToken</Code>"
+                           "<Message>bad token</Message></Error></ErrorResponse>", "text/xml")
+        with _lock:
+            _stats["sts"] = _stats.get("sts", 0) + 1
+            c = json.loads(_creds_json())
+        body = ("<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+                f"<AccessKeyId>{c['AccessKeyId']}</AccessKeyId><SecretAccessKey>{c['SecretAccessKey']}"
+                f"</SecretAccessKey><SessionToken></SessionToken><Expiration>{c['Expiration']}</Expiration>"
+                "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
+        return _answer(start_response, "200 OK", body, "text/xml")
     if path == "/__lh_creds__":
         q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         _drain(environ)

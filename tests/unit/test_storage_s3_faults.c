@@ -215,8 +215,9 @@ static long creds_fetches(const char *which)
 }
 
 /* Without keys in the environment or files: the container endpoint, then
- * EC2 instance metadata (both served by the fixture with the key moto
- * checks signatures against), refreshed when about to expire. */
+ * EC2 instance metadata, and a web identity at STS before the files (all
+ * served by the fixture with the key moto checks signatures against),
+ * refreshed when about to expire. */
 static void test_machine_credentials(void)
 {
     char *dir = lh_test_tmpdir();
@@ -288,6 +289,43 @@ static void test_machine_credentials(void)
     CHECK(strstr(err.msg, "AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL && strstr(err.msg, "HTTP 403"));
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
     unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+
+    /* a web identity token exchanged at STS comes before the shared files */
+    char *web_token = lh_asprintf("%s/web-token", dir);
+    f = fopen(web_token, "w");
+    fputs("lh-web-token\n", f);
+    fclose(f);
+    char *creds = lh_asprintf("%s/credentials", dir);
+    f = fopen(creds, "w");
+    fputs("[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n", f);
+    fclose(f);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", creds, 1);
+    snprintf(url, sizeof url, "%s/__lh_sts__", base);
+    setenv("AWS_ENDPOINT_URL_STS", url, 1);
+    setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/lh", 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE", web_token, 1);
+    control("POST", "/__lh_creds__?expires_in=60", NULL); /* refreshed per request */
+    before = creds_fetches("sts");
+    s = open_s3("machine");
+    if (s) {
+        CHECK_INT(((lh_s3 *)s)->cfg.creds_source, LH_S3_CREDS_WEB_IDENTITY);
+        CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
+        CHECK_INT(creds_fetches("sts") - before, 2);
+        lh_storage_free(s);
+    }
+    control("POST", "/__lh_creds__?expires_in=3600", NULL);
+    f = fopen(web_token, "w");
+    fputs("stolen\n", f);
+    fclose(f);
+    CHECK_RC(lh_storage_open("s3://" BUCKET "/machine", &bad, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "AssumeRoleWithWebIdentity for arn:aws:iam::123456789012:role/lh: HTTP 403 "
+                          "InvalidIdentityToken: bad token") != NULL);
+    unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    unsetenv("AWS_ROLE_ARN");
+    unsetenv("AWS_ENDPOINT_URL_STS");
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    free(web_token);
+    free(creds);
 
     /* metadata switched off and nothing else: anonymous */
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
