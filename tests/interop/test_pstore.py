@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
+import deltascan
 import refshim  # noqa: F401  (offline delta_scan for the reference)
 from conftest import SHARED_DATA, run, tool
 from followthemoney import model
@@ -121,6 +122,11 @@ def delta_rows(lake: Path):
     return canon(dt.to_pyarrow_table().to_pylist())
 
 
+def duckdb_delta_rows(lake: Path):
+    """The same table through DuckDB's delta extension (delta_scan)."""
+    return canon(deltascan.rows(lake / DATASET / "statements"))
+
+
 def comparable(rows, fields=("id", "entity_id", "prop", "value", "schema", "origin", "first_seen", "last_seen")):
     out = []
     for r in rows:
@@ -143,6 +149,7 @@ def test_same_statements_same_table(tmp_path, shards):
     ref_append(b, shards, rows)
     # physical rows, partition values included, as delta-rs reads them
     assert delta_rows(a) == delta_rows(b)
+    assert duckdb_delta_rows(a) == delta_rows(a)
     # same layout: table path and partition directories
     dirs_a = sorted(p.parent.relative_to(a) for p in a.rglob("*.parquet"))
     dirs_b = sorted(p.parent.relative_to(b) for p in b.rglob("*.parquet"))
@@ -181,6 +188,7 @@ def test_merge_semantics_agree(tmp_path):
     ParquetStore(str(b / DATASET), DATASET, shards=4).merge()
     # identical physical tables after merge (tombstones within grace kept)
     assert delta_rows(a) == delta_rows(b)
+    assert duckdb_delta_rows(a) == delta_rows(a)
     # reads unchanged by merge
     assert ours_dump(a, 4) == live_before
     assert comparable(ref_dump(a, 4)) == comparable(live_before)
@@ -206,6 +214,7 @@ def test_vacuum_compact_and_reference_append_on_our_lake(tmp_path):
     live = {str(Path(uri.removeprefix("file://"))) for uri in dt.file_uris()}
     on_disk = {str(p) for p in root.rglob("*.parquet")}
     assert on_disk == live
+    assert duckdb_delta_rows(lake) == delta_rows(lake)
     assert len(ours_dump(lake, 0)) == len({r["id"] for r in rows})
 
 
