@@ -53,13 +53,29 @@ lh_status lh_pstore_open(lh_storage *st, const char *dataset, const lh_pstore_op
         ps->opts = *opts;
     else
         lh_pstore_opts_init(&ps->opts);
+    pthread_mutex_init(&ps->progress_mu, NULL);
     *out = ps;
     return LH_OK;
+}
+
+void lh_pstore_set_progress(lh_pstore *ps, lh_pstore_progress_fn fn, void *ctx)
+{
+    ps->progress = fn;
+    ps->progress_ctx = ctx;
+}
+
+void lh_pstore_report_progress(lh_pstore *ps, uint64_t n)
+{
+    if (!ps->progress || !n) return;
+    pthread_mutex_lock(&ps->progress_mu);
+    ps->progress(ps->progress_ctx, n);
+    pthread_mutex_unlock(&ps->progress_mu);
 }
 
 void lh_pstore_free(lh_pstore *ps)
 {
     if (!ps) return;
+    pthread_mutex_destroy(&ps->progress_mu);
     free(ps->dataset);
     free(ps->table);
     free(ps);

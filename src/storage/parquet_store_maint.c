@@ -12,6 +12,8 @@
 /* Merged partitions per Delta commit, as the reference: one commit each
  * would bloat the log, one for all would redo everything after a crash. */
 #define MERGE_COMMIT_BATCH 64
+/* Rows a worker reads between progress reports. */
+#define PROGRESS_ROWS 16384
 
 lh_status lh_pstore_needs_merge(lh_pstore *ps, bool *needs, lh_error *err)
 {
@@ -83,12 +85,17 @@ static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, bool t
     LH_TRY(lh_entity_stream_open(ps, sl->p, 1, NULL, 0, &es, err));
     lh_part_pipe *pipe = lh_part_pipe_new(ps, dedupe ? LH_MERGED_PREFIX : "part", false, threaded);
     lh_status rc = LH_OK;
+    uint64_t unreported = 0;
     for (;;) {
         lh_stmt_batch *b = lh_part_pipe_batch(pipe);
         size_t start = b->len, n = 0;
         rc = lh_entity_stream_next_into(es, b, &n, err);
         if (rc != LH_OK || n == 0) break;
         sl->rep.rows_in += n;
+        if ((unreported += n) >= PROGRESS_ROWS) {
+            lh_pstore_report_progress(ps, unreported);
+            unreported = 0;
+        }
         lh_stmt_sort(b->rows + start, n);
         if (dedupe) n = lh_stmt_dedupe(b->rows + start, n, cutoff);
         b->len = start + n; /* reaped rows' strings stay in the arena until sent */
@@ -96,6 +103,7 @@ static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, bool t
         if (lh_part_pipe_full(pipe)) rc = lh_part_pipe_send(pipe, err);
         if (rc != LH_OK) break;
     }
+    lh_pstore_report_progress(ps, unreported);
     /* every row reaped: no file, the partition just goes */
     if (rc == LH_OK) rc = lh_part_pipe_finish(pipe, &sl->arena, &sl->add, &sl->has_add, err);
     lh_part_pipe_free(pipe);

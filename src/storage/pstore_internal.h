@@ -2,6 +2,8 @@
 #ifndef LH_STORAGE_PSTORE_INTERNAL_H
 #define LH_STORAGE_PSTORE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "lh/format/delta.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/stmt_table.h"
@@ -11,7 +13,13 @@ struct lh_pstore {
     char *dataset;
     char *table; /* "{dataset}/statements" */
     lh_pstore_opts opts;
+    lh_pstore_progress_fn progress; /* maintenance progress, may be NULL */
+    void *progress_ctx;
+    pthread_mutex_t progress_mu; /* one progress call at a time */
 };
+
+/* Report n more rows read to the progress callback (any thread). */
+void lh_pstore_report_progress(lh_pstore *ps, uint64_t n);
 
 /* One (shard, bucket, origin) partition of a snapshot and its live files. */
 typedef struct lh_part {

@@ -296,6 +296,11 @@ static void check_lookups(lh_pstore *ps, const char *const *ids, size_t n)
     lh_buf_free(&look.text);
 }
 
+static void add_progress(void *ctx, uint64_t n)
+{
+    *(uint64_t *)ctx += n; /* the store serialises the calls */
+}
+
 static void test_streaming_many_row_groups(void)
 {
     char *dir = lh_test_tmpdir();
@@ -325,8 +330,11 @@ static void test_streaming_many_row_groups(void)
     CHECK_INT(c.entities, ENTITIES);
     CHECK_INT(c.rows, 2 * ENTITIES); /* v0 (twice) and v1 */
     lh_pstore_report rep;
+    uint64_t progressed = 0;
+    lh_pstore_set_progress(ps, add_progress, &progressed);
     CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
     CHECK_INT(rep.rows_in, 3 * ENTITIES);
+    CHECK_INT(progressed, rep.rows_in); /* every row read was reported, from any worker */
     CHECK_INT(rep.rows_out, 2 * ENTITIES);
     c = count(ps, NULL);
     CHECK_INT(c.entities, ENTITIES);

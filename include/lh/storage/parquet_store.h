@@ -74,6 +74,11 @@ typedef struct lh_pstore_report {
 
 /* Whether any partition holds a file merge did not write. */
 lh_status lh_pstore_needs_merge(lh_pstore *ps, bool *needs, lh_error *err);
+/* Progress of merge and compact: fn(ctx, n) as n more rows have been read.
+ * Called from the worker threads, one call at a time. fn NULL: none. */
+typedef void (*lh_pstore_progress_fn)(void *ctx, uint64_t n);
+void lh_pstore_set_progress(lh_pstore *ps, lh_pstore_progress_fn fn, void *ctx);
+
 lh_status lh_pstore_merge(lh_pstore *ps, bool force, lh_pstore_report *rep, lh_error *err);
 /* Bin-pack partitions with several files into one, rows unchanged. */
 lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err);
