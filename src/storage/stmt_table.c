@@ -292,6 +292,14 @@ size_t lh_stmt_file_row_groups(const lh_stmt_file *f)
     return lh_pq_reader_num_row_groups(f->r);
 }
 
+int64_t lh_stmt_file_num_rows(const lh_stmt_file *f)
+{
+    int64_t n = 0;
+    for (size_t rg = 0; rg < lh_pq_reader_num_row_groups(f->r); rg++)
+        n += lh_pq_reader_row_group_rows(f->r, rg);
+    return n;
+}
+
 bool lh_stmt_file_sorted(const lh_stmt_file *f)
 {
     return f->sorted;

@@ -36,8 +36,8 @@ def write_commit(lake, actions):
     path.write_text("".join(json.dumps(a) + "\n" for a in actions))
 
 
-def expect(lake, code, *needles):
-    got, text = lake.check()
+def expect(lake, code, *needles, quick=False):
+    got, text = lake.check(*(["--quick"] if quick else []))
     if got != code:
         fail(f"{lake.root.name}: check exited {got}, expected {code}:\n{text}")
     for n in needles:
@@ -64,6 +64,7 @@ def main():
     base.run("entities", "import", "--journal", "-i", str(tmp / "b.json"))
     base.run("maintenance", "merge")
     expect(base, 0, "healthy", "journal 120 row(s)", " 120 row(s)")
+    expect(base, 0, "healthy", " 120 row(s)", quick=True)  # rows counted from the footers
 
     def case(name):
         shutil.copytree(base.root, tmp / name)
@@ -84,11 +85,32 @@ def main():
     with open(victim, "r+b") as f:
         f.truncate(size // 2)
     expect(lk, 5, "FAIL size-mismatch", victim.name, f"the log says {size}")
+    expect(lk, 5, "FAIL size-mismatch", victim.name, quick=True)
     cases += 1
     lk = case("garbage")
     victim = sorted(lk.table.rglob("merged-*.parquet"))[0]
     victim.write_bytes(b"\x00" * victim.stat().st_size)
     expect(lk, 5, "FAIL bad-parquet", victim.name)
+    expect(lk, 5, "FAIL bad-parquet", victim.name, quick=True)  # no footer
+    cases += 1
+    # a data page broken, the footer intact: only the full check reads it
+    lk = case("badpage")
+    victim = sorted(lk.table.rglob("merged-*.parquet"))[0]
+    raw = bytearray(victim.read_bytes())
+    raw[4:64] = b"\xff" * 60  # just past the magic: the first page header
+    victim.write_bytes(bytes(raw))
+    expect(lk, 5, "FAIL bad-parquet", victim.name)
+    expect(lk, 0, "healthy", quick=True)
+    cases += 1
+    # the log's numRecords disagrees with the footer
+    lk = case("rowcount")
+    adds = live_adds(lk)
+    path, add = sorted(adds.items())[0]
+    stats = json.loads(add["stats"])
+    stats["numRecords"] += 1
+    write_commit(lk, [{"remove": {"path": path, "deletionTimestamp": 0, "dataChange": False}},
+                      {"add": dict(add, stats=json.dumps(stats))}])
+    expect(lk, 5, "FAIL row-count-mismatch", quick=True)
     cases += 1
 
     # 3. a bogus line in the log

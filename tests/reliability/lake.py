@@ -67,9 +67,9 @@ class Lake:
                                  f"{p.stdout.decode(errors='replace')[-2000:]}")
         return p
 
-    def check(self):
-        """`maintenance check`: (exit code, stdout text)."""
-        p = self.run("maintenance", "check", check=False)
+    def check(self, *flags):
+        """`maintenance check [flags]`: (exit code, stdout text)."""
+        p = self.run("maintenance", "check", *flags, check=False)
         return p.returncode, p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
 
     @property

@@ -54,7 +54,7 @@ static bool healthy(lh_storage *st)
     lh_check_report rep;
     lh_check_report_init(&rep);
     lh_error err;
-    CHECK_OK(lh_check_dataset(st, "ds", 4, NULL, &rep, &err), &err);
+    CHECK_OK(lh_check_dataset(st, "ds", 4, NULL, false, &rep, &err), &err);
     bool ok = lh_check_healthy(&rep);
     for (size_t i = 0; i < rep.problems.len; i++) fprintf(stderr, "  %s\n", rep.problems.items[i]);
     lh_check_report_free(&rep);

@@ -1,6 +1,7 @@
 /* Health check of one dataset's statement table (`maintenance check`):
  * the Delta log replays; every live file exists with the logged size and
- * reads as a statement parquet file; partition values are valid names; no
+ * reads as a statement parquet file (or, quick, has a readable footer);
+ * partition values are valid names; no
  * statement is stored twice in a merged (clean) partition; data files the
  * log does not reference are listed; lock files and append markers are
  * reported with their holder; the journal's row count.
@@ -33,9 +34,12 @@ void lh_check_report_free(lh_check_report *r);
 static inline bool lh_check_healthy(const lh_check_report *r) { return r->problems.len == 0; }
 
 /* Check dataset in st; shards is the configured shard count (<= 1: "0").
- * journal may be NULL. Findings go to rep; the status is non-OK only when
- * the check itself could not run (I/O failure listing the lake). */
+ * journal may be NULL. quick: read each live file's footer only (it parses,
+ * holds the statement columns, its row count is the log's numRecords)
+ * instead of every row, and skip the duplicate check; rows are then the
+ * footers' counts. Findings go to rep; the status is non-OK only when the
+ * check itself could not run (I/O failure listing the lake). */
 lh_status lh_check_dataset(lh_storage *st, const char *dataset, int shards, lh_journal *journal,
-                           lh_check_report *rep, lh_error *err);
+                           bool quick, lh_check_report *rep, lh_error *err);
 
 #endif

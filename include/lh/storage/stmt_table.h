@@ -49,6 +49,8 @@ lh_status lh_stmt_file_open(lh_storage *st, const char *key, const char *shard,
                             const char *bucket, const char *origin, lh_stmt_file **out,
                             lh_error *err);
 size_t lh_stmt_file_row_groups(const lh_stmt_file *f);
+/* Rows in the file, from its footer. */
+int64_t lh_stmt_file_num_rows(const lh_stmt_file *f);
 /* Append the rows of row group rg to out. */
 lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_error *err);
 /* False when the entity_id statistics of row group rg prove it holds none
