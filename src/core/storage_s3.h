@@ -135,6 +135,7 @@ typedef struct lh_s3 {
     pthread_mutex_t site_lock; /* guards cfg.endpoint, cfg.host, cfg.region and the credentials */
     void **pool;               /* CURL * handles kept for connection reuse */
     size_t pool_len, pool_cap;
+    int64_t clock_offset_s;    /* server time - local time, learnt from RequestTimeTooSkewed (atomic) */
 } lh_s3;
 
 typedef struct lh_s3_req {

@@ -15,6 +15,7 @@
 
 #include "core/storage_s3.h"
 #include "lh/core/mem.h"
+#include "lh/core/timeutil.h"
 
 #define BACKOFF_CAP_MS 5000
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -209,6 +210,26 @@ static bool retryable_status(const lh_s3_req *req, const lh_s3_resp *r)
            strcmp(req->method, "PUT") == 0;
 }
 
+/* S3 refuses a signature dated more than 15 minutes off its clock, and
+ * says its own time: requests are dated by the server's clock from then
+ * on. True when the offset changed, so the request is worth repeating. */
+static bool learn_clock(lh_s3 *s3, const lh_s3_resp *resp)
+{
+    if (resp->status != 403 || strcmp(resp->code, "RequestTimeTooSkewed") != 0) return false;
+    char *server = lh_s3_xml_get(resp->body.data, resp->body.len, "ServerTime");
+    int64_t us = 0;
+    bool ok = server && lh_time_parse_iso(server, strlen(server), &us, NULL) == LH_OK;
+    free(server);
+    if (!ok) return false;
+    int64_t offset = us / 1000000 - (int64_t)time(NULL);
+    int64_t known = __atomic_load_n(&s3->clock_offset_s, __ATOMIC_RELAXED);
+    /* S3 allows 15 minutes: an offset we already use (give or take the
+     * seconds the answer took) will not fix this request */
+    if (offset > known - 60 && offset < known + 60) return false;
+    __atomic_store_n(&s3->clock_offset_s, offset, __ATOMIC_RELAXED);
+    return true;
+}
+
 /* Error code and message from an XML error body (also used for the 200
  * responses with an <Error> body that CompleteMultipartUpload may return). */
 static void parse_error_body(lh_s3_resp *r)
@@ -322,7 +343,7 @@ static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const sit
                              const char *canon_path, const char *payload_hash, lh_s3_resp *resp)
 {
     char amz_date[17];
-    time_t now = time(NULL);
+    time_t now = time(NULL) + (time_t)__atomic_load_n(&s3->clock_offset_s, __ATOMIC_RELAXED);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
@@ -397,7 +418,7 @@ lh_status lh_s3_perform(lh_s3 *s3, const lh_s3_req *req, lh_s3_resp *resp, lh_er
 
     CURL *h = handle_get(s3);
     lh_status st = LH_OK;
-    bool redirected = false;
+    bool redirected = false, reclocked = false;
     char curl_msg[CURL_ERROR_SIZE];
     for (int attempt = 1;; attempt++) {
         resp_reset(resp);
@@ -419,6 +440,8 @@ lh_status lh_s3_perform(lh_s3 *s3, const lh_s3_req *req, lh_s3_resp *resp, lh_er
                 if (resp->status == 200 && resp->code[0]) resp->status = 500;
                 if (!redirected && follow_region(s3, &where, resp)) {
                     redirected = again_now = true;
+                } else if (!reclocked && learn_clock(s3, resp)) {
+                    reclocked = again_now = true;
                 } else if (retryable_status(req, resp)) {
                     if (attempt >= s3->cfg.max_attempts) {
                         char *what = lh_s3_describe(s3, req->key);

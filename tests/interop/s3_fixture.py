@@ -9,7 +9,8 @@ WSGI layers.
   that status and an S3 XML error body; ``mode=drop`` closes the connection
   without an answer; ``mode=drop_after`` applies the request, then closes the
   connection (a success the client never sees); ``region=R`` adds an
-  ``x-amz-bucket-region`` header (wrong-region answers). ``GET /__lh_stats__`` returns
+  ``x-amz-bucket-region`` header (wrong-region answers); ``server_time=T`` adds
+  ``<ServerTime>`` to the body (clock-skew answers). ``GET /__lh_stats__`` returns
   request counts per method as JSON.
 - Machine credentials for the credential-chain tests, handing out the
   printed key: EC2 instance metadata (IMDSv2: ``PUT /latest/api/token``, then
@@ -41,10 +42,11 @@ _faults = []  # dicts: count, status, code, mode, method
 _stats = {}
 
 
-def _error_body(code, message):
+def _error_body(code, message, server_time=None):
+    extra = f"<ServerTime>{server_time}</ServerTime>" if server_time else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message>{extra}"
         "<RequestId>lh-fault</RequestId></Error>"
     ).encode()
 
@@ -170,6 +172,7 @@ class Faulty:
                         "mode": q.get("mode", "status"),
                         "method": q.get("method"),
                         "region": q.get("region"),
+                        "server_time": q.get("server_time"),
                     }
                 )
             start_response("200 OK", [("Content-Length", "0")])
@@ -199,7 +202,7 @@ class Faulty:
             _drop_connection(environ)
             return []
         _drain(environ)
-        body = b"" if method == "HEAD" else _error_body(fault["code"], "injected fault")
+        body = b"" if method == "HEAD" else _error_body(fault["code"], "injected fault", fault["server_time"])
         headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
         if fault["region"]:
             headers.append(("x-amz-bucket-region", fault["region"]))

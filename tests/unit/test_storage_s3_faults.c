@@ -344,6 +344,33 @@ static void test_machine_credentials(void)
     free(dir);
 }
 
+
+/* A request dated too far from the server's clock is refused with the
+ * server's time: the storage dates requests by it from then on. */
+static void test_clock_skew(void)
+{
+    lh_storage *s = open_s3("skew");
+    if (!s) return;
+    lh_error err;
+    char spec[160], when[32];
+    time_t ahead = time(NULL) + 3600;
+    struct tm tm;
+    gmtime_r(&ahead, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(spec, sizeof spec, "count=1&status=403&code=RequestTimeTooSkewed&method=PUT&server_time=%s", when);
+    fault(spec);
+    CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
+    int64_t off = ((lh_s3 *)s)->clock_offset_s;
+    CHECK(off >= 3590 && off <= 3610);
+    /* the same answer again, now that the clock agrees: an error, not a loop */
+    fault(spec);
+    lh_buf b = LH_BUF_INIT;
+    CHECK_RC(lh_storage_write(s, "k2", "v", 1, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "RequestTimeTooSkewed") != NULL);
+    lh_buf_free(&b);
+    lh_storage_free(s);
+}
+
 int main(void)
 {
     RUN(test_creds_parse);
@@ -353,6 +380,7 @@ int main(void)
     RUN(test_credentials_file);
     RUN(test_machine_credentials);
     RUN(test_region_redirect);
+    RUN(test_clock_skew);
     RUN(test_connection_refused);
     stop_server();
     return lh_test_report();
