@@ -212,8 +212,88 @@ static bool check_footer(lh_storage *st, const char *key, const pfile *pf, lh_ch
     return true;
 }
 
+/* The current entity's rows, across row groups (copies: the row group's
+ * batch is reused), and what was found so far. */
+typedef struct entity_scan {
+    lh_stmt_batch keep;
+    bool unsorted_reported;
+    size_t dupes;
+    char *first_dupe;
+} entity_scan;
+
+/* One entity's rows: each statement once per (id, fragment, role). */
+static void end_entity(entity_scan *es)
+{
+    lh_stmt_batch *k = &es->keep;
+    if (k->len > 1) {
+        qsort(k->rows, k->len, sizeof *k->rows, key_cmp);
+        for (size_t i = 1; i < k->len; i++)
+            if (key_cmp(&k->rows[i - 1], &k->rows[i]) == 0 && !es->dupes++)
+                es->first_dupe = lh_strdup(k->rows[i].id);
+    }
+    lh_stmt_batch_clear(k);
+}
+
+/* One row group of a clean partition's single merged file, in file order.
+ * Merge output is in entity order (streaming reads rely on it: a row out
+ * of it is a problem of its own), so duplicates are found an entity at a
+ * time: memory is one row group plus the largest entity. */
+static void scan_sorted(const pfile *pf, const lh_stmt_batch *rows, int64_t first_row,
+                        entity_scan *es, lh_check_report *rep)
+{
+    for (size_t i = 0; i < rows->len; i++) {
+        const lh_statement *cur = &rows->rows[i];
+        if (es->keep.len) {
+            const char *prev = es->keep.rows[0].entity_id;
+            int c = strcmp(cur->entity_id, prev);
+            if (c < 0 && !es->unsorted_reported) {
+                es->unsorted_reported = true;
+                add(&rep->problems, "unsorted-file: %s: row %lld (entity %s) comes after entity %s; "
+                    "merge output must be in entity order", pf->f->path,
+                    (long long)(first_row + (int64_t)i), cur->entity_id, prev);
+            }
+            if (c) end_entity(es);
+        }
+        lh_stmt_batch_push(&es->keep, cur);
+    }
+}
+
+/* Read every row of one live file, row group by row group (memory: one
+ * row group); with es, check order and duplicates on the way; with all,
+ * keep the rows (a clean partition of several files). */
+static bool read_file(lh_storage *st, const char *key, const pfile *pf, entity_scan *es,
+                      lh_stmt_batch *all, lh_check_report *rep)
+{
+    lh_stmt_file *f = NULL;
+    lh_error e;
+    lh_status rc = lh_stmt_file_open(st, key, pf->shard, pf->bucket, pf->origin, &f, &e);
+    lh_stmt_batch rows;
+    lh_stmt_batch_init(&rows);
+    int64_t seen = 0;
+    for (size_t rg = 0; rc == LH_OK && rg < lh_stmt_file_row_groups(f); rg++) {
+        lh_stmt_batch *into = all ? all : &rows;
+        size_t before = into->len;
+        rc = lh_stmt_file_read(f, rg, into, &e);
+        if (rc != LH_OK) break;
+        if (es) scan_sorted(pf, &rows, seen, es, rep);
+        seen += (int64_t)(into->len - before);
+        lh_stmt_batch_clear(&rows);
+    }
+    lh_stmt_batch_free(&rows);
+    lh_stmt_file_free(f);
+    if (es) end_entity(es);
+    if (rc != LH_OK) {
+        add(&rep->problems, "bad-parquet: %s: %s", pf->f->path, e.msg);
+        return false;
+    }
+    rep->rows += (uint64_t)seen;
+    return true;
+}
+
+/* The file exists with the logged size, then (quick) its footer or (full)
+ * every row. */
 static bool check_file(lh_storage *st, const char *prefix, const pfile *pf, bool quick,
-                       lh_stmt_batch *rows, lh_check_report *rep)
+                       entity_scan *es, lh_stmt_batch *all, lh_check_report *rep)
 {
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", prefix, pf->f->path);
@@ -231,21 +311,23 @@ static bool check_file(lh_storage *st, const char *prefix, const pfile *pf, bool
     } else if (quick) {
         ok = check_footer(st, key.data, pf, rep);
     } else {
-        size_t before = rows->len;
-        rc = lh_stmt_read_file(st, key.data, pf->shard, pf->bucket, pf->origin, rows, &e);
-        if (rc != LH_OK) {
-            add(&rep->problems, "bad-parquet: %s: %s", pf->f->path, e.msg);
-            rows->len = before;
-        } else {
-            rep->rows += rows->len - before;
-            ok = true;
-        }
+        ok = read_file(st, key.data, pf, es, all, rep);
     }
     lh_buf_free(&key);
     return ok;
 }
 
-/* Rows of a clean partition: each statement once per (id, fragment, role). */
+static void report_dupes(const pfile *pf, size_t dupes, const char *first, lh_check_report *rep)
+{
+    if (dupes)
+        add(&rep->problems,
+            "duplicate-statement: merged partition shard=%s/bucket=%s/origin=%s holds %zu "
+            "duplicate row(s), e.g. id %s",
+            pf->shard, pf->bucket, pf->origin, dupes, first);
+}
+
+/* Rows of a clean partition of several files: each statement once per
+ * (id, fragment, role). Holds the partition. */
 static void check_dupes(const pfile *pf, lh_stmt_batch *rows, lh_check_report *rep)
 {
     if (rows->len < 2) return;
@@ -257,11 +339,7 @@ static void check_dupes(const pfile *pf, lh_stmt_batch *rows, lh_check_report *r
             if (!dupes) first = rows->rows[i].id;
             dupes++;
         }
-    if (dupes)
-        add(&rep->problems,
-            "duplicate-statement: merged partition shard=%s/bucket=%s/origin=%s holds %zu "
-            "duplicate row(s), e.g. id %s",
-            pf->shard, pf->bucket, pf->origin, dupes, first);
+    report_dupes(pf, dupes, first, rep);
 }
 
 static void check_files(lh_storage *st, const char *prefix, const lh_delta_snapshot *snap,
@@ -275,23 +353,35 @@ static void check_files(lh_storage *st, const char *prefix, const lh_delta_snaps
         if (partition_ok(pfs[np].f, shards, &pfs[np], rep)) np++;
     }
     qsort(pfs, np, sizeof *pfs, pfile_cmp);
-    lh_stmt_batch rows;
-    lh_stmt_batch_init(&rows);
+    lh_stmt_batch all;
+    lh_stmt_batch_init(&all);
     for (size_t i = 0; i < np;) {
         size_t j = i;
-        bool clean = true, all_ok = true;
-        while (j < np && strcmp(pfs[j].shard, pfs[i].shard) == 0 &&
+        bool clean = true;
+        for (; j < np && strcmp(pfs[j].shard, pfs[i].shard) == 0 &&
                strcmp(pfs[j].bucket, pfs[i].bucket) == 0 &&
-               strcmp(pfs[j].origin, pfs[i].origin) == 0) {
-            clean = clean && is_merged(pfs[j].f);
-            all_ok = check_file(st, prefix, &pfs[j], quick, &rows, rep) && all_ok;
-            j++;
+               strcmp(pfs[j].origin, pfs[i].origin) == 0;
+             j++)
+            if (!is_merged(pfs[j].f)) clean = false;
+        if (clean && j - i == 1 && !quick) {
+            /* the usual merged partition: one sorted file, streamed */
+            entity_scan es = {0};
+            lh_stmt_batch_init(&es.keep);
+            if (check_file(st, prefix, &pfs[i], quick, &es, NULL, rep))
+                report_dupes(&pfs[i], es.dupes, es.first_dupe, rep);
+            lh_stmt_batch_free(&es.keep);
+            free(es.first_dupe);
+        } else {
+            bool all_ok = true;
+            for (size_t k = i; k < j; k++)
+                all_ok = check_file(st, prefix, &pfs[k], quick, NULL, clean && !quick ? &all : NULL, rep) &&
+                         all_ok;
+            if (clean && all_ok && !quick) check_dupes(&pfs[i], &all, rep);
+            lh_stmt_batch_clear(&all);
         }
-        if (clean && all_ok && !quick) check_dupes(&pfs[i], &rows, rep);
-        lh_stmt_batch_clear(&rows);
         i = j;
     }
-    lh_stmt_batch_free(&rows);
+    lh_stmt_batch_free(&all);
     free(pfs);
 }
 

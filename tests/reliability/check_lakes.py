@@ -46,6 +46,16 @@ def expect(lake, code, *needles, quick=False):
     return text
 
 
+def pa_concat_sorted(table, extra):
+    """table plus extra rows, in merge order (entity_id, fragment, role, prop, id)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    both = pa.concat_tables([table, extra])
+    keys = [(k, "ascending", "at_end") for k in ("entity_id", "fragment", "role", "prop", "id")]
+    return both.take(pc.sort_indices(both, keys))
+
+
 def dead_pid():
     p = subprocess.Popen(["true"])
     p.wait()
@@ -137,6 +147,32 @@ def main():
                          "created_at": "2026-01-01T00:00:00", "tool": "test"})
     (lk.root / "ds" / ".LOCK-MERGE").write_text(holder + "\n")
     expect(lk, 0, "note lock", f"pid {os.getpid()}")
+    cases += 1
+
+    # 5b. one merged file that holds a statement twice, one out of entity
+    # order: the full check streams the file and finds both
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    def rewrite_merged(lk, name, transform):
+        path, add = sorted(live_adds(lk).items())[0]
+        table = transform(pq.read_table(lk.table / path, partitioning=None))
+        new_path = path.rsplit("/", 1)[0] + f"/merged-{name}.zstd.parquet"
+        pq.write_table(table, lk.table / new_path, compression="zstd")
+        stats = json.loads(add["stats"])
+        stats["numRecords"] = table.num_rows
+        write_commit(lk, [{"remove": {"path": path, "deletionTimestamp": 0, "dataChange": False}},
+                          {"add": dict(add, path=new_path, size=(lk.table / new_path).stat().st_size,
+                                       stats=json.dumps(stats))}])
+
+    lk = case("dupe1file")
+    rewrite_merged(lk, "dupe", lambda t: pa_concat_sorted(t, t.slice(len(t) // 2, 1)))
+    expect(lk, 5, "FAIL duplicate-statement")
+    expect(lk, 0, "healthy", quick=True)
+    cases += 1
+    lk = case("unsorted")
+    rewrite_merged(lk, "unsorted", lambda t: t.take(pc.sort_indices(t, [("entity_id", "descending")])))
+    expect(lk, 5, "FAIL unsorted-file", "entity order")
     cases += 1
 
     # 5. a merged file committed twice under two names: duplicate statements
