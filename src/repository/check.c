@@ -362,7 +362,7 @@ static void check_files(lh_storage *st, const char *prefix, const lh_delta_snaps
                strcmp(pfs[j].bucket, pfs[i].bucket) == 0 &&
                strcmp(pfs[j].origin, pfs[i].origin) == 0;
              j++)
-            if (!is_merged(pfs[j].f)) clean = false;
+            if (!is_merged(pfs[j].f)) clean = false; /* no short circuit: j must move */
         if (clean && j - i == 1 && !quick) {
             /* the usual merged partition: one sorted file, streamed */
             entity_scan es = {0};

@@ -81,6 +81,13 @@ def main():
         return Lake(tmp / name)
 
     cases = 0
+    # 0. unmerged partitions of several files (a's rows again) are healthy
+    lk = case("unmerged")
+    lk.run("entities", "import", "-i", str(tmp / "a.json"))
+    expect(lk, 0, "healthy")
+    expect(lk, 0, "healthy", quick=True)
+    cases += 1
+
     # 1. a referenced file deleted
     lk = case("deleted")
     victim = sorted(lk.table.rglob("merged-*.parquet"))[0]
