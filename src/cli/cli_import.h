@@ -5,6 +5,7 @@
 #include "cli_store.h"
 #include "lh/model/entity.h"
 #include "lh/storage/journal.h"
+#include "lh/storage/relay.h"
 
 typedef struct import_opts {
     const char *input;
@@ -18,17 +19,20 @@ typedef struct import_opts {
 int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, const char *help);
 
 /* Where imported statements go: one staged parquet append (committed once)
- * or the journal (committed per batch). */
+ * or the journal (committed per batch), written on a thread of its own
+ * while the next batch is parsed. */
 typedef struct import_sink {
     lh_pstore *ps;
     lh_pstore_txn *txn;
     lh_journal *journal;
+    lh_relay *relay; /* owns txn and journal until lh_relay_wait */
     uint64_t rows;
     int shards; /* of the dataset, or of the one this import creates */
 } import_sink;
 
 lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s, lh_error *err);
-/* Write and clear the batch. */
+/* Hand the batch over (it comes back empty); an error may be the one of
+ * an earlier batch. */
 lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err);
 lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err);
 void lh_cli_sink_close(import_sink *s);

@@ -88,9 +88,18 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
     return -1;
 }
 
+/* On the relay's thread: the only user of the txn or journal meanwhile. */
+static lh_status sink_consume(void *ctx, lh_stmt_batch *b, lh_error *err)
+{
+    import_sink *s = ctx;
+    return s->journal ? lh_journal_insert_batch(s->journal, b, err)
+                      : lh_pstore_txn_append(s->txn, b, err);
+}
+
 lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s, lh_error *err)
 {
     memset(s, 0, sizeof *s);
+    s->relay = lh_relay_new(sink_consume, s, cli->settings.workers != 1);
     const char *ds;
     lh_storage *st;
     LH_TRY(lh_cli_dataset(cli, &ds, err));
@@ -121,16 +130,16 @@ lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s
 
 lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err)
 {
-    if (!b->len) return LH_OK;
-    lh_status rc = s->journal ? lh_journal_insert_batch(s->journal, b, err)
-                              : lh_pstore_txn_append(s->txn, b, err);
-    if (rc == LH_OK) s->rows += b->len;
-    lh_stmt_batch_clear(b);
+    size_t n = b->len;
+    if (!n) return LH_OK;
+    lh_status rc = lh_relay_send(s->relay, b, err);
+    if (rc == LH_OK) s->rows += n;
     return rc;
 }
 
 lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err)
 {
+    LH_TRY(lh_relay_wait(s->relay, err)); /* every batch written */
     if (s->journal) return lh_cli_tag_now(cli, "journal/last_updated", err);
     if (!s->rows) return LH_OK;
     lh_dataset_config cfg;
@@ -143,6 +152,7 @@ lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err)
 
 void lh_cli_sink_close(import_sink *s)
 {
+    lh_relay_free(s->relay); /* waits for a batch still in flight */
     lh_pstore_txn_free(s->txn);
     lh_pstore_free(s->ps);
     lh_journal_free(s->journal);

@@ -79,10 +79,10 @@ lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, si
                                      lh_error *err);
 void lh_entity_stream_free(lh_entity_stream *s);
 
-/* A data file written by a thread of its own: the caller fills batches
- * while the thread encodes and compresses the batch before (a merge spends
- * about as long reading as writing). Rows in file order. Without `threaded`
- * each batch is written when it is sent. */
+/* A data file written on a thread of its own (an lh_relay): the caller
+ * fills batches while the thread encodes and compresses the batch before (a
+ * merge spends about as long reading as writing). Rows in file order.
+ * Without `threaded` each batch is written when it is sent. */
 typedef struct lh_part_pipe lh_part_pipe;
 lh_part_pipe *lh_part_pipe_new(lh_pstore *ps, const char *prefix, bool data_change,
                                bool threaded);
