@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "format/delta_internal.h"
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
@@ -406,6 +408,16 @@ static void stat_value(const lh_delta_col_stats *c, const lh_delta_stat_value *v
             lh_buf_append_str(out, "null");
         break;
     }
+}
+
+int64_t lh_delta_file_num_records(const lh_delta_file *f)
+{
+    if (!f->stats) return -1;
+    json_t *root = json_loads(f->stats, 0, NULL);
+    json_t *n = json_object_get(root, "numRecords");
+    int64_t rows = json_is_integer(n) ? (int64_t)json_integer_value(n) : -1;
+    json_decref(root);
+    return rows;
 }
 
 void lh_delta_stats_json(int64_t num_records, const lh_delta_col_stats *cols, size_t n,

@@ -179,18 +179,6 @@ static bool partition_ok(const lh_delta_file *f, int shards, pfile *pf, lh_check
     return true;
 }
 
-/* One live file: exists, has the logged size, reads as statements. */
-/* numRecords of an add's stats JSON, -1 when absent. */
-static int64_t logged_rows(const lh_delta_file *f)
-{
-    if (!f->stats) return -1;
-    json_t *root = json_loads(f->stats, 0, NULL);
-    json_t *n = json_object_get(root, "numRecords");
-    int64_t rows = json_is_integer(n) ? (int64_t)json_integer_value(n) : -1;
-    json_decref(root);
-    return rows;
-}
-
 /* Quick mode: the footer parses, names the statement columns, and counts
  * the rows the log says. */
 static bool check_footer(lh_storage *st, const char *key, const pfile *pf, lh_check_report *rep)
@@ -201,7 +189,7 @@ static bool check_footer(lh_storage *st, const char *key, const pfile *pf, lh_ch
         add(&rep->problems, "bad-parquet: %s: %s", pf->f->path, e.msg);
         return false;
     }
-    int64_t n = lh_stmt_file_num_rows(f), logged = logged_rows(pf->f);
+    int64_t n = lh_stmt_file_num_rows(f), logged = lh_delta_file_num_records(pf->f);
     lh_stmt_file_free(f);
     if (logged >= 0 && logged != n) {
         add(&rep->problems, "row-count-mismatch: %s holds %lld rows, the log says %lld",

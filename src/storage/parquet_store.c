@@ -595,9 +595,8 @@ lh_status lh_pstore_num_rows(lh_pstore *ps, int64_t *rows, lh_error *err)
     LH_TRY(lh_pstore_snapshot(ps, &snap, err));
     if (!snap) return LH_OK;
     for (size_t i = 0; i < lh_delta_snapshot_num_files(snap); i++) {
-        const char *stats = lh_delta_snapshot_file(snap, i)->stats;
-        const char *p = stats ? strstr(stats, "\"numRecords\":") : NULL;
-        if (p) *rows += strtoll(p + 13, NULL, 10);
+        int64_t n = lh_delta_file_num_records(lh_delta_snapshot_file(snap, i));
+        if (n > 0) *rows += n;
     }
     lh_delta_snapshot_free(snap);
     return LH_OK;

@@ -173,6 +173,9 @@ typedef struct lh_delta_col_stats {
 /* {"numRecords":N,"minValues":{...},"maxValues":{...},"nullCount":{...}} */
 void lh_delta_stats_json(int64_t num_records, const lh_delta_col_stats *cols, size_t n,
                          lh_buf *out);
+/* numRecords of a file's stats JSON; -1 when the file has no stats or
+ * they do not say. */
+int64_t lh_delta_file_num_records(const lh_delta_file *f);
 
 /* ----------------------------------------------------------- transactions */
 
