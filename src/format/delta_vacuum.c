@@ -44,9 +44,6 @@ static bool tombstone_protected(const lh_delta_snapshot *s, const char *rel, int
     return false;
 }
 
-/* Files deleted per request (S3 DeleteObjects takes up to 1000). */
-#define VACUUM_BATCH 1000
-
 lh_status lh_delta_vacuum(lh_storage *st, const char *prefix, int64_t retention_ms,
                           int64_t now_ms, bool dry_run, lh_strlist *out, size_t *count,
                           lh_error *err)
@@ -58,22 +55,11 @@ lh_status lh_delta_vacuum(lh_storage *st, const char *prefix, int64_t retention_
     int64_t cutoff = now_ms - retention_ms;
     char *root = lh_delta_key(prefix, "");
     size_t rn = strlen(root);
-    lh_strlist keys, doomed; /* doomed: unreferenced keys, deleted in batches */
+    lh_strlist keys, doomed; /* doomed: unreferenced keys, deleted at the end */
     lh_strlist_init(&keys);
     lh_strlist_init(&doomed);
     lh_status rc = lh_storage_list(st, root, LH_LIST_RECURSIVE, &keys, err);
-    for (size_t i = 0; rc == LH_OK && i <= keys.len; i++) {
-        if (i == keys.len || doomed.len == VACUUM_BATCH) {
-            if (!dry_run && doomed.len)
-                rc = lh_storage_delete_many(st, (const char *const *)doomed.items, doomed.len, err);
-            for (size_t k = 0; rc == LH_OK && k < doomed.len; k++) {
-                if (out) lh_strlist_push(out, doomed.items[k] + rn);
-                if (count) (*count)++;
-            }
-            lh_strlist_free(&doomed);
-            lh_strlist_init(&doomed);
-            if (rc != LH_OK || i == keys.len) break;
-        }
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
         const char *key = keys.items[i];
         if (key[strlen(key) - 1] == '/') continue;
         const char *rel = key + rn;
@@ -89,6 +75,13 @@ lh_status lh_delta_vacuum(lh_storage *st, const char *prefix, int64_t retention_
         if (rc != LH_OK) break;
         if (fst.mtime_ms >= cutoff) continue;
         lh_strlist_push(&doomed, key);
+    }
+    /* one call: backends that delete many keys a request (S3) batch them */
+    if (rc == LH_OK && !dry_run && doomed.len)
+        rc = lh_storage_delete_many(st, (const char *const *)doomed.items, doomed.len, err);
+    for (size_t k = 0; rc == LH_OK && k < doomed.len; k++) {
+        if (out) lh_strlist_push(out, doomed.items[k] + rn);
+        if (count) (*count)++;
     }
     lh_strlist_free(&doomed);
     lh_strlist_free(&keys);
