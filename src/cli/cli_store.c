@@ -10,6 +10,18 @@
 #include "lh/storage/journal.h"
 #include "lh/storage/tags.h"
 
+lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report *rep,
+                         lh_error *err)
+{
+    lh_progress prog;
+    lh_progress_start(&prog, merge ? "merge" : "compact");
+    lh_pstore_set_progress(ps, lh_progress_cb, &prog);
+    lh_status rc = merge ? lh_pstore_merge(ps, force, rep, err) : lh_pstore_compact(ps, rep, err);
+    lh_pstore_set_progress(ps, NULL, NULL); /* prog goes out of scope */
+    lh_progress_done(&prog);
+    return rc;
+}
+
 lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err)
 {
     const char *ds;

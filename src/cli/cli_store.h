@@ -9,6 +9,10 @@
 
 /* The ParquetStore of -d, with the shard count of its config.yml. */
 lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err);
+/* Merge (or, merge false, compact) the store with a progress line on a
+ * terminal. */
+lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report *rep,
+                         lh_error *err);
 /* Stamp a freshness tag of the dataset with the current time. */
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
 

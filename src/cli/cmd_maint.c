@@ -69,11 +69,7 @@ static int cmd_merge(lh_cli *cli, int argc, char **argv)
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
-    lh_progress prog;
-    lh_progress_start(&prog, "merge");
-    if (rc == LH_OK) lh_pstore_set_progress(ps, lh_progress_cb, &prog);
-    if (rc == LH_OK) rc = lh_pstore_merge(ps, force, &rep, &err);
-    lh_progress_done(&prog);
+    if (rc == LH_OK) rc = lh_cli_rewrite(ps, true, force, &rep, &err);
     if (rc == LH_OK) print_report("merge", &rep);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
@@ -88,11 +84,7 @@ static int cmd_compact(lh_cli *cli, int argc, char **argv)
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
-    lh_progress prog;
-    lh_progress_start(&prog, "compact");
-    if (rc == LH_OK) lh_pstore_set_progress(ps, lh_progress_cb, &prog);
-    if (rc == LH_OK) rc = lh_pstore_compact(ps, &rep, &err);
-    lh_progress_done(&prog);
+    if (rc == LH_OK) rc = lh_cli_rewrite(ps, false, false, &rep, &err);
     if (rc == LH_OK) print_report("compact", &rep);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
@@ -110,11 +102,7 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
     size_t deleted = 0;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
     if (rc == LH_OK && merge) {
-        lh_progress prog;
-        lh_progress_start(&prog, "merge");
-        lh_pstore_set_progress(ps, lh_progress_cb, &prog);
-        rc = lh_pstore_merge(ps, force, &rep, &err);
-        lh_progress_done(&prog);
+        rc = lh_cli_rewrite(ps, true, force, &rep, &err);
         if (rc == LH_OK) print_report("merge", &rep);
     }
     if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, &deleted, &err);

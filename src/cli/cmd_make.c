@@ -112,11 +112,7 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
         if (rc == LH_OK && needs) {
             lh_pstore_report rep;
             size_t deleted = 0;
-            lh_progress prog;
-            lh_progress_start(&prog, "merge");
-            lh_pstore_set_progress(ps, lh_progress_cb, &prog);
-            rc = lh_pstore_merge(ps, force_opt, &rep, &err);
-            lh_progress_done(&prog);
+            rc = lh_cli_rewrite(ps, true, force_opt, &rep, &err);
             if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &err);
             if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/optimize/last_run", &err);
             if (rc == LH_OK)
