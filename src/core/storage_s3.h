@@ -75,6 +75,8 @@ typedef struct lh_s3_creds {
 } lh_s3_creds;
 
 void lh_s3_creds_free(lh_s3_creds *c);
+/* A copy of src (its strings duplicated). */
+void lh_s3_creds_copy(lh_s3_creds *dst, const lh_s3_creds *src);
 /* The credentials JSON both services answer (source names it in errors). */
 lh_status lh_s3_creds_parse(const char *json, size_t len, const char *source, lh_s3_creds *out,
                             lh_error *err);
@@ -91,6 +93,10 @@ lh_status lh_s3_creds_fetch(lh_s3_creds_source source, const char *region, lh_s3
 bool lh_s3_web_identity_configured(void);
 /* curl_global_init, once per process. */
 void lh_s3_curl_once(void);
+/* An environment variable, NULL when unset or empty. */
+const char *lh_s3_env(const char *name);
+/* An environment variable that says yes: true, 1 or yes. */
+bool lh_s3_env_true(const char *name);
 
 typedef struct lh_s3_config {
     char *bucket;
@@ -100,11 +106,9 @@ typedef struct lh_s3_config {
     bool path_style;  /* https://endpoint/bucket/key rather than https://bucket.endpoint/key */
     bool aws_host;    /* endpoint derived from bucket and region (no custom endpoint) */
     char *region;     /* endpoint, host and region may change (bucket region redirect): read them under site_lock */
-    char *access_key; /* NULL: anonymous, unsigned requests */
-    char *secret_key;
-    char *session_token; /* the three change on a refresh: read them under site_lock */
+    lh_s3_creds creds; /* access_key NULL: anonymous, unsigned requests; replaced on a
+                        * refresh: read under site_lock */
     lh_s3_creds_source creds_source;
-    int64_t creds_expire_ms; /* 0: never */
     int max_attempts;  /* total tries per request (>= 1) */
     int retry_base_ms; /* first backoff; doubles per attempt, capped */
     int max_keys;      /* ListObjectsV2 page size (test hook; 1000 by default) */

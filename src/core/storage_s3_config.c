@@ -11,21 +11,23 @@
 
 #define DEFAULT_PART_SIZE ((size_t)8 << 20)
 
-static const char *env(const char *name)
+const char *lh_s3_env(const char *name)
 {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
 }
 
-static bool env_true(const char *name)
+bool lh_s3_env_true(const char *name)
 {
-    const char *v = env(name);
+    const char *v = lh_s3_env(name);
     return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
 }
 
+
+
 static int env_int(const char *name, int dflt, int min)
 {
-    const char *v = env(name);
+    const char *v = lh_s3_env(name);
     if (!v) return dflt;
     int n = atoi(v);
     return n < min ? min : n;
@@ -69,26 +71,17 @@ static char *ini_get(const char *path, const char *section, const char *key)
 
 static char *aws_file(const char *env_name, const char *name)
 {
-    if (env(env_name)) return lh_strdup(env(env_name));
-    return env("HOME") ? lh_asprintf("%s/.aws/%s", env("HOME"), name) : NULL;
-}
-
-static void take_creds(lh_s3_config *c, lh_s3_creds_source source, lh_s3_creds *t)
-{
-    c->creds_source = source;
-    c->access_key = t->access_key;
-    c->secret_key = t->secret_key;
-    c->session_token = t->session_token;
-    c->creds_expire_ms = t->expire_ms;
+    if (lh_s3_env(env_name)) return lh_strdup(lh_s3_env(env_name));
+    return lh_s3_env("HOME") ? lh_asprintf("%s/.aws/%s", lh_s3_env("HOME"), name) : NULL;
 }
 
 /* Environment first, then the shared files of the profile (AWS_PROFILE or
  * "default"): credentials from ~/.aws/credentials, region from ~/.aws/config. */
 static lh_status load_credentials(lh_s3_config *c, lh_error *err)
 {
-    const char *profile = env("AWS_PROFILE") ? env("AWS_PROFILE") : "default";
-    const char *region = env("AWS_REGION");
-    if (!region) region = env("AWS_DEFAULT_REGION");
+    const char *profile = lh_s3_env("AWS_PROFILE") ? lh_s3_env("AWS_PROFILE") : "default";
+    const char *region = lh_s3_env("AWS_REGION");
+    if (!region) region = lh_s3_env("AWS_DEFAULT_REGION");
     if (region) {
         c->region = lh_strdup(region);
     } else {
@@ -99,37 +92,33 @@ static lh_status load_credentials(lh_s3_config *c, lh_error *err)
         free(section);
         free(path);
     }
-    const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
+    const char *ak = lh_s3_env("AWS_ACCESS_KEY_ID"), *sk = lh_s3_env("AWS_SECRET_ACCESS_KEY");
     if (ak && !sk) return lh_error_set(err, LH_ERR_INVALID, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
     if (ak) {
-        c->access_key = lh_strdup(ak);
-        c->secret_key = lh_strdup(sk);
-        if (env("AWS_SESSION_TOKEN")) c->session_token = lh_strdup(env("AWS_SESSION_TOKEN"));
+        c->creds.access_key = lh_strdup(ak);
+        c->creds.secret_key = lh_strdup(sk);
+        if (lh_s3_env("AWS_SESSION_TOKEN")) c->creds.session_token = lh_strdup(lh_s3_env("AWS_SESSION_TOKEN"));
         return LH_OK;
     }
     if (lh_s3_web_identity_configured()) {
-        lh_s3_creds t;
-        LH_TRY(lh_s3_creds_fetch(LH_S3_CREDS_WEB_IDENTITY, c->region, &t, err));
-        take_creds(c, LH_S3_CREDS_WEB_IDENTITY, &t);
+        LH_TRY(lh_s3_creds_fetch(LH_S3_CREDS_WEB_IDENTITY, c->region, &c->creds, err));
+        c->creds_source = LH_S3_CREDS_WEB_IDENTITY;
         return LH_OK;
     }
     char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    c->access_key = ini_get(path, profile, "aws_access_key_id");
-    if (c->access_key) {
-        c->secret_key = ini_get(path, profile, "aws_secret_access_key");
-        c->session_token = ini_get(path, profile, "aws_session_token");
+    c->creds.access_key = ini_get(path, profile, "aws_access_key_id");
+    if (c->creds.access_key) {
+        c->creds.secret_key = ini_get(path, profile, "aws_secret_access_key");
+        c->creds.session_token = ini_get(path, profile, "aws_session_token");
     }
     lh_status rc = LH_OK;
-    if (c->access_key && !c->secret_key)
+    if (c->creds.access_key && !c->creds.secret_key)
         rc = lh_error_set(err, LH_ERR_INVALID, "%s: profile [%s] has aws_access_key_id but no aws_secret_access_key",
                           path, profile);
     free(path);
-    if (rc != LH_OK || c->access_key) return rc;
-    lh_s3_creds t;
-    lh_s3_creds_source source;
-    LH_TRY(lh_s3_creds_discover(&source, &t, err));
-    take_creds(c, source, &t); /* none found: NULL keys, anonymous */
-    return LH_OK;
+    if (rc != LH_OK || c->creds.access_key) return rc;
+    /* none found: NULL keys, anonymous */
+    return lh_s3_creds_discover(&c->creds_source, &c->creds, err);
 }
 
 void lh_s3_config_set_region(lh_s3_config *c, const char *region)
@@ -153,9 +142,9 @@ void lh_s3_config_set_region(lh_s3_config *c, const char *region)
 lh_status lh_s3_config_load(lh_s3_config *c, lh_error *err)
 {
     LH_TRY(load_credentials(c, err));
-    const char *ep = env("AWS_ENDPOINT_URL_S3");
-    if (!ep) ep = env("AWS_ENDPOINT_URL");
-    if (!ep) ep = env("AWS_ENDPOINT");
+    const char *ep = lh_s3_env("AWS_ENDPOINT_URL_S3");
+    if (!ep) ep = lh_s3_env("AWS_ENDPOINT_URL");
+    if (!ep) ep = lh_s3_env("AWS_ENDPOINT");
     if (ep) {
         const char *hostpart = ep;
         const char *scheme = "https";
@@ -166,14 +155,14 @@ lh_status lh_s3_config_load(lh_s3_config *c, lh_error *err)
             hostpart = ep + 8;
         } else if (strstr(ep, "://")) {
             return lh_error_set(err, LH_ERR_INVALID, "AWS_ENDPOINT_URL has an unsupported scheme: \"%s\"", ep);
-        } else if (env_true("AWS_ALLOW_HTTP")) {
+        } else if (lh_s3_env_true("AWS_ALLOW_HTTP")) {
             scheme = "http";
         }
         size_t hl = strcspn(hostpart, "/?#");
         if (hl == 0) return lh_error_set(err, LH_ERR_INVALID, "AWS_ENDPOINT_URL has no host: \"%s\"", ep);
         c->host = lh_strndup(hostpart, hl);
         c->endpoint = lh_asprintf("%s://%s", scheme, c->host);
-        c->path_style = !env_true("AWS_VIRTUAL_HOSTED_STYLE_REQUEST");
+        c->path_style = !lh_s3_env_true("AWS_VIRTUAL_HOSTED_STYLE_REQUEST");
         if (!c->path_style) {
             char *vh = lh_asprintf("%s.%s", c->bucket, c->host);
             free(c->host);
@@ -199,8 +188,5 @@ void lh_s3_config_free(lh_s3_config *c)
     free(c->endpoint);
     free(c->host);
     free(c->region);
-    free(c->access_key);
-    if (c->secret_key) memset(c->secret_key, 0, strlen(c->secret_key));
-    free(c->secret_key);
-    free(c->session_token);
+    lh_s3_creds_free(&c->creds);
 }

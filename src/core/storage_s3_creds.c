@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "core/storage_s3.h"
@@ -23,12 +22,6 @@
 #define IMDS_DEFAULT "http://169.254.169.254"
 #define ECS_HOST "http://169.254.170.2"
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
 void lh_s3_creds_free(lh_s3_creds *c)
 {
     free(c->access_key);
@@ -36,6 +29,19 @@ void lh_s3_creds_free(lh_s3_creds *c)
     free(c->secret_key);
     free(c->session_token);
     memset(c, 0, sizeof *c);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? lh_strdup(s) : NULL;
+}
+
+void lh_s3_creds_copy(lh_s3_creds *dst, const lh_s3_creds *src)
+{
+    dst->access_key = dup_or_null(src->access_key);
+    dst->secret_key = dup_or_null(src->secret_key);
+    dst->session_token = dup_or_null(src->session_token);
+    dst->expire_ms = src->expire_ms;
 }
 
 static size_t sink(char *p, size_t size, size_t nmemb, void *ud)
@@ -131,12 +137,12 @@ lh_status lh_s3_creds_parse(const char *json, size_t len, const char *source, lh
 
 static lh_status container_fetch(lh_s3_creds *out, lh_error *err)
 {
-    const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *full = lh_s3_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const char *rel = lh_s3_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     char *url = full ? lh_strdup(full) : lh_asprintf("%s%s", ECS_HOST, rel);
     const char *var = full ? "AWS_CONTAINER_CREDENTIALS_FULL_URI" : "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
     char *token = NULL;
-    const char *token_file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    const char *token_file = lh_s3_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     lh_status rc = LH_OK;
     if (token_file) {
         FILE *f = fopen(token_file, "r");
@@ -149,8 +155,8 @@ static lh_status container_fetch(lh_s3_creds *out, lh_error *err)
             token = lh_strdup(line);
         }
         if (f) fclose(f);
-    } else if (env("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
-        token = lh_strdup(env("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+    } else if (lh_s3_env("AWS_CONTAINER_AUTHORIZATION_TOKEN")) {
+        token = lh_strdup(lh_s3_env("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
     }
     struct curl_slist *hl = NULL;
     if (token) {
@@ -178,7 +184,7 @@ static lh_status container_fetch(lh_s3_creds *out, lh_error *err)
 
 static lh_status imds_fetch(lh_s3_creds *out, lh_error *err)
 {
-    const char *ep = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    const char *ep = lh_s3_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     char *base = lh_strdup(ep ? ep : IMDS_DEFAULT);
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/') base[--bl] = '\0';
@@ -233,7 +239,7 @@ done:
 
 bool lh_s3_web_identity_configured(void)
 {
-    return env("AWS_WEB_IDENTITY_TOKEN_FILE") && env("AWS_ROLE_ARN");
+    return lh_s3_env("AWS_WEB_IDENTITY_TOKEN_FILE") && lh_s3_env("AWS_ROLE_ARN");
 }
 
 static void form_add(lh_buf *f, const char *name, const char *value)
@@ -248,7 +254,7 @@ static void form_add(lh_buf *f, const char *name, const char *value)
  * cluster rotates it); the request is unsigned, the token is the proof. */
 static lh_status web_identity_fetch(const char *region, lh_s3_creds *out, lh_error *err)
 {
-    const char *path = env("AWS_WEB_IDENTITY_TOKEN_FILE");
+    const char *path = lh_s3_env("AWS_WEB_IDENTITY_TOKEN_FILE");
     FILE *f = fopen(path, "r");
     if (!f) return lh_error_errno(err, LH_ERR_IO, errno, "AWS_WEB_IDENTITY_TOKEN_FILE %s", path);
     lh_buf token = LH_BUF_INIT;
@@ -262,13 +268,13 @@ static lh_status web_identity_fetch(const char *region, lh_s3_creds *out, lh_err
         lh_buf_free(&token);
         return lh_error_set(err, LH_ERR_INVALID, "AWS_WEB_IDENTITY_TOKEN_FILE %s is empty", path);
     }
-    const char *ep = env("AWS_ENDPOINT_URL_STS");
+    const char *ep = lh_s3_env("AWS_ENDPOINT_URL_STS");
     char *url = ep ? lh_strdup(ep) : lh_asprintf("https://sts.%s.amazonaws.com/", region);
-    char *session = env("AWS_ROLE_SESSION_NAME") ? lh_strdup(env("AWS_ROLE_SESSION_NAME"))
+    char *session = lh_s3_env("AWS_ROLE_SESSION_NAME") ? lh_strdup(lh_s3_env("AWS_ROLE_SESSION_NAME"))
                                                  : lh_asprintf("ftm-lakehouse-%ld", (long)time(NULL));
     lh_buf form = LH_BUF_INIT;
     form_add(&form, "Action", "AssumeRoleWithWebIdentity");
-    form_add(&form, "RoleArn", env("AWS_ROLE_ARN"));
+    form_add(&form, "RoleArn", lh_s3_env("AWS_ROLE_ARN"));
     form_add(&form, "RoleSessionName", session);
     form_add(&form, "Version", "2011-06-15");
     form_add(&form, "WebIdentityToken", token.data);
@@ -286,7 +292,7 @@ static lh_status web_identity_fetch(const char *region, lh_s3_creds *out, lh_err
         char *code = lh_s3_xml_get(body.data, body.len, "Code");
         char *msg = lh_s3_xml_get(body.data, body.len, "Message");
         rc = lh_error_set(err, LH_ERR_IO, "STS %s: AssumeRoleWithWebIdentity for %s: HTTP %ld %s%s%s", url,
-                          env("AWS_ROLE_ARN"), status, code ? code : "", msg ? ": " : "", msg ? msg : "");
+                          lh_s3_env("AWS_ROLE_ARN"), status, code ? code : "", msg ? ": " : "", msg ? msg : "");
         free(code);
         free(msg);
     } else if (!lh_s3_xml_find(body.data, body.len, "Credentials", &cred, &clen)) {
@@ -335,14 +341,13 @@ lh_status lh_s3_creds_discover(lh_s3_creds_source *source, lh_s3_creds *out, lh_
 {
     *source = LH_S3_CREDS_NONE;
     memset(out, 0, sizeof *out);
-    if (env("AWS_CONTAINER_CREDENTIALS_FULL_URI") || env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+    if (lh_s3_env("AWS_CONTAINER_CREDENTIALS_FULL_URI") || lh_s3_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
         /* configured explicitly: a failure is an error, not anonymity */
         LH_TRY(container_fetch(out, err));
         *source = LH_S3_CREDS_CONTAINER;
         return LH_OK;
     }
-    const char *off = env("AWS_EC2_METADATA_DISABLED");
-    if (off && (strcasecmp(off, "true") == 0 || strcmp(off, "1") == 0)) return LH_OK;
+    if (lh_s3_env_true("AWS_EC2_METADATA_DISABLED")) return LH_OK;
     lh_error e;
     if (imds_fetch(out, &e) == LH_OK) {
         *source = LH_S3_CREDS_IMDS;
@@ -351,7 +356,7 @@ lh_status lh_s3_creds_discover(lh_s3_creds_source *source, lh_s3_creds *out, lh_
     /* Not on EC2, or no role there (or something else answering that
      * address): anonymous, as without any credentials. An endpoint named
      * explicitly must work. */
-    if (!env("AWS_EC2_METADATA_SERVICE_ENDPOINT")) return LH_OK;
+    if (!lh_s3_env("AWS_EC2_METADATA_SERVICE_ENDPOINT")) return LH_OK;
     *err = e;
     return e.code;
 }

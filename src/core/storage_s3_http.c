@@ -268,7 +268,7 @@ static long backoff_ms(const lh_s3 *s3, int attempt)
  * concurrently. */
 typedef struct site {
     char *endpoint, *host, *region;
-    char *access_key, *secret_key, *session_token;
+    lh_s3_creds creds;
 } site;
 
 /* Fetched again this long before they expire (the services hand out new
@@ -281,25 +281,16 @@ typedef struct site {
 static void creds_refresh(lh_s3 *s3)
 {
     lh_s3_config *c = &s3->cfg;
-    if (c->creds_source == LH_S3_CREDS_NONE || !c->creds_expire_ms) return;
+    if (c->creds_source == LH_S3_CREDS_NONE || !c->creds.expire_ms) return;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-    if (now_ms < c->creds_expire_ms - CREDS_EARLY_MS) return;
+    if (now_ms < c->creds.expire_ms - CREDS_EARLY_MS) return;
     lh_s3_creds t;
     lh_error e;
     if (lh_s3_creds_fetch(c->creds_source, c->region, &t, &e) != LH_OK) return;
-    lh_s3_creds old = {c->access_key, c->secret_key, c->session_token, c->creds_expire_ms};
-    c->access_key = t.access_key;
-    c->secret_key = t.secret_key;
-    c->session_token = t.session_token;
-    c->creds_expire_ms = t.expire_ms;
-    lh_s3_creds_free(&old);
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? lh_strdup(s) : NULL;
+    lh_s3_creds_free(&c->creds);
+    c->creds = t;
 }
 
 static void site_get(lh_s3 *s3, site *st)
@@ -309,9 +300,7 @@ static void site_get(lh_s3 *s3, site *st)
     st->endpoint = lh_strdup(s3->cfg.endpoint);
     st->host = lh_strdup(s3->cfg.host);
     st->region = lh_strdup(s3->cfg.region);
-    st->access_key = dup_or_null(s3->cfg.access_key);
-    st->secret_key = dup_or_null(s3->cfg.secret_key);
-    st->session_token = dup_or_null(s3->cfg.session_token);
+    lh_s3_creds_copy(&st->creds, &s3->cfg.creds);
     pthread_mutex_unlock(&s3->site_lock);
 }
 
@@ -320,10 +309,7 @@ static void site_free(site *st)
     free(st->endpoint);
     free(st->host);
     free(st->region);
-    free(st->access_key);
-    if (st->secret_key) memset(st->secret_key, 0, strlen(st->secret_key));
-    free(st->secret_key);
-    free(st->session_token);
+    lh_s3_creds_free(&st->creds);
 }
 
 /* S3 names the bucket's region when a request went to the wrong one
@@ -353,15 +339,16 @@ static CURLcode perform_once(lh_s3 *s3, CURL *h, const lh_s3_req *req, const sit
     signed_h[ns++] = (lh_s3_header){"host", st->host};
     signed_h[ns++] = (lh_s3_header){"x-amz-content-sha256", payload_hash};
     signed_h[ns++] = (lh_s3_header){"x-amz-date", amz_date};
-    if (st->session_token) signed_h[ns++] = (lh_s3_header){"x-amz-security-token", st->session_token};
+    if (st->creds.session_token)
+        signed_h[ns++] = (lh_s3_header){"x-amz-security-token", st->creds.session_token};
 
     struct curl_slist *hl = NULL;
     add_header(&hl, "Host", st->host);
     add_header(&hl, "x-amz-content-sha256", payload_hash);
     add_header(&hl, "x-amz-date", amz_date);
-    if (st->session_token) add_header(&hl, "x-amz-security-token", st->session_token);
-    if (st->access_key) {
-        lh_sigv4_key key = {st->access_key, st->secret_key, st->region, "s3"};
+    if (st->creds.session_token) add_header(&hl, "x-amz-security-token", st->creds.session_token);
+    if (st->creds.access_key) {
+        lh_sigv4_key key = {st->creds.access_key, st->creds.secret_key, st->region, "s3"};
         lh_buf auth = LH_BUF_INIT;
         lh_sigv4_authorization(&key, req->method, canon_path, req->query, signed_h, ns, payload_hash,
                                amz_date, &auth);

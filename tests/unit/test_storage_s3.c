@@ -164,7 +164,7 @@ static void test_config(void)
     if (s) {
         CHECK_STR(config_of(s)->endpoint, "https://my-bucket.s3.eu-west-1.amazonaws.com");
         CHECK(!config_of(s)->path_style);
-        CHECK(config_of(s)->access_key == NULL);
+        CHECK(config_of(s)->creds.access_key == NULL);
         lh_s3_config_set_region(config_of(s), "ap-south-1"); /* after a region redirect */
         CHECK_STR(config_of(s)->endpoint, "https://my-bucket.s3.ap-south-1.amazonaws.com");
         CHECK_STR(config_of(s)->host, "my-bucket.s3.ap-south-1.amazonaws.com");
@@ -213,7 +213,7 @@ static void test_config(void)
     setenv("AWS_SESSION_TOKEN", "TOKEN", 1);
     CHECK_OK(lh_storage_open("s3://b", &s, &err), &err);
     if (s) {
-        CHECK_STR(config_of(s)->session_token, "TOKEN");
+        CHECK_STR(config_of(s)->creds.session_token, "TOKEN");
         lh_storage_free(s);
     }
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);

@@ -120,7 +120,7 @@ static void test_credentials_file(void)
     s = open_s3("profile");
     if (s) {
         CHECK_STR(((lh_s3 *)s)->cfg.region, "eu-west-1");
-        CHECK_STR(((lh_s3 *)s)->cfg.access_key, "wrong");
+        CHECK_STR(((lh_s3 *)s)->cfg.creds.access_key, "wrong");
         lh_storage_free(s);
     }
     unsetenv("AWS_SHARED_CREDENTIALS_FILE");
@@ -129,7 +129,7 @@ static void test_credentials_file(void)
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     s = open_s3("profile");
     if (s) {
-        CHECK(((lh_s3 *)s)->cfg.access_key == NULL);
+        CHECK(((lh_s3 *)s)->cfg.creds.access_key == NULL);
         lh_buf b = LH_BUF_INIT;
         CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO); /* moto refuses unsigned requests */
         lh_buf_free(&b);
@@ -236,7 +236,7 @@ static void test_machine_credentials(void)
     lh_storage *s = open_s3("machine");
     if (s) {
         CHECK_INT(((lh_s3 *)s)->cfg.creds_source, LH_S3_CREDS_IMDS);
-        CHECK_STR(((lh_s3 *)s)->cfg.access_key, server_key_id);
+        CHECK_STR(((lh_s3 *)s)->cfg.creds.access_key, server_key_id);
         CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
         CHECK_OK(lh_storage_read(s, "k", &b, &err), &err);
         CHECK_INT(creds_fetches("imds") - before, 1); /* fresh for an hour: fetched once */
@@ -331,7 +331,7 @@ static void test_machine_credentials(void)
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     s = open_s3("machine");
     if (s) {
-        CHECK(((lh_s3 *)s)->cfg.access_key == NULL);
+        CHECK(((lh_s3 *)s)->cfg.creds.access_key == NULL);
         lh_storage_free(s);
     }
     unsetenv("AWS_EC2_METADATA_DISABLED");
