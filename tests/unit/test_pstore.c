@@ -71,12 +71,32 @@ static lh_pstore *open_store(lh_storage *st, int shards)
     return ps;
 }
 
+/* A lake in a fresh temporary directory. */
+typedef struct scratch_lake {
+    char *dir;
+    lh_storage *st;
+} scratch_lake;
+
+static scratch_lake scratch_open(void)
+{
+    scratch_lake l = {lh_test_tmpdir(), NULL};
+    lh_error err;
+    CHECK_OK(lh_storage_open(l.dir, &l.st, &err), &err);
+    return l;
+}
+
+static void scratch_close(scratch_lake *l)
+{
+    lh_storage_free(l->st);
+    lh_test_rmtree(l->dir);
+    free(l->dir);
+}
+
 static void test_append_merge_read(void)
 {
-    char *dir = lh_test_tmpdir();
-    lh_storage *st = NULL;
+    scratch_lake lake = scratch_open();
+    lh_storage *st = lake.st;
     lh_error err;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
     lh_pstore *ps = open_store(st, 8);
     bool exists = true;
     CHECK_OK(lh_pstore_exists(ps, &exists, &err), &err);
@@ -163,17 +183,14 @@ static void test_append_merge_read(void)
     CHECK(!exists);
     lh_stmt_batch_free(&b);
     lh_pstore_free(ps);
-    lh_storage_free(st);
-    lh_test_rmtree(dir);
-    free(dir);
+    scratch_close(&lake);
 }
 
 static void test_grace_and_compact(void)
 {
-    char *dir = lh_test_tmpdir();
-    lh_storage *st = NULL;
+    scratch_lake lake = scratch_open();
+    lh_storage *st = lake.st;
     lh_error err;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
     lh_pstore *ps = open_store(st, 0);
     lh_stmt_batch b;
     lh_stmt_batch_init(&b);
@@ -199,17 +216,13 @@ static void test_grace_and_compact(void)
     CHECK_INT(rows, 0);
     lh_stmt_batch_free(&b);
     lh_pstore_free(ps);
-    lh_storage_free(st);
-    lh_test_rmtree(dir);
-    free(dir);
+    scratch_close(&lake);
 }
 
 static void test_concurrent_appends(void)
 {
-    char *dir = lh_test_tmpdir();
-    lh_storage *st = NULL;
-    lh_error err;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    scratch_lake lake = scratch_open();
+    lh_storage *st = lake.st;
     enum { PROCS = 4, APPENDS = 10 };
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
@@ -242,9 +255,7 @@ static void test_concurrent_appends(void)
     lh_pstore *ps = open_store(st, 4);
     CHECK_INT(count(ps, NULL).entities, PROCS * APPENDS);
     lh_pstore_free(ps);
-    lh_storage_free(st);
-    lh_test_rmtree(dir);
-    free(dir);
+    scratch_close(&lake);
 }
 
 /* Several sorted files spanning several row groups stream through merge and
@@ -303,10 +314,9 @@ static void add_progress(void *ctx, uint64_t n)
 
 static void test_streaming_many_row_groups(void)
 {
-    char *dir = lh_test_tmpdir();
-    lh_storage *st = NULL;
+    scratch_lake lake = scratch_open();
+    lh_storage *st = lake.st;
     lh_error err;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
     lh_pstore *ps = open_store(st, 0);
     lh_stmt_batch b;
     lh_stmt_batch_init(&b);
@@ -346,9 +356,7 @@ static void test_streaming_many_row_groups(void)
     check_lookups(ps, ids + 6, 1);
     lh_stmt_batch_free(&b);
     lh_pstore_free(ps);
-    lh_storage_free(st);
-    lh_test_rmtree(dir);
-    free(dir);
+    scratch_close(&lake);
 }
 
 
@@ -357,10 +365,9 @@ static void test_streaming_many_row_groups(void)
  * send or at finish, and leaves no file. Threaded and inline alike. */
 static void test_part_pipe(void)
 {
-    char *dir = lh_test_tmpdir();
-    lh_storage *st = NULL;
+    scratch_lake lake = scratch_open();
+    lh_storage *st = lake.st;
     lh_error err;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
     lh_pstore *ps = open_store(st, 0);
     enum { ROWS = 40000 };
     char ent[32], val[32];
@@ -417,9 +424,7 @@ static void test_part_pipe(void)
         CHECK(strstr(err.msg, "bad035000") != NULL);
     }
     lh_pstore_free(ps);
-    lh_storage_free(st);
-    lh_test_rmtree(dir);
-    free(dir);
+    scratch_close(&lake);
 }
 
 int main(void)
