@@ -182,9 +182,7 @@ def phase(tmp, rounds, seed, kill):
         if not kill or any("stale-lock" not in ln for ln in problems):
             fail(f"check after the concurrent run: {text}")
         lake.run("maintenance", "unlock")
-    lake.run("maintenance", "flush")
-    lake.run("maintenance", "merge", "--force")
-    code, text = lake.check()
+    code, text = lake.settle()
     if code != 0:
         fail(f"check after the final merge: {text}")
     rows = lake.table_rows()

@@ -46,9 +46,7 @@ def verify_present(lake, acked):
 
 def verify_once(lake, acked):
     """After flush + merge: the journal is empty, each statement once."""
-    lake.run("maintenance", "flush")
-    lake.run("maintenance", "merge", "--force")
-    code, text = lake.check()
+    code, text = lake.settle()
     if code != 0:
         fail(f"check after merge failed:\n{text}")
     rows = lake.table_rows()

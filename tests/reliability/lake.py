@@ -67,6 +67,13 @@ class Lake:
                                  f"{p.stdout.decode(errors='replace')[-2000:]}")
         return p
 
+    def settle(self):
+        """Flush the journal and force a merge, then `maintenance check`:
+        (exit code, text), as check()."""
+        self.run("maintenance", "flush")
+        self.run("maintenance", "merge", "--force")
+        return self.check()
+
     def check(self, *flags):
         """`maintenance check [flags]`: (exit code, stdout text)."""
         p = self.run("maintenance", "check", *flags, check=False)
