@@ -73,6 +73,7 @@ void lh_pq_wcol_reset_chunk(lh_pq_wcol *c)
 {
     c->dict_mode = c->spec.dictionary && c->type != LH_PQ_BOOLEAN;
     c->fallback_pending = false;
+    c->last_idx = -1;
     lh_buf_reset(&c->dict_plain);
     c->dict_n = 0;
     if (c->table) memset(c->table, 0, c->table_cap * sizeof *c->table);
@@ -311,6 +312,13 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
     uint8_t tmp[8];
     size_t n;
     const void *p = value_bytes(c, v, tmp, &n);
+    if (c->dict_mode && c->last_idx >= 0 && c->dict_len[c->last_idx] == n &&
+        memcmp(c->dict_plain.data + c->dict_off[c->last_idx], p, n) == 0) {
+        c->idx = lh_grow(c->idx, &c->idx_cap, c->page_values + 1, sizeof *c->idx);
+        c->idx[c->page_values++] = (uint32_t)c->last_idx;
+        push_level(c, def, rep);
+        return;
+    }
     uint64_t h = 0;
     bool hashed = c->dict_mode || (c->spec.bloom_filter && c->type != LH_PQ_BOOLEAN);
     if (hashed) h = lh_xxh64(p, n, 0);
@@ -328,6 +336,7 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
         }
         c->idx = lh_grow(c->idx, &c->idx_cap, c->page_values + 1, sizeof *c->idx);
         c->idx[c->page_values] = (uint32_t)i;
+        c->last_idx = i;
     } else if (c->type == LH_PQ_BOOLEAN) {
         if (c->bool_bits == 0) lh_buf_append_byte(&c->page_plain, 0);
         if (v->v.b) c->page_plain.data[c->page_plain.len - 1] |= (char)(1u << c->bool_bits);
@@ -387,6 +396,7 @@ void lh_pq_wcol_page_body(lh_pq_wcol *c, lh_buf *body, lh_pq_encoding *encoding,
     }
     *num_levels = c->page_levels;
     c->page_levels = c->page_values = 0;
+    c->last_idx = -1;
     lh_buf_reset(&c->page_plain);
     c->bool_bits = 0;
 }
@@ -520,6 +530,7 @@ void lh_pq_wcol_index_page(lh_pq_wcol *c, int64_t rel, int32_t size, size_t valu
     c->p_has = false;
     c->p_nulls = 0;
     c->page_first_row = c->chunk_rows;
+    c->last_idx = -1;
 }
 
 /* Boundary order of the page index bounds (null pages skipped). */

@@ -26,6 +26,10 @@ typedef struct lh_pq_wcol {
     size_t dict_cap;
     uint32_t *table;     /* index+1, 0 = empty; table_cap a power of two */
     size_t table_cap;
+    /* dictionary index of the last value added to the current page, -1 = none:
+     * sorted data repeats values in runs, and a repeat needs no hash, lookup,
+     * bounds or bloom update */
+    int64_t last_idx;
 
     /* current page */
     uint32_t *defs, *reps, *idx;
