@@ -72,7 +72,9 @@ void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writ
     bool large = is_large_bucket(bucket);
     lh_pq_writer_opts_init(opts);
     opts->codec = LH_PQ_ZSTD;
-    opts->level = 3;
+    /* Level 1, not 3: merges (bound by the writer thread) run ~15% faster
+     * for files ~1% larger (3M generated statements). */
+    opts->level = 1;
     opts->dict_page_size = 1u << 20;
     opts->data_page_size = large ? 16u << 20 : 2u << 20;
     /* Smaller than the reference's (DuckDB 122880, delta-rs 1M): a lookup
