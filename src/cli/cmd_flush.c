@@ -4,24 +4,45 @@
 
 #include "cli_store.h"
 #include "lh/storage/journal.h"
+#include "lh/storage/relay.h"
 
 typedef struct flush_ctx {
     lh_pstore *ps;
+    lh_pstore_txn *txn; /* begun with the first batch; touched by the relay's thread */
+    lh_relay *relay;
     lh_progress progress;
 } flush_ctx;
 
-/* Append sorts the batch in place, which the journal allows its consumer
- * (journal.h): no copy. */
+/* On the relay's thread: the batch is sorted into one file per partition. */
+static lh_status write_batch(void *ctx, lh_stmt_batch *batch, lh_error *err)
+{
+    flush_ctx *f = ctx;
+    return lh_pstore_txn_append(f->txn, batch, err);
+}
+
+/* The journal reads the next batch while the relay writes this one; it
+ * takes the rows by swapping, which the journal allows its consumer. */
 static lh_status to_store(void *ctx, const lh_stmt_batch *batch, lh_error *err)
 {
     flush_ctx *f = ctx;
     size_t n = batch->len;
-    LH_TRY(lh_pstore_append(f->ps, (lh_stmt_batch *)batch, err));
+    if (!f->txn) LH_TRY(lh_pstore_txn_begin(f->ps, &f->txn, err)); /* relay idle */
+    LH_TRY(lh_relay_send(f->relay, (lh_stmt_batch *)batch, err));
     lh_progress_add(&f->progress, n);
     return LH_OK;
 }
 
-/* Flush the dataset's journal; *rows gets the count moved. */
+/* Commit the segment's files before the journal drops the segment. */
+static lh_status segment_done(void *ctx, lh_error *err)
+{
+    flush_ctx *f = ctx;
+    LH_TRY(lh_relay_wait(f->relay, err));
+    return f->txn ? lh_pstore_txn_commit(f->txn, err) : LH_OK;
+}
+
+/* Flush the dataset's journal; *rows gets the count moved. Segments are read
+ * in storage order (no sort in the database) and written like a bulk import:
+ * each batch sorted into one file per partition, one commit per segment. */
 lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
 {
     *rows = 0;
@@ -29,14 +50,18 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     lh_journal *j = NULL;
     lh_status rc = lh_cli_pstore(cli, &f.ps, err);
     if (rc == LH_OK) rc = lh_cli_journal(cli, &j, err);
+    f.relay = lh_relay_new(write_batch, &f, cli->settings.workers != 1);
     lh_progress_start(&f.progress, "flush");
     lh_journal_flush_stats stats = {0};
     if (rc == LH_OK) {
-        size_t batch = (size_t)cli->settings.max_buffer_rows;
-        if (batch == 0 || batch > 500000) batch = 500000; /* bounds one batch in memory */
-        rc = lh_journal_flush(j, batch, to_store, &f, &stats, err);
+        lh_journal_flush_opts o = {.unordered = true, .segment_done = segment_done};
+        o.batch_size = (size_t)cli->settings.max_buffer_rows;
+        if (o.batch_size == 0 || o.batch_size > 500000) o.batch_size = 500000; /* bounds memory */
+        rc = lh_journal_flush_with(j, &o, to_store, &f, &stats, err);
     }
     lh_progress_done(&f.progress);
+    lh_relay_free(f.relay); /* waits for a batch still in flight (after an error) */
+    lh_pstore_txn_free(f.txn); /* deletes files staged but not committed */
     if (rc == LH_OK && stats.rows > 0) rc = lh_cli_tag_now(cli, "statements/last_updated", err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "journal/last_flushed", err);
     *rows = stats.rows;

@@ -287,14 +287,17 @@ static char *segment_name(lh_journal *j, lh_error *err)
 
 /* Drain every current segment, oldest first; each is dropped only after the
  * consumer accepted all of its rows. */
-static lh_status drain_segments(lh_journal *j, size_t batch_size, lh_journal_consumer fn,
-                                void *ctx, lh_journal_flush_stats *stats, lh_error *err)
+static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o,
+                                lh_journal_consumer fn, void *ctx, lh_journal_flush_stats *stats,
+                                lh_error *err)
 {
     lh_strlist segs;
     lh_strlist_init(&segs);
     lh_status rc = j->ops->segments(j, &segs, err);
     for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
-        rc = j->ops->scan(j, segs.items[i], NULL, true, batch_size, fn, ctx, stats, err);
+        rc = j->ops->scan(j, segs.items[i], NULL, !o->unordered, o->batch_size, fn, ctx, stats,
+                          err);
+        if (rc == LH_OK && o->segment_done) rc = o->segment_done(ctx, err);
         if (rc != LH_OK) {
             lh_error_prefix(err, "journal %s: draining %s", j->table, segs.items[i]);
             break;
@@ -309,10 +312,19 @@ static lh_status drain_segments(lh_journal *j, size_t batch_size, lh_journal_con
 lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer fn, void *ctx,
                            lh_journal_flush_stats *stats, lh_error *err)
 {
+    lh_journal_flush_opts o = {.batch_size = batch_size};
+    return lh_journal_flush_with(j, &o, fn, ctx, stats, err);
+}
+
+lh_status lh_journal_flush_with(lh_journal *j, const lh_journal_flush_opts *opts,
+                                lh_journal_consumer fn, void *ctx,
+                                lh_journal_flush_stats *stats, lh_error *err)
+{
     lh_journal_flush_stats local = {0};
     if (!stats) stats = &local;
     memset(stats, 0, sizeof *stats);
-    if (!batch_size) batch_size = DEFAULT_BATCH;
+    lh_journal_flush_opts o = *opts;
+    if (!o.batch_size) o.batch_size = DEFAULT_BATCH;
     LH_TRY(not_busy(j, err));
     lh_status rc = j->ops->lock(j, err);
     if (rc != LH_OK) return lh_error_prefix(err, "journal %s: flush lock", j->table);
@@ -320,7 +332,7 @@ lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer
     /* Leftovers of a failed or killed flush go first, before the rotation:
      * segment names only order by the second, so a fresh segment could
      * otherwise sort before an older one. */
-    rc = drain_segments(j, batch_size, fn, ctx, stats, err);
+    rc = drain_segments(j, &o, fn, ctx, stats, err);
     char *seg = NULL;
     if (rc == LH_OK && !(seg = segment_name(j, err))) rc = err ? err->code : LH_ERR_INTERNAL;
     bool rotated = false;
@@ -329,7 +341,7 @@ lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer
         if (rc != LH_OK) lh_error_prefix(err, "journal %s: rotate", j->table);
     }
     free(seg);
-    if (rc == LH_OK && rotated) rc = drain_segments(j, batch_size, fn, ctx, stats, err);
+    if (rc == LH_OK && rotated) rc = drain_segments(j, &o, fn, ctx, stats, err);
     j->busy = false;
     j->ops->unlock(j);
     return rc;

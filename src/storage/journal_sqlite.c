@@ -321,8 +321,9 @@ static lh_status sq_scan(lh_journal *j, const char *table, const char *entity_id
             break;
         }
         if (batch.len) {
+            int64_t n = (int64_t)batch.len; /* fn may take the rows */
             rc = fn(ctx, &batch, err);
-            stats->rows += (int64_t)batch.len;
+            stats->rows += n;
             stats->batches++;
             lh_stmt_batch_clear(&batch);
             if (rc != LH_OK) break;

@@ -108,6 +108,7 @@ int main(void)
     jt_tmp = tmp;
     RUN(test_roundtrip);
     RUN(test_flush);
+    RUN(test_flush_unordered);
     RUN(test_write_during_flush);
     RUN(test_clear_and_writer);
     RUN(test_uris);

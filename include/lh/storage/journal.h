@@ -46,10 +46,12 @@ typedef struct lh_journal lh_journal;
 /* Receives one batch of rows. The batch and its strings are valid only during
  * the call. The batch is the journal's own scratch, never read again after
  * the call: a consumer may cast away const and reorder or modify its rows in
- * place (e.g. hand it to lh_pstore_append) instead of copying it. Return
- * LH_OK to accept it; anything else aborts the flush (the message in err is
- * kept, prefixed with the journal table). The consumer must not call back
- * into the handle that feeds it (LH_ERR_INVALID); use a second handle. */
+ * place (e.g. hand it to lh_pstore_append), or take them by swapping the
+ * batch's contents for an empty batch (lh_relay_send), instead of copying
+ * it. Return LH_OK to accept it; anything else aborts the flush (the message
+ * in err is kept, prefixed with the journal table). The consumer must not
+ * call back into the handle that feeds it (LH_ERR_INVALID); use a second
+ * handle. */
 typedef lh_status (*lh_journal_consumer)(void *ctx, const lh_stmt_batch *batch, lh_error *err);
 
 typedef struct lh_journal_options {
@@ -109,6 +111,23 @@ typedef struct lh_journal_flush_stats {
  * dataset. stats may be NULL. */
 lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer fn, void *ctx,
                            lh_journal_flush_stats *stats, lh_error *err);
+
+/* Called once a segment's last batch was accepted, before the segment is
+ * dropped: a consumer that buffers or writes asynchronously makes the rows
+ * durable here (anything but LH_OK keeps the segment and aborts the flush). */
+typedef lh_status (*lh_journal_segment_done)(void *ctx, lh_error *err);
+
+typedef struct lh_journal_flush_opts {
+    size_t batch_size;                  /* rows per consumer call; 0 = 100,000 */
+    bool unordered;                     /* rows in storage order: no sort in the
+                                         * database (the consumer sorts) */
+    lh_journal_segment_done segment_done; /* may be NULL */
+} lh_journal_flush_opts;
+
+/* lh_journal_flush with options. */
+lh_status lh_journal_flush_with(lh_journal *j, const lh_journal_flush_opts *o,
+                                lh_journal_consumer fn, void *ctx,
+                                lh_journal_flush_stats *stats, lh_error *err);
 
 /* Rows in the live table and all segments (SQLite: one snapshot;
  * PostgreSQL: may over-count rows a concurrent rotation is moving). */
