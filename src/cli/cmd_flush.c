@@ -56,7 +56,9 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     if (rc == LH_OK) {
         lh_journal_flush_opts o = {.unordered = true, .segment_done = segment_done};
         o.batch_size = (size_t)cli->settings.max_buffer_rows;
-        if (o.batch_size == 0 || o.batch_size > 500000) o.batch_size = 500000; /* bounds memory */
+        /* two batches are in memory (one read, one written): 250k rows keep a
+         * flush near 300 MiB, the files per partition few for merge */
+        if (o.batch_size == 0 || o.batch_size > 250000) o.batch_size = 250000;
         rc = lh_journal_flush_with(j, &o, to_store, &f, &stats, err);
     }
     lh_progress_done(&f.progress);
