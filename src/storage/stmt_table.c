@@ -191,6 +191,10 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const ro
         return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s has %zu values for %zu rows",
                             key, lh_stmt_col_names[c], col->num_levels, n);
     size_t vi = 0, k = 0;
+    /* a value equal to the column's previous one shares its copy: sorted
+     * files repeat entity_id, schema, dataset... row after row */
+    const char *prev = NULL;
+    size_t prev_len = 0;
     for (size_t r = 0; r < n; r++) {
         bool present = !col->def_levels || col->def_levels[r] == leaf->max_def;
         if (sel->rows) {
@@ -212,7 +216,13 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const ro
                                     lh_stmt_col_names[c]);
             uint64_t a = col->offsets[vi], b = col->offsets[vi + 1];
             vi++;
-            char *p = lh_arena_strndup(&out->arena, col->bytes.data + a, (size_t)(b - a));
+            const char *v = col->bytes.data + a;
+            size_t len = (size_t)(b - a);
+            const char *p = prev && len == prev_len && memcmp(prev, v, len) == 0
+                                ? prev
+                                : lh_arena_strndup(&out->arena, v, len);
+            prev = p;
+            prev_len = len;
             /* the reference collapses an empty role to NULL */
             *slot = (c == LH_COL_ROLE && b == a) ? NULL : p;
         } else if (COLS[c].type == T_BOOL) {

@@ -8,6 +8,7 @@
 
 #include "lh/model/keys.h"
 #include "lh/model/model.h"
+#include "lh/model/statement.h"
 #include "test.h"
 
 static const lh_model *M;
@@ -107,6 +108,36 @@ static void test_keys(void)
     CHECK(lh_type_has_lang("name"));
 }
 
+/* A pushed row owns copies of its strings; a field equal to the previous
+ * row's shares that row's copy, a different one (even a prefix) does not. */
+static void test_batch_push(void)
+{
+    char e1[] = "entity-1", e2[] = "entity-1", ds[] = "ds", ds2[] = "dsx";
+    lh_statement a = {.id = "s1", .entity_id = e1, .dataset = ds, .bucket = "thing",
+                      .origin = "o", .schema = "Person", .prop = "name", .value = "Ann",
+                      .fragment = ""};
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_stmt_batch_push(&b, &a);
+    a.id = "s2";
+    a.entity_id = e2;   /* equal bytes, another buffer */
+    a.dataset = ds2;    /* ds is a prefix of it */
+    a.value = "Ann";
+    lh_stmt_batch_push(&b, &a);
+    e1[0] = e2[0] = 'X'; /* the batch keeps its own copies */
+    ds[0] = ds2[0] = 'X';
+    CHECK_STR(b.rows[0].entity_id, "entity-1");
+    CHECK_STR(b.rows[1].entity_id, "entity-1");
+    CHECK(b.rows[0].entity_id == b.rows[1].entity_id);
+    CHECK(b.rows[0].schema == b.rows[1].schema);
+    CHECK_STR(b.rows[0].dataset, "ds");
+    CHECK_STR(b.rows[1].dataset, "dsx");
+    CHECK_STR(b.rows[1].id, "s2");
+    CHECK(b.rows[0].canonical_id == NULL && b.rows[1].canonical_id == NULL);
+    CHECK_STR(b.rows[1].fragment, "");
+    lh_stmt_batch_free(&b);
+}
+
 static void test_yaml_override(void)
 {
     char *dir = lh_test_tmpdir();
@@ -186,6 +217,7 @@ int main(void)
     RUN(test_prop_type);
     RUN(test_common_schema);
     RUN(test_keys);
+    RUN(test_batch_push);
     RUN(test_yaml_override);
     RUN(test_json_override);
     return lh_test_report();
