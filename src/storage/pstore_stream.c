@@ -1,6 +1,8 @@
 /* Entity-at-a-time reads over a set of partition files: a k-way merge by
  * entity_id over files that are sorted (ours, and merge output), holding one
- * row group per file; files of unknown order are loaded and sorted. */
+ * row group per file, with a binary heap of the files' current entities (a
+ * bulk import leaves dozens of files per partition); files of unknown order
+ * are loaded and sorted. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,10 @@ typedef struct cursor {
 struct lh_entity_stream {
     cursor *cs;
     size_t n;
+    /* cursors that have a current row, least (entity_id, cursor) on top */
+    size_t *heap, heap_len;
+    bool heap_ready;
+    size_t *take; /* the cursors of the entity handed out */
     lh_stmt_batch out;      /* the entity handed out (streaming) */
     lh_stmt_batch all;      /* every row, sorted (fallback) */
     size_t all_pos;
@@ -56,6 +62,45 @@ static lh_status cursor_fill(const lh_entity_stream *s, cursor *c, bool *has, lh
     return LH_OK;
 }
 
+static const char *cur_entity(const lh_entity_stream *s, size_t i)
+{
+    const cursor *c = &s->cs[i];
+    return c->rows.rows[c->pos].entity_id;
+}
+
+static bool heap_less(const lh_entity_stream *s, size_t a, size_t b)
+{
+    int c = strcmp(cur_entity(s, a), cur_entity(s, b));
+    return c < 0 || (c == 0 && a < b);
+}
+
+static void heap_push(lh_entity_stream *s, size_t i)
+{
+    size_t k = s->heap_len++;
+    while (k > 0) {
+        size_t parent = (k - 1) / 2;
+        if (!heap_less(s, i, s->heap[parent])) break;
+        s->heap[k] = s->heap[parent];
+        k = parent;
+    }
+    s->heap[k] = i;
+}
+
+static size_t heap_pop(lh_entity_stream *s)
+{
+    size_t top = s->heap[0], last = s->heap[--s->heap_len], k = 0;
+    for (;;) {
+        size_t child = 2 * k + 1;
+        if (child >= s->heap_len) break;
+        if (child + 1 < s->heap_len && heap_less(s, s->heap[child + 1], s->heap[child])) child++;
+        if (!heap_less(s, s->heap[child], last)) break;
+        s->heap[k] = s->heap[child];
+        k = child;
+    }
+    if (s->heap_len) s->heap[k] = last;
+    return top;
+}
+
 lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
                                 const char *const *ids, size_t num_ids, lh_entity_stream **out,
                                 lh_error *err)
@@ -69,6 +114,8 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
     size_t nfiles = 0;
     for (size_t i = 0; i < n; i++) nfiles += parts[i].num_files;
     s->cs = lh_calloc(nfiles ? nfiles : 1, sizeof *s->cs);
+    s->heap = lh_calloc(nfiles ? nfiles : 1, sizeof *s->heap);
+    s->take = lh_calloc(nfiles ? nfiles : 1, sizeof *s->take);
     lh_status rc = LH_OK;
     lh_buf key = LH_BUF_INIT;
     for (size_t i = 0; rc == LH_OK && i < n; i++) {
@@ -123,27 +170,33 @@ lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, si
         for (size_t i = 0; i < *n; i++) lh_stmt_batch_push(dst, &rows[i]);
         return LH_OK;
     }
-    const char *min = NULL;
-    for (size_t i = 0; i < s->n; i++) {
-        bool has = false;
-        LH_TRY(cursor_fill(s, &s->cs[i], &has, err));
-        if (!has) continue;
-        const char *e = s->cs[i].rows.rows[s->cs[i].pos].entity_id;
-        if (!min || strcmp(e, min) < 0) min = e;
+    if (!s->heap_ready) {
+        for (size_t i = 0; i < s->n; i++) {
+            bool has = false;
+            LH_TRY(cursor_fill(s, &s->cs[i], &has, err));
+            if (has) heap_push(s, i);
+        }
+        s->heap_ready = true;
     }
-    if (!min) return LH_OK;
-    /* min points into a cursor's batch that may be refilled below: copy it */
-    char *want = lh_strdup(min);
+    if (!s->heap_len) return LH_OK;
+    /* the entity's key points into a batch that may be refilled below: copy it */
+    char *want = lh_strdup(cur_entity(s, s->heap[0]));
+    size_t ntake = 0;
+    while (s->heap_len && strcmp(cur_entity(s, s->heap[0]), want) == 0)
+        s->take[ntake++] = heap_pop(s); /* ascending cursor order: ties pop by index */
     size_t start = dst->len;
     lh_status rc = LH_OK;
-    for (size_t i = 0; rc == LH_OK && i < s->n; i++) {
-        cursor *c = &s->cs[i];
+    for (size_t t = 0; rc == LH_OK && t < ntake; t++) {
+        cursor *c = &s->cs[s->take[t]];
         for (;;) {
             bool has = false;
             rc = cursor_fill(s, c, &has, err);
             if (rc != LH_OK || !has) break;
             const lh_statement *r = &c->rows.rows[c->pos];
-            if (strcmp(r->entity_id, want) != 0) break;
+            if (strcmp(r->entity_id, want) != 0) {
+                heap_push(s, s->take[t]);
+                break;
+            }
             lh_stmt_batch_push(dst, r);
             c->pos++;
         }
@@ -176,6 +229,8 @@ void lh_entity_stream_free(lh_entity_stream *s)
         lh_stmt_batch_free(&s->cs[i].rows);
     }
     free(s->cs);
+    free(s->heap);
+    free(s->take);
     lh_stmt_batch_free(&s->out);
     lh_stmt_batch_free(&s->all);
     free(s);

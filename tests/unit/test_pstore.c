@@ -360,6 +360,69 @@ static void test_streaming_many_row_groups(void)
 }
 
 
+/* Entities handed out in order, each with every row of every file it is in. */
+typedef struct order_check {
+    char last[32];
+    size_t entities, rows, bad;
+    const int *want_rows; /* per entity number */
+} order_check;
+
+static lh_status order_fn(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+{
+    order_check *o = ctx;
+    int e = atoi(rows[0].entity_id + 1);
+    if (o->entities && strcmp(o->last, rows[0].entity_id) >= 0) o->bad++;
+    if ((size_t)o->want_rows[e] != n) o->bad++;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(rows[i].entity_id, rows[0].entity_id) != 0) o->bad++;
+    snprintf(o->last, sizeof o->last, "%s", rows[0].entity_id);
+    o->entities++;
+    o->rows += n;
+    return LH_OK;
+}
+
+/* Eleven appended files per partition, each holding an interleaved subset
+ * of the entities (some in one file, some in all): reads and the merge
+ * stream every entity once, in order, with all its rows. */
+static void test_many_files(void)
+{
+    scratch_lake lake = scratch_open();
+    lh_error err;
+    lh_pstore *ps = open_store(lake.st, 0);
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    enum { ENTITIES = 3000, FILES = 11 };
+    static int want[ENTITIES];
+    size_t total = 0, present = 0;
+    char ent[32], val[32];
+    for (int f = 0; f < FILES; f++) {
+        lh_stmt_batch_clear(&b);
+        for (int i = 0; i < ENTITIES; i++) {
+            if (i % 97 != 0 && (i * (f + 3) + f) % 7 >= 3) continue; /* e0, e97... in all */
+            snprintf(ent, sizeof ent, "e%05d", i);
+            snprintf(val, sizeof val, "v%d", f);
+            add(&b, ent, "name", val, T0, T0 + f, LH_TS_NULL);
+            want[i]++;
+            total++;
+        }
+        CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    }
+    for (int i = 0; i < ENTITIES; i++) present += want[i] > 0;
+    for (int pass = 0; pass < 2; pass++) { /* appended files, then merged */
+        order_check o = {.want_rows = want};
+        CHECK_OK(lh_pstore_query(ps, NULL, order_fn, &o, &err), &err);
+        CHECK_INT(o.bad, 0);
+        CHECK_INT(o.entities, present);
+        CHECK_INT(o.rows, total);
+        lh_pstore_report rep;
+        if (pass == 0) CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
+        if (pass == 0) CHECK_INT(rep.rows_out, total);
+    }
+    lh_stmt_batch_free(&b);
+    lh_pstore_free(ps);
+    scratch_close(&lake);
+}
+
 /* The merge's writer thread: many batches make one file with every row in
  * order; a row the writer refuses fails the pipe with its name, at a later
  * send or at finish, and leaves no file. Threaded and inline alike. */
@@ -434,6 +497,7 @@ int main(void)
     RUN(test_grace_and_compact);
     RUN(test_concurrent_appends);
     RUN(test_streaming_many_row_groups);
+    RUN(test_many_files);
     RUN(test_part_pipe);
     return lh_test_report();
 }
