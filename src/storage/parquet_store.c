@@ -255,8 +255,10 @@ struct lh_part_writer {
     uint64_t rows;
 };
 
-/* Rows per row group of appended (not yet merged) files. */
+/* Row group bounds of appended (not yet merged) files: rows, and buffered
+ * (mostly compressed) bytes, about a quarter of the decoded size. */
 #define APPEND_ROW_GROUP_ROWS 5000
+#define APPEND_ROW_GROUP_BYTES ((size_t)1 << 20)
 
 lh_status lh_part_writer_open(lh_pstore *ps, const char *prefix, const lh_statement *first,
                               bool data_change, lh_part_writer **out, lh_error *err)
@@ -285,8 +287,10 @@ lh_status lh_part_writer_open(lh_pstore *ps, const char *prefix, const lh_statem
     /* Appended files wait for a merge, which holds one row group of every
      * file of a partition at once (tens of files after a big import):
      * small row groups keep that bounded. Merge output keeps the profile's. */
-    if (strcmp(prefix, LH_MERGED_PREFIX) != 0 && wopts.row_group_rows > APPEND_ROW_GROUP_ROWS)
-        wopts.row_group_rows = APPEND_ROW_GROUP_ROWS;
+    if (strcmp(prefix, LH_MERGED_PREFIX) != 0) {
+        if (wopts.row_group_rows > APPEND_ROW_GROUP_ROWS) wopts.row_group_rows = APPEND_ROW_GROUP_ROWS;
+        wopts.row_group_bytes = APPEND_ROW_GROUP_BYTES; /* pages of long text */
+    }
     lh_status rc = lh_storage_writer_open(ps->st, pw->key.data, &pw->sink, err);
     if (rc == LH_OK)
         rc = lh_pq_writer_new(pw->sink, pw->cols, LH_STMT_FILE_NCOLS, &wopts, &pw->w, err);
