@@ -1,5 +1,6 @@
 /* ftm-lakehouse make | maintenance export-statistics */
 #include <getopt.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "cli_import.h"
@@ -76,6 +77,58 @@ static lh_status fresh(lh_cli *cli, const char *target, bool *is_fresh, lh_error
     return rc;
 }
 
+/* statements.csv, written on a thread of its own beside the other exports */
+typedef struct csv_job {
+    lh_cli *cli;
+    lh_pstore *ps;
+    uint64_t rows;
+    lh_status rc;
+    lh_error err;
+} csv_job;
+
+static void *csv_export(void *arg)
+{
+    csv_job *j = arg;
+    j->rc = lh_cli_export_statements(j->cli, j->ps, &j->rows, &j->err);
+    return NULL;
+}
+
+/* The stale exports: statements.csv (the longest) on a second thread while
+ * this one writes entities.ftm.json and statistics.json; each reads the
+ * store on its own. */
+static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *err)
+{
+    const lh_model *m = lh_model_get(err);
+    if (!m) return err->code;
+    bool csv_fresh = false, ent_fresh = false, stats_fresh = false;
+    if (!force) {
+        LH_TRY(fresh(cli, "exports/statements.csv", &csv_fresh, err));
+        LH_TRY(fresh(cli, "entities.ftm.json", &ent_fresh, err));
+        LH_TRY(fresh(cli, "exports/statistics.json", &stats_fresh, err));
+    }
+    csv_job job = {.cli = cli, .ps = ps, .rc = LH_OK};
+    pthread_t th;
+    bool threaded = false;
+    if (!csv_fresh && cli->settings.workers != 1)
+        threaded = pthread_create(&th, NULL, csv_export, &job) == 0;
+    else if (!csv_fresh)
+        csv_export(&job);
+    lh_status rc = LH_OK;
+    uint64_t n = 0;
+    if (!ent_fresh) rc = lh_cli_export_entities(cli, ps, m, NULL, &n, err);
+    if (rc == LH_OK && !ent_fresh) fprintf(stderr, "make: exported %llu entities\n", (unsigned long long)n);
+    if (rc == LH_OK && !stats_fresh) rc = export_statistics(cli, NULL, err);
+    if (threaded) pthread_join(th, NULL);
+    if (rc == LH_OK && job.rc != LH_OK) {
+        *err = job.err;
+        rc = job.rc;
+    }
+    if (rc == LH_OK && !csv_fresh)
+        fprintf(stderr, "make: exported %llu statements\n", (unsigned long long)job.rows);
+    if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", err);
+    return rc;
+}
+
 int lh_cmd_make(lh_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -122,28 +175,7 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
             fprintf(stderr, "make: statement store is optimized\n");
         }
     }
-    if (rc == LH_OK && exports) {
-        const lh_model *m = lh_model_get(&err);
-        if (!m) rc = err.code;
-        bool is_fresh = false;
-        if (rc == LH_OK && !force_exp) rc = fresh(cli, "exports/statements.csv", &is_fresh, &err);
-        if (rc == LH_OK && !is_fresh) {
-            uint64_t rows = 0;
-            rc = lh_cli_export_statements(cli, ps, &rows, &err);
-            if (rc == LH_OK) fprintf(stderr, "make: exported %llu statements\n", (unsigned long long)rows);
-        }
-        is_fresh = false;
-        if (rc == LH_OK && !force_exp) rc = fresh(cli, "entities.ftm.json", &is_fresh, &err);
-        if (rc == LH_OK && !is_fresh) {
-            uint64_t n = 0;
-            rc = lh_cli_export_entities(cli, ps, m, NULL, &n, &err);
-            if (rc == LH_OK) fprintf(stderr, "make: exported %llu entities\n", (unsigned long long)n);
-        }
-        is_fresh = false;
-        if (rc == LH_OK && !force_exp) rc = fresh(cli, "exports/statistics.json", &is_fresh, &err);
-        if (rc == LH_OK && !is_fresh) rc = export_statistics(cli, NULL, &err);
-        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", &err);
-    }
+    if (rc == LH_OK && exports) rc = make_exports(cli, ps, force_exp, &err);
     lh_pstore_free(ps);
     if (rc != LH_OK) return lh_cli_fail(cli, &err);
     /* the dataset's statistics, as the reference prints its index */

@@ -194,3 +194,19 @@ def test_queue_and_tags_commands(tmp_path):
     assert tags.get("statements/last_updated").isoformat() == "2024-01-01T00:00:00+00:00"
     listed = ours(lake, "q", "tags", "list").stdout.splitlines()
     assert [line.split("\t")[0] for line in listed] == ["exports/statements.csv", "statements/last_updated"]
+
+
+def test_make_export_failure(tmp_path):
+    """An export that cannot be written fails make with its path (the CSV
+    export runs on a thread of its own) and leaves the store readable."""
+    lake = tmp_path / "lake"
+    src = SHARED_DATA / "eu_authorities.ftm.json"
+    ours(lake, "eu", "entities", "import", "-i", src)
+    (lake / "eu" / "exports").write_text("not a directory")
+    proc = ours(lake, "eu", "make", check=False)
+    assert proc.returncode != 0
+    assert "eu/exports exists and is not a directory" in proc.stderr
+    assert len(ours(lake, "eu", "entities", "iterate").stdout.splitlines()) == 151
+    (lake / "eu" / "exports").unlink()
+    ours(lake, "eu", "make")
+    assert len(read(lake / "eu" / "exports" / "statements.csv").splitlines()) > 151
