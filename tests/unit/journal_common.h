@@ -201,17 +201,28 @@ out:
     free(uri);
 }
 
-static void test_flush(void)
+/* A journal (fresh per test name) holding 100 rows of four entities in
+ * three shards, inserted out of order: e3, e1, e2, e0. NULL on failure. */
+static lh_journal *jt_open_four(const char *name, char **uri)
 {
     lh_error err;
-    char *uri = jt_open_uri("flush");
+    *uri = jt_open_uri(name);
     lh_journal *j = NULL;
-    CHECK_OK(lh_journal_open(uri, jt_ds, NULL, &j, &err), &err);
-    if (!j) goto out;
+    CHECK_OK(lh_journal_open(*uri, jt_ds, NULL, &j, &err), &err);
+    if (!j) return NULL;
     insert_n(j, "e3", 0, 30, "2");
     insert_n(j, "e1", 0, 30, "1");
     insert_n(j, "e2", 0, 30, "1");
     insert_n(j, "e0", 0, 10, "0");
+    return j;
+}
+
+static void test_flush(void)
+{
+    lh_error err;
+    char *uri = NULL;
+    lh_journal *j = jt_open_four("flush", &uri);
+    if (!j) goto out;
     CHECK_INT(count(j), 100);
 
     /* a failing consumer keeps everything */
@@ -291,14 +302,9 @@ static lh_status jt_segment_done(void *ctx, lh_error *err)
 static void test_flush_unordered(void)
 {
     lh_error err;
-    char *uri = jt_open_uri("unordered");
-    lh_journal *j = NULL;
-    CHECK_OK(lh_journal_open(uri, jt_ds, NULL, &j, &err), &err);
+    char *uri = NULL;
+    lh_journal *j = jt_open_four("unordered", &uri);
     if (!j) goto out;
-    insert_n(j, "e3", 0, 30, "2");
-    insert_n(j, "e1", 0, 30, "1");
-    insert_n(j, "e2", 0, 30, "1");
-    insert_n(j, "e0", 0, 10, "0");
     lh_journal_flush_opts o = {.batch_size = 7, .unordered = true, .segment_done = jt_segment_done};
     lh_journal_flush_stats st;
 
