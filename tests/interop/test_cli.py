@@ -210,3 +210,29 @@ def test_make_export_failure(tmp_path):
     (lake / "eu" / "exports").unlink()
     ours(lake, "eu", "make")
     assert len(read(lake / "eu" / "exports" / "statements.csv").splitlines()) > 151
+
+
+def test_one_worker_same_lake(tmp_path):
+    """LAKEHOUSE_WORKERS=1 runs imports, flushes, merges and make's exports
+    on one thread: the exports equal those of the threaded run."""
+    import os
+    out = {}
+    for workers in ("1", None):
+        env = dict(os.environ)
+        env.pop("LAKEHOUSE_WORKERS", None)
+        if workers:
+            env["LAKEHOUSE_WORKERS"] = workers
+        lake = tmp_path / f"lake{workers or 'n'}"
+        for name in FILES:
+            ds = name.split(".")[0]
+            half = "--journal" if name == FILES[0] else "--origin"
+            extra = [] if half == "--journal" else ["crawl"]
+            ours(lake, ds, "entities", "import", "-i", SHARED_DATA / name, "--last-seen",
+                 LAST_SEEN, half, *extra, env=env)
+            ours(lake, ds, "make", env=env)
+            out[(workers, ds)] = [read(lake / ds / "exports" / "statements.csv"),
+                                  read(lake / ds / "entities.ftm.json"),
+                                  read(lake / ds / "exports" / "statistics.json")]
+    for name in FILES:
+        ds = name.split(".")[0]
+        assert out[("1", ds)] == out[(None, ds)]
