@@ -111,11 +111,14 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *
     bool threaded = false;
     if (!csv_fresh && cli->settings.workers != 1)
         threaded = pthread_create(&th, NULL, csv_export, &job) == 0;
-    else if (!csv_fresh)
-        csv_export(&job);
+    if (!csv_fresh && !threaded) csv_export(&job); /* one worker, or no thread to be had */
     lh_status rc = LH_OK;
+    if (!threaded && job.rc != LH_OK) { /* ran inline: stop at its error */
+        *err = job.err;
+        rc = job.rc;
+    }
     uint64_t n = 0;
-    if (!ent_fresh) rc = lh_cli_export_entities(cli, ps, m, NULL, &n, err);
+    if (rc == LH_OK && !ent_fresh) rc = lh_cli_export_entities(cli, ps, m, NULL, &n, err);
     if (rc == LH_OK && !ent_fresh) fprintf(stderr, "make: exported %llu entities\n", (unsigned long long)n);
     if (rc == LH_OK && !stats_fresh) rc = export_statistics(cli, NULL, err);
     if (threaded) pthread_join(th, NULL);

@@ -236,3 +236,17 @@ def test_one_worker_same_lake(tmp_path):
     for name in FILES:
         ds = name.split(".")[0]
         assert out[("1", ds)] == out[(None, ds)]
+
+
+def test_make_export_failure_one_worker(tmp_path):
+    """With one worker the exports run in turn and stop at the first failure."""
+    import os
+    env = dict(os.environ, LAKEHOUSE_WORKERS="1")
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json", env=env)
+    (lake / "eu" / "exports").write_text("not a directory")
+    proc = ours(lake, "eu", "make", check=False, env=env)
+    assert proc.returncode != 0
+    assert "eu/exports exists and is not a directory" in proc.stderr
+    assert "exported" not in proc.stderr  # entities.ftm.json not written after the failure
+    assert not (lake / "eu" / "entities.ftm.json").exists()
