@@ -209,17 +209,30 @@ typedef struct entity_scan {
     char *first_dupe;
 } entity_scan;
 
+/* Sort rows by (id, fragment, role) and count the rows repeating the one
+ * before; *first gets the id of the first repeat (pointing into rows). */
+static size_t count_dupes(lh_stmt_batch *rows, const char **first)
+{
+    *first = NULL;
+    if (rows->len < 2) return 0;
+    qsort(rows->rows, rows->len, sizeof *rows->rows, key_cmp);
+    size_t dupes = 0;
+    for (size_t i = 1; i < rows->len; i++)
+        if (key_cmp(&rows->rows[i - 1], &rows->rows[i]) == 0) {
+            if (!dupes) *first = rows->rows[i].id;
+            dupes++;
+        }
+    return dupes;
+}
+
 /* One entity's rows: each statement once per (id, fragment, role). */
 static void end_entity(entity_scan *es)
 {
-    lh_stmt_batch *k = &es->keep;
-    if (k->len > 1) {
-        qsort(k->rows, k->len, sizeof *k->rows, key_cmp);
-        for (size_t i = 1; i < k->len; i++)
-            if (key_cmp(&k->rows[i - 1], &k->rows[i]) == 0 && !es->dupes++)
-                es->first_dupe = lh_strdup(k->rows[i].id);
-    }
-    lh_stmt_batch_clear(k);
+    const char *first;
+    size_t dupes = count_dupes(&es->keep, &first);
+    if (dupes && !es->dupes) es->first_dupe = lh_strdup(first); /* keep is cleared */
+    es->dupes += dupes;
+    lh_stmt_batch_clear(&es->keep);
 }
 
 /* One row group of a clean partition's single merged file, in file order.
@@ -318,15 +331,8 @@ static void report_dupes(const pfile *pf, size_t dupes, const char *first, lh_ch
  * (id, fragment, role). Holds the partition. */
 static void check_dupes(const pfile *pf, lh_stmt_batch *rows, lh_check_report *rep)
 {
-    if (rows->len < 2) return;
-    qsort(rows->rows, rows->len, sizeof *rows->rows, key_cmp);
-    size_t dupes = 0;
-    const char *first = NULL;
-    for (size_t i = 1; i < rows->len; i++)
-        if (key_cmp(&rows->rows[i - 1], &rows->rows[i]) == 0) {
-            if (!dupes) first = rows->rows[i].id;
-            dupes++;
-        }
+    const char *first;
+    size_t dupes = count_dupes(rows, &first);
     report_dupes(pf, dupes, first, rep);
 }
 
