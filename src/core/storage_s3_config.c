@@ -23,8 +23,6 @@ bool lh_s3_env_true(const char *name)
     return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
 }
 
-
-
 static int env_int(const char *name, int dflt, int min)
 {
     const char *v = lh_s3_env(name);

@@ -51,18 +51,8 @@ static size_t sink(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 /* One plain HTTP request with a short timeout: metadata services answer
- * at once or not at all. *status = 0 when nothing answered. */
-static void http_body(const char *method, const char *url, struct curl_slist *headers,
-                      const char *send, long timeout_ms, lh_buf *body, long *status, char *why,
-                      size_t whylen);
-
-static void http(const char *method, const char *url, struct curl_slist *headers,
-                 long timeout_ms, lh_buf *body, long *status, char *why, size_t whylen)
-{
-    http_body(method, url, headers, NULL, timeout_ms, body, status, why, whylen);
-}
-
-/* The same, sending `send` (a form) with a POST. */
+ * at once or not at all; a POST sends `send` (a form). *status = 0 when
+ * nothing answered. */
 static void http_body(const char *method, const char *url, struct curl_slist *headers,
                       const char *send, long timeout_ms, lh_buf *body, long *status, char *why,
                       size_t whylen)
@@ -99,6 +89,13 @@ static void http_body(const char *method, const char *url, struct curl_slist *he
     else snprintf(why, whylen, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
     curl_easy_cleanup(h);
     lh_buf_append(body, "", 0); /* data is a C string even when nothing came */
+}
+
+/* The same without a body to send. */
+static void http(const char *method, const char *url, struct curl_slist *headers,
+                 long timeout_ms, lh_buf *body, long *status, char *why, size_t whylen)
+{
+    http_body(method, url, headers, NULL, timeout_ms, body, status, why, whylen);
 }
 
 lh_status lh_s3_creds_parse(const char *json, size_t len, const char *source, lh_s3_creds *out,
