@@ -54,6 +54,7 @@ void lh_pq_wcol_free(lh_pq_wcol *c)
     free(c->dict_off);
     free(c->dict_len);
     free(c->dict_hash);
+    free(c->dict_stamp);
     free(c->table);
     free(c->defs);
     free(c->idx);
@@ -76,6 +77,7 @@ void lh_pq_wcol_reset_chunk(lh_pq_wcol *c)
     c->last_idx = -1;
     lh_buf_reset(&c->dict_plain);
     c->dict_n = 0;
+    c->page_epoch = 1;
     if (c->table) memset(c->table, 0, c->table_cap * sizeof *c->table);
     lh_buf_reset(&c->chunk);
     c->chunk_uncomp = 0;
@@ -272,12 +274,15 @@ static int64_t dict_lookup(lh_pq_wcol *c, const void *p, size_t n, uint64_t h, s
         c->dict_len = lh_grow(c->dict_len, &cap, c->dict_n + 1, sizeof *c->dict_len);
         cap = c->dict_cap;
         c->dict_hash = lh_grow(c->dict_hash, &cap, c->dict_n + 1, sizeof *c->dict_hash);
+        cap = c->dict_cap;
+        c->dict_stamp = lh_grow(c->dict_stamp, &cap, c->dict_n + 1, sizeof *c->dict_stamp);
         c->dict_cap = cap;
     }
     if (prefix) lh_buf_append_u32le(&c->dict_plain, (uint32_t)n);
     c->dict_off[c->dict_n] = c->dict_plain.len;
     c->dict_len[c->dict_n] = (uint32_t)n;
     c->dict_hash[c->dict_n] = h;
+    c->dict_stamp[c->dict_n] = 0;
     lh_buf_append(&c->dict_plain, p, n);
     c->table[j] = c->dict_n + 1;
     return c->dict_n++;
@@ -285,18 +290,27 @@ static int64_t dict_lookup(lh_pq_wcol *c, const void *p, size_t n, uint64_t h, s
 
 /* ---- values ---- */
 
-static void push_level(lh_pq_wcol *c, int d, int r)
+static inline void push_level(lh_pq_wcol *c, int d, int r)
 {
     if (c->max_def) {
-        c->defs = lh_grow(c->defs, &c->defs_cap, c->page_levels + 1, sizeof *c->defs);
+        if (c->page_levels >= c->defs_cap)
+            c->defs = lh_grow(c->defs, &c->defs_cap, c->page_levels + 1, sizeof *c->defs);
         c->defs[c->page_levels] = (uint32_t)d;
     }
     if (c->max_rep) {
-        c->reps = lh_grow(c->reps, &c->reps_cap, c->page_levels + 1, sizeof *c->reps);
+        if (c->page_levels >= c->reps_cap)
+            c->reps = lh_grow(c->reps, &c->reps_cap, c->page_levels + 1, sizeof *c->reps);
         c->reps[c->page_levels] = (uint32_t)r;
     }
     c->page_levels++;
     c->row_entries++;
+}
+
+static inline void push_index(lh_pq_wcol *c, uint32_t i)
+{
+    if (c->page_values >= c->idx_cap)
+        c->idx = lh_grow(c->idx, &c->idx_cap, c->page_values + 1, sizeof *c->idx);
+    c->idx[c->page_values++] = i;
 }
 
 void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_t dict_limit,
@@ -314,8 +328,7 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
     const void *p = value_bytes(c, v, tmp, &n);
     if (c->dict_mode && c->last_idx >= 0 && c->dict_len[c->last_idx] == n &&
         memcmp(c->dict_plain.data + c->dict_off[c->last_idx], p, n) == 0) {
-        c->idx = lh_grow(c->idx, &c->idx_cap, c->page_values + 1, sizeof *c->idx);
-        c->idx[c->page_values++] = (uint32_t)c->last_idx;
+        push_index(c, (uint32_t)c->last_idx);
         push_level(c, def, rep);
         return;
     }
@@ -323,6 +336,7 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
     bool hashed = c->dict_mode || (c->spec.bloom_filter && c->type != LH_PQ_BOOLEAN);
     if (hashed) h = lh_xxh64(p, n, 0);
     if (c->dict_mode) {
+        uint32_t before = c->dict_n;
         int64_t i = dict_lookup(c, p, n, h, dict_limit);
         if (i < 0 && c->max_rep > 0 && c->row_entries > 0) {
             /* Pages end at row boundaries: let the dictionary overshoot
@@ -334,10 +348,21 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
             *fell_back = true;
             return;
         }
-        c->idx = lh_grow(c->idx, &c->idx_cap, c->page_values + 1, sizeof *c->idx);
-        c->idx[c->page_values] = (uint32_t)i;
+        push_index(c, (uint32_t)i);
         c->last_idx = i;
-    } else if (c->type == LH_PQ_BOOLEAN) {
+        push_level(c, def, rep);
+        /* An entry already in the dictionary is in the chunk bounds and
+         * the bloom hashes; only its page's bounds may lack it. */
+        bool inserted = c->dict_n != before;
+        if (inserted && c->spec.bloom_filter) hset_add(c, h);
+        if (!c->spec.statistics || c->dict_stamp[i] == c->page_epoch) return;
+        c->dict_stamp[i] = c->page_epoch;
+        if (inserted) update_stats(c, p, n);
+        else if (c->page_index && !(c->type == LH_PQ_DOUBLE && isnan(ld_double(p))))
+            update_bounds(c, &c->p_has, &c->pmin, &c->pmax, p, n);
+        return;
+    }
+    if (c->type == LH_PQ_BOOLEAN) {
         if (c->bool_bits == 0) lh_buf_append_byte(&c->page_plain, 0);
         if (v->v.b) c->page_plain.data[c->page_plain.len - 1] |= (char)(1u << c->bool_bits);
         c->bool_bits = (c->bool_bits + 1) & 7;
@@ -349,19 +374,6 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
     if (c->spec.statistics) update_stats(c, p, n);
     if (c->spec.bloom_filter && c->type != LH_PQ_BOOLEAN) hset_add(c, h);
     push_level(c, def, rep);
-}
-
-static int dict_width(const lh_pq_wcol *c)
-{
-    int w = lh_pq_bit_width(c->dict_n ? c->dict_n - 1 : 0);
-    return w ? w : 1;
-}
-
-size_t lh_pq_wcol_page_estimate(const lh_pq_wcol *c)
-{
-    size_t levels = (c->max_def ? c->page_levels / 8 + 8 : 0) + (c->max_rep ? c->page_levels / 8 + 8 : 0);
-    if (c->dict_mode) return levels + 1 + (c->page_values * (size_t)dict_width(c) + 7) / 8;
-    return levels + c->page_plain.len;
 }
 
 size_t lh_pq_wcol_buffered(const lh_pq_wcol *c)
@@ -386,7 +398,7 @@ void lh_pq_wcol_page_body(lh_pq_wcol *c, lh_buf *body, lh_pq_encoding *encoding,
     if (c->max_rep) levels_section(c->reps, c->page_levels, c->max_rep, body);
     if (c->max_def) levels_section(c->defs, c->page_levels, c->max_def, body);
     if (c->dict_mode && c->page_values > 0) {
-        int w = dict_width(c);
+        int w = lh_pq_wcol_dict_width(c);
         lh_buf_append_byte(body, (uint8_t)w);
         lh_pq_rle_encode(c->idx, c->page_values, w, body);
         *encoding = LH_PQ_ENC_RLE_DICTIONARY;
@@ -395,6 +407,7 @@ void lh_pq_wcol_page_body(lh_pq_wcol *c, lh_buf *body, lh_pq_encoding *encoding,
         *encoding = LH_PQ_ENC_PLAIN;
     }
     *num_levels = c->page_levels;
+    c->page_epoch++;
     c->page_levels = c->page_values = 0;
     c->last_idx = -1;
     lh_buf_reset(&c->page_plain);

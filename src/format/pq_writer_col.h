@@ -23,6 +23,10 @@ typedef struct lh_pq_wcol {
     uint64_t *dict_off;  /* offset of the value bytes (after a length prefix) */
     uint32_t *dict_len;
     uint64_t *dict_hash;
+    /* page_epoch of the page that last bounded each entry: a repeat of an
+     * entry within a page changes neither bounds nor the bloom hashes */
+    uint32_t *dict_stamp;
+    uint32_t page_epoch; /* the current page's number within the chunk, from 1 */
     size_t dict_cap;
     uint32_t *table;     /* index+1, 0 = empty; table_cap a power of two */
     size_t table_cap;
@@ -86,8 +90,23 @@ void lh_pq_wcol_page_body(lh_pq_wcol *c, lh_buf *body, lh_pq_encoding *encoding,
 
 /* Approximate bytes buffered for this column (row-group accounting). */
 size_t lh_pq_wcol_buffered(const lh_pq_wcol *c);
-/* Approximate size of the current page once encoded. */
-size_t lh_pq_wcol_page_estimate(const lh_pq_wcol *c);
+/* Bit width of the current dictionary's indices. */
+static inline int lh_pq_wcol_dict_width(const lh_pq_wcol *c)
+{
+    uint32_t max = c->dict_n ? c->dict_n - 1 : 0;
+    return max ? 32 - __builtin_clz(max) : 1;
+}
+
+/* Approximate size of the current page once encoded (checked after every
+ * row, so inline). */
+static inline size_t lh_pq_wcol_page_estimate(const lh_pq_wcol *c)
+{
+    size_t levels = (c->max_def ? c->page_levels / 8 + 8 : 0) +
+                    (c->max_rep ? c->page_levels / 8 + 8 : 0);
+    if (c->dict_mode)
+        return levels + 1 + (c->page_values * (size_t)lh_pq_wcol_dict_width(c) + 7) / 8;
+    return levels + c->page_plain.len;
+}
 
 /* Record the page just appended to the chunk in the page index: header at
  * chunk offset rel, size bytes with its header, values = its non-null count;
