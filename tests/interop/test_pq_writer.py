@@ -307,15 +307,17 @@ def test_all_null_chunk(tmp_path):
     check_stats(path, spec, rows, [(0, 50)])
 
 
-def gen_expected(spec, n, runs=1):
-    """The rows lh-pqwrite --gen [--runs runs] produces (see gen_value in tests/tools/pqwrite.c)."""
+def gen_expected(spec, n, runs=1, cycle=0):
+    """The rows lh-pqwrite --gen [--runs runs] [--cycle cycle] produces (see
+    gen_value in tests/tools/pqwrite.c)."""
     cols = {}
     for j, (name, kind, flags) in enumerate(spec):
         def val(i):
             if "r" not in flags and (i + j) % 17 == 0:
                 return None
             if kind == "string":
-                return f"s{j}-{(i // runs * 7919) % 100003}"
+                k = i // runs % cycle if cycle else i // runs
+                return f"s{j}-{k * 7919 % 100003}"
             if kind == "timestamp":
                 return 1700000000000000 + i * 1000003
             if kind == "int64":
@@ -761,14 +763,16 @@ def thrift_struct(buf, pos):
         out[fid], pos = value(t, pos)
 
 
-@pytest.mark.parametrize("runs", [1, 997])
-def test_page_index(tmp_path, runs):
+@pytest.mark.parametrize("runs,cycle", [(1, 0), (997, 0), (1, 613)])
+def test_page_index(tmp_path, runs, cycle):
     """--page-index: OffsetIndex locations point at the data page headers,
     first_row_index follows the rows, ColumnIndex bounds and null counts agree
     with the chunk statistics; DataFusion (parquet-rs, page pruning on)
     answers point and range queries correctly. runs=997: strings repeat in
     runs that cross page and row-group boundaries (the writer skips the
-    dictionary lookup for a repeat), and every value reads back."""
+    dictionary lookup for a repeat), and every value reads back. cycle=613:
+    a string recurs in later pages of its chunk (the writer bounds a
+    dictionary entry once per page)."""
     import struct as st
 
     n = 100_000
@@ -777,10 +781,11 @@ def test_page_index(tmp_path, runs):
     path = str(tmp_path / "pi.parquet")
     spec_s = ",".join(f"{a}:{b}:{c}" for a, b, c in spec)
     run([tool("lh-pqwrite"), "--gen", str(n), "--rg-rows", "40000", "--page-size", "4096",
-         "--page-index", "1", "--codec", "ZSTD", "--runs", str(runs), path, spec_s])
+         "--page-index", "1", "--codec", "ZSTD", "--runs", str(runs), "--cycle", str(cycle),
+         path, spec_s])
     data = open(path, "rb").read()
     md = pq.ParquetFile(path).metadata
-    want = gen_expected(spec, n, runs)
+    want = gen_expected(spec, n, runs, cycle)
     base = 0
     for g in range(md.num_row_groups):
         rg = md.row_group(g)

@@ -15,7 +15,8 @@
  * Options: --codec NAME, --level N, --page-size N, --dict-size N,
  * --rg-rows N, --rg-bytes N, --trunc N, --fpp X, --kv key=value,
  * --created-by S, --page-index 1, --runs K (--gen strings repeat in runs of
- * K rows, as sorted data does). Prints {"rows":N,"row_groups":K} on success. */
+ * K rows, as sorted data does), --cycle C (--gen strings cycle through C
+ * values, so a value recurs in later pages). Prints {"rows":N,"row_groups":K} on success. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +81,8 @@ static int parse_spec(char *spec, lh_pq_col_spec *cols, size_t *ncols, double fp
 }
 
 /* Row i, column j of --gen data; the interop test recomputes the same. */
-static void gen_value(const lh_pq_col_spec *c, size_t j, uint64_t i, uint64_t runs, char *sbuf,
-                      size_t sn, lh_pq_value *v)
+static void gen_value(const lh_pq_col_spec *c, size_t j, uint64_t i, uint64_t runs,
+                      uint64_t cycle, char *sbuf, size_t sn, lh_pq_value *v)
 {
     memset(v, 0, sizeof *v);
     if (!c->required && (i + j) % 17 == 0) {
@@ -90,7 +91,8 @@ static void gen_value(const lh_pq_col_spec *c, size_t j, uint64_t i, uint64_t ru
     }
     switch (c->kind) {
     case LH_PQK_STRING: {
-        int n = snprintf(sbuf, sn, "s%zu-%llu", j, (unsigned long long)((i / runs * 7919) % 100003));
+        uint64_t k = cycle ? i / runs % cycle : i / runs;
+        int n = snprintf(sbuf, sn, "s%zu-%llu", j, (unsigned long long)(k * 7919 % 100003));
         v->v.s.p = sbuf;
         v->v.s.len = (size_t)n;
         break;
@@ -189,7 +191,7 @@ int main(int argc, char **argv)
     lh_pq_writer_opts_init(&o);
     double fpp = 0.01;
     long long gen = -1;
-    uint64_t runs = 1;
+    uint64_t runs = 1, cycle = 0;
     int nested = 0;
     const char *kvs[64];
     int nkv = 0;
@@ -209,6 +211,7 @@ int main(int argc, char **argv)
         else if (!strcmp(opt, "--fpp")) fpp = atof(val);
         else if (!strcmp(opt, "--gen")) gen = atoll(val);
         else if (!strcmp(opt, "--runs") && atoll(val) > 0) runs = (uint64_t)atoll(val);
+        else if (!strcmp(opt, "--cycle") && atoll(val) >= 0) cycle = (uint64_t)atoll(val);
         else if (!strcmp(opt, "--nested")) nested = atoi(val);
         else if (!strcmp(opt, "--page-index")) o.page_index = atoi(val) != 0;
         else if (!strcmp(opt, "--created-by")) o.created_by = val;
@@ -263,7 +266,7 @@ int main(int argc, char **argv)
         static char sbufs[MAXCOLS][64];
         for (long long i = 0; i < gen && !rc; i++) {
             for (size_t j = 0; j < ncols; j++)
-                gen_value(&cols[j], j, (uint64_t)i, runs, sbufs[j], sizeof sbufs[j], &vals[j]);
+                gen_value(&cols[j], j, (uint64_t)i, runs, cycle, sbufs[j], sizeof sbufs[j], &vals[j]);
             if (lh_pq_writer_append(w, vals, &err) != LH_OK) rc = fail("append", &err);
         }
     } else {
