@@ -77,6 +77,12 @@ static lh_status reserve_values(chunk_ctx *c, lh_pq_column *col, size_t vsize, s
         if (need + 1 > col->values_cap)
             col->offsets = lh_grow(col->offsets, &col->values_cap, need + 1, sizeof(uint64_t));
         col->offsets[0] = 0; /* offsets[0] stays 0 from here on */
+        if (col->keep_dict) {
+            /* every value is in bytes until a dictionary page says otherwise */
+            if (need > col->dict_idx_cap)
+                col->dict_idx = lh_grow(col->dict_idx, &col->dict_idx_cap, need, sizeof(uint32_t));
+            for (size_t i = col->num_values; i < need; i++) col->dict_idx[i] = LH_PQ_NO_DICT;
+        }
     }
     return LH_OK;
 }
@@ -191,6 +197,10 @@ static lh_status decode_dict_indices(chunk_ctx *c, const uint8_t *p, size_t n, s
         if (vs) {
             memcpy((uint8_t *)out->values + (out->num_values++) * vs,
                    (uint8_t *)d->values + (size_t)idx[i] * vs, vs);
+        } else if (out->keep_dict) {
+            out->dict_idx[out->num_values] = idx[i];
+            out->offsets[out->num_values + 1] = out->bytes.len;
+            out->num_values++;
         } else {
             uint64_t a = d->offsets[idx[i]], b = d->offsets[idx[i] + 1];
             LH_TRY(append_bytes(c, out, b > a ? d->bytes.data + a : "", (size_t)(b - a)));
@@ -588,6 +598,7 @@ lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_p
     c->value_size = value_size(lf->type);
     col_prepare(col, lf->type, lf->max_def, lf->max_rep);
     col_prepare(&r->dict, lf->type, 0, 0);
+    col->dict = NULL;
     if (!c->value_size) LH_TRY(reserve_values(c, col, 0, 0));
     LH_TRY(reserve_levels(c, 0)); /* level arrays exist even for empty chunks */
 
@@ -642,5 +653,6 @@ lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_p
     }
     LH_TRY(check_rows(c, g->num_rows));
     if (r->leaves[leaf].ts_unit) convert_timestamps(&r->leaves[leaf], col);
+    if (col->keep_dict && c->have_dict) col->dict = &r->dict;
     return LH_OK;
 }

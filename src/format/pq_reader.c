@@ -23,6 +23,7 @@ void lh_pq_column_free(lh_pq_column *c)
     free(c->rep_levels);
     free(c->values);
     free(c->offsets);
+    free(c->dict_idx);
     lh_buf_free(&c->bytes);
     memset(c, 0, sizeof *c);
 }

@@ -181,20 +181,59 @@ typedef struct row_sel {
     size_t n;
 } row_sel;
 
+/* Copies of a chunk's dictionary entries, made when first used: the rows
+ * that share an entry share its copy. */
+typedef struct dict_copies {
+    const char **copy;
+    size_t cap;
+} dict_copies;
+
+static void interned_reset(dict_copies *in, const lh_pq_column *dict)
+{
+    size_t n = dict ? dict->num_values : 0;
+    if (n > in->cap) {
+        free(in->copy);
+        in->copy = lh_calloc(n, sizeof *in->copy);
+        in->cap = n;
+    } else if (n) {
+        memset(in->copy, 0, n * sizeof *in->copy);
+    }
+}
+
+/* Value vi of a string column as a string in out's arena. */
+static const char *string_at(lh_stmt_batch *out, const lh_pq_column *col, size_t vi,
+                             dict_copies *in, const char **prev, size_t *prev_len, size_t *len)
+{
+    uint32_t di = col->dict ? col->dict_idx[vi] : LH_PQ_NO_DICT;
+    if (di != LH_PQ_NO_DICT) {
+        const lh_pq_column *d = col->dict;
+        uint64_t a = d->offsets[di], b = d->offsets[di + 1];
+        *len = (size_t)(b - a);
+        if (!in->copy[di]) in->copy[di] = lh_arena_strndup(&out->arena, d->bytes.data + a, *len);
+        return in->copy[di];
+    }
+    const char *v = lh_pq_column_bytes(col, vi, len);
+    /* a value equal to the column's previous one shares its copy: sorted
+     * files repeat entity_id, schema, dataset... row after row */
+    if (!*prev || *len != *prev_len || memcmp(*prev, v, *len) != 0)
+        *prev = lh_arena_strndup(&out->arena, v, *len);
+    *prev_len = *len;
+    return *prev;
+}
+
 /* Fill column c of the selected rows, stored at rows[base..], from one
  * decoded chunk of n rows. */
 static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const row_sel *sel,
                              int c, const lh_pq_column *col, const lh_pq_leaf *leaf,
-                             const char *key, lh_error *err)
+                             const char *key, dict_copies *in, lh_error *err)
 {
     if (col->num_levels != n)
         return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s has %zu values for %zu rows",
                             key, lh_stmt_col_names[c], col->num_levels, n);
     size_t vi = 0, k = 0;
-    /* a value equal to the column's previous one shares its copy: sorted
-     * files repeat entity_id, schema, dataset... row after row */
     const char *prev = NULL;
     size_t prev_len = 0;
+    if (COLS[c].type == T_STR) interned_reset(in, col->dict);
     for (size_t r = 0; r < n; r++) {
         bool present = !col->def_levels || col->def_levels[r] == leaf->max_def;
         if (sel->rows) {
@@ -214,17 +253,10 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const ro
             if (col->type != LH_PQ_BYTE_ARRAY)
                 return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s is not a string", key,
                                     lh_stmt_col_names[c]);
-            uint64_t a = col->offsets[vi], b = col->offsets[vi + 1];
-            vi++;
-            const char *v = col->bytes.data + a;
-            size_t len = (size_t)(b - a);
-            const char *p = prev && len == prev_len && memcmp(prev, v, len) == 0
-                                ? prev
-                                : lh_arena_strndup(&out->arena, v, len);
-            prev = p;
-            prev_len = len;
+            size_t len;
+            const char *p = string_at(out, col, vi++, in, &prev, &prev_len, &len);
             /* the reference collapses an empty role to NULL */
-            *slot = (c == LH_COL_ROLE && b == a) ? NULL : p;
+            *slot = (c == LH_COL_ROLE && len == 0) ? NULL : p;
         } else if (COLS[c].type == T_BOOL) {
             s->external = present ? ((const uint8_t *)col->values)[vi++] != 0 : false;
         } else {
@@ -247,6 +279,7 @@ struct lh_stmt_file {
     char *key, *shard, *bucket, *origin;
     int leaf_of[LH_STMT_NCOLS];
     lh_pq_column col;
+    dict_copies interned;
     bool sorted;
 };
 
@@ -273,6 +306,7 @@ lh_status lh_stmt_file_open(lh_storage *st, const char *key, const char *shard,
     for (int c = 0; c < LH_STMT_NCOLS; c++)
         f->leaf_of[c] = is_partition_col(c) ? -1 : lh_pq_reader_find(r, lh_stmt_col_names[c]);
     lh_pq_column_init(&f->col);
+    f->col.keep_dict = true;
     /* our files say how they are sorted; merge output (ours or the
      * reference's DuckDB COPY ... ORDER BY entity_id, ...) is sorted too */
     const lh_pq_file_meta *m = lh_pq_reader_meta(r);
@@ -291,6 +325,7 @@ void lh_stmt_file_free(lh_stmt_file *f)
 {
     if (!f) return;
     lh_pq_column_free(&f->col);
+    free(f->interned.copy);
     lh_pq_reader_free(f->r);
     free(f->key);
     free(f->shard);
@@ -363,7 +398,8 @@ static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_s
         rc = lh_pq_reader_read_column(f->r, rg, (size_t)f->leaf_of[c], &f->col, err);
         if (rc == LH_OK)
             rc = fill_column(out, base, nrows, sel, c, &f->col,
-                             lh_pq_reader_leaf(f->r, (size_t)f->leaf_of[c]), f->key, err);
+                             lh_pq_reader_leaf(f->r, (size_t)f->leaf_of[c]), f->key, &f->interned,
+                             err);
     }
     for (size_t i = base; rc == LH_OK && i < out->len; i++) {
         lh_statement *s = &out->rows[i];
@@ -419,11 +455,14 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
     uint32_t *rows = NULL;
     size_t len = 0, cap = 0;
     bool prev_wanted = false;
+    const char *pv = NULL;
+    size_t plen = 0;
     for (size_t i = 0; i < c->num_values; i++) {
-        const char *v = c->bytes.data + c->offsets[i];
-        size_t vlen = (size_t)(c->offsets[i + 1] - c->offsets[i]);
-        bool same = i && vlen == c->offsets[i] - c->offsets[i - 1] &&
-                    memcmp(v, c->bytes.data + c->offsets[i - 1], vlen) == 0;
+        size_t vlen;
+        const char *v = lh_pq_column_bytes(c, i, &vlen);
+        bool same = pv && vlen == plen && (v == pv || memcmp(v, pv, vlen) == 0);
+        pv = v;
+        plen = vlen;
         bool wanted = same ? prev_wanted : id_wanted(ids, n, v, vlen);
         prev_wanted = wanted;
         if (!wanted) continue;

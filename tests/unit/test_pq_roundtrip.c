@@ -42,6 +42,34 @@ static void row(size_t r, lh_pq_value *v, char *sbuf)
     v[5].v.f64 = (double)r / 8;
 }
 
+/* keep_dict reads the same values as a copying read (want), counting
+ * those left in the dictionary and those copied. */
+static void check_keep_dict(lh_pq_reader *rd, size_t g, size_t c, const lh_pq_column *want,
+                            size_t *from_dict, size_t *copied)
+{
+    lh_error err;
+    lh_pq_column kd;
+    lh_pq_column_init(&kd);
+    kd.keep_dict = true;
+    CHECK_OK(lh_pq_reader_read_column(rd, g, c, &kd, &err), &err);
+    CHECK_INT(kd.num_values, want->num_values);
+    size_t bytes = 0;
+    for (size_t k = 0; k < kd.num_values && k < want->num_values; k++) {
+        size_t len;
+        const char *p = lh_pq_column_bytes(&kd, k, &len);
+        size_t wlen = (size_t)(want->offsets[k + 1] - want->offsets[k]);
+        CHECK(len == wlen && memcmp(p, want->bytes.data + want->offsets[k], len) == 0);
+        if (kd.dict && kd.dict_idx[k] != LH_PQ_NO_DICT) {
+            (*from_dict)++;
+        } else {
+            (*copied)++;
+            bytes += len;
+        }
+    }
+    CHECK_INT(kd.bytes.len, bytes); /* only PLAIN values were copied */
+    lh_pq_column_free(&kd);
+}
+
 static void write_read(lh_pq_codec codec)
 {
     char *dir = lh_test_tmpdir();
@@ -76,7 +104,7 @@ static void write_read(lh_pq_codec codec)
     CHECK_INT(lh_pq_reader_num_leaves(rd), NCOLS);
     lh_pq_column col;
     lh_pq_column_init(&col);
-    size_t base = 0;
+    size_t base = 0, from_dict = 0, copied = 0;
     int bad = 0;
     for (size_t g = 0; g < lh_pq_reader_num_row_groups(rd); g++) {
         size_t rows = (size_t)lh_pq_reader_row_group_rows(rd, g);
@@ -108,6 +136,7 @@ static void write_read(lh_pq_codec codec)
                 k++;
             }
             CHECK_INT(k, col.num_values);
+            if (COLS[c].kind == LH_PQK_STRING) check_keep_dict(rd, g, c, &col, &from_dict, &copied);
         }
         /* bloom + stats pruning: present values may be there, absent ones not */
         bool may;
@@ -124,6 +153,9 @@ static void write_read(lh_pq_codec codec)
     }
     CHECK_INT(bad, 0);
     CHECK_INT(base, NROWS);
+    /* "s" has dictionary pages and, after the fallback, PLAIN ones */
+    CHECK(from_dict > 0);
+    CHECK(copied > 0);
     lh_pq_column_free(&col);
     lh_pq_reader_free(rd);
     lh_storage_free(st);

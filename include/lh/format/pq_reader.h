@@ -46,7 +46,32 @@ typedef struct lh_pq_column {
     uint64_t *offsets; /* num_values + 1 entries */
     lh_buf bytes;
     size_t values_cap, levels_cap;
+    /* Set by the caller: BYTE_ARRAY values of dictionary pages are not
+     * copied; dict_idx[i] is value i's entry in dict (value i is then empty
+     * in bytes), LH_PQ_NO_DICT for a value stored in bytes. dict is the
+     * reader's, valid until the reader decodes its next chunk; NULL when
+     * the chunk has no dictionary. A consumer that maps each entry once
+     * (not each value) saves a copy per value. */
+    bool keep_dict;
+    uint32_t *dict_idx; /* num_values entries, with keep_dict */
+    size_t dict_idx_cap;
+    const struct lh_pq_column *dict;
 } lh_pq_column;
+
+#define LH_PQ_NO_DICT UINT32_MAX
+
+/* Bytes of byte-array value i (dense index), wherever they are. */
+static inline const char *lh_pq_column_bytes(const lh_pq_column *c, size_t i, size_t *len)
+{
+    const lh_pq_column *src = c;
+    uint64_t at = i;
+    if (c->dict && c->dict_idx[i] != LH_PQ_NO_DICT) {
+        src = c->dict;
+        at = c->dict_idx[i];
+    }
+    *len = (size_t)(src->offsets[at + 1] - src->offsets[at]);
+    return src->bytes.data + src->offsets[at];
+}
 
 void lh_pq_column_init(lh_pq_column *c);
 void lh_pq_column_free(lh_pq_column *c);
