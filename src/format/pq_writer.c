@@ -323,26 +323,97 @@ lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
     return LH_OK;
 }
 
+/* Check one flat row before any of it is recorded; row is its number. */
+static lh_status row_ok(const lh_pq_writer *w, const lh_pq_value *vals, unsigned long long row,
+                        lh_error *err)
+{
+    for (size_t i = 0; i < w->ncols; i++) {
+        const lh_pq_wcol *c = &w->cols[i];
+        if (vals[i].is_null && c->max_def == 0)
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "parquet writer: row %llu: NULL in required column %s", row,
+                                c->spec.name);
+        if (!vals[i].is_null && c->spec.kind == LH_PQK_STRING &&
+            vals[i].v.s.len > LH_PQ_MAX_VALUE_LEN)
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "parquet writer: row %llu, column %s: value of %zu bytes too long",
+                                row, c->spec.name, vals[i].v.s.len);
+        if (c->row_entries)
+            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append inside a row");
+    }
+    return LH_OK;
+}
+
 lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error *err)
 {
     LH_TRY(check_open(w, err));
     if (w->nested)
         return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append on a nested schema");
-    for (size_t i = 0; i < w->ncols; i++) {
-        const lh_pq_wcol *c = &w->cols[i];
-        if (vals[i].is_null && c->max_def == 0)
-            return lh_error_set(err, LH_ERR_INVALID,
-                                "parquet writer: row %llu: NULL in required column %s", row_no(w),
-                                c->spec.name);
-        if (!vals[i].is_null) LH_TRY(value_ok(w, c, &vals[i], err));
-        if (c->row_entries)
-            return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append inside a row");
-    }
+    LH_TRY(row_ok(w, vals, row_no(w), err));
     for (size_t i = 0; i < w->ncols; i++) {
         lh_pq_wcol *c = &w->cols[i];
         LH_TRY(put_entry(w, c, vals[i].is_null ? 0 : c->max_def, 0, &vals[i], err));
     }
     return lh_pq_writer_end_row(w, err);
+}
+
+/* Rows [0, n) of a valid batch, column by column, ending where
+ * lh_pq_writer_end_row would check the row group (so the file is the one
+ * row-at-a-time appends write). */
+static lh_status append_span(lh_pq_writer *w, const lh_pq_value *vals, size_t n, lh_error *err)
+{
+    for (size_t i = 0; i < w->ncols; i++) {
+        lh_pq_wcol *c = &w->cols[i];
+        const lh_pq_value *v = vals + i;
+        for (size_t r = 0; r < n; r++, v += w->ncols) {
+            LH_TRY(put_entry(w, c, v->is_null ? 0 : c->max_def, 0, v, err));
+            c->row_entries = 0;
+            c->chunk_rows++;
+            if (lh_pq_wcol_page_estimate(c) >= w->o.data_page_size ||
+                c->page_levels >= LH_PQ_PAGE_MAX_VALUES) {
+                lh_status st = flush_page(w, c, err);
+                if (st != LH_OK) {
+                    w->failed = true;
+                    return st;
+                }
+            }
+        }
+    }
+    w->rg_rows += n;
+    if (w->rg_rows >= w->o.row_group_rows) return flush_row_group(w, err);
+    if ((w->rg_rows & 63) == 0 || w->rg_rows < 64) {
+        size_t buffered = 0;
+        for (size_t i = 0; i < w->ncols; i++) buffered += lh_pq_wcol_buffered(&w->cols[i]);
+        if (buffered >= w->o.row_group_bytes) return flush_row_group(w, err);
+    }
+    return LH_OK;
+}
+
+lh_status lh_pq_writer_append_rows(lh_pq_writer *w, const lh_pq_value *vals, size_t n,
+                                   size_t *done, lh_error *err)
+{
+    size_t dummy;
+    if (!done) done = &dummy;
+    *done = 0;
+    LH_TRY(check_open(w, err));
+    if (w->nested)
+        return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append on a nested schema");
+    size_t valid = 0;
+    lh_status bad = LH_OK;
+    for (; valid < n; valid++)
+        if ((bad = row_ok(w, vals + valid * w->ncols, row_no(w) + valid, err)) != LH_OK) break;
+    while (*done < valid) {
+        /* up to the next row where end_row checks the byte limit, and never
+         * past the row limit */
+        size_t span = 1;
+        if (w->rg_rows >= 64) span = 64 - (w->rg_rows & 63);
+        size_t to_limit = w->o.row_group_rows > w->rg_rows ? w->o.row_group_rows - w->rg_rows : 1;
+        if (span > to_limit) span = to_limit;
+        if (span > valid - *done) span = valid - *done;
+        LH_TRY(append_span(w, vals + *done * w->ncols, span, err));
+        *done += span;
+    }
+    return bad;
 }
 
 void lh_pq_writer_add_kv(lh_pq_writer *w, const char *key, const char *value)

@@ -170,6 +170,89 @@ static void test_codecs(void)
     for (size_t i = 0; i < sizeof codecs / sizeof codecs[0]; i++) write_read(codecs[i]);
 }
 
+/* NROWS rows into dir/key: one append each (batch 0) or append_rows in
+ * batches of the given sizes, cycled; opts small enough to cross pages,
+ * dictionary fallback and both row-group limits. */
+static void write_rows(lh_storage *st, const char *key, const size_t *batches, size_t nb,
+                       lh_buf *bytes)
+{
+    lh_error err;
+    lh_storage_writer *sink;
+    CHECK_OK(lh_storage_writer_open(st, key, &sink, &err), &err);
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    o.codec = LH_PQ_ZSTD;
+    o.row_group_rows = 1999; /* not a multiple of 64 */
+    o.row_group_bytes = 9000; /* some row groups end by bytes */
+    o.data_page_size = 700;
+    o.dict_page_size = 3000;
+    o.page_index = true;
+    lh_pq_writer *w;
+    CHECK_OK(lh_pq_writer_new(sink, COLS, NCOLS, &o, &w, &err), &err);
+    static lh_pq_value v[NROWS * NCOLS];
+    static char sbuf[NROWS][64];
+    for (size_t r = 0; r < NROWS; r++) row(r, v + r * NCOLS, sbuf[r]);
+    for (size_t r = 0, b = 0; r < NROWS; b++) {
+        size_t k = nb ? batches[b % nb] : 1;
+        if (k > NROWS - r) k = NROWS - r;
+        if (nb) CHECK_OK(lh_pq_writer_append_rows(w, v + r * NCOLS, k, NULL, &err), &err);
+        else CHECK_OK(lh_pq_writer_append(w, v + r * NCOLS, &err), &err);
+        r += k;
+    }
+    CHECK_OK(lh_pq_writer_finish(w, &err), &err);
+    CHECK_OK(lh_storage_writer_commit(sink, &err), &err);
+    lh_storage_writer_free(sink);
+    lh_pq_writer_free(w);
+    lh_buf_reset(bytes);
+    CHECK_OK(lh_storage_read(st, key, bytes, &err), &err);
+}
+
+/* append_rows writes the file row-at-a-time appends write, byte for byte,
+ * whatever the batch sizes; an invalid row stops it after the rows before. */
+static void test_append_rows(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_error err;
+    lh_storage *st;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_buf want = LH_BUF_INIT, got = LH_BUF_INIT;
+    write_rows(st, "one.parquet", NULL, 0, &want);
+    const size_t sizes[][4] = {{1}, {7, 64, 3}, {100, 333}, {NROWS}};
+    const size_t counts[] = {1, 3, 2, 1};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        write_rows(st, "batch.parquet", sizes[i], counts[i], &got);
+        CHECK(got.len == want.len && memcmp(got.data, want.data, want.len) == 0);
+    }
+
+    /* a NULL in required column t at row 130, inside the second batch */
+    lh_storage_writer *sink;
+    CHECK_OK(lh_storage_writer_open(st, "bad.parquet", &sink, &err), &err);
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    lh_pq_writer *w;
+    CHECK_OK(lh_pq_writer_new(sink, COLS, NCOLS, &o, &w, &err), &err);
+    static lh_pq_value v[200 * NCOLS];
+    static char sbuf[200][64];
+    for (size_t r = 0; r < 200; r++) row(r, v + r * NCOLS, sbuf[r]);
+    CHECK_OK(lh_pq_writer_append_rows(w, v, 10, NULL, &err), &err);
+    v[130 * NCOLS + 1].is_null = true;
+    size_t done = 99;
+    CHECK_INT(lh_pq_writer_append_rows(w, v + 10 * NCOLS, 190, &done, &err), LH_ERR_INVALID);
+    CHECK_INT(done, 120);
+    CHECK(strstr(err.msg, "row 130: NULL in required column t") != NULL);
+    CHECK_OK(lh_pq_writer_finish(w, &err), &err);
+    CHECK_OK(lh_storage_writer_commit(sink, &err), &err);
+    lh_storage_writer_free(sink);
+    CHECK_INT(lh_pq_writer_meta(w)->num_rows, 130);
+    lh_pq_writer_free(w);
+
+    lh_buf_free(&want);
+    lh_buf_free(&got);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 static void test_nested_levels(void)
 {
     static const lh_pq_node nodes[] = {
@@ -235,5 +318,6 @@ int main(void)
 {
     RUN(test_codecs);
     RUN(test_nested_levels);
+    RUN(test_append_rows);
     return lh_test_report();
 }

@@ -79,6 +79,12 @@ lh_status lh_pq_writer_new(lh_storage_writer *sink, const lh_pq_col_spec *cols, 
                            const lh_pq_writer_opts *opts, lh_pq_writer **out, lh_error *err);
 /* Append one row: vals[ncols]. A NULL in a required column is LH_ERR_INVALID. */
 lh_status lh_pq_writer_append(lh_pq_writer *w, const lh_pq_value *vals, lh_error *err);
+/* Append n rows, row-major: vals[n * ncols]. The same file as n appends,
+ * written column by column between the row-group checks (each column's
+ * buffers stay in cache). On an invalid row the rows before it are
+ * written and the error names it. *done (may be NULL): rows written. */
+lh_status lh_pq_writer_append_rows(lh_pq_writer *w, const lh_pq_value *vals, size_t n,
+                                   size_t *done, lh_error *err);
 /* Add a key/value pair to the file footer (copied). */
 void lh_pq_writer_add_kv(lh_pq_writer *w, const char *key, const char *value);
 /* Flush the last row group and write the footer. */
