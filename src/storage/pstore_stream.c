@@ -160,6 +160,46 @@ static void next_loaded(lh_entity_stream *s, lh_statement **rows, size_t *n)
     s->all_pos = j;
 }
 
+/* Load every cursor's first row group and order the cursors, once. */
+static lh_status heap_init(lh_entity_stream *s, lh_error *err)
+{
+    if (s->heap_ready) return LH_OK;
+    for (size_t i = 0; i < s->n; i++) {
+        bool has = false;
+        LH_TRY(cursor_fill(s, &s->cs[i], &has, err));
+        if (has) heap_push(s, i);
+    }
+    s->heap_ready = true;
+    return LH_OK;
+}
+
+/* The next entity as a view into its cursor's row group, when no other
+ * file holds it and it provably ends inside that row group; false when it
+ * must be copied (next_into). The rows are consumed: the caller may
+ * reorder them. */
+static bool next_view(lh_entity_stream *s, lh_statement **rows, size_t *n)
+{
+    size_t top = s->heap[0];
+    cursor *c = &s->cs[top];
+    const char *e = cur_entity(s, top);
+    /* the second least cursor is a child of the root */
+    for (size_t k = 1; k <= 2 && k < s->heap_len; k++)
+        if (strcmp(cur_entity(s, s->heap[k]), e) == 0) return false;
+    size_t end = c->pos + 1;
+    while (end < c->rows.len && (c->rows.rows[end].entity_id == e ||
+                                 strcmp(c->rows.rows[end].entity_id, e) == 0))
+        end++;
+    /* at the row group's end the entity may go on in the next one */
+    if (end == c->rows.len && c->rg < c->nrg) return false;
+    heap_pop(s);
+    *rows = c->rows.rows + c->pos;
+    *n = end - c->pos;
+    c->pos = end;
+    /* refilling now would free the view: a cursor at its end stays out */
+    if (end < c->rows.len) heap_push(s, top);
+    return true;
+}
+
 lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
                                      lh_error *err)
 {
@@ -170,14 +210,7 @@ lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, si
         for (size_t i = 0; i < *n; i++) lh_stmt_batch_push(dst, &rows[i]);
         return LH_OK;
     }
-    if (!s->heap_ready) {
-        for (size_t i = 0; i < s->n; i++) {
-            bool has = false;
-            LH_TRY(cursor_fill(s, &s->cs[i], &has, err));
-            if (has) heap_push(s, i);
-        }
-        s->heap_ready = true;
-    }
+    LH_TRY(heap_init(s, err));
     if (!s->heap_len) return LH_OK;
     /* the entity's key points into a batch that may be refilled below: copy it */
     char *want = lh_strdup(cur_entity(s, s->heap[0]));
@@ -215,6 +248,9 @@ lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t
         next_loaded(s, rows, n);
         return LH_OK;
     }
+    LH_TRY(heap_init(s, err));
+    if (!s->heap_len) return LH_OK;
+    if (next_view(s, rows, n)) return LH_OK;
     lh_stmt_batch_clear(&s->out);
     LH_TRY(lh_entity_stream_next_into(s, &s->out, n, err));
     *rows = s->out.rows;

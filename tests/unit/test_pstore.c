@@ -423,6 +423,40 @@ static void test_many_files(void)
     scratch_close(&lake);
 }
 
+/* Entities whose rows cross row-group boundaries of a single file (three
+ * rows each; row groups of 5000 appended and 20000 merged rows): each is
+ * handed out once, whole, appended and merged. */
+static void test_entities_across_row_groups(void)
+{
+    scratch_lake lake = scratch_open();
+    lh_error err;
+    lh_pstore *ps = open_store(lake.st, 0);
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    enum { ENTITIES = 12000 };
+    static int want[ENTITIES];
+    static const char *const props[] = {"alias", "name", "weakAlias"};
+    char ent[32];
+    for (int i = 0; i < ENTITIES; i++) {
+        snprintf(ent, sizeof ent, "e%05d", i);
+        for (int k = 0; k < 3; k++) add(&b, ent, props[k], "v", T0, T0, LH_TS_NULL);
+        want[i] = 3;
+    }
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    for (int pass = 0; pass < 2; pass++) { /* the appended file, then the merged one */
+        order_check o = {.want_rows = want};
+        CHECK_OK(lh_pstore_query(ps, NULL, order_fn, &o, &err), &err);
+        CHECK_INT(o.bad, 0);
+        CHECK_INT(o.entities, ENTITIES);
+        CHECK_INT(o.rows, 3 * ENTITIES);
+        lh_pstore_report rep;
+        if (pass == 0) CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
+    }
+    lh_stmt_batch_free(&b);
+    lh_pstore_free(ps);
+    scratch_close(&lake);
+}
+
 /* The merge's writer thread: many batches make one file with every row in
  * order; a row the writer refuses fails the pipe with its name, at a later
  * send or at finish, and leaves no file. Threaded and inline alike. */
@@ -498,6 +532,7 @@ int main(void)
     RUN(test_concurrent_appends);
     RUN(test_streaming_many_row_groups);
     RUN(test_many_files);
+    RUN(test_entities_across_row_groups);
     RUN(test_part_pipe);
     return lh_test_report();
 }
