@@ -7,6 +7,7 @@
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/model/entity.h"
+#include "lh/model/keys.h"
 #include "lh/model/stmt_io.h"
 #include "lh/repository/dataset.h"
 #include "lh/repository/export.h"
@@ -228,7 +229,7 @@ static const char ITERATE_HELP[] =
 
 typedef struct filter_opts {
     lh_pstore_filter q;
-    lh_strlist schemata, ids;
+    lh_strlist schemata, buckets, ids;
     const char *output;
     const char *input;
 } filter_opts;
@@ -244,6 +245,7 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     lh_pstore_filter_init(&f->q);
     lh_strlist_init(&f->schemata);
+    lh_strlist_init(&f->buckets);
     lh_strlist_init(&f->ids);
     f->output = "-";
     f->input = NULL;
@@ -258,7 +260,11 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
             if (!want) return lh_cli_usage_error(cli, "unknown schema `%s`", optarg);
             for (size_t i = 0; i < lh_model_schema_count(m); i++) {
                 const lh_schema *s = lh_model_schema_at(m, i);
-                if (lh_schema_is_a(s, optarg)) lh_strlist_push(&f->schemata, s->name);
+                if (!lh_schema_is_a(s, optarg)) continue;
+                lh_strlist_push(&f->schemata, s->name);
+                /* the other buckets hold no statement of these schemata */
+                const char *b = lh_schema_bucket(s);
+                if (!lh_strlist_contains(&f->buckets, b)) lh_strlist_push(&f->buckets, b);
             }
             break;
         }
@@ -279,6 +285,8 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     if (f->schemata.len) {
         f->q.schemata = (const char *const *)f->schemata.items;
         f->q.num_schemata = f->schemata.len;
+        f->q.buckets = (const char *const *)f->buckets.items;
+        f->q.num_buckets = f->buckets.len;
     }
     if (f->ids.len) {
         f->q.entity_ids = (const char *const *)f->ids.items;
@@ -290,6 +298,7 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
 static void filter_free(filter_opts *f)
 {
     lh_strlist_free(&f->schemata);
+    lh_strlist_free(&f->buckets);
     lh_strlist_free(&f->ids);
 }
 

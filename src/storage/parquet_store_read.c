@@ -62,6 +62,11 @@ static bool part_wanted(const reader *r, const lh_part *p)
     const lh_pstore_filter *q = r->q;
     if (q->origin && strcmp(q->origin, p->origin) != 0) return false;
     if (q->bucket && strcmp(q->bucket, p->bucket) != 0) return false;
+    if (q->buckets) {
+        size_t i = 0;
+        while (i < q->num_buckets && strcmp(q->buckets[i], p->bucket) != 0) i++;
+        if (i == q->num_buckets) return false;
+    }
     if (r->shards.len && !lh_strlist_contains(&r->shards, p->shard)) return false;
     return true;
 }

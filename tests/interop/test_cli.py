@@ -250,3 +250,36 @@ def test_make_export_failure_one_worker(tmp_path):
     assert "eu/exports exists and is not a directory" in proc.stderr
     assert "exported" not in proc.stderr  # entities.ftm.json not written after the failure
     assert not (lake / "eu" / "entities.ftm.json").exists()
+
+
+@pytest.mark.parametrize("name", ["sanctions_zala.ftm.json", "donations.ftm.json"])
+def test_iterate_filters(lakes, name):
+    """`entities iterate` filters select what the followthemoney model says:
+    a schema takes its descendants (and only their buckets are read), a
+    property filter needs the value on a statement of such an entity, an id
+    filter takes just that entity."""
+    from followthemoney import model
+
+    a, _ = lakes
+    ds = name.split(".")[0]
+
+    def ids(*args):
+        out = ours(a, ds, "entities", "iterate", *args).stdout
+        return sorted(json.loads(line)["id"] for line in out.splitlines() if line)
+
+    full = [json.loads(line) for line in
+            ours(a, ds, "entities", "iterate").stdout.splitlines() if line]
+    for schema in ["Person", "LegalEntity", "Interval", "Thing", "Address"]:
+        want = sorted(e["id"] for e in full if model.get(e["schema"]).is_a(schema))
+        assert ids("-s", schema) == want, schema
+    assert ids("-s", "Person", "-s", "Payment") == sorted(
+        e["id"] for e in full if e["schema"] in ("Person", "Payment"))
+    people = [e for e in full if e["schema"] == "Person" and e["properties"].get("country")]
+    assert people
+    country = people[0]["properties"]["country"][0]
+    want = sorted(e["id"] for e in full if model.get(e["schema"]).is_a("LegalEntity")
+                  and country in e["properties"].get("country", []))
+    assert ids("-s", "LegalEntity", "--prop", "country", "--value", country) == want
+    assert ids("-e", people[0]["id"]) == [people[0]["id"]]
+    assert ids("-s", "Person", "-e", people[0]["id"]) == [people[0]["id"]]
+    assert ids("-s", "Interval", "-e", people[0]["id"]) == []

@@ -101,6 +101,10 @@ typedef struct lh_pstore_filter {
     const char *dataset;
     const char *origin;
     const char *bucket;
+    /* only partitions of these buckets (NULL = any): a caller with
+     * schemata passes their buckets, as a row's bucket follows its schema */
+    const char *const *buckets;
+    size_t num_buckets;
     int64_t changed_since;         /* LH_TS_NULL = any; else last_seen >= */
     bool include_tombstones;       /* raw rows (get_changed_entity_ids) */
 } lh_pstore_filter;
