@@ -233,7 +233,13 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const ro
     size_t vi = 0, k = 0;
     const char *prev = NULL;
     size_t prev_len = 0;
-    if (COLS[c].type == T_STR) interned_reset(in, col->dict);
+    /* the field's place in a row, found once rather than per row */
+    lh_statement probe;
+    size_t str_off = 0;
+    if (COLS[c].type == T_STR) {
+        interned_reset(in, col->dict);
+        str_off = (size_t)((char *)str_slot(&probe, c) - (char *)&probe);
+    }
     for (size_t r = 0; r < n; r++) {
         bool present = !col->def_levels || col->def_levels[r] == leaf->max_def;
         if (sel->rows) {
@@ -245,7 +251,7 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const ro
         }
         lh_statement *s = &out->rows[base + (sel->rows ? k++ : r)];
         if (COLS[c].type == T_STR) {
-            const char **slot = str_slot(s, c);
+            const char **slot = (const char **)((char *)s + str_off);
             if (!present) {
                 *slot = c == LH_COL_FRAGMENT ? "" : NULL;
                 continue;
