@@ -89,28 +89,23 @@ void lh_buf_append_json_str(lh_buf *b, const char *s, size_t n)
     static const char hex[] = "0123456789abcdef";
     lh_buf_reserve(b, n + 2);
     lh_buf_append_byte(b, '"');
-    size_t i = 0;
+    /* s[run..i) needs no escape: copied in one go when something does */
+    size_t run = 0, i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            size_t j = i + 1;
-            while (j < n) {
-                unsigned char d = (unsigned char)s[j];
-                if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-                j++;
-            }
-            lh_buf_append(b, s + i, j - i);
-            i = j;
+            i++;
             continue;
         }
         if (c >= 0x80) {
             uint32_t cp;
             size_t used = lh_utf8_decode(s + i, n - i, &cp);
-            if (cp == 0xFFFD && used == 1) lh_buf_append(b, "\xEF\xBF\xBD", 3);
-            else lh_buf_append(b, s + i, used);
-            i += used;
-            continue;
+            if (cp != 0xFFFD || used != 1) { /* valid UTF-8 passes through */
+                i += used;
+                continue;
+            }
         }
+        lh_buf_append(b, s + run, i - run);
         switch (c) {
         case '"': lh_buf_append(b, "\\\"", 2); break;
         case '\\': lh_buf_append(b, "\\\\", 2); break;
@@ -119,13 +114,17 @@ void lh_buf_append_json_str(lh_buf *b, const char *s, size_t n)
         case '\t': lh_buf_append(b, "\\t", 2); break;
         case '\b': lh_buf_append(b, "\\b", 2); break;
         case '\f': lh_buf_append(b, "\\f", 2); break;
-        default: {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            lh_buf_append(b, esc, 6);
+        default:
+            if (c >= 0x80) {
+                lh_buf_append(b, "\xEF\xBF\xBD", 3); /* invalid byte: U+FFFD */
+            } else {
+                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                lh_buf_append(b, esc, 6);
+            }
         }
-        }
-        i++;
+        run = ++i;
     }
+    lh_buf_append(b, s + run, n - run);
     lh_buf_append_byte(b, '"');
 }
 

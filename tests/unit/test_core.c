@@ -43,6 +43,11 @@ static void test_buf(void)
     lh_buf_append_json_str(&b, "a\"b\\c\n\x01\xc3\xa9\xff", 10);
     CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\xef\xbf\xbd\"");
     lh_buf_reset(&b);
+    /* runs of multi-byte text between escapes, a bad byte inside, a
+     * control character last */
+    lh_buf_append_json_str(&b, "\xd0\xb6\xe4\xb8\xad\"x\xff\xd1\x8f\\\x1f", 12);
+    CHECK_STR(b.data, "\"\xd0\xb6\xe4\xb8\xad\\\"x\xef\xbf\xbd\xd1\x8f\\\\\\u001f\"");
+    lh_buf_reset(&b);
     lh_buf_append_u32le(&b, 0x01020304);
     CHECK(memcmp(b.data, "\x04\x03\x02\x01", 4) == 0);
     for (int i = 0; i < 100000; i++) lh_buf_append_byte(&b, 'x');
