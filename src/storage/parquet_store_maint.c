@@ -82,7 +82,7 @@ static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, bool t
 {
     lh_error *err = &sl->err;
     lh_entity_stream *es = NULL;
-    LH_TRY(lh_entity_stream_open(ps, sl->p, 1, NULL, 0, &es, err));
+    LH_TRY(lh_entity_stream_open(ps, sl->p, 1, NULL, 0, NULL, &es, err));
     lh_part_pipe *pipe = lh_part_pipe_new(ps, dedupe ? LH_MERGED_PREFIX : "part", false, threaded);
     lh_status rc = LH_OK;
     uint64_t unreported = 0;

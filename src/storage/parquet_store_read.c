@@ -83,9 +83,13 @@ static lh_status stream_pair(reader *r, const lh_part *parts, size_t n, entity_h
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (part_wanted(r, &parts[i])) wanted[m++] = parts[i];
+    const lh_pstore_filter *q = r->q;
+    lh_stmt_pred pred = {q->schemata, q->num_schemata, q->prop, q->prop ? q->value : NULL};
+    bool filtered = q->num_schemata || q->prop;
     lh_entity_stream *es = NULL;
     lh_status rc = m ? lh_entity_stream_open(r->ps, wanted, m, r->ids,
-                                           r->ids ? r->q->num_entity_ids : 0, &es, err)
+                                           r->ids ? q->num_entity_ids : 0,
+                                           filtered ? &pred : NULL, &es, err)
                     : LH_OK;
     while (rc == LH_OK && es) {
         lh_statement *rows;

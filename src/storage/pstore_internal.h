@@ -67,9 +67,13 @@ void lh_part_writer_free(lh_part_writer *pw);
  * (one row group per file in memory), else loads and sorts them. */
 typedef struct lh_entity_stream lh_entity_stream;
 /* ids (sorted byte-wise, may be NULL): only these entities are wanted, row
- * groups proven not to hold any are skipped (others may still come). */
+ * groups proven not to hold any are skipped (others may still come).
+ * pred (may be NULL): only entities with a row matching it are wanted;
+ * over a single sorted file the others are mostly skipped (others may
+ * still come). */
 lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
-                                const char *const *ids, size_t num_ids, lh_entity_stream **out,
+                                const char *const *ids, size_t num_ids,
+                                const lh_stmt_pred *pred, lh_entity_stream **out,
                                 lh_error *err);
 /* rows and n: the next entity's rows, valid until the next call; *n = 0 at the end. */
 lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t *n,

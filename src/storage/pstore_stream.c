@@ -29,6 +29,10 @@ struct lh_entity_stream {
     bool fallback;
     const char *const *ids; /* sorted; NULL = every entity */
     size_t num_ids;
+    /* rows a filter looks for; NULL = every entity. Used over one file
+     * only: with several, an entity's rows in one file could be dropped
+     * while another file holds its matching row. */
+    const lh_stmt_pred *pred;
 };
 
 /* Append the rows of row group rg to out: with wanted ids, only theirs,
@@ -36,6 +40,7 @@ struct lh_entity_stream {
 static lh_status read_rg(const lh_entity_stream *s, const cursor *c, size_t rg,
                          lh_stmt_batch *out, lh_error *err)
 {
+    if (!s->ids && s->pred) return lh_stmt_file_read_where(c->f, rg, s->pred, out, err);
     if (!s->ids) return lh_stmt_file_read(c->f, rg, out, err);
     if (!lh_stmt_file_may_contain(c->f, rg, s->ids, s->num_ids)) return LH_OK;
     return lh_stmt_file_read_ids(c->f, rg, s->ids, s->num_ids, out, err);
@@ -102,7 +107,8 @@ static size_t heap_pop(lh_entity_stream *s)
 }
 
 lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
-                                const char *const *ids, size_t num_ids, lh_entity_stream **out,
+                                const char *const *ids, size_t num_ids,
+                                const lh_stmt_pred *pred, lh_entity_stream **out,
                                 lh_error *err)
 {
     *out = NULL;
@@ -133,6 +139,7 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
         }
     }
     lh_buf_free(&key);
+    if (pred && s->n == 1 && !s->fallback) s->pred = pred;
     if (rc == LH_OK && s->fallback) {
         /* files of unknown order (the reference's appends): load them all */
         for (size_t i = 0; rc == LH_OK && i < s->n; i++)

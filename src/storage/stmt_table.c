@@ -484,6 +484,106 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
     return rc;
 }
 
+/* True when value i of a string column is one of set[0..n): decided once
+ * per dictionary entry (memo: 0 unknown, 1 no, 2 yes). */
+static bool value_in(const lh_pq_column *c, size_t i, const char *const *set, size_t n,
+                     uint8_t *memo)
+{
+    uint32_t di = c->dict ? c->dict_idx[i] : LH_PQ_NO_DICT;
+    if (di != LH_PQ_NO_DICT && memo[di]) return memo[di] == 2;
+    size_t len;
+    const char *v = lh_pq_column_bytes(c, i, &len);
+    bool in = false;
+    for (size_t k = 0; k < n && !in; k++) in = strlen(set[k]) == len && memcmp(set[k], v, len) == 0;
+    if (di != LH_PQ_NO_DICT) memo[di] = in ? 2 : 1;
+    return in;
+}
+
+/* ok[r] &= (row r's value of column c is in set): nulls never are. */
+static lh_status match_column(lh_stmt_file *f, size_t rg, int c, size_t nrows,
+                              const char *const *set, size_t n, bool *ok, lh_error *err)
+{
+    int leaf = f->leaf_of[c];
+    if (leaf < 0) { /* a column the file predates: NULL everywhere */
+        memset(ok, 0, nrows * sizeof *ok);
+        return LH_OK;
+    }
+    LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
+    const lh_pq_column *col = &f->col;
+    if (col->type != LH_PQ_BYTE_ARRAY || col->num_levels != nrows)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s of row group %zu is not %zu strings",
+                            f->key, lh_stmt_col_names[c], rg, nrows);
+    size_t nd = col->dict ? col->dict->num_values : 0;
+    uint8_t *memo = nd ? lh_calloc(nd, 1) : NULL;
+    const lh_pq_leaf *lf = lh_pq_reader_leaf(f->r, (size_t)leaf);
+    for (size_t r = 0, vi = 0; r < nrows; r++) {
+        bool present = !col->def_levels || col->def_levels[r] == lf->max_def;
+        if (!present) {
+            ok[r] = false;
+            continue;
+        }
+        if (ok[r]) ok[r] = value_in(col, vi, set, n, memo);
+        vi++;
+    }
+    free(memo);
+    return LH_OK;
+}
+
+lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred *pred,
+                                  lh_stmt_batch *out, lh_error *err)
+{
+    int64_t nrows = lh_pq_reader_row_group_rows(f->r, rg);
+    if (nrows <= 0) return LH_OK;
+    if ((uint64_t)nrows > UINT32_MAX)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: row group %zu has %lld rows", f->key, rg,
+                            (long long)nrows);
+    size_t n = (size_t)nrows;
+    bool *ok = lh_malloc(n * sizeof *ok);
+    for (size_t r = 0; r < n; r++) ok[r] = true;
+    lh_status rc = LH_OK;
+    if (pred->num_schemata)
+        rc = match_column(f, rg, LH_COL_SCHEMA, n, pred->schemata, pred->num_schemata, ok, err);
+    if (rc == LH_OK && pred->prop)
+        rc = match_column(f, rg, LH_COL_PROP, n, &pred->prop, 1, ok, err);
+    if (rc == LH_OK && pred->prop && pred->value)
+        rc = match_column(f, rg, LH_COL_VALUE, n, &pred->value, 1, ok, err);
+    /* keep whole entities: runs of equal entity_id (the file is sorted) */
+    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
+    if (rc == LH_OK) rc = lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err);
+    const lh_pq_column *c = &f->col;
+    if (rc == LH_OK && (c->type != LH_PQ_BYTE_ARRAY || c->def_levels || c->num_values != n))
+        rc = lh_error_set(err, LH_ERR_CORRUPT,
+                          "%s: column entity_id of row group %zu is not %zu strings", f->key, rg, n);
+    uint32_t *rows = NULL;
+    size_t len = 0;
+    if (rc == LH_OK) {
+        rows = lh_malloc(n * sizeof *rows);
+        size_t start = 0;
+        bool keep = false;
+        const char *pv = NULL;
+        size_t plen = 0;
+        for (size_t i = 0; i <= n; i++) {
+            size_t vlen = 0;
+            const char *v = i < n ? lh_pq_column_bytes(c, i, &vlen) : NULL;
+            bool same = i < n && pv && vlen == plen && (v == pv || memcmp(v, pv, vlen) == 0);
+            if (i > 0 && !same) { /* the run [start, i) ends */
+                if (keep || start == 0 || i == n)
+                    for (size_t k = start; k < i; k++) rows[len++] = (uint32_t)k;
+                start = i;
+                keep = false;
+            }
+            if (i < n) keep = keep || ok[i];
+            pv = v;
+            plen = vlen;
+        }
+    }
+    free(ok);
+    row_sel sel = {rows, len};
+    if (rc == LH_OK && len) rc = read_rows(f, rg, n, &sel, out, err);
+    free(rows);
+    return rc;
+}
+
 lh_status lh_stmt_read_file(lh_storage *st, const char *key, const char *shard,
                             const char *bucket, const char *origin, lh_stmt_batch *out,
                             lh_error *err)

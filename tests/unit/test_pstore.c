@@ -393,7 +393,7 @@ static void test_many_files(void)
     lh_stmt_batch_init(&b);
     enum { ENTITIES = 3000, FILES = 11 };
     static int want[ENTITIES];
-    size_t total = 0, present = 0;
+    size_t total = 0, present = 0, in_file3 = 0;
     char ent[32], val[32];
     for (int f = 0; f < FILES; f++) {
         lh_stmt_batch_clear(&b);
@@ -404,6 +404,7 @@ static void test_many_files(void)
             add(&b, ent, "name", val, T0, T0 + f, LH_TS_NULL);
             want[i]++;
             total++;
+            in_file3 += f == 3;
         }
         CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
     }
@@ -414,6 +415,15 @@ static void test_many_files(void)
         CHECK_INT(o.bad, 0);
         CHECK_INT(o.entities, present);
         CHECK_INT(o.rows, total);
+        /* found by a value of one file: still every row of every file */
+        lh_pstore_filter q;
+        lh_pstore_filter_init(&q);
+        q.prop = "name";
+        q.value = "v3";
+        order_check f3 = {.want_rows = want};
+        CHECK_OK(lh_pstore_query(ps, &q, order_fn, &f3, &err), &err);
+        CHECK_INT(f3.bad, 0);
+        CHECK_INT(f3.entities, in_file3);
         lh_pstore_report rep;
         if (pass == 0) CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
         if (pass == 0) CHECK_INT(rep.rows_out, total);
@@ -425,7 +435,8 @@ static void test_many_files(void)
 
 /* Entities whose rows cross row-group boundaries of a single file (three
  * rows each; row groups of 5000 appended and 20000 merged rows): each is
- * handed out once, whole, appended and merged. */
+ * handed out once, whole, appended and merged, also when a filter finds it
+ * by a row on one side of the boundary. */
 static void test_entities_across_row_groups(void)
 {
     scratch_lake lake = scratch_open();
@@ -436,19 +447,48 @@ static void test_entities_across_row_groups(void)
     enum { ENTITIES = 12000 };
     static int want[ENTITIES];
     static const char *const props[] = {"alias", "name", "weakAlias"};
-    char ent[32];
+    char ent[32], val[32];
     for (int i = 0; i < ENTITIES; i++) {
         snprintf(ent, sizeof ent, "e%05d", i);
-        for (int k = 0; k < 3; k++) add(&b, ent, props[k], "v", T0, T0, LH_TS_NULL);
+        for (int k = 0; k < 3; k++) {
+            snprintf(val, sizeof val, "%c%d", props[k][0], i); /* a1, n1, w1 */
+            add(&b, ent, props[k], val, T0, T0, LH_TS_NULL);
+        }
         want[i] = 3;
     }
     CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    /* entities on a boundary (appended: rows 4998-5000, 9999-10001; merged:
+     * 19998-20000), found by their first row or their last one, and two
+     * inside a row group */
+    static const char *const finds[][2] = {
+        {"alias", "a1666"}, {"weakAlias", "w1666"}, {"alias", "a3333"}, {"weakAlias", "w3333"},
+        {"alias", "a6666"}, {"weakAlias", "w6666"}, {"name", "n0"}, {"name", "n11999"}};
     for (int pass = 0; pass < 2; pass++) { /* the appended file, then the merged one */
         order_check o = {.want_rows = want};
         CHECK_OK(lh_pstore_query(ps, NULL, order_fn, &o, &err), &err);
         CHECK_INT(o.bad, 0);
         CHECK_INT(o.entities, ENTITIES);
         CHECK_INT(o.rows, 3 * ENTITIES);
+        for (size_t f = 0; f < sizeof finds / sizeof *finds; f++) {
+            lh_pstore_filter q;
+            lh_pstore_filter_init(&q);
+            q.prop = finds[f][0];
+            q.value = finds[f][1];
+            counter c = count(ps, &q);
+            CHECK_INT(c.entities, 1);
+            CHECK_INT(c.rows, 3);
+        }
+        lh_pstore_filter q;
+        lh_pstore_filter_init(&q);
+        const char *person[] = {"Person"}, *page[] = {"Page"};
+        q.schemata = person;
+        q.num_schemata = 1;
+        counter c = count(ps, &q);
+        CHECK_INT(c.entities, ENTITIES);
+        CHECK_INT(c.rows, 3 * ENTITIES);
+        q.schemata = page;
+        c = count(ps, &q);
+        CHECK_INT(c.entities, 0);
         lh_pstore_report rep;
         if (pass == 0) CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
     }

@@ -61,6 +61,20 @@ bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *cons
  * a wanted entity is there. */
 lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
                                 lh_stmt_batch *out, lh_error *err);
+/* What a filtered scan looks for in a row: its schema is one of schemata
+ * (when any) and, with prop, its prop (and value, when set) match. */
+typedef struct lh_stmt_pred {
+    const char *const *schemata;
+    size_t num_schemata;
+    const char *prop, *value;
+} lh_stmt_pred;
+/* Append the rows of row group rg of the entities that may match pred: an
+ * entity with a matching row here, and the row group's first and last
+ * entities (they may go on in the neighbouring row groups). Only for a
+ * sorted file. The predicate's columns are decoded first, each evaluated
+ * once per dictionary entry; the other columns fill only the kept rows. */
+lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred *pred,
+                                  lh_stmt_batch *out, lh_error *err);
 /* True when the rows are in entity_id order (our files say so in their
  * footer; merge output of either side is). */
 bool lh_stmt_file_sorted(const lh_stmt_file *f);
