@@ -282,6 +282,31 @@ static lh_status put_checked(lh_pq_writer *w, size_t leaf, int def, int rep,
     return put_entry(w, c, def, rep, v, err);
 }
 
+/* After a row boundary: flush column c's page when it is full. */
+static lh_status page_check(lh_pq_writer *w, lh_pq_wcol *c, lh_error *err)
+{
+    if (lh_pq_wcol_page_estimate(c) < w->o.data_page_size &&
+        c->page_levels < LH_PQ_PAGE_MAX_VALUES)
+        return LH_OK;
+    lh_status st = flush_page(w, c, err);
+    if (st != LH_OK) w->failed = true;
+    return st;
+}
+
+/* n more rows are complete: flush the row group at its row or byte limit. */
+static lh_status rows_done(lh_pq_writer *w, size_t n, lh_error *err)
+{
+    w->rg_rows += n;
+    if (w->rg_rows >= w->o.row_group_rows) return flush_row_group(w, err);
+    /* The byte limit is approximate anyway: sum the buffers every 64 rows. */
+    if ((w->rg_rows & 63) == 0 || w->rg_rows < 64) {
+        size_t buffered = 0;
+        for (size_t i = 0; i < w->ncols; i++) buffered += lh_pq_wcol_buffered(&w->cols[i]);
+        if (buffered >= w->o.row_group_bytes) return flush_row_group(w, err);
+    }
+    return LH_OK;
+}
+
 lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
 {
     LH_TRY(check_open(w, err));
@@ -303,24 +328,9 @@ lh_status lh_pq_writer_end_row(lh_pq_writer *w, lh_error *err)
             }
             c->dict_mode = c->fallback_pending = false;
         }
-        if (lh_pq_wcol_page_estimate(c) >= w->o.data_page_size ||
-            c->page_levels >= LH_PQ_PAGE_MAX_VALUES) {
-            lh_status st = flush_page(w, c, err);
-            if (st != LH_OK) {
-                w->failed = true;
-                return st;
-            }
-        }
+        LH_TRY(page_check(w, c, err));
     }
-    w->rg_rows++;
-    if (w->rg_rows >= w->o.row_group_rows) return flush_row_group(w, err);
-    /* The byte limit is approximate anyway: sum the buffers every 64 rows. */
-    if ((w->rg_rows & 63) == 0 || w->rg_rows < 64) {
-        size_t buffered = 0;
-        for (size_t i = 0; i < w->ncols; i++) buffered += lh_pq_wcol_buffered(&w->cols[i]);
-        if (buffered >= w->o.row_group_bytes) return flush_row_group(w, err);
-    }
-    return LH_OK;
+    return rows_done(w, 1, err);
 }
 
 /* Check one flat row before any of it is recorded; row is its number. */
@@ -369,24 +379,10 @@ static lh_status append_span(lh_pq_writer *w, const lh_pq_value *vals, size_t n,
             LH_TRY(put_entry(w, c, v->is_null ? 0 : c->max_def, 0, v, err));
             c->row_entries = 0;
             c->chunk_rows++;
-            if (lh_pq_wcol_page_estimate(c) >= w->o.data_page_size ||
-                c->page_levels >= LH_PQ_PAGE_MAX_VALUES) {
-                lh_status st = flush_page(w, c, err);
-                if (st != LH_OK) {
-                    w->failed = true;
-                    return st;
-                }
-            }
+            LH_TRY(page_check(w, c, err));
         }
     }
-    w->rg_rows += n;
-    if (w->rg_rows >= w->o.row_group_rows) return flush_row_group(w, err);
-    if ((w->rg_rows & 63) == 0 || w->rg_rows < 64) {
-        size_t buffered = 0;
-        for (size_t i = 0; i < w->ncols; i++) buffered += lh_pq_wcol_buffered(&w->cols[i]);
-        if (buffered >= w->o.row_group_bytes) return flush_row_group(w, err);
-    }
-    return LH_OK;
+    return rows_done(w, n, err);
 }
 
 lh_status lh_pq_writer_append_rows(lh_pq_writer *w, const lh_pq_value *vals, size_t n,
