@@ -7,8 +7,9 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
   add_executable(fuzz_pq_reader tests/fuzz/fuzz_pq_reader.c ${LH_FUZZ_PQ_SOURCES})
   target_compile_options(fuzz_pq_reader PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(fuzz_pq_reader PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_include_directories(fuzz_pq_reader PRIVATE include src ${SNAPPY_INCLUDE} ${CSV_INCLUDE})
-  target_link_libraries(fuzz_pq_reader PRIVATE PkgConfig::DEPS ${SNAPPY_LIB} ${CSV_LIB} m pthread)
+  target_include_directories(fuzz_pq_reader PRIVATE include src ${SNAPPY_INCLUDE} ${CSV_INCLUDE}
+    ${DYNLIBS_INCLUDE_DIRS})
+  target_link_libraries(fuzz_pq_reader PRIVATE PkgConfig::DEPS ${CMAKE_DL_LIBS} ${SNAPPY_LIB} ${CSV_LIB} m pthread)
   # New inputs go to the first (scratch) directory, never into the source tree.
   set(LH_FUZZ_PQ_SCRATCH "${CMAKE_BINARY_DIR}/fuzz-pq-corpus")
   file(MAKE_DIRECTORY "${LH_FUZZ_PQ_SCRATCH}")

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/libcurl_dyn.h"
 #include "core/storage_s3.h"
 #include "lh/core/hash.h"
 #include "lh/core/mem.h"
@@ -641,6 +642,7 @@ static const lh_storage_ops s3_ops = {
 lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err)
 {
     *out = NULL;
+    LH_TRY(lh_libcurl_load(err));
     if (strncmp(uri, "s3://", 5) != 0) return lh_error_set(err, LH_ERR_INVALID, "not an s3:// URI: \"%s\"", uri);
     const char *b = uri + 5;
     size_t bl = strcspn(b, "/");

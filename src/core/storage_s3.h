@@ -91,8 +91,6 @@ lh_status lh_s3_creds_fetch(lh_s3_creds_source source, const char *region, lh_s3
 /* AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are both set (it then comes
  * before the shared files, as in the AWS SDKs). */
 bool lh_s3_web_identity_configured(void);
-/* curl_global_init, once per process. */
-void lh_s3_curl_once(void);
 /* An environment variable, NULL when unset or empty. */
 const char *lh_s3_env(const char *name);
 /* An environment variable that says yes: true, 1 or yes. */

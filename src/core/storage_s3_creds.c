@@ -7,7 +7,6 @@
  * (IMDSv2 token, then v1; AWS_EC2_METADATA_DISABLED,
  * AWS_EC2_METADATA_SERVICE_ENDPOINT). All expire and are fetched again
  * shortly before. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/libcurl_dyn.h"
 #include "core/storage_s3.h"
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
@@ -60,7 +60,11 @@ static void http_body(const char *method, const char *url, struct curl_slist *he
     *status = 0;
     why[0] = '\0';
     lh_buf_reset(body);
-    lh_s3_curl_once();
+    lh_error e;
+    if (lh_libcurl_load(&e) != LH_OK) {
+        snprintf(why, whylen, "%s", e.msg);
+        return;
+    }
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(why, whylen, "cannot create a curl handle");

@@ -3,7 +3,6 @@
  * transient (connection errors, 5xx, 429/SlowDown, 409
  * ConditionalRequestConflict). Curl handles are pooled per storage so
  * keep-alive connections are reused; a handle is used by one thread at a time. */
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/libcurl_dyn.h"
 #include "core/storage_s3.h"
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
@@ -20,17 +20,6 @@
 #define BACKOFF_CAP_MS 5000
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void lh_s3_curl_once(void)
-{
-    pthread_once(&curl_once, curl_init_once);
-}
 
 void lh_s3_resp_init(lh_s3_resp *r)
 {
@@ -57,7 +46,8 @@ static void resp_reset(lh_s3_resp *r)
 
 static CURL *handle_get(lh_s3 *s3)
 {
-    lh_s3_curl_once();
+    lh_error e;
+    if (lh_libcurl_load(&e) != LH_OK) return NULL; /* opening the storage said why */
     CURL *h = NULL;
     pthread_mutex_lock(&s3->pool_lock);
     if (s3->pool_len) h = s3->pool[--s3->pool_len];

@@ -3,7 +3,6 @@
  * TABLE in one transaction under a lock_timeout, ordered drains through a
  * server-side cursor, and the flush lock as a session advisory lock keyed
  * like the reference's (crc32 of the table name). */
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "storage/journal_impl.h"
+#include "storage/libpq_dyn.h"
 
 #define COPY_CHUNK (1 << 20)
 
@@ -490,6 +490,7 @@ static void quiet_notices(void *arg, const char *message)
 lh_status lh_journal_pg_open(const char *conninfo, lh_journal **out, lh_journal *proto,
                              lh_error *err)
 {
+    LH_TRY(lh_libpq_load(err));
     pg_journal *p = lh_calloc(1, sizeof *p);
     lh_journal_init_base(&p->base, &pg_ops, proto);
     lh_status rc;

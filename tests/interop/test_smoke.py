@@ -26,3 +26,15 @@ def test_demo(tmp_path):
     stats = json.loads((lake / "demo" / "exports" / "statistics.json").read_text())
     assert stats["entity_count"] > 3
     assert "== datasets in" in proc.stdout
+
+
+def test_startup_loads_no_pg_or_s3_client():
+    """libpq and libcurl (and their dozens of dependencies) are loaded only
+    by a command that uses PostgreSQL or S3: they are not linked in."""
+    import subprocess
+
+    from conftest import tool
+
+    out = subprocess.run(["ldd", str(tool("ftm-lakehouse"))], capture_output=True, text=True,
+                         check=True).stdout
+    assert "libpq" not in out and "libcurl" not in out, out

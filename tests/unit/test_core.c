@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "lh/core/buf.h"
+#include "lh/core/dynlib.h"
 #include "lh/core/hash.h"
 #include "lh/core/mem.h"
 #include "lh/core/settings.h"
@@ -422,6 +423,26 @@ static void test_put_if_absent_race(void)
     free(dir);
 }
 
+/* Libraries loaded on use: found symbols resolve, a missing library or
+ * symbol is a clear error naming the feature, the library and the symbol. */
+static void test_dynlib(void)
+{
+    lh_error err;
+    const char *const names[] = {"ZSTD_versionNumber", "ZSTD_isError"};
+    void *fns[2];
+    CHECK_OK(lh_dynlib_load("libzstd.so.1", "a test", names, fns, 2, &err), &err);
+    unsigned (*version)(void);
+    memcpy(&version, &fns[0], sizeof fns[0]);
+    CHECK(version() >= 10000);
+    CHECK_INT(lh_dynlib_load("libnot-there.so.7", "the frobnicator", names, fns, 2, &err),
+              LH_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "the frobnicator needs libnot-there.so.7") != NULL);
+    const char *const bad[] = {"ZSTD_isError", "ZSTD_noSuchThing"};
+    CHECK_INT(lh_dynlib_load("libzstd.so.1", "a test", bad, fns, 2, &err), LH_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "ZSTD_noSuchThing") != NULL);
+    CHECK(fns[0] == NULL); /* nothing half-loaded */
+}
+
 int main(void)
 {
     RUN(test_error);
@@ -436,5 +457,6 @@ int main(void)
     RUN(test_storage_local);
     RUN(test_storage_failures);
     RUN(test_put_if_absent_race);
+    RUN(test_dynlib);
     return lh_test_report();
 }
