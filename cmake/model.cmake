@@ -17,3 +17,17 @@ file(WRITE "${LH_MODEL_C}.tmp"
 # Only touch the output when it changed, so a reconfigure does not rebuild it.
 file(COPY_FILE "${LH_MODEL_C}.tmp" "${LH_MODEL_C}" ONLY_IF_DIFFERENT)
 target_sources(lakehouse PRIVATE "${LH_MODEL_C}")
+
+# The same model as C static data (lh_model_builtin): a build tool loads the
+# JSON with the model builder and writes it out, so processes skip the JSON
+# parse. The tool is built from the few sources the builder needs.
+set(LH_MODEL_BUILTIN_C "${CMAKE_BINARY_DIR}/generated/ftm_model_builtin.c")
+add_executable(lh-model-codegen tools/model_codegen.c src/model/model.c src/model/model_yaml.c src/model/model_query.c
+  src/core/mem.c src/core/buf.c src/core/error.c src/core/str.c "${LH_MODEL_C}")
+target_include_directories(lh-model-codegen PRIVATE include src)
+target_link_libraries(lh-model-codegen PRIVATE PkgConfig::DEPS m)
+add_custom_command(OUTPUT "${LH_MODEL_BUILTIN_C}"
+  COMMAND lh-model-codegen "${LH_MODEL_BUILTIN_C}"
+  DEPENDS lh-model-codegen
+  COMMENT "Writing the embedded model as C data")
+target_sources(lakehouse PRIVATE "${LH_MODEL_BUILTIN_C}")

@@ -7,7 +7,7 @@
 # *fuzz*); seeds in tests/fuzz/corpus/<name>, new inputs in the build dir.
 if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
   file(GLOB LH_FUZZ_REL_SOURCES CONFIGURE_DEPENDS src/core/*.c src/format/*.c src/model/*.c)
-  add_library(lh_fuzz_rel OBJECT ${LH_FUZZ_REL_SOURCES} "${LH_MODEL_C}")
+  add_library(lh_fuzz_rel OBJECT ${LH_FUZZ_REL_SOURCES} "${LH_MODEL_C}" "${LH_MODEL_BUILTIN_C}")
   target_compile_options(lh_fuzz_rel PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
   target_include_directories(lh_fuzz_rel PRIVATE include src ${SNAPPY_INCLUDE} ${CSV_INCLUDE}
     ${DYNLIBS_INCLUDE_DIRS})

@@ -31,6 +31,10 @@ lh_status lh_model_yaml_dir(const char *dir, json_t **out, lh_error *err);
 /* The embedded model, freshly loaded (not the process-wide instance). */
 lh_status lh_model_load_embedded(lh_model **out, lh_error *err);
 
+/* The embedded model as static data, written at build time from the same
+ * JSON by tools/model_codegen.c: what lh_model_get hands out by default. */
+extern const lh_model lh_model_builtin;
+
 extern const unsigned char lh_model_embedded_json[];
 extern const size_t lh_model_embedded_json_len;
 

@@ -9,6 +9,7 @@
 #include "lh/model/keys.h"
 #include "lh/model/model.h"
 #include "lh/model/statement.h"
+#include "model/model_internal.h"
 #include "test.h"
 
 static const lh_model *M;
@@ -204,6 +205,86 @@ static void test_json_override(void)
     lh_model_free(m);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_schema_ref(const lh_schema *a, const lh_schema *b)
+{
+    return (!a && !b) || (a && b && strcmp(a->name, b->name) == 0);
+}
+
+static int schema_list_diff(const lh_schema *const *a, size_t na, const lh_schema *const *b,
+                            size_t nb)
+{
+    int bad = na != nb;
+    for (size_t i = 0; i < na && i < nb; i++) bad += !same_schema_ref(a[i], b[i]);
+    return bad;
+}
+
+static int str_list_diff(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+    int bad = na != nb;
+    for (size_t i = 0; i < na && i < nb; i++) bad += !same_str(a[i], b[i]);
+    return bad;
+}
+
+/* The builtin model (static data written at build time) is the model the
+ * builder makes from the embedded JSON, field by field. */
+static void test_builtin_matches_json(void)
+{
+    lh_error err;
+    const lh_model *got = lh_model_get(&err);
+    lh_model *want = NULL;
+    CHECK_OK(lh_model_load_embedded(&want, &err), &err);
+    CHECK(got && want && got != want);
+    if (!got || !want) return;
+    CHECK_STR(lh_model_version(got), lh_model_version(want));
+    CHECK_INT(lh_model_type_count(got), lh_model_type_count(want));
+    for (size_t i = 0; i < lh_model_type_count(want); i++)
+        CHECK_STR(lh_model_type_at(got, i), lh_model_type_at(want, i));
+    CHECK_INT(lh_model_schema_count(got), lh_model_schema_count(want));
+    int bad = 0;
+    size_t props = 0;
+    for (size_t i = 0; i < lh_model_schema_count(want); i++) {
+        const lh_schema *a = lh_model_schema_at(got, i), *b = lh_model_schema_at(want, i);
+        bad += !same_str(a->name, b->name) || !same_str(a->label, b->label) ||
+               !same_str(a->plural, b->plural) || a->abstract != b->abstract ||
+               a->matchable != b->matchable || a->hidden != b->hidden ||
+               a->generated != b->generated || a->deprecated != b->deprecated;
+        bad += schema_list_diff(a->extends, a->n_extends, b->extends, b->n_extends);
+        bad += schema_list_diff(a->schemata, a->n_schemata, b->schemata, b->n_schemata);
+        bad += schema_list_diff(a->descendants, a->n_descendants, b->descendants,
+                                b->n_descendants);
+        bad += str_list_diff(a->caption, a->n_caption, b->caption, b->n_caption);
+        bad += str_list_diff(a->featured, a->n_featured, b->featured, b->n_featured);
+        bad += str_list_diff(a->required, a->n_required, b->required, b->n_required);
+        bad += a->n_props != b->n_props;
+        for (size_t k = 0; k < a->n_props && k < b->n_props; k++, props++) {
+            const lh_prop *p = a->props[k], *q = b->props[k];
+            bad += !same_str(p->name, q->name) || !same_str(p->qname, q->qname) ||
+                   !same_str(p->label, q->label) || !same_str(p->type, q->type) ||
+                   !same_schema_ref(p->schema, q->schema) || !same_schema_ref(p->range, q->range) ||
+                   !same_str(p->reverse, q->reverse) || p->max_length != q->max_length ||
+                   p->stub != q->stub || p->matchable != q->matchable || p->hidden != q->hidden ||
+                   p->deprecated != q->deprecated;
+            /* a property is one object, shared by the schemata that inherit it */
+            const lh_prop *own = lh_schema_prop(p->schema, p->name);
+            bad += own != p;
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(props > 1000);
+    /* derived lookups work on it */
+    const lh_schema *person = lh_model_schema(got, "Person");
+    CHECK(person && lh_schema_is_a(person, "LegalEntity"));
+    const char *type = NULL;
+    CHECK_OK(lh_model_prop_type(got, "Person", "nationality", &type, &err), &err);
+    CHECK_STR(type, "country");
+    lh_model_free(want);
+}
+
 int main(void)
 {
     lh_error err;
@@ -214,6 +295,7 @@ int main(void)
     }
     CHECK(lh_model_get(NULL) == M);
     RUN(test_embedded);
+    RUN(test_builtin_matches_json);
     RUN(test_prop_type);
     RUN(test_common_schema);
     RUN(test_keys);

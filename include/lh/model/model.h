@@ -3,7 +3,8 @@
  * them (embedded at build time from src/model/data/ftm-model.json, written by
  * scripts/gen-model).
  *
- * lh_model_get() returns the process-wide model: the embedded one, or the
+ * lh_model_get() returns the process-wide model: the embedded one (as
+ * static data written at build time, so no process parses it), or the
  * one named by env LAKEHOUSE_FTM_MODEL (a JSON file of followthemoney's
  * model.to_dict() shape, or a folder of followthemoney YAML schema files).
  * A model is immutable once loaded and safe to share between threads.
