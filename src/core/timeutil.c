@@ -58,18 +58,48 @@ static void split(int64_t us, int64_t *days, int64_t *sec_of_day, int64_t *frac)
     }
 }
 
+static char *put_digits(char *p, int64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
 static void format(int64_t us, int always_frac, const char *suffix, char out[LH_ISO_MAX])
 {
     int64_t days, sod, frac, y;
     unsigned m, d;
     split(us, &days, &sod, &frac);
     lh_civil_from_days(days, &y, &m, &d);
-    int n = snprintf(out, LH_ISO_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
-                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
-    if (n < 0) n = 0;
-    if (always_frac || frac)
-        n += snprintf(out + n, (size_t)(LH_ISO_MAX - n), ".%06lld", (long long)frac);
-    snprintf(out + n, (size_t)(LH_ISO_MAX - n), "%s", suffix);
+    if (y < 0 || y > 9999) { /* rare: let printf spell the sign and width */
+        int n = snprintf(out, LH_ISO_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, m, d,
+                         (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+        if (n < 0) n = 0;
+        if (always_frac || frac)
+            n += snprintf(out + n, (size_t)(LH_ISO_MAX - n), ".%06lld", (long long)frac);
+        snprintf(out + n, (size_t)(LH_ISO_MAX - n), "%s", suffix);
+        return;
+    }
+    /* exports format a timestamp per statement: digits by hand, not printf */
+    char *p = put_digits(out, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, sod % 60, 2);
+    if (always_frac || frac) {
+        *p++ = '.';
+        p = put_digits(p, frac, 6);
+    }
+    size_t k = strlen(suffix);
+    memcpy(p, suffix, k + 1);
 }
 
 void lh_time_format_iso(int64_t us, char out[LH_ISO_MAX])

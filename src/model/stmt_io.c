@@ -203,74 +203,105 @@ lh_status lh_stmt_parse_json(const char *text, size_t n, lh_stmt_batch *batch, l
 
 /* ---- CSV ---- */
 
-static const char *const LAKEHOUSE_COLS[] = {
-    "id",     "entity_id", "canonical_id", "prop",   "prop_type",  "schema",
-    "value",  "original_value", "dataset", "origin", "lang",       "external",
-    "first_seen", "last_seen", "fragment", "role"};
-static const char *const FTM_COLS[] = {
-    "canonical_id", "entity_id", "prop",     "prop_type",  "schema",    "value",    "dataset",
-    "origin",       "lang",      "original_value", "external", "first_seen", "last_seen", "id"};
+/* The CSV columns of a statement, in the order a flavour writes them. */
+typedef enum csv_col {
+    C_ID, C_ENTITY_ID, C_CANONICAL_ID, C_PROP, C_PROP_TYPE, C_SCHEMA, C_VALUE,
+    C_ORIGINAL_VALUE, C_DATASET, C_ORIGIN, C_LANG, C_EXTERNAL, C_FIRST_SEEN, C_LAST_SEEN,
+    C_FRAGMENT, C_ROLE, C_COUNT
+} csv_col;
 
+static const char *const COL_NAMES[C_COUNT] = {
+    "id", "entity_id", "canonical_id", "prop", "prop_type", "schema", "value",
+    "original_value", "dataset", "origin", "lang", "external", "first_seen", "last_seen",
+    "fragment", "role"};
+static const csv_col LAKEHOUSE_COLS[] = {
+    C_ID, C_ENTITY_ID, C_CANONICAL_ID, C_PROP, C_PROP_TYPE, C_SCHEMA, C_VALUE, C_ORIGINAL_VALUE,
+    C_DATASET, C_ORIGIN, C_LANG, C_EXTERNAL, C_FIRST_SEEN, C_LAST_SEEN, C_FRAGMENT, C_ROLE};
+static const csv_col FTM_COLS[] = {
+    C_CANONICAL_ID, C_ENTITY_ID, C_PROP, C_PROP_TYPE, C_SCHEMA, C_VALUE, C_DATASET,
+    C_ORIGIN, C_LANG, C_ORIGINAL_VALUE, C_EXTERNAL, C_FIRST_SEEN, C_LAST_SEEN, C_ID};
+
+static void flavor_cols(lh_csv_flavor flavor, const csv_col **cols, size_t *n)
+{
+    *cols = flavor == LH_CSV_FTM ? FTM_COLS : LAKEHOUSE_COLS;
+    *n = flavor == LH_CSV_FTM ? sizeof FTM_COLS / sizeof *FTM_COLS
+                              : sizeof LAKEHOUSE_COLS / sizeof *LAKEHOUSE_COLS;
+}
+
+/* s in double quotes, inner quotes doubled; copied in runs between quotes. */
 static void csv_quoted(lh_buf *out, const char *s)
 {
+    size_t n = strlen(s);
+    lh_buf_reserve(out, n + 2);
     lh_buf_append_byte(out, '"');
-    for (; *s; s++) {
-        if (*s == '"') lh_buf_append_byte(out, '"');
-        lh_buf_append_byte(out, (uint8_t)*s);
+    for (;;) {
+        const char *q = memchr(s, '"', n);
+        if (!q) break;
+        size_t k = (size_t)(q - s) + 1;
+        lh_buf_append(out, s, k); /* up to and with the quote ... */
+        lh_buf_append_byte(out, '"'); /* ... doubled */
+        s += k;
+        n -= k;
     }
+    lh_buf_append(out, s, n);
     lh_buf_append_byte(out, '"');
 }
 
 void lh_stmt_csv_header(lh_buf *out, lh_csv_flavor flavor)
 {
-    const char *const *cols = flavor == LH_CSV_FTM ? FTM_COLS : LAKEHOUSE_COLS;
-    size_t n = flavor == LH_CSV_FTM ? sizeof FTM_COLS / sizeof *FTM_COLS
-                                    : sizeof LAKEHOUSE_COLS / sizeof *LAKEHOUSE_COLS;
+    const csv_col *cols;
+    size_t n;
+    flavor_cols(flavor, &cols, &n);
     for (size_t i = 0; i < n; i++) {
         if (i) lh_buf_append_byte(out, ',');
-        csv_quoted(out, cols[i]);
+        csv_quoted(out, COL_NAMES[cols[i]]);
     }
     lh_buf_append_byte(out, '\n');
 }
 
-static void csv_field(lh_buf *out, const lh_statement *s, const char *col, lh_csv_flavor flavor)
+static void csv_field(lh_buf *out, const lh_statement *s, csv_col col, lh_csv_flavor flavor)
 {
     const char *v = NULL;
     char iso[LH_ISO_MAX];
-    if (!strcmp(col, "external")) {
+    switch (col) {
+    case C_EXTERNAL:
         /* followthemoney spells booleans with rigour's bool_text: "t"/"f". */
         if (flavor == LH_CSV_FTM) csv_quoted(out, s->external ? "t" : "f");
         else lh_buf_append_str(out, s->external ? "true" : "false");
         return;
-    }
-    if (!strcmp(col, "first_seen") || !strcmp(col, "last_seen")) {
-        int64_t ts = col[0] == 'f' ? s->first_seen : s->last_seen;
+    case C_FIRST_SEEN:
+    case C_LAST_SEEN: {
+        int64_t ts = col == C_FIRST_SEEN ? s->first_seen : s->last_seen;
         if (ts != LH_TS_NULL) {
             lh_time_format_iso_py(ts, 1, iso);
             v = iso;
         }
-    } else if (!strcmp(col, "id")) v = s->id;
-    else if (!strcmp(col, "entity_id")) v = s->entity_id;
-    else if (!strcmp(col, "canonical_id")) v = s->canonical_id ? s->canonical_id : s->entity_id;
-    else if (!strcmp(col, "prop")) v = s->prop;
-    else if (!strcmp(col, "prop_type")) v = s->prop_type;
-    else if (!strcmp(col, "schema")) v = s->schema;
-    else if (!strcmp(col, "value")) v = s->value;
-    else if (!strcmp(col, "original_value")) v = s->original_value;
-    else if (!strcmp(col, "dataset")) v = s->dataset;
-    else if (!strcmp(col, "origin")) v = s->origin;
-    else if (!strcmp(col, "lang")) v = s->lang;
-    else if (!strcmp(col, "fragment")) v = s->fragment ? s->fragment : "";
-    else if (!strcmp(col, "role")) v = s->role;
+        break;
+    }
+    case C_ID: v = s->id; break;
+    case C_ENTITY_ID: v = s->entity_id; break;
+    case C_CANONICAL_ID: v = s->canonical_id ? s->canonical_id : s->entity_id; break;
+    case C_PROP: v = s->prop; break;
+    case C_PROP_TYPE: v = s->prop_type; break;
+    case C_SCHEMA: v = s->schema; break;
+    case C_VALUE: v = s->value; break;
+    case C_ORIGINAL_VALUE: v = s->original_value; break;
+    case C_DATASET: v = s->dataset; break;
+    case C_ORIGIN: v = s->origin; break;
+    case C_LANG: v = s->lang; break;
+    case C_FRAGMENT: v = s->fragment ? s->fragment : ""; break;
+    case C_ROLE: v = s->role; break;
+    case C_COUNT: break;
+    }
     if (v) csv_quoted(out, v);
     else if (flavor == LH_CSV_FTM) lh_buf_append_str(out, "\"\"");
 }
 
 void lh_stmt_csv_row(lh_buf *out, const lh_statement *s, lh_csv_flavor flavor)
 {
-    const char *const *cols = flavor == LH_CSV_FTM ? FTM_COLS : LAKEHOUSE_COLS;
-    size_t n = flavor == LH_CSV_FTM ? sizeof FTM_COLS / sizeof *FTM_COLS
-                                    : sizeof LAKEHOUSE_COLS / sizeof *LAKEHOUSE_COLS;
+    const csv_col *cols;
+    size_t n;
+    flavor_cols(flavor, &cols, &n);
     for (size_t i = 0; i < n; i++) {
         if (i) lh_buf_append_byte(out, ',');
         csv_field(out, s, cols[i], flavor);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "lh/core/buf.h"
 #include "lh/core/dynlib.h"
@@ -173,6 +174,31 @@ static void test_time(void)
     unsigned m, d;
     lh_civil_from_days(lh_days_from_civil(2000, 2, 29), &y, &m, &d);
     CHECK(y == 2000 && m == 2 && d == 29);
+    /* digits written by hand agree with gmtime + printf, from year 1 to
+     * 9999, with and without a fraction; years outside take printf's path */
+    int bad = 0;
+    for (int64_t secs = -62135596800LL; secs < 253402300800LL; secs += 7919LL * 86400 + 3607) {
+        for (int with_frac = 0; with_frac < 2; with_frac++) {
+            int64_t frac = with_frac ? (secs & 0xfffff) % 999999 + 1 : 0;
+            int64_t t = secs * 1000000 + frac;
+            time_t tt = (time_t)secs;
+            struct tm tm;
+            gmtime_r(&tt, &tm);
+            char want[64];
+            int k = snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+            if (with_frac)
+                k += snprintf(want + k, sizeof want - (size_t)k, ".%06lld", (long long)frac);
+            snprintf(want + k, sizeof want - (size_t)k, "+00:00");
+            lh_time_format_iso_py(t, 1, out);
+            bad += strcmp(out, want) != 0;
+        }
+    }
+    CHECK_INT(bad, 0);
+    lh_time_format_iso_py(-62135596800LL * 1000000 - 86400LL * 1000000, 0, out); /* year 0 */
+    CHECK_STR(out, "0000-12-31T00:00:00");
+    lh_time_format_iso_py(253402300800LL * 1000000, 0, out); /* year 10000 */
+    CHECK_STR(out, "10000-01-01T00:00:00");
 }
 
 static void test_settings(void)
