@@ -113,11 +113,19 @@ lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, l
 lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                  lh_progress *prog, uint64_t *entities, lh_error *err)
 {
+    return lh_cli_export_entities_also(cli, ps, m, prog, NULL, NULL, entities, err);
+}
+
+lh_status lh_cli_export_entities_also(lh_cli *cli, lh_pstore *ps, const lh_model *m,
+                                      lh_progress *prog, lh_pstore_entity_fn also,
+                                      void *also_ctx, uint64_t *entities, lh_error *err)
+{
     static const char name[] = "entities.ftm.json";
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", cli->dataset, name);
-    lh_status rc = lh_export_entities(ps, m, NULL, 0, cli->st, key.data, NULL,
-                                      prog ? lh_progress_cb : NULL, prog, entities, err);
+    lh_status rc = lh_export_entities_also(ps, m, NULL, 0, cli->st, key.data, NULL,
+                                           prog ? lh_progress_cb : NULL, prog, also, also_ctx,
+                                           entities, err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, name, err);
     lh_buf_free(&key);
     return rc;

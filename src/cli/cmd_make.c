@@ -8,22 +8,22 @@
 #include "lh/repository/export.h"
 #include "lh/repository/stats.h"
 
-static lh_status export_statistics(lh_cli *cli, const char *outpath, lh_error *err)
+/* statistics.json from computed stats: to outpath, or into the lake with
+ * its freshness tag. */
+static lh_status write_statistics(lh_cli *cli, lh_stats *stats, const char *outpath,
+                                  lh_error *err)
 {
-    const lh_model *m = lh_model_get(err);
-    if (!m) return err->code;
-    lh_pstore *ps = NULL;
-    LH_TRY(lh_cli_pstore(cli, &ps, err));
     lh_buf json = LH_BUF_INIT;
-    lh_status rc = lh_stats_compute(ps, m, &json, err);
+    lh_stats_emit(stats, &json);
     lh_buf_append_byte(&json, '\n');
-    if (rc == LH_OK && outpath) {
+    lh_status rc = LH_OK;
+    if (outpath) {
         FILE *f = lh_cli_open_out(outpath, err);
         if (!f) rc = LH_ERR_IO;
         else if (fwrite(json.data, 1, json.len, f) != json.len)
             rc = lh_error_set(err, LH_ERR_IO, "writing `%s` failed", outpath);
         lh_cli_close(f);
-    } else if (rc == LH_OK) {
+    } else {
         lh_buf key = LH_BUF_INIT;
         lh_buf_printf(&key, "%s/exports/statistics.json", cli->dataset);
         rc = lh_storage_write(cli->st, key.data, json.data, json.len, err);
@@ -31,6 +31,19 @@ static lh_status export_statistics(lh_cli *cli, const char *outpath, lh_error *e
         lh_buf_free(&key);
     }
     lh_buf_free(&json);
+    return rc;
+}
+
+static lh_status export_statistics(lh_cli *cli, const char *outpath, lh_error *err)
+{
+    const lh_model *m = lh_model_get(err);
+    if (!m) return err->code;
+    lh_pstore *ps = NULL;
+    LH_TRY(lh_cli_pstore(cli, &ps, err));
+    lh_stats *stats = lh_stats_new(m);
+    lh_status rc = lh_pstore_query(ps, NULL, lh_stats_add, stats, err);
+    if (rc == LH_OK) rc = write_statistics(cli, stats, outpath, err);
+    lh_stats_free(stats);
     lh_pstore_free(ps);
     return rc;
 }
@@ -118,9 +131,15 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *
         rc = job.rc;
     }
     uint64_t n = 0;
-    if (rc == LH_OK && !ent_fresh) rc = lh_cli_export_entities(cli, ps, m, NULL, &n, err);
+    /* both stale: the statistics are counted from the entity export's read */
+    lh_stats *stats = !ent_fresh && !stats_fresh ? lh_stats_new(m) : NULL;
+    if (rc == LH_OK && !ent_fresh)
+        rc = lh_cli_export_entities_also(cli, ps, m, NULL, stats ? lh_stats_add : NULL, stats, &n,
+                                         err);
     if (rc == LH_OK && !ent_fresh) fprintf(stderr, "make: exported %llu entities\n", (unsigned long long)n);
-    if (rc == LH_OK && !stats_fresh) rc = export_statistics(cli, NULL, err);
+    if (rc == LH_OK && stats) rc = write_statistics(cli, stats, NULL, err);
+    else if (rc == LH_OK && !stats_fresh) rc = export_statistics(cli, NULL, err);
+    lh_stats_free(stats);
     if (threaded) pthread_join(th, NULL);
     if (rc == LH_OK && job.rc != LH_OK) {
         *err = job.err;

@@ -70,11 +70,14 @@ typedef struct entity_sink {
     lh_aggregator *agg;
     lh_progress_fn progress;
     void *progress_ctx;
+    lh_pstore_entity_fn also;
+    void *also_ctx;
 } entity_sink;
 
 static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
     entity_sink *e = ctx;
+    if (e->also) LH_TRY(e->also(e->also_ctx, rows, n, err));
     for (size_t i = 0; i < n; i++) LH_TRY(lh_aggregator_add(e->agg, &rows[i], &e->out.buf, err));
     LH_TRY(lh_aggregator_finish(e->agg, &e->out.buf, err));
     e->out.rows++;
@@ -87,10 +90,22 @@ lh_status lh_export_entities(lh_pstore *ps, const lh_model *m, const lh_pstore_f
                              lh_progress_fn progress, void *progress_ctx, uint64_t *entities,
                              lh_error *err)
 {
+    return lh_export_entities_also(ps, m, q, agg_flags, st, key, f, progress, progress_ctx, NULL,
+                                   NULL, entities, err);
+}
+
+lh_status lh_export_entities_also(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
+                                  int agg_flags, lh_storage *st, const char *key, FILE *f,
+                                  lh_progress_fn progress, void *progress_ctx,
+                                  lh_pstore_entity_fn also, void *also_ctx, uint64_t *entities,
+                                  lh_error *err)
+{
     entity_sink e = {0};
     e.out.f = f;
     e.progress = progress;
     e.progress_ctx = progress_ctx;
+    e.also = also;
+    e.also_ctx = also_ctx;
     if (key) LH_TRY(lh_storage_writer_open(st, key, &e.out.w, err));
     e.agg = lh_aggregator_new(m, agg_flags);
     lh_status rc = lh_pstore_query(ps, q, on_entity, &e, err);

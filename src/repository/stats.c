@@ -47,13 +47,14 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const counter *)a)->key, ((const counter *)b)->key);
 }
 
-typedef struct stats {
+typedef struct lh_stats stats;
+struct lh_stats {
     const lh_model *m;
     counts things, intervals, things_c, intervals_c;
     int64_t entities;
     char *start, *end;
     lh_strlist seen; /* per-entity distinct keys */
-} stats;
+};
 
 /* Count key once for this entity. */
 static void once(stats *s, counts *c, const char *tag, const char *key)
@@ -67,8 +68,9 @@ static void once(stats *s, counts *c, const char *tag, const char *key)
     lh_buf_free(&k);
 }
 
-static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+lh_status lh_stats_add(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
+    (void)err;
     stats *s = ctx;
     s->entities++;
     lh_strlist_free(&s->seen);
@@ -132,49 +134,56 @@ static void emit_schemata(stats *s, counts *schemata, counts *countries, lh_buf 
     lh_buf_append_str(out, "]}");
 }
 
-lh_status lh_stats_compute(lh_pstore *ps, const lh_model *m, lh_buf *out, lh_error *err)
+lh_stats *lh_stats_new(const lh_model *m)
 {
-    stats s = {0};
-    s.m = m;
-    lh_strlist_init(&s.seen);
-    lh_status rc = lh_pstore_query(ps, NULL, on_entity, &s, err);
-    if (rc == LH_OK) {
-        lh_buf_append_str(out, "{\"things\": ");
-        emit_schemata(&s, &s.things, &s.things_c, out);
-        lh_buf_append_str(out, ", \"intervals\": ");
-        emit_schemata(&s, &s.intervals, &s.intervals_c, out);
-        lh_buf_printf(out, ", \"entity_count\": %lld", (long long)s.entities);
-        /* the reference leaves unset dates out */
-        if (s.start) {
-            lh_buf_append_str(out, ", \"start\": ");
-            json_str(out, s.start);
-        }
-        if (s.end) {
-            lh_buf_append_str(out, ", \"end\": ");
-            json_str(out, s.end);
-        }
-        /* the union of both country sets, sorted */
-        lh_strlist all;
-        lh_strlist_init(&all);
-        for (size_t i = 0; i < s.things_c.len; i++) lh_strlist_push(&all, s.things_c.items[i].key);
-        for (size_t i = 0; i < s.intervals_c.len; i++)
-            if (!lh_strlist_contains(&all, s.intervals_c.items[i].key))
-                lh_strlist_push(&all, s.intervals_c.items[i].key);
-        lh_strlist_sort(&all);
-        lh_buf_append_str(out, ", \"countries\": [");
-        for (size_t i = 0; i < all.len; i++) {
-            if (i) lh_buf_append_str(out, ", ");
-            json_str(out, all.items[i]);
-        }
-        lh_buf_append_str(out, "]}");
-        lh_strlist_free(&all);
+    stats *s = lh_calloc(1, sizeof *s);
+    s->m = m;
+    lh_strlist_init(&s->seen);
+    return s;
+}
+
+void lh_stats_emit(lh_stats *s, lh_buf *out)
+{
+    lh_buf_append_str(out, "{\"things\": ");
+    emit_schemata(s, &s->things, &s->things_c, out);
+    lh_buf_append_str(out, ", \"intervals\": ");
+    emit_schemata(s, &s->intervals, &s->intervals_c, out);
+    lh_buf_printf(out, ", \"entity_count\": %lld", (long long)s->entities);
+    /* the reference leaves unset dates out */
+    if (s->start) {
+        lh_buf_append_str(out, ", \"start\": ");
+        json_str(out, s->start);
     }
-    counts_free(&s.things);
-    counts_free(&s.intervals);
-    counts_free(&s.things_c);
-    counts_free(&s.intervals_c);
-    free(s.start);
-    free(s.end);
-    lh_strlist_free(&s.seen);
-    return rc;
+    if (s->end) {
+        lh_buf_append_str(out, ", \"end\": ");
+        json_str(out, s->end);
+    }
+    /* the union of both country sets, sorted */
+    lh_strlist all;
+    lh_strlist_init(&all);
+    for (size_t i = 0; i < s->things_c.len; i++) lh_strlist_push(&all, s->things_c.items[i].key);
+    for (size_t i = 0; i < s->intervals_c.len; i++)
+        if (!lh_strlist_contains(&all, s->intervals_c.items[i].key))
+            lh_strlist_push(&all, s->intervals_c.items[i].key);
+    lh_strlist_sort(&all);
+    lh_buf_append_str(out, ", \"countries\": [");
+    for (size_t i = 0; i < all.len; i++) {
+        if (i) lh_buf_append_str(out, ", ");
+        json_str(out, all.items[i]);
+    }
+    lh_buf_append_str(out, "]}");
+    lh_strlist_free(&all);
+}
+
+void lh_stats_free(lh_stats *s)
+{
+    if (!s) return;
+    counts_free(&s->things);
+    counts_free(&s->intervals);
+    counts_free(&s->things_c);
+    counts_free(&s->intervals_c);
+    free(s->start);
+    free(s->end);
+    lh_strlist_free(&s->seen);
+    free(s);
 }

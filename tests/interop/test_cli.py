@@ -283,3 +283,14 @@ def test_iterate_filters(lakes, name):
     assert ids("-e", people[0]["id"]) == [people[0]["id"]]
     assert ids("-s", "Person", "-e", people[0]["id"]) == [people[0]["id"]]
     assert ids("-s", "Interval", "-e", people[0]["id"]) == []
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_statistics_alone_equal_make(lakes, name, tmp_path):
+    """make counts the statistics from its entity export's read; the
+    statistics command reads on its own: the same figures."""
+    a, _ = lakes
+    ds = name.split(".")[0]
+    out = tmp_path / "stats.json"
+    ours(a, ds, "maintenance", "export-statistics", "-o", out)
+    assert json.loads(read(out)) == json.loads(read(a / ds / "exports" / "statistics.json"))

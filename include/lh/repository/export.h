@@ -28,5 +28,12 @@ lh_status lh_export_entities(lh_pstore *ps, const lh_model *m, const lh_pstore_f
                              int agg_flags, lh_storage *st, const char *key, FILE *f,
                              lh_progress_fn progress, void *progress_ctx, uint64_t *entities,
                              lh_error *err);
+/* The same, also handing each entity's statements to also (may be NULL)
+ * before they are aggregated: a second consumer without a second read. */
+lh_status lh_export_entities_also(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
+                                  int agg_flags, lh_storage *st, const char *key, FILE *f,
+                                  lh_progress_fn progress, void *progress_ctx,
+                                  lh_pstore_entity_fn also, void *also_ctx, uint64_t *entities,
+                                  lh_error *err);
 
 #endif

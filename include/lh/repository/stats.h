@@ -9,8 +9,16 @@
 #include "lh/model/model.h"
 #include "lh/storage/parquet_store.h"
 
-/* Compute and append the statistics JSON (DatasetStats.model_dump(mode="json")
- * field order; lists ordered by name). */
-lh_status lh_stats_compute(lh_pstore *ps, const lh_model *m, lh_buf *out, lh_error *err);
+/* The statistics are fed entity by entity (the live statements of each, as
+ * lh_pstore_query hands them out: lh_pstore_query(ps, NULL, lh_stats_add,
+ * stats, err)), alone or beside an entity export, then emitted as JSON. */
+typedef struct lh_stats lh_stats;
+lh_stats *lh_stats_new(const lh_model *m);
+/* An lh_pstore_entity_fn: ctx is the lh_stats. */
+lh_status lh_stats_add(void *ctx, const lh_statement *rows, size_t n, lh_error *err);
+/* Append the statistics JSON of everything added
+ * (DatasetStats.model_dump(mode="json") field order; lists ordered by name). */
+void lh_stats_emit(lh_stats *s, lh_buf *out);
+void lh_stats_free(lh_stats *s);
 
 #endif
