@@ -27,3 +27,20 @@ lh_status lh_dynlib_load(const char *soname, const char *what, const char *const
     }
     return LH_OK; /* lib stays open: the pointers live as long as the process */
 }
+
+lh_status lh_dynlib_load_once(lh_dynlib_once *once, const char *soname, const char *what,
+                              const char *const *names, void **fns, size_t n,
+                              lh_status (*loaded)(void *const *fns, lh_error *err),
+                              lh_error *err)
+{
+    pthread_mutex_lock(&once->mu);
+    if (!once->tried) {
+        once->tried = true;
+        once->rc = lh_dynlib_load(soname, what, names, fns, n, &once->err);
+        if (once->rc == LH_OK) once->rc = loaded(fns, &once->err);
+    }
+    lh_status rc = once->rc;
+    if (rc != LH_OK) *err = once->err;
+    pthread_mutex_unlock(&once->mu);
+    return rc;
+}

@@ -449,8 +449,18 @@ static void test_put_if_absent_race(void)
     free(dir);
 }
 
+static int loaded_calls;
+
+static lh_status count_loaded(void *const *fns, lh_error *err)
+{
+    (void)err;
+    loaded_calls++;
+    return fns[0] && fns[1] ? LH_OK : LH_ERR_INTERNAL;
+}
+
 /* Libraries loaded on use: found symbols resolve, a missing library or
- * symbol is a clear error naming the feature, the library and the symbol. */
+ * symbol is a clear error naming the feature, the library and the symbol;
+ * a library loaded once keeps its first outcome. */
 static void test_dynlib(void)
 {
     lh_error err;
@@ -467,6 +477,21 @@ static void test_dynlib(void)
     CHECK_INT(lh_dynlib_load("libzstd.so.1", "a test", bad, fns, 2, &err), LH_ERR_UNSUPPORTED);
     CHECK(strstr(err.msg, "ZSTD_noSuchThing") != NULL);
     CHECK(fns[0] == NULL); /* nothing half-loaded */
+
+    lh_dynlib_once once = LH_DYNLIB_ONCE_INIT;
+    void *slots[2];
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(lh_dynlib_load_once(&once, "libzstd.so.1", "a test", names, slots, 2,
+                                     count_loaded, &err), &err);
+    CHECK_INT(loaded_calls, 1);
+    lh_dynlib_once missing = LH_DYNLIB_ONCE_INIT;
+    for (int i = 0; i < 2; i++) {
+        lh_error_clear(&err);
+        CHECK_INT(lh_dynlib_load_once(&missing, "libnot-there.so.7", "the frobnicator", names,
+                                      slots, 2, count_loaded, &err), LH_ERR_UNSUPPORTED);
+        CHECK(strstr(err.msg, "libnot-there.so.7") != NULL);
+    }
+    CHECK_INT(loaded_calls, 1);
 }
 
 int main(void)

@@ -5,6 +5,8 @@
 #ifndef LH_CORE_DYNLIB_H
 #define LH_CORE_DYNLIB_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lh/core/error.h"
@@ -15,5 +17,22 @@
  * is missing. Not thread-safe: callers load once (pthread_once). */
 lh_status lh_dynlib_load(const char *soname, const char *what, const char *const *names,
                          void **fns, size_t n, lh_error *err);
+
+/* A library loaded once per process: the first lh_dynlib_load_once loads
+ * it and runs loaded (which may fail too) under a lock; every call returns
+ * that first outcome. */
+typedef struct lh_dynlib_once {
+    pthread_mutex_t mu;
+    bool tried;
+    lh_status rc;
+    lh_error err;
+} lh_dynlib_once;
+#define LH_DYNLIB_ONCE_INIT {PTHREAD_MUTEX_INITIALIZER, false, LH_OK, {0}}
+
+/* fns: n slots for the resolved symbols, handed to loaded. */
+lh_status lh_dynlib_load_once(lh_dynlib_once *once, const char *soname, const char *what,
+                              const char *const *names, void **fns, size_t n,
+                              lh_status (*loaded)(void *const *fns, lh_error *err),
+                              lh_error *err);
 
 #endif
