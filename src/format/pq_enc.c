@@ -1,11 +1,6 @@
 /* RLE / bit-packing hybrid encoder (Encodings.md), see pq_enc.h. */
 #include "pq_enc.h"
 
-int lh_pq_bit_width(uint64_t max)
-{
-    return max ? 64 - __builtin_clzll(max) : 0;
-}
-
 void lh_pq_uleb(lh_buf *out, uint64_t v)
 {
     while (v >= 0x80) {

@@ -7,8 +7,12 @@
 
 #include "lh/core/buf.h"
 
-/* Bits needed to represent max (0 for 0). */
-int lh_pq_bit_width(uint64_t max);
+/* Bits needed to represent max (0 for 0). Inline: the writer sizes pages
+ * with it after every row. */
+static inline int lh_pq_bit_width(uint64_t max)
+{
+    return max ? 64 - __builtin_clzll(max) : 0;
+}
 
 /* Append v[0..n) as RLE/bit-packed hybrid runs of width bits (no length
  * prefix). Runs of >= 8 equal values become RLE runs; the rest is bit-packed

@@ -235,13 +235,14 @@ static unsigned long long row_no(const lh_pq_writer *w)
     return (unsigned long long)w->meta.num_rows + w->rg_rows;
 }
 
-static lh_status value_ok(const lh_pq_writer *w, const lh_pq_wcol *c, const lh_pq_value *v,
+/* A non-null value of column c in row number row fits a page. */
+static lh_status value_ok(const lh_pq_wcol *c, const lh_pq_value *v, unsigned long long row,
                           lh_error *err)
 {
     if (c->spec.kind == LH_PQK_STRING && v->v.s.len > LH_PQ_MAX_VALUE_LEN)
         return lh_error_set(err, LH_ERR_INVALID,
                             "parquet writer: row %llu, column %s: value of %zu bytes too long",
-                            row_no(w), c->spec.name, v->v.s.len);
+                            row, c->spec.name, v->v.s.len);
     return LH_OK;
 }
 
@@ -278,7 +279,7 @@ static lh_status put_checked(lh_pq_writer *w, size_t leaf, int def, int rep,
                             "parquet writer: row %llu, column %s: rep level %d %s", row_no(w),
                             c->spec.name, rep,
                             rep ? "on the row's first entry" : "0 inside a row (call end_row)");
-    if (def == c->max_def) LH_TRY(value_ok(w, c, v, err));
+    if (def == c->max_def) LH_TRY(value_ok(c, v, row_no(w), err));
     return put_entry(w, c, def, rep, v, err);
 }
 
@@ -343,11 +344,7 @@ static lh_status row_ok(const lh_pq_writer *w, const lh_pq_value *vals, unsigned
             return lh_error_set(err, LH_ERR_INVALID,
                                 "parquet writer: row %llu: NULL in required column %s", row,
                                 c->spec.name);
-        if (!vals[i].is_null && c->spec.kind == LH_PQK_STRING &&
-            vals[i].v.s.len > LH_PQ_MAX_VALUE_LEN)
-            return lh_error_set(err, LH_ERR_INVALID,
-                                "parquet writer: row %llu, column %s: value of %zu bytes too long",
-                                row, c->spec.name, vals[i].v.s.len);
+        if (!vals[i].is_null) LH_TRY(value_ok(c, &vals[i], row, err));
         if (c->row_entries)
             return lh_error_set(err, LH_ERR_INVALID, "parquet writer: append inside a row");
     }

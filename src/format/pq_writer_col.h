@@ -3,6 +3,7 @@
 #ifndef LH_FORMAT_PQ_WRITER_COL_H
 #define LH_FORMAT_PQ_WRITER_COL_H
 
+#include "pq_enc.h"
 #include "lh/format/pq_writer.h"
 
 #define LH_PQ_PAGE_MAX_VALUES 20000
@@ -93,8 +94,8 @@ size_t lh_pq_wcol_buffered(const lh_pq_wcol *c);
 /* Bit width of the current dictionary's indices. */
 static inline int lh_pq_wcol_dict_width(const lh_pq_wcol *c)
 {
-    uint32_t max = c->dict_n ? c->dict_n - 1 : 0;
-    return max ? 32 - __builtin_clz(max) : 1;
+    int w = lh_pq_bit_width(c->dict_n ? c->dict_n - 1 : 0);
+    return w ? w : 1;
 }
 
 /* Approximate size of the current page once encoded (checked after every
