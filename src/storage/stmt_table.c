@@ -204,15 +204,12 @@ static void interned_reset(dict_copies *in, const lh_pq_column *dict)
 static const char *string_at(lh_stmt_batch *out, const lh_pq_column *col, size_t vi,
                              dict_copies *in, const char **prev, size_t *prev_len, size_t *len)
 {
+    const char *v = lh_pq_column_bytes(col, vi, len);
     uint32_t di = col->dict ? col->dict_idx[vi] : LH_PQ_NO_DICT;
     if (di != LH_PQ_NO_DICT) {
-        const lh_pq_column *d = col->dict;
-        uint64_t a = d->offsets[di], b = d->offsets[di + 1];
-        *len = (size_t)(b - a);
-        if (!in->copy[di]) in->copy[di] = lh_arena_strndup(&out->arena, d->bytes.data + a, *len);
+        if (!in->copy[di]) in->copy[di] = lh_arena_strndup(&out->arena, v, *len);
         return in->copy[di];
     }
-    const char *v = lh_pq_column_bytes(col, vi, len);
     /* a value equal to the column's previous one shares its copy: sorted
      * files repeat entity_id, schema, dataset... row after row */
     if (!*prev || *len != *prev_len || memcmp(*prev, v, *len) != 0)
@@ -428,6 +425,15 @@ lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_e
     return read_rows(f, rg, (size_t)nrows, &all, out, err);
 }
 
+/* Whether byte-array value i (i > 0) equals value i - 1: rows of one
+ * entity follow each other in a sorted file. */
+static bool same_as_previous(const lh_pq_column *c, size_t i)
+{
+    size_t a, b;
+    const char *v = lh_pq_column_bytes(c, i, &a), *p = lh_pq_column_bytes(c, i - 1, &b);
+    return a == b && (v == p || memcmp(v, p, a) == 0);
+}
+
 static bool id_wanted(const char *const *ids, size_t n, const char *v, size_t len)
 {
     size_t lo = 0, hi = n;
@@ -461,15 +467,10 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
     uint32_t *rows = NULL;
     size_t len = 0, cap = 0;
     bool prev_wanted = false;
-    const char *pv = NULL;
-    size_t plen = 0;
     for (size_t i = 0; i < c->num_values; i++) {
         size_t vlen;
         const char *v = lh_pq_column_bytes(c, i, &vlen);
-        bool same = pv && vlen == plen && (v == pv || memcmp(v, pv, vlen) == 0);
-        pv = v;
-        plen = vlen;
-        bool wanted = same ? prev_wanted : id_wanted(ids, n, v, vlen);
+        bool wanted = i && same_as_previous(c, i) ? prev_wanted : id_wanted(ids, n, v, vlen);
         prev_wanted = wanted;
         if (!wanted) continue;
         if (len == cap) {
@@ -559,22 +560,17 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     if (rc == LH_OK) {
         rows = lh_malloc(n * sizeof *rows);
         size_t start = 0;
-        bool keep = false;
-        const char *pv = NULL;
-        size_t plen = 0;
-        for (size_t i = 0; i <= n; i++) {
-            size_t vlen = 0;
-            const char *v = i < n ? lh_pq_column_bytes(c, i, &vlen) : NULL;
-            bool same = i < n && pv && vlen == plen && (v == pv || memcmp(v, pv, vlen) == 0);
-            if (i > 0 && !same) { /* the run [start, i) ends */
-                if (keep || start == 0 || i == n)
-                    for (size_t k = start; k < i; k++) rows[len++] = (uint32_t)k;
-                start = i;
-                keep = false;
+        bool keep = ok[0];
+        for (size_t i = 1; i <= n; i++) {
+            if (i < n && same_as_previous(c, i)) {
+                keep = keep || ok[i];
+                continue;
             }
-            if (i < n) keep = keep || ok[i];
-            pv = v;
-            plen = vlen;
+            /* the run [start, i) ends */
+            if (keep || start == 0 || i == n)
+                for (size_t k = start; k < i; k++) rows[len++] = (uint32_t)k;
+            start = i;
+            keep = i < n && ok[i];
         }
     }
     free(ok);
