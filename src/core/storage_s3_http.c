@@ -20,7 +20,6 @@
 #define BACKOFF_CAP_MS 5000
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-
 void lh_s3_resp_init(lh_s3_resp *r)
 {
     memset(r, 0, sizeof *r);

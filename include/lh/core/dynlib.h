@@ -14,7 +14,7 @@
 /* Open soname (kept open for the life of the process) and resolve
  * names[0..n) into fns[0..n). what names the feature for the error, e.g.
  * "the PostgreSQL journal"; LH_ERR_UNSUPPORTED when the library or a symbol
- * is missing. Not thread-safe: callers load once (pthread_once). */
+ * is missing. Not thread-safe: lh_dynlib_load_once serializes it. */
 lh_status lh_dynlib_load(const char *soname, const char *what, const char *const *names,
                          void **fns, size_t n, lh_error *err);
 
