@@ -17,7 +17,7 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
     target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_include_directories(fuzz_${name} PRIVATE include src ${SNAPPY_INCLUDE} ${CSV_INCLUDE}
-    ${DYNLIBS_INCLUDE_DIRS})
+      ${DYNLIBS_INCLUDE_DIRS})
     target_link_libraries(fuzz_${name} PRIVATE PkgConfig::DEPS ${CMAKE_DL_LIBS} ${SNAPPY_LIB} ${CSV_LIB} m pthread)
     set(scratch "${CMAKE_BINARY_DIR}/fuzz-${name}-corpus")
     file(MAKE_DIRECTORY "${scratch}")

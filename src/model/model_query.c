@@ -1,6 +1,4 @@
 /* Model lookups (the model is built by model.c). */
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lh/model/model.h"
