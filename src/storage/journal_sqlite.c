@@ -460,6 +460,11 @@ lh_status lh_journal_sqlite_open(const char *path, lh_journal **out, lh_journal 
     rc = sq_exec(q, q->base.relaxed_sync ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
                  err);
     if (rc != LH_OK) goto fail;
+    /* Debian builds SQLite with SECURE_DELETE: dropping a flushed segment
+     * would zero-fill and rewrite every one of its pages (3 s of a 10 s
+     * flush of 3M statements). The rows live on in the lake; FAST still
+     * clears what it can without extra I/O. */
+    if ((rc = sq_exec(q, "PRAGMA secure_delete=FAST", err)) != LH_OK) goto fail;
     if ((rc = ensure_live(q, err)) != LH_OK) goto fail;
     *out = &q->base;
     return LH_OK;
