@@ -6,10 +6,16 @@
 #include "lh/storage/journal.h"
 #include "lh/storage/relay.h"
 
+/* Batches are sorted and written on two threads in turn: the writing of a
+ * batch costs more than reading it from the journal, so one writer would
+ * leave a core idle. */
+#define WRITERS 2
+
 typedef struct flush_ctx {
     lh_pstore *ps;
-    lh_pstore_txn *txn; /* begun with the first batch; touched by the relay's thread */
-    lh_relay *relay;
+    lh_pstore_txn *txn; /* begun with the first batch; appended to by the relays' threads */
+    lh_relay *relay[WRITERS];
+    size_t next; /* the relay the next batch goes to */
     lh_progress progress;
 } flush_ctx;
 
@@ -26,8 +32,9 @@ static lh_status to_store(void *ctx, const lh_stmt_batch *batch, lh_error *err)
 {
     flush_ctx *f = ctx;
     size_t n = batch->len;
-    if (!f->txn) LH_TRY(lh_pstore_txn_begin(f->ps, &f->txn, err)); /* relay idle */
-    LH_TRY(lh_relay_send(f->relay, (lh_stmt_batch *)batch, err));
+    if (!f->txn) LH_TRY(lh_pstore_txn_begin(f->ps, &f->txn, err)); /* relays idle */
+    LH_TRY(lh_relay_send(f->relay[f->next], (lh_stmt_batch *)batch, err));
+    f->next = (f->next + 1) % WRITERS;
     lh_progress_add(&f->progress, n);
     return LH_OK;
 }
@@ -36,7 +43,7 @@ static lh_status to_store(void *ctx, const lh_stmt_batch *batch, lh_error *err)
 static lh_status segment_done(void *ctx, lh_error *err)
 {
     flush_ctx *f = ctx;
-    LH_TRY(lh_relay_wait(f->relay, err));
+    for (size_t i = 0; i < WRITERS; i++) LH_TRY(lh_relay_wait(f->relay[i], err));
     return f->txn ? lh_pstore_txn_commit(f->txn, err) : LH_OK;
 }
 
@@ -50,19 +57,21 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     lh_journal *j = NULL;
     lh_status rc = lh_cli_pstore(cli, &f.ps, err);
     if (rc == LH_OK) rc = lh_cli_journal(cli, &j, err);
-    f.relay = lh_relay_new(write_batch, &f, cli->settings.workers != 1);
+    for (size_t i = 0; i < WRITERS; i++)
+        f.relay[i] = lh_relay_new(write_batch, &f, cli->settings.workers != 1);
     lh_progress_start(&f.progress, "flush");
     lh_journal_flush_stats stats = {0};
     if (rc == LH_OK) {
         lh_journal_flush_opts o = {.unordered = true, .segment_done = segment_done};
         o.batch_size = (size_t)cli->settings.max_buffer_rows;
-        /* two batches are in memory (one read, one written): 250k rows keep a
-         * flush near 300 MiB, the files per partition few for merge */
+        /* three batches are in memory (one read, two written): 250k rows
+         * keep a flush near 300 MiB, the files per partition few for merge */
         if (o.batch_size == 0 || o.batch_size > 250000) o.batch_size = 250000;
         rc = lh_journal_flush_with(j, &o, to_store, &f, &stats, err);
     }
     lh_progress_done(&f.progress);
-    lh_relay_free(f.relay); /* waits for a batch still in flight (after an error) */
+    /* waits for batches still in flight (after an error) */
+    for (size_t i = 0; i < WRITERS; i++) lh_relay_free(f.relay[i]);
     lh_pstore_txn_free(f.txn); /* deletes files staged but not committed */
     if (rc == LH_OK && stats.rows > 0) rc = lh_cli_tag_now(cli, "statements/last_updated", err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "journal/last_flushed", err);

@@ -459,10 +459,17 @@ static lh_status check_row(const lh_statement *s, size_t i, lh_error *err)
     return LH_OK;
 }
 
+/* The strings of one append call's adds, kept until the txn goes. */
+typedef struct stage {
+    lh_arena arena;
+    struct stage *next;
+} stage;
+
 struct lh_pstore_txn {
     lh_pstore *ps;
     lh_fence *marker;
-    lh_arena arena;
+    pthread_mutex_t mu; /* appends run on several threads: guards what follows */
+    stage *stages;
     lh_delta_add *adds;
     size_t len, cap;
     uint64_t rows;
@@ -473,7 +480,7 @@ lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
     *out = NULL;
     lh_pstore_txn *t = lh_calloc(1, sizeof *t);
     t->ps = ps;
-    lh_arena_init(&t->arena, 16 * 1024);
+    pthread_mutex_init(&t->mu, NULL);
     lh_status rc = lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_APPEND,
                                     ps->opts.lock_max_retries, &t->marker, err);
     if (rc != LH_OK) {
@@ -529,20 +536,35 @@ lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error 
     free(fill);
     free(part);
     free(keys);
+    /* written without the lock, then staged under it, failed or not: a
+     * file written before a failure is the txn's to delete */
+    stage *sg = lh_calloc(1, sizeof *sg);
+    lh_arena_init(&sg->arena, 4096);
+    lh_delta_add *adds = lh_calloc(nkeys ? nkeys : 1, sizeof *adds);
+    size_t written = 0;
     lh_status rc = LH_OK;
     for (size_t k = 0; rc == LH_OK && k < nkeys; k++) {
         lh_statement *rows = batch->rows + start[k];
         size_t m = start[k + 1] - start[k];
         lh_stmt_sort(rows, m);
-        if (t->len == t->cap) {
-            t->cap = t->cap ? t->cap * 2 : 16;
-            t->adds = lh_realloc(t->adds, t->cap * sizeof *t->adds);
-        }
-        rc = lh_part_write(ps, "part", rows, m, true, &t->arena, &t->adds[t->len], err);
-        if (rc == LH_OK) t->len++;
+        rc = lh_part_write(ps, "part", rows, m, true, &sg->arena, &adds[written], err);
+        if (rc == LH_OK) written++;
     }
     free(start);
+    pthread_mutex_lock(&t->mu);
+    if (written) {
+        if (t->len + written > t->cap) {
+            t->cap = t->len + written > 2 * t->cap ? t->len + written : 2 * t->cap;
+            t->adds = lh_realloc(t->adds, t->cap * sizeof *t->adds);
+        }
+        memcpy(t->adds + t->len, adds, written * sizeof *adds);
+        t->len += written;
+    }
+    sg->next = t->stages;
+    t->stages = sg;
     if (rc == LH_OK) t->rows += n;
+    pthread_mutex_unlock(&t->mu);
+    free(adds);
     return rc;
 }
 
@@ -588,7 +610,13 @@ void lh_pstore_txn_free(lh_pstore_txn *t)
     }
     lh_fence_release(t->marker, &ignore);
     free(t->adds);
-    lh_arena_free(&t->arena);
+    while (t->stages) {
+        stage *next = t->stages->next;
+        lh_arena_free(&t->stages->arena);
+        free(t->stages);
+        t->stages = next;
+    }
+    pthread_mutex_destroy(&t->mu);
     free(t);
 }
 

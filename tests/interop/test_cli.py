@@ -3,6 +3,7 @@ CLI: the same imports give the same entities, statements and statistics;
 each side reads the lake the other wrote; deletes, the journal, bad input
 and a held lock behave."""
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -111,6 +112,26 @@ def test_journal_delete_flush_optimize(tmp_path):
     assert len(one.splitlines()) == 1
     stats = json.loads(read(lake / "eu" / "exports" / "statistics.json"))
     assert stats["entity_count"] == 146
+
+
+def test_flush_many_batches(tmp_path):
+    """A flush in small batches (written by two threads in turn) stores
+    what a bulk import stores, in one commit."""
+    src = SHARED_DATA / "donations.ftm.json"
+    bulk, journal = tmp_path / "bulk", tmp_path / "journal"
+    same = ["--last-seen", LAST_SEEN, "--origin", "o"]
+    ours(bulk, "d", "entities", "import", "-i", src, *same)
+    ours(journal, "d", "entities", "import", "-i", src, "--journal", *same)
+    ours(journal, "d", "maintenance", "flush", env=dict(os.environ, LAKEHOUSE_MAX_BUFFER_ROWS="100"))
+    table = DeltaTable(str(journal / "d" / "statements"))
+    assert table.version() == DeltaTable(str(bulk / "d" / "statements")).version()
+    rows = table.to_pyarrow_table(columns=["id"]).num_rows
+    files = table.file_uris()
+    assert rows > 20 * 100 and len(files) >= rows // 100
+    assert rows == DeltaTable(str(bulk / "d" / "statements")).to_pyarrow_table(columns=["id"]).num_rows
+    assert entity_set(ours(journal, "d", "entities", "iterate").stdout) == entity_set(
+        ours(bulk, "d", "entities", "iterate").stdout)
+    assert ours(journal, "d", "maintenance", "check").returncode == 0
 
 
 def test_bad_input_leaves_lake_unchanged(tmp_path):

@@ -30,6 +30,9 @@ BASE_ENV = {
     "LAKEHOUSE_LOCK_BACKOFF_MS": "20",
     "LAKEHOUSE_LOCK_MAX_RETRIES": "30",
     "LH_NO_PROGRESS": "1",
+    # flushes in many small batches: both of flush's writer threads work,
+    # and a kill lands between their files
+    "LAKEHOUSE_MAX_BUFFER_ROWS": "128",
     # a killed ASan process must not spend seconds writing a report
     "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=1"),
 }

@@ -56,7 +56,9 @@ lh_status lh_pstore_append(lh_pstore *ps, lh_stmt_batch *batch, lh_error *err);
 /* An append spanning many batches that commits once: files are written as
  * batches arrive, the Delta commit at the end makes all of them visible at
  * once; free without commit deletes the files (a killed process leaves them
- * as orphans for vacuum). Holds an append marker throughout. */
+ * as orphans for vacuum). Holds an append marker throughout. Appends may
+ * run on several threads at once (each writes its own files); commit and
+ * free only after every append returned. */
 typedef struct lh_pstore_txn lh_pstore_txn;
 lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err);
 lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error *err);
