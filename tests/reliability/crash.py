@@ -1,9 +1,10 @@
 """Crash runs: start a CLI operation (bulk import, journal import, flush,
-merge, optimize, compact, vacuum), kill -9 it after a random delay, then
-require: `maintenance unlock` (when a lock was left) makes `maintenance
+merge, optimize, compact, vacuum, make), kill -9 it after a random delay,
+then require: `maintenance unlock` (when a lock was left) makes `maintenance
 check` pass; every statement of every import that exited 0 is in the
-journal or the table; re-running the interrupted operation succeeds. Every
-few runs a flush + merge must leave each statement exactly once.
+journal or the table; re-running the interrupted operation succeeds; after
+a make (finished or re-run) its exports agree with the table. Every few
+runs a flush + merge must leave each statement exactly once.
 
 Seeded (LH_RELIABILITY_SEED, default 1); LH_RELIABILITY_RUNS runs (default
 60). Prints runs / kills / rows checked."""
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lake import Lake, entity_batch, fail  # noqa: E402
 
 LAKE_RUNS = 40  # runs per lake
-OPS = ["import", "import-journal", "flush", "merge", "optimize", "compact", "vacuum"]
+OPS = ["import", "import-journal", "flush", "merge", "optimize", "compact", "vacuum", "make"]
 
 
 def op_args(op, batch):
@@ -32,6 +33,7 @@ def op_args(op, batch):
         "optimize": ["maintenance", "optimize", "--retention-hours", "0"],
         "compact": ["maintenance", "compact"],
         "vacuum": ["maintenance", "vacuum", "--retention-hours", "0"],
+        "make": ["make"],
     }[op]
 
 
@@ -63,6 +65,28 @@ def verify_once(lake, acked):
     return len(rows)
 
 
+def verify_exports(lake):
+    """After a make: the entity export, statements CSV and statistics it
+    wrote describe the table as it is, whatever make was killed in before."""
+    import csv
+    import io
+    import json
+    rows = sorted(lake.table_rows())
+    ds = lake.root / lake.dataset
+    text = (ds / "exports" / "statements.csv").read_text()
+    exported = sorted((r["entity_id"], r["prop"], r["value"])
+                      for r in csv.DictReader(io.StringIO(text)))
+    if exported != rows:
+        fail(f"statements.csv has {len(exported)} rows, the table {len(rows)}")
+    ids = {json.loads(line)["id"] for line in (ds / "entities.ftm.json").read_text().splitlines()}
+    if ids != {e for (e, _, _) in rows}:
+        fail(f"entities.ftm.json has {len(ids)} entities, the table {len({e for (e, _, _) in rows})}")
+    stats = json.loads((ds / "exports" / "statistics.json").read_text())
+    if stats["entity_count"] != len(ids):
+        fail(f"statistics.json counts {stats['entity_count']} entities, the export has {len(ids)}")
+    return len(rows)
+
+
 def recover(lake):
     """A killed writer may leave a stale lock: check names it, unlock clears it."""
     code, text = lake.check()
@@ -88,6 +112,7 @@ def main():
     total_acked = 0
     durations = {}  # op -> typical seconds, learnt from runs that finished
     kills = unlocks = checked = 0
+    killed_ops = {}  # op -> kills
     lakes = 1
     for run in range(runs):
         if run and run % LAKE_RUNS == 0:
@@ -124,6 +149,7 @@ def main():
                 total_acked += len(triples)
         else:
             kills += 1
+            killed_ops[op] = killed_ops.get(op, 0) + 1
             if recover(lake):
                 unlocks += 1
             checked += verify_present(lake, acked)
@@ -136,11 +162,14 @@ def main():
         if code != 0:
             fail(f"run {run} {op} (killed={killed}): check failed:\n{text}")
         checked += verify_present(lake, acked)
+        if op == "make":
+            checked += verify_exports(lake)
         if run % 8 == 7 or run == runs - 1 or run % LAKE_RUNS == LAKE_RUNS - 1:
             checked += verify_once(lake, acked)
     shutil.rmtree(tmp)
     print(f"crash: seed {seed}, {runs} runs on {lakes} lake(s), {kills} kills, {unlocks} "
-          f"unlocks, {total_acked} acknowledged statements, {checked} row checks OK")
+          f"unlocks, {total_acked} acknowledged statements, {checked} row checks OK; kills "
+          + ", ".join(f"{op} {n}" for op, n in sorted(killed_ops.items())))
 
 
 if __name__ == "__main__":
