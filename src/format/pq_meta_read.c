@@ -24,6 +24,7 @@ typedef struct tc {
     size_t budget;     /* bytes the struct arrays may still allocate */
     const char *what;  /* struct being parsed, for error messages */
     int field;         /* field id being parsed */
+    bool lean;         /* skip what readers never use (lh_pq_file_meta_read_lean) */
     lh_error *err;
 } tc;
 
@@ -454,6 +455,9 @@ static lh_status f_column_meta(tc *t, int id, int type, void *obj, bool *handled
 {
     lh_pq_column_meta *m = obj;
     int32_t v = 0;
+    /* encodings, path_in_schema, key-value metadata, encoding stats: a few
+     * allocations per column chunk, thousands per large footer */
+    if (t->lean && (id == 2 || id == 3 || id == 8 || id == 13)) return LH_OK;
     if (id == 1 && type == T_I32) {
         *handled = true;
         LH_TRY(tc_i32(t, &v));
@@ -670,11 +674,12 @@ static void tc_begin(tc *t, const uint8_t *data, size_t len, lh_error *err)
     t->budget = len < (SIZE_MAX >> 7) ? len * 64 + ((size_t)1 << 16) : SIZE_MAX;
 }
 
-lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta *m,
-                               lh_error *err)
+static lh_status file_meta_read(const uint8_t *data, size_t len, bool lean, lh_pq_file_meta *m,
+                                lh_error *err)
 {
     tc t;
     tc_begin(&t, data, len, err);
+    t.lean = lean;
     LH_TRY(tc_struct(&t, "FileMetaData", f_file_meta, m));
     if (!m->num_schema) return lh_error_set(err, LH_ERR_CORRUPT, "parquet footer has no schema");
     for (size_t i = 0; i < m->num_schema; i++)
@@ -690,6 +695,18 @@ lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta 
                                     "row group %zu column %zu: no ColumnMetaData", g, c);
     }
     return LH_OK;
+}
+
+lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta *m,
+                               lh_error *err)
+{
+    return file_meta_read(data, len, false, m, err);
+}
+
+lh_status lh_pq_file_meta_read_lean(const uint8_t *data, size_t len, lh_pq_file_meta *m,
+                                    lh_error *err)
+{
+    return file_meta_read(data, len, true, m, err);
 }
 
 /* ---------------- page headers ---------------- */

@@ -208,7 +208,7 @@ static lh_status reader_load(lh_pq_reader *r, lh_error *err)
     }
     rc = lh_pq_reader_bytes(r, r->data_end, (size_t)flen, &tmp, &p, err);
     if (rc != LH_OK) goto out;
-    rc = lh_pq_file_meta_read(p, (size_t)flen, &r->meta, err);
+    rc = lh_pq_file_meta_read_lean(p, (size_t)flen, &r->meta, err);
     if (rc != LH_OK) {
         lh_error_prefix(err, "%s: footer", r->name);
         goto out;

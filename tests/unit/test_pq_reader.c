@@ -342,6 +342,74 @@ static void test_flat_files(void)
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) check_flat(files[i]);
 }
 
+static bool same_buf(const lh_buf *a, const lh_buf *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* The lean footer (what lh_pq_reader_open decodes) equals the full one in
+ * everything reading needs and leaves out only what it says it does. */
+static void check_lean(const char *name)
+{
+    lh_buf file = LH_BUF_INIT;
+    load(name, &file);
+    CHECK(file.len > 12);
+    if (file.len <= 12) return;
+    const uint8_t *end = (const uint8_t *)file.data + file.len;
+    uint32_t flen = (uint32_t)end[-8] | (uint32_t)end[-7] << 8 | (uint32_t)end[-6] << 16 |
+                    (uint32_t)end[-5] << 24;
+    const uint8_t *footer = end - 8 - flen;
+    lh_pq_file_meta full, lean;
+    lh_pq_file_meta_init(&full);
+    lh_pq_file_meta_init(&lean);
+    lh_error err;
+    CHECK_OK(lh_pq_file_meta_read(footer, flen, &full, &err), &err);
+    CHECK_OK(lh_pq_file_meta_read_lean(footer, flen, &lean, &err), &err);
+    CHECK_INT(lean.num_rows, full.num_rows);
+    CHECK_INT(lean.num_schema, full.num_schema);
+    CHECK_INT(lean.num_key_value_metadata, full.num_key_value_metadata);
+    CHECK_INT(lean.num_row_groups, full.num_row_groups);
+    size_t paths = 0;
+    for (size_t g = 0; g < full.num_row_groups && g < lean.num_row_groups; g++) {
+        const lh_pq_row_group *fg = &full.row_groups[g], *lg = &lean.row_groups[g];
+        CHECK_INT(lg->num_rows, fg->num_rows);
+        CHECK_INT(lg->num_columns, fg->num_columns);
+        for (size_t c = 0; c < fg->num_columns && c < lg->num_columns; c++) {
+            const lh_pq_column_meta *f = &fg->columns[c].meta_data, *l = &lg->columns[c].meta_data;
+            CHECK(l->type == f->type && l->codec == f->codec);
+            CHECK_INT(l->num_values, f->num_values);
+            CHECK_INT(l->total_compressed_size, f->total_compressed_size);
+            CHECK_INT(l->total_uncompressed_size, f->total_uncompressed_size);
+            CHECK_INT(l->data_page_offset, f->data_page_offset);
+            CHECK(l->has_dictionary_page_offset == f->has_dictionary_page_offset);
+            CHECK_INT(l->dictionary_page_offset, f->dictionary_page_offset);
+            CHECK(l->has_bloom_filter == f->has_bloom_filter);
+            CHECK_INT(l->bloom_filter_offset, f->bloom_filter_offset);
+            CHECK(l->has_statistics == f->has_statistics);
+            const lh_pq_statistics *fs = &f->statistics, *ls = &l->statistics;
+            CHECK(ls->has_null_count == fs->has_null_count && ls->null_count == fs->null_count);
+            CHECK(ls->has_min_value == fs->has_min_value && same_buf(&ls->min_value, &fs->min_value));
+            CHECK(ls->has_max_value == fs->has_max_value && same_buf(&ls->max_value, &fs->max_value));
+            CHECK(ls->has_min == fs->has_min && same_buf(&ls->min, &fs->min));
+            CHECK(ls->has_max == fs->has_max && same_buf(&ls->max, &fs->max));
+            CHECK(!l->num_encodings && !l->path_len && !l->num_encoding_stats &&
+                  !l->num_key_value_metadata);
+            paths += f->path_len;
+        }
+    }
+    CHECK(paths > 0); /* the full decode did carry what lean leaves out */
+    lh_pq_file_meta_free(&full);
+    lh_pq_file_meta_free(&lean);
+    lh_buf_free(&file);
+}
+
+static void test_lean_footer(void)
+{
+    static const char *files[] = {"dict_v2.parquet", "bloom.parquet", "duckdb_bloom.parquet",
+                                  "codec_zstd.parquet", "delta_checkpoint.parquet"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) check_lean(files[i]);
+}
+
 static void test_nested(void)
 {
     lh_buf data = LH_BUF_INIT;
@@ -646,6 +714,7 @@ int main(void)
     RUN(test_dbp);
     RUN(test_empty);
     RUN(test_flat_files);
+    RUN(test_lean_footer);
     RUN(test_nested);
     RUN(test_timestamps);
     RUN(test_prune);

@@ -298,6 +298,10 @@ void lh_pq_bloom_header_write(const lh_pq_bloom_header *h, lh_buf *out);
  * Errors are LH_ERR_CORRUPT naming the struct and field. ---- */
 lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta *m,
                                lh_error *err);
+/* The same, leaving out of each column chunk what reading data never needs:
+ * encodings, path_in_schema, key_value_metadata, encoding_stats (empty). */
+lh_status lh_pq_file_meta_read_lean(const uint8_t *data, size_t len, lh_pq_file_meta *m,
+                                    lh_error *err);
 lh_status lh_pq_page_header_read(const uint8_t *data, size_t len, lh_pq_page_header *h,
                                  size_t *used, lh_error *err);
 lh_status lh_pq_bloom_header_read(const uint8_t *data, size_t len, lh_pq_bloom_header *h,

@@ -83,6 +83,8 @@ lh_status lh_pq_reader_open_mem(const void *data, size_t len, const char *name,
                                 lh_pq_reader **out, lh_error *err);
 void lh_pq_reader_free(lh_pq_reader *r);
 
+/* The footer as lh_pq_file_meta_read_lean decodes it: column chunks carry
+ * no encodings, path_in_schema, key-value metadata or encoding stats. */
 const lh_pq_file_meta *lh_pq_reader_meta(const lh_pq_reader *r);
 size_t lh_pq_reader_num_leaves(const lh_pq_reader *r);
 const lh_pq_leaf *lh_pq_reader_leaf(const lh_pq_reader *r, size_t i);
