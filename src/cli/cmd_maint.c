@@ -57,6 +57,11 @@ static void print_report(const char *what, const lh_pstore_report *r)
                     "%zu added, %llu rows in, %llu rows out\n",
             what, r->partitions, r->skipped, r->files_removed, r->files_added,
             (unsigned long long)r->rows_in, (unsigned long long)r->rows_out);
+    if (r->checkpoint_version >= 0)
+        fprintf(stderr, "%s: checkpoint at version %lld\n", what, (long long)r->checkpoint_version);
+    else if (r->checkpoint_error.code != LH_OK)
+        fprintf(stderr, "%s: warning: no checkpoint written (readers replay the log): %s\n", what,
+                r->checkpoint_error.msg);
 }
 
 static int cmd_merge(lh_cli *cli, int argc, char **argv)

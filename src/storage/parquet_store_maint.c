@@ -42,9 +42,10 @@ typedef struct slot {
     lh_pstore_report rep;
 } slot;
 
-/* Commit the successful slots as one dataChange=false transaction. */
+/* Commit the successful slots as one dataChange=false transaction; *version
+ * gets its version (unchanged when there was nothing to commit). */
 static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot *slots,
-                              size_t n, lh_pstore_report *rep, lh_error *err)
+                              size_t n, lh_pstore_report *rep, int64_t *version, lh_error *err)
 {
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) ok += slots[i].rc == LH_OK;
@@ -67,8 +68,7 @@ static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot
     }
     if (rc == LH_OK) {
         lh_delta_txn_set_operation(txn, "OPTIMIZE", NULL, 0);
-        int64_t v;
-        rc = lh_delta_txn_commit(txn, &v, err);
+        rc = lh_delta_txn_commit(txn, version, err);
     }
     lh_delta_txn_free(txn);
     return rc;
@@ -154,10 +154,31 @@ static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, s
     for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
 }
 
+/* As the reference after a merge: a checkpoint of the table at version, so
+ * that readers load one small parquet file instead of replaying every JSON
+ * commit (after a bulk import's commit of hundreds of files, most of a
+ * lookup's log reading). A failure is reported, not fatal: the merge stands
+ * and readers just replay the log. */
+static void checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep)
+{
+    lh_error e;
+    lh_delta_snapshot *s = NULL;
+    lh_status rc = lh_delta_snapshot_load(ps->st, ps->table, version, &s, &e);
+    if (rc == LH_OK) rc = lh_delta_checkpoint_write(ps->st, s, &e);
+    lh_delta_snapshot_free(s);
+    if (!rep) return;
+    if (rc == LH_OK) rep->checkpoint_version = version;
+    else rep->checkpoint_error = e;
+}
+
 static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report *rep,
                          lh_error *err)
 {
-    if (rep) memset(rep, 0, sizeof *rep);
+    if (rep) {
+        memset(rep, 0, sizeof *rep);
+        rep->checkpoint_version = -1;
+    }
+    int64_t version = -1; /* of the last commit */
     lh_delta_snapshot *snap = NULL;
     LH_TRY(lh_pstore_snapshot(ps, &snap, err));
     if (!snap) return LH_OK;
@@ -200,13 +221,14 @@ static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
         }
         /* also after a failure: commit what finished, so the next run resumes */
         lh_error e2;
-        lh_status crc = commit_slots(ps, snap, slots, n, rep, rc == LH_OK ? err : &e2);
+        lh_status crc = commit_slots(ps, snap, slots, n, rep, &version, rc == LH_OK ? err : &e2);
         if (rc == LH_OK) rc = crc;
         for (size_t k = 0; k < n; k++) lh_arena_free(&slots[k].arena);
     }
     free(slots);
     lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
+    if (rc == LH_OK && merge && version >= 0) checkpoint(ps, version, rep);
     return rc;
 }
 

@@ -186,6 +186,12 @@ def test_merge_semantics_agree(tmp_path):
     # merge on each side with its own engine
     ours(a, 4, "merge")
     ParquetStore(str(b / DATASET), DATASET, shards=4).merge()
+    # each merge leaves a checkpoint at its last version (read from here on)
+    for lake in (a, b):
+        log = lake / DATASET / "statements" / "_delta_log"
+        hint = json.loads((log / "_last_checkpoint").read_text())
+        assert hint["version"] == DeltaTable(str(lake / DATASET / "statements")).version()
+        assert (log / f"{hint['version']:020d}.checkpoint.parquet").exists()
     # identical physical tables after merge (tombstones within grace kept)
     assert delta_rows(a) == delta_rows(b)
     assert duckdb_delta_rows(a) == delta_rows(a)
@@ -212,7 +218,7 @@ def test_vacuum_compact_and_reference_append_on_our_lake(tmp_path):
     dt = DeltaTable(str(lake / DATASET / "statements"))
     root = lake / DATASET / "statements"
     live = {str(Path(uri.removeprefix("file://"))) for uri in dt.file_uris()}
-    on_disk = {str(p) for p in root.rglob("*.parquet")}
+    on_disk = {str(p) for p in root.rglob("*.parquet") if "_delta_log" not in p.parts}
     assert on_disk == live
     assert duckdb_delta_rows(lake) == delta_rows(lake)
     assert len(ours_dump(lake, 0)) == len({r["id"] for r in rows})

@@ -138,8 +138,14 @@ static void test_append_merge_read(void)
     CHECK(rep.partitions > 0);
     CHECK_INT(rep.rows_in, 103);
     CHECK_INT(rep.rows_out, 101); /* the tombstone is within grace: kept */
+    CHECK_OK(lh_pstore_version(ps, &version, &err), &err);
+    CHECK_INT(rep.checkpoint_version, version); /* the merge's commit, checkpointed */
     CHECK_OK(lh_pstore_needs_merge(ps, &needs, &err), &err);
     CHECK(!needs);
+    /* nothing to merge: no commit, no checkpoint */
+    CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
+    CHECK_INT(rep.partitions, 0);
+    CHECK_INT(rep.checkpoint_version, -1);
     c = count(ps, NULL);
     CHECK_INT(c.rows, 100);
     CHECK_INT(c.first_seen_of_a, T0 + 1);

@@ -72,6 +72,10 @@ typedef struct lh_pstore_report {
     size_t files_removed;
     size_t files_added;
     uint64_t rows_in, rows_out;
+    /* merge: the version checkpointed after its commits; -1 when nothing
+     * was committed or the checkpoint failed (checkpoint_error says why) */
+    int64_t checkpoint_version;
+    lh_error checkpoint_error;
 } lh_pstore_report;
 
 /* Whether any partition holds a file merge did not write. */
