@@ -254,15 +254,30 @@ static lh_status sq_rotate(lh_journal *j, const char *seg, bool *rotated, lh_err
     return LH_OK;
 }
 
-static int64_t col_ts(sqlite3_stmt *st, int c, bool *bad)
+/* The last timestamp text of a column and its value: the rows of one
+ * import share their timestamps, so most rows skip the parse. */
+typedef struct ts_memo {
+    char text[48];
+    size_t len; /* 0: empty */
+    int64_t us;
+} ts_memo;
+
+static int64_t col_ts(sqlite3_stmt *st, int c, ts_memo *memo, bool *bad)
 {
     const char *t = (const char *)sqlite3_column_text(st, c);
     if (!t) return LH_TS_NULL;
+    size_t n = (size_t)sqlite3_column_bytes(st, c);
+    if (n && n == memo->len && memcmp(t, memo->text, n) == 0) return memo->us;
     int64_t us;
     lh_error e;
-    if (lh_time_parse_iso(t, strlen(t), &us, &e) != LH_OK) {
+    if (lh_time_parse_iso(t, n, &us, &e) != LH_OK) {
         *bad = true;
         return LH_TS_NULL;
+    }
+    if (n < sizeof memo->text) {
+        memcpy(memo->text, t, n);
+        memo->len = n;
+        memo->us = us;
     }
     return us;
 }
@@ -297,6 +312,7 @@ static lh_status sq_scan(lh_journal *j, const char *table, const char *entity_id
     lh_stmt_batch batch;
     lh_stmt_batch_init(&batch);
     int64_t row = 0;
+    ts_memo first_memo = {0}, last_memo = {0}, deleted_memo = {0};
     for (;;) {
         src = sqlite3_step(st);
         if (src == SQLITE_ROW) {
@@ -305,9 +321,9 @@ static lh_status sq_scan(lh_journal *j, const char *table, const char *entity_id
             for (int c = 0; c < JCOL_COUNT; c++)
                 r.v[c] = (const char *)sqlite3_column_text(st, c);
             r.external = sqlite3_column_int(st, JCOL_EXTERNAL) != 0;
-            r.first_seen = col_ts(st, JCOL_FIRST_SEEN, &bad);
-            r.last_seen = col_ts(st, JCOL_LAST_SEEN, &bad);
-            r.deleted_at = col_ts(st, JCOL_DELETED_AT, &bad);
+            r.first_seen = col_ts(st, JCOL_FIRST_SEEN, &first_memo, &bad);
+            r.last_seen = col_ts(st, JCOL_LAST_SEEN, &last_memo, &bad);
+            r.deleted_at = col_ts(st, JCOL_DELETED_AT, &deleted_memo, &bad);
             if (bad) {
                 rc = lh_error_set(err, LH_ERR_CORRUPT, "table %s row %lld (id %s): bad timestamp",
                                   table, (long long)row, r.v[JCOL_ID] ? r.v[JCOL_ID] : "?");
