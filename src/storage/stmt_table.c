@@ -374,8 +374,10 @@ bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *cons
 }
 
 /* Append the selected rows of row group rg (nrows rows) to out. */
+/* decoded: a column (LH_COL_*) the caller already decoded into f->col for
+ * this row group, used as is; -1 for none. */
 static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_sel *sel,
-                           lh_stmt_batch *out, lh_error *err)
+                           int decoded, lh_stmt_batch *out, lh_error *err)
 {
     size_t take = sel->rows ? sel->n : nrows;
     if (!take) return LH_OK;
@@ -396,9 +398,16 @@ static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_s
     /* strings are filled column by column, straight into the arena */
     for (size_t i = 0; i < take; i++) out->rows[out->len++] = blank;
     lh_status rc = LH_OK;
-    for (int c = 0; rc == LH_OK && c < LH_STMT_NCOLS; c++) {
+    /* the column in hand first: the next read replaces it */
+    int order[LH_STMT_NCOLS], k = 0;
+    if (decoded >= 0) order[k++] = decoded;
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        if (c != decoded) order[k++] = c;
+    for (int i = 0; rc == LH_OK && i < LH_STMT_NCOLS; i++) {
+        int c = order[i];
         if (f->leaf_of[c] < 0) continue;
-        rc = lh_pq_reader_read_column(f->r, rg, (size_t)f->leaf_of[c], &f->col, err);
+        if (c != decoded)
+            rc = lh_pq_reader_read_column(f->r, rg, (size_t)f->leaf_of[c], &f->col, err);
         if (rc == LH_OK)
             rc = fill_column(out, base, nrows, sel, c, &f->col,
                              lh_pq_reader_leaf(f->r, (size_t)f->leaf_of[c]), f->key, &f->interned,
@@ -422,7 +431,7 @@ lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_e
     int64_t nrows = lh_pq_reader_row_group_rows(f->r, rg);
     if (nrows <= 0) return LH_OK;
     row_sel all = {NULL, 0};
-    return read_rows(f, rg, (size_t)nrows, &all, out, err);
+    return read_rows(f, rg, (size_t)nrows, &all, -1, out, err);
 }
 
 /* Whether byte-array value i (i > 0) equals value i - 1: rows of one
@@ -480,7 +489,8 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
         rows[len++] = (uint32_t)i;
     }
     row_sel sel = {rows, len};
-    lh_status rc = len ? read_rows(f, rg, (size_t)nrows, &sel, out, err) : LH_OK;
+    lh_status rc = LH_OK;
+    if (len) rc = read_rows(f, rg, (size_t)nrows, &sel, LH_COL_ENTITY_ID, out, err);
     free(rows);
     return rc;
 }
@@ -575,7 +585,7 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     }
     free(ok);
     row_sel sel = {rows, len};
-    if (rc == LH_OK && len) rc = read_rows(f, rg, n, &sel, out, err);
+    if (rc == LH_OK && len) rc = read_rows(f, rg, n, &sel, LH_COL_ENTITY_ID, out, err);
     free(rows);
     return rc;
 }
