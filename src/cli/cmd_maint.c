@@ -19,7 +19,8 @@ static const char HELP[] =
     "                      dropped (--force: clean partitions too)\n"
     "  compact             Bin-pack partitions with several files, rows unchanged\n"
     "  vacuum [--retention-hours N]\n"
-    "                      Delete data files the log no longer references\n"
+    "                      Delete data files the log no longer references, and\n"
+    "                      what killed writers left (temp files, S3 uploads)\n"
     "  optimize [--retention-hours N] [--force]\n"
     "                      merge, then vacuum\n"
     "  unlock              Release a write fence left by a crashed writer\n"
@@ -104,14 +105,18 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
     lh_error err;
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
-    size_t deleted = 0;
+    size_t deleted = 0, debris = 0;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
     if (rc == LH_OK && merge) {
         rc = lh_cli_rewrite(ps, true, force, &rep, &err);
         if (rc == LH_OK) print_report("merge", &rep);
     }
-    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, &deleted, &err);
-    if (rc == LH_OK) fprintf(stderr, "vacuum: %zu file(s) deleted\n", deleted);
+    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, &deleted, &debris, &err);
+    if (rc == LH_OK && debris)
+        fprintf(stderr, "vacuum: %zu file(s) deleted, %zu left by interrupted writes removed\n",
+                deleted, debris);
+    else if (rc == LH_OK)
+        fprintf(stderr, "vacuum: %zu file(s) deleted\n", deleted);
     if (rc == LH_OK && merge) rc = lh_cli_tag_now(cli, "statements/last_optimized", &err);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

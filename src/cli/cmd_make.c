@@ -186,9 +186,10 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
         if (!needs) rc = lh_pstore_needs_merge(ps, &needs, &err);
         if (rc == LH_OK && needs) {
             lh_pstore_report rep;
-            size_t deleted = 0;
+            size_t deleted = 0, debris = 0;
             rc = lh_cli_rewrite(ps, true, force_opt, &rep, &err);
-            if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &err);
+            if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &debris, &err);
+            deleted += debris;
             if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/optimize/last_run", &err);
             if (rc == LH_OK)
                 fprintf(stderr, "make: merged %zu partition(s), vacuumed %zu file(s)\n",

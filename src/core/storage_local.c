@@ -427,6 +427,51 @@ static lh_status local_list(lh_storage *s, const char *prefix, int flags, lh_str
     return rc;
 }
 
+/* Temp files (TMP_PREFIX) below fs_dir older than cutoff_ms. Links are
+ * neither followed nor removed: only regular files this backend named. */
+static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, size_t *removed,
+                            lh_error *err)
+{
+    DIR *d = opendir(fs_dir);
+    if (!d) {
+        if (errno == ENOENT || errno == ENOTDIR) return LH_OK;
+        return lh_error_errno(err, LH_ERR_IO, errno, "list %s", fs_dir);
+    }
+    lh_status rc = LH_OK;
+    struct dirent *e;
+    while (rc == LH_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char *child = lh_asprintf("%s/%s", fs_dir, e->d_name);
+        struct stat st;
+        if (lstat(child, &st) != 0) {
+            if (errno != ENOENT) rc = lh_error_errno(err, LH_ERR_IO, errno, "stat %s", child);
+        } else if (S_ISDIR(st.st_mode)) {
+            size_t before = *removed;
+            rc = debris_dir(child, cutoff_ms, removed, err);
+            /* a directory that held only debris goes too, as after deletes */
+            if (rc == LH_OK && *removed > before) (void)rmdir(child);
+        } else if (S_ISREG(st.st_mode) &&
+                   strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+                   (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < cutoff_ms) {
+            if (unlink(child) == 0) (*removed)++;
+            else if (errno != ENOENT) rc = lh_error_errno(err, LH_ERR_IO, errno, "delete %s", child);
+        }
+        free(child);
+    }
+    closedir(d);
+    return rc;
+}
+
+static lh_status local_remove_debris(lh_storage *s, const char *prefix, int64_t cutoff_ms,
+                                     size_t *removed, lh_error *err)
+{
+    local_storage *ls = (local_storage *)s;
+    char *dir = *prefix ? join(ls, prefix) : lh_strdup(ls->root);
+    lh_status rc = debris_dir(dir, cutoff_ms, removed, err);
+    free(dir);
+    return rc;
+}
+
 static char *local_local_path(const lh_storage *s, const char *key)
 {
     return join((const local_storage *)s, key);
@@ -451,6 +496,7 @@ static const lh_storage_ops local_ops = {
     .put_if_absent = local_put_if_absent,
     .del = local_delete,
     .list = local_list,
+    .remove_debris = local_remove_debris,
 };
 
 lh_status lh_storage_open_local(const char *uri, lh_storage **out, lh_error *err)

@@ -13,6 +13,7 @@
 #include "core/storage_s3.h"
 #include "lh/core/hash.h"
 #include "lh/core/mem.h"
+#include "lh/core/timeutil.h"
 
 #define READ_WINDOW ((size_t)64 << 10)
 #define MD5_LEN 16
@@ -612,6 +613,113 @@ static lh_status s3_list(lh_storage *s, const char *prefix, int flags, lh_strlis
     return rc;
 }
 
+/* ---- debris: incomplete multipart uploads ---- */
+
+/* Abort one upload; key is the full S3 key. */
+static lh_status abort_upload(lh_s3 *s3, const char *full_key, size_t root_len,
+                              const char *upload_id, lh_error *err)
+{
+    lh_buf q = LH_BUF_INIT;
+    query_add(&q, "uploadId", upload_id);
+    lh_s3_req req = {.method = "DELETE", .key = full_key + root_len, .query = q.data};
+    lh_s3_resp resp;
+    lh_s3_resp_init(&resp);
+    lh_status rc = lh_s3_perform(s3, &req, &resp, err);
+    /* 404 NoSuchUpload: completed or aborted meanwhile */
+    if (rc == LH_OK && resp.status != 204 && resp.status != 200 && resp.status != 404)
+        rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
+    lh_s3_resp_free(&resp);
+    lh_buf_free(&q);
+    return rc;
+}
+
+/* The uploads of one ListMultipartUploads page begun before cutoff_ms. */
+static lh_status abort_page(lh_s3 *s3, const lh_buf *body, size_t root_len, int64_t cutoff_ms,
+                            size_t *removed, lh_error *err)
+{
+    const char *p = body->data, *end = body->data + body->len, *inner;
+    size_t len;
+    lh_status rc = LH_OK;
+    while (rc == LH_OK && p && (p = lh_s3_xml_find(p, (size_t)(end - p), "Upload", &inner, &len))) {
+        char *key = lh_s3_xml_get(inner, len, "Key");
+        char *id = lh_s3_xml_get(inner, len, "UploadId");
+        char *initiated = lh_s3_xml_get(inner, len, "Initiated");
+        int64_t us = 0;
+        lh_error ignore;
+        /* an upload of unknown age is left alone */
+        bool old = initiated &&
+                   lh_time_parse_iso(initiated, strlen(initiated), &us, &ignore) == LH_OK &&
+                   us / 1000 < cutoff_ms;
+        if (old && key && id && *id && strlen(key) > root_len) {
+            rc = abort_upload(s3, key, root_len, id, err);
+            if (rc == LH_OK) (*removed)++;
+        }
+        free(key);
+        free(id);
+        free(initiated);
+    }
+    return rc;
+}
+
+static lh_status s3_remove_debris(lh_storage *s, const char *prefix, int64_t cutoff_ms,
+                                  size_t *removed, lh_error *err)
+{
+    lh_s3 *s3 = (lh_s3 *)s;
+    const char *root = s3->cfg.prefix;
+    size_t pn = strlen(prefix);
+    char *full_prefix = lh_asprintf("%s%s%s%s", root, *root ? "/" : "", prefix,
+                                    pn && prefix[pn - 1] != '/' ? "/" : "");
+    size_t root_len = strlen(root) + (*root ? 1 : 0);
+    char *key_marker = NULL, *id_marker = NULL;
+    lh_status rc = LH_OK;
+    for (;;) {
+        lh_buf q = LH_BUF_INIT; /* parameters in canonical (sorted) order */
+        if (key_marker) query_add(&q, "key-marker", key_marker);
+        query_add(&q, "prefix", full_prefix);
+        if (id_marker) query_add(&q, "upload-id-marker", id_marker);
+        query_add(&q, "uploads", "");
+        lh_s3_req req = {.method = "GET", .key = NULL, .query = q.data};
+        lh_s3_resp resp;
+        lh_s3_resp_init(&resp);
+        rc = lh_s3_perform(s3, &req, &resp, err);
+        const char *lr;
+        size_t lr_len;
+        if (rc == LH_OK && resp.status != 200) rc = lh_s3_fail(s3, LH_ERR_IO, &req, &resp, err);
+        else if (rc == LH_OK && !lh_s3_xml_find(resp.body.data, resp.body.len,
+                                                "ListMultipartUploadsResult", &lr, &lr_len))
+            rc = lh_s3_fail(s3, LH_ERR_CORRUPT, &req, &resp, err);
+        if (rc != LH_OK) lh_error_prefix(err, "listing the uploads under \"%s\"", full_prefix);
+        if (rc == LH_OK) rc = abort_page(s3, &resp.body, root_len, cutoff_ms, removed, err);
+        bool truncated = false;
+        if (rc == LH_OK) {
+            char *trunc = lh_s3_xml_get(resp.body.data, resp.body.len, "IsTruncated");
+            truncated = trunc && strcmp(trunc, "true") == 0;
+            free(trunc);
+        }
+        if (truncated) {
+            char *nk = lh_s3_xml_get(resp.body.data, resp.body.len, "NextKeyMarker");
+            char *ni = lh_s3_xml_get(resp.body.data, resp.body.len, "NextUploadIdMarker");
+            bool moved = nk && *nk && !(key_marker && strcmp(nk, key_marker) == 0 && ni &&
+                                        id_marker && strcmp(ni, id_marker) == 0);
+            free(key_marker);
+            free(id_marker);
+            key_marker = nk;
+            id_marker = ni;
+            if (!moved) {
+                rc = lh_s3_fail(s3, LH_ERR_CORRUPT, &req, &resp, err);
+                lh_error_prefix(err, "truncated upload listing without new markers");
+            }
+        }
+        lh_s3_resp_free(&resp);
+        lh_buf_free(&q);
+        if (rc != LH_OK || !truncated) break;
+    }
+    free(key_marker);
+    free(id_marker);
+    free(full_prefix);
+    return rc;
+}
+
 /* ---- open/free ---- */
 
 static void s3_free(lh_storage *s)
@@ -637,6 +745,7 @@ static const lh_storage_ops s3_ops = {
     .del = s3_delete,
     .del_many = s3_delete_many,
     .list = s3_list,
+    .remove_debris = s3_remove_debris,
 };
 
 lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err)

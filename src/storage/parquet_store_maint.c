@@ -273,17 +273,24 @@ static lh_status maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **me
     return rc;
 }
 
-lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, lh_error *err)
+lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, size_t *debris,
+                           lh_error *err)
 {
     *deleted = 0;
+    size_t ignored;
+    if (!debris) debris = &ignored;
+    *debris = 0;
     bool exists = false;
     LH_TRY(lh_pstore_exists(ps, &exists, err));
     if (!exists) return LH_OK;
     lh_fence *lock = NULL, *merge = NULL;
     LH_TRY(maintenance_fence(ps, &lock, &merge, err));
     int64_t now = lh_now_us() / 1000;
-    lh_status rc = lh_delta_vacuum(ps->st, ps->table, (int64_t)retention_hours * 3600000LL, now,
-                                   false, NULL, deleted, err);
+    int64_t retention_ms = (int64_t)retention_hours * 3600000LL;
+    lh_status rc = lh_delta_vacuum(ps->st, ps->table, retention_ms, now, false, NULL, deleted,
+                                   err);
+    /* the fence is held: no writer of ours is mid-file in the table */
+    if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, debris, err);
     rc = release_keep(merge, rc, err);
     return release_keep(lock, rc, err);
 }
@@ -297,6 +304,8 @@ lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)
     lh_buf_printf(&log, "%s/_delta_log", ps->table);
     lh_status rc = lh_storage_delete_prefix(ps->st, log.data, err);
     if (rc == LH_OK) rc = lh_storage_delete_prefix(ps->st, ps->table, err);
+    size_t debris = 0;
+    if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, INT64_MAX, &debris, err);
     lh_buf_free(&log);
     rc = release_keep(merge, rc, err);
     return release_keep(lock, rc, err);

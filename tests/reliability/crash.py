@@ -3,8 +3,9 @@ merge, optimize, compact, vacuum, make), kill -9 it after a random delay,
 then require: `maintenance unlock` (when a lock was left) makes `maintenance
 check` pass; every statement of every import that exited 0 is in the
 journal or the table; re-running the interrupted operation succeeds; after
-a make (finished or re-run) its exports agree with the table. Every few
-runs a flush + merge must leave each statement exactly once.
+a make (finished or re-run) its exports agree with the table; after a
+vacuum or optimize no temp file of a killed writer is left in the table.
+Every few runs a flush + merge must leave each statement exactly once.
 
 Seeded (LH_RELIABILITY_SEED, default 1); LH_RELIABILITY_RUNS runs (default
 60). Prints runs / kills / rows checked."""
@@ -164,6 +165,12 @@ def main():
         checked += verify_present(lake, acked)
         if op == "make":
             checked += verify_exports(lake)
+        if op in ("vacuum", "optimize"):
+            # what killed writers left half-written went with the vacuum
+            debris = [p for p in lake.table.rglob(".lh-tmp-*")]
+            if debris:
+                fail(f"run {run} {op}: {len(debris)} temp file(s) of interrupted writes left, "
+                     f"e.g. {debris[0]}")
         if run % 8 == 7 or run == runs - 1 or run % LAKE_RUNS == LAKE_RUNS - 1:
             checked += verify_once(lake, acked)
     shutil.rmtree(tmp)

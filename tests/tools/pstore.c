@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         s = lh_pstore_compact(ps, &rep, &err);
     } else if (strcmp(cmd, "vacuum") == 0) {
         size_t deleted = 0;
-        s = lh_pstore_vacuum(ps, 0, &deleted, &err);
+        s = lh_pstore_vacuum(ps, 0, &deleted, NULL, &err);
         if (s == LH_OK) printf("%zu\n", deleted);
     } else if (strcmp(cmd, "destroy") == 0) {
         s = lh_pstore_destroy(ps, &err);

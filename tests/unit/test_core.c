@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lh/core/buf.h"
 #include "lh/core/dynlib.h"
@@ -239,6 +240,69 @@ static void test_keys(void)
     const char *bad[] = {"", "/abs", "a//b", "a/../b", "..", "a/./b", "a\\b", "a\nb", "a/", "\xff"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         CHECK_RC(lh_storage_check_key(bad[i], &err), LH_ERR_INVALID);
+}
+
+/* An interrupted streaming write (a process gone before commit) leaves its
+ * temp file; lh_storage_remove_debris takes it once it is older than the
+ * cutoff, and nothing else: not committed keys, not links. */
+static void test_storage_debris(void)
+{
+    char *dir = lh_test_tmpdir();
+    char *root = lh_asprintf("%s/lake", dir);
+    lh_error err;
+    lh_storage *s;
+    CHECK_OK(lh_storage_open(root, &s, &err), &err);
+    CHECK_OK(lh_storage_write(s, "t/keep/real.parquet", "data", 4, &err), &err);
+    pid_t pid = fork();
+    if (pid == 0) {
+        lh_storage *cs;
+        lh_storage_writer *w;
+        if (lh_storage_open(root, &cs, &err) != LH_OK ||
+            lh_storage_writer_open(cs, "t/part=1/dead.parquet", &w, &err) != LH_OK ||
+            lh_storage_writer_write(w, "half a file", 11, &err) != LH_OK)
+            _exit(1);
+        _exit(0); /* killed mid-write: no commit, no abort */
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* a link named like a temp file, pointing outside: never touched */
+    char *outside = lh_asprintf("%s/outside.txt", dir);
+    FILE *f = fopen(outside, "w");
+    if (f) fclose(f);
+    char *link = lh_asprintf("%s/t/keep/.lh-tmp-link", root);
+    CHECK(symlink(outside, link) == 0);
+
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    CHECK_OK(lh_storage_list(s, "t", LH_LIST_RECURSIVE, &keys, &err), &err);
+    CHECK_INT(keys.len, 1); /* temp files are never listed */
+    lh_strlist_free(&keys);
+    size_t removed = 99;
+    int64_t now = lh_now_us() / 1000;
+    CHECK_OK(lh_storage_remove_debris(s, "t", now - 3600000, &removed, &err), &err);
+    CHECK_INT(removed, 0); /* younger than the cutoff */
+    char *part_dir = lh_asprintf("%s/t/part=1", root);
+    struct stat st;
+    CHECK(stat(part_dir, &st) == 0);
+    CHECK_OK(lh_storage_remove_debris(s, "t", now + 60000, &removed, &err), &err);
+    CHECK_INT(removed, 1);
+    CHECK(stat(part_dir, &st) != 0 && errno == ENOENT); /* held only debris */
+    CHECK(lstat(link, &st) == 0 && access(outside, F_OK) == 0);
+    lh_buf b = LH_BUF_INIT;
+    CHECK_OK(lh_storage_read(s, "t/keep/real.parquet", &b, &err), &err);
+    CHECK_INT(b.len, 4);
+    lh_buf_free(&b);
+    CHECK_OK(lh_storage_remove_debris(s, "nothing/here", INT64_MAX, &removed, &err), &err);
+    CHECK_INT(removed, 0);
+    CHECK_RC(lh_storage_remove_debris(s, "../up", INT64_MAX, &removed, &err), LH_ERR_INVALID);
+    free(part_dir);
+    free(link);
+    free(outside);
+    lh_storage_free(s);
+    lh_test_rmtree(dir);
+    free(root);
+    free(dir);
 }
 
 static void test_storage_local(void)
@@ -506,6 +570,7 @@ int main(void)
     RUN(test_settings);
     RUN(test_keys);
     RUN(test_storage_local);
+    RUN(test_storage_debris);
     RUN(test_storage_failures);
     RUN(test_put_if_absent_race);
     RUN(test_dynlib);

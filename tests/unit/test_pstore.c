@@ -173,7 +173,7 @@ static void test_append_merge_read(void)
     lh_strlist_free(&changed);
 
     size_t deleted = 0;
-    CHECK_OK(lh_pstore_vacuum(ps, 0, &deleted, &err), &err);
+    CHECK_OK(lh_pstore_vacuum(ps, 0, &deleted, NULL, &err), &err);
     CHECK(deleted > 0);
     c = count(ps, NULL);
     CHECK_INT(c.rows, 100);
@@ -181,7 +181,7 @@ static void test_append_merge_read(void)
     /* maintenance refuses to run while an append is in flight */
     lh_fence *marker = NULL;
     CHECK_OK(lh_fence_acquire(st, "test", LH_FENCE_APPEND, 0, &marker, &err), &err);
-    CHECK_RC(lh_pstore_vacuum(ps, 0, &deleted, &err), LH_ERR_BUSY);
+    CHECK_RC(lh_pstore_vacuum(ps, 0, &deleted, NULL, &err), LH_ERR_BUSY);
     CHECK_OK(lh_fence_release(marker, &err), &err);
 
     CHECK_OK(lh_pstore_destroy(ps, &err), &err);

@@ -82,6 +82,14 @@ lh_status lh_storage_delete_many(lh_storage *s, const char *const *keys, size_t 
 /* Delete every key under prefix (a "directory"). */
 lh_status lh_storage_delete_prefix(lh_storage *s, const char *prefix, lh_error *err);
 
+/* Remove what interrupted writes left under prefix ("" = root, recursive)
+ * and began before cutoff_ms (ms since epoch): temp files of local writes,
+ * incomplete multipart uploads on S3. Neither is ever listed nor read, but
+ * both take space. Only for callers that know no writer is active under
+ * prefix (they hold its write fence). *removed counts what went. */
+lh_status lh_storage_remove_debris(lh_storage *s, const char *prefix, int64_t cutoff_ms,
+                                   size_t *removed, lh_error *err);
+
 typedef enum lh_list_flags {
     LH_LIST_RECURSIVE = 1, /* descend into sub-"directories" */
     LH_LIST_DIRS = 2,      /* non-recursive only: also report immediate sub-prefixes (with trailing '/') */
@@ -111,6 +119,9 @@ typedef struct lh_storage_ops {
     lh_status (*del_many)(lh_storage *s, const char *const *keys, size_t n, lh_error *err);
     lh_status (*list)(lh_storage *s, const char *prefix, int flags, lh_strlist *out,
                       lh_error *err);
+    /* Optional (NULL: a backend whose writes leave nothing behind). */
+    lh_status (*remove_debris)(lh_storage *s, const char *prefix, int64_t cutoff_ms,
+                               size_t *removed, lh_error *err);
 } lh_storage_ops;
 
 struct lh_storage {

@@ -88,9 +88,12 @@ void lh_pstore_set_progress(lh_pstore *ps, lh_pstore_progress_fn fn, void *ctx);
 lh_status lh_pstore_merge(lh_pstore *ps, bool force, lh_pstore_report *rep, lh_error *err);
 /* Bin-pack partitions with several files into one, rows unchanged. */
 lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err);
-/* Delete files the log no longer references, older than retention_hours. */
-lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, lh_error *err);
-/* Remove the whole table (log and data). */
+/* Delete files the log no longer references, older than retention_hours,
+ * and what interrupted writes left in the table as old (temp files, S3
+ * multipart uploads; *debris counts those, debris may be NULL). */
+lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, size_t *debris,
+                           lh_error *err);
+/* Remove the whole table (log, data, debris of interrupted writes). */
 lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err);
 /* Forcibly release .LOCK, .LOCK-MERGE and append markers. */
 lh_status lh_pstore_unlock(lh_pstore *ps, bool *released, lh_error *err);
