@@ -227,12 +227,12 @@ lh_status lh_storage_delete_prefix(lh_storage *s, const char *prefix, lh_error *
 }
 
 lh_status lh_storage_remove_debris(lh_storage *s, const char *prefix, int64_t cutoff_ms,
-                                   size_t *removed, lh_error *err)
+                                   bool dry_run, size_t *removed, lh_error *err)
 {
     *removed = 0;
     LH_TRY(check_prefix(prefix, err));
     if (!s->ops->remove_debris) return LH_OK;
-    return s->ops->remove_debris(s, prefix ? prefix : "", cutoff_ms, removed, err);
+    return s->ops->remove_debris(s, prefix ? prefix : "", cutoff_ms, dry_run, removed, err);
 }
 
 lh_status lh_storage_list(lh_storage *s, const char *prefix, int flags, lh_strlist *out,

@@ -429,7 +429,7 @@ static lh_status local_list(lh_storage *s, const char *prefix, int flags, lh_str
 
 /* Temp files (TMP_PREFIX) below fs_dir older than cutoff_ms. Links are
  * neither followed nor removed: only regular files this backend named. */
-static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, size_t *removed,
+static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, bool dry_run, size_t *removed,
                             lh_error *err)
 {
     DIR *d = opendir(fs_dir);
@@ -447,13 +447,13 @@ static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, size_t *remov
             if (errno != ENOENT) rc = lh_error_errno(err, LH_ERR_IO, errno, "stat %s", child);
         } else if (S_ISDIR(st.st_mode)) {
             size_t before = *removed;
-            rc = debris_dir(child, cutoff_ms, removed, err);
+            rc = debris_dir(child, cutoff_ms, dry_run, removed, err);
             /* a directory that held only debris goes too, as after deletes */
-            if (rc == LH_OK && *removed > before) (void)rmdir(child);
+            if (rc == LH_OK && !dry_run && *removed > before) (void)rmdir(child);
         } else if (S_ISREG(st.st_mode) &&
                    strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
                    (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < cutoff_ms) {
-            if (unlink(child) == 0) (*removed)++;
+            if (dry_run || unlink(child) == 0) (*removed)++;
             else if (errno != ENOENT) rc = lh_error_errno(err, LH_ERR_IO, errno, "delete %s", child);
         }
         free(child);
@@ -463,11 +463,11 @@ static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, size_t *remov
 }
 
 static lh_status local_remove_debris(lh_storage *s, const char *prefix, int64_t cutoff_ms,
-                                     size_t *removed, lh_error *err)
+                                     bool dry_run, size_t *removed, lh_error *err)
 {
     local_storage *ls = (local_storage *)s;
     char *dir = *prefix ? join(ls, prefix) : lh_strdup(ls->root);
-    lh_status rc = debris_dir(dir, cutoff_ms, removed, err);
+    lh_status rc = debris_dir(dir, cutoff_ms, dry_run, removed, err);
     free(dir);
     return rc;
 }

@@ -635,7 +635,7 @@ static lh_status abort_upload(lh_s3 *s3, const char *full_key, size_t root_len,
 
 /* The uploads of one ListMultipartUploads page begun before cutoff_ms. */
 static lh_status abort_page(lh_s3 *s3, const lh_buf *body, size_t root_len, int64_t cutoff_ms,
-                            size_t *removed, lh_error *err)
+                            bool dry_run, size_t *removed, lh_error *err)
 {
     const char *p = body->data, *end = body->data + body->len, *inner;
     size_t len;
@@ -651,7 +651,7 @@ static lh_status abort_page(lh_s3 *s3, const lh_buf *body, size_t root_len, int6
                    lh_time_parse_iso(initiated, strlen(initiated), &us, &ignore) == LH_OK &&
                    us / 1000 < cutoff_ms;
         if (old && key && id && *id && strlen(key) > root_len) {
-            rc = abort_upload(s3, key, root_len, id, err);
+            if (!dry_run) rc = abort_upload(s3, key, root_len, id, err);
             if (rc == LH_OK) (*removed)++;
         }
         free(key);
@@ -662,7 +662,7 @@ static lh_status abort_page(lh_s3 *s3, const lh_buf *body, size_t root_len, int6
 }
 
 static lh_status s3_remove_debris(lh_storage *s, const char *prefix, int64_t cutoff_ms,
-                                  size_t *removed, lh_error *err)
+                                  bool dry_run, size_t *removed, lh_error *err)
 {
     lh_s3 *s3 = (lh_s3 *)s;
     const char *root = s3->cfg.prefix;
@@ -689,7 +689,8 @@ static lh_status s3_remove_debris(lh_storage *s, const char *prefix, int64_t cut
                                                 "ListMultipartUploadsResult", &lr, &lr_len))
             rc = lh_s3_fail(s3, LH_ERR_CORRUPT, &req, &resp, err);
         if (rc != LH_OK) lh_error_prefix(err, "listing the uploads under \"%s\"", full_prefix);
-        if (rc == LH_OK) rc = abort_page(s3, &resp.body, root_len, cutoff_ms, removed, err);
+        if (rc == LH_OK)
+            rc = abort_page(s3, &resp.body, root_len, cutoff_ms, dry_run, removed, err);
         bool truncated = false;
         if (rc == LH_OK) {
             char *trunc = lh_s3_xml_get(resp.body.data, resp.body.len, "IsTruncated");

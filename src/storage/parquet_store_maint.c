@@ -290,7 +290,8 @@ lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, 
     lh_status rc = lh_delta_vacuum(ps->st, ps->table, retention_ms, now, false, NULL, deleted,
                                    err);
     /* the fence is held: no writer of ours is mid-file in the table */
-    if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, debris, err);
+    if (rc == LH_OK)
+        rc = lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, debris, err);
     rc = release_keep(merge, rc, err);
     return release_keep(lock, rc, err);
 }
@@ -305,7 +306,7 @@ lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)
     lh_status rc = lh_storage_delete_prefix(ps->st, log.data, err);
     if (rc == LH_OK) rc = lh_storage_delete_prefix(ps->st, ps->table, err);
     size_t debris = 0;
-    if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, INT64_MAX, &debris, err);
+    if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, INT64_MAX, false, &debris, err);
     lh_buf_free(&log);
     rc = release_keep(merge, rc, err);
     return release_keep(lock, rc, err);

@@ -211,6 +211,20 @@ def main():
     expect(lk, 0, "note orphan", str(orphan), "2 orphan(s)")
     cases += 1
 
+    # 8. a killed writer's temp file: a note, healthy; vacuum takes it
+    lk = case("debris")
+    path = sorted(live_adds(lk))[0]
+    temp = lk.table / Path(path).parent / ".lh-tmp-4242-00000000deadbeef"
+    temp.write_bytes(b"PAR1 half a file")
+    expect(lk, 0, "note debris: 1 temp file")
+    lk.run("maintenance", "vacuum", "--retention-hours", "0")
+    if temp.exists():
+        fail("vacuum left a killed writer's temp file")
+    code, text = lk.check()
+    if code != 0 or "debris" in text:
+        fail(f"check after vacuum still names debris:\n{text}")
+    cases += 1
+
     shutil.rmtree(tmp)
     print(f"check_lakes: {cases} broken-lake cases OK")
 

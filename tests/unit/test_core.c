@@ -280,12 +280,15 @@ static void test_storage_debris(void)
     lh_strlist_free(&keys);
     size_t removed = 99;
     int64_t now = lh_now_us() / 1000;
-    CHECK_OK(lh_storage_remove_debris(s, "t", now - 3600000, &removed, &err), &err);
+    CHECK_OK(lh_storage_remove_debris(s, "t", now - 3600000, false, &removed, &err), &err);
     CHECK_INT(removed, 0); /* younger than the cutoff */
     char *part_dir = lh_asprintf("%s/t/part=1", root);
     struct stat st;
     CHECK(stat(part_dir, &st) == 0);
-    CHECK_OK(lh_storage_remove_debris(s, "t", now + 60000, &removed, &err), &err);
+    CHECK_OK(lh_storage_remove_debris(s, "t", now + 60000, true, &removed, &err), &err);
+    CHECK_INT(removed, 1); /* dry run: counted, kept */
+    CHECK(stat(part_dir, &st) == 0);
+    CHECK_OK(lh_storage_remove_debris(s, "t", now + 60000, false, &removed, &err), &err);
     CHECK_INT(removed, 1);
     CHECK(stat(part_dir, &st) != 0 && errno == ENOENT); /* held only debris */
     CHECK(lstat(link, &st) == 0 && access(outside, F_OK) == 0);
@@ -293,9 +296,9 @@ static void test_storage_debris(void)
     CHECK_OK(lh_storage_read(s, "t/keep/real.parquet", &b, &err), &err);
     CHECK_INT(b.len, 4);
     lh_buf_free(&b);
-    CHECK_OK(lh_storage_remove_debris(s, "nothing/here", INT64_MAX, &removed, &err), &err);
+    CHECK_OK(lh_storage_remove_debris(s, "nothing/here", INT64_MAX, false, &removed, &err), &err);
     CHECK_INT(removed, 0);
-    CHECK_RC(lh_storage_remove_debris(s, "../up", INT64_MAX, &removed, &err), LH_ERR_INVALID);
+    CHECK_RC(lh_storage_remove_debris(s, "../up", INT64_MAX, false, &removed, &err), LH_ERR_INVALID);
     free(part_dir);
     free(link);
     free(outside);

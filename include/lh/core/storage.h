@@ -86,9 +86,10 @@ lh_status lh_storage_delete_prefix(lh_storage *s, const char *prefix, lh_error *
  * and began before cutoff_ms (ms since epoch): temp files of local writes,
  * incomplete multipart uploads on S3. Neither is ever listed nor read, but
  * both take space. Only for callers that know no writer is active under
- * prefix (they hold its write fence). *removed counts what went. */
+ * prefix (they hold its write fence). *removed counts what went; with
+ * dry_run nothing goes and *removed counts what would. */
 lh_status lh_storage_remove_debris(lh_storage *s, const char *prefix, int64_t cutoff_ms,
-                                   size_t *removed, lh_error *err);
+                                   bool dry_run, size_t *removed, lh_error *err);
 
 typedef enum lh_list_flags {
     LH_LIST_RECURSIVE = 1, /* descend into sub-"directories" */
@@ -121,7 +122,7 @@ typedef struct lh_storage_ops {
                       lh_error *err);
     /* Optional (NULL: a backend whose writes leave nothing behind). */
     lh_status (*remove_debris)(lh_storage *s, const char *prefix, int64_t cutoff_ms,
-                               size_t *removed, lh_error *err);
+                               bool dry_run, size_t *removed, lh_error *err);
 } lh_storage_ops;
 
 struct lh_storage {
