@@ -104,10 +104,14 @@ lh_status lh_pstore_version(lh_pstore *ps, int64_t *version, lh_error *err)
 lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *err)
 {
     *snap = NULL;
-    bool exists = false;
-    LH_TRY(lh_delta_exists(ps->st, ps->table, &exists, err));
-    if (!exists) return LH_OK;
-    return lh_delta_snapshot_load(ps->st, ps->table, LH_DELTA_LATEST, snap, err);
+    lh_status rc = lh_delta_snapshot_load(ps->st, ps->table, LH_DELTA_LATEST, snap, err);
+    if (rc != LH_ERR_NOT_FOUND) return rc;
+    /* no table, or a log file gone while replaying (which stays an error):
+     * the second listing is paid only here */
+    bool exists = true;
+    lh_error e2;
+    if (lh_delta_exists(ps->st, ps->table, &exists, &e2) == LH_OK && !exists) return LH_OK;
+    return rc;
 }
 
 /* ------------------------------------------------------------- partitions */
