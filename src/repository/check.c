@@ -408,8 +408,10 @@ static lh_status check_debris(lh_storage *st, const char *prefix, lh_check_repor
     size_t n = 0;
     LH_TRY(lh_storage_remove_debris(st, prefix, INT64_MAX, true, &n, err));
     if (n)
-        add(&rep->notes, "debris: %zu temp file(s) or upload(s) of writes in flight or killed (vacuum "
-                         "removes them)", n);
+        add(&rep->notes,
+            "debris: %zu temp file(s) or upload(s) of writes in flight or killed (vacuum removes "
+            "them)",
+            n);
     return LH_OK;
 }
 

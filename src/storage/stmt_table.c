@@ -373,9 +373,9 @@ bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *cons
            lh_bytes_cmp(ids[lo], strlen(ids[lo]), st->max_value.data, st->max_value.len) <= 0;
 }
 
-/* Append the selected rows of row group rg (nrows rows) to out. */
-/* decoded: a column (LH_COL_*) the caller already decoded into f->col for
- * this row group, used as is; -1 for none. */
+/* Append the selected rows of row group rg (nrows rows) to out. decoded: a
+ * column (LH_COL_*) the caller already decoded into f->col for this row
+ * group, used as is; -1 for none. */
 static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_sel *sel,
                            int decoded, lh_stmt_batch *out, lh_error *err)
 {
