@@ -375,19 +375,38 @@ static lh_status local_delete(lh_storage *s, const char *key, lh_error *err)
     return rc;
 }
 
+/* *d: fs_dir opened for reading, or NULL when it does not exist. */
+static lh_status open_dir(const char *fs_dir, DIR **d, lh_error *err)
+{
+    *d = opendir(fs_dir);
+    if (*d || errno == ENOENT || errno == ENOTDIR) return LH_OK;
+    return lh_error_errno(err, LH_ERR_IO, errno, "list %s", fs_dir);
+}
+
+/* The next entry other than "." and "..", or NULL. */
+static struct dirent *next_entry(DIR *d)
+{
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) break;
+    return e;
+}
+
+static bool is_temp(const char *name)
+{
+    return strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0;
+}
+
 static lh_status list_dir(const char *fs_dir, const char *key_prefix, int flags, lh_strlist *out,
                           lh_error *err)
 {
-    DIR *d = opendir(fs_dir);
-    if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR) return LH_OK;
-        return lh_error_errno(err, LH_ERR_IO, errno, "list %s", fs_dir);
-    }
+    DIR *d;
+    LH_TRY(open_dir(fs_dir, &d, err));
+    if (!d) return LH_OK;
     lh_status rc = LH_OK;
     struct dirent *e;
-    while (rc == LH_OK && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0) continue;
+    while (rc == LH_OK && (e = next_entry(d)) != NULL) {
+        if (is_temp(e->d_name)) continue;
         char *child = lh_asprintf("%s/%s", fs_dir, e->d_name);
         char *key = lh_asprintf("%s%s", key_prefix, e->d_name);
         bool is_dir = e->d_type == DT_DIR;
@@ -432,15 +451,12 @@ static lh_status local_list(lh_storage *s, const char *prefix, int flags, lh_str
 static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, bool dry_run, size_t *removed,
                             lh_error *err)
 {
-    DIR *d = opendir(fs_dir);
-    if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR) return LH_OK;
-        return lh_error_errno(err, LH_ERR_IO, errno, "list %s", fs_dir);
-    }
+    DIR *d;
+    LH_TRY(open_dir(fs_dir, &d, err));
+    if (!d) return LH_OK;
     lh_status rc = LH_OK;
     struct dirent *e;
-    while (rc == LH_OK && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    while (rc == LH_OK && (e = next_entry(d)) != NULL) {
         char *child = lh_asprintf("%s/%s", fs_dir, e->d_name);
         struct stat st;
         if (lstat(child, &st) != 0) {
@@ -450,8 +466,7 @@ static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, bool dry_run,
             rc = debris_dir(child, cutoff_ms, dry_run, removed, err);
             /* a directory that held only debris goes too, as after deletes */
             if (rc == LH_OK && !dry_run && *removed > before) (void)rmdir(child);
-        } else if (S_ISREG(st.st_mode) &&
-                   strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+        } else if (S_ISREG(st.st_mode) && is_temp(e->d_name) &&
                    (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < cutoff_ms) {
             if (dry_run || unlink(child) == 0) (*removed)++;
             else if (errno != ENOENT) rc = lh_error_errno(err, LH_ERR_IO, errno, "delete %s", child);
