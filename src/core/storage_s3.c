@@ -540,13 +540,23 @@ static void push_rel(const lh_s3 *s3, const char *full, size_t root_len, lh_strl
     (void)s3;
 }
 
+/* The S3 key prefix of the storage prefix `prefix` (a "directory": ends in
+ * '/' unless empty); *root_len: the length of the storage root's part of
+ * every full key. Caller frees. */
+static char *full_dir_prefix(const lh_s3 *s3, const char *prefix, size_t *root_len)
+{
+    const char *root = s3->cfg.prefix;
+    size_t pn = strlen(prefix);
+    *root_len = strlen(root) + (*root ? 1 : 0);
+    return lh_asprintf("%s%s%s%s", root, *root ? "/" : "", prefix,
+                       pn && prefix[pn - 1] != '/' ? "/" : "");
+}
+
 static lh_status s3_list(lh_storage *s, const char *prefix, int flags, lh_strlist *out, lh_error *err)
 {
     lh_s3 *s3 = (lh_s3 *)s;
-    const char *root = s3->cfg.prefix;
-    size_t pn = strlen(prefix);
-    char *full_prefix = lh_asprintf("%s%s%s%s", root, *root ? "/" : "", prefix, pn && prefix[pn - 1] != '/' ? "/" : "");
-    size_t root_len = strlen(root) + (*root ? 1 : 0);
+    size_t root_len;
+    char *full_prefix = full_dir_prefix(s3, prefix, &root_len);
     bool recursive = flags & LH_LIST_RECURSIVE;
     char *token = NULL;
     char max_keys[16];
@@ -665,11 +675,8 @@ static lh_status s3_remove_debris(lh_storage *s, const char *prefix, int64_t cut
                                   bool dry_run, size_t *removed, lh_error *err)
 {
     lh_s3 *s3 = (lh_s3 *)s;
-    const char *root = s3->cfg.prefix;
-    size_t pn = strlen(prefix);
-    char *full_prefix = lh_asprintf("%s%s%s%s", root, *root ? "/" : "", prefix,
-                                    pn && prefix[pn - 1] != '/' ? "/" : "");
-    size_t root_len = strlen(root) + (*root ? 1 : 0);
+    size_t root_len;
+    char *full_prefix = full_dir_prefix(s3, prefix, &root_len);
     char *key_marker = NULL, *id_marker = NULL;
     lh_status rc = LH_OK;
     for (;;) {
