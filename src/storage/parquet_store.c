@@ -557,10 +557,7 @@ lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error 
     free(start);
     pthread_mutex_lock(&t->mu);
     if (written) {
-        if (t->len + written > t->cap) {
-            t->cap = t->len + written > 2 * t->cap ? t->len + written : 2 * t->cap;
-            t->adds = lh_realloc(t->adds, t->cap * sizeof *t->adds);
-        }
+        t->adds = lh_grow(t->adds, &t->cap, t->len + written, sizeof *t->adds);
         memcpy(t->adds + t->len, adds, written * sizeof *adds);
         t->len += written;
     }
