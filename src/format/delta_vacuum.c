@@ -29,6 +29,25 @@ static bool is_hidden(const char *rel, const lh_strlist *part_cols)
     }
 }
 
+/* Hadoop's local filesystem (Spark) writes a checksum ".NAME.crc" beside
+ * each file NAME and deletes both together; it is vacuumed as NAME would be.
+ * Returns "dir/NAME" for a checksum of a visible file, else NULL. */
+static char *checksum_target(const char *rel, const lh_strlist *part_cols)
+{
+    const char *slash = strrchr(rel, '/');
+    const char *name = slash ? slash + 1 : rel;
+    size_t len = strlen(name);
+    static const char suffix[] = ".crc";
+    size_t sn = sizeof suffix - 1;
+    if (name[0] != '.' || len <= 1 + sn || strcmp(name + len - sn, suffix) != 0) return NULL;
+    char *target = lh_asprintf("%.*s%.*s", (int)(name - rel), rel, (int)(len - 1 - sn), name + 1);
+    if (is_hidden(target, part_cols)) {
+        free(target);
+        return NULL;
+    }
+    return target;
+}
+
 static bool tombstone_protected(const lh_delta_snapshot *s, const char *rel, int64_t cutoff)
 {
     size_t lo = 0, hi = s->num_tombstones;
@@ -63,9 +82,15 @@ lh_status lh_delta_vacuum(lh_storage *st, const char *prefix, int64_t retention_
         const char *key = keys.items[i];
         if (key[strlen(key) - 1] == '/') continue;
         const char *rel = key + rn;
-        if (is_hidden(rel, &s->metadata.partition_columns)) continue;
-        if (lh_delta_snapshot_find(s, rel)) continue;
-        if (tombstone_protected(s, rel, cutoff)) continue;
+        char *checksum_of = NULL;
+        if (is_hidden(rel, &s->metadata.partition_columns)) {
+            checksum_of = checksum_target(rel, &s->metadata.partition_columns);
+            if (!checksum_of) continue;
+            rel = checksum_of;
+        }
+        bool keep = lh_delta_snapshot_find(s, rel) || tombstone_protected(s, rel, cutoff);
+        free(checksum_of);
+        if (keep) continue;
         lh_stat fst;
         rc = lh_storage_stat(st, key, &fst, err);
         if (rc == LH_ERR_NOT_FOUND) { /* deleted concurrently */

@@ -497,8 +497,14 @@ static void test_vacuum(void)
     touch_old(st, "t/origin=a/orphan.parquet", 3600);
     touch_old(st, "t/origin=a/fresh.parquet", 0);
     touch_old(st, "t/_hidden/x.parquet", 3600);
+    /* Hadoop checksums: of a live file, of a removed one, of none */
+    touch_old(st, "t/origin=a/.live.parquet.crc", 3600);
+    touch_old(st, "t/origin=a/.gone.parquet.crc", 3600);
     touch_old(st, "t/origin=a/.x.crc", 3600);
+    touch_old(st, "t/origin=a/.crc", 3600);
+    touch_old(st, "t/_hidden/.x.parquet.crc", 3600);
     touch_old(st, "t/_delta_log/zzz", 3600);
+    touch_old(st, "t/_delta_log/.00000000000000000000.json.crc", 3600);
     lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
     lh_delta_txn *t;
     CHECK_OK(lh_delta_txn_new(st, "t", s, &t, &err), &err);
@@ -514,12 +520,14 @@ static void test_vacuum(void)
     size_t n = 99;
     /* the tombstone of gone.parquet is younger than a 1 minute retention */
     CHECK_OK(lh_delta_vacuum(st, "t", 60000, now, true, &out, &n, &err), &err);
-    CHECK_INT(n, 1);
-    CHECK_STR(out.len ? out.items[0] : "", "origin=a/orphan.parquet");
+    CHECK_INT(n, 2);
+    CHECK(lh_strlist_contains(&out, "origin=a/orphan.parquet"));
+    CHECK(lh_strlist_contains(&out, "origin=a/.x.crc"));
     lh_strlist_free(&out);
     CHECK_OK(lh_delta_vacuum(st, "t", 0, now + 1, false, &out, &n, &err), &err);
-    CHECK_INT(n, 3);
+    CHECK_INT(n, 5);
     CHECK(lh_strlist_contains(&out, "origin=a/gone.parquet"));
+    CHECK(lh_strlist_contains(&out, "origin=a/.gone.parquet.crc"));
     CHECK(lh_strlist_contains(&out, "origin=a/orphan.parquet"));
     CHECK(lh_strlist_contains(&out, "origin=a/fresh.parquet"));
     lh_strlist_free(&out);
@@ -531,7 +539,13 @@ static void test_vacuum(void)
     CHECK_OK(lh_storage_exists(st, "t/_hidden/x.parquet", &ex, &err), &err);
     CHECK(ex);
     CHECK_OK(lh_storage_exists(st, "t/origin=a/.x.crc", &ex, &err), &err);
-    CHECK(ex);
+    CHECK(!ex);
+    const char *kept[] = {"t/origin=a/.live.parquet.crc", "t/origin=a/.crc", "t/_hidden/.x.parquet.crc",
+                          "t/_delta_log/.00000000000000000000.json.crc"};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        CHECK_OK(lh_storage_exists(st, kept[i], &ex, &err), &err);
+        CHECK(ex);
+    }
     CHECK_OK(lh_storage_exists(st, "t/_delta_log/zzz", &ex, &err), &err);
     CHECK(ex);
     close_tmp(st, dir);
