@@ -469,10 +469,11 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
     int leaf = f->leaf_of[LH_COL_ENTITY_ID];
     LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
     const lh_pq_column *c = &f->col;
-    if (c->type != LH_PQ_BYTE_ARRAY || c->def_levels || c->num_levels != (size_t)nrows)
+    /* optional in files other writers made (Spark), but never null */
+    if (c->type != LH_PQ_BYTE_ARRAY || c->num_levels != (size_t)nrows || c->num_values != (size_t)nrows)
         return lh_error_set(err, LH_ERR_CORRUPT,
-                            "%s: column entity_id of row group %zu is not %lld strings", f->key,
-                            rg, (long long)nrows);
+                            "%s: column entity_id of row group %zu is not %lld non-null strings",
+                            f->key, rg, (long long)nrows);
     uint32_t *rows = NULL;
     size_t len = 0, cap = 0;
     bool prev_wanted = false;
@@ -562,9 +563,10 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     int leaf = f->leaf_of[LH_COL_ENTITY_ID];
     if (rc == LH_OK) rc = lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err);
     const lh_pq_column *c = &f->col;
-    if (rc == LH_OK && (c->type != LH_PQ_BYTE_ARRAY || c->def_levels || c->num_values != n))
+    if (rc == LH_OK && (c->type != LH_PQ_BYTE_ARRAY || c->num_levels != n || c->num_values != n))
         rc = lh_error_set(err, LH_ERR_CORRUPT,
-                          "%s: column entity_id of row group %zu is not %zu strings", f->key, rg, n);
+                          "%s: column entity_id of row group %zu is not %zu non-null strings", f->key,
+                          rg, n);
     uint32_t *rows = NULL;
     size_t len = 0;
     if (rc == LH_OK) {

@@ -4,12 +4,14 @@ Tables must agree row for row: live view, raw rows, partition values and
 layout; Delta logs must be readable by deltalake."""
 import json
 import random
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
 import deltascan
 import refshim  # noqa: F401  (offline delta_scan for the reference)
@@ -263,3 +265,24 @@ def test_fragments_and_roles_merge_like_the_reference(tmp_path):
     ParquetStore(str(b / DATASET), DATASET, shards=0).merge()
     assert delta_rows(a) == delta_rows(b)
     assert ours_dump(a, 0) == live
+
+
+def test_reads_of_optional_columns_other_writers_make(tmp_path):
+    """delta-rs from a schema whose columns are all nullable: the parquet
+    columns are optional (with definition levels) though never null there;
+    full and pruned reads take them (a lookup once refused them)."""
+    lake = tmp_path / "lake"
+    ours_append(lake, 4, entity_statements(SHARED_DATA / "eu_authorities.ftm.json", 40, "bulk", T0))
+    # the statements as ours wrote them, shard included
+    table = DeltaTable(str(lake / DATASET / "statements")).to_pyarrow_table()
+    rows = table.to_pylist()
+    shutil.rmtree(lake / DATASET / "statements")
+    table = table.cast(pa.schema([f.with_nullable(True) for f in table.schema]))
+    write_deltalake(str(lake / DATASET / "statements"), table, partition_by=["shard", "bucket", "origin"])
+    some = pq.ParquetFile(next((lake / DATASET / "statements").rglob("*.parquet")))
+    assert some.schema.column(some.schema_arrow.get_field_index("entity_id")).max_definition_level == 1
+    live = ours_dump(lake, 4)
+    assert len(live) == len(rows)
+    for eid in sorted({r["entity_id"] for r in rows})[::5]:
+        got = [json.loads(line) for line in ours(lake, 4, "entity", eid).splitlines()]
+        assert canon(got) == [r for r in live if r["entity_id"] == eid] != []

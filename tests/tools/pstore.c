@@ -90,6 +90,12 @@ int main(int argc, char **argv)
         lh_pstore_filter_init(&q);
         q.include_tombstones = strcmp(arg, "raw") == 0;
         s = lh_pstore_query_statements(ps, &q, dump_fn, NULL, &err);
+    } else if (strcmp(cmd, "entity") == 0) { /* one entity's live rows: a pruned read */
+        lh_pstore_filter q;
+        lh_pstore_filter_init(&q);
+        q.entity_ids = &arg;
+        q.num_entity_ids = 1;
+        s = lh_pstore_query_statements(ps, &q, dump_fn, NULL, &err);
     } else if (strcmp(cmd, "changed") == 0) {
         int64_t since = 0;
         lh_strlist ids;
