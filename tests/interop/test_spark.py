@@ -1,0 +1,154 @@
+"""Spark (delta-spark) and our engine on one Delta table, both ways:
+Spark reads every version of a table we wrote (a merge's checkpoint
+included); then Spark writes to our table (a table property, appends, a
+checkpoint of its own, OPTIMIZE), its old commits are cleaned up, and we
+read, merge and append on top of what Spark left, the reference agreeing."""
+import json
+import random
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from deltalake import DeltaTable
+
+import spark
+from ftm_lakehouse.storage.parquet import ParquetStore
+from test_pstore import (
+    DATASET, SHARED_DATA, T0, canon, comparable, delta_rows, entity_statements, ours, ours_append, ours_dump,
+    ref_dump,
+)
+
+pytestmark = pytest.mark.skipif(not (spark.LIB / "pyspark").is_dir(), reason=".spark missing: run scripts/setup")
+
+
+def table_path(lake):
+    return lake / DATASET / "statements"
+
+
+def delta_rows_at(lake, version):
+    return canon(DeltaTable(str(table_path(lake)), version=version).to_pyarrow_table().to_pylist())
+
+
+def workload():
+    """A first import, a second one re-seeing a third of it (first_seen
+    folds) with recent and long-past tombstones, and a second origin."""
+    rng = random.Random(11)
+    base = entity_statements(SHARED_DATA / "eu_authorities.ftm.json", 150, "bulk", T0)
+    later = T0 + timedelta(days=3)
+    again = [{**r, "first_seen": later, "last_seen": later} for r in rng.sample(base, len(base) // 3)]
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    old = now - timedelta(days=90)
+    again += [{**r, "first_seen": now, "last_seen": now, "deleted_at": now} for r in rng.sample(base, 15)]
+    again += [{**r, "first_seen": old, "last_seen": later + timedelta(days=1), "deleted_at": old}
+              for r in rng.sample(base, 15)]
+    other = entity_statements(SHARED_DATA / "parteispenden.ftm.json", 60, "crawl", later)
+    return base, again, other
+
+
+def with_shards(tmp_path, name, rows, shards):
+    """rows with the `shard` partition value our engine gives them (Spark
+    appends need it spelled out)."""
+    scratch = tmp_path / name
+    ours_append(scratch, shards, rows)
+    shard_of = {r["id"]: r["shard"] for r in delta_rows(scratch)}
+    return [{**r, "shard": shard_of[r["id"]]} for r in rows]
+
+
+def test_spark_reads_every_version_we_wrote(tmp_path):
+    base, again, other = workload()
+    lake = tmp_path / "ours"
+    ours_append(lake, 4, base)    # v0
+    ours_append(lake, 4, again)   # v1
+    ours(lake, 4, "merge")        # ends with a checkpoint
+    ours_append(lake, 4, other)   # a commit after the checkpoint
+    path = str(table_path(lake))
+    log = table_path(lake) / "_delta_log"
+    checkpoint = json.loads((log / "_last_checkpoint").read_text())["version"]
+    latest_version = DeltaTable(path).version()
+    assert (log / f"{checkpoint:020d}.checkpoint.parquet").exists() and checkpoint < latest_version
+    latest, first, second, detail, history = spark.session([
+        {"op": "read", "path": path},
+        {"op": "read", "path": path, "version": 0},
+        {"op": "read", "path": path, "version": 1},
+        {"op": "sql", "path": path, "query": "DESCRIBE DETAIL {table}"},
+        {"op": "sql", "path": path, "query": "DESCRIBE HISTORY {table}"},
+    ])
+    assert canon(latest["rows"]) == delta_rows(lake)
+    assert canon(first["rows"]) == delta_rows_at(lake, 0)
+    assert canon(second["rows"]) == delta_rows_at(lake, 1)
+    assert len(latest["rows"]) == len(delta_rows(lake)) > len(base)
+    types = {name: (kind, nullable) for name, kind, nullable in latest["schema"]}
+    assert types["first_seen"] == ("timestamp", False)
+    assert types["deleted_at"] == ("timestamp", True)
+    assert types["external"] == ("boolean", False)
+    assert types["id"] == ("string", False)
+    assert detail[0]["partitionColumns"] == ["shard", "bucket", "origin"]
+    assert detail[0]["numFiles"] == len(DeltaTable(path).file_uris())
+    assert sorted(h["version"] for h in history) == list(range(latest_version + 1))
+
+
+def test_we_read_merge_and_append_on_what_spark_wrote(tmp_path):
+    base, again, other = workload()
+    shards = 4
+    lake = tmp_path / "lake"
+    ours_append(lake, shards, base)
+    path = str(table_path(lake))
+    log = table_path(lake) / "_delta_log"
+    shard_of = {r["id"]: r["shard"] for r in delta_rows(lake)}
+    again_file, other_file = tmp_path / "again.jsonl", tmp_path / "other.jsonl"
+    spark.write_rows(again_file, [{**r, "shard": shard_of[r["id"]]} for r in again])
+    spark.write_rows(other_file, with_shards(tmp_path, "scratch", other, shards))
+    ours_version = DeltaTable(path).version()
+    spark.session([
+        # a property ours must carry on: Spark checkpoints every 2 commits
+        {"op": "sql", "path": path,
+         "query": "ALTER TABLE {table} SET TBLPROPERTIES ('delta.checkpointInterval' = '2', 'lh.test' = 'kept')"},
+        {"op": "append", "path": path, "rows_file": str(again_file)},
+        {"op": "append", "path": path, "rows_file": str(other_file)},
+        {"op": "sql", "path": path, "query": "OPTIMIZE {table}"},  # rewrites, dataChange=false
+    ])
+    spark_version = DeltaTable(path).version()
+    assert spark_version == ours_version + 4
+    commit = [json.loads(line) for line in (log / f"{spark_version:020d}.json").read_text().splitlines()]
+    assert commit[0]["commitInfo"]["operation"] == "OPTIMIZE"
+    assert any("remove" in a and not a["remove"]["dataChange"] for a in commit)
+    # Spark's log cleanup: the commits its newest checkpoint covers may go
+    checkpoint = json.loads((log / "_last_checkpoint").read_text())["version"]
+    assert ours_version < checkpoint <= spark_version
+    assert (log / f"{checkpoint:020d}.checkpoint.parquet").exists()
+    for v in range(checkpoint):
+        (log / f"{v:020d}.json").unlink(missing_ok=True)
+    spark_written = delta_rows(lake)
+    assert len(spark_written) == len(base) + len(again) + len(other)
+    # our reads of Spark's table: raw rows and the live view (the reference agrees)
+    assert ours_dump(lake, shards, raw=True) == spark_written
+    live = ours_dump(lake, shards)
+    assert comparable(ref_dump(lake, shards)) == comparable(live)
+    # lookups prune by Spark's statistics (truncated strings) and ours
+    for eid in sorted({r["entity_id"] for r in again + other})[::7]:
+        rows = [json.loads(line) for line in ours(lake, shards, "entity", eid).splitlines()]
+        assert canon(rows) == [r for r in live if r["entity_id"] == eid] != []
+    # merge on each side from the same Spark-written state
+    ref_lake = tmp_path / "ref"
+    shutil.copytree(lake, ref_lake)
+    ours(lake, shards, "merge")
+    ParquetStore(str(ref_lake / DATASET), DATASET, shards=shards).merge()
+    assert delta_rows(lake) == delta_rows(ref_lake)
+    assert ours_dump(lake, shards) == live
+    # the table property Spark set survives our commits
+    meta = DeltaTable(path).metadata().configuration
+    assert meta.get("lh.test") == "kept" and meta.get("delta.checkpointInterval") == "2"
+    # our append after the merge, then Spark reads what we left
+    merged = DeltaTable(path).version()
+    ours_append(lake, shards, [{**r, "last_seen": r["last_seen"] + timedelta(days=9)} for r in base[:20]])
+    assert DeltaTable(path).version() == merged + 1
+    # our vacuum drops the files Spark wrote and the merge replaced, with
+    # the checksum files Spark's Hadoop filesystem put beside them
+    ours(lake, shards, "vacuum")
+    root = table_path(lake)
+    live = {uri.removeprefix("file://") for uri in DeltaTable(path).file_uris()}
+    on_disk = {str(p) for p in root.rglob("*.parquet") if "_delta_log" not in p.parts}
+    assert on_disk == live
+    assert not [p for p in root.rglob(".*.crc") if "_delta_log" not in p.parts]
+    (after,) = spark.session([{"op": "read", "path": path}])
+    assert canon(after["rows"]) == delta_rows(lake)
