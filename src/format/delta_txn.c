@@ -35,22 +35,35 @@ struct lh_delta_txn {
     lh_delta_map info; /* extra commitInfo keys -> raw JSON */
 };
 
+lh_status lh_delta_check_writable(const lh_delta_snapshot *read, const char *prefix, lh_error *err)
+{
+    /* Writer protocol 2 = appendOnly and invariants; anything newer
+     * (constraints, generated columns, CDF, deletion vectors, features) we
+     * cannot honour. */
+    const lh_delta_protocol *p = lh_delta_snapshot_protocol(read);
+    if (p->min_writer_version > 2) {
+        lh_buf features = LH_BUF_INIT;
+        for (size_t i = 0; i < p->writer_features.len; i++)
+            lh_buf_printf(&features, "%s%s", i ? ", " : " (features: ", p->writer_features.items[i]);
+        if (features.len) lh_buf_append_byte(&features, ')');
+        lh_status rc = lh_error_set(err, LH_ERR_UNSUPPORTED,
+                                    "Delta table \"%s\" needs writer version %d%s; this writer supports 2",
+                                    prefix ? prefix : "", p->min_writer_version,
+                                    features.len ? features.data : "");
+        lh_buf_free(&features);
+        return rc;
+    }
+    const lh_delta_metadata *m = lh_delta_snapshot_metadata(read);
+    if (m->schema_string && strstr(m->schema_string, "delta.invariants"))
+        return lh_error_set(err, LH_ERR_UNSUPPORTED,
+                            "Delta table \"%s\" has column invariants, not supported", prefix ? prefix : "");
+    return LH_OK;
+}
+
 lh_status lh_delta_txn_new(lh_storage *st, const char *prefix, const lh_delta_snapshot *read,
                            lh_delta_txn **out, lh_error *err)
 {
-    if (read) {
-        /* Writer protocol 2 = appendOnly and invariants; anything newer
-         * (constraints, generated columns, CDF, features) we cannot honour. */
-        const lh_delta_protocol *p = lh_delta_snapshot_protocol(read);
-        if (p->min_writer_version > 2)
-            return lh_error_set(err, LH_ERR_UNSUPPORTED,
-                                "Delta table \"%s\" needs writer version %d; this writer supports 2",
-                                prefix ? prefix : "", p->min_writer_version);
-        const lh_delta_metadata *m = lh_delta_snapshot_metadata(read);
-        if (m->schema_string && strstr(m->schema_string, "delta.invariants"))
-            return lh_error_set(err, LH_ERR_UNSUPPORTED,
-                                "Delta table \"%s\" has column invariants, not supported", prefix ? prefix : "");
-    }
+    if (read) LH_TRY(lh_delta_check_writable(read, prefix, err));
     lh_delta_txn *t = lh_calloc(1, sizeof *t);
     t->st = st;
     t->prefix = lh_strdup(prefix ? prefix : "");

@@ -477,6 +477,10 @@ struct lh_pstore_txn {
     lh_delta_add *adds;
     size_t len, cap;
     uint64_t rows;
+    /* the table as the txn began (NULL: none yet): its protocol was checked
+     * before any file was written, and the commit is checked against every
+     * version since (a writer that changed the protocol meanwhile wins) */
+    lh_delta_snapshot *read;
 };
 
 lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
@@ -487,6 +491,8 @@ lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
     pthread_mutex_init(&t->mu, NULL);
     lh_status rc = lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_APPEND,
                                     ps->opts.lock_max_retries, &t->marker, err);
+    if (rc == LH_OK) rc = lh_pstore_snapshot(ps, &t->read, err);
+    if (rc == LH_OK && t->read) rc = lh_delta_check_writable(t->read, ps->table, err);
     if (rc != LH_OK) {
         lh_pstore_txn_free(t);
         return rc;
@@ -580,9 +586,15 @@ lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err)
     lh_status rc = LH_OK;
     if (t->len) {
         /* the table is created only now: an import that fails leaves no trace */
-        rc = ensure_table(ps, err);
+        if (!t->read) {
+            rc = ensure_table(ps, err);
+            if (rc == LH_OK) rc = lh_pstore_snapshot(ps, &t->read, err);
+            if (rc == LH_OK && !t->read)
+                rc = lh_error_set(err, LH_ERR_NOT_FOUND, "Delta table \"%s\" vanished after its creation",
+                                  ps->table);
+        }
         lh_delta_txn *txn = NULL;
-        if (rc == LH_OK) rc = lh_delta_txn_new(ps->st, ps->table, NULL, &txn, err);
+        if (rc == LH_OK) rc = lh_delta_txn_new(ps->st, ps->table, t->read, &txn, err);
         for (size_t i = 0; rc == LH_OK && i < t->len; i++) rc = lh_delta_txn_add(txn, &t->adds[i], err);
         if (rc == LH_OK) {
             lh_delta_kv params[] = {{"mode", "Append"},
@@ -610,6 +622,7 @@ void lh_pstore_txn_free(lh_pstore_txn *t)
         lh_buf_free(&key);
     }
     lh_fence_release(t->marker, &ignore);
+    lh_delta_snapshot_free(t->read);
     free(t->adds);
     while (t->stages) {
         stage *next = t->stages->next;

@@ -15,8 +15,9 @@ import spark
 from ftm_lakehouse.storage.parquet import ParquetStore
 from test_pstore import (
     DATASET, SHARED_DATA, T0, canon, comparable, delta_rows, entity_statements, ours, ours_append, ours_dump,
-    ref_dump,
+    ref_dump, to_json,
 )
+from conftest import run, tool
 
 pytestmark = pytest.mark.skipif(not (spark.LIB / "pyspark").is_dir(), reason=".spark missing: run scripts/setup")
 
@@ -66,12 +67,26 @@ def test_spark_reads_every_version_we_wrote(tmp_path):
     checkpoint = json.loads((log / "_last_checkpoint").read_text())["version"]
     latest_version = DeltaTable(path).version()
     assert (log / f"{checkpoint:020d}.checkpoint.parquet").exists() and checkpoint < latest_version
-    latest, first, second, detail, history = spark.session([
+    dv_lake = tmp_path / "dv"
+    shutil.copytree(lake, dv_lake)
+    dv_path = str(table_path(dv_lake))
+    cdf_lake = tmp_path / "cdf"
+    shutil.copytree(lake, cdf_lake)
+    cdf_path = str(table_path(cdf_lake))
+    victim = other[0]["entity_id"]
+    latest, first, second, detail, history, _, _, _ = spark.session([
         {"op": "read", "path": path},
         {"op": "read", "path": path, "version": 0},
         {"op": "read", "path": path, "version": 1},
         {"op": "sql", "path": path, "query": "DESCRIBE DETAIL {table}"},
         {"op": "sql", "path": path, "query": "DESCRIBE HISTORY {table}"},
+        # a copy where Spark deletes with deletion vectors (a newer protocol)
+        {"op": "sql", "path": dv_path,
+         "query": "ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')"},
+        {"op": "sql", "path": dv_path, "query": f"DELETE FROM {{table}} WHERE entity_id = '{victim}'"},
+        # a copy with the change data feed on (a writer feature only)
+        {"op": "sql", "path": cdf_path,
+         "query": "ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"},
     ])
     assert canon(latest["rows"]) == delta_rows(lake)
     assert canon(first["rows"]) == delta_rows_at(lake, 0)
@@ -85,6 +100,22 @@ def test_spark_reads_every_version_we_wrote(tmp_path):
     assert detail[0]["partitionColumns"] == ["shard", "bucket", "origin"]
     assert detail[0]["numFiles"] == len(DeltaTable(path).file_uris())
     assert sorted(h["version"] for h in history) == list(range(latest_version + 1))
+    # deletion vectors: refused with the feature named, reads and writes
+    # alike (ignoring them would resurrect deleted rows); nothing written
+    dv_version = DeltaTable(dv_path).version()
+    for args, stdin in ((("dump",), None), (("append",), to_json(base[0]) + "\n"), (("merge",), None)):
+        proc = run([tool("lh-pstore"), dv_lake, DATASET, 4, *args], input=stdin, check=False)
+        assert proc.returncode != 0 and "deletion vectors are not supported" in proc.stderr, (args, proc.stderr)
+    assert DeltaTable(dv_path).version() == dv_version
+    assert not (dv_lake / DATASET / "statements" / ".LOCK").exists()
+    # change data feed: we read, but do not write what we cannot record
+    cdf_version = DeltaTable(cdf_path).version()
+    files = sorted(table_path(cdf_lake).rglob("*.parquet"))
+    assert ours_dump(cdf_lake, 4) == ours_dump(lake, 4)
+    proc = run([tool("lh-pstore"), cdf_lake, DATASET, 4, "append"], input=to_json(base[0]) + "\n", check=False)
+    assert proc.returncode != 0 and "needs writer version" in proc.stderr, proc.stderr
+    assert DeltaTable(cdf_path).version() == cdf_version
+    assert sorted(table_path(cdf_lake).rglob("*.parquet")) == files
 
 
 def test_we_read_merge_and_append_on_what_spark_wrote(tmp_path):

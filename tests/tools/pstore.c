@@ -32,6 +32,8 @@ static int append(lh_pstore *ps)
     while ((n = getline(&line, &cap, stdin)) > 0) {
         if (lh_stmt_parse_json(line, (size_t)n, &b, &err) != LH_OK) {
             fprintf(stderr, "lh-pstore: bad statement line: %s\n", err.msg);
+            free(line);
+            lh_stmt_batch_free(&b);
             return 2;
         }
     }

@@ -225,6 +225,58 @@ static void test_grace_and_compact(void)
     scratch_close(&lake);
 }
 
+/* Number of parquet files under the lake's table. */
+static size_t count_parquet(lh_storage *st)
+{
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    lh_error err;
+    CHECK_OK(lh_storage_list(st, "test/statements/", LH_LIST_RECURSIVE, &keys, &err), &err);
+    size_t n = 0;
+    for (size_t i = 0; i < keys.len; i++) {
+        size_t len = strlen(keys.items[i]);
+        n += len > 8 && strcmp(keys.items[i] + len - 8, ".parquet") == 0 &&
+             !strstr(keys.items[i], "_delta_log");
+    }
+    lh_strlist_free(&keys);
+    return n;
+}
+
+/* Another engine turned on a writer feature we cannot honour (change data
+ * feed: writer version 4): appends are refused before a file is written,
+ * naming the version; reads go on. */
+static void test_append_refused_on_newer_writer_protocol(void)
+{
+    scratch_lake lake = scratch_open();
+    lh_storage *st = lake.st;
+    lh_error err;
+    lh_pstore *ps = open_store(st, 0);
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    add(&b, "e1", "name", "One", T0, T0, LH_TS_NULL);
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    int64_t before = -1;
+    CHECK_OK(lh_pstore_version(ps, &before, &err), &err);
+    char key[128];
+    snprintf(key, sizeof key, "test/statements/_delta_log/%020lld.json", (long long)before + 1);
+    const char *upgrade = "{\"commitInfo\":{\"operation\":\"SET TBLPROPERTIES\"}}\n"
+                          "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":4}}\n";
+    CHECK_OK(lh_storage_write(st, key, upgrade, strlen(upgrade), &err), &err);
+    size_t files = count_parquet(st);
+    lh_stmt_batch_clear(&b);
+    add(&b, "e2", "name", "Two", T0, T0, LH_TS_NULL);
+    CHECK_RC(lh_pstore_append(ps, &b, &err), LH_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "needs writer version 4") != NULL);
+    CHECK_INT(count_parquet(st), files);
+    int64_t after = -1;
+    CHECK_OK(lh_pstore_version(ps, &after, &err), &err);
+    CHECK_INT(after, before + 1);
+    CHECK_INT(count(ps, NULL).rows, 1);
+    lh_stmt_batch_free(&b);
+    lh_pstore_free(ps);
+    scratch_close(&lake);
+}
+
 static void test_concurrent_appends(void)
 {
     scratch_lake lake = scratch_open();
@@ -575,6 +627,7 @@ int main(void)
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
     RUN(test_append_merge_read);
     RUN(test_grace_and_compact);
+    RUN(test_append_refused_on_newer_writer_protocol);
     RUN(test_concurrent_appends);
     RUN(test_streaming_many_row_groups);
     RUN(test_many_files);

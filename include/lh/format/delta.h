@@ -202,6 +202,11 @@ typedef struct lh_delta_add {
 
 typedef struct lh_delta_txn lh_delta_txn;
 
+/* LH_ERR_UNSUPPORTED, naming what, when this writer cannot write to the
+ * table of snapshot read (a newer writer protocol, its features, column
+ * invariants). */
+lh_status lh_delta_check_writable(const lh_delta_snapshot *read, const char *prefix, lh_error *err);
+
 /* Start a transaction that read snapshot `read` (NULL: the table is created
  * by this transaction if metadata is set, else a blind append at whatever
  * version is newest when committing). read must outlive the txn. */
