@@ -62,6 +62,8 @@ def test_spark_reads_every_version_we_wrote(tmp_path):
     ours_append(lake, 4, again)   # v1
     ours(lake, 4, "merge")        # ends with a checkpoint
     ours_append(lake, 4, other)   # a commit after the checkpoint
+    ours_append(lake, 4, other[:40])
+    ours(lake, 4, "compact")      # dataChange=false rewrites
     path = str(table_path(lake))
     log = table_path(lake) / "_delta_log"
     checkpoint = json.loads((log / "_last_checkpoint").read_text())["version"]
@@ -137,10 +139,11 @@ def test_we_read_merge_and_append_on_what_spark_wrote(tmp_path):
         {"op": "append", "path": path, "rows_file": str(again_file)},
         {"op": "append", "path": path, "rows_file": str(other_file)},
         {"op": "sql", "path": path, "query": "OPTIMIZE {table}"},  # rewrites, dataChange=false
+        {"op": "append", "path": path, "rows_file": str(other_file)},  # duplicates, for merge
     ])
     spark_version = DeltaTable(path).version()
-    assert spark_version == ours_version + 4
-    commit = [json.loads(line) for line in (log / f"{spark_version:020d}.json").read_text().splitlines()]
+    assert spark_version == ours_version + 5
+    commit = [json.loads(line) for line in (log / f"{spark_version - 1:020d}.json").read_text().splitlines()]
     assert commit[0]["commitInfo"]["operation"] == "OPTIMIZE"
     assert any("remove" in a and not a["remove"]["dataChange"] for a in commit)
     # Spark's log cleanup: the commits its newest checkpoint covers may go
@@ -150,7 +153,7 @@ def test_we_read_merge_and_append_on_what_spark_wrote(tmp_path):
     for v in range(checkpoint):
         (log / f"{v:020d}.json").unlink(missing_ok=True)
     spark_written = delta_rows(lake)
-    assert len(spark_written) == len(base) + len(again) + len(other)
+    assert len(spark_written) == len(base) + len(again) + 2 * len(other)
     # our reads of Spark's table: raw rows and the live view (the reference agrees)
     assert ours_dump(lake, shards, raw=True) == spark_written
     live = ours_dump(lake, shards)
@@ -162,6 +165,12 @@ def test_we_read_merge_and_append_on_what_spark_wrote(tmp_path):
     # merge on each side from the same Spark-written state
     ref_lake = tmp_path / "ref"
     shutil.copytree(lake, ref_lake)
+    # our compaction of Spark's files changes no row
+    compacted = tmp_path / "compacted"
+    shutil.copytree(lake, compacted)
+    ours(compacted, shards, "compact")
+    assert delta_rows(compacted) == spark_written
+    assert len(DeltaTable(str(table_path(compacted))).file_uris()) < len(DeltaTable(path).file_uris())
     ours(lake, shards, "merge")
     ParquetStore(str(ref_lake / DATASET), DATASET, shards=shards).merge()
     assert delta_rows(lake) == delta_rows(ref_lake)
