@@ -485,11 +485,17 @@ lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t reten
     int64_t cutoff = now_ms - retention_ms;
     for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
         const char *name = keys.items[i] + dn + 1;
+        /* Hadoop's checksum of a log file (".N.json.crc", written by Spark)
+         * goes with the version it checks */
+        size_t len = strlen(name);
+        bool checksum = name[0] == '.' && len > 4 && strcmp(name + len - 4, ".crc") == 0;
+        if (checksum) name++;
         bool digits = strlen(name) > 21 && name[20] == '.';
         for (int k = 0; digits && k < 20; k++) digits = name[k] >= '0' && name[k] <= '9';
         if (!digits) continue; /* _last_checkpoint, _sidecars/, foreign files */
         const char *rest = name + 21;
-        if (strcmp(rest, "json") != 0 && strcmp(rest, "crc") != 0 && strncmp(rest, "checkpoint.", 11) != 0)
+        if (!checksum && strcmp(rest, "json") != 0 && strcmp(rest, "crc") != 0 &&
+            strncmp(rest, "checkpoint.", 11) != 0)
             continue;
         if (strtoll(name, NULL, 10) >= until) continue;
         lh_stat fst;

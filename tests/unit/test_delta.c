@@ -736,9 +736,19 @@ static void test_log_cleanup(void)
     CHECK(strstr(err.msg, "00000000000000000007") != NULL);
     CHECK_OK(lh_storage_write(st, ck, good.data, good.len, &err), &err);
     lh_buf_free(&good);
+    /* Hadoop checksums (Spark) of log files: the covered ones go too */
+    const char *sums[] = {"t/_delta_log/.00000000000000000002.json.crc",
+                          "t/_delta_log/.00000000000000000003.checkpoint.parquet.crc",
+                          "t/_delta_log/.00000000000000000008.json.crc", "t/_delta_log/._last_checkpoint.crc"};
+    for (size_t i = 0; i < 4; i++) CHECK_OK(lh_storage_write(st, sums[i], "c", 1, &err), &err);
     age_log(st, "t", 7200);
     CHECK_OK(lh_delta_cleanup_log(st, "t", 3600000, lh_now_us() / 1000, &n, &err), &err);
-    CHECK_INT(n, 8); /* commits 0-6 and checkpoint 3 */
+    CHECK_INT(n, 10); /* commits 0-6, checkpoint 3 and the checksums of 2 and 3 */
+    for (size_t i = 0; i < 4; i++) {
+        bool ex;
+        CHECK_OK(lh_storage_exists(st, sums[i], &ex, &err), &err);
+        CHECK(ex == (i >= 2));
+    }
     lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
     if (s) {
         CHECK_INT(lh_delta_snapshot_version(s), 9);
