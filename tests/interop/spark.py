@@ -66,6 +66,9 @@ for op in json.load(open(ops_file)):
             cols.append(c.cast(f.dataType).alias(f.name))
         df.select(*cols).write.format("delta").mode("append").save(path)
         results.append(None)
+    elif kind == "conf":
+        spark.conf.set(op["key"], op["value"])
+        results.append(None)
     elif kind == "sql":
         results.append([r.asDict(recursive=True) for r in spark.sql(op["query"].replace("{table}", table(path))).collect()])
     else:
@@ -82,7 +85,7 @@ def _from_json_row(row):
 
 
 def session(ops):
-    """Run ops (dicts: read / append / sql, see _SCRIPT) in one Spark process;
+    """Run ops (dicts: read / append / conf / sql, see _SCRIPT) in one Spark process;
     read results come back as {"schema", "rows"} with UTC datetimes."""
     if not (LIB / "pyspark").is_dir():
         raise RuntimeError(f"{LIB} is missing: run scripts/setup")

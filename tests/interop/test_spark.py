@@ -8,6 +8,7 @@ import random
 import shutil
 from datetime import datetime, timedelta, timezone
 
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
@@ -139,7 +140,9 @@ def test_we_read_merge_and_append_on_what_spark_wrote(tmp_path):
         {"op": "append", "path": path, "rows_file": str(again_file)},
         {"op": "append", "path": path, "rows_file": str(other_file)},
         {"op": "sql", "path": path, "query": "OPTIMIZE {table}"},  # rewrites, dataChange=false
-        {"op": "append", "path": path, "rows_file": str(other_file)},  # duplicates, for merge
+        # duplicates, for merge, with the legacy INT96 timestamps
+        {"op": "conf", "key": "spark.sql.parquet.outputTimestampType", "value": "INT96"},
+        {"op": "append", "path": path, "rows_file": str(other_file)},
     ])
     spark_version = DeltaTable(path).version()
     assert spark_version == ours_version + 5
@@ -158,6 +161,16 @@ def test_we_read_merge_and_append_on_what_spark_wrote(tmp_path):
     assert ours_dump(lake, shards, raw=True) == spark_written
     live = ours_dump(lake, shards)
     assert comparable(ref_dump(lake, shards)) == comparable(live)
+    # the last append's timestamps are INT96, pruned by no statistics
+    newest = [a["add"]["path"] for a in map(json.loads, (log / f"{spark_version:020d}.json").read_text().splitlines())
+              if "add" in a]
+    written = pq.ParquetFile(table_path(lake) / newest[0])
+    assert written.schema.column(written.schema_arrow.get_field_index("first_seen")).physical_type == "INT96"
+    since = T0 + timedelta(days=2)
+    expected = sorted({r["entity_id"] for r in spark_written
+                       if datetime.fromisoformat(r["first_seen"]) >= since
+                       or (r["deleted_at"] and datetime.fromisoformat(r["deleted_at"]) >= since)})
+    assert sorted(ours(lake, shards, "changed", since.isoformat()).split()) == expected
     # lookups prune by Spark's statistics (truncated strings) and ours
     for eid in sorted({r["entity_id"] for r in again + other})[::7]:
         rows = [json.loads(line) for line in ours(lake, shards, "entity", eid).splitlines()]
