@@ -91,7 +91,7 @@ def norm(value):
 
 def key_of(row):
     return (row["entity_id"], row["id"], row.get("role") or "", row["last_seen"] or "",
-            row["deleted_at"] or "", row.get("first_seen") or "")
+            row["deleted_at"] or "", row.get("first_seen") or "", row.get("origin") or "")
 
 
 def canon(rows):
