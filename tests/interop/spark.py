@@ -84,26 +84,42 @@ def _from_json_row(row):
     return row
 
 
-def session(ops):
-    """Run ops (dicts: read / append / conf / sql, see _SCRIPT) in one Spark process;
-    read results come back as {"schema", "rows"} with UTC datetimes."""
+def start(ops):
+    """Start a Spark process running ops (dicts: read / append / conf / sql,
+    see _SCRIPT); `finish` waits for it. Read results come back as
+    {"schema", "rows"} with UTC datetimes."""
     if not (LIB / "pyspark").is_dir():
         raise RuntimeError(f"{LIB} is missing: run scripts/setup")
-    with tempfile.TemporaryDirectory() as tmp:
-        ops_file = Path(tmp) / "ops.json"
-        ops_file.write_text(json.dumps(ops))
-        env = dict(os.environ, PYTHONPATH=str(LIB), PYSPARK_PYTHON=sys.executable,
-                   SPARK_LOCAL_IP="127.0.0.1")
-        env.pop("SPARK_HOME", None)
-        proc = subprocess.run([sys.executable, "-c", _SCRIPT, str(ops_file), str(LIB / "ivy")],
-                              capture_output=True, text=True, env=env, timeout=900)
+    tmp = tempfile.TemporaryDirectory()
+    ops_file = Path(tmp.name) / "ops.json"
+    ops_file.write_text(json.dumps(ops))
+    env = dict(os.environ, PYTHONPATH=str(LIB), PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    env.pop("SPARK_HOME", None)
+    proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(ops_file), str(LIB / "ivy")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return proc, ops, tmp
+
+
+def finish(started):
+    proc, ops, tmp = started
+    with tmp:
+        try:
+            out, err = proc.communicate(timeout=900)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
     if proc.returncode:
-        raise RuntimeError(f"spark failed ({proc.returncode}): {proc.stderr.strip()[-3000:]}")
-    results = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"spark failed ({proc.returncode}): {err.strip()[-3000:]}")
+    results = json.loads(out.strip().splitlines()[-1])
     for op, result in zip(ops, results):
         if op["op"] == "read":
             result["rows"] = [_from_json_row(r) for r in result["rows"]]
     return results
+
+
+def session(ops):
+    """Run ops in one Spark process and return their results (`start`)."""
+    return finish(start(ops))
 
 
 def write_rows(path: Path, rows):

@@ -9,6 +9,7 @@ Spark left, the reference agreeing."""
 import json
 import random
 import shutil
+import time
 from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
@@ -263,3 +264,48 @@ def test_make_after_spark_rewrites_our_lake(tmp_path):
     assert not [line for line in ours_csv if ",weakAlias," in line]
     assert norm_stats(json.loads((a / "exports" / "statistics.json").read_text())) == norm_stats(
         json.loads((b / "exports" / "statistics.json").read_text()))
+
+
+def test_spark_and_ours_append_at_once(tmp_path):
+    """Both engines append to one table at the same time: Delta's
+    put-if-absent commits (a hard link here, a rename without overwrite in
+    Spark) make each retry on the other's versions; no commit, row or file
+    is lost and the log stays one sequence."""
+    rows = with_shards(tmp_path, "scratch",
+                       entity_statements(SHARED_DATA / "donations.ftm.json", 400, "bulk", T0), 4)
+    chunks = [rows[i::40] for i in range(40)]
+    plain = [[{k: v for k, v in r.items() if k != "shard"} for r in c] for c in chunks]
+    lake = tmp_path / "lake"
+    ours_append(lake, 4, plain[0])
+    path = str(table_path(lake))
+    log = table_path(lake) / "_delta_log"
+    files = []
+    for i, chunk in enumerate(chunks[1:9]):
+        files.append(tmp_path / f"spark{i}.jsonl")
+        spark.write_rows(files[-1], chunk)
+    started = spark.start([{"op": "append", "path": path, "rows_file": str(f)} for f in files])
+
+    def commits():
+        return [json.loads(f.read_text().splitlines()[0])["commitInfo"] for f in sorted(log.glob("*.json"))]
+
+    def engines():
+        return [c.get("engineInfo", "") for c in commits()]
+
+    deadline = time.monotonic() + 600
+    while not any("Spark" in e for e in engines()) and started[0].poll() is None:
+        assert time.monotonic() < deadline, "Spark never committed"
+        time.sleep(0.1)
+    for chunk in plain[9:]:  # ours, while Spark goes on
+        ours_append(lake, 4, chunk)
+        time.sleep(0.2)
+    spark.finish(started)
+    made = engines()
+    assert sum("Spark" in e for e in made) == 8
+    # the creation, the first append, then ours beside Spark
+    assert sum("ftm-lakehouse-c" in e for e in made) == 2 + len(plain) - 9
+    assert len(made) == DeltaTable(path).version() + 1
+    # the two really raced: a Spark commit landed versions after the one it read
+    assert any("Spark" in c.get("engineInfo", "") and v > c["readVersion"] + 1 for v, c in enumerate(commits()))
+    table = delta_rows(lake)
+    assert sorted(r["id"] for r in table) == sorted(r["id"] for r in rows)
+    assert ours_dump(lake, 4, raw=True) == table
