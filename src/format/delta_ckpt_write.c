@@ -487,8 +487,7 @@ lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t reten
         const char *name = keys.items[i] + dn + 1;
         /* Hadoop's checksum of a log file (".N.json.crc", written by Spark)
          * goes with the version it checks */
-        size_t len = strlen(name);
-        bool checksum = name[0] == '.' && len > 4 && strcmp(name + len - 4, ".crc") == 0;
+        bool checksum = lh_delta_checksum_of(name) > 0;
         if (checksum) name++;
         bool digits = strlen(name) > 21 && name[20] == '.';
         for (int k = 0; digits && k < 20; k++) digits = name[k] >= '0' && name[k] <= '9';

@@ -23,6 +23,11 @@ lh_status lh_delta_metadata_parse_schema(lh_delta_metadata *m, lh_error *err);
  * or not understood. */
 int64_t lh_delta_interval_ms(const char *v, int64_t dflt);
 
+/* Hadoop's local filesystem (Spark) writes a checksum ".NAME.crc" beside
+ * each file NAME and deletes both together: the length of NAME when name
+ * (one path segment) is such a checksum, else 0. NAME is name + 1. */
+size_t lh_delta_checksum_of(const char *name);
+
 /* "<prefix>/<rel>" or rel for an empty prefix; caller frees. */
 char *lh_delta_key(const char *prefix, const char *rel);
 /* "<prefix>/_delta_log/%020d.json". */

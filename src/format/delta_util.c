@@ -455,6 +455,14 @@ void lh_delta_stats_json(int64_t num_records, const lh_delta_col_stats *cols, si
 
 /* ------------------------------------------------------------ intervals */
 
+size_t lh_delta_checksum_of(const char *name)
+{
+    static const char suffix[] = ".crc";
+    size_t len = strlen(name), sn = sizeof suffix - 1;
+    if (name[0] != '.' || len <= 1 + sn || strcmp(name + len - sn, suffix) != 0) return 0;
+    return len - 1 - sn;
+}
+
 int64_t lh_delta_interval_ms(const char *v, int64_t dflt)
 {
     if (!v) return dflt;

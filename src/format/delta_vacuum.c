@@ -29,18 +29,15 @@ static bool is_hidden(const char *rel, const lh_strlist *part_cols)
     }
 }
 
-/* Hadoop's local filesystem (Spark) writes a checksum ".NAME.crc" beside
- * each file NAME and deletes both together; it is vacuumed as NAME would be.
- * Returns "dir/NAME" for a checksum of a visible file, else NULL. */
+/* "dir/NAME" for a Hadoop checksum "dir/.NAME.crc" of a visible file (it
+ * is vacuumed as NAME would be), else NULL. */
 static char *checksum_target(const char *rel, const lh_strlist *part_cols)
 {
     const char *slash = strrchr(rel, '/');
     const char *name = slash ? slash + 1 : rel;
-    size_t len = strlen(name);
-    static const char suffix[] = ".crc";
-    size_t sn = sizeof suffix - 1;
-    if (name[0] != '.' || len <= 1 + sn || strcmp(name + len - sn, suffix) != 0) return NULL;
-    char *target = lh_asprintf("%.*s%.*s", (int)(name - rel), rel, (int)(len - 1 - sn), name + 1);
+    size_t n = lh_delta_checksum_of(name);
+    if (!n) return NULL;
+    char *target = lh_asprintf("%.*s%.*s", (int)(name - rel), rel, (int)n, name + 1);
     if (is_hidden(target, part_cols)) {
         free(target);
         return NULL;
