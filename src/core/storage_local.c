@@ -329,6 +329,11 @@ static lh_status local_read(lh_storage *s, const char *key, lh_buf *out, lh_erro
     return rc;
 }
 
+static int64_t mtime_ms(const struct stat *sb)
+{
+    return (int64_t)sb->st_mtim.tv_sec * 1000 + sb->st_mtim.tv_nsec / 1000000;
+}
+
 static lh_status local_stat(lh_storage *s, const char *key, lh_stat *st, lh_error *err)
 {
     local_storage *ls = (local_storage *)s;
@@ -339,7 +344,7 @@ static lh_status local_stat(lh_storage *s, const char *key, lh_stat *st, lh_erro
     else if (S_ISDIR(sb.st_mode)) rc = lh_error_set(err, LH_ERR_NOT_FOUND, "%s is a directory", path);
     else {
         st->size = (uint64_t)sb.st_size;
-        st->mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+        st->mtime_ms = mtime_ms(&sb);
     }
     free(path);
     return rc;
@@ -467,7 +472,7 @@ static lh_status debris_dir(const char *fs_dir, int64_t cutoff_ms, bool dry_run,
             /* a directory that held only debris goes too, as after deletes */
             if (rc == LH_OK && !dry_run && *removed > before) (void)rmdir(child);
         } else if (S_ISREG(st.st_mode) && is_temp(e->d_name) &&
-                   (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000 < cutoff_ms) {
+                   mtime_ms(&st) < cutoff_ms) {
             if (dry_run || unlink(child) == 0) (*removed)++;
             else if (errno != ENOENT) rc = lh_error_errno(err, LH_ERR_IO, errno, "delete %s", child);
         }
