@@ -72,8 +72,10 @@ void lh_pq_wcol_free(lh_pq_wcol *c)
 
 void lh_pq_wcol_reset_chunk(lh_pq_wcol *c)
 {
-    c->dict_mode = c->spec.dictionary && c->type != LH_PQ_BOOLEAN;
+    c->dict_mode = c->spec.dictionary && c->type != LH_PQ_BOOLEAN && !c->dict_unprofitable;
     c->fallback_pending = false;
+    c->probe_values = 0;
+    c->probe_plain = 0;
     c->last_idx = -1;
     lh_buf_reset(&c->dict_plain);
     c->dict_n = 0;
@@ -288,6 +290,16 @@ static int64_t dict_lookup(lh_pq_wcol *c, const void *p, size_t n, uint64_t h, s
     return c->dict_n++;
 }
 
+/* Whether the chunk's probed values take no fewer bytes as dictionary
+ * entries plus bit-packed indices than PLAIN (the cost rule parquet-mr
+ * applies at a chunk's first page): then every value is new, nearly, and
+ * the dictionary only adds work (statement ids). */
+static bool dict_unprofitable(const lh_pq_wcol *c)
+{
+    uint64_t indices = ((uint64_t)c->probe_values * (uint64_t)lh_pq_wcol_dict_width(c) + 7) / 8;
+    return (uint64_t)c->dict_plain.len + indices >= c->probe_plain;
+}
+
 /* ---- values ---- */
 
 static inline void push_level(lh_pq_wcol *c, int d, int r)
@@ -326,6 +338,21 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
     uint8_t tmp[8];
     size_t n;
     const void *p = value_bytes(c, v, tmp, &n);
+    if (c->dict_mode && c->probe_values >= LH_PQ_DICT_PROBE_VALUES && c->row_entries == 0) {
+        /* once per chunk, at a row start (pages end at row boundaries) */
+        bool unprofitable = dict_unprofitable(c);
+        c->probe_values = 0;
+        c->probe_plain = UINT64_MAX;
+        if (unprofitable) {
+            c->dict_unprofitable = true;
+            *fell_back = true;
+            return;
+        }
+    }
+    if (c->dict_mode && c->probe_plain != UINT64_MAX) {
+        c->probe_values++;
+        c->probe_plain += n + (c->type == LH_PQ_BYTE_ARRAY ? 4 : 0);
+    }
     if (c->dict_mode && c->last_idx >= 0 && c->dict_len[c->last_idx] == n &&
         memcmp(c->dict_plain.data + c->dict_off[c->last_idx], p, n) == 0) {
         push_index(c, (uint32_t)c->last_idx);

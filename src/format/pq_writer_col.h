@@ -7,6 +7,8 @@
 #include "lh/format/pq_writer.h"
 
 #define LH_PQ_PAGE_MAX_VALUES 20000
+/* Values of a chunk after which its dictionary must have paid off. */
+#define LH_PQ_DICT_PROBE_VALUES 1024
 
 typedef struct lh_pq_wcol {
     lh_pq_col_spec spec; /* name owned */
@@ -19,6 +21,12 @@ typedef struct lh_pq_wcol {
     /* dictionary of the current chunk: PLAIN-encoded entries + hash table */
     bool dict_mode;      /* values of the current page go to the dictionary */
     bool fallback_pending; /* dictionary full inside a row: switch at the row end */
+    /* The probe of a chunk's first values found the column (nearly) unique:
+     * its dictionary costs hashing and bytes and saves none, so this chunk
+     * goes on PLAIN and the file's later chunks start PLAIN. */
+    bool dict_unprofitable;
+    uint32_t probe_values; /* non-null values of the chunk probed so far */
+    uint64_t probe_plain;  /* their PLAIN size */
     lh_buf dict_plain;
     uint32_t dict_n;
     uint64_t *dict_off;  /* offset of the value bytes (after a length prefix) */

@@ -11,6 +11,8 @@
 #include "lh/core/storage.h"
 #include "lh/format/pq_bloom.h"
 #include "lh/format/pq_meta.h"
+#include "lh/format/pq_reader.h"
+#include "lh/core/hash.h"
 #include "lh/format/pq_writer.h"
 #include "format/pq_enc.h"
 #include "test.h"
@@ -238,6 +240,80 @@ static void test_write_basic(void)
     CHECK_INT(flen, foot.len);
     CHECK(memcmp(f.data + f.len - 8 - flen, foot.data, flen) == 0);
     lh_buf_free(&foot);
+    lh_pq_writer_free(w);
+    lh_buf_free(&f);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* "u": every value new (a hash); "r": values repeat. sbuf holds both. */
+static void row_unique(size_t i, lh_pq_value *v, char *sbuf)
+{
+    int n = snprintf(sbuf, 64, "%016llx", (unsigned long long)lh_xxh64(&i, sizeof i, 7));
+    v[0].v.s.p = sbuf;
+    v[0].v.s.len = (size_t)n;
+    int m = snprintf(sbuf + 32, 32, "value-%02zu", i % 40);
+    v[1].v.s.p = sbuf + 32;
+    v[1].v.s.len = (size_t)m;
+}
+
+/* A column whose first values are all distinct drops its dictionary after
+ * the probe (its first pages stay dictionary-encoded) and the file's later
+ * chunks are PLAIN from the start; a repetitive column keeps it. The
+ * values read back either way. */
+static void test_dictionary_probe(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_pq_col_spec cols[2] = {
+        {.name = "u", .kind = LH_PQK_STRING, .required = true, .dictionary = true,
+         .statistics = true},
+        {.name = "r", .kind = LH_PQK_STRING, .required = true, .dictionary = true,
+         .statistics = true},
+    };
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    o.row_group_rows = 3000;
+    lh_buf f = LH_BUF_INIT;
+    lh_pq_writer *w = write_file(dir, cols, 2, &o, 7000, row_unique, &f);
+    const lh_pq_file_meta *m = lh_pq_writer_meta(w);
+    CHECK_INT(m->num_row_groups, 3);
+    const lh_pq_column_meta *u0 = &m->row_groups[0].columns[0].meta_data;
+    CHECK(u0->has_dictionary_page_offset);
+    CHECK_INT(u0->num_encoding_stats, 3); /* dictionary, indices, then PLAIN */
+    for (int rg = 1; rg < 3; rg++) {
+        const lh_pq_column_meta *u = &m->row_groups[rg].columns[0].meta_data;
+        CHECK(!u->has_dictionary_page_offset);
+        const lh_pq_column_meta *r = &m->row_groups[rg].columns[1].meta_data;
+        CHECK(r->has_dictionary_page_offset);
+        CHECK_INT(r->num_encoding_stats, 2); /* dictionary and indices only */
+    }
+    lh_error err;
+    lh_storage *st;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_pq_reader *rd;
+    CHECK_OK(lh_pq_reader_open(st, "t.parquet", &rd, &err), &err);
+    char sbuf[64];
+    size_t row = 0;
+    lh_pq_column cu, cr;
+    lh_pq_column_init(&cu);
+    lh_pq_column_init(&cr);
+    for (size_t rg = 0; rg < 3; rg++) {
+        CHECK_OK(lh_pq_reader_read_column(rd, rg, 0, &cu, &err), &err);
+        CHECK_OK(lh_pq_reader_read_column(rd, rg, 1, &cr, &err), &err);
+        for (size_t k = 0; k < cu.num_values; k++, row++) {
+            lh_pq_value v[2];
+            row_unique(row, v, sbuf);
+            size_t nu, nr;
+            const char *pu = lh_pq_column_bytes(&cu, k, &nu), *pr = lh_pq_column_bytes(&cr, k, &nr);
+            CHECK(nu == v[0].v.s.len && memcmp(pu, v[0].v.s.p, nu) == 0);
+            CHECK(nr == v[1].v.s.len && memcmp(pr, v[1].v.s.p, nr) == 0);
+        }
+    }
+    lh_pq_column_free(&cu);
+    lh_pq_column_free(&cr);
+    CHECK_INT(row, 7000);
+    lh_pq_reader_free(rd);
+    lh_storage_free(st);
     lh_pq_writer_free(w);
     lh_buf_free(&f);
     lh_test_rmtree(dir);
@@ -486,6 +562,7 @@ int main(void)
     RUN(test_nested);
     RUN(test_rle);
     RUN(test_write_basic);
+    RUN(test_dictionary_probe);
     RUN(test_write_empty_and_errors);
     RUN(test_stats_truncation);
     RUN(test_bloom_header);
