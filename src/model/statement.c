@@ -9,16 +9,28 @@
 
 void lh_stmt_batch_init(lh_stmt_batch *b)
 {
-    b->rows = NULL;
-    b->len = 0;
-    b->cap = 0;
+    memset(b, 0, sizeof *b);
     lh_arena_init(&b->arena, 64 * 1024);
+}
+
+static void release_held(lh_stmt_batch *b)
+{
+    for (size_t i = 0; i < b->num_held; i++) {
+        lh_stmt_batch_free(b->held[i]);
+        free(b->held[i]);
+    }
+    b->num_held = 0;
+    b->held_bytes = 0;
 }
 
 void lh_stmt_batch_free(lh_stmt_batch *b)
 {
+    release_held(b);
+    free(b->held);
     free(b->rows);
     lh_arena_free(&b->arena);
+    b->held = NULL;
+    b->held_cap = 0;
     b->rows = NULL;
     b->len = b->cap = 0;
 }
@@ -27,6 +39,39 @@ void lh_stmt_batch_clear(lh_stmt_batch *b)
 {
     b->len = 0;
     lh_arena_reset(&b->arena);
+    release_held(b);
+}
+
+void lh_stmt_batch_hold(lh_stmt_batch *b, lh_stmt_batch *other)
+{
+    /* only its strings are needed */
+    free(other->rows);
+    other->rows = NULL;
+    other->len = other->cap = 0;
+    b->held = lh_grow(b->held, &b->held_cap, b->num_held + 1, sizeof *b->held);
+    b->held[b->num_held++] = other;
+    b->held_bytes += lh_stmt_batch_bytes(other);
+}
+
+size_t lh_stmt_batch_bytes(const lh_stmt_batch *b)
+{
+    return b->arena.total + b->held_bytes;
+}
+
+static lh_statement *next_row(lh_stmt_batch *b)
+{
+    if (b->len == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->rows = lh_realloc(b->rows, b->cap * sizeof *b->rows);
+    }
+    return &b->rows[b->len++];
+}
+
+lh_statement *lh_stmt_batch_push_shallow(lh_stmt_batch *b, const lh_statement *s)
+{
+    lh_statement *d = next_row(b);
+    *d = *s;
+    return d;
 }
 
 static const char *dup_or_null(lh_arena *a, const char *s)
@@ -46,13 +91,9 @@ static const char *dup_like(lh_arena *a, const char *s, const char *prev)
 
 lh_statement *lh_stmt_batch_push(lh_stmt_batch *b, const lh_statement *s)
 {
-    if (b->len == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 256;
-        b->rows = lh_realloc(b->rows, b->cap * sizeof *b->rows);
-    }
     static const lh_statement none;
-    const lh_statement *p = b->len ? &b->rows[b->len - 1] : &none;
-    lh_statement *d = &b->rows[b->len++];
+    lh_statement *d = next_row(b);
+    const lh_statement *p = b->len > 1 ? &b->rows[b->len - 2] : &none;
     *d = *s;
     d->shard = dup_like(&b->arena, s->shard, p->shard);
     d->id = dup_or_null(&b->arena, s->id);

@@ -76,7 +76,9 @@ static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot
 
 /* Rewrite one partition entity by entity: dedupe (merge) or keep every row
  * (compact). Streams: one row group per input file, and two batches of
- * output rows while the pipe's thread writes one of them. */
+ * output rows while the pipe's thread writes one of them. Output rows are
+ * not copied: they point into the input row groups, which the batches hold
+ * once spent (so a few row groups per file at most). */
 static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, bool threaded,
                               slot *sl)
 {
@@ -89,7 +91,7 @@ static lh_status rewrite_part(lh_pstore *ps, bool dedupe, int64_t cutoff, bool t
     for (;;) {
         lh_stmt_batch *b = lh_part_pipe_batch(pipe);
         size_t start = b->len, n = 0;
-        rc = lh_entity_stream_next_into(es, b, &n, err);
+        rc = lh_entity_stream_next_shallow(es, b, &n, err);
         if (rc != LH_OK || n == 0) break;
         sl->rep.rows_in += n;
         if ((unreported += n) >= PROGRESS_ROWS) {

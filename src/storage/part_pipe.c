@@ -50,7 +50,7 @@ lh_stmt_batch *lh_part_pipe_batch(lh_part_pipe *p)
 
 bool lh_part_pipe_full(const lh_part_pipe *p)
 {
-    return p->fill.len >= PIPE_ROWS || p->fill.arena.total >= PIPE_BYTES;
+    return p->fill.len >= PIPE_ROWS || lh_stmt_batch_bytes(&p->fill) >= PIPE_BYTES;
 }
 
 lh_status lh_part_pipe_send(lh_part_pipe *p, lh_error *err)

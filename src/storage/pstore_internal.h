@@ -81,6 +81,12 @@ lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t
 /* The same, appending the next entity's rows to dst (copied): *n of them. */
 lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
                                      lh_error *err);
+/* The same without copying strings: the rows point into row groups the
+ * stream holds, and dst takes each row group once the stream is done with
+ * it. Valid while both dst's rows and the stream live (a merge's pipe
+ * batches, written before the stream is freed). */
+lh_status lh_entity_stream_next_shallow(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
+                                        lh_error *err);
 void lh_entity_stream_free(lh_entity_stream *s);
 
 /* A data file written on a thread of its own (an lh_relay): the caller

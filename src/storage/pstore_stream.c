@@ -51,13 +51,22 @@ static int entity_cmp(const void *a, const void *b)
     return lh_stmt_cmp(a, b);
 }
 
-/* Make the cursor's current row available; false when exhausted. */
-static lh_status cursor_fill(const lh_entity_stream *s, cursor *c, bool *has, lh_error *err)
+/* Make the cursor's current row available; false when exhausted. retire
+ * (may be NULL): the batch that takes the spent row group, whose rows it
+ * holds shallow copies of; without it the row group is dropped. */
+static lh_status cursor_fill(const lh_entity_stream *s, cursor *c, lh_stmt_batch *retire,
+                             bool *has, lh_error *err)
 {
     while (c->pos >= c->rows.len) {
         if (c->rg >= c->nrg) {
             *has = false;
             return LH_OK;
+        }
+        if (retire && c->rows.len) {
+            lh_stmt_batch *spent = lh_malloc(sizeof *spent);
+            *spent = c->rows;
+            lh_stmt_batch_init(&c->rows);
+            lh_stmt_batch_hold(retire, spent);
         }
         lh_stmt_batch_clear(&c->rows);
         c->pos = 0;
@@ -173,7 +182,7 @@ static lh_status heap_init(lh_entity_stream *s, lh_error *err)
     if (s->heap_ready) return LH_OK;
     for (size_t i = 0; i < s->n; i++) {
         bool has = false;
-        LH_TRY(cursor_fill(s, &s->cs[i], &has, err));
+        LH_TRY(cursor_fill(s, &s->cs[i], NULL, &has, err));
         if (has) heap_push(s, i);
     }
     s->heap_ready = true;
@@ -207,14 +216,19 @@ static bool next_view(lh_entity_stream *s, lh_statement **rows, size_t *n)
     return true;
 }
 
-lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
-                                     lh_error *err)
+/* next_into and next_shallow: with shallow, rows are pushed as they are
+ * and dst holds the row groups they point into once they are spent. */
+static lh_status next_rows(lh_entity_stream *s, lh_stmt_batch *dst, bool shallow, size_t *n,
+                           lh_error *err)
 {
+    lh_statement *(*push)(lh_stmt_batch *, const lh_statement *) =
+        shallow ? lh_stmt_batch_push_shallow : lh_stmt_batch_push;
     *n = 0;
     if (s->fallback) {
+        /* s->all outlives the caller's batches: shallow copies may point into it */
         lh_statement *rows;
         next_loaded(s, &rows, n);
-        for (size_t i = 0; i < *n; i++) lh_stmt_batch_push(dst, &rows[i]);
+        for (size_t i = 0; i < *n; i++) push(dst, &rows[i]);
         return LH_OK;
     }
     LH_TRY(heap_init(s, err));
@@ -230,20 +244,32 @@ lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, si
         cursor *c = &s->cs[s->take[t]];
         for (;;) {
             bool has = false;
-            rc = cursor_fill(s, c, &has, err);
+            rc = cursor_fill(s, c, shallow ? dst : NULL, &has, err);
             if (rc != LH_OK || !has) break;
             const lh_statement *r = &c->rows.rows[c->pos];
             if (strcmp(r->entity_id, want) != 0) {
                 heap_push(s, s->take[t]);
                 break;
             }
-            lh_stmt_batch_push(dst, r);
+            push(dst, r);
             c->pos++;
         }
     }
     free(want);
     *n = dst->len - start;
     return rc;
+}
+
+lh_status lh_entity_stream_next_into(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
+                                     lh_error *err)
+{
+    return next_rows(s, dst, false, n, err);
+}
+
+lh_status lh_entity_stream_next_shallow(lh_entity_stream *s, lh_stmt_batch *dst, size_t *n,
+                                        lh_error *err)
+{
+    return next_rows(s, dst, true, n, err);
 }
 
 lh_status lh_entity_stream_next(lh_entity_stream *s, lh_statement **rows, size_t *n,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lh/core/mem.h"
 #include "lh/model/keys.h"
 #include "lh/model/model.h"
 #include "lh/model/statement.h"
@@ -137,6 +138,40 @@ static void test_batch_push(void)
     CHECK(b.rows[0].canonical_id == NULL && b.rows[1].canonical_id == NULL);
     CHECK_STR(b.rows[1].fragment, "");
     lh_stmt_batch_free(&b);
+}
+
+/* Shallow rows point into a batch the receiving batch holds: they stay
+ * valid until it is cleared, which frees the held batch (ASan checks), and
+ * its bytes count as the receiver's. */
+static void test_batch_hold(void)
+{
+    lh_statement a = {.id = "s1", .entity_id = "e", .dataset = "ds", .bucket = "thing",
+                      .origin = "o", .schema = "Person", .prop = "name", .value = "Ann",
+                      .fragment = ""};
+    lh_stmt_batch *src = lh_malloc(sizeof *src);
+    lh_stmt_batch_init(src);
+    lh_stmt_batch_push(src, &a);
+    lh_stmt_batch dst;
+    lh_stmt_batch_init(&dst);
+    size_t own = lh_stmt_batch_bytes(&dst);
+    lh_stmt_batch_push_shallow(&dst, &src->rows[0]);
+    CHECK(dst.rows[0].value == src->rows[0].value);
+    size_t held = lh_stmt_batch_bytes(src);
+    CHECK(held > 0);
+    lh_stmt_batch_hold(&dst, src);
+    CHECK_INT(lh_stmt_batch_bytes(&dst), own + held);
+    CHECK_STR(dst.rows[0].value, "Ann");
+    lh_stmt_batch_clear(&dst);
+    CHECK_INT(dst.num_held, 0);
+    CHECK_INT(lh_stmt_batch_bytes(&dst), own);
+    /* held again, then freed with the batch */
+    src = lh_malloc(sizeof *src);
+    lh_stmt_batch_init(src);
+    lh_stmt_batch_push(src, &a);
+    lh_stmt_batch_push_shallow(&dst, &src->rows[0]);
+    lh_stmt_batch_hold(&dst, src);
+    CHECK_STR(dst.rows[0].id, "s1");
+    lh_stmt_batch_free(&dst);
 }
 
 static void test_yaml_override(void)
@@ -300,6 +335,7 @@ int main(void)
     RUN(test_common_schema);
     RUN(test_keys);
     RUN(test_batch_push);
+    RUN(test_batch_hold);
     RUN(test_yaml_override);
     RUN(test_json_override);
     return lh_test_report();

@@ -66,13 +66,17 @@ typedef enum lh_stmt_col {
     LH_STMT_NCOLS
 } lh_stmt_col;
 
-/* A batch of statements whose strings live in the batch's arena: the batch
- * owns everything, lh_stmt_batch_free releases it. */
+/* A batch of statements whose strings live in the batch's arena, or in
+ * the arenas of batches it holds: the batch owns everything,
+ * lh_stmt_batch_free releases it. */
 typedef struct lh_stmt_batch {
     lh_statement *rows;
     size_t len;
     size_t cap;
     lh_arena arena;
+    struct lh_stmt_batch **held; /* see lh_stmt_batch_hold */
+    size_t num_held, held_cap;
+    size_t held_bytes;
 } lh_stmt_batch;
 
 void lh_stmt_batch_init(lh_stmt_batch *b);
@@ -80,6 +84,13 @@ void lh_stmt_batch_free(lh_stmt_batch *b);
 void lh_stmt_batch_clear(lh_stmt_batch *b); /* keeps capacity */
 /* Deep-copy s into the batch (strings copied into the arena). */
 lh_statement *lh_stmt_batch_push(lh_stmt_batch *b, const lh_statement *s);
+/* Append s as is: its strings must outlive the batch's rows (see hold). */
+lh_statement *lh_stmt_batch_push_shallow(lh_stmt_batch *b, const lh_statement *s);
+/* Take other (heap-allocated, lh_malloc) and free it when b is cleared or
+ * freed: rows pushed shallowly from other's rows stay valid as long as b's. */
+void lh_stmt_batch_hold(lh_stmt_batch *b, lh_stmt_batch *other);
+/* Bytes of strings the batch owns, its own and those of batches it holds. */
+size_t lh_stmt_batch_bytes(const lh_stmt_batch *b);
 /* Set the shard of rows [from, len) from their entity_id for a dataset with
  * `shards` shards (lh_shard_key in lh/model/keys.h). */
 void lh_stmt_batch_assign_shards(lh_stmt_batch *b, size_t from, int shards);
