@@ -199,11 +199,14 @@ static void update_bounds(const lh_pq_wcol *c, bool *has, lh_buf *mn, lh_buf *mx
     else if (cmp_values(c, p, n, mx->data, mx->len) > 0) set_buf(mx, p, n);
 }
 
+/* With a page index, values bound their page and each page's bounds fold
+ * into the chunk's when it is written (lh_pq_wcol_index_page): two
+ * comparisons per value, not four. */
 static void update_stats(lh_pq_wcol *c, const void *p, size_t n)
 {
     if (c->type == LH_PQ_DOUBLE && isnan(ld_double(p))) return; /* NaN never bounds */
-    update_bounds(c, &c->has_minmax, &c->smin, &c->smax, p, n);
     if (c->page_index) update_bounds(c, &c->p_has, &c->pmin, &c->pmax, p, n);
+    else update_bounds(c, &c->has_minmax, &c->smin, &c->smax, p, n);
 }
 
 /* ---- distinct hashes (bloom) ---- */
@@ -384,9 +387,7 @@ void lh_pq_wcol_add(lh_pq_wcol *c, int def, int rep, const lh_pq_value *v, size_
         if (inserted && c->spec.bloom_filter) hset_add(c, h);
         if (!c->spec.statistics || c->dict_stamp[i] == c->page_epoch) return;
         c->dict_stamp[i] = c->page_epoch;
-        if (inserted) update_stats(c, p, n);
-        else if (c->page_index && !(c->type == LH_PQ_DOUBLE && isnan(ld_double(p))))
-            update_bounds(c, &c->p_has, &c->pmin, &c->pmax, p, n);
+        if (inserted || c->page_index) update_stats(c, p, n);
         return;
     }
     if (c->type == LH_PQ_BOOLEAN) {
@@ -566,6 +567,10 @@ void lh_pq_wcol_index_page(lh_pq_wcol *c, int64_t rel, int32_t size, size_t valu
         static const uint8_t hi[8] = {0, 0, 0, 0, 0, 0, 0xf0, 0x7f}; /* +inf */
         lh_buf_append(&c->cidx.min_values[i], lo, 8);
         lh_buf_append(&c->cidx.max_values[i], hi, 8);
+    }
+    if (c->p_has && c->spec.statistics) {
+        update_bounds(c, &c->has_minmax, &c->smin, &c->smax, c->pmin.data, c->pmin.len);
+        update_bounds(c, &c->has_minmax, &c->smin, &c->smax, c->pmax.data, c->pmax.len);
     }
     c->p_has = false;
     c->p_nulls = 0;
