@@ -21,6 +21,16 @@ typedef struct chunk_ctx {
     bool have_dict;
     size_t value_size; /* bytes per decoded fixed-width value; 0 for byte arrays */
     lh_error *err;
+    /* a ranged read (flat leaves): only data pages holding rows [lo, hi)
+     * are decoded; the dictionary page waits until one of them needs it */
+    bool ranged;
+    uint64_t lo, hi;
+    uint64_t next_row;  /* row number of the next data page's first row */
+    uint64_t first_row; /* of the first decoded page */
+    bool decoded_any;
+    lh_pq_page_header dict_hdr; /* the dictionary page, decoded when needed */
+    bool dict_stashed;          /* dict_hdr holds it (and must be freed) */
+    const uint8_t *dict_body;   /* NULL: not waiting (none, or decoded) */
 } chunk_ctx;
 
 static lh_status fail(chunk_ctx *c, lh_status code, const char *fmt, ...)
@@ -467,6 +477,8 @@ static lh_status decompress(chunk_ctx *c, const uint8_t *src, size_t n, size_t u
     return LH_OK;
 }
 
+static lh_status skip_data_page(chunk_ctx *c, const lh_pq_page_header *h, size_t *levels_left);
+
 static lh_status read_dict_page(chunk_ctx *c, const lh_pq_page_header *h, const uint8_t *body)
 {
     if (c->have_dict) return CORRUPT("second dictionary page");
@@ -585,15 +597,110 @@ static lh_status check_rows(chunk_ctx *c, int64_t rows)
     return LH_OK;
 }
 
-lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_pq_column *col,
-                                   lh_error *err)
+/* A data page of a ranged read: whether to decode it (the rows it holds
+ * overlap [lo, hi)); *past when it starts at or after hi. Decodes the
+ * waiting dictionary when the page is the first to need it. */
+static lh_status page_wanted(chunk_ctx *c, const lh_pq_page_header *h, bool *want, bool *past)
 {
+    bool v2 = h->type == LH_PQ_DATA_PAGE_V2;
+    if (v2 ? !h->has_data_page_header_v2 : !h->has_data_page_header)
+        return CORRUPT("data page without its header");
+    int32_t nv = v2 ? h->data_page_header_v2.num_values : h->data_page_header.num_values;
+    if (nv < 0) return CORRUPT("negative num_values");
+    uint64_t from = c->next_row, to = from + (uint64_t)nv; /* flat: one level per row */
+    c->next_row = to;
+    *past = from >= c->hi;
+    *want = to > c->lo && from < c->hi;
+    if (!*want) return LH_OK;
+    if (!c->decoded_any) c->first_row = from;
+    c->decoded_any = true;
+    lh_pq_encoding enc = v2 ? h->data_page_header_v2.encoding : h->data_page_header.encoding;
+    if (c->dict_body &&
+        (enc == LH_PQ_ENC_RLE_DICTIONARY || enc == LH_PQ_ENC_PLAIN_DICTIONARY)) {
+        const uint8_t *body = c->dict_body;
+        c->dict_body = NULL;
+        LH_TRY(read_dict_page(c, &c->dict_hdr, body));
+    }
+    return LH_OK;
+}
+
+/* The pages of a chunk (data, size bytes): decode them all, or those of a
+ * ranged read. */
+static lh_status walk_pages(chunk_ctx *c, const uint8_t *data, size_t size)
+{
+    size_t levels_left = (size_t)c->cm->num_values, pos = 0;
+    while (levels_left > 0) {
+        if (pos >= size)
+            return CORRUPT("chunk ends with %zu of %lld values missing", levels_left,
+                           (long long)c->cm->num_values);
+        lh_pq_page_header h;
+        lh_pq_page_header_init(&h);
+        size_t used;
+        lh_status rc = lh_pq_page_header_read(data + pos, size - pos, &h, &used, c->err);
+        if (rc != LH_OK) {
+            char msg[LH_ERROR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", c->err->msg);
+            lh_pq_page_header_free(&h);
+            return fail(c, rc, "page header: %s", msg);
+        }
+        pos += used;
+        size_t clen = (size_t)h.compressed_page_size;
+        if (clen > size - pos) {
+            lh_pq_page_header_free(&h);
+            return CORRUPT("page of %zu bytes runs past the chunk", clen);
+        }
+        const uint8_t *body = data + pos;
+        pos += clen;
+        bool data_page = h.type == LH_PQ_DATA_PAGE || h.type == LH_PQ_DATA_PAGE_V2;
+        bool want = true, past = false;
+        if (h.type == LH_PQ_DICTIONARY_PAGE && c->ranged) {
+            if (c->have_dict || c->dict_stashed) {
+                lh_pq_page_header_free(&h);
+                return CORRUPT("second dictionary page");
+            }
+            c->dict_hdr = h; /* owned by the context from here */
+            c->dict_stashed = true;
+            c->dict_body = body;
+            c->page++;
+            continue;
+        }
+        if (h.type == LH_PQ_DICTIONARY_PAGE) {
+            rc = read_dict_page(c, &h, body);
+        } else if (data_page) {
+            if (c->ranged) rc = page_wanted(c, &h, &want, &past);
+            if (rc == LH_OK && want) rc = read_data_page(c, &h, body, &levels_left);
+            else if (rc == LH_OK && !past) rc = skip_data_page(c, &h, &levels_left);
+        }
+        /* index pages and unknown page types are skipped */
+        lh_pq_page_header_free(&h);
+        if (rc != LH_OK || past) return rc; /* past: later pages hold later rows */
+        c->page++;
+    }
+    return LH_OK;
+}
+
+/* A data page a ranged read does not need: only its count is checked. */
+static lh_status skip_data_page(chunk_ctx *c, const lh_pq_page_header *h, size_t *levels_left)
+{
+    int32_t nv = h->type == LH_PQ_DATA_PAGE_V2 ? h->data_page_header_v2.num_values
+                                                : h->data_page_header.num_values;
+    if ((size_t)nv > *levels_left) return CORRUPT("page holds more values than the chunk");
+    *levels_left -= (size_t)nv;
+    return LH_OK;
+}
+
+static lh_status read_chunk(chunk_ctx *c, size_t leaf)
+{
+    lh_pq_reader *r = c->r;
+    size_t rg = c->rg;
+    lh_pq_column *col = c->col;
+    lh_error *err = c->err;
     if (rg >= r->meta.num_row_groups || leaf >= r->num_leaves)
         return lh_error_set(err, LH_ERR_INVALID, "%s: no row group %zu / leaf %zu", r->name, rg, leaf);
     const lh_pq_row_group *g = &r->meta.row_groups[rg];
     const lh_pq_column_meta *cm = &g->columns[leaf].meta_data;
-    chunk_ctx cx = {.r = r, .rg = rg, .leaf = &r->leaves[leaf], .cm = cm, .col = col, .err = err};
-    chunk_ctx *c = &cx;
+    c->leaf = &r->leaves[leaf];
+    c->cm = cm;
     const lh_pq_leaf *lf = &r->leaves[leaf].pub;
     c->value_size = value_size(lf->type);
     col_prepare(col, lf->type, lf->max_def, lf->max_rep);
@@ -618,41 +725,35 @@ lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_p
     lh_status rc = lh_pq_reader_bytes(r, (uint64_t)start, size, &r->chunk, &data, err);
     if (rc != LH_OK) return rc;
 
-    size_t levels_left = (size_t)cm->num_values, pos = 0;
     if ((uint64_t)cm->num_values > r->max_levels)
         return CORRUPT("%lld values exceed the limit", (long long)cm->num_values);
-    while (levels_left > 0) {
-        if (pos >= size)
-            return CORRUPT("chunk ends with %zu of %lld values missing", levels_left,
-                           (long long)cm->num_values);
-        lh_pq_page_header h;
-        lh_pq_page_header_init(&h);
-        size_t used;
-        rc = lh_pq_page_header_read(data + pos, size - pos, &h, &used, err);
-        if (rc != LH_OK) {
-            char msg[LH_ERROR_MSG_MAX];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            lh_pq_page_header_free(&h);
-            return fail(c, rc, "page header: %s", msg);
-        }
-        pos += used;
-        size_t clen = (size_t)h.compressed_page_size;
-        if (clen > size - pos) {
-            lh_pq_page_header_free(&h);
-            return CORRUPT("page of %zu bytes runs past the chunk", clen);
-        }
-        const uint8_t *body = data + pos;
-        pos += clen;
-        if (h.type == LH_PQ_DICTIONARY_PAGE) rc = read_dict_page(c, &h, body);
-        else if (h.type == LH_PQ_DATA_PAGE || h.type == LH_PQ_DATA_PAGE_V2)
-            rc = read_data_page(c, &h, body, &levels_left);
-        /* index pages and unknown page types are skipped */
-        lh_pq_page_header_free(&h);
-        if (rc != LH_OK) return rc;
-        c->page++;
-    }
-    LH_TRY(check_rows(c, g->num_rows));
+    rc = walk_pages(c, data, size);
+    if (c->dict_stashed) lh_pq_page_header_free(&c->dict_hdr);
+    if (rc != LH_OK) return rc;
+    if (!c->ranged) LH_TRY(check_rows(c, g->num_rows));
     if (r->leaves[leaf].ts_unit) convert_timestamps(&r->leaves[leaf], col);
     if (col->keep_dict && c->have_dict) col->dict = &r->dict;
     return LH_OK;
+}
+
+lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_pq_column *col,
+                                   lh_error *err)
+{
+    chunk_ctx cx = {.r = r, .rg = rg, .col = col, .err = err};
+    return read_chunk(&cx, leaf);
+}
+
+lh_status lh_pq_reader_read_column_rows(lh_pq_reader *r, size_t rg, size_t leaf, uint64_t first,
+                                        uint64_t count, lh_pq_column *col, uint64_t *col_first,
+                                        lh_error *err)
+{
+    *col_first = 0;
+    chunk_ctx cx = {.r = r, .rg = rg, .col = col, .err = err};
+    /* nested leaves: rows and level entries differ, decode it all */
+    cx.ranged = leaf < r->num_leaves && r->leaves[leaf].pub.max_rep == 0;
+    cx.lo = first;
+    cx.hi = first + count < first ? UINT64_MAX : first + count;
+    lh_status rc = read_chunk(&cx, leaf);
+    if (rc == LH_OK && cx.ranged) *col_first = cx.decoded_any ? cx.first_row : first;
+    return rc;
 }

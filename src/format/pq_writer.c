@@ -287,7 +287,7 @@ static lh_status put_checked(lh_pq_writer *w, size_t leaf, int def, int rep,
 static lh_status page_check(lh_pq_writer *w, lh_pq_wcol *c, lh_error *err)
 {
     if (lh_pq_wcol_page_estimate(c) < w->o.data_page_size &&
-        c->page_levels < LH_PQ_PAGE_MAX_VALUES)
+        c->page_levels < w->o.data_page_rows)
         return LH_OK;
     lh_status st = flush_page(w, c, err);
     if (st != LH_OK) w->failed = true;

@@ -6,7 +6,7 @@
 #include "pq_enc.h"
 #include "lh/format/pq_writer.h"
 
-#define LH_PQ_PAGE_MAX_VALUES 20000
+#define LH_PQ_PAGE_MAX_VALUES 20000 /* default rows per data page */
 /* Values of a chunk after which its dictionary must have paid off. */
 #define LH_PQ_DICT_PROBE_VALUES 1024
 

@@ -51,6 +51,7 @@ static lh_status check_opts(const lh_pq_writer_opts *opts, lh_pq_writer_opts *o,
     if (!lh_pq_codec_name(o->codec) || o->codec == LH_PQ_LZO)
         return lh_error_set(err, LH_ERR_UNSUPPORTED, "parquet writer: codec %d", (int)o->codec);
     if (!o->data_page_size) o->data_page_size = 1u << 20;
+    if (!o->data_page_rows) o->data_page_rows = LH_PQ_PAGE_MAX_VALUES;
     if (!o->dict_page_size) o->dict_page_size = 1u << 20;
     if (!o->row_group_rows) o->row_group_rows = 1000000;
     if (!o->row_group_bytes) o->row_group_bytes = (size_t)128 << 20;

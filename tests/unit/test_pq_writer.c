@@ -320,6 +320,77 @@ static void test_dictionary_probe(void)
     free(dir);
 }
 
+/* "s": repeating strings, some NULL; "n": the row number. */
+static void row_ranged(size_t i, lh_pq_value *v, char *sbuf)
+{
+    int n = snprintf(sbuf, 64, "k%zu", i / 10);
+    v[0].v.s.p = sbuf;
+    v[0].v.s.len = (size_t)n;
+    v[0].is_null = i % 7 == 3;
+    v[1].v.i64 = (int64_t)i;
+}
+
+/* A ranged read decodes just the pages holding the rows asked for (pages
+ * of 1000 rows here) and says where they start; past the end it is empty. */
+static void test_read_column_rows(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_pq_col_spec cols[2] = {
+        {.name = "s", .kind = LH_PQK_STRING, .dictionary = true, .statistics = true},
+        {.name = "n", .kind = LH_PQK_INT64, .required = true, .statistics = true},
+    };
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    o.data_page_rows = 1000;
+    o.page_index = true;
+    lh_buf f = LH_BUF_INIT;
+    lh_pq_writer *w = write_file(dir, cols, 2, &o, 7000, row_ranged, &f);
+    CHECK_INT(lh_pq_writer_meta(w)->num_row_groups, 1);
+    lh_error err;
+    lh_storage *st;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_pq_reader *rd;
+    CHECK_OK(lh_pq_reader_open(st, "t.parquet", &rd, &err), &err);
+    static const uint64_t ranges[][4] = {
+        /* first, count -> col_first, levels */
+        {2500, 100, 2000, 1000}, {999, 2, 0, 2000}, {6990, 500, 6000, 1000},
+        {0, 7000, 0, 7000}, {7000, 10, 7000, 0}};
+    lh_pq_column col;
+    lh_pq_column_init(&col);
+    char sbuf[64];
+    for (size_t t = 0; t < sizeof ranges / sizeof *ranges; t++) {
+        for (size_t leaf = 0; leaf < 2; leaf++) {
+            uint64_t first = 99;
+            CHECK_OK(lh_pq_reader_read_column_rows(rd, 0, leaf, ranges[t][0], ranges[t][1], &col,
+                                                   &first, &err), &err);
+            CHECK_INT(first, ranges[t][2]);
+            CHECK_INT(col.num_levels, ranges[t][3]);
+            size_t vi = 0;
+            for (size_t k = 0; k < col.num_levels; k++) {
+                size_t row = (size_t)first + k;
+                lh_pq_value v[2];
+                row_ranged(row, v, sbuf);
+                if (leaf == 1) {
+                    CHECK_INT(((const int64_t *)col.values)[vi++], (int64_t)row);
+                    continue;
+                }
+                CHECK_INT(col.def_levels[k], v[0].is_null ? 0 : 1);
+                if (v[0].is_null) continue;
+                size_t len;
+                const char *p = lh_pq_column_bytes(&col, vi++, &len);
+                CHECK(len == v[0].v.s.len && memcmp(p, v[0].v.s.p, len) == 0);
+            }
+        }
+    }
+    lh_pq_column_free(&col);
+    lh_pq_reader_free(rd);
+    lh_storage_free(st);
+    lh_pq_writer_free(w);
+    lh_buf_free(&f);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 static void row_none(size_t i, lh_pq_value *v, char *sbuf)
 {
     (void)i; (void)v; (void)sbuf;
@@ -563,6 +634,7 @@ int main(void)
     RUN(test_rle);
     RUN(test_write_basic);
     RUN(test_dictionary_probe);
+    RUN(test_read_column_rows);
     RUN(test_write_empty_and_errors);
     RUN(test_stats_truncation);
     RUN(test_bloom_header);

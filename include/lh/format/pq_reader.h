@@ -97,6 +97,15 @@ int64_t lh_pq_reader_row_group_rows(const lh_pq_reader *r, size_t rg);
 lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_pq_column *col,
                                    lh_error *err);
 
+/* Rows [first, first + count) of row group rg: decodes only the data pages
+ * holding them (and the dictionary if one of those needs it); pages
+ * before are skipped undecoded, reading stops after the last. col then
+ * holds every row of the decoded pages: *col_first is the row number of
+ * its first level. Nested leaves decode the whole chunk (*col_first 0). */
+lh_status lh_pq_reader_read_column_rows(lh_pq_reader *r, size_t rg, size_t leaf, uint64_t first,
+                                        uint64_t count, lh_pq_column *col, uint64_t *col_first,
+                                        lh_error *err);
+
 /* Pruning for an equality predicate leaf == value (bytes of the plain value:
  * for strings the UTF-8 bytes, for INT64 8 little-endian bytes; timestamps
  * as INT64 microseconds, like lh_pq_column). Sets

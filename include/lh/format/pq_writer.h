@@ -41,6 +41,7 @@ typedef struct lh_pq_writer_opts {
     lh_pq_codec codec;       /* SNAPPY, ZSTD, GZIP, LZ4_RAW, UNCOMPRESSED */
     int level;               /* codec level, 0 = default */
     size_t data_page_size;   /* bytes, 0 = 1 MiB (at most 1 GiB) */
+    size_t data_page_rows;   /* rows (level entries) per data page, 0 = 20,000 */
     size_t dict_page_size;   /* bytes, 0 = 1 MiB (at most 1 GiB) */
     size_t row_group_rows;   /* 0 = 1,000,000 */
     size_t row_group_bytes;  /* flush a row group past this many buffered bytes, 0 = 128 MiB */
