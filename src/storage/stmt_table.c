@@ -77,6 +77,10 @@ void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writ
     opts->level = 1;
     opts->dict_page_size = 1u << 20;
     opts->data_page_size = large ? 16u << 20 : 2u << 20;
+    /* A lookup decodes only the pages holding its entity's rows: pages of
+     * 2,000 rows make one ~20% cheaper at 3M statements than pages of a
+     * whole row group, for files 0.6% larger. */
+    opts->data_page_rows = 2000;
     /* Smaller than the reference's (DuckDB 122880, delta-rs 1M): a lookup
      * decodes one row group per file it cannot rule out, and reads stream
      * one row group per file at a time. 20k rows cost ~5% in file size and
@@ -218,15 +222,22 @@ static const char *string_at(lh_stmt_batch *out, const lh_pq_column *col, size_t
     return *prev;
 }
 
-/* Fill column c of the selected rows, stored at rows[base..], from one
- * decoded chunk of n rows. */
+/* Fill column c of the selected rows, stored at rows[base..], from col:
+ * rows [first, first + its levels) of a row group of n rows, all of them
+ * or (a ranged read) those of the pages holding the selection. */
 static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const row_sel *sel,
-                             int c, const lh_pq_column *col, const lh_pq_leaf *leaf,
-                             const char *key, dict_copies *in, lh_error *err)
+                             int c, const lh_pq_column *col, size_t first,
+                             const lh_pq_leaf *leaf, const char *key, dict_copies *in,
+                             lh_error *err)
 {
-    if (col->num_levels != n)
+    bool whole = first == 0 && col->num_levels == n;
+    bool covers = sel->rows && sel->n && first <= sel->rows[0] &&
+                  sel->rows[sel->n - 1] < first + col->num_levels &&
+                  first + col->num_levels <= n;
+    if (!whole && !covers)
         return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s has %zu values for %zu rows",
                             key, lh_stmt_col_names[c], col->num_levels, n);
+    n = col->num_levels;
     size_t vi = 0, k = 0;
     const char *prev = NULL;
     size_t prev_len = 0;
@@ -241,7 +252,7 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const ro
         bool present = !col->def_levels || col->def_levels[r] == leaf->max_def;
         if (sel->rows) {
             if (k >= sel->n) break;
-            if (sel->rows[k] != r) {
+            if (sel->rows[k] != first + r) {
                 vi += present; /* every present value, whatever its type, takes one slot */
                 continue;
             }
@@ -406,12 +417,19 @@ static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_s
     for (int i = 0; rc == LH_OK && i < LH_STMT_NCOLS; i++) {
         int c = order[i];
         if (f->leaf_of[c] < 0) continue;
-        if (c != decoded)
-            rc = lh_pq_reader_read_column(f->r, rg, (size_t)f->leaf_of[c], &f->col, err);
+        uint64_t first = 0;
+        size_t leaf = (size_t)f->leaf_of[c];
+        /* selected rows (a lookup's entity, sorted files keep it together):
+         * only the pages holding them are decoded */
+        if (c != decoded && sel->rows)
+            rc = lh_pq_reader_read_column_rows(f->r, rg, leaf, sel->rows[0],
+                                               sel->rows[sel->n - 1] - sel->rows[0] + 1, &f->col,
+                                               &first, err);
+        else if (c != decoded)
+            rc = lh_pq_reader_read_column(f->r, rg, leaf, &f->col, err);
         if (rc == LH_OK)
-            rc = fill_column(out, base, nrows, sel, c, &f->col,
-                             lh_pq_reader_leaf(f->r, (size_t)f->leaf_of[c]), f->key, &f->interned,
-                             err);
+            rc = fill_column(out, base, nrows, sel, c, &f->col, (size_t)first,
+                             lh_pq_reader_leaf(f->r, leaf), f->key, &f->interned, err);
     }
     for (size_t i = base; rc == LH_OK && i < out->len; i++) {
         lh_statement *s = &out->rows[i];

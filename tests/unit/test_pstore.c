@@ -482,6 +482,10 @@ static void test_many_files(void)
         CHECK_OK(lh_pstore_query(ps, &q, order_fn, &f3, &err), &err);
         CHECK_INT(f3.bad, 0);
         CHECK_INT(f3.entities, in_file3);
+        /* lookups by id of entities across data pages (rows 1998-2000,
+         * 3999-4001) read what a scan reads */
+        const char *across[] = {"e00666", "e00667", "e01333"};
+        check_lookups(ps, across, 3);
         lh_pstore_report rep;
         if (pass == 0) CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
         if (pass == 0) CHECK_INT(rep.rows_out, total);
@@ -516,9 +520,10 @@ static void test_entities_across_row_groups(void)
     }
     CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
     /* entities on a boundary (appended: rows 4998-5000, 9999-10001; merged:
-     * 19998-20000), found by their first row or their last one, and two
-     * inside a row group */
+     * 19998-20000; a data page: 1998-2000), found by their first row or their
+     * last one, and two inside a row group */
     static const char *const finds[][2] = {
+        {"alias", "a666"}, {"weakAlias", "w666"},
         {"alias", "a1666"}, {"weakAlias", "w1666"}, {"alias", "a3333"}, {"weakAlias", "w3333"},
         {"alias", "a6666"}, {"weakAlias", "w6666"}, {"name", "n0"}, {"name", "n11999"}};
     for (int pass = 0; pass < 2; pass++) { /* the appended file, then the merged one */
@@ -547,6 +552,10 @@ static void test_entities_across_row_groups(void)
         q.schemata = page;
         c = count(ps, &q);
         CHECK_INT(c.entities, 0);
+        /* lookups by id of entities across data pages (rows 1998-2000,
+         * 3999-4001) read what a scan reads */
+        const char *across[] = {"e00666", "e00667", "e01333"};
+        check_lookups(ps, across, 3);
         lh_pstore_report rep;
         if (pass == 0) CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
     }
