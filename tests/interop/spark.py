@@ -95,8 +95,10 @@ def start(ops):
     ops_file.write_text(json.dumps(ops))
     env = dict(os.environ, PYTHONPATH=str(LIB), PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
     env.pop("SPARK_HOME", None)
+    # cwd: where Spark leaves its spark-warehouse/ and metastore debris
     proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(ops_file), str(LIB / "ivy")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=tmp.name)
     return proc, ops, tmp
 
 
