@@ -1,6 +1,7 @@
 /* libFuzzer target: open arbitrary bytes as a parquet file, decode every
  * column chunk (copying, and leaving dictionary values in place, whose
- * bytes are then all touched) and ask the pruning questions. Built only with clang
+ * bytes are then all touched), read a row range of it (pages skipped,
+ * the dictionary decoded late) and ask the pruning questions. Built only with clang
  * (cmake/pq_fuzz.cmake); run by ctest (fuzz_pq_reader) or scripts/fuzz. */
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     size_t len;
                     const char *p = lh_pq_column_bytes(&kd, i, &len);
                     for (size_t k = 0; k < len; k++) sum += (uint8_t)p[k];
+                }
+            /* rows 1-2: the first page skipped when it holds one row */
+            uint64_t first;
+            if (lh_pq_reader_read_column_rows(r, g, l, 1, 2, &kd, &first, &err) == LH_OK &&
+                !kd.values)
+                for (size_t i = 0; i < kd.num_values; i++) {
+                    size_t len;
+                    const char *p = lh_pq_column_bytes(&kd, i, &len);
+                    for (size_t k = 0; k < len; k++) sum += (uint8_t)p[k] + (unsigned)first;
                 }
             bool may;
             (void)lh_pq_reader_may_contain(r, g, l, probe, 8, &may, &err);
