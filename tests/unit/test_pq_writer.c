@@ -246,6 +246,34 @@ static void test_write_basic(void)
     free(dir);
 }
 
+/* A file write_file wrote, open for reading; close_written frees it all. */
+typedef struct written {
+    char *dir;
+    lh_storage *st;
+    lh_pq_reader *rd;
+    lh_pq_writer *w;
+    lh_buf *bytes;
+} written;
+
+static written open_written(char *dir, lh_pq_writer *w, lh_buf *bytes)
+{
+    written wf = {dir, NULL, NULL, w, bytes};
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &wf.st, &err), &err);
+    CHECK_OK(lh_pq_reader_open(wf.st, "t.parquet", &wf.rd, &err), &err);
+    return wf;
+}
+
+static void close_written(written *wf)
+{
+    lh_pq_reader_free(wf->rd);
+    lh_storage_free(wf->st);
+    lh_pq_writer_free(wf->w);
+    lh_buf_free(wf->bytes);
+    lh_test_rmtree(wf->dir);
+    free(wf->dir);
+}
+
 /* "u": every value new (a hash); "r": values repeat. sbuf holds both. */
 static void row_unique(size_t i, lh_pq_value *v, char *sbuf)
 {
@@ -288,10 +316,8 @@ static void test_dictionary_probe(void)
         CHECK_INT(r->num_encoding_stats, 2); /* dictionary and indices only */
     }
     lh_error err;
-    lh_storage *st;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
-    lh_pq_reader *rd;
-    CHECK_OK(lh_pq_reader_open(st, "t.parquet", &rd, &err), &err);
+    written wf = open_written(dir, w, &f);
+    lh_pq_reader *rd = wf.rd;
     char sbuf[64];
     size_t row = 0;
     lh_pq_column cu, cr;
@@ -312,12 +338,7 @@ static void test_dictionary_probe(void)
     lh_pq_column_free(&cu);
     lh_pq_column_free(&cr);
     CHECK_INT(row, 7000);
-    lh_pq_reader_free(rd);
-    lh_storage_free(st);
-    lh_pq_writer_free(w);
-    lh_buf_free(&f);
-    lh_test_rmtree(dir);
-    free(dir);
+    close_written(&wf);
 }
 
 /* "s": repeating strings, some NULL; "n": the row number. */
@@ -347,10 +368,8 @@ static void test_read_column_rows(void)
     lh_pq_writer *w = write_file(dir, cols, 2, &o, 7000, row_ranged, &f);
     CHECK_INT(lh_pq_writer_meta(w)->num_row_groups, 1);
     lh_error err;
-    lh_storage *st;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
-    lh_pq_reader *rd;
-    CHECK_OK(lh_pq_reader_open(st, "t.parquet", &rd, &err), &err);
+    written wf = open_written(dir, w, &f);
+    lh_pq_reader *rd = wf.rd;
     static const uint64_t ranges[][4] = {
         /* first, count -> col_first, levels */
         {2500, 100, 2000, 1000}, {999, 2, 0, 2000}, {6990, 500, 6000, 1000},
@@ -383,12 +402,7 @@ static void test_read_column_rows(void)
         }
     }
     lh_pq_column_free(&col);
-    lh_pq_reader_free(rd);
-    lh_storage_free(st);
-    lh_pq_writer_free(w);
-    lh_buf_free(&f);
-    lh_test_rmtree(dir);
-    free(dir);
+    close_written(&wf);
 }
 
 static void row_none(size_t i, lh_pq_value *v, char *sbuf)
