@@ -452,6 +452,21 @@ lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_e
     return read_rows(f, rg, (size_t)nrows, &all, -1, out, err);
 }
 
+/* Decode the entity_id column of row group rg (n rows) into f->col: n
+ * strings, none null (the column is optional in files other writers made,
+ * Spark's, but never null). */
+static lh_status read_entity_ids(lh_stmt_file *f, size_t rg, size_t n, lh_error *err)
+{
+    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
+    LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
+    const lh_pq_column *c = &f->col;
+    if (c->type != LH_PQ_BYTE_ARRAY || c->num_levels != n || c->num_values != n)
+        return lh_error_set(err, LH_ERR_CORRUPT,
+                            "%s: column entity_id of row group %zu is not %zu non-null strings",
+                            f->key, rg, n);
+    return LH_OK;
+}
+
 /* Whether byte-array value i (i > 0) equals value i - 1: rows of one
  * entity follow each other in a sorted file. */
 static bool same_as_previous(const lh_pq_column *c, size_t i)
@@ -484,14 +499,8 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
                             (long long)nrows);
     /* the entity_id column alone picks the rows: a lookup decodes the other
      * columns only where a wanted entity lives, and copies only its rows */
-    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
-    LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
+    LH_TRY(read_entity_ids(f, rg, (size_t)nrows, err));
     const lh_pq_column *c = &f->col;
-    /* optional in files other writers made (Spark), but never null */
-    if (c->type != LH_PQ_BYTE_ARRAY || c->num_levels != (size_t)nrows || c->num_values != (size_t)nrows)
-        return lh_error_set(err, LH_ERR_CORRUPT,
-                            "%s: column entity_id of row group %zu is not %lld non-null strings",
-                            f->key, rg, (long long)nrows);
     uint32_t *rows = NULL;
     size_t len = 0, cap = 0;
     bool prev_wanted = false;
@@ -578,13 +587,8 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     if (rc == LH_OK && pred->prop && pred->value)
         rc = match_column(f, rg, LH_COL_VALUE, n, &pred->value, 1, ok, err);
     /* keep whole entities: runs of equal entity_id (the file is sorted) */
-    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
-    if (rc == LH_OK) rc = lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err);
+    if (rc == LH_OK) rc = read_entity_ids(f, rg, n, err);
     const lh_pq_column *c = &f->col;
-    if (rc == LH_OK && (c->type != LH_PQ_BYTE_ARRAY || c->num_levels != n || c->num_values != n))
-        rc = lh_error_set(err, LH_ERR_CORRUPT,
-                          "%s: column entity_id of row group %zu is not %zu non-null strings", f->key,
-                          rg, n);
     uint32_t *rows = NULL;
     size_t len = 0;
     if (rc == LH_OK) {
