@@ -477,8 +477,6 @@ static lh_status decompress(chunk_ctx *c, const uint8_t *src, size_t n, size_t u
     return LH_OK;
 }
 
-static lh_status skip_data_page(chunk_ctx *c, const lh_pq_page_header *h, size_t *levels_left);
-
 static lh_status read_dict_page(chunk_ctx *c, const lh_pq_page_header *h, const uint8_t *body)
 {
     if (c->have_dict) return CORRUPT("second dictionary page");
@@ -502,18 +500,28 @@ static lh_status read_dict_page(chunk_ctx *c, const lh_pq_page_header *h, const 
     return LH_OK;
 }
 
-static lh_status read_data_page(chunk_ctx *c, const lh_pq_page_header *h, const uint8_t *body,
-                                size_t *levels_left)
+/* The level entries of data page h (*n), checked against its header and
+ * against what the chunk has left. */
+static lh_status data_page_levels(chunk_ctx *c, const lh_pq_page_header *h, size_t levels_left,
+                                  size_t *n)
 {
-    const lh_pq_leaf *lf = &c->leaf->pub;
-    lh_pq_column *col = c->col;
     bool v2 = h->type == LH_PQ_DATA_PAGE_V2;
     if (v2 ? !h->has_data_page_header_v2 : !h->has_data_page_header)
         return CORRUPT("data page without its header");
     int32_t nv = v2 ? h->data_page_header_v2.num_values : h->data_page_header.num_values;
     if (nv < 0) return CORRUPT("negative num_values");
-    size_t n = (size_t)nv;
-    if (n > *levels_left) return CORRUPT("page holds more values than the chunk");
+    if ((size_t)nv > levels_left) return CORRUPT("page holds more values than the chunk");
+    *n = (size_t)nv;
+    return LH_OK;
+}
+
+/* Decode data page h of n level entries (data_page_levels). */
+static lh_status read_data_page(chunk_ctx *c, const lh_pq_page_header *h, const uint8_t *body,
+                                size_t n, size_t *levels_left)
+{
+    const lh_pq_leaf *lf = &c->leaf->pub;
+    lh_pq_column *col = c->col;
+    bool v2 = h->type == LH_PQ_DATA_PAGE_V2;
     size_t clen = (size_t)h->compressed_page_size, ulen = (size_t)h->uncompressed_page_size;
     LH_TRY(reserve_levels(c, n));
     size_t base = col->num_levels;
@@ -597,17 +605,14 @@ static lh_status check_rows(chunk_ctx *c, int64_t rows)
     return LH_OK;
 }
 
-/* A data page of a ranged read: whether to decode it (the rows it holds
- * overlap [lo, hi)); *past when it starts at or after hi. Decodes the
- * waiting dictionary when the page is the first to need it. */
-static lh_status page_wanted(chunk_ctx *c, const lh_pq_page_header *h, bool *want, bool *past)
+/* A data page of n level entries in a ranged read: whether to decode it
+ * (the rows it holds overlap [lo, hi)); *past when it starts at or after
+ * hi. Decodes the waiting dictionary when the page is the first to need it. */
+static lh_status page_wanted(chunk_ctx *c, const lh_pq_page_header *h, size_t n, bool *want,
+                             bool *past)
 {
     bool v2 = h->type == LH_PQ_DATA_PAGE_V2;
-    if (v2 ? !h->has_data_page_header_v2 : !h->has_data_page_header)
-        return CORRUPT("data page without its header");
-    int32_t nv = v2 ? h->data_page_header_v2.num_values : h->data_page_header.num_values;
-    if (nv < 0) return CORRUPT("negative num_values");
-    uint64_t from = c->next_row, to = from + (uint64_t)nv; /* flat: one level per row */
+    uint64_t from = c->next_row, to = from + n; /* flat: one level per row */
     c->next_row = to;
     *past = from >= c->hi;
     *want = to > c->lo && from < c->hi;
@@ -667,25 +672,17 @@ static lh_status walk_pages(chunk_ctx *c, const uint8_t *data, size_t size)
         if (h.type == LH_PQ_DICTIONARY_PAGE) {
             rc = read_dict_page(c, &h, body);
         } else if (data_page) {
-            if (c->ranged) rc = page_wanted(c, &h, &want, &past);
-            if (rc == LH_OK && want) rc = read_data_page(c, &h, body, &levels_left);
-            else if (rc == LH_OK && !past) rc = skip_data_page(c, &h, &levels_left);
+            size_t n = 0;
+            rc = data_page_levels(c, &h, levels_left, &n);
+            if (rc == LH_OK && c->ranged) rc = page_wanted(c, &h, n, &want, &past);
+            if (rc == LH_OK && want) rc = read_data_page(c, &h, body, n, &levels_left);
+            else if (rc == LH_OK) levels_left -= n; /* skipped: only counted */
         }
         /* index pages and unknown page types are skipped */
         lh_pq_page_header_free(&h);
         if (rc != LH_OK || past) return rc; /* past: later pages hold later rows */
         c->page++;
     }
-    return LH_OK;
-}
-
-/* A data page a ranged read does not need: only its count is checked. */
-static lh_status skip_data_page(chunk_ctx *c, const lh_pq_page_header *h, size_t *levels_left)
-{
-    int32_t nv = h->type == LH_PQ_DATA_PAGE_V2 ? h->data_page_header_v2.num_values
-                                                : h->data_page_header.num_values;
-    if ((size_t)nv > *levels_left) return CORRUPT("page holds more values than the chunk");
-    *levels_left -= (size_t)nv;
     return LH_OK;
 }
 
