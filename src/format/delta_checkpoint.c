@@ -145,16 +145,17 @@ static void list_row(ccol *e, lh_strlist *out)
 static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg, ccol *cols,
                                 int64_t version, lh_error *err)
 {
-    const lh_pq_file_meta *fm = lh_pq_reader_meta(r);
+    const lh_pq_row_group *g;
+    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
     for (int i = 0; i < NCOLS; i++) {
         cols[i].lpos = cols[i].vpos = 0;
         cols[i].leaf = cols[i].file_leaf;
         if (cols[i].leaf < 0) continue;
         /* A chunk whose statistics say it is all null reads like an absent
          * column; skipping it also spares the reader an empty value copy. */
-        const lh_pq_statistics *st = lh_pq_reader_stats(r, rg, (size_t)cols[i].leaf);
-        const lh_pq_column_chunk *cc = &fm->row_groups[rg].columns[cols[i].leaf];
-        if (st && st->has_null_count && cc->has_meta_data && st->null_count == cc->meta_data.num_values) {
+        const lh_pq_column_meta *cm = &g->columns[cols[i].leaf].meta_data;
+        const lh_pq_statistics *st = &cm->statistics;
+        if (cm->has_statistics && st->has_null_count && st->null_count == cm->num_values) {
             cols[i].leaf = -1;
             continue;
         }

@@ -25,6 +25,9 @@ typedef struct tc {
     const char *what;  /* struct being parsed, for error messages */
     int field;         /* field id being parsed */
     bool lean;         /* skip what readers never use (lh_pq_file_meta_read_lean) */
+    /* lh_pq_file_meta_read_deferred: row groups are located here, not decoded */
+    lh_pq_row_group_span **spans;
+    size_t *num_spans;
     lh_error *err;
 } tc;
 
@@ -140,6 +143,8 @@ static lh_status tc_list(tc *t, int *etype, size_t *size)
 
 static lh_status tc_skip(tc *t, int type);
 
+static bool is_bool(int type) { return type == T_TRUE || type == T_FALSE; }
+
 static lh_status tc_skip_struct(tc *t)
 {
     if (++t->depth > TC_MAX_DEPTH) return tc_fail(t, "nesting too deep");
@@ -147,7 +152,7 @@ static lh_status tc_skip_struct(tc *t)
     for (;;) {
         LH_TRY(tc_field(t, &type, &id));
         if (type == T_STOP) break;
-        LH_TRY(tc_skip(t, type));
+        if (!is_bool(type)) LH_TRY(tc_skip(t, type)); /* a bool field is all header */
     }
     t->depth--;
     return LH_OK;
@@ -207,8 +212,6 @@ static lh_status tc_skip(tc *t, int type)
     }
 }
 
-static bool is_bool(int type) { return type == T_TRUE || type == T_FALSE; }
-
 /* Per-struct parsing: a field callback decides by (id, wire type); anything it
  * does not claim is skipped. */
 typedef lh_status (*tc_field_fn)(tc *t, int id, int type, void *obj, bool *handled);
@@ -226,7 +229,7 @@ static lh_status tc_struct(tc *t, const char *what, tc_field_fn fn, void *obj)
         if (type == T_STOP) break;
         bool handled = false;
         LH_TRY(fn(t, id, type, obj, &handled));
-        if (!handled) LH_TRY(tc_skip(t, type));
+        if (!handled && !is_bool(type)) LH_TRY(tc_skip(t, type)); /* a bool field is all header */
     }
     t->what = saved_what;
     t->field = saved_field;
@@ -593,7 +596,7 @@ static lh_status f_row_group(tc *t, int id, int type, void *obj, bool *handled)
     }
     if (id == 7 && type == T_I16) {
         *handled = true;
-        int32_t v;
+        int32_t v = 0;
         LH_TRY(tc_i32(t, &v));
         if (v < INT16_MIN || v > INT16_MAX) return tc_fail(t, "i16 out of range");
         g->ordinal = (int16_t)v;
@@ -604,6 +607,36 @@ static lh_status f_row_group(tc *t, int id, int type, void *obj, bool *handled)
 static void row_group_init(void *p)
 {
     ((lh_pq_row_group *)p)->ordinal = -1;
+}
+
+static lh_status f_row_group_rows(tc *t, int id, int type, void *obj, bool *handled)
+{
+    F_I64(3, (int64_t *)obj);
+    return LH_OK;
+}
+
+/* The row group list of a deferred read: each struct walked over (its
+ * num_rows kept), its bytes recorded. */
+static lh_status locate_row_groups(tc *t)
+{
+    int et = 0;
+    size_t n = 0;
+    LH_TRY(tc_list(t, &et, &n));
+    if (n && et != T_STRUCT) return tc_fail(t, "list element is not a struct");
+    if (*t->spans) return tc_fail(t, "duplicate list field");
+    if (n > t->budget / sizeof **t->spans) return tc_fail(t, "list too large for its input");
+    t->budget -= n * sizeof **t->spans;
+    *t->spans = n ? lh_calloc(n, sizeof **t->spans) : NULL;
+    *t->num_spans = n;
+    for (size_t i = 0; i < n; i++) {
+        lh_pq_row_group_span *sp = &(*t->spans)[i];
+        sp->offset = (size_t)(t->p - t->start);
+        LH_TRY(tc_struct(t, "RowGroup", f_row_group_rows, &sp->num_rows));
+        sp->len = (size_t)(t->p - t->start) - sp->offset;
+        if (sp->num_rows < 0)
+            return lh_error_set(t->err, LH_ERR_CORRUPT, "row group %zu: negative num_rows", i);
+    }
+    return LH_OK;
 }
 
 static void schema_init(void *p)
@@ -632,6 +665,7 @@ static lh_status f_file_meta(tc *t, int id, int type, void *obj, bool *handled)
     F_I64(3, &m->num_rows);
     if (id == 4 && type == T_LIST) {
         *handled = true;
+        if (t->spans) return locate_row_groups(t);
         return tc_struct_list(t, "RowGroup", (void **)&m->row_groups, &m->num_row_groups,
                               sizeof(lh_pq_row_group), row_group_init, f_row_group);
     }
@@ -674,39 +708,70 @@ static void tc_begin(tc *t, const uint8_t *data, size_t len, lh_error *err)
     t->budget = len < (SIZE_MAX >> 7) ? len * 64 + ((size_t)1 << 16) : SIZE_MAX;
 }
 
-static lh_status file_meta_read(const uint8_t *data, size_t len, bool lean, lh_pq_file_meta *m,
-                                lh_error *err)
+/* Every column chunk read must carry its ColumnMetaData. */
+static lh_status check_row_group(const lh_pq_row_group *g, lh_error *err)
 {
-    tc t;
-    tc_begin(&t, data, len, err);
-    t.lean = lean;
-    LH_TRY(tc_struct(&t, "FileMetaData", f_file_meta, m));
+    if (g->num_rows < 0) return lh_error_set(err, LH_ERR_CORRUPT, "negative num_rows");
+    for (size_t c = 0; c < g->num_columns; c++)
+        if (!g->columns[c].has_meta_data)
+            return lh_error_set(err, LH_ERR_CORRUPT, "column %zu: no ColumnMetaData", c);
+    return LH_OK;
+}
+
+static lh_status file_meta_read(tc *t, lh_pq_file_meta *m, lh_error *err)
+{
+    LH_TRY(tc_struct(t, "FileMetaData", f_file_meta, m));
     if (!m->num_schema) return lh_error_set(err, LH_ERR_CORRUPT, "parquet footer has no schema");
     for (size_t i = 0; i < m->num_schema; i++)
         if (!m->schema[i].name)
             return lh_error_set(err, LH_ERR_CORRUPT, "parquet schema element %zu has no name", i);
-    for (size_t g = 0; g < m->num_row_groups; g++) {
-        const lh_pq_row_group *rg = &m->row_groups[g];
-        if (rg->num_rows < 0)
-            return lh_error_set(err, LH_ERR_CORRUPT, "row group %zu: negative num_rows", g);
-        for (size_t c = 0; c < rg->num_columns; c++)
-            if (!rg->columns[c].has_meta_data)
-                return lh_error_set(err, LH_ERR_CORRUPT,
-                                    "row group %zu column %zu: no ColumnMetaData", g, c);
-    }
+    for (size_t g = 0; g < m->num_row_groups; g++)
+        if (check_row_group(&m->row_groups[g], err) != LH_OK)
+            return lh_error_prefix(err, "row group %zu", g);
     return LH_OK;
 }
 
 lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta *m,
                                lh_error *err)
 {
-    return file_meta_read(data, len, false, m, err);
+    tc t;
+    tc_begin(&t, data, len, err);
+    return file_meta_read(&t, m, err);
 }
 
 lh_status lh_pq_file_meta_read_lean(const uint8_t *data, size_t len, lh_pq_file_meta *m,
                                     lh_error *err)
 {
-    return file_meta_read(data, len, true, m, err);
+    tc t;
+    tc_begin(&t, data, len, err);
+    t.lean = true;
+    return file_meta_read(&t, m, err);
+}
+
+lh_status lh_pq_file_meta_read_deferred(const uint8_t *data, size_t len, lh_pq_file_meta *m,
+                                        lh_pq_row_group_span **spans, size_t *num_spans,
+                                        lh_error *err)
+{
+    *spans = NULL;
+    *num_spans = 0;
+    tc t;
+    tc_begin(&t, data, len, err);
+    t.lean = true;
+    t.spans = spans;
+    t.num_spans = num_spans;
+    return file_meta_read(&t, m, err);
+}
+
+lh_status lh_pq_row_group_read_lean(const uint8_t *data, size_t len, lh_pq_row_group *g,
+                                    lh_error *err)
+{
+    tc t;
+    tc_begin(&t, data, len, err);
+    t.lean = true;
+    memset(g, 0, sizeof *g);
+    row_group_init(g);
+    LH_TRY(tc_struct(&t, "RowGroup", f_row_group, g));
+    return check_row_group(g, err);
 }
 
 /* ---------------- page headers ---------------- */
@@ -738,7 +803,7 @@ static lh_status f_dict_page(tc *t, int id, int type, void *obj, bool *handled)
     F_I32(1, &h->num_values);
     if (id == 2 && type == T_I32) {
         *handled = true;
-        int32_t v;
+        int32_t v = 0;
         LH_TRY(tc_i32(t, &v));
         h->encoding = (lh_pq_encoding)v;
         return LH_OK;
@@ -759,7 +824,7 @@ static lh_status f_data_page_v2(tc *t, int id, int type, void *obj, bool *handle
     F_I32(3, &h->num_rows);
     if (id == 4 && type == T_I32) {
         *handled = true;
-        int32_t v;
+        int32_t v = 0;
         LH_TRY(tc_i32(t, &v));
         h->encoding = (lh_pq_encoding)v;
         return LH_OK;

@@ -417,18 +417,22 @@ static void free_colmeta(lh_pq_column_meta *m)
     free_kvs(m->key_value_metadata, m->num_key_value_metadata);
 }
 
+void lh_pq_row_group_free(lh_pq_row_group *g)
+{
+    for (size_t c = 0; c < g->num_columns; c++) {
+        free(g->columns[c].file_path);
+        free_colmeta(&g->columns[c].meta_data);
+    }
+    free(g->columns);
+    memset(g, 0, sizeof *g);
+    g->ordinal = -1;
+}
+
 void lh_pq_file_meta_free(lh_pq_file_meta *m)
 {
     for (size_t i = 0; i < m->num_schema; i++) free(m->schema[i].name);
     free(m->schema);
-    for (size_t g = 0; g < m->num_row_groups; g++) {
-        lh_pq_row_group *rg = &m->row_groups[g];
-        for (size_t c = 0; c < rg->num_columns; c++) {
-            free(rg->columns[c].file_path);
-            free_colmeta(&rg->columns[c].meta_data);
-        }
-        free(rg->columns);
-    }
+    for (size_t g = 0; g < m->num_row_groups; g++) lh_pq_row_group_free(&m->row_groups[g]);
     free(m->row_groups);
     free_kvs(m->key_value_metadata, m->num_key_value_metadata);
     free(m->created_by);

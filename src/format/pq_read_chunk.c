@@ -692,9 +692,10 @@ static lh_status read_chunk(chunk_ctx *c, size_t leaf)
     size_t rg = c->rg;
     lh_pq_column *col = c->col;
     lh_error *err = c->err;
-    if (rg >= r->meta.num_row_groups || leaf >= r->num_leaves)
-        return lh_error_set(err, LH_ERR_INVALID, "%s: no row group %zu / leaf %zu", r->name, rg, leaf);
-    const lh_pq_row_group *g = &r->meta.row_groups[rg];
+    const lh_pq_row_group *g;
+    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
+    if (leaf >= r->num_leaves)
+        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
     const lh_pq_column_meta *cm = &g->columns[leaf].meta_data;
     c->leaf = &r->leaves[leaf];
     c->cm = cm;

@@ -141,25 +141,55 @@ static lh_status build_schema(lh_pq_reader *r, lh_error *err)
     if (w.next != m->num_schema)
         return lh_error_set(err, LH_ERR_CORRUPT, "%s: schema has %zu elements, tree uses %zu",
                             r->name, m->num_schema, w.next);
-    for (size_t g = 0; g < m->num_row_groups; g++) {
-        const lh_pq_row_group *rg = &m->row_groups[g];
-        if (rg->num_columns != r->num_leaves)
+    return LH_OK;
+}
+
+/* A decoded row group against the schema. */
+static lh_status check_row_group(const lh_pq_reader *r, size_t g, const lh_pq_row_group *rg,
+                                 lh_error *err)
+{
+    if (rg->num_columns != r->num_leaves)
+        return lh_error_set(err, LH_ERR_CORRUPT,
+                            "%s: row group %zu has %zu columns, schema has %zu leaves",
+                            r->name, g, rg->num_columns, r->num_leaves);
+    if (rg->num_rows != r->spans[g].num_rows)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: row group %zu: num_rows changed on decoding",
+                            r->name, g);
+    for (size_t c = 0; c < rg->num_columns; c++) {
+        const lh_pq_column_chunk *cc = &rg->columns[c];
+        if (cc->file_path && cc->file_path[0])
+            return lh_error_set(err, LH_ERR_UNSUPPORTED,
+                                "%s: row group %zu column %s lives in another file",
+                                r->name, g, r->leaves[c].pub.path);
+        if (cc->meta_data.type != r->leaves[c].pub.type)
             return lh_error_set(err, LH_ERR_CORRUPT,
-                                "%s: row group %zu has %zu columns, schema has %zu leaves",
-                                r->name, g, rg->num_columns, r->num_leaves);
-        for (size_t c = 0; c < rg->num_columns; c++) {
-            const lh_pq_column_chunk *cc = &rg->columns[c];
-            if (cc->file_path && cc->file_path[0])
-                return lh_error_set(err, LH_ERR_UNSUPPORTED,
-                                    "%s: row group %zu column %s lives in another file",
-                                    r->name, g, r->leaves[c].pub.path);
-            if (cc->meta_data.type != r->leaves[c].pub.type)
-                return lh_error_set(err, LH_ERR_CORRUPT,
-                                    "%s: row group %zu column %s: chunk type %d != schema type %d",
-                                    r->name, g, r->leaves[c].pub.path, (int)cc->meta_data.type,
-                                    (int)r->leaves[c].pub.type);
-        }
+                                "%s: row group %zu column %s: chunk type %d != schema type %d",
+                                r->name, g, r->leaves[c].pub.path, (int)cc->meta_data.type,
+                                (int)r->leaves[c].pub.type);
     }
+    return LH_OK;
+}
+
+lh_status lh_pq_reader_row_group(lh_pq_reader *r, size_t rg, const lh_pq_row_group **out,
+                                 lh_error *err)
+{
+    *out = NULL;
+    if (rg >= r->num_rgs)
+        return lh_error_set(err, LH_ERR_INVALID, "%s: no row group %zu (%zu in the file)", r->name,
+                            rg, r->num_rgs);
+    lh_pq_row_group *g = &r->rgs[rg];
+    if (!r->rg_ready[rg]) {
+        const lh_pq_row_group_span *sp = &r->spans[rg];
+        lh_status rc = lh_pq_row_group_read_lean(r->footer + sp->offset, sp->len, g, err);
+        if (rc != LH_OK) lh_error_prefix(err, "%s: footer: row group %zu", r->name, rg);
+        else rc = check_row_group(r, rg, g, err);
+        if (rc != LH_OK) {
+            lh_pq_row_group_free(g);
+            return rc;
+        }
+        r->rg_ready[rg] = true;
+    }
+    *out = g;
     return LH_OK;
 }
 
@@ -206,13 +236,17 @@ static lh_status reader_load(lh_pq_reader *r, lh_error *err)
         rc = lh_error_set(err, LH_ERR_CORRUPT, "%s: no PAR1 magic at the start", r->name);
         goto out;
     }
-    rc = lh_pq_reader_bytes(r, r->data_end, (size_t)flen, &tmp, &p, err);
+    /* kept: row groups are decoded from it when first used */
+    rc = lh_pq_reader_bytes(r, r->data_end, (size_t)flen, &r->footer_buf, &r->footer, err);
     if (rc != LH_OK) goto out;
-    rc = lh_pq_file_meta_read_lean(p, (size_t)flen, &r->meta, err);
+    rc = lh_pq_file_meta_read_deferred(r->footer, (size_t)flen, &r->meta, &r->spans, &r->num_rgs,
+                                       err);
     if (rc != LH_OK) {
         lh_error_prefix(err, "%s: footer", r->name);
         goto out;
     }
+    r->rgs = lh_calloc(r->num_rgs ? r->num_rgs : 1, sizeof *r->rgs);
+    r->rg_ready = lh_calloc(r->num_rgs ? r->num_rgs : 1, sizeof *r->rg_ready);
     rc = build_schema(r, err);
 out:
     lh_buf_free(&tmp);
@@ -258,6 +292,11 @@ void lh_pq_reader_free(lh_pq_reader *r)
     for (size_t i = 0; i < r->num_leaves; i++) free((char *)r->leaves[i].pub.path);
     free(r->leaves);
     lh_pq_file_meta_free(&r->meta);
+    for (size_t i = 0; r->rgs && i < r->num_rgs; i++) lh_pq_row_group_free(&r->rgs[i]);
+    free(r->rgs);
+    free(r->rg_ready);
+    free(r->spans);
+    lh_buf_free(&r->footer_buf);
     if (r->sr) lh_storage_reader_free(r->sr);
     lh_buf_free(&r->chunk);
     lh_buf_free(&r->page);
@@ -297,18 +336,24 @@ int lh_pq_reader_find(const lh_pq_reader *r, const char *path)
     return found;
 }
 
-size_t lh_pq_reader_num_row_groups(const lh_pq_reader *r) { return r->meta.num_row_groups; }
+size_t lh_pq_reader_num_row_groups(const lh_pq_reader *r) { return r->num_rgs; }
 
 int64_t lh_pq_reader_row_group_rows(const lh_pq_reader *r, size_t rg)
 {
-    return rg < r->meta.num_row_groups ? r->meta.row_groups[rg].num_rows : 0;
+    return rg < r->num_rgs ? r->spans[rg].num_rows : 0;
 }
 
-const lh_pq_statistics *lh_pq_reader_stats(const lh_pq_reader *r, size_t rg, size_t leaf)
+lh_status lh_pq_reader_stats(lh_pq_reader *r, size_t rg, size_t leaf,
+                             const lh_pq_statistics **out, lh_error *err)
 {
-    if (rg >= r->meta.num_row_groups || leaf >= r->num_leaves) return NULL;
-    const lh_pq_column_meta *cm = &r->meta.row_groups[rg].columns[leaf].meta_data;
-    return cm->has_statistics ? &cm->statistics : NULL;
+    *out = NULL;
+    const lh_pq_row_group *g;
+    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
+    if (leaf >= r->num_leaves)
+        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
+    const lh_pq_column_meta *cm = &g->columns[leaf].meta_data;
+    if (cm->has_statistics) *out = &cm->statistics;
+    return LH_OK;
 }
 
 /* ---- pruning ---- */
@@ -442,9 +487,10 @@ lh_status lh_pq_reader_may_contain(lh_pq_reader *r, size_t rg, size_t leaf, cons
                                    size_t len, bool *may_contain, lh_error *err)
 {
     *may_contain = true;
-    if (rg >= r->meta.num_row_groups || leaf >= r->num_leaves)
-        return lh_error_set(err, LH_ERR_INVALID, "%s: no row group %zu / leaf %zu", r->name, rg, leaf);
-    const lh_pq_row_group *g = &r->meta.row_groups[rg];
+    const lh_pq_row_group *g;
+    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
+    if (leaf >= r->num_leaves)
+        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
     const lh_pq_column_meta *cm = &g->columns[leaf].meta_data;
     const lh_pq_leaf_int *l = &r->leaves[leaf];
     if (g->num_rows == 0) {

@@ -24,7 +24,13 @@ struct lh_pq_reader {
     lh_storage_reader *sr;  /* storage-backed file, or NULL */
     uint64_t size;          /* file size */
     uint64_t data_end;      /* offset of the footer (end of page data) */
-    lh_pq_file_meta meta;
+    lh_pq_file_meta meta;   /* without row groups: those are decoded on first use */
+    const uint8_t *footer;  /* the footer's bytes (into mem or footer_buf) */
+    lh_buf footer_buf;
+    lh_pq_row_group_span *spans;
+    size_t num_rgs;
+    lh_pq_row_group *rgs;   /* rgs[i] valid once rg_ready[i] */
+    bool *rg_ready;
     lh_pq_leaf_int *leaves;
     size_t num_leaves;
     size_t max_levels, max_bytes;

@@ -11,7 +11,8 @@
 
 typedef struct cursor {
     lh_stmt_file *f;
-    size_t rg, nrg;
+    size_t rg, nrg;  /* the next of nrg row groups to read */
+    size_t *rgs;     /* with wanted ids: the row groups that may hold them */
     lh_stmt_batch rows; /* the current row group */
     size_t pos;
 } cursor;
@@ -35,15 +36,14 @@ struct lh_entity_stream {
     const lh_stmt_pred *pred;
 };
 
-/* Append the rows of row group rg to out: with wanted ids, only theirs,
- * and nothing decoded when the statistics rule the row group out. */
-static lh_status read_rg(const lh_entity_stream *s, const cursor *c, size_t rg,
+/* Append the rows of the cursor's k-th row group to out: with wanted ids,
+ * only theirs (and only row groups whose statistics admit them are read). */
+static lh_status read_rg(const lh_entity_stream *s, const cursor *c, size_t k,
                          lh_stmt_batch *out, lh_error *err)
 {
-    if (!s->ids && s->pred) return lh_stmt_file_read_where(c->f, rg, s->pred, out, err);
-    if (!s->ids) return lh_stmt_file_read(c->f, rg, out, err);
-    if (!lh_stmt_file_may_contain(c->f, rg, s->ids, s->num_ids)) return LH_OK;
-    return lh_stmt_file_read_ids(c->f, rg, s->ids, s->num_ids, out, err);
+    if (!s->ids && s->pred) return lh_stmt_file_read_where(c->f, k, s->pred, out, err);
+    if (!s->ids) return lh_stmt_file_read(c->f, k, out, err);
+    return lh_stmt_file_read_ids(c->f, c->rgs[k], s->ids, s->num_ids, out, err);
 }
 
 static int entity_cmp(const void *a, const void *b)
@@ -141,9 +141,12 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
             cursor *c = &s->cs[s->n];
             rc = lh_stmt_file_open(ps->st, key.data, p->shard, p->bucket, p->origin, &c->f, err);
             if (rc != LH_OK) break;
-            c->nrg = lh_stmt_file_row_groups(c->f);
             lh_stmt_batch_init(&c->rows);
             s->n++;
+            if (s->ids)
+                rc = lh_stmt_file_candidates(c->f, s->ids, s->num_ids, &c->rgs, &c->nrg, err);
+            else
+                c->nrg = lh_stmt_file_row_groups(c->f);
             if (!lh_stmt_file_sorted(c->f)) s->fallback = true;
         }
     }
@@ -296,6 +299,7 @@ void lh_entity_stream_free(lh_entity_stream *s)
     for (size_t i = 0; i < s->n; i++) {
         lh_stmt_file_free(s->cs[i].f);
         lh_stmt_batch_free(&s->cs[i].rows);
+        free(s->cs[i].rgs);
     }
     free(s->cs);
     free(s->heap);

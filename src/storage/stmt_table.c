@@ -366,11 +366,14 @@ bool lh_stmt_file_sorted(const lh_stmt_file *f)
     return f->sorted;
 }
 
-bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *const *ids, size_t n)
+lh_status lh_stmt_file_may_contain(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
+                                   bool *may, lh_error *err)
 {
+    *may = true;
     int leaf = f->leaf_of[LH_COL_ENTITY_ID];
-    const lh_pq_statistics *st = lh_pq_reader_stats(f->r, rg, (size_t)leaf);
-    if (!st || !st->has_min_value || !st->has_max_value) return true;
+    const lh_pq_statistics *st;
+    LH_TRY(lh_pq_reader_stats(f->r, rg, (size_t)leaf, &st, err));
+    if (!st || !st->has_min_value || !st->has_max_value) return LH_OK;
     /* ids are sorted: the first id >= min decides */
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -380,8 +383,76 @@ bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *cons
         else
             hi = mid;
     }
-    return lo < n &&
+    *may = lo < n &&
            lh_bytes_cmp(ids[lo], strlen(ids[lo]), st->max_value.data, st->max_value.len) <= 0;
+    return LH_OK;
+}
+
+/* Bounds of row group rg's entity_id column; *has false when either is
+ * missing. */
+static lh_status entity_bounds(lh_stmt_file *f, size_t rg, const lh_buf **min, const lh_buf **max,
+                               bool *has, lh_error *err)
+{
+    const lh_pq_statistics *st;
+    LH_TRY(lh_pq_reader_stats(f->r, rg, (size_t)f->leaf_of[LH_COL_ENTITY_ID], &st, err));
+    *has = st && st->has_min_value && st->has_max_value;
+    if (*has) {
+        *min = &st->min_value;
+        *max = &st->max_value;
+    }
+    return LH_OK;
+}
+
+static int id_cmp(const char *id, const lh_buf *bound)
+{
+    return lh_bytes_cmp(id, strlen(id), bound->data, bound->len);
+}
+
+/* Every row group may_contain admits: decodes every row group's metadata. */
+static lh_status scan_candidates(lh_stmt_file *f, const char *const *ids, size_t n,
+                                 size_t *rgs, size_t *count, lh_error *err)
+{
+    *count = 0;
+    for (size_t rg = 0; rg < lh_stmt_file_row_groups(f); rg++) {
+        bool may;
+        LH_TRY(lh_stmt_file_may_contain(f, rg, ids, n, &may, err));
+        if (may) rgs[(*count)++] = rg;
+    }
+    return LH_OK;
+}
+
+lh_status lh_stmt_file_candidates(lh_stmt_file *f, const char *const *ids, size_t n,
+                                  size_t **out, size_t *count, lh_error *err)
+{
+    size_t nrg = lh_stmt_file_row_groups(f);
+    size_t *rgs = lh_malloc((nrg ? nrg : 1) * sizeof *rgs);
+    *out = rgs;
+    *count = 0;
+    if (!f->sorted || !nrg) return scan_candidates(f, ids, n, rgs, count, err);
+    /* Sorted: row group bounds ascend (an entity may straddle a boundary,
+     * so a max can equal the next min). Per id, the first row group whose
+     * max >= id, then on while min <= id. */
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        const lh_buf *mn, *mx;
+        bool has;
+        size_t lo = from, hi = nrg;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            LH_TRY(entity_bounds(f, mid, &mn, &mx, &has, err));
+            if (!has) return scan_candidates(f, ids, n, rgs, count, err);
+            if (id_cmp(ids[i], mx) > 0) lo = mid + 1;
+            else hi = mid;
+        }
+        from = lo;
+        for (size_t rg = lo; rg < nrg; rg++) {
+            LH_TRY(entity_bounds(f, rg, &mn, &mx, &has, err));
+            if (!has) return scan_candidates(f, ids, n, rgs, count, err);
+            if (id_cmp(ids[i], mn) < 0) break;
+            if (!*count || rgs[*count - 1] < rg) rgs[(*count)++] = rg;
+        }
+    }
+    return LH_OK;
 }
 
 /* Append the selected rows of row group rg (nrows rows) to out. decoded: a

@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             bool may;
             (void)lh_pq_reader_may_contain(r, g, l, probe, 8, &may, &err);
             (void)lh_pq_reader_may_contain(r, g, l, "v1", 2, &may, &err);
-            (void)lh_pq_reader_stats(r, g, l);
+            const lh_pq_statistics *st;
+            if (lh_pq_reader_stats(r, g, l, &st, &err) == LH_OK && st) sum += st->has_min_value;
         }
     }
     lh_pq_column_free(&c);

@@ -347,8 +347,43 @@ static bool same_buf(const lh_buf *a, const lh_buf *b)
     return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
-/* The lean footer (what lh_pq_reader_open decodes) equals the full one in
- * everything reading needs and leaves out only what it says it does. */
+/* A lean row group (lg) equals the full one (fg) in everything reading
+ * needs and leaves out only what it says it does; *paths counts what the
+ * full one carried of that. */
+static void check_lean_row_group(const lh_pq_row_group *fg, const lh_pq_row_group *lg,
+                                 size_t *paths)
+{
+    CHECK_INT(lg->num_rows, fg->num_rows);
+    CHECK_INT(lg->num_columns, fg->num_columns);
+    for (size_t c = 0; c < fg->num_columns && c < lg->num_columns; c++) {
+        const lh_pq_column_meta *f = &fg->columns[c].meta_data, *l = &lg->columns[c].meta_data;
+        CHECK(l->type == f->type && l->codec == f->codec);
+        CHECK_INT(l->num_values, f->num_values);
+        CHECK_INT(l->total_compressed_size, f->total_compressed_size);
+        CHECK_INT(l->total_uncompressed_size, f->total_uncompressed_size);
+        CHECK_INT(l->data_page_offset, f->data_page_offset);
+        CHECK(l->has_dictionary_page_offset == f->has_dictionary_page_offset);
+        CHECK_INT(l->dictionary_page_offset, f->dictionary_page_offset);
+        CHECK(l->has_bloom_filter == f->has_bloom_filter);
+        CHECK_INT(l->bloom_filter_offset, f->bloom_filter_offset);
+        CHECK(l->has_statistics == f->has_statistics);
+        const lh_pq_statistics *fs = &f->statistics, *ls = &l->statistics;
+        CHECK(ls->has_null_count == fs->has_null_count && ls->null_count == fs->null_count);
+        CHECK(ls->has_min_value == fs->has_min_value && same_buf(&ls->min_value, &fs->min_value));
+        CHECK(ls->has_max_value == fs->has_max_value && same_buf(&ls->max_value, &fs->max_value));
+        CHECK(ls->has_min == fs->has_min && same_buf(&ls->min, &fs->min));
+        CHECK(ls->has_max == fs->has_max && same_buf(&ls->max, &fs->max));
+        CHECK(ls->has_is_max_value_exact == fs->has_is_max_value_exact &&
+              ls->is_max_value_exact == fs->is_max_value_exact);
+        CHECK(!l->num_encodings && !l->path_len && !l->num_encoding_stats &&
+              !l->num_key_value_metadata);
+        *paths += f->path_len;
+    }
+}
+
+/* The lean footer equals the full one in everything reading needs, and so
+ * does the deferred one (what lh_pq_reader_open decodes) with its row
+ * groups decoded one by one from their spans. */
 static void check_lean(const char *name)
 {
     lh_buf file = LH_BUF_INIT;
@@ -359,47 +394,41 @@ static void check_lean(const char *name)
     uint32_t flen = (uint32_t)end[-8] | (uint32_t)end[-7] << 8 | (uint32_t)end[-6] << 16 |
                     (uint32_t)end[-5] << 24;
     const uint8_t *footer = end - 8 - flen;
-    lh_pq_file_meta full, lean;
+    lh_pq_file_meta full, lean, deferred;
     lh_pq_file_meta_init(&full);
     lh_pq_file_meta_init(&lean);
+    lh_pq_file_meta_init(&deferred);
+    lh_pq_row_group_span *spans = NULL;
+    size_t nspans = 0;
     lh_error err;
     CHECK_OK(lh_pq_file_meta_read(footer, flen, &full, &err), &err);
     CHECK_OK(lh_pq_file_meta_read_lean(footer, flen, &lean, &err), &err);
+    CHECK_OK(lh_pq_file_meta_read_deferred(footer, flen, &deferred, &spans, &nspans, &err), &err);
     CHECK_INT(lean.num_rows, full.num_rows);
     CHECK_INT(lean.num_schema, full.num_schema);
     CHECK_INT(lean.num_key_value_metadata, full.num_key_value_metadata);
     CHECK_INT(lean.num_row_groups, full.num_row_groups);
-    size_t paths = 0;
+    CHECK_INT(deferred.num_rows, full.num_rows);
+    CHECK_INT(deferred.num_schema, full.num_schema);
+    CHECK_INT(deferred.num_key_value_metadata, full.num_key_value_metadata);
+    CHECK(deferred.num_row_groups == 0 && !deferred.row_groups);
+    CHECK_INT(nspans, full.num_row_groups);
+    size_t paths = 0, ignored = 0;
     for (size_t g = 0; g < full.num_row_groups && g < lean.num_row_groups; g++) {
-        const lh_pq_row_group *fg = &full.row_groups[g], *lg = &lean.row_groups[g];
-        CHECK_INT(lg->num_rows, fg->num_rows);
-        CHECK_INT(lg->num_columns, fg->num_columns);
-        for (size_t c = 0; c < fg->num_columns && c < lg->num_columns; c++) {
-            const lh_pq_column_meta *f = &fg->columns[c].meta_data, *l = &lg->columns[c].meta_data;
-            CHECK(l->type == f->type && l->codec == f->codec);
-            CHECK_INT(l->num_values, f->num_values);
-            CHECK_INT(l->total_compressed_size, f->total_compressed_size);
-            CHECK_INT(l->total_uncompressed_size, f->total_uncompressed_size);
-            CHECK_INT(l->data_page_offset, f->data_page_offset);
-            CHECK(l->has_dictionary_page_offset == f->has_dictionary_page_offset);
-            CHECK_INT(l->dictionary_page_offset, f->dictionary_page_offset);
-            CHECK(l->has_bloom_filter == f->has_bloom_filter);
-            CHECK_INT(l->bloom_filter_offset, f->bloom_filter_offset);
-            CHECK(l->has_statistics == f->has_statistics);
-            const lh_pq_statistics *fs = &f->statistics, *ls = &l->statistics;
-            CHECK(ls->has_null_count == fs->has_null_count && ls->null_count == fs->null_count);
-            CHECK(ls->has_min_value == fs->has_min_value && same_buf(&ls->min_value, &fs->min_value));
-            CHECK(ls->has_max_value == fs->has_max_value && same_buf(&ls->max_value, &fs->max_value));
-            CHECK(ls->has_min == fs->has_min && same_buf(&ls->min, &fs->min));
-            CHECK(ls->has_max == fs->has_max && same_buf(&ls->max, &fs->max));
-            CHECK(!l->num_encodings && !l->path_len && !l->num_encoding_stats &&
-                  !l->num_key_value_metadata);
-            paths += f->path_len;
-        }
+        check_lean_row_group(&full.row_groups[g], &lean.row_groups[g], &paths);
+        if (g >= nspans) continue;
+        CHECK_INT(spans[g].num_rows, full.row_groups[g].num_rows);
+        lh_pq_row_group dg;
+        CHECK_OK(lh_pq_row_group_read_lean(footer + spans[g].offset, spans[g].len, &dg, &err),
+                 &err);
+        check_lean_row_group(&full.row_groups[g], &dg, &ignored);
+        lh_pq_row_group_free(&dg);
     }
     CHECK(paths > 0); /* the full decode did carry what lean leaves out */
+    free(spans);
     lh_pq_file_meta_free(&full);
     lh_pq_file_meta_free(&lean);
+    lh_pq_file_meta_free(&deferred);
     lh_buf_free(&file);
 }
 
@@ -526,8 +555,10 @@ static void test_prune(void)
     CHECK(may);
     CHECK_OK(lh_pq_reader_may_contain(r, 1, 1, le, 8, &may, &err), &err);
     CHECK(!may);
-    const lh_pq_statistics *st = lh_pq_reader_stats(r, 1, 1);
+    const lh_pq_statistics *st = NULL;
+    CHECK_OK(lh_pq_reader_stats(r, 1, 1, &st, &err), &err);
     CHECK(st && st->has_min_value && st->min_value.len == 8);
+    CHECK_RC(lh_pq_reader_stats(r, 2, 1, &st, &err), LH_ERR_INVALID);
     lh_pq_reader_free(r);
     lh_buf_free(&data);
 }
@@ -591,7 +622,9 @@ static void test_no_false_negatives(void)
     lh_error err;
     CHECK_OK(lh_pq_reader_open_mem(data.data, data.len, "duckdb_bloom", &r, &err), &err);
     if (r) {
-        CHECK(lh_pq_reader_meta(r)->row_groups[0].columns[0].meta_data.has_bloom_filter);
+        const lh_pq_row_group *g = NULL;
+        CHECK_OK(lh_pq_reader_row_group(r, 0, &g, &err), &err);
+        CHECK(g && g->columns[0].meta_data.has_bloom_filter);
         int absent = 0;
         for (int i = 0; i < 30; i++) {
             char v[16];
@@ -691,7 +724,9 @@ static void test_corrupt(void)
     lh_error err;
     CHECK_OK(lh_pq_reader_open_mem(data.data, data.len, "plain_v1.parquet", &r, &err), &err);
     if (r) {
-        const lh_pq_column_meta *cm = &lh_pq_reader_meta(r)->row_groups[0].columns[0].meta_data;
+        const lh_pq_row_group *g = NULL;
+        CHECK_OK(lh_pq_reader_row_group(r, 0, &g, &err), &err);
+        const lh_pq_column_meta *cm = &g->columns[0].meta_data;
         /* smash the first page's data (after its header) */
         memset(data.data + cm->data_page_offset + 20, 0xff, 8);
         lh_pq_column c;

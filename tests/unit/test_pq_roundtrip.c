@@ -314,10 +314,82 @@ static void test_nested_levels(void)
     free(dir);
 }
 
+/* Bounds truncated for long strings carry is_*_value_exact = false: the
+ * reader, which walks over the row groups at open and decodes them one by
+ * one later, reads such footers, their bounds and their values. Only the
+ * max is truncated (the min of each row group is short): a lone boolean
+ * field, whose value is all in its field header. */
+static void test_truncated_bounds(void)
+{
+    static const lh_pq_col_spec cols[] = {
+        {.name = "k", .kind = LH_PQK_STRING, .required = true, .statistics = true},
+        {.name = "n", .kind = LH_PQK_INT64, .statistics = true},
+    };
+    char *dir = lh_test_tmpdir();
+    lh_error err;
+    lh_storage *st;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_storage_writer *sink;
+    CHECK_OK(lh_storage_writer_open(st, "long.parquet", &sink, &err), &err);
+    lh_pq_writer_opts o;
+    lh_pq_writer_opts_init(&o);
+    o.row_group_rows = 100;
+    o.stats_truncate_len = 8;
+    lh_pq_writer *w;
+    CHECK_OK(lh_pq_writer_new(sink, cols, 2, &o, &w, &err), &err);
+    char key[64];
+    for (int r = 0; r < 450; r++) {
+        lh_pq_value v[2] = {{0}};
+        v[0].v.s.len = (size_t)snprintf(key, sizeof key, r % 100 ? "entity-%05d-with-a-long-tail"
+                                                                  : "e-%05d", r);
+        v[0].v.s.p = key;
+        v[1].v.i64 = r;
+        CHECK_OK(lh_pq_writer_append(w, v, &err), &err);
+    }
+    CHECK_OK(lh_pq_writer_finish(w, &err), &err);
+    CHECK_OK(lh_storage_writer_commit(sink, &err), &err);
+    lh_storage_writer_free(sink);
+    lh_pq_writer_free(w);
+
+    lh_pq_reader *rd = NULL;
+    CHECK_OK(lh_pq_reader_open(st, "long.parquet", &rd, &err), &err);
+    if (rd) {
+        CHECK_INT(lh_pq_reader_num_row_groups(rd), 5);
+        CHECK_INT(lh_pq_reader_row_group_rows(rd, 4), 50);
+        lh_pq_column col;
+        lh_pq_column_init(&col);
+        /* last row group first: each decodes on its own */
+        for (size_t g = 5; g-- > 0;) {
+            const lh_pq_statistics *s = NULL;
+            CHECK_OK(lh_pq_reader_stats(rd, g, 0, &s, &err), &err);
+            CHECK(s && s->has_is_max_value_exact && !s->is_max_value_exact);
+            CHECK(s && !s->has_is_min_value_exact);
+            CHECK(s && s->max_value.len <= 8 && s->min_value.len <= 8);
+            CHECK_OK(lh_pq_reader_stats(rd, g, 1, &s, &err), &err);
+            int64_t min = -1;
+            if (s && s->has_min_value && s->min_value.len == 8) memcpy(&min, s->min_value.data, 8);
+            CHECK_INT(min, (int64_t)g * 100); /* little-endian, as this host */
+            CHECK_OK(lh_pq_reader_read_column(rd, g, 0, &col, &err), &err);
+            int n = snprintf(key, sizeof key, "entity-%05d-with-a-long-tail", (int)g * 100 + 7);
+            CHECK(col.num_values > 7 && col.offsets[8] - col.offsets[7] == (uint64_t)n &&
+                  memcmp(col.bytes.data + col.offsets[7], key, (size_t)n) == 0);
+            bool may = false;
+            CHECK_OK(lh_pq_reader_may_contain(rd, g, 0, key, (size_t)n, &may, &err), &err);
+            CHECK(may);
+        }
+        lh_pq_column_free(&col);
+        lh_pq_reader_free(rd);
+    }
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     RUN(test_codecs);
     RUN(test_nested_levels);
     RUN(test_append_rows);
+    RUN(test_truncated_bounds);
     return lh_test_report();
 }

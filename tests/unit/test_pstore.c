@@ -556,6 +556,12 @@ static void test_entities_across_row_groups(void)
          * 3999-4001) read what a scan reads */
         const char *across[] = {"e00666", "e00667", "e01333"};
         check_lookups(ps, across, 3);
+        /* and across row groups (found by binary search over their
+         * bounds), with ids that are in none between and after them */
+        const char *straddle[] = {"e00000", "e01666", "e03333", "e033330", "e06666", "e11999", "e2"};
+        check_lookups(ps, straddle, sizeof straddle / sizeof *straddle);
+        check_lookups(ps, straddle + 1, 1);
+        check_lookups(ps, straddle + 4, 1);
         lh_pstore_report rep;
         if (pass == 0) CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
     }

@@ -302,6 +302,24 @@ lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta 
  * encodings, path_in_schema, key_value_metadata, encoding_stats (empty). */
 lh_status lh_pq_file_meta_read_lean(const uint8_t *data, size_t len, lh_pq_file_meta *m,
                                     lh_error *err);
+/* Where one row group's Thrift struct sits in the footer bytes. */
+typedef struct lh_pq_row_group_span {
+    size_t offset, len;
+    int64_t num_rows; /* checked non-negative */
+} lh_pq_row_group_span;
+/* The lean read of a footer without decoding its row groups, for readers
+ * that use a few of hundreds (a lookup): the row groups are only walked
+ * over (every byte still checked), and *spans (num_row_groups of them,
+ * owned by the caller) locates each for lh_pq_row_group_read_lean. m gets
+ * no row groups: m->row_groups NULL, m->num_row_groups 0. */
+lh_status lh_pq_file_meta_read_deferred(const uint8_t *data, size_t len, lh_pq_file_meta *m,
+                                        lh_pq_row_group_span **spans, size_t *num_spans,
+                                        lh_error *err);
+/* One row group of a footer, leaned as lh_pq_file_meta_read_lean does:
+ * data/len its span. Every column chunk must carry its ColumnMetaData.
+ * g is the caller's to free (lh_pq_row_group_free), also after a failure. */
+lh_status lh_pq_row_group_read_lean(const uint8_t *data, size_t len, lh_pq_row_group *g,
+                                    lh_error *err);
 lh_status lh_pq_page_header_read(const uint8_t *data, size_t len, lh_pq_page_header *h,
                                  size_t *used, lh_error *err);
 lh_status lh_pq_bloom_header_read(const uint8_t *data, size_t len, lh_pq_bloom_header *h,
@@ -312,6 +330,7 @@ void lh_pq_statistics_init(lh_pq_statistics *s);
 void lh_pq_statistics_free(lh_pq_statistics *s);
 void lh_pq_file_meta_init(lh_pq_file_meta *m);
 void lh_pq_file_meta_free(lh_pq_file_meta *m);
+void lh_pq_row_group_free(lh_pq_row_group *g); /* leaves it empty */
 void lh_pq_page_header_init(lh_pq_page_header *h);
 void lh_pq_page_header_free(lh_pq_page_header *h);
 

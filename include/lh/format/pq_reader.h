@@ -83,8 +83,11 @@ lh_status lh_pq_reader_open_mem(const void *data, size_t len, const char *name,
                                 lh_pq_reader **out, lh_error *err);
 void lh_pq_reader_free(lh_pq_reader *r);
 
-/* The footer as lh_pq_file_meta_read_lean decodes it: column chunks carry
- * no encodings, path_in_schema, key-value metadata or encoding stats. */
+/* The footer's file-level fields (schema, num_rows, key-value metadata,
+ * created_by) as lh_pq_file_meta_read_deferred decodes them: no row groups
+ * (row_groups NULL, num_row_groups 0). Row groups are decoded when first
+ * used, so opening a file of hundreds costs a walk over the footer only:
+ * see lh_pq_reader_num_row_groups and lh_pq_reader_row_group. */
 const lh_pq_file_meta *lh_pq_reader_meta(const lh_pq_reader *r);
 size_t lh_pq_reader_num_leaves(const lh_pq_reader *r);
 const lh_pq_leaf *lh_pq_reader_leaf(const lh_pq_reader *r, size_t i);
@@ -92,6 +95,11 @@ const lh_pq_leaf *lh_pq_reader_leaf(const lh_pq_reader *r, size_t i);
 int lh_pq_reader_find(const lh_pq_reader *r, const char *path);
 size_t lh_pq_reader_num_row_groups(const lh_pq_reader *r);
 int64_t lh_pq_reader_row_group_rows(const lh_pq_reader *r, size_t rg);
+/* Row group rg, decoded (once) as lh_pq_file_meta_read_lean decodes it:
+ * column chunks carry no encodings, path_in_schema, key-value metadata or
+ * encoding stats. Valid until the reader is freed. */
+lh_status lh_pq_reader_row_group(lh_pq_reader *r, size_t rg, const lh_pq_row_group **out,
+                                 lh_error *err);
 
 /* Decode one column chunk of row group rg into col (reset first, buffers reused). */
 lh_status lh_pq_reader_read_column(lh_pq_reader *r, size_t rg, size_t leaf, lh_pq_column *col,
@@ -119,8 +127,9 @@ lh_status lh_pq_reader_may_contain(lh_pq_reader *r, size_t rg, size_t leaf, cons
  * by the fuzzer to keep memory small. */
 void lh_pq_reader_set_limits(lh_pq_reader *r, size_t max_levels, size_t max_bytes);
 
-/* Chunk statistics of row group rg, leaf (NULL when absent), as stored:
- * timestamps in the file's unit, INT96 bounds meaningless. */
-const lh_pq_statistics *lh_pq_reader_stats(const lh_pq_reader *r, size_t rg, size_t leaf);
+/* Chunk statistics of row group rg, leaf (*out NULL when absent), as
+ * stored: timestamps in the file's unit, INT96 bounds meaningless. */
+lh_status lh_pq_reader_stats(lh_pq_reader *r, size_t rg, size_t leaf,
+                             const lh_pq_statistics **out, lh_error *err);
 
 #endif

@@ -53,9 +53,17 @@ size_t lh_stmt_file_row_groups(const lh_stmt_file *f);
 int64_t lh_stmt_file_num_rows(const lh_stmt_file *f);
 /* Append the rows of row group rg to out. */
 lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_error *err);
-/* False when the entity_id statistics of row group rg prove it holds none
- * of ids (sorted byte-wise, n > 0). */
-bool lh_stmt_file_may_contain(const lh_stmt_file *f, size_t rg, const char *const *ids, size_t n);
+/* *may false when the entity_id statistics of row group rg prove it holds
+ * none of ids (sorted byte-wise, n > 0). */
+lh_status lh_stmt_file_may_contain(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
+                                   bool *may, lh_error *err);
+/* The row groups that may hold any of ids (sorted byte-wise, n > 0), in
+ * file order, in *rgs (the caller frees it). In a file sorted by entity_id
+ * a binary search over the row groups' bounds finds them, decoding the
+ * metadata of a few row groups per id instead of all; otherwise every row
+ * group is checked as lh_stmt_file_may_contain does. */
+lh_status lh_stmt_file_candidates(lh_stmt_file *f, const char *const *ids, size_t n,
+                                  size_t **rgs, size_t *count, lh_error *err);
 /* Append the rows of row group rg whose entity_id is among ids (sorted
  * byte-wise). Decodes the entity_id column first and the others only when
  * a wanted entity is there. */
