@@ -3,7 +3,8 @@
  * is the commit; put-if-absent is a conditional PUT (If-None-Match: *).
  * Configuration: storage_s3_config.c; signed requests and retries:
  * storage_s3_http.c. */
-#include <openssl/evp.h>
+#include <nettle/base64.h>
+#include <nettle/md5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,10 @@
 
 static void md5(const void *data, size_t n, unsigned char out[MD5_LEN])
 {
-    unsigned int len = 0;
-    EVP_Digest(data, n, out, &len, EVP_md5(), NULL);
+    struct md5_ctx c;
+    md5_init(&c);
+    md5_update(&c, n, data);
+    md5_digest(&c, MD5_LEN, out);
 }
 
 /* Does the stored object's ETag equal want (quoted or not)? Used to settle a
@@ -482,8 +485,9 @@ static lh_status delete_objects(lh_s3 *s3, const char *const *keys, size_t n, lh
     lh_buf_append_str(&body, "</Delete>");
     unsigned char digest[MD5_LEN];
     md5(body.data, body.len, digest);
-    char b64[4 * ((MD5_LEN + 2) / 3) + 1];
-    EVP_EncodeBlock((unsigned char *)b64, digest, MD5_LEN);
+    char b64[BASE64_ENCODE_RAW_LENGTH(MD5_LEN) + 1];
+    base64_encode_raw(b64, MD5_LEN, digest);
+    b64[BASE64_ENCODE_RAW_LENGTH(MD5_LEN)] = '\0';
     lh_s3_req req = {.method = "POST", .key = NULL, .query = "delete=", .body = body.data,
                      .body_len = body.len, .content_type = "application/xml", .content_md5 = b64};
     lh_s3_resp resp;

@@ -1,7 +1,7 @@
 /* AWS Signature Version 4 for S3 requests: canonical request, string to sign,
- * derived signing key, Authorization header (HMAC-SHA256 via libcrypto). */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+ * derived signing key, Authorization header (HMAC-SHA256 via nettle). */
+#include <nettle/hmac.h>
+#include <nettle/sha2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,18 +11,20 @@
 
 void lh_s3_sha256_hex(const void *data, size_t n, char out[LH_SHA256_HEX_LEN + 1])
 {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
-    lh_hex_encode(md, 32, out);
+    uint8_t md[SHA256_DIGEST_SIZE];
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, n, data);
+    sha256_digest(&c, sizeof md, md);
+    lh_hex_encode(md, sizeof md, out);
 }
 
 static void hmac(const void *key, size_t key_len, const char *msg, unsigned char out[32])
 {
-    unsigned char tmp[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg, strlen(msg), tmp, &len);
-    memcpy(out, tmp, 32); /* out may alias key */
+    struct hmac_sha256_ctx c;
+    hmac_sha256_set_key(&c, key_len, key); /* key read here: out may alias it */
+    hmac_sha256_update(&c, strlen(msg), (const uint8_t *)msg);
+    hmac_sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 }
 
 static bool unreserved(unsigned char c)
