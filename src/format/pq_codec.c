@@ -3,17 +3,15 @@
  * and accepts both Hadoop framing and a bare block on read. */
 #include "lh/format/pq_codec.h"
 
-#include <brotli/decode.h>
-#include <brotli/encode.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <lz4.h>
-#include <snappy-c.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include "format/pq_codec_dyn.h"
 #include "lh/core/mem.h"
 
 const char *lh_pq_codec_name(lh_pq_codec codec)
@@ -168,6 +166,7 @@ lh_status lh_pq_compress(lh_pq_codec codec, int level, const void *src, size_t n
         lh_buf_append(out, src, n);
         return LH_OK;
     case LH_PQ_SNAPPY: {
+        LH_TRY(lh_snappy_load(err));
         size_t cap = snappy_max_compressed_length(n);
         lh_buf_reserve(out, cap);
         if (snappy_compress(src, n, out->data + out->len, &cap) != SNAPPY_OK)
@@ -210,6 +209,7 @@ lh_status lh_pq_compress(lh_pq_codec codec, int level, const void *src, size_t n
         return LH_OK;
     }
     case LH_PQ_BROTLI: {
+        LH_TRY(lh_brotli_enc_load(err));
         size_t cap = BrotliEncoderMaxCompressedSize(n);
         if (cap == 0) cap = n + 1024;
         lh_buf_reserve(out, cap);
@@ -239,6 +239,7 @@ lh_status lh_pq_decompress(lh_pq_codec codec, const void *src, size_t n, void *d
         if (n) memcpy(dst, src, n);
         return LH_OK;
     case LH_PQ_SNAPPY: {
+        LH_TRY(lh_snappy_load(err));
         size_t ulen;
         if (snappy_uncompressed_length(src, n, &ulen) != SNAPPY_OK)
             return lh_error_set(err, LH_ERR_CORRUPT, "snappy: bad length header");
@@ -274,6 +275,7 @@ lh_status lh_pq_decompress(lh_pq_codec codec, const void *src, size_t n, void *d
         return LH_OK;
     }
     case LH_PQ_BROTLI: {
+        LH_TRY(lh_brotli_dec_load(err));
         size_t got = dst_len;
         if (BrotliDecoderDecompress(n, src, &got, dst) != BROTLI_DECODER_RESULT_SUCCESS ||
             got != dst_len)
