@@ -23,7 +23,7 @@ def test_run_without_our_cli(tmp_path):
     assert "<!-- bench:400 -->" in text and "<!-- /bench:400 -->" in text
     assert "| import, bulk path (`entities import`) | — |" in text  # reference side not run
     assert "missing-binary not built: every step n/a" in text
-    assert "- C (one-pass JSON scan + OpenSSL SHA-1, bench/floor.c): " in text and "k/s statements" in text
+    assert "- C (one-pass JSON scan + nettle SHA-1, bench/floor.c): " in text and "k/s statements" in text
     assert not (tmp_path / "work").exists()
 
     out.write_text(text + "\nkept by hand\n")
