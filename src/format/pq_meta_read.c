@@ -774,6 +774,116 @@ lh_status lh_pq_row_group_read_lean(const uint8_t *data, size_t len, lh_pq_row_g
     return check_row_group(g, err);
 }
 
+/* ---------------- page index ---------------- */
+
+static lh_status f_page_location(tc *t, int id, int type, void *obj, bool *handled)
+{
+    lh_pq_page_location *p = obj;
+    F_I64(1, &p->offset);
+    F_I32(2, &p->compressed_page_size);
+    F_I64(3, &p->first_row_index);
+    return LH_OK;
+}
+
+static lh_status f_offset_index(tc *t, int id, int type, void *obj, bool *handled)
+{
+    lh_pq_offset_index *x = obj;
+    if (id == 1 && type == T_LIST) {
+        *handled = true;
+        return tc_struct_list(t, "PageLocation", (void **)&x->pages, &x->num_pages,
+                              sizeof *x->pages, NULL, f_page_location);
+    }
+    return LH_OK;
+}
+
+lh_status lh_pq_offset_index_read(const uint8_t *data, size_t len, lh_pq_offset_index *x,
+                                  lh_error *err)
+{
+    memset(x, 0, sizeof *x);
+    tc t;
+    tc_begin(&t, data, len, err);
+    return tc_struct(&t, "OffsetIndex", f_offset_index, x);
+}
+
+typedef struct ci_parse {
+    lh_pq_column_index *x;
+    bool seen[6];
+    bool have_pages; /* x->num_pages set by the first list */
+} ci_parse;
+
+/* A list field of the column index: its length must be the page count
+ * (set by the first list read). */
+static lh_status ci_list(tc *t, ci_parse *cp, int id, int want, size_t *n)
+{
+    int et = 0;
+    LH_TRY(tc_list(t, &et, n));
+    if (*n && et != want && !(want == T_TRUE && et == T_FALSE))
+        return tc_fail(t, "list of the wrong element type");
+    if (cp->seen[id]) return tc_fail(t, "duplicate list field");
+    cp->seen[id] = true;
+    if (cp->have_pages && *n != cp->x->num_pages)
+        return tc_fail(t, "list length differs from the page count");
+    cp->have_pages = true;
+    cp->x->num_pages = *n;
+    return LH_OK;
+}
+
+static lh_status f_column_index(tc *t, int id, int type, void *obj, bool *handled)
+{
+    ci_parse *cp = obj;
+    lh_pq_column_index *x = cp->x;
+    size_t n = 0;
+    if (id == 1 && type == T_LIST) {
+        *handled = true;
+        LH_TRY(ci_list(t, cp, 1, T_TRUE, &n));
+        x->null_pages = lh_calloc(n ? n : 1, sizeof *x->null_pages);
+        for (size_t i = 0; i < n; i++) {
+            uint8_t b = 0;
+            LH_TRY(tc_u8(t, &b));
+            x->null_pages[i] = b == 1; /* list bools: 1 true, 2 (or 0) false */
+        }
+        return LH_OK;
+    }
+    if ((id == 2 || id == 3) && type == T_LIST) {
+        *handled = true;
+        LH_TRY(ci_list(t, cp, id, T_BINARY, &n));
+        lh_buf *b = lh_calloc(n ? n : 1, sizeof *b);
+        if (id == 2) x->min_values = b;
+        else x->max_values = b;
+        for (size_t i = 0; i < n; i++) LH_TRY(tc_bytes(t, &b[i]));
+        return LH_OK;
+    }
+    if (id == 4 && type == T_I32) {
+        *handled = true;
+        int32_t v = 0;
+        LH_TRY(tc_i32(t, &v));
+        x->boundary_order = v == 1 ? LH_PQ_ASCENDING : v == 2 ? LH_PQ_DESCENDING : LH_PQ_UNORDERED;
+        return LH_OK;
+    }
+    if (id == 5 && type == T_LIST) {
+        *handled = true;
+        LH_TRY(ci_list(t, cp, 5, T_I64, &n));
+        x->null_counts = lh_calloc(n ? n : 1, sizeof *x->null_counts);
+        for (size_t i = 0; i < n; i++) LH_TRY(tc_i64(t, &x->null_counts[i]));
+        return LH_OK;
+    }
+    return LH_OK;
+}
+
+lh_status lh_pq_column_index_read(const uint8_t *data, size_t len, lh_pq_column_index *x,
+                                  lh_error *err)
+{
+    memset(x, 0, sizeof *x);
+    tc t;
+    tc_begin(&t, data, len, err);
+    ci_parse cp = {x, {false}, false};
+    LH_TRY(tc_struct(&t, "ColumnIndex", f_column_index, &cp));
+    if (!cp.seen[1] || !cp.seen[2] || !cp.seen[3])
+        return lh_error_set(err, LH_ERR_CORRUPT,
+                            "ColumnIndex lacks null_pages, min_values or max_values");
+    return LH_OK;
+}
+
 /* ---------------- page headers ---------------- */
 
 static lh_status f_data_page(tc *t, int id, int type, void *obj, bool *handled)

@@ -365,9 +365,10 @@ void lh_pq_offset_index_free(lh_pq_offset_index *x)
 
 void lh_pq_column_index_free(lh_pq_column_index *x)
 {
+    /* a partly parsed index may lack some arrays */
     for (size_t i = 0; i < x->num_pages; i++) {
-        lh_buf_free(&x->min_values[i]);
-        lh_buf_free(&x->max_values[i]);
+        if (x->min_values) lh_buf_free(&x->min_values[i]);
+        if (x->max_values) lh_buf_free(&x->max_values[i]);
     }
     free(x->null_pages);
     free(x->min_values);

@@ -356,6 +356,68 @@ lh_status lh_pq_reader_stats(lh_pq_reader *r, size_t rg, size_t leaf,
     return LH_OK;
 }
 
+/* Read and parse one page-index struct of a chunk at [off, off + len). */
+static lh_status index_bytes(lh_pq_reader *r, int64_t off, int32_t len, lh_buf *tmp,
+                             const uint8_t **p, lh_error *err)
+{
+    if (off < 4 || len <= 0 || (uint64_t)off > r->data_end ||
+        (uint64_t)len > r->data_end - (uint64_t)off)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: page index at %lld+%d outside the data area",
+                            r->name, (long long)off, (int)len);
+    return lh_pq_reader_bytes(r, (uint64_t)off, (size_t)len, tmp, p, err);
+}
+
+/* The page index agrees with itself and with the row group. */
+static lh_status check_page_index(const lh_pq_reader *r, size_t rg, size_t leaf,
+                                  const lh_pq_column_index *ci, const lh_pq_offset_index *oi,
+                                  int64_t nrows, lh_error *err)
+{
+    const char *why = NULL;
+    if (ci->num_pages != oi->num_pages) why = "column and offset index differ in page count";
+    for (size_t i = 0; !why && i < oi->num_pages; i++) {
+        int64_t f = oi->pages[i].first_row_index;
+        if (i == 0 ? f != 0 : f <= oi->pages[i - 1].first_row_index || f >= nrows)
+            why = "page first rows do not ascend from 0 within the row group";
+    }
+    if (!why) return LH_OK;
+    return lh_error_set(err, LH_ERR_CORRUPT, "%s: row group %zu, column %s: %s", r->name, rg,
+                        r->leaves[leaf].pub.path, why);
+}
+
+lh_status lh_pq_reader_page_index(lh_pq_reader *r, size_t rg, size_t leaf,
+                                  lh_pq_column_index *ci, lh_pq_offset_index *oi, bool *has,
+                                  lh_error *err)
+{
+    memset(ci, 0, sizeof *ci);
+    memset(oi, 0, sizeof *oi);
+    *has = false;
+    const lh_pq_row_group *g;
+    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
+    if (leaf >= r->num_leaves)
+        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
+    const lh_pq_column_chunk *cc = &g->columns[leaf];
+    if (!cc->has_column_index || !cc->has_offset_index) return LH_OK;
+    lh_buf tmp = LH_BUF_INIT;
+    const uint8_t *p;
+    lh_status rc = index_bytes(r, cc->column_index_offset, cc->column_index_length, &tmp, &p, err);
+    if (rc == LH_OK) rc = lh_pq_column_index_read(p, (size_t)cc->column_index_length, ci, err);
+    if (rc == LH_OK)
+        rc = index_bytes(r, cc->offset_index_offset, cc->offset_index_length, &tmp, &p, err);
+    if (rc == LH_OK) rc = lh_pq_offset_index_read(p, (size_t)cc->offset_index_length, oi, err);
+    if (rc != LH_OK)
+        lh_error_prefix(err, "%s: row group %zu, column %s: page index", r->name, rg,
+                        r->leaves[leaf].pub.path);
+    if (rc == LH_OK) rc = check_page_index(r, rg, leaf, ci, oi, g->num_rows, err);
+    lh_buf_free(&tmp);
+    if (rc != LH_OK) {
+        lh_pq_column_index_free(ci);
+        lh_pq_offset_index_free(oi);
+        return rc;
+    }
+    *has = true;
+    return LH_OK;
+}
+
 /* ---- pruning ---- */
 
 static int64_t le_i64(const void *p, size_t n)

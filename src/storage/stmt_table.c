@@ -86,6 +86,10 @@ void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writ
      * one row group per file at a time. 20k rows cost ~5% in file size and
      * make a lookup at 1M statements ~4x cheaper than 100k did. */
     opts->row_group_rows = large ? 10000 : 20000;
+    /* Page bounds (ColumnIndex + OffsetIndex, as parquet-rs writes by
+     * default): a lookup decodes only the entity_id pages that can hold its
+     * entity, and other readers prune pages with them too. */
+    opts->page_index = true;
     size_t i = 0;
     for (int c = 0; c < LH_STMT_NCOLS; c++) {
         if (is_partition_col(c)) continue;
@@ -457,9 +461,10 @@ lh_status lh_stmt_file_candidates(lh_stmt_file *f, const char *const *ids, size_
 
 /* Append the selected rows of row group rg (nrows rows) to out. decoded: a
  * column (LH_COL_*) the caller already decoded into f->col for this row
- * group, used as is; -1 for none. */
+ * group from row decoded_first on, used as is; -1 for none. */
 static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_sel *sel,
-                           int decoded, lh_stmt_batch *out, lh_error *err)
+                           int decoded, uint64_t decoded_first, lh_stmt_batch *out,
+                           lh_error *err)
 {
     size_t take = sel->rows ? sel->n : nrows;
     if (!take) return LH_OK;
@@ -488,7 +493,7 @@ static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_s
     for (int i = 0; rc == LH_OK && i < LH_STMT_NCOLS; i++) {
         int c = order[i];
         if (f->leaf_of[c] < 0) continue;
-        uint64_t first = 0;
+        uint64_t first = c == decoded ? decoded_first : 0;
         size_t leaf = (size_t)f->leaf_of[c];
         /* selected rows (a lookup's entity, sorted files keep it together):
          * only the pages holding them are decoded */
@@ -520,21 +525,78 @@ lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_e
     int64_t nrows = lh_pq_reader_row_group_rows(f->r, rg);
     if (nrows <= 0) return LH_OK;
     row_sel all = {NULL, 0};
-    return read_rows(f, rg, (size_t)nrows, &all, -1, out, err);
+    return read_rows(f, rg, (size_t)nrows, &all, -1, 0, out, err);
 }
 
 /* Decode the entity_id column of row group rg (n rows) into f->col: n
  * strings, none null (the column is optional in files other writers made,
  * Spark's, but never null). */
-static lh_status read_entity_ids(lh_stmt_file *f, size_t rg, size_t n, lh_error *err)
+/* Decode rows [first, first + count) of row group rg's entity_id column
+ * (of nrows) into f->col, which then holds whole pages from row *col_first
+ * (0 and every row for a full read: count == nrows). Every value must be
+ * a string. */
+static lh_status read_entity_ids(lh_stmt_file *f, size_t rg, size_t nrows, uint64_t first,
+                                 uint64_t count, uint64_t *col_first, lh_error *err)
 {
-    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
-    LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
+    size_t leaf = (size_t)f->leaf_of[LH_COL_ENTITY_ID];
+    *col_first = 0;
+    if (first == 0 && count == nrows)
+        LH_TRY(lh_pq_reader_read_column(f->r, rg, leaf, &f->col, err));
+    else
+        LH_TRY(lh_pq_reader_read_column_rows(f->r, rg, leaf, first, count, &f->col, col_first,
+                                             err));
     const lh_pq_column *c = &f->col;
-    if (c->type != LH_PQ_BYTE_ARRAY || c->num_levels != n || c->num_values != n)
+    if (c->type != LH_PQ_BYTE_ARRAY || c->num_values != c->num_levels ||
+        *col_first > first || *col_first + c->num_levels < first + count ||
+        *col_first + c->num_levels > nrows)
         return lh_error_set(err, LH_ERR_CORRUPT,
                             "%s: column entity_id of row group %zu is not %zu non-null strings",
-                            f->key, rg, n);
+                            f->key, rg, nrows);
+    return LH_OK;
+}
+
+/* Does any of ids (sorted byte-wise) fall within [min, max]? */
+static bool ids_within(const char *const *ids, size_t n, const lh_buf *min, const lh_buf *max)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (lh_bytes_cmp(ids[mid], strlen(ids[mid]), min->data, min->len) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && lh_bytes_cmp(ids[lo], strlen(ids[lo]), max->data, max->len) <= 0;
+}
+
+/* The rows of row group rg (of nrows) that can hold ids: from the first to
+ * the last entity_id page whose bounds admit one, by the page index; all
+ * rows when the chunk has none. *count 0: no page admits any. */
+static lh_status id_rows(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
+                         size_t nrows, uint64_t *first, uint64_t *count, lh_error *err)
+{
+    *first = 0;
+    *count = nrows;
+    lh_pq_column_index ci;
+    lh_pq_offset_index oi;
+    bool has = false;
+    LH_TRY(lh_pq_reader_page_index(f->r, rg, (size_t)f->leaf_of[LH_COL_ENTITY_ID], &ci, &oi,
+                                   &has, err));
+    if (!has) return LH_OK;
+    size_t lo = SIZE_MAX, hi = 0;
+    for (size_t p = 0; p < ci.num_pages; p++) {
+        if (ci.null_pages[p] || !ids_within(ids, n, &ci.min_values[p], &ci.max_values[p]))
+            continue;
+        if (lo == SIZE_MAX) lo = p;
+        hi = p;
+    }
+    if (lo == SIZE_MAX) {
+        *count = 0;
+    } else {
+        *first = (uint64_t)oi.pages[lo].first_row_index;
+        uint64_t end = hi + 1 < oi.num_pages ? (uint64_t)oi.pages[hi + 1].first_row_index : nrows;
+        *count = end - *first;
+    }
+    lh_pq_column_index_free(&ci);
+    lh_pq_offset_index_free(&oi);
     return LH_OK;
 }
 
@@ -569,8 +631,12 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
         return lh_error_set(err, LH_ERR_CORRUPT, "%s: row group %zu has %lld rows", f->key, rg,
                             (long long)nrows);
     /* the entity_id column alone picks the rows: a lookup decodes the other
-     * columns only where a wanted entity lives, and copies only its rows */
-    LH_TRY(read_entity_ids(f, rg, (size_t)nrows, err));
+     * columns only where a wanted entity lives, and copies only its rows;
+     * the page index narrows even that to the pages that can hold them */
+    uint64_t first, count, col_first;
+    LH_TRY(id_rows(f, rg, ids, n, (size_t)nrows, &first, &count, err));
+    if (!count) return LH_OK;
+    LH_TRY(read_entity_ids(f, rg, (size_t)nrows, first, count, &col_first, err));
     const lh_pq_column *c = &f->col;
     uint32_t *rows = NULL;
     size_t len = 0, cap = 0;
@@ -585,11 +651,12 @@ lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *i
             cap = cap ? cap * 2 : 64;
             rows = lh_realloc(rows, cap * sizeof *rows);
         }
-        rows[len++] = (uint32_t)i;
+        rows[len++] = (uint32_t)(col_first + i);
     }
     row_sel sel = {rows, len};
     lh_status rc = LH_OK;
-    if (len) rc = read_rows(f, rg, (size_t)nrows, &sel, LH_COL_ENTITY_ID, out, err);
+    if (len)
+        rc = read_rows(f, rg, (size_t)nrows, &sel, LH_COL_ENTITY_ID, col_first, out, err);
     free(rows);
     return rc;
 }
@@ -658,7 +725,8 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     if (rc == LH_OK && pred->prop && pred->value)
         rc = match_column(f, rg, LH_COL_VALUE, n, &pred->value, 1, ok, err);
     /* keep whole entities: runs of equal entity_id (the file is sorted) */
-    if (rc == LH_OK) rc = read_entity_ids(f, rg, n, err);
+    uint64_t col_first = 0;
+    if (rc == LH_OK) rc = read_entity_ids(f, rg, n, 0, n, &col_first, err);
     const lh_pq_column *c = &f->col;
     uint32_t *rows = NULL;
     size_t len = 0;
@@ -680,7 +748,7 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     }
     free(ok);
     row_sel sel = {rows, len};
-    if (rc == LH_OK && len) rc = read_rows(f, rg, n, &sel, LH_COL_ENTITY_ID, out, err);
+    if (rc == LH_OK && len) rc = read_rows(f, rg, n, &sel, LH_COL_ENTITY_ID, 0, out, err);
     free(rows);
     return rc;
 }

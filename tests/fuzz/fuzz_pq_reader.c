@@ -48,6 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)lh_pq_reader_may_contain(r, g, l, "v1", 2, &may, &err);
             const lh_pq_statistics *st;
             if (lh_pq_reader_stats(r, g, l, &st, &err) == LH_OK && st) sum += st->has_min_value;
+            lh_pq_column_index ci;
+            lh_pq_offset_index oi;
+            bool has = false;
+            if (lh_pq_reader_page_index(r, g, l, &ci, &oi, &has, &err) == LH_OK && has) {
+                sum += (unsigned)ci.num_pages + (unsigned)oi.pages[0].first_row_index;
+                lh_pq_column_index_free(&ci);
+                lh_pq_offset_index_free(&oi);
+            }
         }
     }
     lh_pq_column_free(&c);

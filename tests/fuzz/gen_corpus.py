@@ -55,6 +55,8 @@ def main():
           use_deprecated_int96_timestamps=True)
     write("rowgroups.parquet", t, compression="SNAPPY", row_group_size=6, data_page_size=64)
     write("empty.parquet", t.slice(0, 0), compression="NONE")
+    write("page_index.parquet", flat_table(60), compression="SNAPPY", row_group_size=25,
+          data_page_size=64, write_batch_size=4, write_page_index=True)
     nested = pa.table({
         "id": pa.array([1, 2, 3, 4]),
         "tags": pa.array([["a", "b"], [], None, ["c", None]], pa.list_(pa.string())),

@@ -12,6 +12,7 @@
 #include "lh/core/storage.h"
 #include "lh/format/pq_meta.h"
 #include "lh/format/pq_reader.h"
+#include "pq_check.h"
 #include "test.h"
 
 static char *corpus_path(const char *name)
@@ -432,6 +433,46 @@ static void check_lean(const char *name)
     lh_buf_free(&file);
 }
 
+/* A page index as pyarrow writes it (several pages per row group, null
+ * values, the last row group short). */
+static void test_page_index(void)
+{
+    lh_buf data = LH_BUF_INIT;
+    load("page_index.parquet", &data);
+    lh_pq_reader *r = NULL;
+    lh_error err;
+    CHECK_OK(lh_pq_reader_open_mem(data.data, data.len, "page_index.parquet", &r, &err), &err);
+    if (r) {
+        CHECK_INT(lh_pq_reader_num_row_groups(r), 3);
+        lh_pq_column col;
+        lh_pq_column_init(&col);
+        for (size_t g = 0; g < lh_pq_reader_num_row_groups(r); g++) {
+            CHECK_OK(lh_pq_reader_read_column(r, g, 0, &col, &err), &err);
+            check_page_index(r, g, 0, &col, true);
+        }
+        lh_pq_column_free(&col);
+        lh_pq_column_index ci;
+        lh_pq_offset_index oi;
+        bool has = true;
+        CHECK_RC(lh_pq_reader_page_index(r, 3, 0, &ci, &oi, &has, &err), LH_ERR_INVALID);
+        lh_pq_reader_free(r);
+    }
+    /* no page index: none reported */
+    lh_buf plain = LH_BUF_INIT;
+    load("plain_v1.parquet", &plain);
+    CHECK_OK(lh_pq_reader_open_mem(plain.data, plain.len, "plain_v1.parquet", &r, &err), &err);
+    if (r) {
+        lh_pq_column_index ci;
+        lh_pq_offset_index oi;
+        bool has = true;
+        CHECK_OK(lh_pq_reader_page_index(r, 0, 0, &ci, &oi, &has, &err), &err);
+        CHECK(!has);
+        lh_pq_reader_free(r);
+    }
+    lh_buf_free(&plain);
+    lh_buf_free(&data);
+}
+
 static void test_lean_footer(void)
 {
     static const char *files[] = {"dict_v2.parquet", "bloom.parquet", "duckdb_bloom.parquet",
@@ -750,6 +791,7 @@ int main(void)
     RUN(test_empty);
     RUN(test_flat_files);
     RUN(test_lean_footer);
+    RUN(test_page_index);
     RUN(test_nested);
     RUN(test_timestamps);
     RUN(test_prune);

@@ -11,6 +11,7 @@
 #include "lh/core/storage.h"
 #include "lh/format/pq_reader.h"
 #include "lh/format/pq_writer.h"
+#include "pq_check.h"
 #include "test.h"
 
 #define NCOLS 6
@@ -137,6 +138,7 @@ static void write_read(lh_pq_codec codec)
             }
             CHECK_INT(k, col.num_values);
             if (COLS[c].kind == LH_PQK_STRING) check_keep_dict(rd, g, c, &col, &from_dict, &copied);
+            if (c == 0) check_page_index(rd, g, 0, &col, o.page_index);
         }
         /* bloom + stats pruning: present values may be there, absent ones not */
         bool may;

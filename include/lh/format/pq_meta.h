@@ -320,6 +320,14 @@ lh_status lh_pq_file_meta_read_deferred(const uint8_t *data, size_t len, lh_pq_f
  * g is the caller's to free (lh_pq_row_group_free), also after a failure. */
 lh_status lh_pq_row_group_read_lean(const uint8_t *data, size_t len, lh_pq_row_group *g,
                                     lh_error *err);
+/* Page index structs (PageIndex.md); x is reset first and is the caller's
+ * to free, also after a failure. A column index must carry null_pages,
+ * min_values and max_values, all as long as each other (and null_counts,
+ * when present). */
+lh_status lh_pq_offset_index_read(const uint8_t *data, size_t len, lh_pq_offset_index *x,
+                                  lh_error *err);
+lh_status lh_pq_column_index_read(const uint8_t *data, size_t len, lh_pq_column_index *x,
+                                  lh_error *err);
 lh_status lh_pq_page_header_read(const uint8_t *data, size_t len, lh_pq_page_header *h,
                                  size_t *used, lh_error *err);
 lh_status lh_pq_bloom_header_read(const uint8_t *data, size_t len, lh_pq_bloom_header *h,

@@ -122,6 +122,15 @@ lh_status lh_pq_reader_read_column_rows(lh_pq_reader *r, size_t rg, size_t leaf,
 lh_status lh_pq_reader_may_contain(lh_pq_reader *r, size_t rg, size_t leaf, const void *value,
                                    size_t len, bool *may_contain, lh_error *err);
 
+/* The page index of row group rg's chunk of leaf (PageIndex.md): *has
+ * false when the file has none for it. Checked: as many pages in both
+ * parts, first rows ascending from 0 within the row group. On success with
+ * *has, free ci and oi with lh_pq_column_index_free and
+ * lh_pq_offset_index_free. */
+lh_status lh_pq_reader_page_index(lh_pq_reader *r, size_t rg, size_t leaf,
+                                  lh_pq_column_index *ci, lh_pq_offset_index *oi, bool *has,
+                                  lh_error *err);
+
 /* Lower the decoding guards (level entries and byte-array bytes per chunk;
  * 0 keeps the default). Chunks needing more fail with LH_ERR_CORRUPT. Used
  * by the fuzzer to keep memory small. */
