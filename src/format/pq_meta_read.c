@@ -141,75 +141,122 @@ static lh_status tc_list(tc *t, int *etype, size_t *size)
     return LH_OK;
 }
 
-static lh_status tc_skip(tc *t, int type);
-
 static bool is_bool(int type) { return type == T_TRUE || type == T_FALSE; }
+
+/* Move past a varint without decoding it (at most 10 bytes, the 10th
+ * holding one bit), as tc_varint checks it. */
+static lh_status tc_skip_varint(tc *t)
+{
+    for (int i = 0; i < 10; i++) {
+        if (t->p >= t->end) return tc_fail(t, "truncated varint");
+        uint8_t b = *t->p++;
+        if (i == 9 && (b & 0x7e)) return tc_fail(t, "varint overflow");
+        if (!(b & 0x80)) return LH_OK;
+    }
+    return tc_fail(t, "varint too long");
+}
+
+static lh_status tc_need(tc *t, size_t n)
+{
+    return (size_t)(t->end - t->p) < n ? tc_fail(t, "truncated") : LH_OK;
+}
+
+/* One nesting level of tc_skip: a struct's fields, or the items left of a
+ * list, set or map (a map counts keys and values, keys first). */
+typedef struct skip_frame {
+    bool is_struct;
+    uint8_t t1, t2; /* element type; a map's key and value types */
+    uint64_t left;
+} skip_frame;
+
+/* Skip a value of wire type `type`, nested values included, without a
+ * call per value: a lookup walks every row group's column chunks this way
+ * (hundreds of kilobytes of footer). Booleans take a byte inside lists; a
+ * boolean struct field is all header. */
+static lh_status tc_skip(tc *t, int type)
+{
+    skip_frame st[TC_MAX_DEPTH];
+    int sp = 0, cur = type;
+    for (;;) {
+        uint64_t n = 0;
+        uint8_t b = 0;
+        switch (cur) {
+        case T_TRUE:
+        case T_FALSE:
+        case T_I8:
+            LH_TRY(tc_need(t, 1));
+            t->p++;
+            break;
+        case T_I16:
+        case T_I32:
+        case T_I64: LH_TRY(tc_skip_varint(t)); break;
+        case T_DOUBLE:
+            LH_TRY(tc_need(t, 8));
+            t->p += 8;
+            break;
+        case T_UUID:
+            LH_TRY(tc_need(t, 16));
+            t->p += 16;
+            break;
+        case T_BINARY:
+            LH_TRY(tc_varint(t, &n));
+            if (n > (uint64_t)(t->end - t->p)) return tc_fail(t, "binary length past end");
+            t->p += n;
+            break;
+        case T_LIST:
+        case T_SET:
+        case T_MAP:
+        case T_STRUCT: {
+            if (sp + t->depth >= TC_MAX_DEPTH) return tc_fail(t, "nesting too deep");
+            skip_frame *f = &st[sp++];
+            f->is_struct = cur == T_STRUCT;
+            f->left = 0;
+            if (cur == T_LIST || cur == T_SET) {
+                int et;
+                size_t len;
+                LH_TRY(tc_list(t, &et, &len));
+                f->t1 = f->t2 = (uint8_t)et;
+                f->left = len;
+            } else if (cur == T_MAP) {
+                LH_TRY(tc_varint(t, &n));
+                if (n > (uint64_t)(t->end - t->p)) return tc_fail(t, "map too long");
+                if (n) {
+                    LH_TRY(tc_u8(t, &b));
+                    f->t1 = b >> 4;
+                    f->t2 = b & 0x0f;
+                    f->left = 2 * n;
+                }
+            }
+            break;
+        }
+        default: return tc_fail(t, "unknown wire type");
+        }
+        /* the next value to skip, or done when every level is */
+        cur = -1;
+        while (sp > 0 && cur < 0) {
+            skip_frame *f = &st[sp - 1];
+            if (f->is_struct) {
+                LH_TRY(tc_u8(t, &b));
+                int ft = b & 0x0f;
+                if (ft == T_STOP) {
+                    sp--;
+                    continue;
+                }
+                if (!(b >> 4)) LH_TRY(tc_skip_varint(t)); /* a long-form field id */
+                if (!is_bool(ft)) cur = ft;
+            } else if (f->left == 0) {
+                sp--;
+            } else {
+                cur = f->left-- % 2 == 0 ? f->t1 : f->t2;
+            }
+        }
+        if (cur < 0) return LH_OK;
+    }
+}
 
 static lh_status tc_skip_struct(tc *t)
 {
-    if (++t->depth > TC_MAX_DEPTH) return tc_fail(t, "nesting too deep");
-    int id = 0, type;
-    for (;;) {
-        LH_TRY(tc_field(t, &type, &id));
-        if (type == T_STOP) break;
-        if (!is_bool(type)) LH_TRY(tc_skip(t, type)); /* a bool field is all header */
-    }
-    t->depth--;
-    return LH_OK;
-}
-
-/* Skip a value of wire type `type` (booleans inside lists take a byte; struct
- * field booleans have no payload and never reach here). */
-static lh_status tc_skip(tc *t, int type)
-{
-    uint64_t u = 0;
-    uint8_t b = 0;
-    switch (type) {
-    case T_TRUE:
-    case T_FALSE:
-    case T_I8: return tc_u8(t, &b);
-    case T_I16:
-    case T_I32:
-    case T_I64: return tc_varint(t, &u);
-    case T_DOUBLE:
-        if (t->end - t->p < 8) return tc_fail(t, "truncated double");
-        t->p += 8;
-        return LH_OK;
-    case T_UUID:
-        if (t->end - t->p < 16) return tc_fail(t, "truncated uuid");
-        t->p += 16;
-        return LH_OK;
-    case T_BINARY: {
-        const uint8_t *d;
-        size_t n;
-        return tc_binary(t, &d, &n);
-    }
-    case T_LIST:
-    case T_SET: {
-        int et;
-        size_t n;
-        LH_TRY(tc_list(t, &et, &n));
-        if (++t->depth > TC_MAX_DEPTH) return tc_fail(t, "nesting too deep");
-        for (size_t i = 0; i < n; i++) LH_TRY(tc_skip(t, et));
-        t->depth--;
-        return LH_OK;
-    }
-    case T_MAP: {
-        LH_TRY(tc_varint(t, &u));
-        if (u == 0) return LH_OK;
-        if (u > (uint64_t)(t->end - t->p)) return tc_fail(t, "map too long");
-        LH_TRY(tc_u8(t, &b));
-        if (++t->depth > TC_MAX_DEPTH) return tc_fail(t, "nesting too deep");
-        for (uint64_t i = 0; i < u; i++) {
-            LH_TRY(tc_skip(t, b >> 4));
-            LH_TRY(tc_skip(t, b & 0x0f));
-        }
-        t->depth--;
-        return LH_OK;
-    }
-    case T_STRUCT: return tc_skip_struct(t);
-    default: return tc_fail(t, "unknown wire type");
-    }
+    return tc_skip(t, T_STRUCT);
 }
 
 /* Per-struct parsing: a field callback decides by (id, wire type); anything it

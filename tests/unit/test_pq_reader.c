@@ -94,6 +94,46 @@ static void test_schema_bytes(void)
     }
 }
 
+/* An unknown field holding every wire type, nested (booleans as struct
+ * fields and as list elements, a set, a map of structs, a uuid, a
+ * long-form field id) is skipped whole; every truncation of it fails. */
+static void test_skip_every_type(void)
+{
+    static const uint8_t head[] = {
+        0x15, 0x04, 0x19, 0x2C, 0x35, 0x00, 0x18, 0x01, 'r', 0x15, 0x02, 0x00,
+        0x15, 0x0C, 0x25, 0x02, 0x18, 0x01, 'a', 0x00, 0x16, 0x00, 0x19, 0x0C};
+    static const uint8_t unknown[] = {
+        0x0C, 0x2A,                                     /* field 21 (long form): struct */
+        0x11, 0x12, 0x13, 0x7F, 0x14, 0x04, 0x15, 0x96, 0x01, /* bools, i8, i16, i32 */
+        0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F,             /* i64 */
+        0x17, 1, 2, 3, 4, 5, 6, 7, 8,                   /* double */
+        0x18, 0x03, 'a', 'b', 'c',                      /* binary */
+        0x19, 0x31, 0x01, 0x02, 0x01,                   /* list of 3 bools */
+        0x1A, 0x25, 0x02, 0x04,                         /* set of 2 i32 */
+        0x1B, 0x02, 0x8C, 0x01, 'k', 0x00, 0x01, 'l', 0x11, 0x00, /* map binary -> struct */
+        0x1D, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, /* uuid */
+        0x0C, 0x64, 0x19, 0x1C, 0x00, 0x00,             /* field 50: struct{list of 1 struct} */
+        0x08, 0x66, 0x02, 'x', 'y',                     /* field 51 (long form): binary */
+        0x00};
+    lh_buf b = LH_BUF_INIT;
+    lh_buf_append(&b, head, sizeof head);
+    lh_buf_append(&b, unknown, sizeof unknown);
+    lh_buf_append_byte(&b, 0x00);
+    lh_pq_file_meta m;
+    lh_pq_file_meta_init(&m);
+    lh_error err;
+    CHECK_OK(lh_pq_file_meta_read((const uint8_t *)b.data, b.len, &m, &err), &err);
+    CHECK_INT(m.version, 2);
+    CHECK_INT(m.num_schema, 2);
+    lh_pq_file_meta_free(&m);
+    for (size_t n = sizeof head; n < b.len; n++) {
+        lh_pq_file_meta_init(&m);
+        CHECK_RC(lh_pq_file_meta_read((const uint8_t *)b.data, n, &m, &err), LH_ERR_CORRUPT);
+        lh_pq_file_meta_free(&m);
+    }
+    lh_buf_free(&b);
+}
+
 static void test_thrift_limits(void)
 {
     lh_error err;
@@ -791,6 +831,7 @@ int main(void)
     RUN(test_empty);
     RUN(test_flat_files);
     RUN(test_lean_footer);
+    RUN(test_skip_every_type);
     RUN(test_page_index);
     RUN(test_nested);
     RUN(test_timestamps);
