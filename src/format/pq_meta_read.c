@@ -745,9 +745,11 @@ static lh_status f_file_meta(tc *t, int id, int type, void *obj, bool *handled)
     return LH_OK;
 }
 
-static void tc_begin(tc *t, const uint8_t *data, size_t len, lh_error *err)
+/* lean: leave out what readers never use (see lh_pq_file_meta_read_lean) */
+static void tc_begin(tc *t, const uint8_t *data, size_t len, bool lean, lh_error *err)
 {
     memset(t, 0, sizeof *t);
+    t->lean = lean;
     t->start = t->p = data;
     t->end = len ? data + len : data;
     t->err = err;
@@ -782,7 +784,7 @@ lh_status lh_pq_file_meta_read(const uint8_t *data, size_t len, lh_pq_file_meta 
                                lh_error *err)
 {
     tc t;
-    tc_begin(&t, data, len, err);
+    tc_begin(&t, data, len, false, err);
     return file_meta_read(&t, m, err);
 }
 
@@ -790,8 +792,7 @@ lh_status lh_pq_file_meta_read_lean(const uint8_t *data, size_t len, lh_pq_file_
                                     lh_error *err)
 {
     tc t;
-    tc_begin(&t, data, len, err);
-    t.lean = true;
+    tc_begin(&t, data, len, true, err);
     return file_meta_read(&t, m, err);
 }
 
@@ -802,8 +803,7 @@ lh_status lh_pq_file_meta_read_deferred(const uint8_t *data, size_t len, lh_pq_f
     *spans = NULL;
     *num_spans = 0;
     tc t;
-    tc_begin(&t, data, len, err);
-    t.lean = true;
+    tc_begin(&t, data, len, true, err);
     t.spans = spans;
     t.num_spans = num_spans;
     return file_meta_read(&t, m, err);
@@ -813,8 +813,7 @@ lh_status lh_pq_row_group_read_lean(const uint8_t *data, size_t len, lh_pq_row_g
                                     lh_error *err)
 {
     tc t;
-    tc_begin(&t, data, len, err);
-    t.lean = true;
+    tc_begin(&t, data, len, true, err);
     memset(g, 0, sizeof *g);
     row_group_init(g);
     LH_TRY(tc_struct(&t, "RowGroup", f_row_group, g));
@@ -848,7 +847,7 @@ lh_status lh_pq_offset_index_read(const uint8_t *data, size_t len, lh_pq_offset_
 {
     memset(x, 0, sizeof *x);
     tc t;
-    tc_begin(&t, data, len, err);
+    tc_begin(&t, data, len, false, err);
     return tc_struct(&t, "OffsetIndex", f_offset_index, x);
 }
 
@@ -922,7 +921,7 @@ lh_status lh_pq_column_index_read(const uint8_t *data, size_t len, lh_pq_column_
 {
     memset(x, 0, sizeof *x);
     tc t;
-    tc_begin(&t, data, len, err);
+    tc_begin(&t, data, len, false, err);
     ci_parse cp = {x, {false}, false};
     LH_TRY(tc_struct(&t, "ColumnIndex", f_column_index, &cp));
     if (!cp.seen[1] || !cp.seen[2] || !cp.seen[3])
@@ -1041,7 +1040,7 @@ lh_status lh_pq_page_header_read(const uint8_t *data, size_t len, lh_pq_page_hea
                                  size_t *used, lh_error *err)
 {
     tc t;
-    tc_begin(&t, data, len, err);
+    tc_begin(&t, data, len, false, err);
     page_seen ps = {.h = h};
     LH_TRY(tc_struct(&t, "PageHeader", f_page_header, &ps));
     if (!ps.type || !ps.usize || !ps.csize)
@@ -1086,7 +1085,7 @@ lh_status lh_pq_bloom_header_read(const uint8_t *data, size_t len, lh_pq_bloom_h
                                   size_t *used, lh_error *err)
 {
     tc t;
-    tc_begin(&t, data, len, err);
+    tc_begin(&t, data, len, false, err);
     bloom_seen bs = {.h = h};
     LH_TRY(tc_struct(&t, "BloomFilterHeader", f_bloom, &bs));
     if (!bs.num_bytes || h->num_bytes < 0)
