@@ -156,11 +156,12 @@ static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, s
     for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
 }
 
-/* As the reference after a merge: a checkpoint of the table at version, so
- * that readers load one small parquet file instead of replaying every JSON
- * commit (after a bulk import's commit of hundreds of files, most of a
- * lookup's log reading). A failure is reported, not fatal: the merge stands
- * and readers just replay the log. */
+/* As the reference after a merge (and after a compaction too): a
+ * checkpoint of the table at version, so that readers load one small
+ * parquet file instead of replaying every JSON commit (after a bulk
+ * import's commit of hundreds of files, most of a lookup's log reading). A
+ * failure is reported, not fatal: the rewrite stands and readers just
+ * replay the log. */
 static void checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep)
 {
     lh_error e;
@@ -230,7 +231,7 @@ static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     free(slots);
     lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
-    if (rc == LH_OK && merge && version >= 0) checkpoint(ps, version, rep);
+    if (rc == LH_OK && version >= 0) checkpoint(ps, version, rep);
     return rc;
 }
 

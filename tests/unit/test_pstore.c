@@ -210,6 +210,13 @@ static void test_grace_and_compact(void)
     CHECK_INT(rep.partitions, 1);
     CHECK_INT(rep.rows_out, 3); /* compaction keeps every row */
     CHECK_INT(count(ps, NULL).rows, 1);
+    int64_t version = -1;
+    CHECK_OK(lh_pstore_version(ps, &version, &err), &err);
+    CHECK_INT(rep.checkpoint_version, version); /* its commit, checkpointed */
+    /* one file per partition already: nothing to compact, no checkpoint */
+    CHECK_OK(lh_pstore_compact(ps, &rep, &err), &err);
+    CHECK_INT(rep.partitions, 0);
+    CHECK_INT(rep.checkpoint_version, -1);
     /* a tombstone older than the grace period is reaped with its row */
     lh_stmt_batch_clear(&b);
     add(&b, "e1", "name", "Old", T0, T0 + 5, T0 + 5);
