@@ -693,9 +693,7 @@ static lh_status read_chunk(chunk_ctx *c, size_t leaf)
     lh_pq_column *col = c->col;
     lh_error *err = c->err;
     const lh_pq_row_group *g;
-    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
-    if (leaf >= r->num_leaves)
-        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
+    LH_TRY(lh_pq_reader_chunk(r, rg, leaf, &g, err));
     const lh_pq_column_meta *cm = &g->columns[leaf].meta_data;
     c->leaf = &r->leaves[leaf];
     c->cm = cm;

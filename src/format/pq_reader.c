@@ -343,14 +343,21 @@ int64_t lh_pq_reader_row_group_rows(const lh_pq_reader *r, size_t rg)
     return rg < r->num_rgs ? r->spans[rg].num_rows : 0;
 }
 
+lh_status lh_pq_reader_chunk(lh_pq_reader *r, size_t rg, size_t leaf,
+                             const lh_pq_row_group **g, lh_error *err)
+{
+    LH_TRY(lh_pq_reader_row_group(r, rg, g, err));
+    if (leaf >= r->num_leaves)
+        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
+    return LH_OK;
+}
+
 lh_status lh_pq_reader_stats(lh_pq_reader *r, size_t rg, size_t leaf,
                              const lh_pq_statistics **out, lh_error *err)
 {
     *out = NULL;
     const lh_pq_row_group *g;
-    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
-    if (leaf >= r->num_leaves)
-        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
+    LH_TRY(lh_pq_reader_chunk(r, rg, leaf, &g, err));
     const lh_pq_column_meta *cm = &g->columns[leaf].meta_data;
     if (cm->has_statistics) *out = &cm->statistics;
     return LH_OK;
@@ -392,9 +399,7 @@ lh_status lh_pq_reader_page_index(lh_pq_reader *r, size_t rg, size_t leaf,
     memset(oi, 0, sizeof *oi);
     *has = false;
     const lh_pq_row_group *g;
-    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
-    if (leaf >= r->num_leaves)
-        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
+    LH_TRY(lh_pq_reader_chunk(r, rg, leaf, &g, err));
     const lh_pq_column_chunk *cc = &g->columns[leaf];
     if (!cc->has_column_index || !cc->has_offset_index) return LH_OK;
     lh_buf tmp = LH_BUF_INIT;
@@ -550,9 +555,7 @@ lh_status lh_pq_reader_may_contain(lh_pq_reader *r, size_t rg, size_t leaf, cons
 {
     *may_contain = true;
     const lh_pq_row_group *g;
-    LH_TRY(lh_pq_reader_row_group(r, rg, &g, err));
-    if (leaf >= r->num_leaves)
-        return lh_error_set(err, LH_ERR_INVALID, "%s: no leaf %zu", r->name, leaf);
+    LH_TRY(lh_pq_reader_chunk(r, rg, leaf, &g, err));
     const lh_pq_column_meta *cm = &g->columns[leaf].meta_data;
     const lh_pq_leaf_int *l = &r->leaves[leaf];
     if (g->num_rows == 0) {

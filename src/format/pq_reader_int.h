@@ -51,4 +51,9 @@ struct lh_pq_reader {
 lh_status lh_pq_reader_bytes(lh_pq_reader *r, uint64_t off, size_t n, lh_buf *buf,
                              const uint8_t **out, lh_error *err);
 
+/* Row group rg, decoded, after checking that leaf is one of the file's:
+ * (*g)->columns[leaf] is then the chunk to read. */
+lh_status lh_pq_reader_chunk(lh_pq_reader *r, size_t rg, size_t leaf,
+                             const lh_pq_row_group **g, lh_error *err);
+
 #endif
