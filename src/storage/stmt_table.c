@@ -370,28 +370,6 @@ bool lh_stmt_file_sorted(const lh_stmt_file *f)
     return f->sorted;
 }
 
-lh_status lh_stmt_file_may_contain(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
-                                   bool *may, lh_error *err)
-{
-    *may = true;
-    int leaf = f->leaf_of[LH_COL_ENTITY_ID];
-    const lh_pq_statistics *st;
-    LH_TRY(lh_pq_reader_stats(f->r, rg, (size_t)leaf, &st, err));
-    if (!st || !st->has_min_value || !st->has_max_value) return LH_OK;
-    /* ids are sorted: the first id >= min decides */
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (lh_bytes_cmp(ids[mid], strlen(ids[mid]), st->min_value.data, st->min_value.len) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *may = lo < n &&
-           lh_bytes_cmp(ids[lo], strlen(ids[lo]), st->max_value.data, st->max_value.len) <= 0;
-    return LH_OK;
-}
-
 /* Bounds of row group rg's entity_id column; *has false when either is
  * missing. */
 static lh_status entity_bounds(lh_stmt_file *f, size_t rg, const lh_buf **min, const lh_buf **max,
@@ -410,6 +388,30 @@ static lh_status entity_bounds(lh_stmt_file *f, size_t rg, const lh_buf **min, c
 static int id_cmp(const char *id, const lh_buf *bound)
 {
     return lh_bytes_cmp(id, strlen(id), bound->data, bound->len);
+}
+
+/* Does any of ids (sorted byte-wise) fall within [min, max]? The first id
+ * >= min decides. */
+static bool ids_within(const char *const *ids, size_t n, const lh_buf *min, const lh_buf *max)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (id_cmp(ids[mid], min) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && id_cmp(ids[lo], max) <= 0;
+}
+
+lh_status lh_stmt_file_may_contain(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
+                                   bool *may, lh_error *err)
+{
+    *may = true;
+    const lh_buf *mn, *mx;
+    bool has;
+    LH_TRY(entity_bounds(f, rg, &mn, &mx, &has, err));
+    if (has) *may = ids_within(ids, n, mn, mx);
+    return LH_OK;
 }
 
 /* Every row group may_contain admits: decodes every row group's metadata. */
@@ -528,13 +530,11 @@ lh_status lh_stmt_file_read(lh_stmt_file *f, size_t rg, lh_stmt_batch *out, lh_e
     return read_rows(f, rg, (size_t)nrows, &all, -1, 0, out, err);
 }
 
-/* Decode the entity_id column of row group rg (n rows) into f->col: n
- * strings, none null (the column is optional in files other writers made,
- * Spark's, but never null). */
 /* Decode rows [first, first + count) of row group rg's entity_id column
  * (of nrows) into f->col, which then holds whole pages from row *col_first
  * (0 and every row for a full read: count == nrows). Every value must be
- * a string. */
+ * a string: the column is optional in files other writers made (Spark's),
+ * but never null. */
 static lh_status read_entity_ids(lh_stmt_file *f, size_t rg, size_t nrows, uint64_t first,
                                  uint64_t count, uint64_t *col_first, lh_error *err)
 {
@@ -553,18 +553,6 @@ static lh_status read_entity_ids(lh_stmt_file *f, size_t rg, size_t nrows, uint6
                             "%s: column entity_id of row group %zu is not %zu non-null strings",
                             f->key, rg, nrows);
     return LH_OK;
-}
-
-/* Does any of ids (sorted byte-wise) fall within [min, max]? */
-static bool ids_within(const char *const *ids, size_t n, const lh_buf *min, const lh_buf *max)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (lh_bytes_cmp(ids[mid], strlen(ids[mid]), min->data, min->len) < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && lh_bytes_cmp(ids[lo], strlen(ids[lo]), max->data, max->len) <= 0;
 }
 
 /* The rows of row group rg (of nrows) that can hold ids: from the first to
