@@ -44,7 +44,11 @@ static int qsort_cmp(const void *a, const void *b)
 
 void lh_stmt_sort(lh_statement *rows, size_t n)
 {
-    if (n > 1) qsort(rows, n, sizeof *rows, qsort_cmp);
+    /* An entity's rows mostly come from one sorted file: a pass that finds
+     * them in order costs n - 1 comparisons, a merge sort n log n. */
+    size_t i = 1;
+    while (i < n && lh_stmt_cmp(&rows[i - 1], &rows[i]) <= 0) i++;
+    if (i < n) qsort(rows, n, sizeof *rows, qsort_cmp);
 }
 
 static bool nz(const char *s)
