@@ -319,8 +319,10 @@ lh_status lh_part_writer_add(lh_part_writer *pw, const lh_statement *rows, size_
 {
     for (size_t i = 0; i < n; i += PART_SPAN) {
         size_t k = n - i < PART_SPAN ? n - i : PART_SPAN;
+        /* the rows are alive together: a shared address is a shared string */
         for (size_t r = 0; r < k; r++)
-            lh_stmt_file_values(&rows[i + r], pw->span + r * LH_STMT_FILE_NCOLS);
+            lh_stmt_file_values(&rows[i + r], r ? pw->span + (r - 1) * LH_STMT_FILE_NCOLS : NULL,
+                                pw->span + r * LH_STMT_FILE_NCOLS);
         size_t done = 0;
         lh_status rc = lh_pq_writer_append_rows(pw->w, pw->span, k, &done, err);
         if (rc != LH_OK) {

@@ -161,18 +161,22 @@ static int64_t *ts_slot(lh_statement *s, int c)
     }
 }
 
-void lh_stmt_file_values(const lh_statement *s, lh_pq_value *vals)
+void lh_stmt_file_values(const lh_statement *s, const lh_pq_value *prev, lh_pq_value *vals)
 {
     size_t i = 0;
     for (int c = 0; c < LH_STMT_NCOLS; c++) {
         if (is_partition_col(c)) continue;
-        lh_pq_value *v = &vals[i++];
+        lh_pq_value *v = &vals[i];
+        const lh_pq_value *pv = prev ? &prev[i] : NULL;
+        i++;
         memset(v, 0, sizeof *v);
         if (COLS[c].type == T_STR) {
+            /* rows read from a file share their dictionary entries' copies */
             const char *p = str_field(s, c);
             v->is_null = p == NULL;
             v->v.s.p = p;
-            v->v.s.len = p ? strlen(p) : 0;
+            if (p && pv && pv->v.s.p == p) v->v.s.len = pv->v.s.len;
+            else v->v.s.len = p ? strlen(p) : 0;
         } else if (COLS[c].type == T_BOOL) {
             v->v.b = s->external;
         } else {

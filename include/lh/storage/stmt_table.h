@@ -33,8 +33,10 @@ bool lh_stmt_col_nullable(int c);
  * zstd level 1: the reference's 3 costs a merge ~15% for ~1% smaller files. */
 void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writer_opts *opts);
 
-/* The data-file cells of s (LH_STMT_FILE_NCOLS values, pointing into s). */
-void lh_stmt_file_values(const lh_statement *s, lh_pq_value *vals);
+/* The data-file cells of s (LH_STMT_FILE_NCOLS values, pointing into s).
+ * prev (may be NULL): the cells of a row whose strings are still alive; a
+ * string s shares with it by address takes its length from there. */
+void lh_stmt_file_values(const lh_statement *s, const lh_pq_value *prev, lh_pq_value *vals);
 
 /* Read every row of one data file into out, filling the partition columns
  * from the given values (the log's, never the path's). Columns a file
