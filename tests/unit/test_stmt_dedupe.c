@@ -121,6 +121,24 @@ static void test_sort_order(void)
     CHECK_STR(rows[3].entity_id, "e2");
 }
 
+/* Rows in order but for the last pair: the in-order pass must look at
+ * every pair before it skips the sort. */
+static void test_sort_order_late_inversion(void)
+{
+    lh_statement rows[] = {
+        row("e1", "a", "name", 1, 1, N, "", NULL),
+        row("e1", "b", "name", 1, 1, N, "", NULL),
+        row("e2", "a", "name", 1, 1, N, "", NULL),
+        row("e1", "c", "name", 1, 1, N, "", NULL),
+    };
+    lh_stmt_sort(rows, 4);
+    CHECK_STR(rows[2].id, "c");
+    CHECK_STR(rows[3].entity_id, "e2");
+    lh_stmt_sort(rows, 4); /* in order now: unchanged */
+    CHECK_STR(rows[0].id, "a");
+    CHECK_STR(rows[3].entity_id, "e2");
+}
+
 int main(void)
 {
     RUN(test_latest_wins_first_seen_folds);
@@ -128,5 +146,6 @@ int main(void)
     RUN(test_roles_group_separately);
     RUN(test_fragment_supersession);
     RUN(test_sort_order);
+    RUN(test_sort_order_late_inversion);
     return lh_test_report();
 }
