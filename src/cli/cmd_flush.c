@@ -74,7 +74,6 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     for (size_t i = 0; i < WRITERS; i++) lh_relay_free(f.relay[i]);
     lh_pstore_txn_free(f.txn); /* deletes files staged but not committed */
     if (rc == LH_OK && stats.rows > 0) rc = lh_cli_tag_now(cli, "statements/last_updated", err);
-    if (rc == LH_OK) rc = lh_cli_tag_now(cli, "journal/last_flushed", err);
     *rows = stats.rows;
     lh_journal_free(j);
     lh_pstore_free(f.ps);

@@ -117,7 +117,8 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
                 deleted, debris);
     else if (rc == LH_OK)
         fprintf(stderr, "vacuum: %zu file(s) deleted\n", deleted);
-    if (rc == LH_OK && merge) rc = lh_cli_tag_now(cli, "statements/last_optimized", &err);
+    /* the reference's OptimizeOperation stamps this tag (merge + vacuum) */
+    if (rc == LH_OK && merge) rc = lh_cli_tag_now(cli, "operations/optimize/last_run", &err);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }

@@ -147,6 +147,9 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *
     }
     if (rc == LH_OK && !csv_fresh)
         fprintf(stderr, "make: exported %llu statements\n", (unsigned long long)job.rows);
+    /* as the reference's ExportOperation: stamped when the export ran */
+    if (rc == LH_OK && !(csv_fresh && ent_fresh && stats_fresh))
+        rc = lh_cli_tag_now(cli, "operations/export/last_run", err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", err);
     return rc;
 }

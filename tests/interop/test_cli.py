@@ -114,6 +114,26 @@ def test_journal_delete_flush_optimize(tmp_path):
     assert stats["entity_count"] == 146
 
 
+def test_tags_as_the_reference(tmp_path):
+    """The same commands leave only freshness tags the reference writes too,
+    among them the operations' own (make, export, optimize)."""
+    src = SHARED_DATA / "eu_authorities.ftm.json"
+    a, b = tmp_path / "ours", tmp_path / "ref"
+    for cmd in (["entities", "import", "-i", src], ["maintenance", "flush"], ["make"],
+                ["maintenance", "optimize", "--force"]):
+        ours(a, "eu", *cmd)
+        ref_cli(["--uri", b, "-d", "eu", *cmd])
+
+    def keys(root: Path) -> set:
+        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+    mine, theirs = keys(a / "eu" / "tags"), keys(b / "eu" / "tags")
+    assert mine <= theirs, mine - theirs
+    for key in ("statements/last_updated", "operations/make/last_run",
+                "operations/export/last_run", "operations/optimize/last_run"):
+        assert f"lakehouse/{key}" in mine
+
+
 def test_flush_many_batches(tmp_path):
     """A flush in small batches (written by two threads in turn) stores
     what a bulk import stores, in one commit."""
