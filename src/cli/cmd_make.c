@@ -192,9 +192,13 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
             size_t deleted = 0, debris = 0;
             rc = lh_cli_rewrite(ps, true, force_opt, &rep, &err);
             if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &debris, &err);
-            deleted += debris;
             if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/optimize/last_run", &err);
-            if (rc == LH_OK)
+            if (rc == LH_OK && debris)
+                fprintf(stderr,
+                        "make: merged %zu partition(s), vacuumed %zu file(s) and %zu left by "
+                        "interrupted writes\n",
+                        rep.partitions, deleted, debris);
+            else if (rc == LH_OK)
                 fprintf(stderr, "make: merged %zu partition(s), vacuumed %zu file(s)\n",
                         rep.partitions, deleted);
         } else if (rc == LH_OK) {
