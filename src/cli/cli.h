@@ -77,5 +77,6 @@ int lh_cmd_queue(lh_cli *cli, int argc, char **argv);
 int lh_cmd_ls(lh_cli *cli, int argc, char **argv);
 int lh_cmd_datasets(lh_cli *cli, int argc, char **argv);
 int lh_cmd_make(lh_cli *cli, int argc, char **argv);
+int lh_cmd_export(lh_cli *cli, int argc, char **argv);
 
 #endif

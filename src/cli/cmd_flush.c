@@ -1,8 +1,10 @@
 /* ftm-lakehouse maintenance flush: journal -> parquet store. */
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli_store.h"
+#include "lh/repository/dataset.h"
 #include "lh/storage/journal.h"
 #include "lh/storage/relay.h"
 
@@ -84,15 +86,41 @@ int lh_cmd_flush(lh_cli *cli, int argc, char **argv)
 {
     static const char help[] =
         "Usage: ftm-lakehouse -d DATASET maintenance flush\n"
+        "       ftm-lakehouse maintenance flush --all\n"
         "\n"
         "Move every statement buffered in the journal into the parquet store.\n"
         "Rows leave the journal only after the store committed them: a failed\n"
-        "or killed flush leaves them for the next one.\n";
+        "or killed flush leaves them for the next one. --all: every dataset of\n"
+        "the lake in turn (not with -d); it stops at the first that fails.\n";
     if (lh_cli_want_help(argc, argv, help)) return 0;
-    if (argc > 1) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    bool all = argc == 2 && strcmp(argv[1], "--all") == 0;
+    if (argc > 1 && !all) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    if (all && cli->dataset)
+        return lh_cli_usage_error(cli, "use either -d DATASET or --all, not both");
     lh_error err;
-    int64_t rows = 0;
-    if (lh_cli_flush(cli, &rows, &err) != LH_OK) return lh_cli_fail(cli, &err);
-    fprintf(stderr, "flushed %lld statements\n", (long long)rows);
+    if (!all) {
+        int64_t rows = 0;
+        if (lh_cli_flush(cli, &rows, &err) != LH_OK) return lh_cli_fail(cli, &err);
+        fprintf(stderr, "flushed %lld statements\n", (long long)rows);
+        return 0;
+    }
+    lh_storage *st;
+    lh_strlist names;
+    lh_strlist_init(&names);
+    int64_t total = 0;
+    lh_status rc = lh_cli_storage(cli, &st, &err);
+    if (rc == LH_OK) rc = lh_dataset_list(st, &names, &err);
+    for (size_t i = 0; rc == LH_OK && i < names.len; i++) {
+        int64_t rows = 0;
+        cli->dataset = names.items[i];
+        rc = lh_cli_flush(cli, &rows, &err);
+        if (rc == LH_OK) fprintf(stderr, "%s: flushed %lld statements\n", names.items[i], (long long)rows);
+        else lh_error_prefix(&err, "dataset `%s`", names.items[i]);
+        total += rows;
+    }
+    cli->dataset = NULL; /* names are freed below */
+    lh_strlist_free(&names);
+    if (rc != LH_OK) return lh_cli_fail(cli, &err);
+    fprintf(stderr, "flushed %lld statements in total\n", (long long)total);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* ftm-lakehouse make | maintenance export-statistics */
+/* ftm-lakehouse make | export | maintenance export-statistics */
 #include <getopt.h>
 #include <pthread.h>
 #include <string.h>
@@ -73,7 +73,7 @@ static const char HELP[] =
     "whose freshness tags are older than the statements. Prints the dataset's\n"
     "statistics.\n"
     "\n"
-    "Options:\n"
+    "Options (each also as --X / --no-X, as the reference takes them):\n"
     "  --no-flush         Do not flush the journal\n"
     "  --no-optimize      Do not merge and vacuum\n"
     "  --no-exports       Do not regenerate exports\n"
@@ -109,7 +109,8 @@ static void *csv_export(void *arg)
 /* The stale exports: statements.csv (the longest) on a second thread while
  * this one writes entities.ftm.json and statistics.json; each reads the
  * store on its own. */
-static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *err)
+static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char *cmd,
+                              lh_error *err)
 {
     const lh_model *m = lh_model_get(err);
     if (!m) return err->code;
@@ -136,7 +137,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *
     if (rc == LH_OK && !ent_fresh)
         rc = lh_cli_export_entities_also(cli, ps, m, NULL, stats ? lh_stats_add : NULL, stats, &n,
                                          err);
-    if (rc == LH_OK && !ent_fresh) fprintf(stderr, "make: exported %llu entities\n", (unsigned long long)n);
+    if (rc == LH_OK && !ent_fresh) fprintf(stderr, "%s: exported %llu entities\n", cmd, (unsigned long long)n);
     if (rc == LH_OK && stats) rc = write_statistics(cli, stats, NULL, err);
     else if (rc == LH_OK && !stats_fresh) rc = export_statistics(cli, NULL, err);
     lh_stats_free(stats);
@@ -146,7 +147,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *
         rc = job.rc;
     }
     if (rc == LH_OK && !csv_fresh)
-        fprintf(stderr, "make: exported %llu statements\n", (unsigned long long)job.rows);
+        fprintf(stderr, "%s: exported %llu statements\n", cmd, (unsigned long long)job.rows);
     /* as the reference's ExportOperation: stamped when the export ran */
     if (rc == LH_OK && !(csv_fresh && ent_fresh && stats_fresh))
         rc = lh_cli_tag_now(cli, "operations/export/last_run", err);
@@ -154,65 +155,119 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, lh_error *
     return rc;
 }
 
-int lh_cmd_make(lh_cli *cli, int argc, char **argv)
+typedef struct make_steps {
+    const char *cmd; /* for messages */
+    bool flush, optimize, exports, force_opt, force_exp;
+} make_steps;
+
+static lh_status optimize_step(lh_cli *cli, lh_pstore *ps, bool force, lh_error *err)
 {
-    static const struct option opts[] = {
-        {"no-flush", no_argument, 0, 'F'},        {"no-optimize", no_argument, 0, 'O'},
-        {"no-exports", no_argument, 0, 'E'},      {"force-optimize", no_argument, 0, 'o'},
-        {"force-exports", no_argument, 0, 'e'},   {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    bool flush = true, optimize = true, exports = true, force_opt = false, force_exp = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'F': flush = false; break;
-        case 'O': optimize = false; break;
-        case 'E': exports = false; break;
-        case 'o': force_opt = true; break;
-        case 'e': force_exp = true; break;
-        case 'h': fputs(HELP, stdout); return 0;
-        default: return lh_cli_usage_error(cli, "bad option");
-        }
+    bool needs = force;
+    if (!needs) LH_TRY(lh_pstore_needs_merge(ps, &needs, err));
+    if (!needs) {
+        fprintf(stderr, "make: statement store is optimized\n");
+        return LH_OK;
     }
-    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    lh_pstore_report rep;
+    size_t deleted = 0, debris = 0;
+    LH_TRY(lh_cli_rewrite(ps, true, force, &rep, err));
+    LH_TRY(lh_pstore_vacuum(ps, 0, &deleted, &debris, err));
+    LH_TRY(lh_cli_tag_now(cli, "operations/optimize/last_run", err));
+    if (debris)
+        fprintf(stderr,
+                "make: merged %zu partition(s), vacuumed %zu file(s) and %zu left by "
+                "interrupted writes\n",
+                rep.partitions, deleted, debris);
+    else
+        fprintf(stderr, "make: merged %zu partition(s), vacuumed %zu file(s)\n", rep.partitions,
+                deleted);
+    return LH_OK;
+}
+
+/* make and export: the steps asked for, then the dataset's statistics on
+ * stdout, as the reference prints its index. */
+static int run_steps(lh_cli *cli, const make_steps *m)
+{
     lh_error err;
     lh_status rc = LH_OK;
-    if (flush) {
+    if (m->flush) {
         int64_t rows = 0;
         rc = lh_cli_flush(cli, &rows, &err);
-        if (rc == LH_OK) fprintf(stderr, "make: flushed %lld journal statements\n", (long long)rows);
+        if (rc == LH_OK)
+            fprintf(stderr, "%s: flushed %lld journal statements\n", m->cmd, (long long)rows);
     }
     lh_pstore *ps = NULL;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
-    if (rc == LH_OK && optimize) {
-        bool needs = force_opt;
-        if (!needs) rc = lh_pstore_needs_merge(ps, &needs, &err);
-        if (rc == LH_OK && needs) {
-            lh_pstore_report rep;
-            size_t deleted = 0, debris = 0;
-            rc = lh_cli_rewrite(ps, true, force_opt, &rep, &err);
-            if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &debris, &err);
-            if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/optimize/last_run", &err);
-            if (rc == LH_OK && debris)
-                fprintf(stderr,
-                        "make: merged %zu partition(s), vacuumed %zu file(s) and %zu left by "
-                        "interrupted writes\n",
-                        rep.partitions, deleted, debris);
-            else if (rc == LH_OK)
-                fprintf(stderr, "make: merged %zu partition(s), vacuumed %zu file(s)\n",
-                        rep.partitions, deleted);
-        } else if (rc == LH_OK) {
-            fprintf(stderr, "make: statement store is optimized\n");
-        }
-    }
-    if (rc == LH_OK && exports) rc = make_exports(cli, ps, force_exp, &err);
+    if (rc == LH_OK && m->optimize) rc = optimize_step(cli, ps, m->force_opt, &err);
+    if (rc == LH_OK && m->exports) rc = make_exports(cli, ps, m->force_exp, m->cmd, &err);
     lh_pstore_free(ps);
     if (rc != LH_OK) return lh_cli_fail(cli, &err);
-    /* the dataset's statistics, as the reference prints its index */
     lh_buf key = LH_BUF_INIT, json = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/exports/statistics.json", cli->dataset);
     if (lh_storage_read(cli->st, key.data, &json, &err) == LH_OK) fputs(json.data, stdout);
     lh_buf_free(&key);
     lh_buf_free(&json);
     return 0;
+}
+
+int lh_cmd_make(lh_cli *cli, int argc, char **argv)
+{
+    /* each switch in both forms, as the reference's CLI takes them */
+    static const struct option opts[] = {
+        {"flush", no_argument, 0, 'f'},          {"no-flush", no_argument, 0, 'F'},
+        {"optimize", no_argument, 0, 'p'},       {"no-optimize", no_argument, 0, 'O'},
+        {"exports", no_argument, 0, 'x'},        {"no-exports", no_argument, 0, 'E'},
+        {"force-optimize", no_argument, 0, 'o'}, {"no-force-optimize", no_argument, 0, 'q'},
+        {"force-exports", no_argument, 0, 'e'},  {"no-force-exports", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    make_steps m = {.cmd = "make", .flush = true, .optimize = true, .exports = true};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': m.flush = true; break;
+        case 'F': m.flush = false; break;
+        case 'p': m.optimize = true; break;
+        case 'O': m.optimize = false; break;
+        case 'x': m.exports = true; break;
+        case 'E': m.exports = false; break;
+        case 'o': m.force_opt = true; break;
+        case 'q': m.force_opt = false; break;
+        case 'e': m.force_exp = true; break;
+        case 'r': m.force_exp = false; break;
+        case 'h': fputs(HELP, stdout); return 0;
+        default: return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    return run_steps(cli, &m);
+}
+
+int lh_cmd_export(lh_cli *cli, int argc, char **argv)
+{
+    static const char help[] =
+        "Usage: ftm-lakehouse -d DATASET export [--force]\n"
+        "\n"
+        "Flush the journal, then write the exports whose freshness tags are older\n"
+        "than the statements: exports/statements.csv, entities.ftm.json and\n"
+        "exports/statistics.json (`make` without the optimize step). Prints the\n"
+        "dataset's statistics.\n"
+        "\n"
+        "Options:\n"
+        "  --force      Write every export, fresh or not (--no-force: the default)\n";
+    static const struct option opts[] = {{"force", no_argument, 0, 'e'},
+                                         {"no-force", no_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    make_steps m = {.cmd = "export", .flush = true, .exports = true};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e': m.force_exp = true; break;
+        case 'r': m.force_exp = false; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    return run_steps(cli, &m);
 }

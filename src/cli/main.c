@@ -28,6 +28,7 @@ static const char MAIN_HELP[] =
     "  ls               List dataset names\n"
     "  datasets         List datasets with their configuration (JSON lines)\n"
     "  make             Flush, optimize and export a dataset (skips fresh work)\n"
+    "  export           Flush and export a dataset (skips fresh exports)\n"
     "  entities         import | iterate | stream   FtM entities\n"
     "  statements       import | iterate | stream   statements (CSV)\n"
     "  maintenance      flush | merge | compact | vacuum | optimize | check |\n"
@@ -177,6 +178,7 @@ static const lh_cmd TOP[] = {
     {"ls", lh_cmd_ls, "list datasets"},
     {"datasets", lh_cmd_datasets, "datasets with config"},
     {"make", lh_cmd_make, "flush, optimize, export"},
+    {"export", lh_cmd_export, "flush, export"},
     {"entities", lh_cmd_entities, "entities"},
     {"statements", lh_cmd_statements, "statements"},
     {"maintenance", lh_cmd_maintenance, "maintenance"},

@@ -134,6 +134,37 @@ def test_tags_as_the_reference(tmp_path):
         assert f"lakehouse/{key}" in mine
 
 
+def test_export_and_flush_all(tmp_path):
+    """`export` flushes and writes the stale exports (as `make --no-optimize`);
+    `maintenance flush --all` drains every dataset; make takes each switch in
+    both forms, as the reference's CLI does."""
+    lake = tmp_path / "lake"
+    eu, zala = SHARED_DATA / "eu_authorities.ftm.json", SHARED_DATA / "sanctions_zala.ftm.json"
+    ours(lake, "eu", "entities", "import", "-i", eu, "--journal")
+    ours(lake, "zala", "entities", "import", "-i", zala, "--journal")
+    proc = ours(lake, "eu", "export")
+    assert "export: exported 151 entities" in proc.stderr
+    assert json.loads(proc.stdout)["entity_count"] == 151
+    assert len(read(lake / "eu" / "entities.ftm.json").splitlines()) == 151
+    assert (lake / "eu" / "tags" / "lakehouse" / "operations" / "export" / "last_run").is_file()
+    # fresh: nothing rewritten; --force rewrites
+    assert "exported" not in ours(lake, "eu", "export").stderr
+    assert "exported 151 entities" in ours(lake, "eu", "export", "--force").stderr
+    # zala is still in the journal only; --all drains it, and not with -d
+    assert ours(lake, "zala", "entities", "iterate").stdout == ""
+    assert ours(lake, "zala", "maintenance", "flush", "--all", check=False).returncode == 2
+    proc = run([tool("ftm-lakehouse"), "--uri", lake, "maintenance", "flush", "--all"])
+    assert "eu: flushed 0 statements" in proc.stderr
+    assert "zala: flushed" in proc.stderr and "zala: flushed 0 " not in proc.stderr
+    zala_ids = {json.loads(line)["id"] for line in zala.read_text().splitlines() if line}
+    assert {json.loads(line)["id"] for line in ours(lake, "zala", "entities", "iterate").stdout.splitlines()} == zala_ids
+    proc = ours(lake, "zala", "make", "--flush", "--optimize", "--no-exports", "--no-force-optimize",
+                "--no-force-exports")
+    assert "make: merged" in proc.stderr and not (lake / "zala" / "entities.ftm.json").exists()
+    ours(lake, "zala", "make", "--no-flush", "--no-optimize", "--exports", "--force-exports")
+    assert (lake / "zala" / "entities.ftm.json").is_file()
+
+
 def test_flush_many_batches(tmp_path):
     """A flush in small batches (written by two threads in turn) stores
     what a bulk import stores, in one commit."""
