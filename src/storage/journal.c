@@ -196,6 +196,32 @@ lh_status lh_journal_insert(lh_journal *j, const lh_statement *rows, size_t n, l
     return rc;
 }
 
+void lh_journal_create_sql(lh_buf *b, const char *table, bool if_not_exists, const char *ts_type)
+{
+    lh_buf_append_str(b, if_not_exists ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ");
+    lh_journal_quote(b, table);
+    lh_buf_printf(b,
+                  " (id TEXT NOT NULL, entity_id TEXT NOT NULL, dataset TEXT NOT NULL, "
+                  "bucket TEXT NOT NULL, origin TEXT NOT NULL, source TEXT, "
+                  "schema TEXT NOT NULL, prop TEXT NOT NULL, prop_type TEXT, "
+                  "value TEXT NOT NULL, original_value TEXT, lang TEXT, "
+                  "external BOOLEAN NOT NULL, first_seen %s NOT NULL, "
+                  "last_seen %s NOT NULL, fragment TEXT NOT NULL, role TEXT, "
+                  "deleted_at %s, shard TEXT)",
+                  ts_type, ts_type, ts_type);
+}
+
+lh_status lh_journal_hand_over(lh_stmt_batch *batch, lh_journal_consumer fn, void *ctx,
+                               lh_journal_flush_stats *stats, lh_error *err)
+{
+    int64_t n = (int64_t)batch->len; /* fn may take the rows */
+    lh_status rc = fn(ctx, batch, err);
+    stats->rows += n;
+    stats->batches++;
+    lh_stmt_batch_clear(batch);
+    return rc;
+}
+
 void lh_journal_push_row(lh_stmt_batch *batch, const lh_journal_rowtext *r)
 {
     lh_statement s = {

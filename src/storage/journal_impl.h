@@ -75,6 +75,15 @@ typedef struct lh_journal_rowtext {
 } lh_journal_rowtext;
 void lh_journal_push_row(lh_stmt_batch *batch, const lh_journal_rowtext *r);
 
+/* CREATE TABLE of a journal table: the reference's journal_table as
+ * SQLAlchemy renders it, with ts_type for its timestamps (the one thing the
+ * dialects render differently). */
+void lh_journal_create_sql(lh_buf *b, const char *table, bool if_not_exists, const char *ts_type);
+
+/* Hand a scan's batch to fn and count it; the batch is empty afterwards. */
+lh_status lh_journal_hand_over(lh_stmt_batch *batch, lh_journal_consumer fn, void *ctx,
+                               lh_journal_flush_stats *stats, lh_error *err);
+
 /* LH_ERR_INVALID when a required column of rows[i] is NULL. */
 lh_status lh_journal_check_row(const lh_statement *s, size_t i, lh_error *err);
 

@@ -14,6 +14,8 @@
 #include "storage/libpq_dyn.h"
 
 #define COPY_CHUNK (1 << 20)
+/* timestamps as SQLAlchemy renders the reference's journal_table on postgres */
+#define PG_TS "TIMESTAMP WITH TIME ZONE"
 
 typedef struct pg_journal {
     lh_journal base;
@@ -80,21 +82,6 @@ static void pg_rollback(pg_journal *p)
     if (PQtransactionStatus(p->conn) != PQTRANS_IDLE) PQclear(PQexec(p->conn, "ROLLBACK"));
 }
 
-static void create_sql(lh_buf *b, const char *table, bool if_not_exists)
-{
-    lh_buf_append_str(b, if_not_exists ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ");
-    lh_journal_quote(b, table);
-    /* Types as SQLAlchemy renders the reference's journal_table on postgres. */
-    lh_buf_append_str(b,
-                      " (id TEXT NOT NULL, entity_id TEXT NOT NULL, dataset TEXT NOT NULL, "
-                      "bucket TEXT NOT NULL, origin TEXT NOT NULL, source TEXT, "
-                      "schema TEXT NOT NULL, prop TEXT NOT NULL, prop_type TEXT, "
-                      "value TEXT NOT NULL, original_value TEXT, lang TEXT, "
-                      "external BOOLEAN NOT NULL, first_seen TIMESTAMP WITH TIME ZONE NOT NULL, "
-                      "last_seen TIMESTAMP WITH TIME ZONE NOT NULL, fragment TEXT NOT NULL, "
-                      "role TEXT, deleted_at TIMESTAMP WITH TIME ZONE, shard TEXT)");
-}
-
 /* 1 = has the shard column, 0 = has not, -1 = no such table. */
 static int table_shape(pg_journal *p, const char *table, lh_error *err, lh_status *rc)
 {
@@ -125,7 +112,7 @@ static lh_status ensure_live(pg_journal *p, lh_error *err)
     if (shape == 1) return LH_OK;
     lh_buf sql = LH_BUF_INIT;
     if (shape < 0) {
-        create_sql(&sql, p->base.table, true);
+        lh_journal_create_sql(&sql, p->base.table, true, PG_TS);
     } else {
         lh_buf_append_str(&sql, "ALTER TABLE ");
         lh_journal_quote(&sql, p->base.table);
@@ -297,7 +284,7 @@ static lh_status pg_rotate(lh_journal *j, const char *seg, bool *rotated, lh_err
     lh_buf_append_str(&sql, " RENAME TO ");
     lh_journal_quote(&sql, seg);
     lh_buf_append_str(&sql, "; ");
-    create_sql(&sql, j->table, false);
+    lh_journal_create_sql(&sql, j->table, false, PG_TS);
     lh_buf_append_str(&sql, "; COMMIT");
     lh_status rc = pg_exec(p, sql.data, err);
     lh_buf_free(&sql);
@@ -378,11 +365,7 @@ static lh_status pg_scan(lh_journal *j, const char *table, const char *entity_id
         }
         PQclear(res);
         if (batch.len && (batch.len >= batch_size || nt == 0)) {
-            int64_t n = (int64_t)batch.len; /* fn may take the rows */
-            rc = fn(ctx, &batch, err);
-            stats->rows += n;
-            stats->batches++;
-            lh_stmt_batch_clear(&batch);
+            rc = lh_journal_hand_over(&batch, fn, ctx, stats, err);
             if (rc != LH_OK) break;
         }
         if (nt == 0) break;

@@ -15,6 +15,9 @@
 #include "lh/core/timeutil.h"
 #include "storage/journal_impl.h"
 
+/* timestamps as SQLAlchemy renders the reference's journal_table on SQLite */
+#define SQ_TS "DATETIME"
+
 typedef struct sq_journal {
     lh_journal base;
     sqlite3 *db;
@@ -43,21 +46,6 @@ static lh_status sq_exec(sq_journal *q, const char *sql, lh_error *err)
 static void sq_rollback(sq_journal *q)
 {
     if (!sqlite3_get_autocommit(q->db)) sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static void create_sql(lh_buf *b, const char *table, bool if_not_exists)
-{
-    lh_buf_append_str(b, if_not_exists ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ");
-    lh_journal_quote(b, table);
-    /* Types as SQLAlchemy renders the reference's journal_table on SQLite. */
-    lh_buf_append_str(b,
-                      " (id TEXT NOT NULL, entity_id TEXT NOT NULL, dataset TEXT NOT NULL, "
-                      "bucket TEXT NOT NULL, origin TEXT NOT NULL, source TEXT, "
-                      "schema TEXT NOT NULL, prop TEXT NOT NULL, prop_type TEXT, "
-                      "value TEXT NOT NULL, original_value TEXT, lang TEXT, "
-                      "external BOOLEAN NOT NULL, first_seen DATETIME NOT NULL, "
-                      "last_seen DATETIME NOT NULL, fragment TEXT NOT NULL, role TEXT, "
-                      "deleted_at DATETIME, shard TEXT)");
 }
 
 /* 1 = table has a shard column, 0 = it has not, -1 = no such table. */
@@ -91,7 +79,7 @@ static int table_shape(sq_journal *q, const char *table, lh_error *err, lh_statu
 static lh_status ensure_live(sq_journal *q, lh_error *err)
 {
     lh_buf sql = LH_BUF_INIT;
-    create_sql(&sql, q->base.table, true);
+    lh_journal_create_sql(&sql, q->base.table, true, SQ_TS);
     lh_status rc = sq_exec(q, sql.data, err);
     lh_buf_free(&sql);
     if (rc != LH_OK) return rc;
@@ -240,7 +228,7 @@ static lh_status sq_rotate(lh_journal *j, const char *seg, bool *rotated, lh_err
         rc = sq_exec(q, sql.data, err);
         if (rc == LH_OK) {
             lh_buf_reset(&sql);
-            create_sql(&sql, j->table, false);
+            lh_journal_create_sql(&sql, j->table, false, SQ_TS);
             rc = sq_exec(q, sql.data, err);
         }
     }
@@ -337,11 +325,7 @@ static lh_status sq_scan(lh_journal *j, const char *table, const char *entity_id
             break;
         }
         if (batch.len) {
-            int64_t n = (int64_t)batch.len; /* fn may take the rows */
-            rc = fn(ctx, &batch, err);
-            stats->rows += n;
-            stats->batches++;
-            lh_stmt_batch_clear(&batch);
+            rc = lh_journal_hand_over(&batch, fn, ctx, stats, err);
             if (rc != LH_OK) break;
         }
         if (src == SQLITE_DONE) break;
