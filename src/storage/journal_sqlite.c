@@ -4,7 +4,6 @@
  * Python reference reads and writes the same file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "storage/journal_impl.h"
+#include "storage/libsqlite_dyn.h"
 
 /* timestamps as SQLAlchemy renders the reference's journal_table on SQLite */
 #define SQ_TS "DATETIME"
@@ -441,6 +441,7 @@ static const lh_journal_ops sq_ops = {
 lh_status lh_journal_sqlite_open(const char *path, lh_journal **out, lh_journal *proto,
                                  lh_error *err)
 {
+    LH_TRY(lh_libsqlite_load(err));
     sq_journal *q = lh_calloc(1, sizeof *q);
     lh_journal_init_base(&q->base, &sq_ops, proto);
     q->lock_fd = -1;
