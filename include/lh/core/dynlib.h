@@ -1,7 +1,8 @@
 /* Shared libraries loaded on first use. The PostgreSQL journal (libpq) and
  * S3 storage (libcurl) bring dozens of libraries whose loading and
- * constructors cost every process a few milliseconds; a command that uses
- * neither (a lookup, a tag read) does not pay for them. */
+ * constructors cost every process a few milliseconds, the SQLite journal
+ * (libsqlite3) and the snappy and brotli codecs a fraction of one; a
+ * command that uses none of them (a lookup, a tag read) does not pay. */
 #ifndef LH_CORE_DYNLIB_H
 #define LH_CORE_DYNLIB_H
 
