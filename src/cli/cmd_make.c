@@ -210,6 +210,32 @@ static int run_steps(lh_cli *cli, const make_steps *m)
     return 0;
 }
 
+/* The switches of make and export (each takes those its table has) into
+ * m, then the steps; --help prints help. */
+static int parse_and_run(lh_cli *cli, int argc, char **argv, const struct option *opts,
+                         const char *help, make_steps *m)
+{
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': m->flush = true; break;
+        case 'F': m->flush = false; break;
+        case 'p': m->optimize = true; break;
+        case 'O': m->optimize = false; break;
+        case 'x': m->exports = true; break;
+        case 'E': m->exports = false; break;
+        case 'o': m->force_opt = true; break;
+        case 'q': m->force_opt = false; break;
+        case 'e': m->force_exp = true; break;
+        case 'r': m->force_exp = false; break;
+        case 'h': fputs(help, stdout); return 0;
+        default: return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    return run_steps(cli, m);
+}
+
 int lh_cmd_make(lh_cli *cli, int argc, char **argv)
 {
     /* each switch in both forms, as the reference's CLI takes them */
@@ -221,25 +247,7 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
         {"force-exports", no_argument, 0, 'e'},  {"no-force-exports", no_argument, 0, 'r'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     make_steps m = {.cmd = "make", .flush = true, .optimize = true, .exports = true};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': m.flush = true; break;
-        case 'F': m.flush = false; break;
-        case 'p': m.optimize = true; break;
-        case 'O': m.optimize = false; break;
-        case 'x': m.exports = true; break;
-        case 'E': m.exports = false; break;
-        case 'o': m.force_opt = true; break;
-        case 'q': m.force_opt = false; break;
-        case 'e': m.force_exp = true; break;
-        case 'r': m.force_exp = false; break;
-        case 'h': fputs(HELP, stdout); return 0;
-        default: return lh_cli_usage_error(cli, "bad option");
-        }
-    }
-    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
-    return run_steps(cli, &m);
+    return parse_and_run(cli, argc, argv, opts, HELP, &m);
 }
 
 int lh_cmd_export(lh_cli *cli, int argc, char **argv)
@@ -259,15 +267,5 @@ int lh_cmd_export(lh_cli *cli, int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     make_steps m = {.cmd = "export", .flush = true, .exports = true};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'e': m.force_exp = true; break;
-        case 'r': m.force_exp = false; break;
-        case 'h': fputs(help, stdout); return 0;
-        default: return lh_cli_usage_error(cli, "bad option");
-        }
-    }
-    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
-    return run_steps(cli, &m);
+    return parse_and_run(cli, argc, argv, opts, help, &m);
 }
