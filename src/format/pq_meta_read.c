@@ -238,7 +238,7 @@ static lh_status f_column_meta(tc *t, int id, int type, void *obj, bool *handled
     if (id == 8 && type == T_LIST) {
         *handled = true;
         return lh_tc_struct_list(t, "KeyValue", (void **)&m->key_value_metadata,
-                              &m->num_key_value_metadata, sizeof(lh_pq_kv), NULL, f_kv);
+                                 &m->num_key_value_metadata, sizeof(lh_pq_kv), NULL, f_kv);
     }
     F_I64(9, &m->data_page_offset);
     if (id == 10 && type == T_I64) {
@@ -259,7 +259,7 @@ static lh_status f_column_meta(tc *t, int id, int type, void *obj, bool *handled
     if (id == 13 && type == T_LIST) {
         *handled = true;
         return lh_tc_struct_list(t, "PageEncodingStats", (void **)&m->encoding_stats,
-                              &m->num_encoding_stats, sizeof(lh_pq_page_encoding_stats), NULL,
+                                 &m->num_encoding_stats, sizeof(lh_pq_page_encoding_stats), NULL,
                               f_enc_stats);
     }
     if (id == 14 && type == T_I64) {
@@ -311,7 +311,7 @@ static lh_status f_row_group(tc *t, int id, int type, void *obj, bool *handled)
     if (id == 1 && type == T_LIST) {
         *handled = true;
         return lh_tc_struct_list(t, "ColumnChunk", (void **)&g->columns, &g->num_columns,
-                              sizeof(lh_pq_column_chunk), column_chunk_init, f_column_chunk);
+                                 sizeof(lh_pq_column_chunk), column_chunk_init, f_column_chunk);
     }
     F_I64(2, &g->total_byte_size);
     F_I64(3, &g->num_rows);
@@ -391,19 +391,19 @@ static lh_status f_file_meta(tc *t, int id, int type, void *obj, bool *handled)
     if (id == 2 && type == T_LIST) {
         *handled = true;
         return lh_tc_struct_list(t, "SchemaElement", (void **)&m->schema, &m->num_schema,
-                              sizeof(lh_pq_schema_element), schema_init, f_schema);
+                                 sizeof(lh_pq_schema_element), schema_init, f_schema);
     }
     F_I64(3, &m->num_rows);
     if (id == 4 && type == T_LIST) {
         *handled = true;
         if (t->spans) return locate_row_groups(t);
         return lh_tc_struct_list(t, "RowGroup", (void **)&m->row_groups, &m->num_row_groups,
-                              sizeof(lh_pq_row_group), row_group_init, f_row_group);
+                                 sizeof(lh_pq_row_group), row_group_init, f_row_group);
     }
     if (id == 5 && type == T_LIST) {
         *handled = true;
         return lh_tc_struct_list(t, "KeyValue", (void **)&m->key_value_metadata,
-                              &m->num_key_value_metadata, sizeof(lh_pq_kv), NULL, f_kv);
+                                 &m->num_key_value_metadata, sizeof(lh_pq_kv), NULL, f_kv);
     }
     if (id == 6 && type == T_BINARY) {
         *handled = true;

@@ -23,7 +23,7 @@ static lh_status f_offset_index(tc *t, int id, int type, void *obj, bool *handle
     if (id == 1 && type == T_LIST) {
         *handled = true;
         return lh_tc_struct_list(t, "PageLocation", (void **)&x->pages, &x->num_pages,
-                              sizeof *x->pages, NULL, f_page_location);
+                                 sizeof *x->pages, NULL, f_page_location);
     }
     return LH_OK;
 }

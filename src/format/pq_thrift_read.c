@@ -157,7 +157,8 @@ lh_status lh_tc_struct(tc *t, const char *what, tc_field_fn fn, void *obj)
         if (type == T_STOP) break;
         bool handled = false;
         LH_TRY(fn(t, id, type, obj, &handled));
-        if (!handled && !is_bool(type)) LH_TRY(lh_tc_skip(t, type)); /* a bool field is all header */
+        /* a bool field is all header */
+        if (!handled && !is_bool(type)) LH_TRY(lh_tc_skip(t, type));
     }
     t->what = saved_what;
     t->field = saved_field;
