@@ -6,30 +6,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void out_of_memory(size_t n)
+_Noreturn void lh_out_of_memory(size_t n)
 {
     fprintf(stderr, "ftm-lakehouse: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+_Noreturn void lh_out_of_memory_for(const char *what)
+{
+    fprintf(stderr, "ftm-lakehouse: out of memory allocating %s\n", what);
     abort();
 }
 
 void *lh_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p) out_of_memory(n);
+    if (!p) lh_out_of_memory(n);
     return p;
 }
 
 void *lh_calloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) out_of_memory(count * size);
+    if (!p) lh_out_of_memory(count * size);
     return p;
 }
 
 void *lh_realloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q) out_of_memory(n);
+    if (!q) lh_out_of_memory(n);
     return q;
 }
 
@@ -38,10 +44,10 @@ void *lh_grow(void *p, size_t *cap, size_t need, size_t elem)
     if (need <= *cap) return p;
     size_t c = *cap ? *cap : 8;
     while (c < need) {
-        if (c > SIZE_MAX / 2) out_of_memory(SIZE_MAX);
+        if (c > SIZE_MAX / 2) lh_out_of_memory(SIZE_MAX);
         c *= 2;
     }
-    if (elem && c > SIZE_MAX / elem) out_of_memory(SIZE_MAX);
+    if (elem && c > SIZE_MAX / elem) lh_out_of_memory(SIZE_MAX);
     p = lh_realloc(p, c * elem);
     *cap = c;
     return p;

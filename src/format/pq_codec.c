@@ -147,14 +147,14 @@ static zstd_ctxs *zstd_ctxs_get(void)
 static ZSTD_CCtx *zstd_cctx(void)
 {
     zstd_ctxs *z = zstd_ctxs_get();
-    if (!z->c && !(z->c = ZSTD_createCCtx())) abort();
+    if (!z->c && !(z->c = ZSTD_createCCtx())) lh_out_of_memory_for("a zstd compression context");
     return z->c;
 }
 
 static ZSTD_DCtx *zstd_dctx(void)
 {
     zstd_ctxs *z = zstd_ctxs_get();
-    if (!z->d && !(z->d = ZSTD_createDCtx())) abort();
+    if (!z->d && !(z->d = ZSTD_createDCtx())) lh_out_of_memory_for("a zstd decompression context");
     return z->d;
 }
 

@@ -1,6 +1,7 @@
 /* Core utilities: error, buffers, arena, UTF-8, hashes, UUIDv7, time,
  * settings, and the local storage backend including its failure paths. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -561,8 +562,38 @@ static void test_dynlib(void)
     CHECK_INT(loaded_calls, 1);
 }
 
+/* Running out of memory ends the process with one line naming what could
+ * not be allocated (a library's context, or n bytes), then abort(). */
+static void check_oom_line(int which, const char *want)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        if (which) lh_out_of_memory_for("a zstd compression context");
+        lh_out_of_memory(4096);
+    }
+    close(fds[1]);
+    char line[256] = {0};
+    ssize_t got = read(fds[0], line, sizeof line - 1);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(got > 0);
+    CHECK_STR(line, want);
+}
+
+static void test_out_of_memory(void)
+{
+    check_oom_line(1, "ftm-lakehouse: out of memory allocating a zstd compression context\n");
+    check_oom_line(0, "ftm-lakehouse: out of memory allocating 4096 bytes\n");
+}
+
 int main(void)
 {
+    RUN(test_out_of_memory);
     RUN(test_error);
     RUN(test_buf);
     RUN(test_arena);

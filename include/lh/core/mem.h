@@ -17,5 +17,10 @@ char *lh_strdup(const char *s);
 char *lh_strndup(const char *s, size_t n);
 /* printf into a freshly allocated string owned by the caller. */
 char *lh_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The policy's end, also for what a library allocates: the one line (what
+ * failed: n bytes, or the name of what a library could not allocate), then
+ * abort(). */
+_Noreturn void lh_out_of_memory(size_t n);
+_Noreturn void lh_out_of_memory_for(const char *what);
 
 #endif
