@@ -165,6 +165,30 @@ def test_export_and_flush_all(tmp_path):
     assert (lake / "zala" / "entities.ftm.json").is_file()
 
 
+def test_flush_all_stops_at_a_broken_dataset(tmp_path):
+    """flush --all stops at the first dataset it cannot flush, names it and
+    its config line, and loses nothing: the journals keep their rows until
+    a later flush moves them."""
+    lake = tmp_path / "lake"
+    eu, zala = SHARED_DATA / "eu_authorities.ftm.json", SHARED_DATA / "sanctions_zala.ftm.json"
+    ours(lake, "a", "entities", "import", "-i", eu, "--journal")
+    ours(lake, "b", "entities", "import", "-i", zala, "--journal")
+    config = lake / "a" / "config.yml"
+    good = config.read_text()
+    config.write_text("shards: [\n")
+    proc = run([tool("ftm-lakehouse"), "--uri", lake, "maintenance", "flush", "--all"], check=False)
+    assert proc.returncode == 5, proc.stderr
+    assert "dataset `a`" in proc.stderr and "config.yml:" in proc.stderr
+    config.write_text(good)
+    assert ours(lake, "a", "entities", "iterate").stdout == ""
+    assert ours(lake, "b", "entities", "iterate").stdout == ""
+    proc = run([tool("ftm-lakehouse"), "--uri", lake, "maintenance", "flush", "--all"])
+    assert "a: flushed 0 " not in proc.stderr and "b: flushed 0 " not in proc.stderr
+    assert len(ours(lake, "a", "entities", "iterate").stdout.splitlines()) == 151
+    zala_ids = {json.loads(line)["id"] for line in zala.read_text().splitlines() if line}
+    assert len(ours(lake, "b", "entities", "iterate").stdout.splitlines()) == len(zala_ids)
+
+
 def test_flush_many_batches(tmp_path):
     """A flush in small batches (written by two threads in turn) stores
     what a bulk import stores, in one commit."""
