@@ -1,8 +1,10 @@
 #include "lh/core/str.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lh/core/buf.h"
 #include "lh/core/mem.h"
 
 size_t lh_utf8_decode(const char *str, size_t n, uint32_t *cp)
@@ -145,6 +147,18 @@ bool lh_strlist_contains(const lh_strlist *l, const char *s)
     return false;
 }
 
+/* The refusal of a name: the name shown as a JSON string (escaped, so a
+ * control character never reaches the terminal raw), then why. */
+static lh_status refuse(lh_error *err, const char *field, const char *value, size_t n,
+                        const char *why)
+{
+    lh_buf shown = LH_BUF_INIT;
+    lh_buf_append_json_str(&shown, value, n);
+    lh_status rc = lh_error_set(err, LH_ERR_INVALID, "%s %s %s", field, shown.data, why);
+    lh_buf_free(&shown);
+    return rc;
+}
+
 lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh_error *err)
 {
     if (!value || !*value) return lh_error_set(err, LH_ERR_INVALID, "%s must not be empty", field);
@@ -155,18 +169,18 @@ lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh
         return lh_error_set(err, LH_ERR_INVALID, "%s too long (%zu > %d characters)", field,
                             lh_utf8_len(value, n), LH_NAME_MAX);
     if (strcmp(value, ".") == 0 || strstr(value, ".."))
-        return lh_error_set(err, LH_ERR_INVALID, "%s `%s` contains a path traversal sequence",
-                            field, value);
+        return refuse(err, field, value, n, "contains a path traversal sequence");
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
-            /* the value is not echoed: a control character would reach the terminal */
-            return lh_error_set(err, LH_ERR_INVALID,
-                                "%s contains a forbidden character (0x%02x at byte %zu: path "
-                                "separator or control character)",
-                                field, *p, (size_t)(p - (const unsigned char *)value));
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\') {
+            char why[128];
+            snprintf(why, sizeof why,
+                     "contains a forbidden character (0x%02x at byte %zu: path separator or "
+                     "control character)",
+                     *p, (size_t)(p - (const unsigned char *)value));
+            return refuse(err, field, value, n, why);
+        }
         if (no_quotes && (*p == '\'' || *p == '"'))
-            return lh_error_set(err, LH_ERR_INVALID, "%s `%s` contains a quote character",
-                                field, value);
+            return refuse(err, field, value, n, "contains a quote character");
     }
     return LH_OK;
 }

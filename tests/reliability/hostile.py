@@ -74,6 +74,17 @@ def names(lake, tmp):
                              str(tmp / "o.csv").encode()])
         expect_code(p, 3, f"origin in CSV {bad!r}")
         n += 5
+    # the refused name is shown, escaped as a JSON string (no raw control bytes)
+    for bad, shown in ((b"a/b", '"a/b"'), (b"a\x01b", '"a\\u0001b"'), (b"a\\b", '"a\\\\b"'),
+                       (b"..\x01", '"..\\u0001"')):
+        p = run_bytes(lake, [b"-d", b"ds", b"entities", b"import", b"-i", str(src).encode(),
+                             b"--origin", bad, b"--override-origin"])
+        expect_code(p, 3, f"origin {bad!r} shown", f"origin {shown} contains")
+        if b"\x01" in p.stderr:
+            fail(f"origin {bad!r}: a raw control byte reached stderr")
+        p = run_bytes(lake, [b"-d", bad, b"entities", b"iterate"])
+        expect_code(p, 3, f"dataset {bad!r} shown", f"dataset {shown} contains")
+        n += 2
     # nothing was created outside the lake's ds/ and nothing under a bad name
     for p in lake.root.rglob("*"):
         rel = p.relative_to(lake.root).as_posix()
