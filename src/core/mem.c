@@ -6,16 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Noreturn void lh_out_of_memory(size_t n)
-{
-    fprintf(stderr, "ftm-lakehouse: out of memory allocating %zu bytes\n", n);
-    abort();
-}
-
 _Noreturn void lh_out_of_memory_for(const char *what)
 {
     fprintf(stderr, "ftm-lakehouse: out of memory allocating %s\n", what);
     abort();
+}
+
+_Noreturn void lh_out_of_memory(size_t n)
+{
+    char what[32];
+    snprintf(what, sizeof what, "%zu bytes", n);
+    lh_out_of_memory_for(what);
 }
 
 void *lh_malloc(size_t n)
