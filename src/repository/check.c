@@ -14,6 +14,7 @@
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
 #include "lh/format/delta.h"
+#include "lh/model/keys.h"
 #include "lh/repository/dataset.h"
 #include "lh/storage/fence.h"
 #include "lh/storage/stmt_table.h"
@@ -165,12 +166,16 @@ static bool partition_ok(const lh_delta_file *f, int shards, pfile *pf, lh_check
             return false;
         }
     }
+    /* a shard key is lowercase hex of the width the count gives */
     char *end;
-    long s = strtol(vals[0], &end, 10);
+    long s = strtol(vals[0], &end, 16);
     long max = shards > 1 ? shards : 1;
-    if (*end || s < 0 || s >= max || end == vals[0]) {
-        add(&rep->problems, "partition: %s has shard `%s`, not in 0..%ld", f->path, vals[0],
-            max - 1);
+    bool lower = strspn(vals[0], "0123456789abcdef") == strlen(vals[0]);
+    if (*end || !lower || s >= max || (int)strlen(vals[0]) != lh_shard_width(shards)) {
+        char last[LH_SHARD_MAX];
+        snprintf(last, sizeof last, "%0*lx", lh_shard_width(shards), max - 1);
+        add(&rep->problems, "partition: %s has shard `%s`, not a key of %ld shard(s) (0..%s)",
+            f->path, vals[0], max, last);
         return false;
     }
     pf->shard = vals[0];

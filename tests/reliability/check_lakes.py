@@ -230,6 +230,20 @@ def main():
         fail(f"make's vacuum: temp file {'left' if temp.exists() else 'not reported'}:\n{made}")
     cases += 1
 
+    # shard keys are lowercase hex of the count's width: 16 shards give 0..f
+    # (once refused as decimal); under a config of 32 the same one-digit
+    # keys are not keys (32 shards are 00..1f)
+    lk = Lake(tmp / "hexshards")
+    lk.run("entities", "import", "--shards", "16", "-i", str(tmp / "a.json"))
+    keys = {p.name for p in lk.table.glob("shard=*")}
+    if not keys & {f"shard={c}" for c in "abcdef"}:
+        fail(f"40 entities in 16 shards took no shard a..f: {sorted(keys)}")
+    expect(lk, 0, "healthy")
+    config = lk.root / lk.dataset / "config.yml"
+    config.write_text(config.read_text().replace("shards: 16", "shards: 32"))
+    expect(lk, 5, "FAIL partition:", "not a key of 32 shard(s) (0..1f)")
+    cases += 1
+
     shutil.rmtree(tmp)
     print(f"check_lakes: {cases} broken-lake cases OK")
 
