@@ -1,12 +1,14 @@
-/* ftm-lakehouse maintenance ...: merge, compact, vacuum, optimize, unlock,
- * destroy, flush and the exports. */
+/* ftm-lakehouse maintenance ...: merge, compact, shard, vacuum, optimize,
+ * unlock, destroy, flush and the exports. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "cli_store.h"
 #include "cmd_check.h"
+#include "lh/repository/dataset.h"
 #include "lh/repository/export.h"
 
 static const char HELP[] =
@@ -24,6 +26,11 @@ static const char HELP[] =
     "                      what killed writers left (temp files, S3 uploads)\n"
     "  optimize [--retention-hours N] [--force]\n"
     "                      merge, then vacuum\n"
+    "  shard --shards N [--force]\n"
+    "                      Rewrite the store onto N entity-id hash shards (0/1:\n"
+    "                      one), then set N in config.yml; run with writers\n"
+    "                      stopped, then optimize (--force: also when config.yml\n"
+    "                      already says N)\n"
     "  unlock              Release a write fence left by a crashed writer\n"
     "  check               Verify the dataset; exit 5 naming what is wrong\n"
     "  destroy --yes       Delete the statement table\n"
@@ -134,6 +141,87 @@ static int cmd_optimize(lh_cli *cli, int argc, char **argv)
     return vacuum_or_optimize(cli, argc, argv, true);
 }
 
+static int parse_shards(lh_cli *cli, int argc, char **argv, int *shards, bool *force)
+{
+    static const struct option opts[] = {{"shards", required_argument, 0, 's'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's') {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || !*optarg || v < 0 || v > LH_PSTORE_MAX_RESHARD)
+                return lh_cli_usage_error(cli, "bad --shards `%s` (a count, 0 to %d)", optarg,
+                                          LH_PSTORE_MAX_RESHARD);
+            *shards = (int)v;
+        } else if (c == 'f') {
+            *force = true;
+        } else {
+            return lh_cli_usage_error(cli, "bad option");
+        }
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    if (*shards < 0) return lh_cli_usage_error(cli, "shard needs --shards N");
+    return -1;
+}
+
+/* As the reference's ShardOperation: the journal drained, the store
+ * rewritten, then config.yml, which declares the layout to every other
+ * process: a run killed before it leaves the old count there, and running
+ * it again repairs (the rewrite is one commit and can be redone). */
+static int cmd_shard(lh_cli *cli, int argc, char **argv)
+{
+    int shards = -1;
+    bool force = false;
+    int u = parse_shards(cli, argc, argv, &shards, &force);
+    if (u >= 0) return u;
+    lh_error err;
+    const char *ds = NULL;
+    lh_storage *st = NULL;
+    lh_dataset_config cfg = {0};
+    lh_status rc = lh_cli_dataset(cli, &ds, &err);
+    if (rc == LH_OK) rc = lh_cli_storage(cli, &st, &err);
+    if (rc == LH_OK) rc = lh_dataset_config_read(st, ds, &cfg, &err);
+    bool fresh = rc == LH_OK && cfg.exists && cfg.shards == shards;
+    lh_dataset_config_free(&cfg);
+    if (fresh && !force) {
+        fprintf(stderr, "shard: `%s` already has %d shards (config.yml); --force rewrites the "
+                        "store anyway\n", ds, shards);
+        return 0;
+    }
+    int64_t flushed = 0;
+    if (rc == LH_OK) rc = lh_cli_flush(cli, &flushed, &err);
+    if (rc == LH_OK && flushed)
+        fprintf(stderr, "flush: %lld statement(s) moved from the journal first\n",
+                (long long)flushed);
+    lh_pstore *ps = NULL;
+    lh_pstore_report rep;
+    if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) {
+        /* every new shard's file of a group is open at once */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        lh_progress prog;
+        lh_progress_start(&prog, "shard");
+        lh_pstore_set_progress(ps, lh_progress_cb, &prog);
+        rc = lh_pstore_reshard(ps, shards, &rep, &err);
+        lh_pstore_set_progress(ps, NULL, NULL);
+        lh_progress_done(&prog);
+    }
+    if (rc == LH_OK) print_report("shard", &rep);
+    if (rc == LH_OK) rc = lh_dataset_set_shards(st, ds, shards, &err);
+    if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/shard/last_run", &err);
+    if (rc == LH_OK)
+        fprintf(stderr, "shard: `%s` now has %d shards; run `maintenance optimize` to merge\n",
+                ds, shards);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
 static int cmd_unlock(lh_cli *cli, int argc, char **argv)
 {
     if (argc > 1) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
@@ -197,6 +285,7 @@ static const lh_cmd CMDS[] = {
     {"flush", lh_cmd_flush, ""},
     {"merge", cmd_merge, ""},
     {"compact", cmd_compact, ""},
+    {"shard", cmd_shard, ""},
     {"vacuum", cmd_vacuum, ""},
     {"optimize", cmd_optimize, ""},
     {"unlock", cmd_unlock, ""},

@@ -1,6 +1,7 @@
 /* Datasets: config.yml, listing. */
 #include "lh/repository/dataset.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,129 @@ lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
         return lh_dataset_ensure(st, name, shards, cfg, err);
     }
     if (rc == LH_OK) cfg->exists = true;
+    return rc;
+}
+
+static int emit_to_buf(void *ctx, unsigned char *data, size_t n)
+{
+    lh_buf_append(ctx, data, n);
+    return 1;
+}
+
+static bool emit_scalar(yaml_emitter_t *em, const char *text)
+{
+    yaml_event_t ev;
+    return yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, -1, 1, 1,
+                                        YAML_PLAIN_SCALAR_STYLE) &&
+           yaml_emitter_emit(em, &ev);
+}
+
+/* The YAML of text with the top-level `shards` set to count (added at the
+ * end of the mapping when missing); every other event is re-emitted as
+ * parsed. */
+static lh_status with_shards(const char *key, const lh_buf *text, int count, lh_buf *out,
+                             lh_error *err)
+{
+    yaml_parser_t parser;
+    yaml_emitter_t em;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text->data, text->len);
+    yaml_emitter_initialize(&em);
+    yaml_emitter_set_output(&em, emit_to_buf, out);
+    yaml_emitter_set_unicode(&em, 1);
+    yaml_emitter_set_width(&em, -1);
+    char num[16];
+    snprintf(num, sizeof num, "%d", count);
+    int depth = 0;
+    bool want_key = true, replace_next = false, done = false;
+    lh_status rc = LH_OK;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s:%zu: %s", key,
+                              parser.problem_mark.line + 1,
+                              parser.problem ? parser.problem : "malformed YAML");
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        bool ok = true, end = t == YAML_STREAM_END_EVENT;
+        if (t == YAML_DOCUMENT_START_EVENT && done) {
+            yaml_event_delete(&ev);
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s: more than one YAML document", key);
+            break;
+        }
+        if (depth == 0 && (t == YAML_SCALAR_EVENT || t == YAML_SEQUENCE_START_EVENT ||
+                           t == YAML_ALIAS_EVENT)) {
+            yaml_event_delete(&ev);
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s:%zu: not a mapping of settings", key,
+                              parser.mark.line + 1);
+            break;
+        }
+        if (replace_next) {
+            replace_next = false;
+            want_key = true;
+            if (t != YAML_SCALAR_EVENT) {
+                yaml_event_delete(&ev);
+                rc = lh_error_set(err, LH_ERR_CORRUPT, "%s:%zu: shards: not a count", key,
+                                  parser.mark.line + 1);
+                break;
+            }
+            yaml_event_delete(&ev);
+            ok = emit_scalar(&em, num);
+        } else if (t == YAML_MAPPING_END_EVENT && depth == 1) {
+            if (!done) ok = emit_scalar(&em, "shards") && emit_scalar(&em, num);
+            done = true;
+            depth--;
+            ok = ok && yaml_emitter_emit(&em, &ev);
+        } else {
+            if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
+                if (depth == 1) want_key = !want_key; /* a nested value */
+                depth++;
+            } else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
+                depth--;
+                if (depth == 1) want_key = true;
+            } else if ((t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT) && depth == 1) {
+                if (want_key && t == YAML_SCALAR_EVENT &&
+                    strcmp((const char *)ev.data.scalar.value, "shards") == 0) {
+                    replace_next = true;
+                    done = true;
+                }
+                want_key = !want_key;
+            }
+            ok = yaml_emitter_emit(&em, &ev); /* takes the event */
+        }
+        if (!ok) {
+            rc = lh_error_set(err, LH_ERR_INTERNAL, "%s: YAML: %s", key,
+                              em.problem ? em.problem : "cannot emit");
+            break;
+        }
+        if (end) break;
+    }
+    yaml_emitter_delete(&em);
+    yaml_parser_delete(&parser);
+    if (rc == LH_OK && !done) { /* an empty file */
+        lh_buf_reset(out);
+        lh_buf_printf(out, "shards: %d\n", count);
+    }
+    return rc;
+}
+
+lh_status lh_dataset_set_shards(lh_storage *st, const char *name, int shards, lh_error *err)
+{
+    LH_TRY(lh_name_check(name, "dataset", false, err));
+    char *key = config_key(name);
+    lh_buf text = LH_BUF_INIT, out = LH_BUF_INIT;
+    lh_status rc = lh_storage_read(st, key, &text, err);
+    if (rc == LH_ERR_NOT_FOUND) {
+        rc = LH_OK;
+        lh_buf_printf(&out, "name: %s\nshards: %d\n", name, shards);
+    } else if (rc == LH_OK) {
+        rc = with_shards(key, &text, shards, &out, err);
+    }
+    if (rc == LH_OK) rc = lh_storage_write(st, key, out.data, out.len, err);
+    lh_buf_free(&text);
+    lh_buf_free(&out);
+    free(key);
     return rc;
 }
 

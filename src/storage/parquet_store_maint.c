@@ -119,41 +119,57 @@ typedef struct pool {
     int64_t cutoff;
     bool threaded; /* a writer thread per partition */
     slot *slots;
+} pool;
+
+static void rewrite_slot(void *ctx, size_t i)
+{
+    pool *pl = ctx;
+    pl->slots[i].rc = rewrite_part(pl->ps, pl->dedupe, pl->cutoff, pl->threaded, &pl->slots[i]);
+}
+
+typedef struct tasks {
+    void (*fn)(void *ctx, size_t i);
+    void *ctx;
     size_t n;
     size_t next; /* atomic */
-} pool;
+} tasks;
 
 static void *worker(void *arg)
 {
-    pool *pl = arg;
+    tasks *t = arg;
     for (;;) {
-        size_t i = __atomic_fetch_add(&pl->next, 1, __ATOMIC_RELAXED);
-        if (i >= pl->n) break;
-        pl->slots[i].rc = rewrite_part(pl->ps, pl->dedupe, pl->cutoff, pl->threaded, &pl->slots[i]);
+        size_t i = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED);
+        if (i >= t->n) break;
+        t->fn(t->ctx, i);
     }
     return NULL;
 }
 
-/* The store's workers setting; 0: one per online CPU. */
-static size_t workers(const lh_pstore *ps)
+size_t lh_pstore_workers(const lh_pstore *ps)
 {
     long n = ps->opts.workers > 0 ? ps->opts.workers : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (size_t)n;
 }
 
-/* Rewrite slots[0..n) on a few threads; every slot gets its rc. */
-static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, size_t n)
+void lh_pstore_run_tasks(lh_pstore *ps, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
 {
-    size_t nthreads = workers(ps);
-    /* LAKEHOUSE_WORKERS=1: one thread does everything */
-    pool pl = {ps, dedupe, cutoff, nthreads > 1, slots, n, 0};
+    size_t nthreads = lh_pstore_workers(ps);
+    tasks t = {fn, ctx, n, 0};
     if (nthreads > n) nthreads = n;
     pthread_t th[64];
     size_t started = 0;
-    for (size_t t = 1; t < nthreads; t++)
-        if (pthread_create(&th[started], NULL, worker, &pl) == 0) started++;
-    worker(&pl); /* this thread works too */
-    for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+    for (size_t k = 1; k < nthreads; k++)
+        if (pthread_create(&th[started], NULL, worker, &t) == 0) started++;
+    worker(&t); /* this thread works too */
+    for (size_t k = 0; k < started; k++) pthread_join(th[k], NULL);
+}
+
+/* Rewrite slots[0..n) on a few threads; every slot gets its rc. */
+static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, size_t n)
+{
+    /* LAKEHOUSE_WORKERS=1: one thread does everything */
+    pool pl = {ps, dedupe, cutoff, lh_pstore_workers(ps) > 1, slots};
+    lh_pstore_run_tasks(ps, n, rewrite_slot, &pl);
 }
 
 /* As the reference after a merge (and after a compaction too): a
@@ -162,7 +178,7 @@ static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, s
  * import's commit of hundreds of files, most of a lookup's log reading). A
  * failure is reported, not fatal: the rewrite stands and readers just
  * replay the log. */
-static void checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep)
+void lh_pstore_checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep)
 {
     lh_error e;
     lh_delta_snapshot *s = NULL;
@@ -231,11 +247,11 @@ static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     free(slots);
     lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
-    if (rc == LH_OK && version >= 0) checkpoint(ps, version, rep);
+    if (rc == LH_OK && version >= 0) lh_pstore_checkpoint(ps, version, rep);
     return rc;
 }
 
-static lh_status release_keep(lh_fence *f, lh_status rc, lh_error *err)
+lh_status lh_pstore_release_keep(lh_fence *f, lh_status rc, lh_error *err)
 {
     lh_error e2;
     lh_status rel = lh_fence_release(f, &e2);
@@ -251,7 +267,7 @@ lh_status lh_pstore_merge(lh_pstore *ps, bool force, lh_pstore_report *rep, lh_e
     lh_fence *f = NULL;
     LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_MERGE, ps->opts.lock_max_retries, &f,
                             err));
-    return release_keep(f, rewrite(ps, true, force, rep, err), err);
+    return lh_pstore_release_keep(f, rewrite(ps, true, force, rep, err), err);
 }
 
 lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
@@ -259,11 +275,11 @@ lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
     lh_fence *f = NULL;
     LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_MERGE, ps->opts.lock_max_retries, &f,
                             err));
-    return release_keep(f, rewrite(ps, false, false, rep, err), err);
+    return lh_pstore_release_keep(f, rewrite(ps, false, false, rep, err), err);
 }
 
 /* .LOCK (appends drained) plus .LOCK-MERGE. */
-static lh_status maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **merge,
+lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **merge,
                                    lh_error *err)
 {
     LH_TRY(lh_fence_acquire_exclusive(ps->st, ps->dataset, ps->opts.lock_max_retries, lock, err));
@@ -287,7 +303,7 @@ lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, 
     LH_TRY(lh_pstore_exists(ps, &exists, err));
     if (!exists) return LH_OK;
     lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(maintenance_fence(ps, &lock, &merge, err));
+    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
     int64_t now = lh_now_us() / 1000;
     int64_t retention_ms = (int64_t)retention_hours * 3600000LL;
     lh_status rc = lh_delta_vacuum(ps->st, ps->table, retention_ms, now, false, NULL, deleted,
@@ -295,14 +311,14 @@ lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, 
     /* the fence is held: no writer of ours is mid-file in the table */
     if (rc == LH_OK)
         rc = lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, debris, err);
-    rc = release_keep(merge, rc, err);
-    return release_keep(lock, rc, err);
+    rc = lh_pstore_release_keep(merge, rc, err);
+    return lh_pstore_release_keep(lock, rc, err);
 }
 
 lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)
 {
     lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(maintenance_fence(ps, &lock, &merge, err));
+    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
     /* the log first: from then on there is no table, whatever remains */
     lh_buf log = LH_BUF_INIT;
     lh_buf_printf(&log, "%s/_delta_log", ps->table);
@@ -311,8 +327,8 @@ lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)
     size_t debris = 0;
     if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, INT64_MAX, false, &debris, err);
     lh_buf_free(&log);
-    rc = release_keep(merge, rc, err);
-    return release_keep(lock, rc, err);
+    rc = lh_pstore_release_keep(merge, rc, err);
+    return lh_pstore_release_keep(lock, rc, err);
 }
 
 lh_status lh_pstore_unlock(lh_pstore *ps, bool *released, lh_error *err)

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "lh/format/delta.h"
+#include "lh/storage/fence.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/stmt_table.h"
 
@@ -116,6 +117,20 @@ size_t lh_entity_dedupe(lh_statement *rows, size_t n, int64_t keep_tombstones_af
 
 /* Shard of an entity id (string in arena, or the static "0"). */
 const char *lh_pstore_entity_shard(const char *entity_id, int shards, lh_arena *arena);
+
+/* Maintenance helpers (parquet_store_maint.c). */
+/* .LOCK with the appends drained, then .LOCK-MERGE: no other writer. */
+lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **merge,
+                                      lh_error *err);
+/* Release f; its error replaces rc only when rc was LH_OK. */
+lh_status lh_pstore_release_keep(lh_fence *f, lh_status rc, lh_error *err);
+/* Checkpoint the table at version (a failure goes to rep, not fatal). */
+void lh_pstore_checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep);
+/* Threads maintenance may use: the workers setting, else one per CPU. */
+size_t lh_pstore_workers(const lh_pstore *ps);
+/* fn(ctx, i) for every i in [0, n), on up to lh_pstore_workers threads
+ * (the caller's included); returns when all are done. */
+void lh_pstore_run_tasks(lh_pstore *ps, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 
 /* The reference names merge output with this prefix. */
 #define LH_MERGED_PREFIX "merged-"

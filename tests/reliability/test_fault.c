@@ -1,5 +1,5 @@
 /* Storage faults (fsync failing with ENOSPC / EIO) at every fsync of an
- * append, a transaction, a merge and a compact: a failed write leaves the
+ * append, a transaction, a merge, a compact and a re-shard: a failed write leaves the
  * table at its old version, readable, with the old rows, and `check` finds
  * nothing wrong (orphans allowed); the next write succeeds. */
 #include <errno.h>
@@ -49,20 +49,23 @@ static size_t live_rows(lh_pstore *ps)
     return n;
 }
 
-static bool healthy(lh_storage *st)
+static bool healthy(lh_storage *st, int shards)
 {
     lh_check_report rep;
     lh_check_report_init(&rep);
     lh_error err;
-    CHECK_OK(lh_check_dataset(st, "ds", 4, NULL, false, &rep, &err), &err);
+    CHECK_OK(lh_check_dataset(st, "ds", shards, NULL, false, &rep, &err), &err);
     bool ok = lh_check_healthy(&rep);
     for (size_t i = 0; i < rep.problems.len; i++) fprintf(stderr, "  %s\n", rep.problems.items[i]);
     lh_check_report_free(&rep);
     return ok;
 }
 
-enum op { OP_APPEND, OP_TXN, OP_MERGE, OP_COMPACT, OP_N };
-static const char *const op_names[OP_N] = {"append", "txn", "merge", "compact"};
+enum op { OP_APPEND, OP_TXN, OP_MERGE, OP_COMPACT, OP_RESHARD, OP_N };
+static const char *const op_names[OP_N] = {"append", "txn", "merge", "compact", "reshard"};
+
+/* The shard count re-shard moves the table to (from 4). */
+#define RESHARD_TO 16
 
 static lh_status do_op(lh_pstore *ps, enum op op, int round, lh_error *err)
 {
@@ -85,6 +88,7 @@ static lh_status do_op(lh_pstore *ps, enum op op, int round, lh_error *err)
     }
     case OP_MERGE: rc = lh_pstore_merge(ps, true, &rep, err); break;
     case OP_COMPACT: rc = lh_pstore_compact(ps, &rep, err); break;
+    case OP_RESHARD: rc = lh_pstore_reshard(ps, RESHARD_TO, &rep, err); break;
     default: break;
     }
     lh_stmt_batch_free(&b);
@@ -107,6 +111,7 @@ static void sweep(enum op op, int errnum, int *faults)
     /* two appends: merge and compact have several files per partition */
     CHECK_OK(do_op(ps, OP_APPEND, 1000, &err), &err);
     CHECK_OK(do_op(ps, OP_APPEND, 1001, &err), &err);
+    int layout = 4; /* the shard count the table is laid out for */
     for (int nth = 1; nth < 200; nth++) {
         int64_t v0 = -2, v1 = -2;
         CHECK_OK(lh_pstore_version(ps, &v0, &err), &err);
@@ -128,6 +133,10 @@ static void sweep(enum op op, int errnum, int *faults)
         /* appends commit once; merge and compact commit partition by
          * partition (rows unchanged either way), so only they may advance */
         bool one_commit = op == OP_APPEND || op == OP_TXN;
+        /* a re-shard is one commit too; a fault after it landed (the log
+         * directory's fsync) fails the call with the new layout in place */
+        if (op == OP_RESHARD && v1 > v0) layout = RESHARD_TO;
+        if (op == OP_RESHARD) CHECK(v1 <= v0 + 1);
         if ((one_commit && v1 != v0) || rows1 != rows0)
             fprintf(stderr, "%s, fsync %d failing (%s): version %lld -> %lld, rows %zu -> %zu: %s\n",
                     op_names[op], nth, errnum == ENOSPC ? "ENOSPC" : "EIO", (long long)v0,
@@ -135,7 +144,7 @@ static void sweep(enum op op, int errnum, int *faults)
         if (one_commit) CHECK_INT(v1, v0);
         CHECK(v1 >= v0);
         CHECK_INT(rows1, rows0);
-        CHECK(healthy(st));
+        CHECK(healthy(st, layout));
         /* a stuck fence would fail the next op */
         bool released = true;
         char msg[LH_ERROR_MSG_MAX];
@@ -146,7 +155,7 @@ static void sweep(enum op op, int errnum, int *faults)
                     op_names[op], nth, msg);
         CHECK(!released);
     }
-    CHECK(healthy(st));
+    CHECK(healthy(st, op == OP_RESHARD ? RESHARD_TO : 4));
     lh_pstore_free(ps);
     lh_storage_free(st);
     lh_test_rmtree(dir);

@@ -1,5 +1,5 @@
-/* Datasets of a lake: config.yml (shards fixed at
- * creation), listing. A dataset lives at `{lake}/{name}/`. */
+/* Datasets of a lake: config.yml (shards set at creation, changed by a
+ * re-shard), listing. A dataset lives at `{lake}/{name}/`. */
 #ifndef LH_REPOSITORY_DATASET_H
 #define LH_REPOSITORY_DATASET_H
 
@@ -24,6 +24,10 @@ lh_status lh_dataset_config_read(lh_storage *st, const char *name, lh_dataset_co
  * exists with another shard count, LH_ERR_CONFLICT. */
 lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
                             lh_dataset_config *cfg, lh_error *err);
+/* Set the shard count in `{name}/config.yml` (after a re-shard: the file
+ * declares the layout to every reader and writer). Other settings are kept,
+ * re-emitted by libyaml (comments are not kept); written atomically. */
+lh_status lh_dataset_set_shards(lh_storage *st, const char *name, int shards, lh_error *err);
 void lh_dataset_config_free(lh_dataset_config *cfg);
 
 /* Names of the datasets in the lake (directories with config.yml or a

@@ -88,6 +88,14 @@ void lh_pstore_set_progress(lh_pstore *ps, lh_pstore_progress_fn fn, void *ctx);
 lh_status lh_pstore_merge(lh_pstore *ps, bool force, lh_pstore_report *rep, lh_error *err);
 /* Bin-pack partitions with several files into one, rows unchanged. */
 lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err);
+/* Rewrite the table onto `shards` entity-id hash shards (<= 1: one), as
+ * the reference's re-shard: each (bucket, origin) group streamed into one
+ * file per new shard, rows as stored (sorted, not deduped: every partition
+ * comes out to be merged), all of it in one commit under the maintenance
+ * fence. The store then writes with the new count; config.yml is the
+ * caller's. At most LH_PSTORE_MAX_RESHARD shards. */
+#define LH_PSTORE_MAX_RESHARD 4096
+lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err);
 /* Delete files the log no longer references, older than retention_hours,
  * and what interrupted writes left in the table as old (temp files, S3
  * multipart uploads; *debris counts those, debris may be NULL). */

@@ -1,0 +1,194 @@
+/* ParquetStore re-shard: the table rewritten onto another shard count. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+#include "lh/core/timeutil.h"
+#include "lh/model/keys.h"
+#include "pstore_internal.h"
+
+/* Rows a group's rewrite reads between progress reports. */
+#define PROGRESS_ROWS 16384
+
+/* One (bucket, origin) group: its partitions under every old shard, and
+ * the files it is rewritten into, one per new shard that gets rows. */
+typedef struct group {
+    lh_part *parts; /* copies; they point into the snapshot */
+    size_t nparts;
+    lh_delta_add *adds;
+    size_t nadds;
+    lh_arena arena; /* the adds' strings, the shard keys */
+    uint64_t rows;
+    lh_status rc;
+    lh_error err;
+} group;
+
+typedef struct job {
+    lh_pstore *ps;
+    int shards;
+    group *groups;
+} job;
+
+/* Stream the group entity by entity (sorted, as stored: not deduped) into
+ * the files of the new shards; an entity's rows all go to one shard. */
+static lh_status shard_group(lh_pstore *ps, int shards, group *g)
+{
+    lh_error *err = &g->err;
+    size_t nslots = shards > 1 ? (size_t)shards : 1;
+    lh_part_writer **w = lh_calloc(nslots, sizeof *w);
+    const char **keys = lh_calloc(nslots, sizeof *keys);
+    lh_entity_stream *es = NULL;
+    uint64_t unreported = 0;
+    lh_status rc = lh_entity_stream_open(ps, g->parts, g->nparts, NULL, 0, NULL, &es, err);
+    while (rc == LH_OK) {
+        lh_statement *rows;
+        size_t n = 0;
+        rc = lh_entity_stream_next(es, &rows, &n, err);
+        if (rc != LH_OK || n == 0) break;
+        char key[LH_SHARD_MAX];
+        lh_shard_key(rows[0].entity_id, shards, key);
+        size_t k = shards > 1 ? (size_t)strtoul(key, NULL, 16) : 0;
+        if (!keys[k]) keys[k] = lh_arena_strdup(&g->arena, key);
+        for (size_t i = 0; i < n; i++) rows[i].shard = keys[k];
+        if (!w[k]) rc = lh_part_writer_open(ps, "part", &rows[0], false, &w[k], err);
+        if (rc == LH_OK) rc = lh_part_writer_add(w[k], rows, n, err);
+        g->rows += n;
+        if ((unreported += n) >= PROGRESS_ROWS) {
+            lh_pstore_report_progress(ps, unreported);
+            unreported = 0;
+        }
+    }
+    lh_pstore_report_progress(ps, unreported);
+    lh_entity_stream_free(es);
+    if (rc == LH_OK) {
+        size_t open = 0;
+        for (size_t k = 0; k < nslots; k++) open += w[k] != NULL;
+        g->adds = lh_arena_alloc(&g->arena, (open ? open : 1) * sizeof *g->adds);
+    }
+    for (size_t k = 0; k < nslots; k++) {
+        if (rc == LH_OK && w[k]) rc = lh_part_writer_finish(w[k], &g->arena, &g->adds[g->nadds++], err);
+        lh_part_writer_free(w[k]); /* an unfinished file is discarded */
+    }
+    free(w);
+    free(keys);
+    return rc;
+}
+
+static void shard_task(void *ctx, size_t i)
+{
+    job *j = ctx;
+    j->groups[i].rc = shard_group(j->ps, j->shards, &j->groups[i]);
+}
+
+static bool same_group(const lh_part *a, const lh_part *b)
+{
+    return strcmp(a->bucket, b->bucket) == 0 && strcmp(a->origin, b->origin) == 0;
+}
+
+/* Group the partitions by (bucket, origin), whatever their shard. */
+static group *group_parts(const lh_parts *parts, size_t *ngroups)
+{
+    group *gs = lh_calloc(parts->len ? parts->len : 1, sizeof *gs);
+    size_t n = 0;
+    for (size_t i = 0; i < parts->len; i++) {
+        const lh_part *p = &parts->items[i];
+        group *g = NULL;
+        for (size_t k = 0; k < n && !g; k++)
+            if (same_group(&gs[k].parts[0], p)) g = &gs[k];
+        if (!g) {
+            g = &gs[n++];
+            g->parts = lh_calloc(parts->len, sizeof *g->parts);
+            lh_arena_init(&g->arena, 4096);
+        }
+        g->parts[g->nparts++] = *p;
+    }
+    *ngroups = n;
+    return gs;
+}
+
+/* Every file of the table out, the new files in: one commit, so readers
+ * see the old layout or the new one, never a mix. */
+static lh_status commit(lh_pstore *ps, const lh_delta_snapshot *snap, const lh_parts *parts,
+                        const group *gs, size_t ngroups, lh_pstore_report *rep,
+                        int64_t *version, lh_error *err)
+{
+    lh_delta_txn *txn = NULL;
+    LH_TRY(lh_delta_txn_new(ps->st, ps->table, snap, &txn, err));
+    lh_delta_txn_read_partition(txn, NULL, 0); /* any add meanwhile conflicts */
+    lh_status rc = LH_OK;
+    int64_t now = lh_now_us() / 1000;
+    for (size_t i = 0; rc == LH_OK && i < ngroups; i++)
+        for (size_t k = 0; rc == LH_OK && k < gs[i].nadds; k++) {
+            rc = lh_delta_txn_add(txn, &gs[i].adds[k], err);
+            rep->files_added++;
+        }
+    for (size_t i = 0; rc == LH_OK && i < parts->len; i++)
+        for (size_t f = 0; rc == LH_OK && f < parts->items[i].num_files; f++) {
+            rc = lh_delta_txn_remove(txn, parts->items[i].files[f], false, now, err);
+            rep->files_removed++;
+        }
+    if (rc == LH_OK) {
+        lh_delta_txn_set_operation(txn, "OPTIMIZE", NULL, 0);
+        rc = lh_delta_txn_commit(txn, version, err);
+    }
+    lh_delta_txn_free(txn);
+    return rc;
+}
+
+static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err)
+{
+    lh_delta_snapshot *snap = NULL;
+    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
+    if (!snap) return LH_OK;
+    lh_parts parts;
+    lh_status rc = lh_parts_of(snap, &parts, err);
+    if (rc != LH_OK) {
+        lh_delta_snapshot_free(snap);
+        return rc;
+    }
+    size_t ngroups = 0;
+    group *gs = group_parts(&parts, &ngroups);
+    job j = {ps, shards, gs};
+    lh_pstore_run_tasks(ps, ngroups, shard_task, &j);
+    for (size_t i = 0; i < ngroups; i++) {
+        if (gs[i].rc != LH_OK && rc == LH_OK) {
+            *err = gs[i].err;
+            rc = gs[i].rc;
+        }
+        rep->rows_in += gs[i].rows;
+        rep->partitions += gs[i].nadds;
+    }
+    rep->rows_out = rep->rows_in;
+    /* a failed group leaves the table as it was: nothing is committed */
+    int64_t version = -1;
+    if (rc == LH_OK && parts.len)
+        rc = commit(ps, snap, &parts, gs, ngroups, rep, &version, err);
+    if (rc == LH_OK && version >= 0) lh_pstore_checkpoint(ps, version, rep);
+    for (size_t i = 0; i < ngroups; i++) {
+        free(gs[i].parts);
+        lh_arena_free(&gs[i].arena);
+    }
+    free(gs);
+    lh_parts_free(&parts);
+    lh_delta_snapshot_free(snap);
+    return rc;
+}
+
+lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err)
+{
+    lh_pstore_report ignored;
+    if (!rep) rep = &ignored;
+    memset(rep, 0, sizeof *rep);
+    rep->checkpoint_version = -1;
+    if (shards < 0 || shards > LH_PSTORE_MAX_RESHARD)
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "re-shard: %d shards: the count must be 0 to %d (every new shard "
+                            "is written at once, a row group of each in memory)",
+                            shards, LH_PSTORE_MAX_RESHARD);
+    lh_fence *lock = NULL, *merge = NULL;
+    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    lh_status rc = reshard(ps, shards, rep, err);
+    if (rc == LH_OK) ps->opts.shards = shards;
+    rc = lh_pstore_release_keep(merge, rc, err);
+    return lh_pstore_release_keep(lock, rc, err);
+}

@@ -1,0 +1,129 @@
+"""Re-shard (`maintenance shard`) against the reference: a lake re-sharded
+by either side is read by the other, whole and entity by entity (lookups go
+to the shard config.yml names), merged by both, and `check` finds it sound."""
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from conftest import ROOT, SHARED_DATA, ref_cli, run
+from test_cli import entity_set, ours
+
+SRC = SHARED_DATA / "eu_authorities.ftm.json"
+
+
+def shards_in_config(lake: Path, ds: str) -> int:
+    for line in (lake / ds / "config.yml").read_text().splitlines():
+        if line.startswith("shards:"):
+            return int(line.split(":", 1)[1])
+    raise AssertionError("config.yml has no shards")
+
+
+def partition_shards(lake: Path, ds: str) -> set:
+    dt = DeltaTable(str(lake / ds / "statements"))
+    return {a["partition.shard"] for a in pa.table(dt.get_add_actions(flatten=True)).to_pylist()}
+
+
+def ref_lookups(lake: Path, ds: str, ids: list, tmp: Path) -> dict:
+    path = tmp / "ids.txt"
+    path.write_text("\n".join(ids) + "\n")
+    out = run([sys.executable, ROOT / "bench" / "ref_driver.py", "--uri", lake, "-d", ds,
+               "lookup", "--ids", path]).stdout
+    return json.loads(out.strip().splitlines()[-1])  # the reference logs to stdout first
+
+
+def our_lookups(lake: Path, ds: str, ids: list) -> int:
+    args = []
+    for i in ids:
+        args += ["-e", i]
+    return len(ours(lake, ds, "entities", "iterate", *args).stdout.splitlines())
+
+
+def ids_of(text: str, step: int = 10) -> list:
+    return [json.loads(line)["id"] for line in text.splitlines()[::step]]
+
+
+def test_ours_resharded_read_by_reference(tmp_path):
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", SRC, "--last-seen", "2025-01-01T00:00:00+00:00")
+    # again, later: duplicate ids the re-shard must carry for the merge
+    ours(lake, "eu", "entities", "import", "-i", SRC, "--last-seen", "2025-02-01T00:00:00+00:00")
+    before = ours(lake, "eu", "entities", "iterate").stdout
+    rows = DeltaTable(str(lake / "eu" / "statements")).to_pyarrow_table().num_rows
+    res = ours(lake, "eu", "maintenance", "shard", "--shards", "16")
+    assert f"{rows} rows in, {rows} rows out" in res.stderr
+    assert shards_in_config(lake, "eu") == 16
+    assert (lake / "eu" / "tags" / "lakehouse" / "operations" / "shard" / "last_run").exists()
+    got = partition_shards(lake, "eu")
+    assert len(got) > 8 and got <= set("0123456789abcdef")
+    assert DeltaTable(str(lake / "eu" / "statements")).to_pyarrow_table().num_rows == rows
+    ref = ref_cli(["--uri", lake, "-d", "eu", "entities", "iterate"]).stdout
+    assert entity_set(ref) == entity_set(before)
+    ids = ids_of(before)
+    assert ref_lookups(lake, "eu", ids, tmp_path)["found"] == len(ids)
+    assert our_lookups(lake, "eu", ids) == len(ids)
+    # the reference merges our layout; ours reads its result
+    ref_cli(["--uri", lake, "-d", "eu", "maintenance", "optimize"])
+    assert DeltaTable(str(lake / "eu" / "statements")).to_pyarrow_table().num_rows < rows
+    assert entity_set(ours(lake, "eu", "entities", "iterate").stdout) == entity_set(before)
+    ours(lake, "eu", "maintenance", "check")
+    # same count again: nothing to do, unless forced
+    res = ours(lake, "eu", "maintenance", "shard", "--shards", "16")
+    assert "already has 16 shards" in res.stderr
+    res = ours(lake, "eu", "maintenance", "shard", "--shards", "16", "--force")
+    assert "now has 16 shards" in res.stderr
+    assert entity_set(ref_cli(["--uri", lake, "-d", "eu", "entities", "iterate"]).stdout) == \
+        entity_set(before)
+
+
+def test_reference_resharded_read_by_ours(tmp_path):
+    lake = tmp_path / "lake"
+    ref_cli(["--uri", lake, "-d", "eu", "entities", "import", "-i", SRC])
+    before = ref_cli(["--uri", lake, "-d", "eu", "entities", "iterate"]).stdout
+    ref_cli(["--uri", lake, "-d", "eu", "maintenance", "shard", "--shards", "4"])
+    assert shards_in_config(lake, "eu") == 4
+    assert partition_shards(lake, "eu") == {"0", "1", "2", "3"}
+    mine = ours(lake, "eu", "entities", "iterate").stdout
+    assert entity_set(mine) == entity_set(before)
+    ids = ids_of(before)
+    assert our_lookups(lake, "eu", ids) == len(ids)
+    ours(lake, "eu", "maintenance", "check")
+    # back to one shard by ours, from the reference's unsorted files
+    ours(lake, "eu", "maintenance", "shard", "--shards", "0")
+    assert shards_in_config(lake, "eu") == 0
+    assert partition_shards(lake, "eu") == {"0"}
+    assert entity_set(ref_cli(["--uri", lake, "-d", "eu", "entities", "iterate"]).stdout) == \
+        entity_set(before)
+    assert ref_lookups(lake, "eu", ids, tmp_path)["found"] == len(ids)
+    ours(lake, "eu", "maintenance", "optimize")
+    assert entity_set(ours(lake, "eu", "entities", "iterate").stdout) == entity_set(before)
+    ours(lake, "eu", "maintenance", "check")
+
+
+def test_shard_drains_the_journal_first(tmp_path):
+    """Statements journalled under the old count land in the new layout."""
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", SRC, "--shards", "4", "--journal")
+    res = ours(lake, "eu", "maintenance", "shard", "--shards", "32")
+    assert "moved from the journal first" in res.stderr
+    assert partition_shards(lake, "eu") <= {f"{i:02x}" for i in range(32)}
+    assert len(ours(lake, "eu", "entities", "iterate").stdout.splitlines()) == 151
+    ours(lake, "eu", "maintenance", "check")
+    # later imports take the new count from config.yml
+    ours(lake, "eu", "entities", "import", "-i", SRC, "--journal")
+    ours(lake, "eu", "maintenance", "flush")
+    assert partition_shards(lake, "eu") <= {f"{i:02x}" for i in range(32)}
+    ours(lake, "eu", "maintenance", "check")
+
+
+def test_shard_usage_errors(tmp_path):
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", SRC)
+    for args, msg in ((["--shards", "x"], "bad --shards `x`"),
+                      (["--shards", "5000"], "0 to 4096"),
+                      ([], "shard needs --shards N")):
+        res = ours(lake, "eu", "maintenance", "shard", *args, check=False)
+        assert res.returncode == 2 and msg in res.stderr, res.stderr
+    assert shards_in_config(lake, "eu") == 0
