@@ -34,6 +34,9 @@ typedef struct lh_cmd {
     const char *name;
     lh_cmd_fn fn;
     const char *summary;
+    /* the command answers -h/--help itself; otherwise the group's help is
+     * printed for it, and the command never sees the flag */
+    bool own_help;
 } lh_cmd;
 
 /* Report err on stderr ("ftm-lakehouse: error: ...") and map it to an exit code. */

@@ -513,11 +513,11 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"import", cmd_import, ""},
-    {"iterate", cmd_iterate, ""},
-    {"stream", cmd_stream, ""},
-    {"delete", cmd_delete, ""},
-    {NULL, NULL, NULL},
+    {"import", cmd_import, "", true},
+    {"iterate", cmd_iterate, "", true},
+    {"stream", cmd_stream, "", true},
+    {"delete", cmd_delete, "", true},
+    {NULL, NULL, NULL, false},
 };
 
 int lh_cmd_entities(lh_cli *cli, int argc, char **argv)

@@ -282,19 +282,19 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"flush", lh_cmd_flush, ""},
-    {"merge", cmd_merge, ""},
-    {"compact", cmd_compact, ""},
-    {"shard", cmd_shard, ""},
-    {"vacuum", cmd_vacuum, ""},
-    {"optimize", cmd_optimize, ""},
-    {"unlock", cmd_unlock, ""},
-    {"check", lh_cmd_check, ""},
-    {"destroy", cmd_destroy, ""},
-    {"export-statements", cmd_export_statements, ""},
-    {"export-entities", lh_cmd_export_entities, ""},
-    {"export-statistics", lh_cmd_export_statistics, ""},
-    {NULL, NULL, NULL},
+    {"flush", lh_cmd_flush, "", true},
+    {"merge", cmd_merge, "", false},
+    {"compact", cmd_compact, "", false},
+    {"shard", cmd_shard, "", false},
+    {"vacuum", cmd_vacuum, "", false},
+    {"optimize", cmd_optimize, "", false},
+    {"unlock", cmd_unlock, "", false},
+    {"check", lh_cmd_check, "", true},
+    {"destroy", cmd_destroy, "", false},
+    {"export-statements", cmd_export_statements, "", false},
+    {"export-entities", lh_cmd_export_entities, "", true},
+    {"export-statistics", lh_cmd_export_statistics, "", true},
+    {NULL, NULL, NULL, false},
 };
 
 int lh_cmd_maintenance(lh_cli *cli, int argc, char **argv)

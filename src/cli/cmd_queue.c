@@ -134,8 +134,8 @@ static int cmd_count(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"put", cmd_put, ""},     {"list", cmd_list, ""}, {"pop", cmd_pop, ""},
-    {"ack", cmd_ack, ""},     {"count", cmd_count, ""}, {NULL, NULL, NULL},
+    {"put", cmd_put, "", false},   {"list", cmd_list, "", false},   {"pop", cmd_pop, "", false},
+    {"ack", cmd_ack, "", false},   {"count", cmd_count, "", false}, {NULL, NULL, NULL, false},
 };
 
 int lh_cmd_queue(lh_cli *cli, int argc, char **argv)

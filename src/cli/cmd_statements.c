@@ -116,10 +116,10 @@ static int cmd_stream(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"import", cmd_import, ""},
-    {"iterate", cmd_iterate, ""},
-    {"stream", cmd_stream, ""},
-    {NULL, NULL, NULL},
+    {"import", cmd_import, "", true},
+    {"iterate", cmd_iterate, "", true},
+    {"stream", cmd_stream, "", true},
+    {NULL, NULL, NULL, false},
 };
 
 int lh_cmd_statements(lh_cli *cli, int argc, char **argv)

@@ -101,11 +101,11 @@ static int cmd_is_latest(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"list", cmd_list, ""},
-    {"get", cmd_get, ""},
-    {"set", cmd_set, ""},
-    {"is-latest", cmd_is_latest, ""},
-    {NULL, NULL, NULL},
+    {"list", cmd_list, "", false},
+    {"get", cmd_get, "", false},
+    {"set", cmd_set, "", false},
+    {"is-latest", cmd_is_latest, "", false},
+    {NULL, NULL, NULL, false},
 };
 
 int lh_cmd_tags(lh_cli *cli, int argc, char **argv)

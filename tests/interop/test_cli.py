@@ -275,6 +275,22 @@ def test_help_and_usage(tmp_path):
     assert proc.returncode == 2 and "unknown command" in proc.stderr
     proc = run([tool("ftm-lakehouse"), "-d", "x", "entities", "import", "--bogus"], check=False)
     assert proc.returncode == 2
+    # every command answers --help (as its usage errors suggest) and does
+    # nothing else: `tags set --help` once set a tag named "--help"
+    lake = tmp_path / "lake"
+    for group, cmds in (("entities", "import iterate stream delete"),
+                        ("statements", "import iterate stream"),
+                        ("maintenance", "flush merge compact shard vacuum optimize unlock check "
+                                        "destroy export-statements export-entities "
+                                        "export-statistics"),
+                        ("tags", "list get set is-latest"),
+                        ("queue", "put list pop ack count")):
+        for cmd in cmds.split():
+            proc = ours(lake, "x", group, cmd, "--help", check=False)
+            assert proc.returncode == 0 and "Usage: ftm-lakehouse" in proc.stdout, (group, cmd)
+            proc = ours(lake, "x", group, cmd, "ARG", "--help", check=False)
+            assert proc.returncode == 0, (group, cmd, proc.stderr)
+    assert not lake.exists()
 
 
 def test_queue_and_tags_commands(tmp_path):
