@@ -1,8 +1,6 @@
 /* libcurl loaded on first use (libcurl_dyn.h). */
 #include "libcurl_dyn.h"
 
-#include <string.h>
-
 #include "lh/core/dynlib.h"
 
 lh_libcurl_api lh_libcurl;
@@ -14,12 +12,8 @@ static const char *const NAMES[] = {
 };
 enum { N = sizeof NAMES / sizeof *NAMES };
 
-static lh_status loaded(void *const *fns, lh_error *err)
+static lh_status init_curl(lh_error *err)
 {
-    size_t i = 0;
-#define LH_SET(f) memcpy(&lh_libcurl.p_##f, &fns[i++], sizeof fns[0]);
-    LH_LIBCURL_FUNCS(LH_SET)
-#undef LH_SET
     CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (c != CURLE_OK)
         return lh_error_set(err, LH_ERR_IO, "S3 storage: curl_global_init failed (%d)", (int)c);
@@ -29,6 +23,6 @@ static lh_status loaded(void *const *fns, lh_error *err)
 lh_status lh_libcurl_load(lh_error *err)
 {
     static lh_dynlib_once once = LH_DYNLIB_ONCE_INIT;
-    static void *fns[N];
-    return lh_dynlib_load_once(&once, "libcurl.so.4", "S3 storage", NAMES, fns, N, loaded, err);
+    return lh_dynlib_load_once(&once, "libcurl.so.4", "S3 storage", NAMES, N, &lh_libcurl,
+                               sizeof lh_libcurl, init_curl, err);
 }

@@ -18,13 +18,14 @@
 #define LH_BROTLIENC_FUNCS(X) X(BrotliEncoderCompress) X(BrotliEncoderMaxCompressedSize)
 #define LH_BROTLIDEC_FUNCS(X) X(BrotliDecoderDecompress)
 
-typedef struct lh_codec_dyn_api {
+/* one struct per library: each is filled when its library loads */
 #define LH_CODEC_DYN_MEMBER(f) __typeof__(f) *p_##f;
-    LH_SNAPPY_FUNCS(LH_CODEC_DYN_MEMBER)
-    LH_BROTLIENC_FUNCS(LH_CODEC_DYN_MEMBER)
-    LH_BROTLIDEC_FUNCS(LH_CODEC_DYN_MEMBER)
-#undef LH_CODEC_DYN_MEMBER
+typedef struct lh_codec_dyn_api {
+    struct { LH_SNAPPY_FUNCS(LH_CODEC_DYN_MEMBER) } snappy;
+    struct { LH_BROTLIENC_FUNCS(LH_CODEC_DYN_MEMBER) } brotlienc;
+    struct { LH_BROTLIDEC_FUNCS(LH_CODEC_DYN_MEMBER) } brotlidec;
 } lh_codec_dyn_api;
+#undef LH_CODEC_DYN_MEMBER
 
 extern lh_codec_dyn_api lh_codec_dyn;
 
@@ -34,12 +35,12 @@ lh_status lh_snappy_load(lh_error *err);
 lh_status lh_brotli_enc_load(lh_error *err);
 lh_status lh_brotli_dec_load(lh_error *err);
 
-#define snappy_compress (lh_codec_dyn.p_snappy_compress)
-#define snappy_uncompress (lh_codec_dyn.p_snappy_uncompress)
-#define snappy_max_compressed_length (lh_codec_dyn.p_snappy_max_compressed_length)
-#define snappy_uncompressed_length (lh_codec_dyn.p_snappy_uncompressed_length)
-#define BrotliEncoderCompress (lh_codec_dyn.p_BrotliEncoderCompress)
-#define BrotliEncoderMaxCompressedSize (lh_codec_dyn.p_BrotliEncoderMaxCompressedSize)
-#define BrotliDecoderDecompress (lh_codec_dyn.p_BrotliDecoderDecompress)
+#define snappy_compress (lh_codec_dyn.snappy.p_snappy_compress)
+#define snappy_uncompress (lh_codec_dyn.snappy.p_snappy_uncompress)
+#define snappy_max_compressed_length (lh_codec_dyn.snappy.p_snappy_max_compressed_length)
+#define snappy_uncompressed_length (lh_codec_dyn.snappy.p_snappy_uncompressed_length)
+#define BrotliEncoderCompress (lh_codec_dyn.brotlienc.p_BrotliEncoderCompress)
+#define BrotliEncoderMaxCompressedSize (lh_codec_dyn.brotlienc.p_BrotliEncoderMaxCompressedSize)
+#define BrotliDecoderDecompress (lh_codec_dyn.brotlidec.p_BrotliDecoderDecompress)
 
 #endif

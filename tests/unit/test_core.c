@@ -519,47 +519,64 @@ static void test_put_if_absent_race(void)
 
 static int loaded_calls;
 
-static lh_status count_loaded(void *const *fns, lh_error *err)
+static lh_status count_loaded(lh_error *err)
 {
     (void)err;
     loaded_calls++;
-    return fns[0] && fns[1] ? LH_OK : LH_ERR_INTERNAL;
+    return LH_OK;
 }
 
-/* Libraries loaded on use: found symbols resolve, a missing library or
- * symbol is a clear error naming the feature, the library and the symbol;
- * a library loaded once keeps its first outcome. */
+typedef struct zstd_api {
+    unsigned (*version)(void);
+    unsigned (*is_error)(size_t);
+} zstd_api;
+
+/* Libraries loaded on use: found symbols fill the API struct, a missing
+ * library or symbol is a clear error naming the feature, the library and
+ * the symbol, and leaves the struct as it was; a library loaded once keeps
+ * its first outcome. */
 static void test_dynlib(void)
 {
     lh_error err;
     const char *const names[] = {"ZSTD_versionNumber", "ZSTD_isError"};
-    void *fns[2];
-    CHECK_OK(lh_dynlib_load("libzstd.so.1", "a test", names, fns, 2, &err), &err);
-    unsigned (*version)(void);
-    memcpy(&version, &fns[0], sizeof fns[0]);
-    CHECK(version() >= 10000);
-    CHECK_INT(lh_dynlib_load("libnot-there.so.7", "the frobnicator", names, fns, 2, &err),
-              LH_ERR_UNSUPPORTED);
+    zstd_api api = {0};
+    CHECK_OK(lh_dynlib_load("libzstd.so.1", "a test", names, 2, &api, sizeof api, &err), &err);
+    CHECK(api.version() >= 10000);
+    CHECK(api.is_error((size_t)-1) && !api.is_error(0));
+    zstd_api none = {0};
+    CHECK_INT(lh_dynlib_load("libnot-there.so.7", "the frobnicator", names, 2, &none,
+                             sizeof none, &err), LH_ERR_UNSUPPORTED);
     CHECK(strstr(err.msg, "the frobnicator needs libnot-there.so.7") != NULL);
     const char *const bad[] = {"ZSTD_isError", "ZSTD_noSuchThing"};
-    CHECK_INT(lh_dynlib_load("libzstd.so.1", "a test", bad, fns, 2, &err), LH_ERR_UNSUPPORTED);
+    CHECK_INT(lh_dynlib_load("libzstd.so.1", "a test", bad, 2, &none, sizeof none, &err),
+              LH_ERR_UNSUPPORTED);
     CHECK(strstr(err.msg, "ZSTD_noSuchThing") != NULL);
-    CHECK(fns[0] == NULL); /* nothing half-loaded */
+    CHECK(none.version == NULL && none.is_error == NULL); /* nothing half-loaded */
+    /* an API struct of another size than the names is refused */
+    CHECK_INT(lh_dynlib_load("libzstd.so.1", "a test", names, 1, &none, sizeof none, &err),
+              LH_ERR_INTERNAL);
 
     lh_dynlib_once once = LH_DYNLIB_ONCE_INIT;
-    void *slots[2];
+    zstd_api slots = {0};
     for (int i = 0; i < 3; i++)
-        CHECK_OK(lh_dynlib_load_once(&once, "libzstd.so.1", "a test", names, slots, 2,
-                                     count_loaded, &err), &err);
+        CHECK_OK(lh_dynlib_load_once(&once, "libzstd.so.1", "a test", names, 2, &slots,
+                                     sizeof slots, count_loaded, &err), &err);
     CHECK_INT(loaded_calls, 1);
+    CHECK(slots.version == api.version);
     lh_dynlib_once missing = LH_DYNLIB_ONCE_INIT;
     for (int i = 0; i < 2; i++) {
         lh_error_clear(&err);
         CHECK_INT(lh_dynlib_load_once(&missing, "libnot-there.so.7", "the frobnicator", names,
-                                      slots, 2, count_loaded, &err), LH_ERR_UNSUPPORTED);
+                                      2, &none, sizeof none, count_loaded, &err),
+                  LH_ERR_UNSUPPORTED);
         CHECK(strstr(err.msg, "libnot-there.so.7") != NULL);
     }
     CHECK_INT(loaded_calls, 1);
+    lh_dynlib_once no_callback = LH_DYNLIB_ONCE_INIT;
+    zstd_api plain = {0};
+    CHECK_OK(lh_dynlib_load_once(&no_callback, "libzstd.so.1", "a test", names, 2, &plain,
+                                 sizeof plain, NULL, &err), &err);
+    CHECK(plain.is_error == api.is_error);
 }
 
 /* Running out of memory ends the process with one line naming what could
