@@ -17,6 +17,12 @@ static char *config_key(const char *name)
     return lh_buf_detach(&b, NULL);
 }
 
+static lh_status yaml_error(const char *key, const yaml_parser_t *parser, lh_error *err)
+{
+    return lh_error_set(err, LH_ERR_CORRUPT, "%s:%zu: %s", key, parser->problem_mark.line + 1,
+                        parser->problem ? parser->problem : "malformed YAML");
+}
+
 /* Top-level scalar `key: value` pairs of a YAML mapping; nested values are
  * skipped. */
 static lh_status parse_config(const char *key, const lh_buf *text, lh_dataset_config *cfg,
@@ -32,9 +38,7 @@ static lh_status parse_config(const char *key, const lh_buf *text, lh_dataset_co
     lh_status rc = LH_OK;
     for (;;) {
         if (!yaml_parser_parse(&parser, &ev)) {
-            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s:%zu: %s", key,
-                              parser.problem_mark.line + 1,
-                              parser.problem ? parser.problem : "malformed YAML");
+            rc = yaml_error(key, &parser, err);
             break;
         }
         yaml_event_type_t t = ev.type;
@@ -162,9 +166,7 @@ static lh_status with_shards(const char *key, const lh_buf *text, int count, lh_
     for (;;) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
-            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s:%zu: %s", key,
-                              parser.problem_mark.line + 1,
-                              parser.problem ? parser.problem : "malformed YAML");
+            rc = yaml_error(key, &parser, err);
             break;
         }
         yaml_event_type_t t = ev.type;

@@ -131,6 +131,21 @@ static bool is_merged(const char *path)
     return lh_str_startswith(base ? base + 1 : path, LH_MERGED_PREFIX);
 }
 
+lh_status lh_pstore_parts(lh_pstore *ps, lh_delta_snapshot **snap, lh_parts *parts,
+                          lh_error *err)
+{
+    parts->items = NULL;
+    parts->len = 0;
+    LH_TRY(lh_pstore_snapshot(ps, snap, err));
+    if (!*snap) return LH_OK;
+    lh_status rc = lh_parts_of(*snap, parts, err);
+    if (rc != LH_OK) {
+        lh_delta_snapshot_free(*snap);
+        *snap = NULL;
+    }
+    return rc;
+}
+
 lh_status lh_parts_of(const lh_delta_snapshot *snap, lh_parts *out, lh_error *err)
 {
     out->items = NULL;

@@ -19,15 +19,13 @@ lh_status lh_pstore_needs_merge(lh_pstore *ps, bool *needs, lh_error *err)
 {
     *needs = false;
     lh_delta_snapshot *snap = NULL;
-    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
-    if (!snap) return LH_OK;
     lh_parts parts;
-    lh_status rc = lh_parts_of(snap, &parts, err);
-    for (size_t i = 0; rc == LH_OK && i < parts.len; i++)
+    LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
+    for (size_t i = 0; i < parts.len; i++)
         if (!parts.items[i].clean) *needs = true;
     lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
-    return rc;
+    return LH_OK;
 }
 
 /* One partition's rewrite: its new file (none when every row was reaped),
@@ -199,14 +197,10 @@ static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     }
     int64_t version = -1; /* of the last commit */
     lh_delta_snapshot *snap = NULL;
-    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
-    if (!snap) return LH_OK;
     lh_parts parts;
-    lh_status rc = lh_parts_of(snap, &parts, err);
-    if (rc != LH_OK) {
-        lh_delta_snapshot_free(snap);
-        return rc;
-    }
+    LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
+    if (!snap) return LH_OK;
+    lh_status rc = LH_OK;
     int64_t cutoff = lh_now_us() - (int64_t)ps->opts.grace_period_days * 86400LL * 1000000LL;
     slot *slots = lh_calloc(MERGE_COMMIT_BATCH, sizeof *slots);
     size_t i = 0;

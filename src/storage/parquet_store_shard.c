@@ -138,14 +138,10 @@ static lh_status commit(lh_pstore *ps, const lh_delta_snapshot *snap, const lh_p
 static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err)
 {
     lh_delta_snapshot *snap = NULL;
-    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
-    if (!snap) return LH_OK;
     lh_parts parts;
-    lh_status rc = lh_parts_of(snap, &parts, err);
-    if (rc != LH_OK) {
-        lh_delta_snapshot_free(snap);
-        return rc;
-    }
+    LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
+    if (!snap) return LH_OK;
+    lh_status rc = LH_OK;
     size_t ngroups = 0;
     group *gs = group_parts(&parts, &ngroups);
     job j = {ps, shards, gs};

@@ -40,6 +40,11 @@ typedef struct lh_parts {
 lh_status lh_parts_of(const lh_delta_snapshot *snap, lh_parts *out, lh_error *err);
 void lh_parts_free(lh_parts *p);
 
+/* The current snapshot and its partitions (*snap = NULL, no parts, when
+ * there is no table); the caller frees both. */
+lh_status lh_pstore_parts(lh_pstore *ps, lh_delta_snapshot **snap, lh_parts *parts,
+                          lh_error *err);
+
 /* Load the current snapshot; *snap = NULL when there is no table. */
 lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *err);
 
