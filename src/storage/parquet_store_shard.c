@@ -29,8 +29,9 @@ typedef struct job {
     group *groups;
 } job;
 
-/* Stream the group entity by entity (sorted, as stored: not deduped) into
- * the files of the new shards; an entity's rows all go to one shard. */
+/* Stream the group entity by entity (as stored: not deduped) into the
+ * files of the new shards, in file order as their footers say; an entity's
+ * rows all go to one shard. */
 static lh_status shard_group(lh_pstore *ps, int shards, group *g)
 {
     lh_error *err = &g->err;
@@ -50,6 +51,7 @@ static lh_status shard_group(lh_pstore *ps, int shards, group *g)
         size_t k = shards > 1 ? (size_t)strtoul(key, NULL, 16) : 0;
         if (!keys[k]) keys[k] = lh_arena_strdup(&g->arena, key);
         for (size_t i = 0; i < n; i++) rows[i].shard = keys[k];
+        lh_stmt_sort(rows, n); /* the rows of several input files */
         if (!w[k]) rc = lh_part_writer_open(ps, "part", &rows[0], false, &w[k], err);
         if (rc == LH_OK) rc = lh_part_writer_add(w[k], rows, n, err);
         g->rows += n;
@@ -66,7 +68,8 @@ static lh_status shard_group(lh_pstore *ps, int shards, group *g)
         g->adds = lh_arena_alloc(&g->arena, (open ? open : 1) * sizeof *g->adds);
     }
     for (size_t k = 0; k < nslots; k++) {
-        if (rc == LH_OK && w[k]) rc = lh_part_writer_finish(w[k], &g->arena, &g->adds[g->nadds++], err);
+        if (rc == LH_OK && w[k])
+            rc = lh_part_writer_finish(w[k], &g->arena, &g->adds[g->nadds++], err);
         lh_part_writer_free(w[k]); /* an unfinished file is discarded */
     }
     free(w);

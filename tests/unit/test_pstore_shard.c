@@ -7,7 +7,9 @@
 #include "lh/model/keys.h"
 #include "lh/repository/check.h"
 #include "lh/repository/dataset.h"
+#include "lh/format/delta.h"
 #include "lh/storage/parquet_store.h"
+#include "lh/storage/stmt_table.h"
 #include "test.h"
 
 #define T0 (1700000000LL * 1000000LL)
@@ -129,6 +131,40 @@ static void check_lookups(lh_storage *st, int shards)
     lh_pstore_free(ps);
 }
 
+/* Every data file of the table holds its rows in the order its footer
+ * names (entity, then within the entity), and each row the shard its
+ * partition says; returns the rows read. */
+static size_t check_files_in_order(lh_storage *st)
+{
+    lh_error err;
+    lh_delta_snapshot *snap = NULL;
+    CHECK_OK(lh_delta_snapshot_load(st, "test/statements", -1, &snap, &err), &err);
+    size_t total = 0;
+    for (size_t i = 0; i < lh_delta_snapshot_num_files(snap); i++) {
+        const lh_delta_file *f = lh_delta_snapshot_file(snap, i);
+        const char *shard = lh_delta_map_get(&f->partition_values, "shard", NULL);
+        const char *bucket = lh_delta_map_get(&f->partition_values, "bucket", NULL);
+        const char *origin = lh_delta_map_get(&f->partition_values, "origin", NULL);
+        char key[1024];
+        snprintf(key, sizeof key, "test/statements/%s", f->path);
+        lh_stmt_batch b;
+        lh_stmt_batch_init(&b);
+        CHECK_OK(lh_stmt_read_file(st, key, shard, bucket, origin, &b, &err), &err);
+        for (size_t r = 1; r < b.len; r++)
+            if (lh_stmt_cmp(&b.rows[r - 1], &b.rows[r]) > 0) {
+                fprintf(stderr, "%s: row %zu (%s %s) before row %zu (%s %s)\n", f->path, r - 1,
+                        b.rows[r - 1].entity_id, b.rows[r - 1].id, r, b.rows[r].entity_id,
+                        b.rows[r].id);
+                CHECK(false);
+                break;
+            }
+        total += b.len;
+        lh_stmt_batch_free(&b);
+    }
+    lh_delta_snapshot_free(snap);
+    return total;
+}
+
 /* Problems `check` finds in the layout for a shard count (0: none). */
 static size_t layout_problems(lh_storage *st, int shards, const char *want)
 {
@@ -177,6 +213,7 @@ static void test_reshard_round_trip(void)
         CHECK_INT(after.rows, before.rows);
         CHECK(after.digest == before.digest);
         check_lookups(st, n);
+        CHECK_INT(check_files_in_order(st), stored);
         /* shard keys are hex of the count's width: `check` tells them apart */
         CHECK_INT(layout_problems(st, n, NULL), 0);
         if (n == 16) CHECK(layout_problems(st, 4, "not a key of 4 shard(s) (0..3)") > 0);
