@@ -25,7 +25,7 @@ static const char HELP[] =
     "                      Delete data files the log no longer references, and\n"
     "                      what killed writers left (temp files, S3 uploads)\n"
     "  optimize [--retention-hours N] [--force]\n"
-    "                      merge, then vacuum\n"
+    "                      flush the journal, merge, then vacuum\n"
     "  shard --shards N [--force]\n"
     "                      Rewrite the store onto N entity-id hash shards (0/1:\n"
     "                      one), then set N in config.yml; run with writers\n"
@@ -104,6 +104,25 @@ static int cmd_compact(lh_cli *cli, int argc, char **argv)
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
+/* As the reference's optimize and re-shard: the journal drained into the
+ * store first, when the lake has one (a lake on S3 has one only when
+ * LAKEHOUSE_JOURNAL_URI names it). */
+static lh_status flush_first(lh_cli *cli, lh_error *err)
+{
+    lh_storage *st = NULL;
+    LH_TRY(lh_cli_storage(cli, &st, err));
+    char *local = lh_storage_local_path(st, ".journal.db");
+    bool has_journal = local || (cli->settings.journal_uri && *cli->settings.journal_uri);
+    free(local);
+    if (!has_journal) return LH_OK;
+    int64_t flushed = 0;
+    LH_TRY(lh_cli_flush(cli, &flushed, err));
+    if (flushed)
+        fprintf(stderr, "flush: %lld statement(s) moved from the journal first\n",
+                (long long)flushed);
+    return LH_OK;
+}
+
 static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
 {
     int hours = 0;
@@ -114,7 +133,8 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
     size_t deleted = 0, debris = 0;
-    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    lh_status rc = merge ? flush_first(cli, &err) : LH_OK;
+    if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
     if (rc == LH_OK && merge) {
         rc = lh_cli_rewrite(ps, true, force, &rep, &err);
         if (rc == LH_OK) print_report("merge", &rep);
@@ -190,11 +210,7 @@ static int cmd_shard(lh_cli *cli, int argc, char **argv)
                         "store anyway\n", ds, shards);
         return 0;
     }
-    int64_t flushed = 0;
-    if (rc == LH_OK) rc = lh_cli_flush(cli, &flushed, &err);
-    if (rc == LH_OK && flushed)
-        fprintf(stderr, "flush: %lld statement(s) moved from the journal first\n",
-                (long long)flushed);
+    if (rc == LH_OK) rc = flush_first(cli, &err);
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);

@@ -114,6 +114,29 @@ def test_journal_delete_flush_optimize(tmp_path):
     assert stats["entity_count"] == 146
 
 
+def test_optimize_drains_the_journal_first(tmp_path):
+    """As the reference's optimize (EntityRepository.merge flushes first):
+    journalled statements are in the merged store after `maintenance
+    optimize` alone, and the reference reads them there."""
+    lake = tmp_path / "lake"
+    src = SHARED_DATA / "eu_authorities.ftm.json"
+    ours(lake, "eu", "entities", "import", "-i", src, "--journal")
+    assert ours(lake, "eu", "entities", "iterate").stdout == ""
+    res = ours(lake, "eu", "maintenance", "optimize")
+    assert "1361 statement(s) moved from the journal first" in res.stderr
+    assert "merge: " in res.stderr
+    mine = ours(lake, "eu", "entities", "iterate").stdout
+    assert len(mine.splitlines()) == 151
+    assert entity_set(ref_cli(["--uri", lake, "-d", "eu", "entities", "iterate"]).stdout) == \
+        entity_set(mine)
+    merged = [p.name for p in (lake / "eu" / "statements").rglob("*.parquet")
+              if "_delta_log" not in p.parts]
+    assert merged and all(name.startswith("merged-") for name in merged)
+    # nothing left: the next optimize flushes nothing
+    res = ours(lake, "eu", "maintenance", "optimize")
+    assert "moved from the journal" not in res.stderr
+
+
 def test_tags_as_the_reference(tmp_path):
     """The same commands leave only freshness tags the reference writes too,
     among them the operations' own (make, export, optimize)."""
