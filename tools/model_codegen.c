@@ -164,11 +164,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < m->n_types; i++) fprintf(f, "%d, ", m->type_matchable[i]);
     fputs("};\nstatic int TYPE_MAX_LENGTH[] = {", f);
     for (size_t i = 0; i < m->n_types; i++) fprintf(f, "%d, ", m->type_max_length[i]);
+    fputs("};\nstatic const char *TYPE_GROUP[] = {", f);
+    for (size_t i = 0; i < m->n_types; i++) {
+        str(f, m->type_group[i]);
+        fputs(", ", f);
+    }
     fputs("};\n\nconst lh_model lh_model_builtin = {.version = ", f);
     str(f, m->version);
     fprintf(f, ",\n    .schemata = SCHEMATA, .n_schemata = %zu, .types = TYPES,\n"
                "    .type_matchable = TYPE_MATCHABLE, .type_max_length = TYPE_MAX_LENGTH,\n"
-               "    .n_types = %zu};\n",
+               "    .type_group = TYPE_GROUP, .n_types = %zu};\n",
             m->n_schemata, m->n_types);
     free(ps.items);
     lh_model_free(m);

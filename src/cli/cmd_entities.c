@@ -7,6 +7,7 @@
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/model/entity.h"
+#include "lh/model/equery.h"
 #include "lh/model/keys.h"
 #include "lh/model/stmt_io.h"
 #include "lh/repository/dataset.h"
@@ -225,10 +226,15 @@ static const char ITERATE_HELP[] =
     "  -e, --entity-id ID     Only this entity (repeatable)\n"
     "  --origin NAME          Only statements of this origin\n"
     "  --prop NAME --value V  Only entities with this property value\n"
-    "  --changed-since ISO    Only entities with statements seen since\n";
+    "  --changed-since ISO    Only entities with statements seen since\n"
+    "  -q, --query PARAMS     Only entities matching the reference's filter\n"
+    "                         params, e.g. 'filter:schema=Person&filter:group.\n"
+    "                         countries=ru' (filter:, exclude:, empty:; gte, gt,\n"
+    "                         lte, lt, like, ilike, startswith, endswith)\n";
 
 typedef struct filter_opts {
     lh_pstore_filter q;
+    lh_equery *equery; /* -q */
     lh_strlist schemata, buckets, ids;
     const char *output;
     const char *input;
@@ -242,17 +248,24 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
         {"entity-id", required_argument, 0, 'e'},  {"origin", required_argument, 0, 'O'},
         {"prop", required_argument, 0, 'P'},       {"value", required_argument, 0, 'V'},
         {"changed-since", required_argument, 0, 'C'}, {"input", required_argument, 0, 'i'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+        {"query", required_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     lh_pstore_filter_init(&f->q);
     lh_strlist_init(&f->schemata);
     lh_strlist_init(&f->buckets);
     lh_strlist_init(&f->ids);
     f->output = "-";
     f->input = NULL;
+    f->equery = NULL;
     int c;
     lh_error err;
-    while ((c = getopt_long(argc, argv, "o:s:e:i:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:s:e:i:q:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'q':
+            if (f->equery) return lh_cli_usage_error(cli, "-q given twice");
+            if (lh_equery_parse(m, optarg, &f->equery, &err) != LH_OK)
+                return lh_cli_usage_error(cli, "%s", err.msg);
+            break;
         case 'o': f->output = optarg; break;
         case 'i': f->input = optarg; break;
         case 's': {
@@ -282,6 +295,19 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     }
     if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
     if (f->q.value && !f->q.prop) return lh_cli_usage_error(cli, "--value needs --prop");
+    size_t nq = 0;
+    const char *const *qs = f->equery ? lh_equery_schemata(f->equery, &nq) : NULL;
+    /* the query's schemata name the rows every match has: read only those */
+    if (f->schemata.len) qs = NULL; /* -s says which rows to read */
+    for (size_t i = 0; qs && i < nq; i++) {
+        const char *b = lh_schema_bucket(lh_model_schema(m, qs[i]));
+        lh_strlist_push(&f->schemata, qs[i]);
+        if (!lh_strlist_contains(&f->buckets, b)) lh_strlist_push(&f->buckets, b);
+    }
+    if (f->equery) {
+        f->q.match = lh_equery_match_cb;
+        f->q.match_ctx = f->equery;
+    }
     if (f->schemata.len) {
         f->q.schemata = (const char *const *)f->schemata.items;
         f->q.num_schemata = f->schemata.len;
@@ -297,6 +323,8 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
 
 static void filter_free(filter_opts *f)
 {
+    lh_equery_free(f->equery);
+    f->equery = NULL;
     lh_strlist_free(&f->schemata);
     lh_strlist_free(&f->buckets);
     lh_strlist_free(&f->ids);

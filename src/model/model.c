@@ -162,6 +162,7 @@ static lh_status parse_types(builder *b, json_t *types)
     m->types = lh_arena_alloc(&m->arena, (n ? n : 1) * sizeof *m->types);
     m->type_matchable = lh_arena_alloc(&m->arena, (n ? n : 1) * sizeof *m->type_matchable);
     m->type_max_length = lh_arena_alloc(&m->arena, (n ? n : 1) * sizeof *m->type_max_length);
+    m->type_group = lh_arena_alloc(&m->arena, (n ? n : 1) * sizeof *m->type_group);
     const char *name;
     json_t *spec;
     json_object_foreach(types, name, spec) m->types[i++] = adup(m, name);
@@ -172,6 +173,8 @@ static lh_status parse_types(builder *b, json_t *types)
         m->type_matchable[i] = spec_bool(spec_i, "matchable");
         json_t *ml = json_object_get(spec_i, "maxLength");
         m->type_max_length[i] = json_is_integer(ml) ? (int)json_integer_value(ml) : 0;
+        json_t *group = json_object_get(spec_i, "group");
+        m->type_group[i] = json_is_string(group) ? adup(m, json_string_value(group)) : NULL;
     }
     return LH_OK;
 }

@@ -19,6 +19,7 @@ struct lh_model {
     const char **types; /* sorted */
     bool *type_matchable;
     int *type_max_length;
+    const char **type_group; /* "countries" for country; NULL when none */
     size_t n_types;
 };
 

@@ -35,6 +35,13 @@ const char *lh_model_type_at(const lh_model *m, size_t i)
     return i < m->n_types ? m->types[i] : NULL;
 }
 
+const char *lh_model_group_type(const lh_model *m, const char *group)
+{
+    for (size_t i = 0; group && i < m->n_types; i++)
+        if (m->type_group[i] && strcmp(m->type_group[i], group) == 0) return m->types[i];
+    return NULL;
+}
+
 
 bool lh_schema_is_a(const lh_schema *s, const char *parent)
 {

@@ -101,6 +101,7 @@ static lh_status stream_pair(reader *r, const lh_part *parts, size_t n, entity_h
         size_t v = 0;
         for (size_t i = 0; i < k; i++)
             if (row_visible(r->q, &rows[i])) rows[v++] = rows[i];
+        if (v && q->match && !q->match(q->match_ctx, rows, v)) continue;
         if (v) rc = handle(r, rows, v, fn, ctx, err);
     }
     lh_entity_stream_free(es);

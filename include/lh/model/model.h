@@ -83,6 +83,8 @@ const lh_schema *lh_model_schema_at(const lh_model *m, size_t i); /* sorted by n
 const lh_schema *lh_model_schema(const lh_model *m, const char *name); /* NULL if unknown */
 size_t lh_model_type_count(const lh_model *m);
 const char *lh_model_type_at(const lh_model *m, size_t i); /* type names, sorted */
+/* The type whose group is group ("countries" -> "country"); NULL if none. */
+const char *lh_model_group_type(const lh_model *m, const char *group);
 
 bool lh_schema_is_a(const lh_schema *s, const char *parent);
 /* A property of s by name, inherited ones included; NULL if unknown. */

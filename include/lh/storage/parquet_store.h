@@ -124,6 +124,10 @@ typedef struct lh_pstore_filter {
     size_t num_buckets;
     int64_t changed_since;         /* LH_TS_NULL = any; else last_seen >= */
     bool include_tombstones;       /* raw rows (get_changed_entity_ids) */
+    /* An entity-level predicate on an entity's rows (after the filters
+     * above), NULL = none: the store knows nothing of what it tests. */
+    bool (*match)(const void *ctx, const lh_statement *rows, size_t n);
+    const void *match_ctx;
 } lh_pstore_filter;
 
 void lh_pstore_filter_init(lh_pstore_filter *q);

@@ -1,0 +1,46 @@
+/* Entity filters in the reference CLI's `-q` grammar (ftmq's Aleph params,
+ * `filter:schema=Person&filter:group.countries=ru`), evaluated on one
+ * entity's statements as ftmq evaluates them over a statement table:
+ *
+ * - `filter:FIELD=V` (a key given twice: any of its values), `exclude:...`
+ *   (no row matches: entities without the field are kept), `empty:FIELD`
+ *   (no row of that property or group), and `filter:OP:FIELD=V` with OP
+ *   gte, gt, lte, lt (byte-wise, as strings), like / ilike (contains;
+ *   ilike folds ASCII case), startswith, endswith.
+ * - FIELD: `schema` (a row of that schema), `schemata` (a row whose schema
+ *   is it or a non-abstract descendant), `dataset`, `id` / `_id` /
+ *   `entity_id`, `canonical_id`, `properties.NAME` (a row of that property
+ *   with a matching value), `group.NAME` (a row of the group's property
+ *   type with a matching value).
+ * - Leaves AND; bounds (gte/gt/lte/lt) on one property or group hold of
+ *   one row together, every other leaf of some row of its own.
+ *
+ * Refused, naming what: sort, limit, offset, facets, metrics, select,
+ * context fields, `year`, and any other key. Values are percent-decoded. */
+#ifndef LH_MODEL_EQUERY_H
+#define LH_MODEL_EQUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lh/core/error.h"
+#include "lh/model/model.h"
+#include "lh/model/statement.h"
+
+typedef struct lh_equery lh_equery;
+
+/* LH_ERR_INVALID naming the parameter when text is not understood. */
+lh_status lh_equery_parse(const lh_model *m, const char *text, lh_equery **out, lh_error *err);
+void lh_equery_free(lh_equery *q);
+
+/* Whether the entity of rows (its live statements) matches. */
+bool lh_equery_match(const lh_equery *q, const lh_statement *rows, size_t n);
+/* The same as an lh_pstore_filter match callback (ctx is the query). */
+bool lh_equery_match_cb(const void *ctx, const lh_statement *rows, size_t n);
+
+/* Schema names every matching entity has a row of (a positive schema or
+ * schemata leaf), for a store to read only their rows' partitions; NULL
+ * when the query does not restrict schemata. */
+const char *const *lh_equery_schemata(const lh_equery *q, size_t *n);
+
+#endif
