@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lh/core/mem.h"
@@ -33,8 +34,10 @@ void lh_buf_reserve(lh_buf *b, size_t extra)
     if (need <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap *= 2;
+    bool fresh = !b->data;
     b->data = lh_realloc(b->data, cap);
     b->cap = cap;
+    if (fresh) b->data[b->len] = '\0'; /* a C string from the start, as promised */
 }
 
 void lh_buf_append(lh_buf *b, const void *data, size_t n)

@@ -38,6 +38,15 @@ static void test_error(void)
 static void test_buf(void)
 {
     lh_buf b = LH_BUF_INIT;
+    /* a C string from its first allocation: an empty buffer detached, or
+     * one only reserved, reads as "" (fuzz_equery found it unterminated) */
+    char *empty = lh_buf_detach(&b, NULL);
+    CHECK_STR(empty, "");
+    free(empty);
+    lh_buf_reserve(&b, 10);
+    CHECK_STR(b.data, "");
+    lh_buf_free(&b);
+    lh_buf_init(&b);
     lh_buf_append_str(&b, "abc");
     lh_buf_printf(&b, "-%d-", 42);
     CHECK_STR(b.data, "abc-42-");
