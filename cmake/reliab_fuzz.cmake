@@ -1,9 +1,10 @@
 # libFuzzer targets of the reliability suite, clang only, like
 # cmake/pq_fuzz.cmake: FtM entity lines (lh_entity_explode + aggregate),
 # statement CSV (lh_stmt_csv_next), Delta log replay (lh_delta_snapshot_load
-# over a crafted local log). The core, format and model sources are built
-# once with coverage instrumentation and shared. Short deterministic runs
-# are the ctests fuzz_entity, fuzz_stmt_csv, fuzz_delta_log (merge.sh skips
+# over a crafted local log), `-q` query strings (lh_equery_parse + match).
+# The core, format and model sources are built once with coverage
+# instrumentation and shared. Short deterministic runs are the ctests
+# fuzz_entity, fuzz_stmt_csv, fuzz_delta_log, fuzz_equery (merge.sh skips
 # *fuzz*); seeds in tests/fuzz/corpus/<name>, new inputs in the build dir.
 if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
   file(GLOB LH_FUZZ_REL_SOURCES CONFIGURE_DEPENDS src/core/*.c src/format/*.c src/model/*.c)
@@ -12,7 +13,7 @@ if(CMAKE_C_COMPILER_ID STREQUAL "Clang")
   target_include_directories(lh_fuzz_rel PRIVATE include src ${SNAPPY_INCLUDE} ${CSV_INCLUDE}
     ${DYNLIBS_INCLUDE_DIRS})
   target_link_libraries(lh_fuzz_rel PRIVATE PkgConfig::DEPS ${CMAKE_DL_LIBS})
-  foreach(name entity stmt_csv delta_log)
+  foreach(name entity stmt_csv delta_log equery)
     add_executable(fuzz_${name} tests/fuzz/fuzz_${name}.c $<TARGET_OBJECTS:lh_fuzz_rel>)
     target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer,address,undefined)
