@@ -86,10 +86,19 @@ static lh_status resolve_field(const lh_model *m, const char *key, const char *f
     static const struct {
         const char *name;
         field_kind kind;
-    } META[] = {{"id", F_ID},           {"_id", F_ID},           {"entity_id", F_ID},
-                {"canonical_id", F_CANONICAL_ID}, {"dataset", F_DATASET}, {"datasets", F_DATASET},
-                {"collection_id", F_DATASET}, {"collections", F_DATASET}, {"schema", F_SCHEMA},
-                {"schemata", F_SCHEMATA}};
+    } META[] = {
+        /* the reference's meta fields, with Aleph's aliases */
+        {"id", F_ID},
+        {"_id", F_ID},
+        {"entity_id", F_ID},
+        {"canonical_id", F_CANONICAL_ID},
+        {"dataset", F_DATASET},
+        {"datasets", F_DATASET},
+        {"collection_id", F_DATASET},
+        {"collections", F_DATASET},
+        {"schema", F_SCHEMA},
+        {"schemata", F_SCHEMATA},
+    };
     *name = NULL;
     for (size_t i = 0; i < sizeof META / sizeof *META; i++)
         if (strcmp(field, META[i].name) == 0) {
@@ -110,8 +119,9 @@ static lh_status resolve_field(const lh_model *m, const char *key, const char *f
     if (lh_str_startswith(field, "group.")) {
         const char *type = lh_model_group_type(m, field + strlen("group."));
         if (!type)
-            return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: no property type has the group `%s`",
-                                key, field + strlen("group."));
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "query: `%s`: no property type has the group `%s`", key,
+                                field + strlen("group."));
         *kind = F_GROUP;
         *name = lh_strdup(type);
         return LH_OK;
@@ -124,14 +134,18 @@ static lh_status resolve_field(const lh_model *m, const char *key, const char *f
                         "entity_id, canonical_id, dataset, schema or schemata)", key, field);
 }
 
-static lh_status check_schemata(const lh_model *m, const char *key, const leaf *l, lh_error *err)
+/* A schema leaf compared for equality, and every schemata leaf, names
+ * schemata of the model (as the reference checks them). */
+static lh_status check_schema_names(const lh_model *m, const char *key, const leaf *l,
+                                    lh_error *err)
 {
+    if (l->kind == F_SCHEMATA && l->op != OP_EQ)
+        return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: schemata takes names only", key);
+    if ((l->kind != F_SCHEMA && l->kind != F_SCHEMATA) || l->op != OP_EQ) return LH_OK;
     for (size_t i = 0; i < l->values.len; i++)
         if (!lh_model_schema(m, l->values.items[i]))
             return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: unknown schema `%s`", key,
                                 l->values.items[i]);
-    if (l->op != OP_EQ || l->mode == M_EMPTY)
-        return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: schemata takes names only", key);
     return LH_OK;
 }
 
@@ -160,18 +174,13 @@ static lh_status parse_leaf(lh_equery *q, const char *key, const lh_strlist *val
     if (l->mode == M_EMPTY && l->kind != F_PROP && l->kind != F_GROUP)
         return lh_error_set(err, LH_ERR_INVALID,
                             "query: `%s`: empty: takes a property or a group here", key);
-    if (l->kind == F_SCHEMATA) LH_TRY(check_schemata(q->m, key, l, err));
+    LH_TRY(check_schema_names(q->m, key, l, err));
     /* ASCII case folding only: the reference lowers Unicode */
     if (l->op == OP_ILIKE)
         for (const char *c = l->values.items[0]; *c; c++)
             if ((unsigned char)*c >= 0x80)
                 return lh_error_set(err, LH_ERR_INVALID,
                                     "query: `%s`: ilike takes ASCII text only here", key);
-    if (l->kind == F_SCHEMA && l->op == OP_EQ)
-        for (size_t i = 0; i < l->values.len; i++)
-            if (!lh_model_schema(q->m, l->values.items[i]))
-                return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: unknown schema `%s`", key,
-                                    l->values.items[i]);
     return LH_OK;
 }
 
