@@ -297,12 +297,26 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     if (f->q.value && !f->q.prop) return lh_cli_usage_error(cli, "--value needs --prop");
     size_t nq = 0;
     const char *const *qs = f->equery ? lh_equery_schemata(f->equery, &nq) : NULL;
-    /* the query's schemata name the rows every match has: read only those */
     if (f->schemata.len) qs = NULL; /* -s says which rows to read */
+    /* What every match of the query has, for the store to skip the rest:
+     * a row of one property (type) and value, else rows of its schemata.
+     * The store wants both of one row: only one of them goes down. */
+    const char *prop = NULL, *type = NULL, *value = NULL;
+    bool by_value = f->equery && !f->q.prop && !f->schemata.len &&
+                    lh_equery_value_row(f->equery, &prop, &type, &value);
+    if (by_value) {
+        f->q.prop = prop;
+        f->q.prop_type = type;
+        f->q.value = value;
+    }
     for (size_t i = 0; qs && i < nq; i++) {
         const char *b = lh_schema_bucket(lh_model_schema(m, qs[i]));
-        lh_strlist_push(&f->schemata, qs[i]);
+        if (!by_value) lh_strlist_push(&f->schemata, qs[i]);
         if (!lh_strlist_contains(&f->buckets, b)) lh_strlist_push(&f->buckets, b);
+    }
+    if (f->buckets.len && !f->schemata.len) { /* their partitions only */
+        f->q.buckets = (const char *const *)f->buckets.items;
+        f->q.num_buckets = f->buckets.len;
     }
     if (f->equery) {
         f->q.match = lh_equery_match_cb;

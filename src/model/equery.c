@@ -407,6 +407,21 @@ bool lh_equery_match_cb(const void *ctx, const lh_statement *rows, size_t n)
     return lh_equery_match(ctx, rows, n);
 }
 
+bool lh_equery_value_row(const lh_equery *q, const char **prop, const char **prop_type,
+                         const char **value)
+{
+    *prop = *prop_type = *value = NULL;
+    for (size_t i = 0; i < q->n; i++) {
+        const leaf *l = &q->leaves[i];
+        if (l->mode != M_FILTER || l->op != OP_EQ || l->values.len != 1) continue;
+        if (l->kind != F_PROP && l->kind != F_GROUP) continue;
+        *(l->kind == F_PROP ? prop : prop_type) = l->field;
+        *value = l->values.items[0];
+        return true;
+    }
+    return false;
+}
+
 const char *const *lh_equery_schemata(const lh_equery *q, size_t *n)
 {
     *n = q->schemata.len;

@@ -52,7 +52,8 @@ static bool row_matches(const reader *r, const lh_statement *s)
     if (!has_id(r, s->entity_id)) return false;
     if (!has_schema(q, s->schema)) return false;
     if (q->prop && strcmp(q->prop, s->prop) != 0) return false;
-    if (q->prop && q->value && strcmp(q->value, s->value) != 0) return false;
+    if (q->prop_type && (!s->prop_type || strcmp(q->prop_type, s->prop_type) != 0)) return false;
+    if ((q->prop || q->prop_type) && q->value && strcmp(q->value, s->value) != 0) return false;
     if (q->changed_since != LH_TS_NULL && s->last_seen < q->changed_since) return false;
     return true;
 }
@@ -84,8 +85,10 @@ static lh_status stream_pair(reader *r, const lh_part *parts, size_t n, entity_h
     for (size_t i = 0; i < n; i++)
         if (part_wanted(r, &parts[i])) wanted[m++] = parts[i];
     const lh_pstore_filter *q = r->q;
-    lh_stmt_pred pred = {q->schemata, q->num_schemata, q->prop, q->prop ? q->value : NULL};
-    bool filtered = q->num_schemata || q->prop;
+    bool by_value = q->prop || q->prop_type;
+    lh_stmt_pred pred = {q->schemata, q->num_schemata, q->prop, by_value ? q->value : NULL,
+                         q->prop_type};
+    bool filtered = q->num_schemata || by_value;
     lh_entity_stream *es = NULL;
     lh_status rc = m ? lh_entity_stream_open(r->ps, wanted, m, r->ids,
                                            r->ids ? q->num_entity_ids : 0,

@@ -714,7 +714,9 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
         rc = match_column(f, rg, LH_COL_SCHEMA, n, pred->schemata, pred->num_schemata, ok, err);
     if (rc == LH_OK && pred->prop)
         rc = match_column(f, rg, LH_COL_PROP, n, &pred->prop, 1, ok, err);
-    if (rc == LH_OK && pred->prop && pred->value)
+    if (rc == LH_OK && pred->prop_type)
+        rc = match_column(f, rg, LH_COL_PROP_TYPE, n, &pred->prop_type, 1, ok, err);
+    if (rc == LH_OK && (pred->prop || pred->prop_type) && pred->value)
         rc = match_column(f, rg, LH_COL_VALUE, n, &pred->value, 1, ok, err);
     /* keep whole entities: runs of equal entity_id (the file is sorted) */
     uint64_t col_first = 0;

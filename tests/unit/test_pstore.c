@@ -489,6 +489,17 @@ static void test_many_files(void)
         CHECK_OK(lh_pstore_query(ps, &q, order_fn, &f3, &err), &err);
         CHECK_INT(f3.bad, 0);
         CHECK_INT(f3.entities, in_file3);
+        /* the same by the property's type; another type finds nothing */
+        q.prop = NULL;
+        q.prop_type = "name";
+        order_check t3 = {.want_rows = want};
+        CHECK_OK(lh_pstore_query(ps, &q, order_fn, &t3, &err), &err);
+        CHECK_INT(t3.bad, 0);
+        CHECK_INT(t3.entities, in_file3);
+        q.prop_type = "date";
+        order_check none = {.want_rows = want};
+        CHECK_OK(lh_pstore_query(ps, &q, order_fn, &none, &err), &err);
+        CHECK_INT(none.entities, 0);
         /* lookups by id of entities across data pages (rows 1998-2000,
          * 3999-4001) read what a scan reads */
         const char *across[] = {"e00666", "e00667", "e01333"};

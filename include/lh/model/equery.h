@@ -42,5 +42,11 @@ bool lh_equery_match_cb(const void *ctx, const lh_statement *rows, size_t n);
  * schemata leaf), for a store to read only their rows' partitions; NULL
  * when the query does not restrict schemata. */
 const char *const *lh_equery_schemata(const lh_equery *q, size_t *n);
+/* A row every matching entity has: of property *prop (or of property type
+ * *prop_type; the other is NULL) with value *value, from the first positive
+ * leaf equal to one value of a property or group; false when there is
+ * none. A store can decode only the entities with such a row. */
+bool lh_equery_value_row(const lh_equery *q, const char **prop, const char **prop_type,
+                         const char **value);
 
 #endif

@@ -114,7 +114,9 @@ typedef struct lh_pstore_filter {
     const char *const *schemata;   /* any of these schema names (caller expands descendants) */
     size_t num_schemata;
     const char *prop;              /* property name, NULL = any */
-    const char *value;             /* with prop: an entity having prop == value */
+    const char *prop_type;         /* property type name, NULL = any */
+    const char *value;             /* with prop or prop_type: an entity having a row of
+                                    * them with this value */
     const char *dataset;
     const char *origin;
     const char *bucket;

@@ -72,11 +72,13 @@ lh_status lh_stmt_file_candidates(lh_stmt_file *f, const char *const *ids, size_
 lh_status lh_stmt_file_read_ids(lh_stmt_file *f, size_t rg, const char *const *ids, size_t n,
                                 lh_stmt_batch *out, lh_error *err);
 /* What a filtered scan looks for in a row: its schema is one of schemata
- * (when any) and, with prop, its prop (and value, when set) match. */
+ * (when any) and, with prop or prop_type, those (and value, when set)
+ * match. */
 typedef struct lh_stmt_pred {
     const char *const *schemata;
     size_t num_schemata;
     const char *prop, *value;
+    const char *prop_type;
 } lh_stmt_pred;
 /* Append the rows of row group rg of the entities that may match pred: an
  * entity with a matching row here, and the row group's first and last
