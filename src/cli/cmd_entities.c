@@ -116,10 +116,7 @@ lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s
     }
     /* the bulk path creates the dataset only when it commits */
     rc = lh_dataset_config_read(st, ds, &cfg, err);
-    if (rc == LH_OK && cfg.exists && shards >= 0 && shards != cfg.shards)
-        rc = lh_error_set(err, LH_ERR_CONFLICT,
-                          "dataset `%s` has %d shards (config.yml); the shard count is fixed at "
-                          "creation", ds, cfg.shards);
+    if (rc == LH_OK) rc = lh_dataset_check_shards(&cfg, ds, shards, err);
     s->shards = cfg.exists ? cfg.shards : shards < 0 ? 0 : shards;
     lh_dataset_config_free(&cfg);
     if (rc != LH_OK) return rc;

@@ -104,20 +104,29 @@ lh_status lh_dataset_config_read(lh_storage *st, const char *name, lh_dataset_co
     return rc;
 }
 
+/* The config.yml of a new dataset. */
+static void new_config(lh_buf *yml, const char *name, int shards)
+{
+    lh_buf_printf(yml, "name: %s\nshards: %d\n", name, shards);
+}
+
+lh_status lh_dataset_check_shards(const lh_dataset_config *cfg, const char *name, int shards,
+                                  lh_error *err)
+{
+    if (!cfg->exists || shards < 0 || shards == cfg->shards) return LH_OK;
+    return lh_error_set(err, LH_ERR_CONFLICT,
+                        "dataset `%s` has %d shards (config.yml), not %d: `maintenance shard "
+                        "--shards %d` re-shards it", name, cfg->shards, shards, shards);
+}
+
 lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
                             lh_dataset_config *cfg, lh_error *err)
 {
     LH_TRY(lh_dataset_config_read(st, name, cfg, err));
-    if (cfg->exists) {
-        if (shards >= 0 && shards != cfg->shards)
-            return lh_error_set(err, LH_ERR_CONFLICT,
-                                "dataset `%s` has %d shards (config.yml); the shard count is "
-                                "fixed at creation", name, cfg->shards);
-        return LH_OK;
-    }
+    if (cfg->exists) return lh_dataset_check_shards(cfg, name, shards, err);
     cfg->shards = shards < 0 ? 0 : shards;
     lh_buf yml = LH_BUF_INIT;
-    lh_buf_printf(&yml, "name: %s\nshards: %d\n", name, cfg->shards);
+    new_config(&yml, name, cfg->shards);
     char *key = config_key(name);
     lh_status rc = lh_storage_put_if_absent(st, key, yml.data, yml.len, err);
     free(key);
@@ -240,7 +249,7 @@ lh_status lh_dataset_set_shards(lh_storage *st, const char *name, int shards, lh
     lh_status rc = lh_storage_read(st, key, &text, err);
     if (rc == LH_ERR_NOT_FOUND) {
         rc = LH_OK;
-        lh_buf_printf(&out, "name: %s\nshards: %d\n", name, shards);
+        new_config(&out, name, shards);
     } else if (rc == LH_OK) {
         rc = with_shards(key, &text, shards, &out, err);
     }

@@ -127,3 +127,10 @@ def test_shard_usage_errors(tmp_path):
         res = ours(lake, "eu", "maintenance", "shard", *args, check=False)
         assert res.returncode == 2 and msg in res.stderr, res.stderr
     assert shards_in_config(lake, "eu") == 0
+    # an import naming another count is refused on both paths, pointing at the re-shard
+    for journal in ([], ["--journal"]):
+        res = ours(lake, "eu", "entities", "import", "-i", SRC, "--shards", "8", *journal,
+                   check=False)
+        assert res.returncode != 0, res.stderr
+        assert "has 0 shards (config.yml), not 8: `maintenance shard --shards 8`" in res.stderr
+    assert shards_in_config(lake, "eu") == 0

@@ -20,8 +20,13 @@ typedef struct lh_dataset_config {
 /* Read `{name}/config.yml`; a missing file gives defaults (exists=false). */
 lh_status lh_dataset_config_read(lh_storage *st, const char *name, lh_dataset_config *cfg,
                                  lh_error *err);
-/* Create `{name}/config.yml` if absent (shards fixed from then on). When it
- * exists with another shard count, LH_ERR_CONFLICT. */
+/* LH_ERR_CONFLICT naming both counts when cfg exists with another shard
+ * count than shards (< 0: any). */
+lh_status lh_dataset_check_shards(const lh_dataset_config *cfg, const char *name, int shards,
+                                  lh_error *err);
+/* Create `{name}/config.yml` if absent (a re-shard changes its count).
+ * When it exists with another shard count, lh_dataset_check_shards's
+ * LH_ERR_CONFLICT. */
 lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
                             lh_dataset_config *cfg, lh_error *err);
 /* Set the shard count in `{name}/config.yml` (after a re-shard: the file
