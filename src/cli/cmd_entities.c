@@ -311,10 +311,6 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
         if (!by_value) lh_strlist_push(&f->schemata, qs[i]);
         if (!lh_strlist_contains(&f->buckets, b)) lh_strlist_push(&f->buckets, b);
     }
-    if (f->buckets.len && !f->schemata.len) { /* their partitions only */
-        f->q.buckets = (const char *const *)f->buckets.items;
-        f->q.num_buckets = f->buckets.len;
-    }
     if (f->equery) {
         f->q.match = lh_equery_match_cb;
         f->q.match_ctx = f->equery;
@@ -322,6 +318,8 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     if (f->schemata.len) {
         f->q.schemata = (const char *const *)f->schemata.items;
         f->q.num_schemata = f->schemata.len;
+    }
+    if (f->buckets.len) { /* the partitions of the wanted schemata only */
         f->q.buckets = (const char *const *)f->buckets.items;
         f->q.num_buckets = f->buckets.len;
     }
