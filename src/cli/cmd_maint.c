@@ -1,6 +1,7 @@
 /* ftm-lakehouse maintenance ...: merge, compact, shard, vacuum, optimize,
  * unlock, destroy, flush and the exports. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -38,18 +39,25 @@ static const char HELP[] =
     "  export-entities [-o FILE]     entities.ftm.json (default: in the dataset)\n"
     "  export-statistics [-o FILE]   statistics.json (default: exports/statistics.json)\n";
 
-static int parse_retention(lh_cli *cli, int argc, char **argv, int *hours, bool *force)
+/* `--NAME N` (a count up to max, INT_MAX: any) and, when force is not
+ * NULL, `--force`; -1 when parsed, else the exit code. */
+static int parse_count(lh_cli *cli, int argc, char **argv, const char *name, int max,
+                       int *count, bool *force)
 {
-    static const struct option opts[] = {{"retention-hours", required_argument, 0, 'r'},
-                                         {"force", no_argument, 0, 'f'},
-                                         {0, 0, 0, 0}};
+    const struct option opts[] = {{name, required_argument, 0, 'n'},
+                                  {"force", no_argument, 0, 'f'},
+                                  {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'r') {
+        if (c == 'n') {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (*end || v < 0) return lh_cli_usage_error(cli, "bad --retention-hours `%s`", optarg);
-            *hours = (int)v;
+            if (*end || !*optarg || v < 0 || v > max) {
+                if (max == INT_MAX) return lh_cli_usage_error(cli, "bad --%s `%s`", name, optarg);
+                return lh_cli_usage_error(cli, "bad --%s `%s` (a count, 0 to %d)", name, optarg,
+                                          max);
+            }
+            *count = (int)v;
         } else if (c == 'f' && force) {
             *force = true;
         } else {
@@ -58,6 +66,11 @@ static int parse_retention(lh_cli *cli, int argc, char **argv, int *hours, bool 
     }
     if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
     return -1;
+}
+
+static int parse_retention(lh_cli *cli, int argc, char **argv, int *hours, bool *force)
+{
+    return parse_count(cli, argc, argv, "retention-hours", INT_MAX, hours, force);
 }
 
 static void print_report(const char *what, const lh_pstore_report *r)
@@ -163,27 +176,9 @@ static int cmd_optimize(lh_cli *cli, int argc, char **argv)
 
 static int parse_shards(lh_cli *cli, int argc, char **argv, int *shards, bool *force)
 {
-    static const struct option opts[] = {{"shards", required_argument, 0, 's'},
-                                         {"force", no_argument, 0, 'f'},
-                                         {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 's') {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || !*optarg || v < 0 || v > LH_PSTORE_MAX_RESHARD)
-                return lh_cli_usage_error(cli, "bad --shards `%s` (a count, 0 to %d)", optarg,
-                                          LH_PSTORE_MAX_RESHARD);
-            *shards = (int)v;
-        } else if (c == 'f') {
-            *force = true;
-        } else {
-            return lh_cli_usage_error(cli, "bad option");
-        }
-    }
-    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
-    if (*shards < 0) return lh_cli_usage_error(cli, "shard needs --shards N");
-    return -1;
+    int u = parse_count(cli, argc, argv, "shards", LH_PSTORE_MAX_RESHARD, shards, force);
+    if (u < 0 && *shards < 0) return lh_cli_usage_error(cli, "shard needs --shards N");
+    return u;
 }
 
 /* As the reference's ShardOperation: the journal drained, the store
