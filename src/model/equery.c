@@ -149,17 +149,32 @@ static lh_status check_schema_names(const lh_model *m, const char *key, const le
     return LH_OK;
 }
 
-/* One `key` with its values (in order of appearance) into a leaf. */
-static lh_status parse_leaf(lh_equery *q, const char *key, const lh_strlist *values, leaf *l,
-                            lh_error *err)
+/* The mode a filter key starts with, and *rest after it; false when the
+ * key is not a filter. */
+static bool key_mode(const char *key, mode *m, const char **rest)
+{
+    static const struct {
+        const char *prefix;
+        mode mode;
+    } MODES[] = {{"filter:", M_FILTER}, {"exclude:", M_EXCLUDE}, {"empty:", M_EMPTY}};
+    for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++)
+        if (lh_str_startswith(key, MODES[i].prefix)) {
+            *m = MODES[i].mode;
+            *rest = key + strlen(MODES[i].prefix);
+            return true;
+        }
+    return false;
+}
+
+/* One filter `key` (its mode, and rest after the mode's prefix) with its
+ * values (in order of appearance) into a leaf. */
+static lh_status parse_leaf(lh_equery *q, const char *key, mode m, const char *rest,
+                            const lh_strlist *values, leaf *l, lh_error *err)
 {
     memset(l, 0, sizeof *l);
     lh_strlist_init(&l->values);
     l->bound_set = -1;
-    const char *rest;
-    if (lh_str_startswith(key, "filter:")) l->mode = M_FILTER, rest = key + 7;
-    else if (lh_str_startswith(key, "exclude:")) l->mode = M_EXCLUDE, rest = key + 8;
-    else l->mode = M_EMPTY, rest = key + 6;
+    l->mode = m;
     for (int o = OP_GTE; o <= OP_ENDS; o++) {
         size_t k = strlen(OP_NAMES[o]);
         if (strncmp(rest, OP_NAMES[o], k) == 0 && rest[k] == ':') {
@@ -204,6 +219,12 @@ static bool is_bound(op o)
     return o == OP_GTE || o == OP_GT || o == OP_LTE || o == OP_LT;
 }
 
+/* Whether b is a positive leaf on a's property or group. */
+static bool positive_on_field(const leaf *a, const leaf *b)
+{
+    return b->mode == M_FILTER && b->kind == a->kind && strcmp(b->field, a->field) == 0;
+}
+
 /* ftmq's co-reference: positive bounds on one property or group, and no
  * other positive leaf on it, hold of one row together. */
 static void group_bounds(lh_equery *q)
@@ -215,18 +236,13 @@ static void group_bounds(lh_equery *q)
         bool all_bounds = true;
         size_t same = 0;
         for (size_t j = 0; j < q->n; j++) {
-            const leaf *b = &q->leaves[j];
-            if (b->mode != M_FILTER || b->kind != a->kind || strcmp(b->field, a->field) != 0)
-                continue;
+            if (!positive_on_field(a, &q->leaves[j])) continue;
             same++;
-            all_bounds = all_bounds && is_bound(b->op);
+            all_bounds = all_bounds && is_bound(q->leaves[j].op);
         }
         if (same < 2 || !all_bounds) continue;
-        for (size_t j = 0; j < q->n; j++) {
-            leaf *b = &q->leaves[j];
-            if (b->mode == M_FILTER && b->kind == a->kind && strcmp(b->field, a->field) == 0)
-                b->bound_set = (int)i;
-        }
+        for (size_t j = 0; j < q->n; j++)
+            if (positive_on_field(a, &q->leaves[j])) q->leaves[j].bound_set = (int)i;
     }
 }
 
@@ -295,13 +311,13 @@ lh_status lh_equery_parse(const lh_model *m, const char *text, lh_equery **out, 
     q->leaves = lh_calloc(p.keys.len ? p.keys.len : 1, sizeof *q->leaves);
     lh_status rc = LH_OK;
     for (size_t i = 0; rc == LH_OK && i < p.keys.len; i++) {
-        const char *key = p.keys.items[i];
-        if (!lh_str_startswith(key, "filter:") && !lh_str_startswith(key, "exclude:") &&
-            !lh_str_startswith(key, "empty:")) {
+        const char *key = p.keys.items[i], *rest;
+        mode m;
+        if (!key_mode(key, &m, &rest)) {
             rc = refused_key(key, err);
             break;
         }
-        rc = parse_leaf(q, key, &p.values[i], &q->leaves[q->n], err);
+        rc = parse_leaf(q, key, m, rest, &p.values[i], &q->leaves[q->n], err);
         q->n++; /* freed with the query either way */
         if (rc == LH_OK) note_schemata(q, &q->leaves[q->n - 1]);
     }
