@@ -274,7 +274,7 @@ lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
 
 /* .LOCK (appends drained) plus .LOCK-MERGE. */
 lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **merge,
-                                   lh_error *err)
+                                      lh_error *err)
 {
     LH_TRY(lh_fence_acquire_exclusive(ps->st, ps->dataset, ps->opts.lock_max_retries, lock, err));
     lh_status rc = lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_MERGE,
