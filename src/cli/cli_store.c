@@ -4,6 +4,7 @@
 
 #include "cli_store.h"
 #include "lh/core/buf.h"
+#include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
 #include "lh/repository/export.h"
@@ -40,25 +41,42 @@ lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err)
     return rc;
 }
 
-lh_status lh_cli_journal_uri(lh_cli *cli, char **uri, lh_error *err)
+lh_status lh_cli_journal_location(lh_cli *cli, char **uri, bool *exists, lh_error *err)
 {
+    *uri = NULL;
+    *exists = false;
     if (cli->settings.journal_uri && *cli->settings.journal_uri) {
-        *uri = strdup(cli->settings.journal_uri);
+        *uri = lh_strdup(cli->settings.journal_uri);
+        *exists = true;
         return LH_OK;
     }
     lh_storage *st;
     LH_TRY(lh_cli_storage(cli, &st, err));
     char *local = lh_storage_local_path(st, ".journal.db");
-    if (!local)
+    if (!local) return LH_OK;
+    lh_status rc = lh_storage_exists(st, ".journal.db", exists, err);
+    if (rc == LH_OK) {
+        lh_buf b = LH_BUF_INIT;
+        lh_buf_printf(&b, "sqlite:///%s", local);
+        *uri = lh_buf_detach(&b, NULL);
+    }
+    free(local);
+    return rc;
+}
+
+/* The journal's URI, its directory made when it is a new local file. */
+static lh_status journal_uri_to_open(lh_cli *cli, char **uri, lh_error *err)
+{
+    bool exists;
+    LH_TRY(lh_cli_journal_location(cli, uri, &exists, err));
+    if (!*uri)
         return lh_error_set(err, LH_ERR_INVALID,
                             "the lake is not on a local filesystem: set LAKEHOUSE_JOURNAL_URI "
                             "(sqlite:///path or postgresql://...)");
-    /* the lake root may not exist yet; the journal file needs its directory */
-    lh_storage_write(st, ".lakehouse", "ftm-lakehouse\n", 14, err);
-    lh_buf b = LH_BUF_INIT;
-    lh_buf_printf(&b, "sqlite:///%s", local);
-    free(local);
-    *uri = lh_buf_detach(&b, NULL);
+    if (!exists) {
+        /* the lake root may not exist yet; the journal file needs its directory */
+        lh_storage_write(cli->st, ".lakehouse", "ftm-lakehouse\n", 14, err);
+    }
     return LH_OK;
 }
 
@@ -67,7 +85,7 @@ lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err)
     const char *ds;
     LH_TRY(lh_cli_dataset(cli, &ds, err));
     char *uri = NULL;
-    LH_TRY(lh_cli_journal_uri(cli, &uri, err));
+    LH_TRY(journal_uri_to_open(cli, &uri, err));
     /* rows get their shard on insert, so a flush hands them over shard by shard */
     lh_dataset_config cfg;
     lh_status rc = lh_dataset_config_read(cli->st, ds, &cfg, err);

@@ -16,8 +16,11 @@ lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
 /* Stamp a freshness tag of the dataset with the current time. */
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
 
-/* The journal of -d: LAKEHOUSE_JOURNAL_URI or `.journal.db` in a local lake. */
-lh_status lh_cli_journal_uri(lh_cli *cli, char **uri, lh_error *err);
+/* Where the journal of -d is: LAKEHOUSE_JOURNAL_URI, else `.journal.db` in
+ * a local lake; *uri NULL (and LH_OK) for a lake elsewhere without the
+ * setting. exists: there is a journal to read (a named URI counts as one:
+ * only opening it can tell). */
+lh_status lh_cli_journal_location(lh_cli *cli, char **uri, bool *exists, lh_error *err);
 typedef struct lh_journal lh_journal;
 lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err);
 

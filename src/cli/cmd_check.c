@@ -29,27 +29,14 @@ static const char HELP[] =
     "then a summary. Exit 0 when healthy, 5 otherwise.\n";
 
 /* The journal when one exists; never creates one. */
-static lh_journal *open_journal(lh_cli *cli, lh_storage *st, const char *ds,
-                                lh_check_report *rep)
+static lh_journal *open_journal(lh_cli *cli, const char *ds, lh_check_report *rep)
 {
     char *uri = NULL;
-    if (cli->settings.journal_uri && *cli->settings.journal_uri) {
-        uri = strdup(cli->settings.journal_uri);
-    } else {
-        bool exists = false;
-        lh_error e;
-        char *local = lh_storage_local_path(st, ".journal.db");
-        if (local && lh_storage_exists(st, ".journal.db", &exists, &e) == LH_OK && exists) {
-            lh_buf b = LH_BUF_INIT;
-            lh_buf_printf(&b, "sqlite:///%s", local);
-            uri = lh_buf_detach(&b, NULL);
-        }
-        free(local);
-    }
-    if (!uri) return NULL;
+    bool exists = false;
     lh_journal *j = NULL;
     lh_error e;
-    if (lh_journal_open(uri, ds, NULL, &j, &e) != LH_OK) {
+    if (lh_cli_journal_location(cli, &uri, &exists, &e) != LH_OK ||
+        (exists && lh_journal_open(uri, ds, NULL, &j, &e) != LH_OK)) {
         lh_strlist_push_owned(&rep->problems, lh_asprintf("journal: cannot open: %s", e.msg));
         j = NULL;
     }
@@ -74,7 +61,7 @@ int lh_cmd_check(lh_cli *cli, int argc, char **argv)
     }
     lh_check_report rep;
     lh_check_report_init(&rep);
-    lh_journal *j = open_journal(cli, st, ds, &rep);
+    lh_journal *j = open_journal(cli, ds, &rep);
     lh_status rc = lh_check_dataset(st, ds, cfg.shards, j, quick, &rep, &err);
     lh_journal_free(j);
     lh_dataset_config_free(&cfg);

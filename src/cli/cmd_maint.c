@@ -122,12 +122,11 @@ static int cmd_compact(lh_cli *cli, int argc, char **argv)
  * LAKEHOUSE_JOURNAL_URI names it). */
 static lh_status flush_first(lh_cli *cli, lh_error *err)
 {
-    lh_storage *st = NULL;
-    LH_TRY(lh_cli_storage(cli, &st, err));
-    char *local = lh_storage_local_path(st, ".journal.db");
-    bool has_journal = local || (cli->settings.journal_uri && *cli->settings.journal_uri);
-    free(local);
-    if (!has_journal) return LH_OK;
+    char *uri = NULL;
+    bool exists = false;
+    LH_TRY(lh_cli_journal_location(cli, &uri, &exists, err));
+    free(uri);
+    if (!exists) return LH_OK;
     int64_t flushed = 0;
     LH_TRY(lh_cli_flush(cli, &flushed, err));
     if (flushed)

@@ -137,6 +137,19 @@ def test_optimize_drains_the_journal_first(tmp_path):
     assert "moved from the journal" not in res.stderr
 
 
+def test_maintenance_leaves_a_lake_without_journal_so(tmp_path):
+    """optimize, shard and check on a lake written without the journal
+    neither create one nor report one."""
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json")
+    for cmd in (["optimize"], ["shard", "--shards", "4"], ["check"]):
+        res = ours(lake, "eu", "maintenance", *cmd)
+        assert "journal first" not in res.stderr
+    assert "no journal" in res.stdout
+    assert not (lake / ".journal.db").exists()
+    assert len(ours(lake, "eu", "entities", "iterate").stdout.splitlines()) == 151
+
+
 def test_tags_as_the_reference(tmp_path):
     """The same commands leave only freshness tags the reference writes too,
     among them the operations' own (make, export, optimize)."""
