@@ -1,7 +1,7 @@
 # libFuzzer targets of the reliability suite, clang only, like
 # cmake/pq_fuzz.cmake: FtM entity lines (lh_entity_explode + aggregate),
 # statement CSV (lh_stmt_csv_next), Delta log replay (lh_delta_snapshot_load
-# over a crafted local log), `-q` query strings (lh_equery_parse + match).
+# over a crafted local log), `-q` and `--rql` query strings (both parsers + match).
 # The core, format and model sources are built once with coverage
 # instrumentation and shared. Short deterministic runs are the ctests
 # fuzz_entity, fuzz_stmt_csv, fuzz_delta_log, fuzz_equery (merge.sh skips

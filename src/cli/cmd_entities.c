@@ -227,11 +227,15 @@ static const char ITERATE_HELP[] =
     "  -q, --query PARAMS     Only entities matching the reference's filter\n"
     "                         params, e.g. 'filter:schema=Person&filter:group.\n"
     "                         countries=ru' (filter:, exclude:, empty:; gte, gt,\n"
-    "                         lte, lt, like, ilike, startswith, endswith)\n";
+    "                         lte, lt, like, ilike, startswith, endswith)\n"
+    "  --rql QUERY            The same in the reference's nested RQL, e.g.\n"
+    "                         'and(eq(schema,Person),or(eq(group.countries,de),\n"
+    "                         eq(group.countries,at)))' (and, or, not, eq, ne, lt,\n"
+    "                         le, gt, ge, in, out, like, ilike, contains)\n";
 
 typedef struct filter_opts {
     lh_pstore_filter q;
-    lh_equery *equery; /* -q */
+    lh_equery *equery; /* -q or --rql */
     lh_strlist schemata, buckets, ids;
     const char *output;
     const char *input;
@@ -245,7 +249,8 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
         {"entity-id", required_argument, 0, 'e'},  {"origin", required_argument, 0, 'O'},
         {"prop", required_argument, 0, 'P'},       {"value", required_argument, 0, 'V'},
         {"changed-since", required_argument, 0, 'C'}, {"input", required_argument, 0, 'i'},
-        {"query", required_argument, 0, 'q'},      {"help", no_argument, 0, 'h'},
+        {"query", required_argument, 0, 'q'},      {"rql", required_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     lh_pstore_filter_init(&f->q);
     lh_strlist_init(&f->schemata);
@@ -256,12 +261,13 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     f->equery = NULL;
     int c;
     lh_error err;
+    const char *aleph = NULL, *rql = NULL; /* parsed after the options: both is an error */
     while ((c = getopt_long(argc, argv, "o:s:e:i:q:h", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
-            if (f->equery) return lh_cli_usage_error(cli, "-q given twice");
-            if (lh_equery_parse(m, optarg, &f->equery, &err) != LH_OK)
-                return lh_cli_usage_error(cli, "%s", err.msg);
+        case 'R':
+            if (aleph || rql) return lh_cli_usage_error(cli, "use either -q or --rql, once");
+            *(c == 'q' ? &aleph : &rql) = optarg;
             break;
         case 'o': f->output = optarg; break;
         case 'i': f->input = optarg; break;
@@ -292,6 +298,10 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     }
     if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
     if (f->q.value && !f->q.prop) return lh_cli_usage_error(cli, "--value needs --prop");
+    if ((aleph || rql) &&
+        (aleph ? lh_equery_parse : lh_equery_parse_rql)(m, aleph ? aleph : rql, &f->equery,
+                                                         &err) != LH_OK)
+        return lh_cli_usage_error(cli, "%s", err.msg);
     size_t nq = 0;
     const char *const *qs = f->equery ? lh_equery_schemata(f->equery, &nq) : NULL;
     if (f->schemata.len) qs = NULL; /* -s says which rows to read */

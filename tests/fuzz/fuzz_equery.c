@@ -1,6 +1,6 @@
 /* libFuzzer target: arbitrary bytes as an `entities iterate -q` query
- * string (lh_equery_parse), and what parses matched against a small fixed
- * entity. Built with clang only (cmake/reliab_fuzz.cmake); ctest
+ * string (lh_equery_parse) and as an `--rql` one (lh_equery_parse_rql),
+ * and what parses matched against a small fixed entity and described. Built with clang only (cmake/reliab_fuzz.cmake); ctest
  * fuzz_equery. */
 #include <stddef.h>
 #include <stdint.h>
@@ -41,14 +41,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         row("Person", "country", "country", "de"),
         row("Person", "createdAt", "date", "2025-01-01"),
     };
-    lh_equery *q = NULL;
-    if (lh_equery_parse(m, text, &q, &err) == LH_OK) {
-        (void)lh_equery_match(q, rows, sizeof rows / sizeof *rows);
-        (void)lh_equery_match(q, rows, 0);
-        size_t n;
-        (void)lh_equery_schemata(q, &n);
+    lh_status (*const parsers[])(const lh_model *, const char *, lh_equery **, lh_error *) = {
+        lh_equery_parse, lh_equery_parse_rql};
+    for (size_t p = 0; p < 2; p++) {
+        lh_equery *q = NULL;
+        if (parsers[p](m, text, &q, &err) == LH_OK) {
+            (void)lh_equery_match(q, rows, sizeof rows / sizeof *rows);
+            (void)lh_equery_match(q, rows, 0);
+            size_t n;
+            (void)lh_equery_schemata(q, &n);
+            const char *prop, *type, *value;
+            (void)lh_equery_value_row(q, &prop, &type, &value);
+            lh_buf b = LH_BUF_INIT;
+            lh_equery_describe(q, &b);
+            lh_buf_free(&b);
+        }
+        lh_equery_free(q);
     }
-    lh_equery_free(q);
     free(text);
     return 0;
 }

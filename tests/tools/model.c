@@ -12,6 +12,8 @@
  *                                  entity_id here) -> entity JSON lines
  *   lh-model csv lakehouse|ftm FILE  statement JSON lines -> statement CSV
  *   lh-model import-csv [explode options] FILE  statement CSV -> JSON lines
+ *   lh-model query aleph|rql TEXT  the parsed filter tree as JSON (ftmq's
+ *                                  Expr.to_dict shape); exit 2 if refused
  * LAKEHOUSE_FTM_MODEL selects another model, as in the library. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include <jansson.h>
 
 #include "lh/core/buf.h"
+#include "lh/model/equery.h"
 #include "lh/model/keys.h"
 #include "lh/model/model.h"
 #include "lh/model/stmt_io.h"
@@ -295,6 +298,27 @@ static int cmd_csv(int argc, char **argv)
     return 0;
 }
 
+static int cmd_query(const lh_model *m, int argc, char **argv)
+{
+    if (argc != 2 || (strcmp(argv[0], "aleph") && strcmp(argv[0], "rql"))) {
+        fprintf(stderr, "usage: lh-model query aleph|rql TEXT\n");
+        return 2;
+    }
+    lh_error err;
+    lh_equery *q = NULL;
+    if ((strcmp(argv[0], "rql") ? lh_equery_parse : lh_equery_parse_rql)(m, argv[1], &q, &err) !=
+        LH_OK) {
+        fprintf(stderr, "lh-model: %s\n", err.msg);
+        return 2;
+    }
+    lh_buf out = LH_BUF_INIT;
+    lh_equery_describe(q, &out);
+    printf("%s\n", out.data);
+    lh_buf_free(&out);
+    lh_equery_free(q);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -318,6 +342,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "aggregate")) return cmd_aggregate(m, argc - 2, argv + 2);
     if (!strcmp(argv[1], "csv")) return cmd_csv(argc - 2, argv + 2);
     if (!strcmp(argv[1], "import-csv")) return cmd_import_csv(m, argc - 2, argv + 2);
+    if (!strcmp(argv[1], "query")) return cmd_query(m, argc - 2, argv + 2);
     fprintf(stderr, "lh-model: unknown command %s\n", argv[1]);
     return 2;
 }

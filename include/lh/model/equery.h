@@ -1,6 +1,8 @@
-/* Entity filters in the reference CLI's `-q` grammar (ftmq's Aleph params,
- * `filter:schema=Person&filter:group.countries=ru`), evaluated on one
- * entity's statements as ftmq evaluates them over a statement table:
+/* Entity filters in the reference CLI's two grammars, `-q` (ftmq's Aleph
+ * params, `filter:schema=Person&filter:group.countries=ru`) and `--rql`
+ * (pyrql's RQL, `and(eq(schema,Person),or(eq(group.countries,de),
+ * eq(group.countries,at)))`), parsed into ftmq's filter tree and evaluated
+ * on one entity's statements as ftmq evaluates it over a statement table:
  *
  * - `filter:FIELD=V` (a key given twice: any of its values), `exclude:...`
  *   (no row matches: entities without the field are kept), `empty:FIELD`
@@ -14,15 +16,23 @@
  *   type with a matching value).
  * - Leaves AND; bounds (gte/gt/lte/lt) on one property or group hold of
  *   one row together, every other leaf of some row of its own.
+ * - RQL adds or(), not(), `(a|b)`, ne / out (some row of the field with
+ *   another value; on schema and schemata: no row of them), in / out over
+ *   an array `(a,b)`, contains (= like), `*` dropped from like values;
+ *   values converted as pyrql converts them (`007` reads 7, `true` True),
+ *   bare field names read as properties.
  *
  * Refused, naming what: sort, limit, offset, facets, metrics, select,
- * context fields, `year`, and any other key. Values are percent-decoded. */
+ * aggregations, context fields, `year`, null values, typed values other
+ * than string:, number:, boolean:, and any other key or operator. Values
+ * are percent-decoded. */
 #ifndef LH_MODEL_EQUERY_H
 #define LH_MODEL_EQUERY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lh/core/buf.h"
 #include "lh/core/error.h"
 #include "lh/model/model.h"
 #include "lh/model/statement.h"
@@ -31,7 +41,15 @@ typedef struct lh_equery lh_equery;
 
 /* LH_ERR_INVALID naming the parameter when text is not understood. */
 lh_status lh_equery_parse(const lh_model *m, const char *text, lh_equery **out, lh_error *err);
+/* The same for RQL text; empty text (or a top-level `and()`) filters
+ * nothing. */
+lh_status lh_equery_parse_rql(const lh_model *m, const char *text, lh_equery **out,
+                              lh_error *err);
 void lh_equery_free(lh_equery *q);
+
+/* The filter tree as JSON in the shape of ftmq's Expr.to_dict (children in
+ * byte order of their JSON), `null` when there is none. */
+void lh_equery_describe(const lh_equery *q, lh_buf *out);
 
 /* Whether the entity of rows (its live statements) matches. */
 bool lh_equery_match(const lh_equery *q, const lh_statement *rows, size_t n);

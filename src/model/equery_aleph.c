@@ -1,0 +1,173 @@
+/* The `-q` grammar: ftmq's Aleph params (`filter:schema=Person&...`) into
+ * a filter tree, as ftmq's params_to_expr builds it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "equery_int.h"
+#include "lh/core/buf.h"
+#include "lh/core/mem.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+char *eq_unquote(const char *s, size_t n)
+{
+    lh_buf b = LH_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
+            (lo = hexval(s[i + 2])) >= 0) {
+            lh_buf_append_byte(&b, (char)(hi * 16 + lo));
+            i += 2;
+        } else {
+            lh_buf_append_byte(&b, s[i]);
+        }
+    }
+    return lh_buf_detach(&b, NULL);
+}
+
+typedef enum mode { M_FILTER, M_EXCLUDE, M_EMPTY } mode;
+
+/* The mode a filter key starts with, and *rest after it; false when the
+ * key is not a filter. */
+static bool key_mode(const char *key, mode *m, const char **rest)
+{
+    static const struct {
+        const char *prefix;
+        mode mode;
+    } MODES[] = {{"filter:", M_FILTER}, {"exclude:", M_EXCLUDE}, {"empty:", M_EMPTY}};
+    for (size_t i = 0; i < sizeof MODES / sizeof *MODES; i++)
+        if (lh_str_startswith(key, MODES[i].prefix)) {
+            *m = MODES[i].mode;
+            *rest = key + strlen(MODES[i].prefix);
+            return true;
+        }
+    return false;
+}
+
+/* One filter key (its mode, rest after the mode's prefix) with its values
+ * (in order of appearance) into ftmq's node: `filter:OP:FIELD=V`, a key
+ * given twice an `in`, `exclude:` the node negated (entities without the
+ * field kept), `empty:` a null leaf. */
+static lh_status parse_param(const lh_model *m, const char *key, mode md, const char *rest,
+                             const lh_strlist *values, eq_node **out, lh_error *err)
+{
+    static const struct {
+        const char *name;
+        eq_op op;
+    } OPS[] = {{"gte", OP_GTE},     {"gt", OP_GT},       {"lte", OP_LTE},
+               {"lt", OP_LT},       {"like", OP_LIKE},   {"ilike", OP_ILIKE},
+               {"startswith", OP_STARTS}, {"endswith", OP_ENDS}};
+    eq_op op = md == M_EMPTY ? OP_EMPTY : OP_EQ;
+    bool explicit_op = false;
+    for (size_t o = 0; o < sizeof OPS / sizeof *OPS; o++) {
+        size_t k = strlen(OPS[o].name);
+        if (strncmp(rest, OPS[o].name, k) == 0 && rest[k] == ':') {
+            explicit_op = true;
+            if (md != M_EMPTY) op = OPS[o].op;
+            rest += k + 1;
+            break;
+        }
+    }
+    bool list = op == OP_EQ && !explicit_op && values->len > 1;
+    lh_strlist vals;
+    lh_strlist_init(&vals);
+    for (size_t i = 0; i < values->len && (list || i == 0); i++)
+        lh_strlist_push(&vals, values->items[i]);
+    char *ctx = lh_asprintf("query: `%s`", key);
+    eq_leaf *l = NULL;
+    lh_status rc = eq_leaf_new(m, ctx, rest, false, op, list, &vals, &l, err);
+    free(ctx);
+    lh_strlist_free(&vals);
+    if (rc != LH_OK) return rc;
+    *out = eq_node_of_leaf(l);
+    if (md == M_EXCLUDE) (*out)->negated = true;
+    return LH_OK;
+}
+
+/* The query string split into keys, each with its values in order. */
+typedef struct params {
+    lh_strlist keys;
+    lh_strlist *values;
+} params;
+
+static void params_free(params *p)
+{
+    for (size_t i = 0; i < p->keys.len; i++) lh_strlist_free(&p->values[i]);
+    free(p->values);
+    lh_strlist_free(&p->keys);
+}
+
+static void params_split(const char *text, params *p)
+{
+    lh_strlist_init(&p->keys);
+    p->values = NULL;
+    for (const char *s = text; *s;) {
+        const char *end = strchr(s, '&');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len) {
+            const char *eq = memchr(s, '=', len);
+            size_t klen = eq ? (size_t)(eq - s) : len;
+            char *key = lh_strndup(s, klen);
+            char *val = eq ? eq_unquote(eq + 1, len - klen - 1) : lh_strdup("");
+            size_t k = 0;
+            while (k < p->keys.len && strcmp(p->keys.items[k], key) != 0) k++;
+            if (k == p->keys.len) {
+                lh_strlist_push_owned(&p->keys, key);
+                p->values = lh_realloc(p->values, p->keys.len * sizeof *p->values);
+                lh_strlist_init(&p->values[k]);
+            } else {
+                free(key);
+            }
+            lh_strlist_push_owned(&p->values[k], val);
+        }
+        s += len + (end ? 1 : 0);
+    }
+}
+
+static lh_status refused_key(const char *key, lh_error *err)
+{
+    static const char *const REFUSED[] = {"sort", "limit", "offset", "facet", "facet_sort",
+                                          "select"};
+    for (size_t i = 0; i < sizeof REFUSED / sizeof *REFUSED; i++)
+        if (strcmp(key, REFUSED[i]) == 0)
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "query: `%s` is not supported here (filters only: filter:, "
+                                "exclude:, empty:)", key);
+    if (lh_str_startswith(key, "metric:") || lh_str_startswith(key, "facet_size:"))
+        return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: aggregations are not supported here",
+                            key);
+    return lh_error_set(err, LH_ERR_INVALID,
+                        "query: unknown parameter `%s` (expected filter:, exclude: or empty:)", key);
+}
+
+lh_status lh_equery_parse(const lh_model *m, const char *text, lh_equery **out, lh_error *err)
+{
+    *out = NULL;
+    params p;
+    params_split(text ? text : "", &p);
+    eq_item *items = lh_calloc(p.keys.len ? p.keys.len : 1, sizeof *items);
+    size_t n = 0;
+    lh_status rc = LH_OK;
+    for (size_t i = 0; rc == LH_OK && i < p.keys.len; i++) {
+        const char *key = p.keys.items[i], *rest;
+        mode md;
+        if (!key_mode(key, &md, &rest)) rc = refused_key(key, err);
+        else if ((rc = parse_param(m, key, md, rest, &p.values[i], &items[n].node, err)) == LH_OK)
+            n++;
+    }
+    params_free(&p);
+    if (rc != LH_OK) {
+        for (size_t i = 0; i < n; i++) eq_node_free(items[i].node);
+        free(items);
+        return rc;
+    }
+    *out = eq_query_new(m, eq_combine(false, items, n));
+    free(items);
+    return LH_OK;
+}
