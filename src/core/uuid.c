@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "lh/core/str.h"
 #include "lh/core/timeutil.h"
 
 static lh_status random_bytes(void *dst, size_t n, lh_error *err)
@@ -66,14 +67,6 @@ void lh_uuid_format(const lh_uuid *u, char out[LH_UUID_STR_LEN + 1])
     out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 lh_status lh_uuid_parse(const char *s, lh_uuid *out, lh_error *err)
 {
     if (strlen(s) != LH_UUID_STR_LEN) goto bad;
@@ -84,7 +77,7 @@ lh_status lh_uuid_parse(const char *s, lh_uuid *out, lh_error *err)
             i++;
             continue;
         }
-        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        int hi = lh_hex_value(s[i]), lo = lh_hex_value(s[i + 1]);
         if (hi < 0 || lo < 0) goto bad;
         out->b[o++] = (uint8_t)(hi << 4 | lo);
         i += 2;

@@ -10,6 +10,7 @@
 
 #include "format/delta_internal.h"
 #include "lh/core/mem.h"
+#include "lh/core/str.h"
 #include "lh/core/timeutil.h"
 
 /* ------------------------------------------------------------------ maps */
@@ -198,19 +199,11 @@ void lh_delta_path_encode(const char *path, lh_buf *out)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 lh_status lh_delta_path_decode(const char *raw, lh_buf *out, lh_error *err)
 {
     for (const char *p = raw; *p; p++) {
         if (*p == '%') {
-            int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
+            int hi = lh_hex_value(p[1]), lo = hi >= 0 ? lh_hex_value(p[2]) : -1;
             if (hi < 0 || lo < 0)
                 return lh_error_set(err, LH_ERR_CORRUPT, "bad percent escape in path \"%.200s\"", raw);
             lh_buf_append_byte(out, (uint8_t)(hi * 16 + lo));

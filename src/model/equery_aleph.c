@@ -7,21 +7,13 @@
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 char *eq_unquote(const char *s, size_t n)
 {
     lh_buf b = LH_BUF_INIT;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-            (lo = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = lh_hex_value(s[i + 1])) >= 0 &&
+            (lo = lh_hex_value(s[i + 2])) >= 0) {
             lh_buf_append_byte(&b, (char)(hi * 16 + lo));
             i += 2;
         } else {

@@ -120,14 +120,6 @@ static bool keyword(const char *s, const char *word)
     return strncmp(s, word, n) == 0 && !ident_char(s[n]);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* The string token at s: its length, and (out non-NULL) its decoded text.
  * Non-ASCII bytes are taken as letters (pyparsing takes Unicode letters
  * and digits only). An escape of a byte above 0x7f decodes, alone, to
@@ -137,8 +129,8 @@ static size_t string_len(const char *s, lh_buf *out, bool *nul)
     size_t i = 0;
     for (;;) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '%' && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            int v = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+        if (c == '%' && lh_hex_value(s[i + 1]) >= 0 && lh_hex_value(s[i + 2]) >= 0) {
+            int v = lh_hex_value(s[i + 1]) * 16 + lh_hex_value(s[i + 2]);
             if (out && v >= 0x80) lh_buf_append(out, "\xef\xbf\xbd", 3);
             else if (out) lh_buf_append_byte(out, (char)v);
             if (v == 0 && nul) *nul = true;

@@ -18,6 +18,9 @@ size_t lh_utf8_decode(const char *s, size_t n, uint32_t *cp);
 /* Encode cp into out (>= 4 bytes); returns bytes written. */
 size_t lh_utf8_encode(uint32_t cp, char *out);
 
+/* The value of hex digit c, -1 when c is none. */
+int lh_hex_value(char c);
+
 bool lh_str_startswith(const char *s, const char *prefix);
 bool lh_str_endswith(const char *s, const char *suffix);
 /* Byte-wise comparison of (a, an) and (b, bn), as parquet orders strings. */
