@@ -227,7 +227,8 @@ static const char ITERATE_HELP[] =
     "  -q, --query PARAMS     Only entities matching the reference's filter\n"
     "                         params, e.g. 'filter:schema=Person&filter:group.\n"
     "                         countries=ru' (filter:, exclude:, empty:; gte, gt,\n"
-    "                         lte, lt, like, ilike, startswith, endswith)\n"
+    "                         lte, lt, like, ilike, startswith, endswith;\n"
+    "                         sort=properties.NAME[:desc], limit=N, offset=N)\n"
     "  --rql QUERY            The same in the reference's nested RQL, e.g.\n"
     "                         'and(eq(schema,Person),or(eq(group.countries,de),\n"
     "                         eq(group.countries,at)))' (and, or, not, eq, ne, lt,\n"
@@ -367,7 +368,12 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
     lh_progress prog;
     lh_progress_start(&prog, "entities");
     uint64_t n = 0;
-    if (rc == LH_OK)
+    lh_equery_order order;
+    if (rc == LH_OK && f.equery && lh_equery_order_of(f.equery, &order))
+        rc = lh_export_entities_ordered(ps, m, &f.q, LH_AGG_CONTEXT_ORDER, &order,
+                                        (size_t)cli->settings.sort_memory_mb << 20, out,
+                                        lh_progress_cb, &prog, &n, &err);
+    else if (rc == LH_OK)
         rc = lh_export_entities(ps, m, &f.q, LH_AGG_CONTEXT_ORDER, NULL, NULL, out, lh_progress_cb,
                                 &prog, &n, &err);
     lh_progress_done(&prog);

@@ -43,6 +43,8 @@ lh_status lh_settings_load(lh_settings *s, lh_error *err)
     s->lock_backoff_ms = (int)v;
     if ((rc = env_int("LAKEHOUSE_WORKERS", 0, 0, 64, &v, err)) != LH_OK) goto fail;
     s->workers = (int)v;
+    if ((rc = env_int("LAKEHOUSE_SORT_MEMORY_MB", 64, 1, 1 << 20, &v, err)) != LH_OK) goto fail;
+    s->sort_memory_mb = v;
     return LH_OK;
 fail:
     lh_settings_free(s);

@@ -318,6 +318,7 @@ lh_equery *eq_query_new(const lh_model *m, eq_node *root)
     lh_equery *q = lh_calloc(1, sizeof *q);
     q->m = m;
     q->root = root;
+    q->limit = -1;
     lh_strlist_init(&q->schemata);
     if (root) group_bounds(root);
     const eq_node *top = top_conjunction(q);
@@ -331,6 +332,7 @@ void lh_equery_free(lh_equery *q)
     if (!q) return;
     eq_node_free(q->root);
     lh_strlist_free(&q->schemata);
+    free(q->sort_prop);
     free(q);
 }
 
@@ -490,4 +492,91 @@ const char *const *lh_equery_schemata(const lh_equery *q, size_t *n)
 {
     *n = q->schemata.len;
     return q->has_schemata ? (const char *const *)q->schemata.items : NULL;
+}
+
+bool lh_equery_order_of(const lh_equery *q, lh_equery_order *out)
+{
+    out->sort_prop = q->sort_prop;
+    out->descending = q->sort_desc;
+    out->numeric = q->sort_numeric;
+    out->limit = q->limit;
+    out->offset = q->offset;
+    return q->ordered;
+}
+
+/* A run of digits at *v, DuckDB's `_` allowed between two of them, into
+ * out (at most cap, else false); *v is moved past it. */
+static bool digit_run(const char **v, char *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    const char *p = *v;
+    while ((*p >= '0' && *p <= '9') || (*p == '_' && p > *v && p[-1] >= '0' && p[-1] <= '9' &&
+                                          p[1] >= '0' && p[1] <= '9')) {
+        if (*p != '_') {
+            if (*n == cap) return false;
+            out[(*n)++] = *p;
+        }
+        p++;
+    }
+    *v = p;
+    return true;
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+bool lh_equery_numeric(const char *v, int64_t *milli)
+{
+    enum { CAP = 256 };
+    char ip[CAP], fp[CAP], ep[8];
+    size_t ni = 0, nf = 0, ne = 0;
+    while (is_space(*v)) v++;
+    bool neg = *v == '-';
+    if (*v == '+' || *v == '-') v++;
+    if (!digit_run(&v, ip, CAP, &ni)) return false;
+    if (*v == '.') {
+        v++;
+        if (!digit_run(&v, fp, CAP, &nf)) return false;
+    }
+    if (!ni && !nf) return false;
+    bool has_exp = *v == 'e' || *v == 'E';
+    int exp10 = 0;
+    if (has_exp) {
+        v++;
+        bool eneg = *v == '-';
+        if (*v == '+' || *v == '-') v++;
+        if (!digit_run(&v, ep, sizeof ep - 1, &ne) || !ne) return false;
+        ep[ne] = '\0';
+        exp10 = eneg ? -atoi(ep) : atoi(ep);
+    }
+    while (is_space(*v)) v++;
+    if (*v) return false;
+    /* the significant digits: leading zeros of the integer part dropped */
+    size_t lead = 0;
+    while (lead < ni && ip[lead] == '0') lead++;
+    char digits[2 * CAP];
+    size_t nd = ni - lead;
+    memcpy(digits, ip + lead, nd);
+    /* DuckDB reads an exponent's mantissa as a DECIMAL(18,3) first: at most
+     * 15 integer digits, 18 digits in all (the rest cut) */
+    if (has_exp && nd > 15) return false;
+    size_t keep_frac = has_exp && nd + nf > 18 ? 18 - nd : nf;
+    memcpy(digits + nd, fp, keep_frac);
+    nd += keep_frac;
+    exp10 -= (int)keep_frac;
+    /* thousandths: digits * 10^(exp10 + 3), dropped digits rounded half up */
+    int shift = exp10 + 3;
+    size_t keep = shift >= 0 ? nd : (size_t)(-shift) >= nd ? 0 : nd - (size_t)(-shift);
+    size_t sig = 0; /* leading zeros of a fraction do not count */
+    while (sig < keep && digits[sig] == '0') sig++;
+    if (keep > sig && keep - sig + (shift > 0 ? (size_t)shift : 0) > 18) return false;
+    int64_t x = 0;
+    for (size_t i = sig; i < keep; i++) x = x * 10 + (digits[i] - '0');
+    for (int i = 0; i < shift && x; i++) x *= 10;
+    if (shift < 0 && keep < nd && (size_t)(-shift) <= nd && digits[keep] >= '5') x++;
+    if (x > 999999999999999999LL) return false;
+    *milli = neg ? -x : x;
+    return true;
 }

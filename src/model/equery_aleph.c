@@ -1,5 +1,6 @@
 /* The `-q` grammar: ftmq's Aleph params (`filter:schema=Person&...`) into
  * a filter tree, as ftmq's params_to_expr builds it. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,15 +123,81 @@ static void params_split(const char *text, params *p)
     }
 }
 
+/* limit= and offset=: a count, as Python's int() reads one (an empty
+ * value is none). */
+static lh_status parse_count(const char *key, const char *v, int64_t *out, lh_error *err)
+{
+    char *end;
+    while (*v == ' ') v++;
+    if (!*v) return LH_OK;
+    errno = 0;
+    long long n = *v >= '0' && *v <= '9' ? strtoll(v, &end, 10) : -1;
+    while (n >= 0 && *end == ' ') end++;
+    if (n < 0 || *end || errno)
+        return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: `%s` is not a count", key, v);
+    *out = n;
+    return LH_OK;
+}
+
+/* sort=properties.NAME[:desc] (ftmq sorts by other fields too, but by a
+ * row of the property named so: none, so only by id). */
+static lh_status parse_sort(const lh_model *m, lh_equery *q, const char *v, lh_error *err)
+{
+    if (!*v) return LH_OK;
+    const char *colon = strchr(v, ':');
+    size_t n = colon ? (size_t)(colon - v) : strlen(v);
+    char *field = lh_strndup(v, n);
+    const char *prop = lh_str_startswith(field, "properties.") ? field + strlen("properties.") : NULL;
+    bool known = false;
+    for (size_t i = 0; prop && i < lh_model_schema_count(m); i++) {
+        const lh_prop *p = lh_schema_prop(lh_model_schema_at(m, i), prop);
+        known = known || p;
+        q->sort_numeric = q->sort_numeric || (p && strcmp(p->type, "number") == 0);
+    }
+    lh_status rc = LH_OK;
+    if (!prop)
+        rc = lh_error_set(err, LH_ERR_INVALID, "query: `sort`: sorts by properties.NAME here, not "
+                          "`%s`", field);
+    else if (!known)
+        rc = lh_error_set(err, LH_ERR_INVALID, "query: `sort`: no schema has a property `%s`", prop);
+    else
+        q->sort_prop = lh_strdup(prop);
+    q->sort_desc = colon && strcmp(colon + 1, "desc") == 0;
+    free(field);
+    return rc;
+}
+
+/* sort, limit, offset: ftmq's order and slice of the matches. */
+static lh_status parse_order(const lh_model *m, lh_equery *q, const params *p, lh_error *err)
+{
+    static const char *const KEYS[] = {"sort", "limit", "offset"};
+    for (size_t k = 0; k < p->keys.len; k++)
+        for (size_t i = 0; i < 3; i++) {
+            if (strcmp(p->keys.items[k], KEYS[i]) != 0) continue;
+            if (p->values[k].len > 1)
+                return lh_error_set(err, LH_ERR_INVALID, "query: `%s` takes a single value",
+                                    KEYS[i]);
+            const char *v = p->values[k].items[0];
+            if (i == 0) LH_TRY(parse_sort(m, q, v, err));
+            else LH_TRY(parse_count(KEYS[i], v, i == 1 ? &q->limit : &q->offset, err));
+        }
+    q->ordered = q->sort_prop || q->limit >= 0 || q->offset > 0;
+    return LH_OK;
+}
+
+static bool is_order_key(const char *key)
+{
+    return !strcmp(key, "sort") || !strcmp(key, "limit") || !strcmp(key, "offset");
+}
+
 static lh_status refused_key(const char *key, lh_error *err)
 {
-    static const char *const REFUSED[] = {"sort", "limit", "offset", "facet", "facet_sort",
-                                          "select"};
+    static const char *const REFUSED[] = {"facet", "facet_sort", "select"};
     for (size_t i = 0; i < sizeof REFUSED / sizeof *REFUSED; i++)
         if (strcmp(key, REFUSED[i]) == 0)
             return lh_error_set(err, LH_ERR_INVALID,
-                                "query: `%s` is not supported here (filters only: filter:, "
-                                "exclude:, empty:)", key);
+                                "query: `%s` is not supported here (filters, sort, limit and "
+                                "offset only)", key);
     if (lh_str_startswith(key, "metric:") || lh_str_startswith(key, "facet_size:"))
         return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: aggregations are not supported here",
                             key);
@@ -149,17 +216,25 @@ lh_status lh_equery_parse(const lh_model *m, const char *text, lh_equery **out, 
     for (size_t i = 0; rc == LH_OK && i < p.keys.len; i++) {
         const char *key = p.keys.items[i], *rest;
         mode md;
+        if (is_order_key(key)) continue;
         if (!key_mode(key, &md, &rest)) rc = refused_key(key, err);
         else if ((rc = parse_param(m, key, md, rest, &p.values[i], &items[n].node, err)) == LH_OK)
             n++;
     }
-    params_free(&p);
     if (rc != LH_OK) {
         for (size_t i = 0; i < n; i++) eq_node_free(items[i].node);
         free(items);
+        params_free(&p);
         return rc;
     }
-    *out = eq_query_new(m, eq_combine(false, items, n));
+    lh_equery *q = eq_query_new(m, eq_combine(false, items, n));
     free(items);
+    rc = parse_order(m, q, &p, err);
+    params_free(&p);
+    if (rc != LH_OK) {
+        lh_equery_free(q);
+        return rc;
+    }
+    *out = q;
     return LH_OK;
 }

@@ -44,6 +44,9 @@ struct lh_equery {
     eq_node *root; /* NULL: no filter */
     lh_strlist schemata; /* pushdown: names of a positive schema/schemata leaf */
     bool has_schemata;
+    char *sort_prop;     /* -q's order and slice */
+    bool sort_desc, sort_numeric, ordered;
+    int64_t limit, offset;
 };
 
 /* A leaf on field (an ftmq field spelling: a meta name with Aleph's aliases,

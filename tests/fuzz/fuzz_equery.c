@@ -55,9 +55,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             lh_buf b = LH_BUF_INIT;
             lh_equery_describe(q, &b);
             lh_buf_free(&b);
+            lh_equery_order o;
+            (void)lh_equery_order_of(q, &o);
         }
         lh_equery_free(q);
     }
+    int64_t milli;
+    (void)lh_equery_numeric(text, &milli);
     free(text);
     return 0;
 }

@@ -14,6 +14,8 @@
  *   lh-model import-csv [explode options] FILE  statement CSV -> JSON lines
  *   lh-model query aleph|rql TEXT  the parsed filter tree as JSON (ftmq's
  *                                  Expr.to_dict shape); exit 2 if refused
+ *   lh-model numeric VALUE...      each as DuckDB's NUMERIC in thousandths,
+ *                                  or null, one a line
  * LAKEHOUSE_FTM_MODEL selects another model, as in the library. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +345,14 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "csv")) return cmd_csv(argc - 2, argv + 2);
     if (!strcmp(argv[1], "import-csv")) return cmd_import_csv(m, argc - 2, argv + 2);
     if (!strcmp(argv[1], "query")) return cmd_query(m, argc - 2, argv + 2);
+    if (!strcmp(argv[1], "numeric")) {
+        for (int i = 2; i < argc; i++) {
+            int64_t x;
+            if (lh_equery_numeric(argv[i], &x)) printf("%lld\n", (long long)x);
+            else printf("null\n");
+        }
+        return 0;
+    }
     fprintf(stderr, "lh-model: unknown command %s\n", argv[1]);
     return 2;
 }

@@ -240,6 +240,13 @@ static void test_settings(void)
     CHECK_RC(lh_settings_load(&s, &err), LH_ERR_INVALID);
     CHECK(strstr(err.msg, "LAKEHOUSE_WORKERS=\"-1\"") != NULL);
     unsetenv("LAKEHOUSE_WORKERS");
+    CHECK_OK(lh_settings_load(&s, &err), &err);
+    CHECK(s.sort_memory_mb == 64);
+    lh_settings_free(&s);
+    setenv("LAKEHOUSE_SORT_MEMORY_MB", "0", 1);
+    CHECK_RC(lh_settings_load(&s, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "LAKEHOUSE_SORT_MEMORY_MB=\"0\"") != NULL);
+    unsetenv("LAKEHOUSE_SORT_MEMORY_MB");
 }
 
 static void test_keys(void)

@@ -16,6 +16,8 @@ typedef struct lh_settings {
                               * n times this long */
     int workers;             /* LAKEHOUSE_WORKERS: threads for merge/compact, default 0 = one per
                               * online CPU; 1 = no threads at all */
+    int64_t sort_memory_mb;  /* LAKEHOUSE_SORT_MEMORY_MB, default 64: a sorted or sliced query's
+                              * entities in memory before sorted runs go to TMPDIR */
 } lh_settings;
 
 /* Fill s from the environment; LH_ERR_INVALID names a malformed variable.

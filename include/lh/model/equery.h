@@ -22,15 +22,22 @@
  *   values converted as pyrql converts them (`007` reads 7, `true` True),
  *   bare field names read as properties.
  *
- * Refused, naming what: sort, limit, offset, facets, metrics, select,
- * aggregations, context fields, `year`, null values, typed values other
- * than string:, number:, boolean:, and any other key or operator. Values
- * are percent-decoded. */
+ * - `-q` also takes ftmq's order and slice: `sort=properties.NAME[:desc]`
+ *   (by the entity's least value of the property, its greatest when
+ *   descending, numbers of number properties as DuckDB casts them;
+ *   entities without one last, ties by id), `limit=N`, `offset=N`
+ *   (without sort: by entity id).
+ *
+ * Refused, naming what: facets, metrics, select, aggregations, context
+ * fields, `year`, sort by anything but a property, null values, typed
+ * values other than string:, number:, boolean:, and any other key or
+ * operator. Values are percent-decoded. */
 #ifndef LH_MODEL_EQUERY_H
 #define LH_MODEL_EQUERY_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lh/core/buf.h"
 #include "lh/core/error.h"
@@ -55,6 +62,23 @@ void lh_equery_describe(const lh_equery *q, lh_buf *out);
 bool lh_equery_match(const lh_equery *q, const lh_statement *rows, size_t n);
 /* The same as an lh_pstore_filter match callback (ctx is the query). */
 bool lh_equery_match_cb(const void *ctx, const lh_statement *rows, size_t n);
+
+/* The order and slice of a query's matches. */
+typedef struct lh_equery_order {
+    const char *sort_prop; /* NULL: by entity id */
+    bool descending;
+    bool numeric;          /* sort_prop is a number property */
+    int64_t limit;         /* -1: none */
+    int64_t offset;
+} lh_equery_order;
+
+/* The query's order and slice; false when it has neither (matches come in
+ * the store's order). */
+bool lh_equery_order_of(const lh_equery *q, lh_equery_order *out);
+
+/* DuckDB's TRY_CAST(v AS NUMERIC), a DECIMAL(18,3), as thousandths
+ * (rounded half away from zero); false when v is not such a number. */
+bool lh_equery_numeric(const char *v, int64_t *milli);
 
 /* Schema names every matching entity has a row of (a positive schema or
  * schemata leaf), for a store to read only their rows' partitions; NULL

@@ -9,6 +9,7 @@
 #include "lh/core/buf.h"
 #include "lh/core/error.h"
 #include "lh/model/entity.h"
+#include "lh/model/equery.h"
 #include "lh/model/statement.h"
 #include "lh/storage/parquet_store.h"
 
@@ -35,5 +36,14 @@ lh_status lh_export_entities_also(lh_pstore *ps, const lh_model *m, const lh_pst
                                   lh_progress_fn progress, void *progress_ctx,
                                   lh_pstore_entity_fn also, void *also_ctx, uint64_t *entities,
                                   lh_error *err);
+
+/* The entities matching q aggregated to f in order's order and slice (as
+ * ftmq orders a sorted or sliced query); *entities gets the number
+ * written. Memory is bounded: beyond memory_budget bytes of entities,
+ * sorted runs go to unlinked files in TMPDIR (default /tmp). */
+lh_status lh_export_entities_ordered(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
+                                     int agg_flags, const lh_equery_order *order,
+                                     size_t memory_budget, FILE *f, lh_progress_fn progress,
+                                     void *progress_ctx, uint64_t *entities, lh_error *err);
 
 #endif
