@@ -49,8 +49,8 @@ QUERIES = [
 ]
 
 
-# the reference's `entities iterate -q` (cli/entities.py), every query in one
-# process: its CLI would start Python once per query and dataset
+# the reference's `entities iterate -q` / `--rql` (cli/entities.py), every
+# query in one process: its CLI would start Python once per query and dataset
 REF_QUERIES = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -59,12 +59,25 @@ from ftm_lakehouse.cli import parse_query
 from ftm_lakehouse.lake import get_lakehouse
 from ftm_lakehouse.repository.factories import get_entities
 lake, datasets, queries = sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-out = {}
+grammar, ordered = sys.argv[5], sys.argv[6] == "ordered"
+out = {"ids": {}, "totals": {}}
 for ds in datasets:
     repo = get_entities(ds, get_lakehouse(lake).dataset_uri(ds))
-    out[ds] = {q: sorted(e.id for e in repo.query(parse_query(q))) for q in queries}
+    for q in queries:
+        got = [e.id for e in repo.query(parse_query(**{grammar: q}))]
+        out["ids"].setdefault(ds, {})[q] = got if ordered else sorted(got)
+    out["totals"][ds] = sum(1 for _ in repo.query(None))
 print(json.dumps(out))
 """
+
+
+def reference_ids(lake, datasets, queries, grammar="query", ordered=False) -> dict:
+    """{"ids": {dataset: {query: entity ids}}, "totals": {dataset: entities}}
+    from the reference; ids sorted unless ordered (then in its order)."""
+    out = run([sys.executable, "-c", REF_QUERIES, ROOT / "tests" / "interop", lake,
+               json.dumps(list(datasets)), json.dumps(queries), grammar,
+               "ordered" if ordered else "sorted"]).stdout
+    return json.loads(out.strip().splitlines()[-1])  # it logs to stdout first
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +90,7 @@ def lake(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(lake):
-    out = run([sys.executable, "-c", REF_QUERIES, ROOT / "tests" / "interop", lake,
-               json.dumps(list(DATASETS)), json.dumps(QUERIES)]).stdout
-    return json.loads(out.strip().splitlines()[-1])  # it logs to stdout first
+    return reference_ids(lake, DATASETS, QUERIES)["ids"]
 
 
 def ids(text: str) -> list:
@@ -162,14 +173,9 @@ ORDERED = [
     "sort=properties.startDate&exclude:schema=Address&limit=20",
 ]
 
-REF_ORDERED = REF_QUERIES.replace("sorted(e.id for e in", "list(e.id for e in")
-
-
 @pytest.fixture(scope="module")
 def reference_ordered(lake):
-    out = run([sys.executable, "-c", REF_ORDERED, ROOT / "tests" / "interop", lake,
-               json.dumps(list(DATASETS)), json.dumps(ORDERED)]).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return reference_ids(lake, DATASETS, ORDERED, ordered=True)["ids"]
 
 
 def ordered_ids(text: str) -> list:
@@ -238,9 +244,8 @@ def test_a_big_sort_spills_and_reads_back(tmp_path):
     res = ours(lake, "g", "entities", "iterate", "-q", "sort=properties.name", env=nowhere,
                check=False)
     assert res.returncode != 0 and "creating a sort run in" in res.stderr and "nowhere" in res.stderr
-    out = run([sys.executable, "-c", REF_ORDERED, ROOT / "tests" / "interop", lake,
-               json.dumps(["g"]), json.dumps(["sort=properties.name"])]).stdout
-    want = json.loads(out.strip().splitlines()[-1])["g"]["sort=properties.name"]
+    want = reference_ids(lake, ["g"], ["sort=properties.name"], ordered=True)["ids"]["g"][
+        "sort=properties.name"]
     got = ordered_ids(ours(lake, "g", "entities", "iterate", "-q", "sort=properties.name",
                            env=small).stdout)
     assert got == want

@@ -9,20 +9,18 @@ ours in the shape of ftmq's `Expr.to_dict()`, and the reference's is
 is compared as `test_query.py` compares `-q`: the reference's entity ids per
 query over a lake our CLI imported, all computed in one Python process."""
 import json
-import sys
 
 import pytest
 from ftmq import Query
 
-from conftest import ROOT, SHARED_DATA, ref_cli, run, tool
+from conftest import ref_cli, run, tool
 from test_cli import ours
+from test_query import DATASETS, ids, lake, reference_ids  # noqa: F401 (lake: a fixture)
 from test_query import QUERIES as ALEPH_QUERIES
 
 # pyrql calls pyparsing's deprecated camelCase API on every parse
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-DATASETS = {"don": "donations.ftm.json", "zala": "sanctions_zala.ftm.json",
-            "eu": "eu_authorities.ftm.json"}
 
 
 # ---------------------------------------------------------------------------
@@ -358,14 +356,6 @@ OURS_REFUSE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    root = tmp_path_factory.mktemp("rql") / "lake"
-    for ds, name in DATASETS.items():
-        ours(root, ds, "entities", "import", "-i", SHARED_DATA / name)
-    return root
-
-
 def assert_refused(res):
     assert res.returncode == 2, (res.returncode, res.stderr)
     assert res.stdout == ""
@@ -458,34 +448,9 @@ SELECT = [
     "eq(entity_id,NK-2Tbri3s6GgNtAwsSXh4qpL)",
 ]
 
-# the reference's `entities iterate --rql` (cli/entities.py), every query in
-# one process; also each dataset's entity count, for the selectivity check
-REF_QUERIES = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import refshim  # noqa: F401
-from ftm_lakehouse.cli import parse_query
-from ftm_lakehouse.lake import get_lakehouse
-from ftm_lakehouse.repository.factories import get_entities
-lake, datasets, queries = sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-out = {"ids": {}, "totals": {}}
-for ds in datasets:
-    repo = get_entities(ds, get_lakehouse(lake).dataset_uri(ds))
-    out["ids"][ds] = {q: sorted(e.id for e in repo.query(parse_query(rql=q))) for q in queries}
-    out["totals"][ds] = sum(1 for _ in repo.query(None))
-print(json.dumps(out))
-"""
-
-
 @pytest.fixture(scope="module")
 def reference(lake):
-    out = run([sys.executable, "-c", REF_QUERIES, ROOT / "tests" / "interop", lake,
-               json.dumps(list(DATASETS)), json.dumps(SELECT)]).stdout
-    return json.loads(out.strip().splitlines()[-1])  # it logs to stdout first
-
-
-def ids(text: str) -> list:
-    return sorted(json.loads(line)["id"] for line in text.splitlines() if line)
+    return reference_ids(lake, DATASETS, SELECT, grammar="rql")
 
 
 @pytest.mark.parametrize("query", SELECT)
