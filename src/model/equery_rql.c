@@ -323,6 +323,25 @@ static rterm *parse_value(rparser *p)
     return nested(p, parse_value_at);
 }
 
+/* Items separated by `,` up to `)`, added to t (freed on failure). */
+static rterm *parse_items(rparser *p, rterm *t, rterm *(*item)(rparser *))
+{
+    do {
+        rterm *v = item(p);
+        if (!v) {
+            term_free(t);
+            return NULL;
+        }
+        term_add(t, v);
+    } while (punct(p, ','));
+    if (!punct(p, ')')) {
+        term_free(t);
+        return NULL;
+    }
+    t->to = p->pos;
+    return t;
+}
+
 static rterm *parse_value_at(rparser *p)
 {
     skip_ws(p);
@@ -332,21 +351,7 @@ static rterm *parse_value_at(rparser *p)
     if (t || p->refused) return t;
     if (*at == '(') {
         p->pos++;
-        rterm *arr = term_new(R_ARRAY, NULL, from);
-        do {
-            rterm *v = parse_value(p);
-            if (!v) {
-                term_free(arr);
-                return NULL;
-            }
-            term_add(arr, v);
-        } while (punct(p, ','));
-        if (!punct(p, ')')) {
-            term_free(arr);
-            return NULL;
-        }
-        arr->to = p->pos;
-        return arr;
+        return parse_items(p, term_new(R_ARRAY, NULL, from), parse_value);
     }
     static const struct {
         const char *word, *text;
@@ -437,6 +442,18 @@ static rterm *parse_comparison(rparser *p)
     return t;
 }
 
+static rterm *parse_call(rparser *p);
+
+/* A call's argument: a call, else a value. */
+static rterm *parse_argument(rparser *p)
+{
+    size_t at = p->pos;
+    rterm *arg = nested(p, parse_call);
+    if (arg || p->refused) return arg;
+    p->pos = at;
+    return parse_value(p);
+}
+
 /* `name(arg,...)`, an argument a call or a value. */
 static rterm *parse_call(rparser *p)
 {
@@ -461,25 +478,7 @@ static rterm *parse_call(rparser *p)
         return call;
     }
     p->pos = before;
-    do {
-        size_t at = p->pos;
-        rterm *arg = nested(p, parse_call);
-        if (!arg && !p->refused) {
-            p->pos = at;
-            arg = parse_value(p);
-        }
-        if (!arg) {
-            term_free(call);
-            return NULL;
-        }
-        term_add(call, arg);
-    } while (punct(p, ','));
-    if (!punct(p, ')')) {
-        term_free(call);
-        return NULL;
-    }
-    call->to = p->pos;
-    return call;
+    return parse_items(p, call, parse_argument);
 }
 
 /* pyparsing's MatchFirst: a group, a comparison, a call. */
