@@ -10,7 +10,6 @@
  * letters, digits, ` -:._~@!*+$` and %XX escapes (each decoded alone).
  * Whitespace before a token is skipped; inside a string it is kept. */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +35,7 @@ typedef struct rparser {
     const char *s;
     size_t pos;
     size_t fail_pos; /* the furthest position a token was expected at */
-    const char *expected;
+    char expected[16];
     lh_error *err;
     bool refused; /* err is set: stop, no syntax error */
     int depth;    /* of groups, calls and arrays: bounds the recursion */
@@ -79,13 +78,20 @@ static void expect(rparser *p, const char *what)
 {
     if (p->pos >= p->fail_pos) {
         p->fail_pos = p->pos;
-        p->expected = what;
+        snprintf(p->expected, sizeof p->expected, "%s", what);
     }
+}
+
+/* pyparsing skips these before every token */
+static const char *skip_blank(const char *s)
+{
+    while (*s && strchr(" \t\n\r", *s)) s++;
+    return s;
 }
 
 static void skip_ws(rparser *p)
 {
-    while (p->s[p->pos] && strchr(" \t\n\r", p->s[p->pos])) p->pos++;
+    p->pos = (size_t)(skip_blank(p->s + p->pos) - p->s);
 }
 
 static bool punct(rparser *p, char c)
@@ -95,7 +101,8 @@ static bool punct(rparser *p, char c)
         p->pos++;
         return true;
     }
-    expect(p, c == ')' ? "')'" : c == '(' ? "'('" : c == ',' ? "','" : c == '=' ? "'='" : "'|'");
+    char what[4] = {'\'', c, '\'', '\0'};
+    expect(p, what);
     return false;
 }
 
@@ -270,7 +277,7 @@ static rterm *typed_value(rparser *p, const char *at, size_t from)
             return refuse(p, "rql: typed values `%s:` are not supported here (string:, number:, "
                              "boolean:)", UNSUPPORTED[i]);
     if (keyword(at, "boolean") && at[7] == ':') {
-        const char *v = at + 8;
+        const char *v = skip_blank(at + 8);
         bool t = keyword(v, "true");
         if (t || keyword(v, "false")) {
             p->pos = (size_t)(v - p->s) + (t ? 4 : 5);
@@ -279,7 +286,7 @@ static rterm *typed_value(rparser *p, const char *at, size_t from)
     }
     if (keyword(at, "number") && at[6] == ':') {
         bool is_float = false;
-        const char *v = at + 7;
+        const char *v = skip_blank(at + 7);
         size_t nl = number_len(v, &is_float);
         if (nl) {
             p->pos = (size_t)(v - p->s) + nl;
@@ -289,8 +296,7 @@ static rterm *typed_value(rparser *p, const char *at, size_t from)
     }
     if (keyword(at, "string") && at[6] == ':') {
         bool nul = false;
-        const char *v = at + 7;
-        while (*v && strchr(" \t\n\r", *v)) v++;
+        const char *v = skip_blank(at + 7);
         lh_buf b = LH_BUF_INIT;
         size_t sl = string_len(v, &b, &nul);
         if (nul) {
@@ -694,7 +700,7 @@ lh_status lh_equery_parse_rql(const lh_model *m, const char *text, lh_equery **o
     if (!t) {
         if (p.refused) return LH_ERR_INVALID;
         return lh_error_set(err, LH_ERR_INVALID, "rql: syntax error at character %zu of `%s`: %s "
-                            "expected", p.fail_pos + 1, text, p.expected ? p.expected : "a value");
+                            "expected", p.fail_pos + 1, text, *p.expected ? p.expected : "a value");
     }
     /* a top-level and() is the filter list: empty, no filter */
     bool top_and = strcmp(t->text ? t->text : "", "and") == 0 && t->kind == R_CALL;
