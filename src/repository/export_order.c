@@ -159,12 +159,14 @@ static lh_status read_entry(FILE *f, oentry *e, bool *at_end, lh_error *err)
 /* ---- collecting and emitting ---- */
 
 /* The entity's sort value: the least (descending: greatest) value of the
- * sort property, numbers as DuckDB casts them; false when the reference
- * would leave the entity out (no row of the property and no `id` row). */
-static bool sort_key(const lh_equery_order *o, const lh_statement *rows, size_t n, oentry *e)
+ * sort property, numbers as DuckDB casts them (in e->num), strings in
+ * *best; false when the reference would leave the entity out (no row of
+ * the property and no `id` row). */
+static bool sort_key(const lh_equery_order *o, const lh_statement *rows, size_t n, oentry *e,
+                     const char **best)
 {
     bool listed = false;
-    const char *best = NULL;
+    *best = NULL;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(rows[i].prop, "id") == 0) listed = true;
         if (strcmp(rows[i].prop, o->sort_prop) != 0) continue;
@@ -174,13 +176,10 @@ static bool sort_key(const lh_equery_order *o, const lh_statement *rows, size_t 
             if (!lh_equery_numeric(rows[i].value, &x)) continue;
             if (!e->has || (o->descending ? x > e->num : x < e->num)) e->num = x;
             e->has = true;
-        } else if (!best || (strcmp(rows[i].value, best) < 0) != o->descending) {
-            best = rows[i].value;
+        } else if (!*best || (strcmp(rows[i].value, *best) < 0) != o->descending) {
+            *best = rows[i].value;
+            e->has = true;
         }
-    }
-    if (best) {
-        e->has = true;
-        e->str = lh_strdup(best);
     }
     return listed;
 }
@@ -190,10 +189,12 @@ static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_err
     orderer *r = ctx;
     if (!n) return LH_OK;
     oentry e = {0};
-    if (r->o.sort_prop && !sort_key(&r->o, rows, n, &e)) return LH_OK;
+    const char *best = NULL;
+    if (r->o.sort_prop && !sort_key(&r->o, rows, n, &e, &best)) return LH_OK;
     lh_buf_reset(&r->line);
     for (size_t i = 0; i < n; i++) LH_TRY(lh_aggregator_add(r->agg, &rows[i], &r->line, err));
     LH_TRY(lh_aggregator_finish(r->agg, &r->line, err));
+    e.str = best ? lh_strdup(best) : NULL;
     e.id = lh_strdup(rows[0].canonical_id && *rows[0].canonical_id ? rows[0].canonical_id
                                                                      : rows[0].entity_id);
     e.len = r->line.len;
