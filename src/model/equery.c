@@ -2,6 +2,8 @@
  * evaluation over one entity's rows, pushdowns and the JSON form. */
 #include "lh/model/equery.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +21,59 @@ void eq_leaf_free(eq_leaf *l)
     free(l->field);
     lh_strlist_free(&l->values);
     free(l);
+}
+
+/* The reference's statement-table columns `context.NAME` names: the text
+ * ones by their place in a row, `external` as EXTERNAL. Its timestamps
+ * compare as DuckDB casts text in the session's time zone: refused. */
+#define EXTERNAL SIZE_MAX
+static const struct {
+    const char *name;
+    size_t offset;
+} CONTEXT[] = {
+    {"shard", offsetof(lh_statement, shard)},
+    {"id", offsetof(lh_statement, id)},
+    {"entity_id", offsetof(lh_statement, entity_id)},
+    {"dataset", offsetof(lh_statement, dataset)},
+    {"bucket", offsetof(lh_statement, bucket)},
+    {"origin", offsetof(lh_statement, origin)},
+    {"source", offsetof(lh_statement, source)},
+    {"schema", offsetof(lh_statement, schema)},
+    {"prop", offsetof(lh_statement, prop)},
+    {"prop_type", offsetof(lh_statement, prop_type)},
+    {"value", offsetof(lh_statement, value)},
+    {"original_value", offsetof(lh_statement, original_value)},
+    {"lang", offsetof(lh_statement, lang)},
+    {"fragment", offsetof(lh_statement, fragment)},
+    {"role", offsetof(lh_statement, role)},
+    {"external", EXTERNAL},
+};
+
+static lh_status resolve_context(const char *ctx, const char *name, eq_leaf *l, lh_error *err)
+{
+    for (size_t i = 0; i < sizeof CONTEXT / sizeof *CONTEXT; i++)
+        if (strcmp(name, CONTEXT[i].name) == 0) {
+            l->kind = F_CONTEXT;
+            l->column = CONTEXT[i].offset;
+            l->key = lh_strdup(name);
+            return LH_OK;
+        }
+    if (!strcmp(name, "first_seen") || !strcmp(name, "last_seen") || !strcmp(name, "deleted_at"))
+        return lh_error_set(err, LH_ERR_INVALID, "%s: `context.%s` filters are not supported here "
+                            "(--changed-since filters by time)", ctx, name);
+    return lh_error_set(err, LH_ERR_INVALID, "%s: unknown context column `%s`", ctx, name);
+}
+
+/* banal's as_bool, as the reference reads a value for a boolean column. */
+static bool as_bool(const char *v)
+{
+    static const char *const TRUEISH[] = {"1", "yes", "y", "t", "true", "on", "enabled"};
+    while (*v == ' ' || (*v >= '\t' && *v <= '\r')) v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || (v[n - 1] >= '\t' && v[n - 1] <= '\r'))) n--;
+    for (size_t i = 0; i < sizeof TRUEISH / sizeof *TRUEISH; i++)
+        if (strlen(TRUEISH[i]) == n && strncasecmp(v, TRUEISH[i], n) == 0) return true;
+    return false;
 }
 
 /* The field of a leaf: its kind, ftmq's key and, for properties and
@@ -59,7 +114,9 @@ static lh_status resolve_field(const lh_model *m, const char *ctx, const char *f
         l->field = lh_strdup(type);
         return LH_OK;
     }
-    if (lh_str_startswith(field, "context.") || strcmp(field, "year") == 0)
+    if (lh_str_startswith(field, "context."))
+        return resolve_context(ctx, field + strlen("context."), l, err);
+    if (strcmp(field, "year") == 0)
         return lh_error_set(err, LH_ERR_INVALID, "%s: `%s` filters are not supported here", ctx,
                             field);
     const char *prop = lh_str_startswith(field, "properties.") ? field + strlen("properties.")
@@ -89,6 +146,9 @@ static lh_status check_leaf(const lh_model *m, const char *ctx, const eq_leaf *l
             if (!lh_model_schema(m, l->values.items[i]))
                 return lh_error_set(err, LH_ERR_INVALID, "%s: unknown schema `%s`", ctx,
                                     l->values.items[i]);
+    if (l->kind == F_CONTEXT && l->column == EXTERNAL && !names)
+        return lh_error_set(err, LH_ERR_INVALID, "%s: `context.external` compares for equality only",
+                            ctx);
     if (l->op == OP_EMPTY && l->kind != F_PROP && l->kind != F_GROUP)
         return lh_error_set(err, LH_ERR_INVALID, "%s: empty: takes a property or a group here",
                             ctx);
@@ -141,7 +201,7 @@ static void item_json(const eq_item *it, lh_buf *out);
 
 static const char *const OP_NAMES[] = {"eq", "not", "gte", "gt", "lte", "lt", "like", "ilike",
                                        "startswith", "endswith", "null"};
-static const char FAMILY[] = {'M', 'M', 'M', 'M', 'M', 'M', 'P', 'G'};
+static const char FAMILY[] = {'M', 'M', 'M', 'M', 'M', 'M', 'P', 'G', 'C'};
 
 static void leaf_json(const eq_leaf *l, lh_buf *out)
 {
@@ -262,13 +322,35 @@ static bool same_field(const eq_leaf *a, const eq_leaf *b)
     return a->kind == b->kind && strcmp(a->key, b->key) == 0;
 }
 
-/* ftmq's co-reference in each AND node: when every leaf child on one
- * property, group or dataset field is a bound, and there are several, they
- * hold of one row together (other fields read the same either way). */
+static bool row_scoped(const eq_leaf *l)
+{
+    return l->kind == F_DATASET || l->kind == F_CONTEXT;
+}
+
+/* Whether the AND node's leaves on a's field are several and all bounds
+ * (then they hold of one row), or a is the only one (split: false). */
+static bool field_joins(const eq_node *n, const eq_leaf *a, size_t *same)
+{
+    bool all_bounds = true;
+    *same = 0;
+    for (size_t j = 0; j < n->n; j++) {
+        const eq_leaf *b = n->items[j].leaf;
+        if (!b || !same_field(a, b)) continue;
+        ++*same;
+        all_bounds = all_bounds && is_bound(b->op);
+    }
+    return *same == 1 || all_bounds;
+}
+
+/* ftmq's co-reference in each AND node: bounds on one property or group
+ * hold of one row together; so do all leaves on the statement row's own
+ * columns (dataset, context.*) whose field is not split (several leaves
+ * that are not all bounds each hold of some row of their own). */
 static void group_bounds(eq_node *n)
 {
     n->bound_set = lh_malloc((n->n ? n->n : 1) * sizeof *n->bound_set);
     for (size_t i = 0; i < n->n; i++) n->bound_set[i] = -1;
+    int row_set = -1;
     for (size_t i = 0; i < n->n; i++) {
         if (n->items[i].node) {
             group_bounds(n->items[i].node);
@@ -276,16 +358,15 @@ static void group_bounds(eq_node *n)
         }
         const eq_leaf *a = n->items[i].leaf;
         if (n->or || n->bound_set[i] >= 0) continue;
-        if (a->kind != F_PROP && a->kind != F_GROUP && a->kind != F_DATASET) continue;
-        bool all_bounds = true;
-        size_t same = 0;
-        for (size_t j = 0; j < n->n; j++) {
-            const eq_leaf *b = n->items[j].leaf;
-            if (!b || !same_field(a, b)) continue;
-            same++;
-            all_bounds = all_bounds && is_bound(b->op);
+        size_t same;
+        if (row_scoped(a)) {
+            if (!field_joins(n, a, &same)) continue;
+            if (row_set < 0) row_set = (int)i;
+            n->bound_set[i] = row_set;
+            continue;
         }
-        if (same < 2 || !all_bounds) continue;
+        if (a->kind != F_PROP && a->kind != F_GROUP) continue;
+        if (!field_joins(n, a, &same) || same < 2) continue;
         for (size_t j = 0; j < n->n; j++)
             if (n->items[j].leaf && same_field(a, n->items[j].leaf)) n->bound_set[j] = (int)i;
     }
@@ -417,6 +498,15 @@ static bool row_ok(const lh_model *m, const eq_leaf *l, const lh_statement *r)
     case F_GROUP:
         return r->prop_type && strcmp(r->prop_type, l->field) == 0 &&
                (absent || value_ok(l, r->value));
+    case F_CONTEXT:
+        if (l->column == EXTERNAL) {
+            /* the values as booleans; eq / in: one of them, ne / out: none */
+            bool any = false;
+            for (size_t i = 0; i < l->values.len; i++) any = any || as_bool(l->values.items[i]) == r->external;
+            return any != (l->op == OP_NE);
+        }
+        /* a NULL column matches nothing, as in SQL */
+        return value_ok(l, *(const char *const *)((const char *)r + l->column));
     }
     return false;
 }
@@ -486,6 +576,18 @@ bool lh_equery_value_row(const lh_equery *q, const char **prop, const char **pro
         return true;
     }
     return false;
+}
+
+const char *lh_equery_origin(const lh_equery *q)
+{
+    const eq_node *top = top_conjunction(q);
+    for (size_t i = 0; top && i < top->n; i++) {
+        const eq_leaf *l = top->items[i].leaf;
+        if (l && l->kind == F_CONTEXT && l->column == offsetof(lh_statement, origin) &&
+            l->op == OP_EQ && l->values.len == 1)
+            return l->values.items[0];
+    }
+    return NULL;
 }
 
 const char *const *lh_equery_schemata(const lh_equery *q, size_t *n)

@@ -7,7 +7,8 @@
 #include "lh/model/equery.h"
 
 typedef enum eq_field {
-    F_SCHEMA, F_SCHEMATA, F_DATASET, F_ID, F_ENTITY_ID, F_CANONICAL_ID, F_PROP, F_GROUP
+    F_SCHEMA, F_SCHEMATA, F_DATASET, F_ID, F_ENTITY_ID, F_CANONICAL_ID, F_PROP, F_GROUP,
+    F_CONTEXT /* a column of the statement row (ftmq's C family) */
 } eq_field;
 
 /* ftmq's comparators: EQ is eq (one value) or in (list); NE is not / not_in;
@@ -22,6 +23,7 @@ typedef struct eq_leaf {
     eq_field kind;
     char *key;         /* as ftmq names the field: meta name, property or group */
     char *field;       /* F_PROP: the property; F_GROUP: the group's property type */
+    size_t column;     /* F_CONTEXT: the column's offset in lh_statement (equery.c) */
     lh_strlist values; /* one, or the set of in / not_in (sorted, distinct) */
 } eq_leaf;
 

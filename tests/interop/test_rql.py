@@ -237,6 +237,11 @@ PARSE = [
     "ge(properties.amountEur,500000)",
     # a top-level empty `and()` is no filter at all (ftmq: q is None)
     "and()",
+    # context columns (ftmq's C family); external's values stay text here
+    "eq(context.origin,bulk)",
+    "and(eq(context.prop,name),eq(dataset,x),ge(context.value,A))",
+    "in(context.external,(true,0))",
+    "not(eq(context.lang,eng))",
 ]
 
 
@@ -323,9 +328,10 @@ BOTH_REFUSE = [
 
 # refused by ours only; the reference's answer in the comment
 OURS_REFUSE = [
-    # ftmq: C-family leaves, compiled against the statement table's columns
-    ("eq(context.origin,bulk)", "context.origin"),
-    ("and(eq(schema,Company),eq(context.origin,bulk))", "context.origin"),
+    # ftmq: timestamp columns compared with text DuckDB casts in the
+    # session's time zone
+    ("ge(context.first_seen,2020-01-01)", "context.first_seen"),
+    ("and(eq(schema,Company),le(context.last_seen,2030))", "context.last_seen"),
     # ftmq: KeyError 'Y' (`year` resolves to a ref of no filter family)
     ("eq(year,2010)", "year"),
     ("ge(year,2010)", "year"),
@@ -446,6 +452,15 @@ SELECT = [
     "in(id,(eu-authorities-a29wp,NK-2Tbri3s6GgNtAwsSXh4qpL))",
     "ne(id,eu-authorities-a29wp)",
     "eq(entity_id,NK-2Tbri3s6GgNtAwsSXh4qpL)",
+    # context columns: one row in a conjunction, any rows across an or
+    "and(eq(context.prop,country),eq(context.value,ru))",
+    "or(eq(context.prop,country),eq(context.value,ru))",
+    "and(eq(context.prop,name),not(eq(context.prop,notes)))",
+    "and(in(context.prop_type,(country,date)),ge(context.value,2020))",
+    "and(in(context.external,(false,0)),eq(schema,Company))",
+    "and(eq(context.origin,bulk),eq(context.prop,notes))",
+    # a NULL column matches nothing, `ne` included (no lang is set here)
+    "or(ne(context.lang,eng),eq(schema,Company))",
 ]
 
 @pytest.fixture(scope="module")

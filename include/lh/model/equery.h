@@ -28,10 +28,17 @@
  *   entities without one last, ties by id), `limit=N`, `offset=N`
  *   (without sort: by entity id).
  *
- * Refused, naming what: facets, metrics, select, aggregations, context
- * fields, `year`, sort by anything but a property, null values, typed
- * values other than string:, number:, boolean:, and any other key or
- * operator. Values are percent-decoded. */
+ * - `context.NAME`: a column of the statement row (origin, lang, fragment,
+ *   source, role, original_value, value, prop, prop_type, schema, dataset,
+ *   bucket, shard, id, entity_id; external as a boolean); a NULL column
+ *   matches nothing. In one conjunction the leaves on the row's own
+ *   columns (these and dataset) hold of one row together, unless a field
+ *   has several leaves that are not all bounds.
+ *
+ * Refused, naming what: facets, metrics, select, aggregations, the
+ * timestamp columns, `year`, sort by anything but a property, null
+ * values, typed values other than string:, number:, boolean:, and any
+ * other key or operator. Values are percent-decoded. */
 #ifndef LH_MODEL_EQUERY_H
 #define LH_MODEL_EQUERY_H
 
@@ -62,6 +69,11 @@ void lh_equery_describe(const lh_equery *q, lh_buf *out);
 bool lh_equery_match(const lh_equery *q, const lh_statement *rows, size_t n);
 /* The same as an lh_pstore_filter match callback (ctx is the query). */
 bool lh_equery_match_cb(const void *ctx, const lh_statement *rows, size_t n);
+
+/* The origin every match has a row of (a positive context.origin leaf
+ * of one value), for a store to read only that origin's partitions; NULL
+ * when there is none. */
+const char *lh_equery_origin(const lh_equery *q);
 
 /* The order and slice of a query's matches. */
 typedef struct lh_equery_order {
