@@ -322,7 +322,6 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
         if (!by_value) lh_strlist_push(&f->schemata, qs[i]);
         if (!lh_strlist_contains(&f->buckets, b)) lh_strlist_push(&f->buckets, b);
     }
-    if (f->equery && !f->q.origin) f->q.origin = lh_equery_origin(f->equery); /* its partitions */
     if (f->equery) {
         f->q.match = lh_equery_match_cb;
         f->q.match_ctx = f->equery;

@@ -578,18 +578,6 @@ bool lh_equery_value_row(const lh_equery *q, const char **prop, const char **pro
     return false;
 }
 
-const char *lh_equery_origin(const lh_equery *q)
-{
-    const eq_node *top = top_conjunction(q);
-    for (size_t i = 0; top && i < top->n; i++) {
-        const eq_leaf *l = top->items[i].leaf;
-        if (l && l->kind == F_CONTEXT && l->column == offsetof(lh_statement, origin) &&
-            l->op == OP_EQ && l->values.len == 1)
-            return l->values.items[0];
-    }
-    return NULL;
-}
-
 const char *const *lh_equery_schemata(const lh_equery *q, size_t *n)
 {
     *n = q->schemata.len;

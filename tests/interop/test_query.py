@@ -263,3 +263,32 @@ def test_a_big_sort_spills_and_reads_back(tmp_path):
     got = ordered_ids(ours(lake, "g", "entities", "iterate", "-q", "sort=properties.name",
                            env=small).stdout)
     assert got == want
+
+
+def test_a_match_is_the_whole_entity(tmp_path):
+    """A filter selects entities, not rows: an entity with statements in two
+    origins matches `context.origin=extra` by one of them and comes back
+    with all of them, as from the reference (an origin pushdown once cut
+    the entity to that origin's partition)."""
+    from conftest import ref_cli
+    from test_cli import entity_set
+
+    def entities(text):  # the reference lists origins in read order
+        return entity_set("".join(json.dumps({**e, "origin": sorted(e["origin"])}) + "\n"
+                                  for e in map(json.loads, text.splitlines())))
+
+    src = tmp_path / "three.ftm.json"
+    extra = tmp_path / "extra.ftm.json"
+    lines = (SHARED_DATA / "eu_authorities.ftm.json").read_text().splitlines()[:3]
+    src.write_text("\n".join(lines) + "\n")
+    extra.write_text("".join(json.dumps({**json.loads(line), "properties": {"notes": ["extra"]}})
+                             + "\n" for line in lines[:2]))
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", src)
+    ours(lake, "eu", "entities", "import", "--origin", "extra", "-i", extra)
+    for args in (["-q", "filter:context.origin=extra"], ["--rql", "eq(context.origin,extra)"],
+                 ["-q", "filter:context.origin=extra&sort=properties.name&limit=5"]):
+        mine = ours(lake, "eu", "entities", "iterate", *args).stdout
+        ref = ref_cli(["--uri", lake, "-d", "eu", "entities", "iterate", *args]).stdout
+        assert len(mine.splitlines()) == 2 and entities(mine) == entities(ref), args
+        assert all(len(json.loads(line)["origin"]) == 2 for line in mine.splitlines())

@@ -70,11 +70,6 @@ bool lh_equery_match(const lh_equery *q, const lh_statement *rows, size_t n);
 /* The same as an lh_pstore_filter match callback (ctx is the query). */
 bool lh_equery_match_cb(const void *ctx, const lh_statement *rows, size_t n);
 
-/* The origin every match has a row of (a positive context.origin leaf
- * of one value), for a store to read only that origin's partitions; NULL
- * when there is none. */
-const char *lh_equery_origin(const lh_equery *q);
-
 /* The order and slice of a query's matches. */
 typedef struct lh_equery_order {
     const char *sort_prop; /* NULL: by entity id */
