@@ -195,8 +195,7 @@ static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_err
     for (size_t i = 0; i < n; i++) LH_TRY(lh_aggregator_add(r->agg, &rows[i], &r->line, err));
     LH_TRY(lh_aggregator_finish(r->agg, &r->line, err));
     e.str = best ? lh_strdup(best) : NULL;
-    e.id = lh_strdup(rows[0].canonical_id && *rows[0].canonical_id ? rows[0].canonical_id
-                                                                     : rows[0].entity_id);
+    e.id = lh_strdup(rows[0].entity_id); /* the reference's id column in a lake */
     e.len = r->line.len;
     e.line = lh_strndup(r->line.data, r->line.len);
     if (r->n == r->cap) {
