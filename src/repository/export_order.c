@@ -274,7 +274,12 @@ lh_status lh_export_entities_ordered(lh_pstore *ps, const lh_model *m, const lh_
     r.progress = progress;
     r.progress_ctx = progress_ctx;
     emitter out = {.f = f, .o = order};
-    lh_status rc = lh_pstore_query(ps, q, on_entity, &r, err);
+    /* the reference orders the whole table: an entity in two buckets is one */
+    lh_pstore_filter whole;
+    if (q) whole = *q;
+    else lh_pstore_filter_init(&whole);
+    whole.whole_entities = true;
+    lh_status rc = lh_pstore_query(ps, &whole, on_entity, &r, err);
     if (rc == LH_OK && r.nruns) rc = spill(&r, err); /* the rest joins the runs */
     if (rc == LH_OK && r.nruns) {
         rc = merge_runs(&r, &out, err);

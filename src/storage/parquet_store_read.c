@@ -75,7 +75,8 @@ static bool part_wanted(const reader *r, const lh_part *p)
 typedef lh_status (*entity_handler)(reader *r, const lh_statement *rows, size_t n,
                                     lh_pstore_entity_fn fn, void *ctx, lh_error *err);
 
-/* Stream the wanted partitions of one (shard, bucket) pair entity by entity:
+/* Stream the wanted partitions of one (shard, bucket) pair (or shard, see
+ * whole_entities) entity by entity:
  * the live view (or raw rows), row-level filters applied. */
 static lh_status stream_pair(reader *r, const lh_part *parts, size_t n, entity_handler handle,
                              lh_pstore_entity_fn fn, void *ctx, lh_error *err)
@@ -137,7 +138,7 @@ static lh_status each_pair(lh_pstore *ps, const lh_pstore_filter *q, entity_hand
     for (size_t i = 0; rc == LH_OK && i < parts.len;) {
         size_t j = i + 1;
         while (j < parts.len && strcmp(parts.items[i].shard, parts.items[j].shard) == 0 &&
-               strcmp(parts.items[i].bucket, parts.items[j].bucket) == 0)
+               (q->whole_entities || strcmp(parts.items[i].bucket, parts.items[j].bucket) == 0))
             j++;
         rc = stream_pair(&r, &parts.items[i], j - i, handle, fn, ctx, err);
         i = j;
