@@ -310,9 +310,12 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     if (f->schemata.len) qs = NULL; /* -s says which rows to read */
     /* What every match of the query has, for the store to skip the rest:
      * a row of one property (type) and value, else rows of its schemata.
-     * The store wants both of one row: only one of them goes down. */
+     * The store wants all its row filters of one row: only one of them goes
+     * down, and none beside --changed-since (the query's row need not be
+     * a changed one); the buckets of the schemata prune either way. */
+    bool one_row = f->q.changed_since == LH_TS_NULL;
     const char *prop = NULL, *type = NULL, *value = NULL;
-    bool by_value = f->equery && !f->q.prop && !f->schemata.len &&
+    bool by_value = one_row && f->equery && !f->q.prop && !f->schemata.len &&
                     lh_equery_value_row(f->equery, &prop, &type, &value);
     if (by_value) {
         f->q.prop = prop;
@@ -321,7 +324,7 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     }
     for (size_t i = 0; qs && i < nq; i++) {
         const char *b = lh_schema_bucket(lh_model_schema(m, qs[i]));
-        if (!by_value) lh_strlist_push(&f->schemata, qs[i]);
+        if (!by_value && one_row) lh_strlist_push(&f->schemata, qs[i]);
         if (!lh_strlist_contains(&f->buckets, b)) lh_strlist_push(&f->buckets, b);
     }
     if (f->equery) {
