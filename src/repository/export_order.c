@@ -11,6 +11,10 @@
 #include "lh/core/mem.h"
 #include "lh/repository/export.h"
 
+/* Runs merged into one when there are this many: open files stay few,
+ * and merging them is a scan of this many heads per entity. */
+enum { MAX_RUNS = 64 };
+
 typedef struct oentry {
     bool has;    /* has a sort value; entities without one sort last */
     int64_t num; /* numeric sort value (thousandths) */
@@ -83,9 +87,10 @@ static lh_status put_str(FILE *f, const char *s, size_t n, lh_error *err)
     return put(f, s, s ? n : 0, err);
 }
 
-static lh_status spill(orderer *r, lh_error *err)
+/* An empty run file, unlinked at once: gone with the process, whatever
+ * ends it. */
+static lh_status new_run(FILE **out, lh_error *err)
 {
-    sort_and_cut(r);
     const char *dir = getenv("TMPDIR");
     char *path = lh_asprintf("%s/ftm-lakehouse-sort-XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = mkstemp(path);
@@ -94,29 +99,55 @@ static lh_status spill(orderer *r, lh_error *err)
         free(path);
         return rc;
     }
-    unlink(path); /* gone with the process, whatever ends it */
+    unlink(path);
     free(path);
-    FILE *f = fdopen(fd, "w+b");
-    if (!f) {
+    if (!(*out = fdopen(fd, "w+b"))) {
         close(fd);
         return lh_error_errno(err, LH_ERR_IO, errno, "opening a sort run");
     }
-    r->runs = lh_realloc(r->runs, (r->nruns + 1) * sizeof *r->runs);
-    r->runs[r->nruns++] = f;
-    for (size_t i = 0; i < r->n; i++) {
-        const oentry *e = &r->v[i];
-        uint8_t has = e->has;
-        LH_TRY(put(f, &has, 1, err));
-        LH_TRY(put(f, &e->num, sizeof e->num, err));
-        LH_TRY(put_str(f, e->str, e->str ? strlen(e->str) : 0, err));
-        LH_TRY(put_str(f, e->id, strlen(e->id), err));
-        LH_TRY(put_str(f, e->line, e->len, err));
-    }
-    for (size_t i = 0; i < r->n; i++) entry_free(&r->v[i]);
-    r->n = r->bytes = 0;
+    return LH_OK;
+}
+
+static lh_status write_entry(FILE *f, const oentry *e, lh_error *err)
+{
+    uint8_t has = e->has;
+    LH_TRY(put(f, &has, 1, err));
+    LH_TRY(put(f, &e->num, sizeof e->num, err));
+    LH_TRY(put_str(f, e->str, e->str ? strlen(e->str) : 0, err));
+    LH_TRY(put_str(f, e->id, strlen(e->id), err));
+    return put_str(f, e->line, e->len, err);
+}
+
+/* Written, and back at its start for reading. */
+static lh_status rewind_run(FILE *f, lh_error *err)
+{
     if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0)
         return lh_error_errno(err, LH_ERR_IO, errno, "writing a sort run to the temp directory");
     return LH_OK;
+}
+
+static void add_run(orderer *r, FILE *f)
+{
+    r->runs = lh_realloc(r->runs, (r->nruns + 1) * sizeof *r->runs);
+    r->runs[r->nruns++] = f;
+}
+
+static lh_status compact_runs(orderer *r, lh_error *err);
+
+/* The entries in memory, sorted, into a run of their own. */
+static lh_status spill(orderer *r, lh_error *err)
+{
+    sort_and_cut(r);
+    FILE *f;
+    LH_TRY(new_run(&f, err));
+    add_run(r, f);
+    lh_status rc = LH_OK;
+    for (size_t i = 0; rc == LH_OK && i < r->n; i++) rc = write_entry(f, &r->v[i], err);
+    for (size_t i = 0; i < r->n; i++) entry_free(&r->v[i]);
+    r->n = r->bytes = 0;
+    if (rc == LH_OK) rc = rewind_run(f, err);
+    if (rc == LH_OK && r->nruns >= MAX_RUNS) rc = compact_runs(r, err);
+    return rc;
 }
 
 static lh_status get(FILE *f, void *p, size_t n, lh_error *err)
@@ -215,6 +246,13 @@ typedef struct emitter {
     const lh_equery_order *o;
 } emitter;
 
+/* Where merged entries go: false from done ends the merge. */
+typedef struct entry_sink {
+    lh_status (*put)(void *ctx, const oentry *e, lh_error *err);
+    bool (*done)(const void *ctx);
+    void *ctx;
+} entry_sink;
+
 /* The next entry in order: written unless it is before the offset. */
 static lh_status emit(emitter *m, const oentry *e, lh_error *err)
 {
@@ -230,24 +268,25 @@ static bool done(const emitter *m)
     return m->o->limit >= 0 && m->written >= (uint64_t)m->o->limit;
 }
 
-/* Merge the runs: the least head of all of them, again and again. */
-static lh_status merge_runs(orderer *r, emitter *m, lh_error *err)
+/* Merge the runs into sink: the least head of all of them, again and
+ * again (at most MAX_RUNS of them). */
+static lh_status merge_runs(orderer *r, const entry_sink *sink, lh_error *err)
 {
-    oentry *heads = lh_calloc(r->nruns, sizeof *heads);
-    bool *live = lh_calloc(r->nruns, sizeof *live);
+    oentry *heads = lh_calloc(r->nruns ? r->nruns : 1, sizeof *heads);
+    bool *live = lh_calloc(r->nruns ? r->nruns : 1, sizeof *live);
     lh_status rc = LH_OK;
     for (size_t i = 0; rc == LH_OK && i < r->nruns; i++) {
         bool end;
         rc = read_entry(r->runs[i], &heads[i], &end, err);
         live[i] = rc == LH_OK && !end;
     }
-    while (rc == LH_OK && !done(m)) {
+    while (rc == LH_OK && !sink->done(sink->ctx)) {
         size_t best = r->nruns;
         for (size_t i = 0; i < r->nruns; i++)
             if (live[i] && (best == r->nruns || entry_cmp_with(&r->o, &heads[i], &heads[best]) < 0))
                 best = i;
         if (best == r->nruns) break;
-        rc = emit(m, &heads[best], err);
+        rc = sink->put(sink->ctx, &heads[best], err);
         entry_free(&heads[best]);
         live[best] = false;
         bool end;
@@ -259,6 +298,49 @@ static lh_status merge_runs(orderer *r, emitter *m, lh_error *err)
     free(heads);
     free(live);
     return rc;
+}
+
+typedef struct run_writer {
+    FILE *f;
+    uint64_t written, keep;
+} run_writer;
+
+static lh_status run_put(void *ctx, const oentry *e, lh_error *err)
+{
+    run_writer *w = ctx;
+    w->written++;
+    return write_entry(w->f, e, err);
+}
+
+static bool run_done(const void *ctx)
+{
+    const run_writer *w = ctx;
+    return w->written >= w->keep;
+}
+
+/* The runs merged into one (cut to the entries still wanted), so that the
+ * open files stay few. */
+static lh_status compact_runs(orderer *r, lh_error *err)
+{
+    run_writer w = {.keep = r->keep};
+    LH_TRY(new_run(&w.f, err));
+    entry_sink sink = {run_put, run_done, &w};
+    lh_status rc = merge_runs(r, &sink, err);
+    if (rc == LH_OK) rc = rewind_run(w.f, err);
+    for (size_t i = 0; i < r->nruns; i++) fclose(r->runs[i]);
+    r->nruns = 0;
+    add_run(r, w.f);
+    return rc;
+}
+
+static lh_status emit_put(void *ctx, const oentry *e, lh_error *err)
+{
+    return emit(ctx, e, err);
+}
+
+static bool emit_done(const void *ctx)
+{
+    return done(ctx);
 }
 
 lh_status lh_export_entities_ordered(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
@@ -282,7 +364,8 @@ lh_status lh_export_entities_ordered(lh_pstore *ps, const lh_model *m, const lh_
     lh_status rc = lh_pstore_query(ps, &whole, on_entity, &r, err);
     if (rc == LH_OK && r.nruns) rc = spill(&r, err); /* the rest joins the runs */
     if (rc == LH_OK && r.nruns) {
-        rc = merge_runs(&r, &out, err);
+        entry_sink sink = {emit_put, emit_done, &out};
+        rc = merge_runs(&r, &sink, err);
     } else if (rc == LH_OK) {
         sort_and_cut(&r);
         for (size_t i = 0; rc == LH_OK && i < r.n && !done(&out); i++) rc = emit(&out, &r.v[i], err);
