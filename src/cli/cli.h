@@ -51,6 +51,9 @@ lh_status lh_cli_dataset(lh_cli *cli, const char **name, lh_error *err);
 FILE *lh_cli_open_out(const char *path, lh_error *err);
 FILE *lh_cli_open_in(const char *path, lh_error *err);
 void lh_cli_close(FILE *f);
+/* Close (flush, for stdout) an output of lh_cli_open_out: rc, or when rc
+ * is LH_OK and the output could not be written, LH_ERR_IO naming path. */
+lh_status lh_cli_close_out(FILE *f, const char *path, lh_status rc, lh_error *err);
 
 /* Dispatch argv[0] among cmds; prints group help on -h/--help or no command. */
 int lh_cli_dispatch(lh_cli *cli, const char *group, const char *help, const lh_cmd *cmds,

@@ -382,7 +382,7 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
         rc = lh_export_entities(ps, m, &f.q, LH_AGG_CONTEXT_ORDER, NULL, NULL, out, lh_progress_cb,
                                 &prog, &n, &err);
     lh_progress_done(&prog);
-    lh_cli_close(out);
+    rc = lh_cli_close_out(out, f.output, rc, &err);
     lh_pstore_free(ps);
     filter_free(&f);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
@@ -415,7 +415,7 @@ int lh_cli_stream_key(lh_cli *cli, const char *suffix, const char *output)
         off += n;
     }
     free(chunk);
-    lh_cli_close(out);
+    rc = lh_cli_close_out(out, output, rc, &err);
     lh_storage_reader_free(r);
     lh_buf_free(&key);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
@@ -560,7 +560,7 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
         rc = out ? lh_export_entities(ps, m, NULL, 0, NULL, NULL, out, lh_progress_cb, &prog, &n,
                                       &err)
                  : LH_ERR_IO;
-        lh_cli_close(out);
+        rc = lh_cli_close_out(out, outpath, rc, &err);
     } else if (rc == LH_OK) {
         rc = lh_cli_export_entities(cli, ps, m, &prog, &n, &err);
     }

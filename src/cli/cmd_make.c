@@ -22,7 +22,7 @@ static lh_status write_statistics(lh_cli *cli, lh_stats *stats, const char *outp
         if (!f) rc = LH_ERR_IO;
         else if (fwrite(json.data, 1, json.len, f) != json.len)
             rc = lh_error_set(err, LH_ERR_IO, "writing `%s` failed", outpath);
-        lh_cli_close(f);
+        rc = lh_cli_close_out(f, outpath, rc, err);
     } else {
         lh_buf key = LH_BUF_INIT;
         lh_buf_printf(&key, "%s/exports/statistics.json", cli->dataset);

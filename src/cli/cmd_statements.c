@@ -99,7 +99,7 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
     FILE *out = rc == LH_OK ? lh_cli_open_out(output, &err) : NULL;
     if (rc == LH_OK && !out) rc = LH_ERR_IO;
     if (rc == LH_OK) rc = lh_export_statements_file(ps, out, &rows, &err);
-    lh_cli_close(out);
+    rc = lh_cli_close_out(out, output, rc, &err);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }

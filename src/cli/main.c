@@ -107,6 +107,18 @@ void lh_cli_close(FILE *f)
     else if (f == stdout) fflush(stdout);
 }
 
+lh_status lh_cli_close_out(FILE *f, const char *path, lh_status rc, lh_error *err)
+{
+    if (!f) return rc;
+    /* buffered output fails only here on a full disk or a closed pipe */
+    bool failed = f == stdout ? fflush(f) != 0 || ferror(f) : ferror(f) | (fclose(f) != 0);
+    int e = errno;
+    if (failed && rc == LH_OK)
+        return lh_error_errno(err, LH_ERR_IO, e ? e : EIO, "writing `%s`",
+                              !path || strcmp(path, "-") == 0 ? "standard output" : path);
+    return rc;
+}
+
 bool lh_cli_want_help(int argc, char **argv, const char *help)
 {
     for (int i = 1; i < argc; i++) {

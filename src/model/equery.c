@@ -169,10 +169,16 @@ lh_status eq_leaf_new(const lh_model *m, const char *ctx, const char *field, boo
     l->op = op;
     l->list = list;
     lh_strlist_init(&l->values);
-    for (size_t i = 0; i < values->len; i++)
-        if (!list || !lh_strlist_contains(&l->values, values->items[i]))
-            lh_strlist_push(&l->values, values->items[i]);
-    if (list) lh_strlist_sort(&l->values);
+    for (size_t i = 0; i < values->len; i++) lh_strlist_push(&l->values, values->items[i]);
+    if (list) { /* a set: sorted, each once (one_of searches it) */
+        lh_strlist_sort(&l->values);
+        size_t k = 0;
+        for (size_t i = 0; i < l->values.len; i++) {
+            if (k && strcmp(l->values.items[k - 1], l->values.items[i]) == 0) free(l->values.items[i]);
+            else l->values.items[k++] = l->values.items[i];
+        }
+        l->values.len = k;
+    }
     lh_status rc = resolve_field(m, ctx, field, bare_props, l, err);
     if (rc == LH_OK) rc = check_leaf(m, ctx, l, err);
     if (rc != LH_OK) {
@@ -434,8 +440,11 @@ static bool contains_fold(const char *hay, const char *needle, bool fold)
     return !n;
 }
 
+/* v is one of the leaf's values (a set is sorted: searched). */
 static bool one_of(const eq_leaf *l, const char *v)
 {
+    if (l->values.len > 4)
+        return bsearch(&v, l->values.items, l->values.len, sizeof *l->values.items, cmp_str);
     for (size_t i = 0; i < l->values.len; i++)
         if (strcmp(v, l->values.items[i]) == 0) return true;
     return false;
@@ -595,20 +604,23 @@ bool lh_equery_order_of(const lh_equery *q, lh_equery_order *out)
 }
 
 /* A run of digits at *v, DuckDB's `_` allowed between two of them, into
- * out (at most cap, else false); *v is moved past it. */
-static bool digit_run(const char **v, char *out, size_t cap, size_t *n)
+ * out; *v is moved past it. Leading zeros are dropped when skip_zeros;
+ * beyond cap digits, false unless cut (then the rest is dropped). */
+static bool digit_run(const char **v, char *out, size_t cap, size_t *n, bool skip_zeros, bool cut)
 {
     *n = 0;
     const char *p = *v;
     while ((*p >= '0' && *p <= '9') || (*p == '_' && p > *v && p[-1] >= '0' && p[-1] <= '9' &&
                                           p[1] >= '0' && p[1] <= '9')) {
-        if (*p != '_') {
-            if (*n == cap) return false;
-            out[(*n)++] = *p;
+        if (*p != '_' && !(skip_zeros && *n == 0 && *p == '0')) {
+            if (*n == cap && !cut) return false;
+            if (*n < cap) out[(*n)++] = *p;
         }
         p++;
     }
+    bool any = p > *v;
     *v = p;
+    if (skip_zeros && any && *n == 0) out[(*n)++] = '0'; /* all zeros: one */
     return true;
 }
 
@@ -625,10 +637,12 @@ bool lh_equery_numeric(const char *v, int64_t *milli)
     while (is_space(*v)) v++;
     bool neg = *v == '-';
     if (*v == '+' || *v == '-') v++;
-    if (!digit_run(&v, ip, CAP, &ni)) return false;
+    /* the integer part's leading zeros count for nothing; past a few
+     * hundred, the fraction's digits can no longer round its thousandths */
+    if (!digit_run(&v, ip, CAP, &ni, true, false)) return false;
     if (*v == '.') {
         v++;
-        if (!digit_run(&v, fp, CAP, &nf)) return false;
+        digit_run(&v, fp, CAP, &nf, false, true);
     }
     if (!ni && !nf) return false;
     bool has_exp = *v == 'e' || *v == 'E';
@@ -637,7 +651,7 @@ bool lh_equery_numeric(const char *v, int64_t *milli)
         v++;
         bool eneg = *v == '-';
         if (*v == '+' || *v == '-') v++;
-        if (!digit_run(&v, ep, sizeof ep - 1, &ne) || !ne) return false;
+        if (!digit_run(&v, ep, sizeof ep - 1, &ne, false, false) || !ne) return false;
         ep[ne] = '\0';
         exp10 = eneg ? -atoi(ep) : atoi(ep);
     }

@@ -24,6 +24,18 @@ char *eq_unquote(const char *s, size_t n)
     return lh_buf_detach(&b, NULL);
 }
 
+/* The %XX escapes eq_unquote decodes in s[0..n). */
+static size_t count_escapes(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i + 2 < n; i++)
+        if (s[i] == '%' && lh_hex_value(s[i + 1]) >= 0 && lh_hex_value(s[i + 2]) >= 0) {
+            k++;
+            i += 2;
+        }
+    return k;
+}
+
 typedef enum mode { M_FILTER, M_EXCLUDE, M_EMPTY } mode;
 
 /* The mode a filter key starts with, and *rest after it; false when the
@@ -87,6 +99,7 @@ static lh_status parse_param(const lh_model *m, const char *key, mode md, const 
 typedef struct params {
     lh_strlist keys;
     lh_strlist *values;
+    char *nul_key; /* the first key whose value decodes a NUL, or NULL */
 } params;
 
 static void params_free(params *p)
@@ -94,12 +107,14 @@ static void params_free(params *p)
     for (size_t i = 0; i < p->keys.len; i++) lh_strlist_free(&p->values[i]);
     free(p->values);
     lh_strlist_free(&p->keys);
+    free(p->nul_key);
 }
 
 static void params_split(const char *text, params *p)
 {
     lh_strlist_init(&p->keys);
     p->values = NULL;
+    p->nul_key = NULL;
     for (const char *s = text; *s;) {
         const char *end = strchr(s, '&');
         size_t len = end ? (size_t)(end - s) : strlen(s);
@@ -107,7 +122,11 @@ static void params_split(const char *text, params *p)
             const char *eq = memchr(s, '=', len);
             size_t klen = eq ? (size_t)(eq - s) : len;
             char *key = lh_strndup(s, klen);
-            char *val = eq ? eq_unquote(eq + 1, len - klen - 1) : lh_strdup("");
+            size_t vlen = eq ? len - klen - 1 : 0;
+            char *val = eq ? eq_unquote(eq + 1, vlen) : lh_strdup("");
+            /* %00 decodes to a NUL, which would end the value here */
+            if (eq && strlen(val) != vlen - 2 * count_escapes(eq + 1, vlen) && !p->nul_key)
+                p->nul_key = lh_strdup(key);
             size_t k = 0;
             while (k < p->keys.len && strcmp(p->keys.items[k], key) != 0) k++;
             if (k == p->keys.len) {
@@ -210,6 +229,13 @@ lh_status lh_equery_parse(const lh_model *m, const char *text, lh_equery **out, 
     *out = NULL;
     params p;
     params_split(text ? text : "", &p);
+    if (p.nul_key) {
+        lh_status rc = lh_error_set(err, LH_ERR_INVALID,
+                                    "query: `%s`: %%00 (a NUL byte) in a value is not supported",
+                                    p.nul_key);
+        params_free(&p);
+        return rc;
+    }
     eq_item *items = lh_calloc(p.keys.len ? p.keys.len : 1, sizeof *items);
     size_t n = 0;
     lh_status rc = LH_OK;

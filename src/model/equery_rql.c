@@ -354,6 +354,7 @@ static rterm *parse_value_at(rparser *p)
     size_t from = p->pos;
     const char *at = p->s + p->pos;
     rterm *t = typed_value(p, at, from);
+    if (t) t->to = p->pos;
     if (t || p->refused) return t;
     if (*at == '(') {
         p->pos++;

@@ -10,6 +10,7 @@
 typedef struct sink {
     lh_storage_writer *w;
     FILE *f;
+    const char *what; /* for errors: "statements", "entities" */
     lh_buf buf;
     uint64_t rows;
 } sink;
@@ -21,7 +22,7 @@ static lh_status drain(sink *s, lh_error *err)
     if (s->w)
         rc = lh_storage_writer_write(s->w, s->buf.data, s->buf.len, err);
     else if (fwrite(s->buf.data, 1, s->buf.len, s->f) != s->buf.len)
-        rc = lh_error_errno(err, LH_ERR_IO, errno, "writing statements csv");
+        rc = lh_error_errno(err, LH_ERR_IO, errno, "writing %s", s->what);
     lh_buf_reset(&s->buf);
     return rc;
 }
@@ -45,7 +46,7 @@ static lh_status run(lh_pstore *ps, sink *s, lh_error *err)
 lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key, uint64_t *rows,
                                lh_error *err)
 {
-    sink s = {0};
+    sink s = {.what = "statements"};
     LH_TRY(lh_storage_writer_open(st, key, &s.w, err));
     lh_status rc = run(ps, &s, err);
     if (rc == LH_OK) rc = lh_storage_writer_commit(s.w, err);
@@ -57,7 +58,7 @@ lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key, u
 
 lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, uint64_t *rows, lh_error *err)
 {
-    sink s = {0};
+    sink s = {.what = "statements"};
     s.f = out;
     lh_status rc = run(ps, &s, err);
     lh_buf_free(&s.buf);
@@ -100,7 +101,7 @@ lh_status lh_export_entities_also(lh_pstore *ps, const lh_model *m, const lh_pst
                                   lh_pstore_entity_fn also, void *also_ctx, uint64_t *entities,
                                   lh_error *err)
 {
-    entity_sink e = {0};
+    entity_sink e = {.out.what = "entities"};
     e.out.f = f;
     e.progress = progress;
     e.progress_ctx = progress_ctx;

@@ -455,3 +455,26 @@ def test_statistics_alone_equal_make(lakes, name, tmp_path):
     out = tmp_path / "stats.json"
     ours(a, ds, "maintenance", "export-statistics", "-o", out)
     assert json.loads(read(out)) == json.loads(read(a / ds / "exports" / "statistics.json"))
+
+
+def test_an_output_that_cannot_be_written_fails(tmp_path):
+    """A full disk fails the command naming what it wrote, whether the
+    write fails at once or only when the buffered tail is flushed at close
+    (small outputs used to exit 0 with nothing written)."""
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("no /dev/full")
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json")
+    for args in (["entities", "iterate", "-o", full],
+                 ["entities", "iterate", "-q", "limit=1", "-o", full],
+                 ["entities", "iterate", "-e", "eu-authorities-a29wp", "-o", full],
+                 ["statements", "iterate", "-o", full],
+                 ["maintenance", "export-statistics", "-o", full]):
+        res = ours(lake, "eu", *args, check=False)
+        assert res.returncode == 1 and "No space left on device" in res.stderr, (args, res.stderr)
+    with open(full, "w") as out:  # standard output on a full disk
+        res = subprocess.run([str(tool("ftm-lakehouse")), "--uri", str(lake), "-d", "eu",
+                              "entities", "iterate", "-e", "eu-authorities-a29wp"],
+                             stdout=out, stderr=subprocess.PIPE, text=True)
+    assert res.returncode == 1 and "writing `standard output`" in res.stderr, res.stderr

@@ -159,6 +159,8 @@ def test_queries_select_something(lake):
     ("filter:bogus=1", "unknown field `bogus`"),
     ("q=foo", "unknown parameter `q`"),
     ("filter:ilike:properties.name=über", "ilike takes ASCII text only"),
+    # a NUL would end the value early: Alice, where the reference wants "Alice\0x"
+    ("filter:properties.name=Alice%00x", "%00 (a NUL byte) in a value is not supported"),
 ])
 def test_refusals(lake, query, msg):
     res = ours(lake, "don", "entities", "iterate", "-q", query, check=False)

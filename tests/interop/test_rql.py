@@ -491,3 +491,13 @@ def test_reference_cli_agrees(lake, reference):
     query = "or(eq(country,ru),eq(topics,sanction))"
     out = ref_cli(["--uri", lake, "-d", "zala", "entities", "iterate", "--rql", query]).stdout
     assert ids(out) == reference["ids"]["zala"][query] and reference["ids"]["zala"][query]
+
+
+def test_errors_name_the_term(lake):
+    """An error names the term it is about, not the rest of the query (a
+    typed value once ran to the end of the text)."""
+    res = ours(lake, "don", "entities", "iterate", "--rql", "and(string:abc,eq(name,x))",
+               check=False)
+    assert res.returncode == 2 and "`string:abc`: an operator is expected" in res.stderr, res.stderr
+    res = ours(lake, "don", "entities", "iterate", "--rql", "eq(nosuch,x)", check=False)
+    assert "rql: `eq(nosuch,x)`: no schema has a property `nosuch`" in res.stderr, res.stderr
