@@ -388,33 +388,50 @@ static rterm *call_of(const char *name, size_t n, size_t from)
     return term_new(R_CALL, lh_strndup(name, n), from);
 }
 
+/* A list of items joined by sep, as one call named name when there are
+ * several. */
+static rterm *parse_joined(rparser *p, char sep, const char *name, rterm *(*item)(rparser *))
+{
+    skip_ws(p);
+    size_t from = p->pos;
+    rterm *first = item(p);
+    if (!first) return NULL;
+    rterm *all = NULL;
+    for (;;) {
+        size_t before = p->pos;
+        if (!punct(p, sep)) break;
+        rterm *next = item(p);
+        if (!next) {
+            if (p->refused) break;
+            p->pos = before;
+            break;
+        }
+        if (!all) {
+            all = call_of(name, strlen(name), from);
+            term_add(all, first);
+        }
+        term_add(all, next);
+    }
+    rterm *t = all ? all : first;
+    if (p->refused) {
+        term_free(t);
+        return NULL;
+    }
+    t->to = p->pos;
+    return t;
+}
+
 /* `(a|b|...)`: pyparsing tries `|` first and then needs the `)`. */
 static rterm *parse_group(rparser *p)
 {
     size_t from = p->pos;
     if (!punct(p, '(')) return NULL;
-    rterm *first = parse_operator(p);
-    if (!first) return NULL;
-    rterm *group = NULL;
-    for (;;) {
-        size_t before = p->pos;
-        if (!punct(p, '|')) break;
-        rterm *next = parse_operator(p);
-        if (!next) {
-            p->pos = before;
-            break;
-        }
-        if (!group) {
-            group = call_of("or", 2, from);
-            term_add(group, first);
-        }
-        term_add(group, next);
-    }
-    rterm *t = group ? group : first;
-    if (p->refused || !punct(p, ')')) {
+    rterm *t = parse_joined(p, '|', "or", parse_operator);
+    if (!t || !punct(p, ')')) {
         term_free(t);
         return NULL;
     }
+    t->from = from;
     t->to = p->pos;
     return t;
 }
@@ -502,41 +519,9 @@ static rterm *parse_operator_at(rparser *p)
     return NULL;
 }
 
-/* A list of items joined by sep, as one `and` call when there are several. */
-static rterm *parse_joined(rparser *p, char sep, rterm *(*item)(rparser *))
-{
-    skip_ws(p);
-    size_t from = p->pos;
-    rterm *first = item(p);
-    if (!first) return NULL;
-    rterm *all = NULL;
-    for (;;) {
-        size_t before = p->pos;
-        if (!punct(p, sep)) break;
-        rterm *next = item(p);
-        if (!next) {
-            if (p->refused) break;
-            p->pos = before;
-            break;
-        }
-        if (!all) {
-            all = call_of("and", 3, from);
-            term_add(all, first);
-        }
-        term_add(all, next);
-    }
-    rterm *t = all ? all : first;
-    if (p->refused) {
-        term_free(t);
-        return NULL;
-    }
-    t->to = p->pos;
-    return t;
-}
-
 static rterm *parse_and_list(rparser *p)
 {
-    return parse_joined(p, '&', parse_operator);
+    return parse_joined(p, '&', "and", parse_operator);
 }
 
 /* ---- the tree, as ftmq's rql_to_expr builds it ---- */
@@ -689,7 +674,7 @@ lh_status lh_equery_parse_rql(const lh_model *m, const char *text, lh_equery **o
         return LH_OK;
     }
     rparser p = {.s = text, .err = err};
-    rterm *t = parse_joined(&p, ',', parse_and_list);
+    rterm *t = parse_joined(&p, ',', "and", parse_and_list);
     if (t) {
         skip_ws(&p);
         if (p.s[p.pos]) {
