@@ -356,6 +356,12 @@ OURS_REFUSE = [
     # ftmq: a None value (`IS NULL` in SQL), or the string "None" in a list
     ("eq(name,null)", "null"),
     ("in(name,(a,null))", "null"),
+    # ftmq: reads the first two arguments and drops the rest unread, a
+    # nested array as its Python str()
+    ("in(schema,Person,Company)", "takes a field and a value"),
+    ("eq(name,x,y)", "takes a field and a value"),
+    ("not(eq(name,x),eq(country,de))", "not() takes one operator"),
+    ("in(name,(a,(b,c)))", "the array takes plain values only"),
     # ftmq: Python's / DuckDB's Unicode lower()
     ("ilike(name,*müller*)", "ilike"),
     ("ilike(name,M%C3%BCller)", "ilike"),
