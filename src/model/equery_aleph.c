@@ -1,6 +1,6 @@
 /* The `-q` grammar: ftmq's Aleph params (`filter:schema=Person&...`) into
  * a filter tree, as ftmq's params_to_expr builds it. */
-#include <errno.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,19 +142,31 @@ static void params_split(const char *text, params *p)
     }
 }
 
-/* limit= and offset=: a count, as Python's int() reads one (an empty
- * value is none). */
+/* limit= and offset=: a count, as Python's int() reads one (blanks
+ * around it, a sign, `_` between digits; an empty value is none); a
+ * negative one is refused. */
 static lh_status parse_count(const char *key, const char *v, int64_t *out, lh_error *err)
 {
-    char *end;
-    while (*v == ' ') v++;
     if (!*v) return LH_OK;
-    errno = 0;
-    long long n = *v >= '0' && *v <= '9' ? strtoll(v, &end, 10) : -1;
-    while (n >= 0 && *end == ' ') end++;
-    if (n < 0 || *end || errno)
+    const char *p = v;
+    while (isspace((unsigned char)*p)) p++;
+    bool neg = *p == '-';
+    if (*p == '+' || *p == '-') p++;
+    uint64_t n = 0;
+    bool digits = false, overflow = false;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            overflow = overflow || n > (uint64_t)(INT64_MAX - 9) / 10;
+            n = n * 10 + (uint64_t)(*p - '0');
+            digits = true;
+        } else if (!(*p == '_' && digits && p[1] >= '0' && p[1] <= '9')) {
+            break;
+        }
+    }
+    while (isspace((unsigned char)*p)) p++;
+    if (!digits || *p || overflow || (neg && n))
         return lh_error_set(err, LH_ERR_INVALID, "query: `%s`: `%s` is not a count", key, v);
-    *out = n;
+    *out = (int64_t)n;
     return LH_OK;
 }
 

@@ -144,6 +144,8 @@ def test_queries_select_something(lake):
     ("sort=properties.nosuchprop", "no schema has a property `nosuchprop`"),
     ("limit=x", "`x` is not a count"),
     ("limit=-1", "`-1` is not a count"),
+    ("limit=1__0", "`1__0` is not a count"),
+    ("limit= ", "` ` is not a count"),
     ("offset=1&offset=2", "`offset` takes a single value"),
     ("facet=properties.country", "`facet` is not supported here"),
     ("metric:sum=properties.amountEur", "aggregations are not supported"),
@@ -176,6 +178,9 @@ def test_refusals(lake, query, msg):
 ORDERED = [
     "limit=5",
     "limit=5&offset=3",
+    # counts as Python's int() reads them
+    "limit=+2&offset=0_1",
+    "limit= 3 &offset=-0",
     "offset=140",
     "limit=0",
     "filter:schema=Company&limit=3&offset=1",
