@@ -76,6 +76,20 @@ static bool as_bool(const char *v)
     return false;
 }
 
+bool eq_prop_known(const lh_model *m, const char *prop, bool *numeric)
+{
+    bool known = false;
+    if (numeric) *numeric = false;
+    for (size_t i = 0; i < lh_model_schema_count(m); i++) {
+        const lh_prop *p = lh_schema_prop(lh_model_schema_at(m, i), prop);
+        if (!p) continue;
+        known = true;
+        if (!numeric) break;
+        *numeric = *numeric || strcmp(p->type, "number") == 0;
+    }
+    return known;
+}
+
 /* The field of a leaf: its kind, ftmq's key and, for properties and
  * groups, the property name or the group's type. */
 static lh_status resolve_field(const lh_model *m, const char *ctx, const char *field,
@@ -125,14 +139,12 @@ static lh_status resolve_field(const lh_model *m, const char *ctx, const char *f
         return lh_error_set(err, LH_ERR_INVALID,
                             "%s: unknown field `%s` (expected properties.NAME, group.NAME, id, "
                             "entity_id, canonical_id, dataset, schema or schemata)", ctx, field);
-    for (size_t i = 0; i < lh_model_schema_count(m); i++)
-        if (lh_schema_prop(lh_model_schema_at(m, i), prop)) {
-            l->kind = F_PROP;
-            l->key = lh_strdup(prop);
-            l->field = lh_strdup(prop);
-            return LH_OK;
-        }
-    return lh_error_set(err, LH_ERR_INVALID, "%s: no schema has a property `%s`", ctx, prop);
+    if (!eq_prop_known(m, prop, NULL))
+        return lh_error_set(err, LH_ERR_INVALID, "%s: no schema has a property `%s`", ctx, prop);
+    l->kind = F_PROP;
+    l->key = lh_strdup(prop);
+    l->field = lh_strdup(prop);
+    return LH_OK;
 }
 
 /* The reference's checks of a leaf's comparator and values. */
@@ -203,7 +215,7 @@ void eq_node_free(eq_node *n)
     free(n);
 }
 
-static void item_json(const eq_item *it, lh_buf *out);
+static char *item_text(const eq_item *it);
 
 static const char *const OP_NAMES[] = {"eq", "not", "gte", "gt", "lte", "lt", "like", "ilike",
                                        "startswith", "endswith", "null"};
@@ -240,11 +252,7 @@ static int cmp_str(const void *a, const void *b)
 static void node_json(const eq_node *n, lh_buf *out)
 {
     char **kids = lh_calloc(n->n ? n->n : 1, sizeof *kids);
-    for (size_t i = 0; i < n->n; i++) {
-        lh_buf b = LH_BUF_INIT;
-        item_json(&n->items[i], &b);
-        kids[i] = lh_buf_detach(&b, NULL);
-    }
+    for (size_t i = 0; i < n->n; i++) kids[i] = item_text(&n->items[i]);
     qsort(kids, n->n, sizeof *kids, cmp_str);
     lh_buf_printf(out, "{\"%s\":[", n->or ? "or" : "and");
     for (size_t i = 0; i < n->n; i++) {
@@ -258,16 +266,12 @@ static void node_json(const eq_node *n, lh_buf *out)
     lh_buf_append_byte(out, '}');
 }
 
-static void item_json(const eq_item *it, lh_buf *out)
-{
-    if (it->leaf) leaf_json(it->leaf, out);
-    else node_json(it->node, out);
-}
-
+/* A child as its JSON text, the form children are compared and ordered in. */
 static char *item_text(const eq_item *it)
 {
     lh_buf b = LH_BUF_INIT;
-    item_json(it, &b);
+    if (it->leaf) leaf_json(it->leaf, &b);
+    else node_json(it->node, &b);
     return lh_buf_detach(&b, NULL);
 }
 
@@ -464,10 +468,7 @@ static bool value_ok(const eq_leaf *l, const char *v)
     case OP_LIKE: return contains_fold(v, want, false);
     case OP_ILIKE: return contains_fold(v, want, true);
     case OP_STARTS: return lh_str_startswith(v, want);
-    case OP_ENDS: {
-        size_t a = strlen(v), b = strlen(want);
-        return a >= b && memcmp(v + a - b, want, b) == 0;
-    }
+    case OP_ENDS: return lh_str_endswith(v, want);
     case OP_EMPTY: return true;
     }
     return false;

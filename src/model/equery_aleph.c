@@ -179,12 +179,7 @@ static lh_status parse_sort(const lh_model *m, lh_equery *q, const char *v, lh_e
     size_t n = colon ? (size_t)(colon - v) : strlen(v);
     char *field = lh_strndup(v, n);
     const char *prop = lh_str_startswith(field, "properties.") ? field + strlen("properties.") : NULL;
-    bool known = false;
-    for (size_t i = 0; prop && i < lh_model_schema_count(m); i++) {
-        const lh_prop *p = lh_schema_prop(lh_model_schema_at(m, i), prop);
-        known = known || p;
-        q->sort_numeric = q->sort_numeric || (p && strcmp(p->type, "number") == 0);
-    }
+    bool known = prop && eq_prop_known(m, prop, &q->sort_numeric);
     lh_status rc = LH_OK;
     if (!prop)
         rc = lh_error_set(err, LH_ERR_INVALID, "query: `sort`: sorts by properties.NAME here, not "

@@ -59,6 +59,10 @@ lh_status eq_leaf_new(const lh_model *m, const char *what, const char *field, bo
                       eq_op op, bool list, const lh_strlist *values, eq_leaf **out,
                       lh_error *err);
 void eq_leaf_free(eq_leaf *l);
+/* Whether some schema of the model has a property prop (ftmq's known
+ * property names); *numeric (when not NULL): one of them is a number, as
+ * ftmq's NUMERIC_PROPS reads it. */
+bool eq_prop_known(const lh_model *m, const char *prop, bool *numeric);
 
 /* ftmq's Expr: a connector over children, non-negated children of the same
  * connector spliced in, duplicates dropped. Takes the children (and frees
