@@ -246,16 +246,18 @@ typedef struct emitter {
     const lh_equery_order *o;
 } emitter;
 
-/* Where merged entries go: false from done ends the merge. */
+/* Where merged entries go: true from done ends the merge. */
 typedef struct entry_sink {
     lh_status (*put)(void *ctx, const oentry *e, lh_error *err);
     bool (*done)(const void *ctx);
     void *ctx;
 } entry_sink;
 
-/* The next entry in order: written unless it is before the offset. */
-static lh_status emit(emitter *m, const oentry *e, lh_error *err)
+/* The next entry in order: written unless it is before the offset (an
+ * emitter's entry_sink put). */
+static lh_status emit(void *ctx, const oentry *e, lh_error *err)
 {
+    emitter *m = ctx;
     if (m->seen++ < (uint64_t)m->o->offset) return LH_OK;
     if (fwrite(e->line, 1, e->len, m->f) != e->len)
         return lh_error_errno(err, LH_ERR_IO, errno, "writing entities");
@@ -263,8 +265,9 @@ static lh_status emit(emitter *m, const oentry *e, lh_error *err)
     return LH_OK;
 }
 
-static bool done(const emitter *m)
+static bool done(const void *ctx)
 {
+    const emitter *m = ctx;
     return m->o->limit >= 0 && m->written >= (uint64_t)m->o->limit;
 }
 
@@ -333,16 +336,6 @@ static lh_status compact_runs(orderer *r, lh_error *err)
     return rc;
 }
 
-static lh_status emit_put(void *ctx, const oentry *e, lh_error *err)
-{
-    return emit(ctx, e, err);
-}
-
-static bool emit_done(const void *ctx)
-{
-    return done(ctx);
-}
-
 lh_status lh_export_entities_ordered(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
                                      int agg_flags, const lh_equery_order *order,
                                      size_t memory_budget, FILE *f, lh_progress_fn progress,
@@ -364,7 +357,7 @@ lh_status lh_export_entities_ordered(lh_pstore *ps, const lh_model *m, const lh_
     lh_status rc = lh_pstore_query(ps, &whole, on_entity, &r, err);
     if (rc == LH_OK && r.nruns) rc = spill(&r, err); /* the rest joins the runs */
     if (rc == LH_OK && r.nruns) {
-        entry_sink sink = {emit_put, emit_done, &out};
+        entry_sink sink = {emit, done, &out};
         rc = merge_runs(&r, &sink, err);
     } else if (rc == LH_OK) {
         sort_and_cut(&r);
