@@ -8,7 +8,10 @@
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
 
-char *eq_unquote(const char *s, size_t n)
+/* Python's urllib.parse.unquote of s[0..n): %XX decoded, a malformed
+ * escape kept, `+` kept; *nul set when an escape decodes to NUL (which
+ * would end the value early here). */
+static char *unquote(const char *s, size_t n, bool *nul)
 {
     lh_buf b = LH_BUF_INIT;
     for (size_t i = 0; i < n; i++) {
@@ -16,24 +19,13 @@ char *eq_unquote(const char *s, size_t n)
         if (s[i] == '%' && i + 2 < n && (hi = lh_hex_value(s[i + 1])) >= 0 &&
             (lo = lh_hex_value(s[i + 2])) >= 0) {
             lh_buf_append_byte(&b, (char)(hi * 16 + lo));
+            *nul = *nul || (hi | lo) == 0;
             i += 2;
         } else {
             lh_buf_append_byte(&b, s[i]);
         }
     }
     return lh_buf_detach(&b, NULL);
-}
-
-/* The %XX escapes eq_unquote decodes in s[0..n). */
-static size_t count_escapes(const char *s, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i + 2 < n; i++)
-        if (s[i] == '%' && lh_hex_value(s[i + 1]) >= 0 && lh_hex_value(s[i + 2]) >= 0) {
-            k++;
-            i += 2;
-        }
-    return k;
 }
 
 typedef enum mode { M_FILTER, M_EXCLUDE, M_EMPTY } mode;
@@ -122,11 +114,9 @@ static void params_split(const char *text, params *p)
             const char *eq = memchr(s, '=', len);
             size_t klen = eq ? (size_t)(eq - s) : len;
             char *key = lh_strndup(s, klen);
-            size_t vlen = eq ? len - klen - 1 : 0;
-            char *val = eq ? eq_unquote(eq + 1, vlen) : lh_strdup("");
-            /* %00 decodes to a NUL, which would end the value here */
-            if (eq && strlen(val) != vlen - 2 * count_escapes(eq + 1, vlen) && !p->nul_key)
-                p->nul_key = lh_strdup(key);
+            bool nul = false;
+            char *val = eq ? unquote(eq + 1, len - klen - 1, &nul) : lh_strdup("");
+            if (nul && !p->nul_key) p->nul_key = lh_strdup(key);
             size_t k = 0;
             while (k < p->keys.len && strcmp(p->keys.items[k], key) != 0) k++;
             if (k == p->keys.len) {

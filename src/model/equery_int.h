@@ -77,8 +77,4 @@ void eq_node_free(eq_node *n);
 /* The query over root (taken, may be NULL), pushdowns noted. */
 lh_equery *eq_query_new(const lh_model *m, eq_node *root);
 
-/* Python's urllib.parse.unquote of s[0..n): %XX decoded, a malformed escape
- * kept, `+` kept. */
-char *eq_unquote(const char *s, size_t n);
-
 #endif
