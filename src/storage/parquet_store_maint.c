@@ -129,7 +129,8 @@ typedef struct tasks {
     void (*fn)(void *ctx, size_t i);
     void *ctx;
     size_t n;
-    size_t next; /* atomic */
+    size_t *order; /* the tasks in the order they are handed out */
+    size_t next;   /* atomic */
 } tasks;
 
 static void *worker(void *arg)
@@ -138,9 +139,21 @@ static void *worker(void *arg)
     for (;;) {
         size_t i = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED);
         if (i >= t->n) break;
-        t->fn(t->ctx, i);
+        t->fn(t->ctx, t->order[i]);
     }
     return NULL;
+}
+
+typedef struct sized_task {
+    uint64_t size;
+    size_t i;
+} sized_task;
+
+static int larger_first(const void *a, const void *b)
+{
+    const sized_task *x = a, *y = b;
+    if (x->size != y->size) return x->size < y->size ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
 }
 
 size_t lh_pstore_workers(const lh_pstore *ps)
@@ -149,10 +162,20 @@ size_t lh_pstore_workers(const lh_pstore *ps)
     return n < 1 ? 1 : n > 64 ? 64 : (size_t)n;
 }
 
-void lh_pstore_run_tasks(lh_pstore *ps, size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+void lh_pstore_run_tasks(lh_pstore *ps, size_t n, const uint64_t *sizes,
+                         void (*fn)(void *ctx, size_t i), void *ctx)
 {
     size_t nthreads = lh_pstore_workers(ps);
-    tasks t = {fn, ctx, n, 0};
+    /* Largest first: partitions of one lake differ twentyfold in size (by
+     * bucket), and a worker that drew a large one last would finish alone
+     * while the others idle. */
+    sized_task *st = lh_calloc(n ? n : 1, sizeof *st);
+    for (size_t i = 0; i < n; i++) st[i] = (sized_task){sizes ? sizes[i] : 0, i};
+    qsort(st, n, sizeof *st, larger_first);
+    size_t *order = lh_calloc(n ? n : 1, sizeof *order);
+    for (size_t i = 0; i < n; i++) order[i] = st[i].i;
+    free(st);
+    tasks t = {fn, ctx, n, order, 0};
     if (nthreads > n) nthreads = n;
     pthread_t th[64];
     size_t started = 0;
@@ -160,14 +183,18 @@ void lh_pstore_run_tasks(lh_pstore *ps, size_t n, void (*fn)(void *ctx, size_t i
         if (pthread_create(&th[started], NULL, worker, &t) == 0) started++;
     worker(&t); /* this thread works too */
     for (size_t k = 0; k < started; k++) pthread_join(th[k], NULL);
+    free(order);
 }
 
 /* Rewrite slots[0..n) on a few threads; every slot gets its rc. */
 static void run_slots(lh_pstore *ps, bool dedupe, int64_t cutoff, slot *slots, size_t n)
 {
+    uint64_t *sizes = lh_calloc(n, sizeof *sizes);
+    for (size_t i = 0; i < n; i++) sizes[i] = slots[i].p->bytes;
     /* LAKEHOUSE_WORKERS=1: one thread does everything */
     pool pl = {ps, dedupe, cutoff, lh_pstore_workers(ps) > 1, slots};
-    lh_pstore_run_tasks(ps, n, rewrite_slot, &pl);
+    lh_pstore_run_tasks(ps, n, sizes, rewrite_slot, &pl);
+    free(sizes);
 }
 
 /* As the reference after a merge (and after a compaction too): a

@@ -148,7 +148,11 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_er
     size_t ngroups = 0;
     group *gs = group_parts(&parts, &ngroups);
     job j = {ps, shards, gs};
-    lh_pstore_run_tasks(ps, ngroups, shard_task, &j);
+    uint64_t *sizes = lh_calloc(ngroups ? ngroups : 1, sizeof *sizes);
+    for (size_t i = 0; i < ngroups; i++)
+        for (size_t k = 0; k < gs[i].nparts; k++) sizes[i] += gs[i].parts[k].bytes;
+    lh_pstore_run_tasks(ps, ngroups, sizes, shard_task, &j);
+    free(sizes);
     for (size_t i = 0; i < ngroups; i++) {
         if (gs[i].rc != LH_OK && rc == LH_OK) {
             *err = gs[i].err;

@@ -134,8 +134,10 @@ void lh_pstore_checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep)
 /* Threads maintenance may use: the workers setting, else one per CPU. */
 size_t lh_pstore_workers(const lh_pstore *ps);
 /* fn(ctx, i) for every i in [0, n), on up to lh_pstore_workers threads
- * (the caller's included); returns when all are done. */
-void lh_pstore_run_tasks(lh_pstore *ps, size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
+ * (the caller's included); returns when all are done. With sizes (the
+ * task's bytes, say), the largest tasks are handed out first. */
+void lh_pstore_run_tasks(lh_pstore *ps, size_t n, const uint64_t *sizes,
+                         void (*fn)(void *ctx, size_t i), void *ctx);
 
 /* The reference names merge output with this prefix. */
 #define LH_MERGED_PREFIX "merged-"

@@ -655,6 +655,46 @@ static void test_part_pipe(void)
     scratch_close(&lake);
 }
 
+typedef struct call_log {
+    size_t order[8];
+    size_t n;
+} call_log;
+
+static void log_call(void *ctx, size_t i)
+{
+    call_log *l = ctx;
+    l->order[l->n++] = i;
+}
+
+/* Maintenance hands out the largest task first (so that a worker does not
+ * draw the largest partition last and finish alone), ties in index order;
+ * without sizes, in index order. One worker, so the calls are the order. */
+static void test_run_tasks_largest_first(void)
+{
+    scratch_lake lake = scratch_open();
+    lh_pstore_opts o;
+    lh_pstore_opts_init(&o);
+    o.workers = 1;
+    lh_pstore *ps = NULL;
+    lh_error err;
+    CHECK_OK(lh_pstore_open(lake.st, "test", &o, &ps, &err), &err);
+    const uint64_t sizes[] = {5, 40, 0, 40, 10};
+    const size_t want[] = {1, 3, 4, 0, 2};
+    call_log l = {{0}, 0};
+    lh_pstore_run_tasks(ps, 5, sizes, log_call, &l);
+    CHECK_INT(l.n, 5);
+    for (size_t i = 0; i < 5; i++) CHECK_INT(l.order[i], want[i]);
+    l.n = 0;
+    lh_pstore_run_tasks(ps, 3, NULL, log_call, &l);
+    CHECK_INT(l.n, 3);
+    for (size_t i = 0; i < 3; i++) CHECK_INT(l.order[i], i);
+    l.n = 0;
+    lh_pstore_run_tasks(ps, 0, NULL, log_call, &l);
+    CHECK_INT(l.n, 0);
+    lh_pstore_free(ps);
+    scratch_close(&lake);
+}
+
 int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
@@ -666,5 +706,6 @@ int main(void)
     RUN(test_many_files);
     RUN(test_entities_across_row_groups);
     RUN(test_part_pipe);
+    RUN(test_run_tasks_largest_first);
     return lh_test_report();
 }
