@@ -25,6 +25,10 @@ typedef struct lh_journal lh_journal;
 lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err);
 
 lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err);
+/* As the reference before optimize, re-shard and dropping an origin: the
+ * journal drained into the store first, when the lake has one (a lake on
+ * S3 has one only when LAKEHOUSE_JOURNAL_URI names it). */
+lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err);
 lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err);
 
 /* The dataset's exports/statements.csv and entities.ftm.json, written into

@@ -1,10 +1,11 @@
-/* ftm-lakehouse entities import | iterate | stream | delete */
+/* ftm-lakehouse entities import | iterate | stream | delete | delete-origin */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_import.h"
 #include "lh/core/mem.h"
+#include "lh/core/str.h"
 #include "lh/core/timeutil.h"
 #include "lh/model/entity.h"
 #include "lh/model/equery.h"
@@ -18,10 +19,12 @@ static const char HELP[] =
     "Usage: ftm-lakehouse -d DATASET entities COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
-    "  import    Import FtM entities (JSON lines) as statements\n"
-    "  iterate   Print entities from the statement store (live view)\n"
-    "  stream    Print the exported entities.ftm.json\n"
-    "  delete    Delete entities (tombstones; merge reaps them after the grace period)\n"
+    "  import         Import FtM entities (JSON lines) as statements\n"
+    "  iterate        Print entities from the statement store (live view)\n"
+    "  stream         Print the exported entities.ftm.json\n"
+    "  delete         Delete entities (tombstones; merge reaps them after the\n"
+    "                 grace period)\n"
+    "  delete-origin  Drop every statement of one origin at once\n"
     "\n"
     "Run `ftm-lakehouse entities COMMAND --help` for the options.\n";
 
@@ -535,6 +538,35 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
+static const char DELETE_ORIGIN_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET entities delete-origin ORIGIN\n"
+    "\n"
+    "Drop every statement of ORIGIN from the statement store at once, with no\n"
+    "grace period and no tombstones (the reference's delete_origin): the\n"
+    "journal is flushed first, then the origin's files leave the table in one\n"
+    "commit; `maintenance vacuum` deletes them from storage. Statements\n"
+    "journalled into the origin while this runs survive: stop writers first.\n";
+
+static int cmd_delete_origin(lh_cli *cli, int argc, char **argv)
+{
+    if (lh_cli_want_help(argc, argv, DELETE_ORIGIN_HELP)) return 0;
+    if (argc != 2) return lh_cli_usage_error(cli, "delete-origin takes one ORIGIN");
+    const char *origin = argv[1];
+    lh_error err;
+    /* a bad origin costs nothing: checked before the flush */
+    lh_status rc = lh_name_check(origin, "origin", true, &err);
+    if (rc == LH_OK) rc = lh_cli_flush_first(cli, &err);
+    lh_pstore *ps = NULL;
+    int64_t deleted = 0;
+    if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) rc = lh_pstore_delete_origin(ps, origin, &deleted, &err);
+    if (rc == LH_OK && deleted) rc = lh_cli_tag_now(cli, "statements/last_updated", &err);
+    if (rc == LH_OK)
+        fprintf(stderr, "deleted %lld statement(s) of origin `%s`\n", (long long)deleted, origin);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
 int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
 {
     static const char help[] =
@@ -575,6 +607,7 @@ static const lh_cmd CMDS[] = {
     {"iterate", cmd_iterate, "", true},
     {"stream", cmd_stream, "", true},
     {"delete", cmd_delete, "", true},
+    {"delete-origin", cmd_delete_origin, "", true},
     {NULL, NULL, NULL, false},
 };
 

@@ -82,6 +82,21 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     return rc;
 }
 
+lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err)
+{
+    char *uri = NULL;
+    bool exists = false;
+    LH_TRY(lh_cli_journal_location(cli, &uri, &exists, err));
+    free(uri);
+    if (!exists) return LH_OK;
+    int64_t flushed = 0;
+    LH_TRY(lh_cli_flush(cli, &flushed, err));
+    if (flushed)
+        fprintf(stderr, "flush: %lld statement(s) moved from the journal first\n",
+                (long long)flushed);
+    return LH_OK;
+}
+
 int lh_cmd_flush(lh_cli *cli, int argc, char **argv)
 {
     static const char help[] =

@@ -117,24 +117,6 @@ static int cmd_compact(lh_cli *cli, int argc, char **argv)
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
-/* As the reference's optimize and re-shard: the journal drained into the
- * store first, when the lake has one (a lake on S3 has one only when
- * LAKEHOUSE_JOURNAL_URI names it). */
-static lh_status flush_first(lh_cli *cli, lh_error *err)
-{
-    char *uri = NULL;
-    bool exists = false;
-    LH_TRY(lh_cli_journal_location(cli, &uri, &exists, err));
-    free(uri);
-    if (!exists) return LH_OK;
-    int64_t flushed = 0;
-    LH_TRY(lh_cli_flush(cli, &flushed, err));
-    if (flushed)
-        fprintf(stderr, "flush: %lld statement(s) moved from the journal first\n",
-                (long long)flushed);
-    return LH_OK;
-}
-
 static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
 {
     int hours = 0;
@@ -145,7 +127,7 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
     size_t deleted = 0, debris = 0;
-    lh_status rc = merge ? flush_first(cli, &err) : LH_OK;
+    lh_status rc = merge ? lh_cli_flush_first(cli, &err) : LH_OK;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
     if (rc == LH_OK && merge) {
         rc = lh_cli_rewrite(ps, true, force, &rep, &err);
@@ -204,7 +186,7 @@ static int cmd_shard(lh_cli *cli, int argc, char **argv)
                         "store anyway\n", ds, shards);
         return 0;
     }
-    if (rc == LH_OK) rc = flush_first(cli, &err);
+    if (rc == LH_OK) rc = lh_cli_flush_first(cli, &err);
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include "lh/core/mem.h"
+#include "lh/core/str.h"
 #include "lh/core/timeutil.h"
+#include "lh/format/pq_reader.h"
 #include "lh/storage/fence.h"
 #include "pstore_internal.h"
 
@@ -332,6 +334,87 @@ lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, 
     /* the fence is held: no writer of ours is mid-file in the table */
     if (rc == LH_OK)
         rc = lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, debris, err);
+    rc = lh_pstore_release_keep(merge, rc, err);
+    return lh_pstore_release_keep(lock, rc, err);
+}
+
+/* Rows in file f: its stats' numRecords, else its footer's count (a writer
+ * may leave stats out). */
+static lh_status file_rows(lh_pstore *ps, const lh_delta_file *f, int64_t *rows, lh_error *err)
+{
+    *rows = lh_delta_file_num_records(f);
+    if (*rows >= 0) return LH_OK;
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/%s", ps->table, f->path);
+    lh_pq_reader *r = NULL;
+    lh_status rc = lh_pq_reader_open(ps->st, key.data, &r, err);
+    if (rc == LH_OK) *rows = lh_pq_reader_meta(r)->num_rows;
+    lh_pq_reader_free(r);
+    lh_buf_free(&key);
+    return rc;
+}
+
+/* As the reference's (a delta-rs DELETE on the partition column): every
+ * file of the origin removed with dataChange=true in one commit, so
+ * readers see all of its rows or none; no commit when it has none. */
+static lh_status drop_origin(lh_pstore *ps, const char *origin, int64_t *deleted, lh_error *err)
+{
+    lh_delta_snapshot *snap = NULL;
+    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
+    if (!snap) return LH_OK;
+    lh_status rc = LH_OK;
+    size_t n = lh_delta_snapshot_num_files(snap), removed = 0;
+    lh_delta_txn *txn = NULL;
+    int64_t now = lh_now_us() / 1000;
+    for (size_t i = 0; rc == LH_OK && i < n; i++) {
+        const lh_delta_file *f = lh_delta_snapshot_file(snap, i);
+        const char *v = lh_delta_map_get(&f->partition_values, "origin", NULL);
+        if (!v || strcmp(v, origin) != 0) continue;
+        int64_t rows = 0;
+        rc = file_rows(ps, f, &rows, err);
+        if (rc == LH_OK && !txn) rc = lh_delta_txn_new(ps->st, ps->table, snap, &txn, err);
+        if (rc == LH_OK) rc = lh_delta_txn_remove(txn, f, true, now, err);
+        if (rc == LH_OK) {
+            *deleted += rows;
+            removed++;
+        }
+    }
+    if (rc == LH_OK && txn) {
+        /* an add into the origin meanwhile (a writer that ignores the
+         * fence) is a conflict, not silently kept or lost */
+        lh_delta_kv part = {"origin", origin};
+        lh_delta_txn_read_partition(txn, &part, 1);
+        lh_buf pred = LH_BUF_INIT, metrics = LH_BUF_INIT;
+        lh_buf_printf(&pred, "origin = '%s'", origin); /* no quotes in an origin */
+        lh_delta_kv param = {"predicate", pred.data};
+        lh_delta_txn_set_operation(txn, "DELETE", &param, 1);
+        lh_buf_printf(&metrics,
+                      "{\"num_added_files\":0,\"num_removed_files\":%zu,"
+                      "\"num_deleted_rows\":%lld,\"num_copied_rows\":0}",
+                      removed, (long long)*deleted);
+        lh_delta_txn_set_info_json(txn, "operationMetrics", metrics.data);
+        int64_t version = -1;
+        rc = lh_delta_txn_commit(txn, &version, err);
+        lh_buf_free(&pred);
+        lh_buf_free(&metrics);
+    }
+    if (rc != LH_OK) *deleted = 0;
+    lh_delta_txn_free(txn);
+    lh_delta_snapshot_free(snap);
+    return rc;
+}
+
+lh_status lh_pstore_delete_origin(lh_pstore *ps, const char *origin, int64_t *deleted,
+                                  lh_error *err)
+{
+    *deleted = 0;
+    LH_TRY(lh_name_check(origin, "origin", true, err));
+    bool exists = false;
+    LH_TRY(lh_pstore_exists(ps, &exists, err));
+    if (!exists) return LH_OK;
+    lh_fence *lock = NULL, *merge = NULL;
+    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    lh_status rc = drop_origin(ps, origin, deleted, err);
     rc = lh_pstore_release_keep(merge, rc, err);
     return lh_pstore_release_keep(lock, rc, err);
 }

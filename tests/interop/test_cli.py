@@ -150,6 +150,41 @@ def test_maintenance_leaves_a_lake_without_journal_so(tmp_path):
     assert len(ours(lake, "eu", "entities", "iterate").stdout.splitlines()) == 151
 
 
+def test_delete_origin(tmp_path):
+    """`entities delete-origin` as the reference's EntityRepository.delete_origin:
+    the journal flushed first (its statements of the origin go too), the
+    origin's rows dropped in one commit, statements/last_updated stamped; a
+    bad origin is refused before anything is flushed; a held fence stops it."""
+    lake = tmp_path / "lake"
+    eu, zala = SHARED_DATA / "eu_authorities.ftm.json", SHARED_DATA / "sanctions_zala.ftm.json"
+    ours(lake, "d", "entities", "import", "-i", eu, "--origin", "bulk", "--last-seen", LAST_SEEN)
+    ours(lake, "d", "entities", "import", "-i", zala, "--origin", "crawl", "--journal")
+    ours(lake, "d", "tags", "set", "statements/last_updated", "2024-01-01T00:00:00+00:00")
+    bad = ours(lake, "d", "entities", "delete-origin", "it's", check=False)
+    assert bad.returncode == 3 and "quote" in bad.stderr and "journal first" not in bad.stderr
+    for wrong in ([], ["a", "b"]):
+        assert ours(lake, "d", "entities", "delete-origin", *wrong, check=False).returncode == 2
+    (lake / "d" / ".LOCK").write_text("")
+    env = {**os.environ, "LAKEHOUSE_LOCK_MAX_RETRIES": "1", "LAKEHOUSE_LOCK_BACKOFF_MS": "1"}
+    busy = ours(lake, "d", "entities", "delete-origin", "crawl", check=False, env=env)
+    assert busy.returncode == 4 and "d/.LOCK" in busy.stderr
+    (lake / "d" / ".LOCK").unlink()
+    res = ours(lake, "d", "entities", "delete-origin", "crawl")
+    assert "1710 statement(s) moved from the journal first" in res.stderr
+    assert "deleted 1710 statement(s) of origin `crawl`" in res.stderr
+    assert ours(lake, "d", "tags", "get", "statements/last_updated").stdout.strip() > "2025"
+    left = ours(lake, "d", "entities", "iterate").stdout
+    only = tmp_path / "only"  # the same import without the dropped origin
+    ours(only, "d", "entities", "import", "-i", eu, "--origin", "bulk", "--last-seen", LAST_SEEN)
+    assert entity_set(left) == entity_set(ours(only, "d", "entities", "iterate").stdout)
+    assert entity_set(ref_cli(["--uri", lake, "-d", "d", "entities", "iterate"]).stdout) == entity_set(left)
+    res = ours(lake, "d", "entities", "delete-origin", "crawl")
+    assert "deleted 0 statement(s)" in res.stderr
+    ours(lake, "d", "maintenance", "optimize")
+    assert {p.parent.name for p in (lake / "d" / "statements").rglob("*.parquet")
+            if "_delta_log" not in p.parts} == {"origin=bulk"}
+
+
 def test_tags_as_the_reference(tmp_path):
     """The same commands leave only freshness tags the reference writes too,
     among them the operations' own (make, export, optimize)."""
@@ -315,7 +350,7 @@ def test_help_and_usage(tmp_path):
     # nothing else: `tags set --help` once set a tag named "--help"
     lake = tmp_path / "lake"
     top = run([tool("ftm-lakehouse"), "--help"]).stdout
-    for group, cmds in (("entities", "import iterate stream delete"),
+    for group, cmds in (("entities", "import iterate stream delete delete-origin"),
                         ("statements", "import iterate stream"),
                         ("maintenance", "flush merge compact shard vacuum optimize unlock check "
                                         "destroy export-statements export-entities "

@@ -286,3 +286,79 @@ def test_reads_of_optional_columns_other_writers_make(tmp_path):
     for eid in sorted({r["entity_id"] for r in rows})[::5]:
         got = [json.loads(line) for line in ours(lake, 4, "entity", eid).splitlines()]
         assert canon(got) == [r for r in live if r["entity_id"] == eid] != []
+
+
+def last_commit_info(lake: Path):
+    log = lake / DATASET / "statements" / "_delta_log"
+    last = sorted(log.glob("*.json"))[-1]
+    for line in last.read_text().splitlines():
+        action = json.loads(line)
+        if "commitInfo" in action:
+            return action["commitInfo"]
+    raise AssertionError(f"no commitInfo in {last}")
+
+
+def test_delete_origin_like_the_reference(tmp_path):
+    """delete_origin on both sides, on each side's own lake and on the
+    other's: the same rows go, in one DELETE commit of the same shape, no
+    commit when the origin has no rows; a quote in the origin is refused."""
+    later = T0 + timedelta(days=2)
+    bulk = entity_statements(SHARED_DATA / "eu_authorities.ftm.json", 60, "bulk", T0)
+    # the first 20 entities again from a crawl: those span two origins
+    crawl = entity_statements(SHARED_DATA / "eu_authorities.ftm.json", 20, "crawl", later)
+    extra = entity_statements(SHARED_DATA / "sanctions_zala.ftm.json", 40, "extra", later)
+    a, b = tmp_path / "ours", tmp_path / "ref"
+    for lake, append in ((a, ours_append), (b, ref_append)):
+        append(lake, 4, bulk)
+        append(lake, 4, crawl)
+        append(lake, 4, extra)
+    ref = ParquetStore(str(b / DATASET), DATASET, shards=4)
+    assert int(ours(a, 4, "delete-origin", "crawl")) == ref.delete_origin("crawl") == len(crawl)
+    assert delta_rows(a) == delta_rows(b)
+    assert duckdb_delta_rows(a) == delta_rows(a)
+    assert {r["origin"] for r in delta_rows(a)} == {"bulk", "extra"}
+    mine, theirs = last_commit_info(a), last_commit_info(b)
+    assert mine["operation"] == theirs["operation"] == "DELETE"
+    assert mine["operationParameters"] == theirs["operationParameters"] == {"predicate": "origin = 'crawl'"}
+    for key in ("num_added_files", "num_removed_files", "num_deleted_rows", "num_copied_rows"):
+        assert mine["operationMetrics"][key] == theirs["operationMetrics"][key], key
+    # the entities that spanned both origins keep their bulk rows
+    assert comparable(ref_dump(a, 4)) == comparable(ours_dump(a, 4)) == comparable(ref_dump(b, 4))
+    fields = ("id", "entity_id", "prop", "value", "origin")
+    assert comparable(ours_dump(a, 4), fields) == comparable(canon(bulk + extra), fields)
+    # nothing to drop: no commit on either side
+    va, vb = DeltaTable(str(a / DATASET / "statements")).version(), ref.version
+    assert int(ours(a, 4, "delete-origin", "crawl")) == ref.delete_origin("crawl") == 0
+    assert int(ours(a, 4, "delete-origin", "nowhere")) == 0
+    assert DeltaTable(str(a / DATASET / "statements")).version() == va and ref.version == vb
+    # each side drops an origin from the other's lake
+    assert int(ours(b, 4, "delete-origin", "extra")) == len(extra)
+    assert ParquetStore(str(a / DATASET), DATASET, shards=4).delete_origin("extra") == len(extra)
+    assert delta_rows(a) == delta_rows(b)
+    assert {r["origin"] for r in delta_rows(b)} == {"bulk"}
+    # the removed files stay until vacuum, which deletes them
+    assert int(ours(a, 4, "vacuum").strip()) > 0
+    on_disk = {p.parent.name for p in (a / DATASET / "statements").rglob("*.parquet")
+               if "_delta_log" not in p.parts}
+    assert on_disk == {"origin=bulk"}
+    proc = run([tool("lh-pstore"), a, DATASET, 4, "delete-origin", "it's"], check=False)
+    assert proc.returncode != 0 and "quote" in proc.stderr
+    assert delta_rows(a) == delta_rows(b)
+
+
+def test_delete_origin_counts_rows_of_files_without_stats(tmp_path):
+    """A writer may leave an add's stats out: the count comes from the
+    file's footer then."""
+    lake = tmp_path / "lake"
+    rows = entity_statements(SHARED_DATA / "eu_authorities.ftm.json", 30, "crawl", T0)
+    ours_append(lake, 4, rows)
+    log = lake / DATASET / "statements" / "_delta_log"
+    for commit in sorted(log.glob("*.json")):
+        actions = [json.loads(line) for line in commit.read_text().splitlines()]
+        for action in actions:
+            action.get("add", {}).pop("stats", None)
+        commit.write_text("".join(json.dumps(x) + "\n" for x in actions))
+    assert all("stats" not in a.get("add", {}) for c in log.glob("*.json")
+               for a in map(json.loads, c.read_text().splitlines()))
+    assert int(ours(lake, 4, "delete-origin", "crawl")) == len(rows)
+    assert delta_rows(lake) == []

@@ -4,6 +4,7 @@
  *   lh-pstore LAKE DATASET SHARDS merge [force] | compact | vacuum | destroy | unlock
  *   lh-pstore LAKE DATASET SHARDS dump [raw]   (live statements as JSON lines)
  *   lh-pstore LAKE DATASET SHARDS changed SINCE_ISO
+ *   lh-pstore LAKE DATASET SHARDS delete-origin ORIGIN   (prints the rows dropped)
  *
  * Statement JSON lines as the model reads and writes them (stmt_io.h). */
 #include <stdio.h>
@@ -81,6 +82,10 @@ int main(int argc, char **argv)
         size_t deleted = 0;
         s = lh_pstore_vacuum(ps, 0, &deleted, NULL, &err);
         if (s == LH_OK) printf("%zu\n", deleted);
+    } else if (strcmp(cmd, "delete-origin") == 0) {
+        int64_t deleted = 0;
+        s = lh_pstore_delete_origin(ps, arg, &deleted, &err);
+        if (s == LH_OK) printf("%lld\n", (long long)deleted);
     } else if (strcmp(cmd, "destroy") == 0) {
         s = lh_pstore_destroy(ps, &err);
     } else if (strcmp(cmd, "unlock") == 0) {

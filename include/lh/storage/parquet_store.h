@@ -101,6 +101,13 @@ lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh
  * multipart uploads; *debris counts those, debris may be NULL). */
 lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, size_t *debris,
                            lh_error *err);
+/* Drop every row of origin at once, no grace period, as the reference's
+ * delete_origin: its files leave the table in one DELETE commit (vacuum
+ * deletes them later); *deleted gets the row count (0, and no commit, when
+ * the origin has none). The origin is checked as a name (no quotes).
+ * Under the maintenance fence. */
+lh_status lh_pstore_delete_origin(lh_pstore *ps, const char *origin, int64_t *deleted,
+                                  lh_error *err);
 /* Remove the whole table (log, data, debris of interrupted writes). */
 lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err);
 /* Forcibly release .LOCK, .LOCK-MERGE and append markers. */
