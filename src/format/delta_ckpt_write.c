@@ -460,18 +460,30 @@ lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t reten
     if (deleted) *deleted = 0;
     lh_delta_listing l;
     LH_TRY(lh_delta_list_log(st, prefix, &l, err));
-    if (!l.num_ckpts) {
-        lh_delta_listing_free(&l);
-        return LH_OK; /* nothing may go without a checkpoint covering it */
+    int64_t cutoff = now_ms - retention_ms;
+    /* The boundary is the newest checkpoint that is itself expired, as
+     * Spark and delta-rs draw it: every version younger than the retention
+     * stays reconstructible (from that checkpoint on), for time travel and
+     * for a reader that listed the log before a newer checkpoint. */
+    const lh_delta_ckpt_ref *bound = NULL;
+    for (size_t i = l.num_ckpts; i-- > 0 && !bound;) {
+        lh_stat cst;
+        if (lh_storage_stat(st, l.ckpts[i].keys.items[0], &cst, NULL) == LH_OK &&
+            cst.mtime_ms <= cutoff)
+            bound = &l.ckpts[i];
     }
-    int64_t until = l.ckpts[l.num_ckpts - 1].version;
+    if (!bound) {
+        lh_delta_listing_free(&l);
+        return LH_OK; /* nothing may go without an expired checkpoint covering it */
+    }
+    int64_t until = bound->version;
     /* The checkpoint must replay on its own before anything it covers goes
      * (a snapshot load would quietly fall back to the JSON commits). */
     lh_delta_snapshot *s = lh_calloc(1, sizeof *s);
     s->st = st;
     s->prefix = lh_strdup(prefix ? prefix : "");
     s->timestamp = -1;
-    lh_status rc = lh_delta_checkpoint_load(s, &l.ckpts[l.num_ckpts - 1], err);
+    lh_status rc = lh_delta_checkpoint_load(s, bound, err);
     if (rc == LH_OK && (!s->has_protocol || !s->has_metadata))
         rc = lh_error_set(err, LH_ERR_CORRUPT, "no protocol or metaData in it");
     lh_delta_snapshot_free(s);
@@ -482,7 +494,6 @@ lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t reten
     lh_strlist_init(&keys);
     rc = lh_storage_list(st, dir, 0, &keys, err);
     size_t dn = strlen(dir);
-    int64_t cutoff = now_ms - retention_ms;
     for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
         const char *name = keys.items[i] + dn + 1;
         /* Hadoop's checksum of a log file (".N.json.crc", written by Spark)

@@ -255,9 +255,11 @@ lh_status lh_delta_create(lh_storage *st, const char *prefix, const lh_delta_tab
  * with txn/domainMetadata actions, which this module does not carry. */
 lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, lh_error *err);
 
-/* Metadata cleanup: delete commit and checkpoint files of versions below the
- * newest checkpoint (which is first re-read and checked) whose storage mtime
- * is older than now_ms - retention_ms. Time travel to those versions ends.
+/* Metadata cleanup: delete commit and checkpoint files whose storage mtime
+ * is older than now_ms - retention_ms, of versions below the newest
+ * checkpoint that is itself that old (first re-read and checked), as Spark
+ * and delta-rs: every younger version stays reconstructible. Time travel to
+ * the deleted versions ends.
  * Also run after each automatic checkpoint unless
  * delta.enableExpiredLogCleanup is "false", with delta.logRetentionDuration
  * (default 30 days), as delta-rs does. */
