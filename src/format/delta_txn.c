@@ -19,7 +19,7 @@ struct lh_delta_txn {
     char *prefix;
     const lh_delta_snapshot *read;
     bool creating;
-    lh_buf meta_lines; /* protocol + metaData lines for a new table */
+    lh_buf meta_lines; /* protocol + metaData lines: a new table, a metadata update */
     lh_strlist part_cols;
     int64_t checkpoint_interval;
     lh_buf file_lines; /* add/remove lines */
@@ -169,6 +169,95 @@ lh_status lh_delta_txn_set_metadata(lh_delta_txn *t, const lh_delta_table_spec *
     lh_buf_append_str(b, "}}\n");
     lh_buf_free(&schema);
     t->creating = true;
+    return LH_OK;
+}
+
+lh_status lh_delta_txn_update_metadata(lh_delta_txn *t, const char *schema_string,
+                                       const lh_delta_kv *set, size_t n, lh_error *err)
+{
+    if (!t->read)
+        return lh_error_set(err, LH_ERR_INVALID, "metadata update without a read snapshot");
+    if (t->meta_lines.len) return lh_error_set(err, LH_ERR_INVALID, "metadata set twice");
+    const lh_delta_metadata *m = lh_delta_snapshot_metadata(t->read);
+    lh_delta_map conf = {0};
+    lh_delta_map_copy(&conf, m->configuration.items, m->configuration.len);
+    for (size_t i = 0; i < n; i++) {
+        bool replaced = false;
+        for (size_t k = 0; k < conf.len && !replaced; k++)
+            if (strcmp(conf.items[k].key, set[i].key) == 0) {
+                free((char *)conf.items[k].value);
+                conf.items[k].value = set[i].value ? lh_strdup(set[i].value) : NULL;
+                replaced = true;
+            }
+        if (!replaced) lh_delta_map_push(&conf, set[i].key, set[i].value);
+    }
+    lh_buf *b = &t->meta_lines;
+    lh_buf_append_str(b, "{\"metaData\":{");
+    json_kv_str(b, "id", m->id);
+    lh_buf_append_byte(b, ',');
+    json_kv_str(b, "name", m->name);
+    lh_buf_append_byte(b, ',');
+    json_kv_str(b, "description", m->description);
+    lh_buf_append_str(b, ",\"format\":{\"provider\":\"parquet\",\"options\":{}},");
+    json_kv_str(b, "schemaString", schema_string ? schema_string : m->schema_string);
+    lh_buf_append_str(b, ",\"partitionColumns\":[");
+    for (size_t i = 0; i < m->partition_columns.len; i++) {
+        if (i) lh_buf_append_byte(b, ',');
+        const char *c = m->partition_columns.items[i];
+        lh_buf_append_json_str(b, c, strlen(c));
+    }
+    lh_buf_append_str(b, "]");
+    if (m->created_time >= 0) lh_buf_printf(b, ",\"createdTime\":%" PRId64, m->created_time);
+    lh_buf_append_str(b, ",\"configuration\":");
+    lh_delta_map_to_json(&conf, b);
+    lh_buf_append_str(b, "}}\n");
+    const char *ci = lh_delta_map_get(&conf, "delta.checkpointInterval", NULL);
+    if (ci && atoll(ci) > 0) t->checkpoint_interval = atoll(ci);
+    lh_delta_map_free(&conf);
+    /* files a concurrent commit added were written against the old
+     * metadata: a conflict, whatever their partition */
+    lh_delta_txn_read_partition(t, NULL, 0);
+    return LH_OK;
+}
+
+lh_status lh_delta_schema_add_fields(const char *schema_string, const lh_delta_field *fields,
+                                     size_t n, lh_buf *out, lh_error *err)
+{
+    json_error_t jerr;
+    json_t *schema = json_loads(schema_string, 0, &jerr);
+    json_t *list = schema ? json_object_get(schema, "fields") : NULL;
+    if (!json_is_array(list)) {
+        json_decref(schema);
+        return lh_error_set(err, LH_ERR_CORRUPT, "Delta schemaString is not a struct type: %s",
+                            schema ? "no fields" : jerr.text);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        json_t *f;
+        json_array_foreach(list, k, f) {
+            const char *name = json_string_value(json_object_get(f, "name"));
+            if (name && strcmp(name, fields[i].name) == 0) {
+                json_decref(schema);
+                return lh_error_set(err, LH_ERR_INVALID, "the table already has a column \"%s\"",
+                                    fields[i].name);
+            }
+        }
+        json_t *type = fields[i].type[0] == '{' ? json_loads(fields[i].type, 0, &jerr)
+                                                : json_string(fields[i].type);
+        if (!type) {
+            json_decref(schema);
+            return lh_error_set(err, LH_ERR_INVALID, "column \"%s\": bad type %s", fields[i].name,
+                                fields[i].type);
+        }
+        json_array_append_new(list, json_pack("{s:s, s:o, s:b, s:{}}", "name", fields[i].name,
+                                              "type", type, "nullable", fields[i].nullable,
+                                              "metadata"));
+    }
+    char *text = json_dumps(schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(schema);
+    if (!text) lh_out_of_memory_for("a Delta schema");
+    lh_buf_append_str(out, text);
+    free(text);
     return LH_OK;
 }
 
@@ -445,6 +534,19 @@ static void backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
+lh_status lh_delta_checkpoint_and_cleanup(lh_storage *st, const lh_delta_snapshot *s,
+                                          size_t *deleted, lh_error *err)
+{
+    if (deleted) *deleted = 0;
+    LH_TRY(lh_delta_checkpoint_write(st, s, err));
+    if (strcmp(lh_delta_snapshot_config(s, "delta.enableExpiredLogCleanup", "true"), "false") == 0)
+        return LH_OK;
+    int64_t keep = lh_delta_interval_ms(lh_delta_snapshot_config(s, "delta.logRetentionDuration", NULL),
+                                        30LL * 86400000);
+    return lh_delta_cleanup_log(st, lh_delta_snapshot_prefix(s), keep, lh_now_us() / 1000, deleted,
+                                err);
+}
+
 static void maybe_checkpoint(lh_delta_txn *t, int64_t v)
 {
     if ((v + 1) % t->checkpoint_interval != 0) return;
@@ -452,12 +554,7 @@ static void maybe_checkpoint(lh_delta_txn *t, int64_t v)
     lh_error cerr;
     if (lh_delta_snapshot_load(t->st, t->prefix, v, &s, &cerr) != LH_OK) return;
     /* A failed checkpoint only costs readers time; the commit stands. */
-    if (lh_delta_checkpoint_write(t->st, s, &cerr) == LH_OK &&
-        strcmp(lh_delta_snapshot_config(s, "delta.enableExpiredLogCleanup", "true"), "false") != 0) {
-        int64_t keep = lh_delta_interval_ms(lh_delta_snapshot_config(s, "delta.logRetentionDuration", NULL),
-                                            30LL * 86400000);
-        (void)lh_delta_cleanup_log(t->st, t->prefix, keep, lh_now_us() / 1000, NULL, &cerr);
-    }
+    (void)lh_delta_checkpoint_and_cleanup(t->st, s, NULL, &cerr);
     lh_delta_snapshot_free(s);
 }
 

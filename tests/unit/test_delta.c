@@ -777,6 +777,60 @@ static void test_log_cleanup(void)
     close_tmp(st, dir);
 }
 
+/* ADD COLUMN / SET TBLPROPERTIES: the schema gains the field, the
+ * configuration the keys (others kept), identity and partitioning stay; a
+ * column the table has is refused; a concurrent add is a conflict. */
+static void test_metadata_update(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    create_table(st, "t");
+    lh_delta_snapshot *s0 = load(st, "t", LH_DELTA_LATEST);
+    const lh_delta_metadata *m0 = lh_delta_snapshot_metadata(s0);
+    lh_buf schema = LH_BUF_INIT;
+    const lh_delta_field role = {"role", "string", true};
+    CHECK_RC(lh_delta_schema_add_fields(m0->schema_string, &FIELDS[0], 1, &schema, &err),
+             LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "\"id\"") != NULL);
+    lh_buf_reset(&schema);
+    CHECK_OK(lh_delta_schema_add_fields(m0->schema_string, &role, 1, &schema, &err), &err);
+    lh_delta_txn *t;
+    CHECK_OK(lh_delta_txn_new(st, "t", s0, &t, &err), &err);
+    lh_delta_kv set[] = {{"delta.logRetentionDuration", "interval 1 days"},
+                         {"delta.appendOnly", "true"}};
+    CHECK_OK(lh_delta_txn_update_metadata(t, schema.data, set, 2, &err), &err);
+    lh_delta_txn_set_operation(t, "ADD COLUMN", NULL, 0);
+    int64_t v = -1;
+    CHECK_OK(lh_delta_txn_commit(t, &v, &err), &err);
+    CHECK_INT(v, 1);
+    lh_delta_txn_free(t);
+    lh_delta_snapshot *s1 = load(st, "t", LH_DELTA_LATEST);
+    if (s1) {
+        const lh_delta_metadata *m1 = lh_delta_snapshot_metadata(s1);
+        CHECK_INT(m1->num_fields, 5);
+        CHECK(strcmp(m1->fields[4].name, "role") == 0 && m1->fields[4].nullable);
+        CHECK(strcmp(m1->id, m0->id) == 0);
+        CHECK(m1->created_time == m0->created_time);
+        CHECK_INT(m1->partition_columns.len, 1);
+        CHECK(strcmp(lh_delta_snapshot_config(s1, "delta.appendOnly", ""), "true") == 0);
+        CHECK(strcmp(lh_delta_snapshot_config(s1, "delta.logRetentionDuration", ""),
+                     "interval 1 days") == 0);
+        CHECK_INT(m1->configuration.len, 2);
+    }
+    /* a writer added a file after s1 was read: the update conflicts */
+    append(st, "t", s1, "a", "f1.parquet", LH_OK);
+    CHECK_OK(lh_delta_txn_new(st, "t", s1, &t, &err), &err);
+    CHECK_OK(lh_delta_txn_update_metadata(t, NULL, set, 1, &err), &err);
+    CHECK_RC(lh_delta_txn_commit(t, &v, &err), LH_ERR_CONFLICT);
+    CHECK(strstr(err.msg, "f1.parquet") != NULL);
+    lh_delta_txn_free(t);
+    lh_delta_snapshot_free(s1);
+    lh_delta_snapshot_free(s0);
+    lh_buf_free(&schema);
+    close_tmp(st, dir);
+}
+
 int main(void)
 {
     RUN(test_create_append_snapshot);
@@ -788,5 +842,6 @@ int main(void)
     RUN(test_concurrent_appends);
     RUN(test_checkpoint_roundtrip);
     RUN(test_log_cleanup);
+    RUN(test_metadata_update);
     return lh_test_report();
 }

@@ -217,6 +217,16 @@ void lh_delta_txn_free(lh_delta_txn *t);
 /* New table (read == NULL): protocol (1,2) and metaData with a fresh uuid4. */
 lh_status lh_delta_txn_set_metadata(lh_delta_txn *t, const lh_delta_table_spec *spec,
                                     lh_error *err);
+/* Change the metadata of the table read (as delta-rs's ADD COLUMN and SET
+ * TBLPROPERTIES): schemaString replaced (NULL: kept), configuration entries
+ * set (added or replaced); id, name, description, partition columns and
+ * createdTime kept. A concurrent add anywhere is then a conflict. */
+lh_status lh_delta_txn_update_metadata(lh_delta_txn *t, const char *schema_string,
+                                       const lh_delta_kv *set, size_t n, lh_error *err);
+/* schema_string with fields appended (metadata {}), as compact JSON into
+ * out; LH_ERR_INVALID when the table has one of them already. */
+lh_status lh_delta_schema_add_fields(const char *schema_string, const lh_delta_field *fields,
+                                     size_t n, lh_buf *out, lh_error *err);
 lh_status lh_delta_txn_add(lh_delta_txn *t, const lh_delta_add *a, lh_error *err);
 /* Remove a live file of the read snapshot (deletion_timestamp ms; 0 = now). */
 lh_status lh_delta_txn_remove(lh_delta_txn *t, const lh_delta_file *f, bool data_change,
@@ -265,6 +275,14 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
  * (default 30 days), as delta-rs does. */
 lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t retention_ms,
                                int64_t now_ms, size_t *deleted, lh_error *err);
+
+/* A checkpoint at s's version, then the metadata cleanup with the table's
+ * delta.logRetentionDuration (unless delta.enableExpiredLogCleanup is
+ * "false"), as delta-rs's create_checkpoint + cleanup_metadata and as every
+ * checkpointInterval-th commit does. *deleted (may be NULL) counts the log
+ * files deleted. */
+lh_status lh_delta_checkpoint_and_cleanup(lh_storage *st, const lh_delta_snapshot *s,
+                                          size_t *deleted, lh_error *err);
 
 /* Delete data files under the table that the latest snapshot does not
  * reference (not live, not a tombstone younger than the retention) and whose
