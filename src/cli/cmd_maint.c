@@ -9,8 +9,10 @@
 #include "cli.h"
 #include "cli_store.h"
 #include "cmd_check.h"
+#include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
 #include "lh/repository/export.h"
+#include "lh/repository/migrate.h"
 
 static const char HELP[] =
     "Usage: ftm-lakehouse -d DATASET maintenance COMMAND [OPTIONS]\n"
@@ -32,6 +34,9 @@ static const char HELP[] =
     "                      one), then set N in config.yml; run with writers\n"
     "                      stopped, then optimize (--force: also when config.yml\n"
     "                      already says N)\n"
+    "  migrate [--all] [--force]\n"
+    "                      Apply the storage migrations a dataset has not had\n"
+    "                      (a store an older version wrote); writers stopped\n"
     "  unlock              Release a write fence left by a crashed writer\n"
     "  check               Verify the dataset; exit 5 naming what is wrong\n"
     "  destroy --yes       Delete the statement table\n"
@@ -273,6 +278,78 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
+static void print_migration(void *ctx, const char *name, const lh_strlist *changed)
+{
+    const char *dataset = ctx;
+    fprintf(stderr, "%s: migration %s:", dataset, name);
+    if (!changed->len) fputs(" nothing owed", stderr);
+    for (size_t i = 0; i < changed->len; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", changed->items[i]);
+    fputc('\n', stderr);
+}
+
+static lh_status migrate_dataset(lh_cli *cli, bool force, lh_error *err)
+{
+    int64_t started = lh_now_us();
+    lh_pstore *ps = NULL;
+    lh_tags *tags = NULL;
+    size_t ran = 0;
+    lh_status rc = lh_cli_pstore(cli, &ps, err);
+    if (rc == LH_OK) rc = lh_cli_tags(cli, &tags, err);
+    if (rc == LH_OK)
+        rc = lh_migrate(ps, tags, force, print_migration, (void *)cli->dataset, &ran, err);
+    if (rc == LH_OK) rc = lh_tags_set(tags, "operations/migrate/last_run", started, NULL, err);
+    if (rc == LH_OK && !ran) fprintf(stderr, "%s: no migration outstanding\n", cli->dataset);
+    lh_tags_free(tags);
+    lh_pstore_free(ps);
+    return rc;
+}
+
+static int cmd_migrate(lh_cli *cli, int argc, char **argv)
+{
+    static const char help[] =
+        "Usage: ftm-lakehouse -d DATASET maintenance migrate [--force]\n"
+        "       ftm-lakehouse maintenance migrate --all [--force]\n"
+        "\n"
+        "Apply the storage migrations the dataset has not had, oldest first, as\n"
+        "the reference's migrate: a statement table an older version created\n"
+        "gets the columns it lacks (role) and the table properties bounding its\n"
+        "log (then a checkpoint, and the expired log dropped). Each migration is\n"
+        "stamped with a tag migrations/NAME when done; --force runs them all\n"
+        "again (they are idempotent). --all: every dataset of the lake (not\n"
+        "with -d). Run with writers stopped: migrations take the write fence.\n";
+    if (lh_cli_want_help(argc, argv, help)) return 0;
+    static const struct option opts[] = {{"all", no_argument, 0, 'a'},
+                                          {"force", no_argument, 0, 'f'},
+                                          {0, 0, 0, 0}};
+    bool all = false, force = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'a') all = true;
+        else if (c == 'f') force = true;
+        else return lh_cli_usage_error(cli, "bad option");
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    if (all && cli->dataset)
+        return lh_cli_usage_error(cli, "use either -d DATASET or --all, not both");
+    if (!all && !cli->dataset) return lh_cli_usage_error(cli, "no dataset (-d DATASET or --all)");
+    lh_error err;
+    if (!all) return migrate_dataset(cli, force, &err) == LH_OK ? 0 : lh_cli_fail(cli, &err);
+    lh_storage *st;
+    lh_strlist names;
+    lh_strlist_init(&names);
+    lh_status rc = lh_cli_storage(cli, &st, &err);
+    if (rc == LH_OK) rc = lh_dataset_list(st, &names, &err);
+    for (size_t i = 0; rc == LH_OK && i < names.len; i++) {
+        cli->dataset = names.items[i];
+        rc = migrate_dataset(cli, force, &err);
+        if (rc != LH_OK) lh_error_prefix(&err, "dataset `%s`", names.items[i]);
+    }
+    cli->dataset = NULL; /* names are freed below */
+    lh_strlist_free(&names);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
 static const lh_cmd CMDS[] = {
     {"flush", lh_cmd_flush, "", true},
     {"merge", cmd_merge, "", false},
@@ -280,6 +357,7 @@ static const lh_cmd CMDS[] = {
     {"shard", cmd_shard, "", false},
     {"vacuum", cmd_vacuum, "", false},
     {"optimize", cmd_optimize, "", false},
+    {"migrate", cmd_migrate, "", true},
     {"unlock", cmd_unlock, "", false},
     {"check", lh_cmd_check, "", true},
     {"destroy", cmd_destroy, "", false},

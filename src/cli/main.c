@@ -33,7 +33,7 @@ static const char MAIN_HELP[] =
     "                   FtM entities\n"
     "  statements       import | iterate | stream   statements (CSV)\n"
     "  maintenance      flush | merge | compact | vacuum | optimize | shard |\n"
-    "                   check | unlock | destroy | export-statements |\n"
+    "                   migrate | check | unlock | destroy | export-statements |\n"
     "                   export-entities | export-statistics   (alias: operations)\n"
     "  tags             get | set | list | is-latest   freshness tags\n"
     "  queue            put | list | pop | ack | count   CRUD mutation queue\n"

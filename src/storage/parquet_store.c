@@ -14,7 +14,7 @@
 #include "pstore_internal.h"
 
 /* The reference's table properties: nothing time-travels far. */
-static const lh_delta_kv TABLE_CONFIGURATION[] = {
+const lh_delta_kv lh_pstore_table_configuration[LH_PSTORE_NCONF] = {
     {"delta.logRetentionDuration", "interval 1 days"},
     {"delta.deletedFileRetentionDuration", "interval 1 hours"},
 };
@@ -436,8 +436,8 @@ static lh_status ensure_table(lh_pstore *ps, lh_error *err)
         spec.num_fields = LH_STMT_NCOLS;
         spec.partition_columns = lh_stmt_partition_cols;
         spec.num_partition_columns = LH_STMT_NPART;
-        spec.configuration = TABLE_CONFIGURATION;
-        spec.num_configuration = 2;
+        spec.configuration = lh_pstore_table_configuration;
+        spec.num_configuration = LH_PSTORE_NCONF;
         int64_t v = 0;
         rc = lh_delta_create(ps->st, ps->table, &spec, &v, err);
         if (rc == LH_ERR_EXISTS) rc = LH_OK; /* created by a writer that ignores .LOCK */
@@ -510,6 +510,7 @@ lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
                                     ps->opts.lock_max_retries, &t->marker, err);
     if (rc == LH_OK) rc = lh_pstore_snapshot(ps, &t->read, err);
     if (rc == LH_OK && t->read) rc = lh_delta_check_writable(t->read, ps->table, err);
+    if (rc == LH_OK && t->read) rc = lh_pstore_check_columns(ps, t->read, err);
     if (rc != LH_OK) {
         lh_pstore_txn_free(t);
         return rc;

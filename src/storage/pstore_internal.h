@@ -45,6 +45,17 @@ void lh_parts_free(lh_parts *p);
 lh_status lh_pstore_parts(lh_pstore *ps, lh_delta_snapshot **snap, lh_parts *parts,
                           lh_error *err);
 
+/* The table properties the store creates its table with (and migrates an
+ * older table to). */
+#define LH_PSTORE_NCONF 2
+extern const lh_delta_kv lh_pstore_table_configuration[LH_PSTORE_NCONF];
+
+/* LH_ERR_UNSUPPORTED, naming the columns and `maintenance migrate`, when
+ * the table lacks a statement column: rows written there would lose it to
+ * every reader (the reference's writer refuses such a table too). */
+lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *snap,
+                                  lh_error *err);
+
 /* Load the current snapshot; *snap = NULL when there is no table. */
 lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *err);
 

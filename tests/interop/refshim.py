@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlparse
 from deltalake import DeltaTable
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 import ftm_lakehouse.logic.parquet as lh_parquet
 import ftm_lakehouse.storage.parquet as lh_storage_parquet
@@ -87,16 +88,20 @@ def snapshot_scan_sql(table_uri: str) -> str:
         return f"(SELECT {cols} WHERE false)"
     parts = []
     for add in adds:
-        path = f"{dt.table_uri.rstrip('/')}/{add['path']}"
+        local = _local(f"{dt.table_uri.rstrip('/')}/{add['path']}")
+        # as delta_scan: a column the file predates (added to the table later) reads NULL
+        in_file = set(pq.read_schema(local).names)
         cols = []
         for name, typ in fields:
             if name in partition_cols:
                 value = add.get(f"partition.{name}")
                 lit = "NULL" if value is None else _quote(str(value))
                 cols.append(f"CAST({lit} AS {typ}) AS \"{name}\"")
+            elif name not in in_file:
+                cols.append(f"CAST(NULL AS {typ}) AS \"{name}\"")
             else:
                 cols.append(f"\"{name}\"")
-        parts.append(f"SELECT {', '.join(cols)} FROM read_parquet({_quote(_local(path))})")
+        parts.append(f"SELECT {', '.join(cols)} FROM read_parquet({_quote(local)})")
     return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
 

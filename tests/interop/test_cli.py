@@ -352,7 +352,7 @@ def test_help_and_usage(tmp_path):
     top = run([tool("ftm-lakehouse"), "--help"]).stdout
     for group, cmds in (("entities", "import iterate stream delete delete-origin"),
                         ("statements", "import iterate stream"),
-                        ("maintenance", "flush merge compact shard vacuum optimize unlock check "
+                        ("maintenance", "flush merge compact shard vacuum optimize migrate unlock check "
                                         "destroy export-statements export-entities "
                                         "export-statistics"),
                         ("tags", "list get set is-latest"),

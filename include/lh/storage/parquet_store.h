@@ -108,6 +108,16 @@ lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, 
  * Under the maintenance fence. */
 lh_status lh_pstore_delete_origin(lh_pstore *ps, const char *origin, int64_t *deleted,
                                   lh_error *err);
+/* Migrations of a table an older writer created, as the reference's
+ * evolve_schema and configure_table, each a metadata-only commit under the
+ * maintenance fence and a no-op (no commit) when there is nothing to do
+ * or no table. evolve_schema adds the statement columns the table lacks
+ * (nullable: older files read NULL there), their names appended to added;
+ * configure_table sets the store's table properties where they differ
+ * (keys appended to changed), then checkpoints and drops the log the new
+ * retention has expired. */
+lh_status lh_pstore_evolve_schema(lh_pstore *ps, lh_strlist *added, lh_error *err);
+lh_status lh_pstore_configure_table(lh_pstore *ps, lh_strlist *changed, lh_error *err);
 /* Remove the whole table (log, data, debris of interrupted writes). */
 lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err);
 /* Forcibly release .LOCK, .LOCK-MERGE and append markers. */

@@ -1,0 +1,154 @@
+/* ParquetStore migrations of a table an older writer created: the columns
+ * it lacks and the table properties it was created without. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh/core/mem.h"
+#include "lh/storage/fence.h"
+#include "pstore_internal.h"
+
+/* Commit a metadata update of snap's table as `operation` with one
+ * operation parameter. */
+static lh_status commit_metadata(lh_pstore *ps, const lh_delta_snapshot *snap,
+                                 const char *schema_string, const lh_delta_kv *set, size_t n,
+                                 const char *operation, const lh_delta_kv *param,
+                                 int64_t *version, lh_error *err)
+{
+    lh_delta_txn *txn = NULL;
+    LH_TRY(lh_delta_txn_new(ps->st, ps->table, snap, &txn, err));
+    lh_status rc = lh_delta_txn_update_metadata(txn, schema_string, set, n, err);
+    if (rc == LH_OK) {
+        lh_delta_txn_set_operation(txn, operation, param, 1);
+        rc = lh_delta_txn_commit(txn, version, err);
+    }
+    lh_delta_txn_free(txn);
+    return rc;
+}
+
+static bool has_field(const lh_delta_metadata *m, const char *name)
+{
+    for (size_t i = 0; i < m->num_fields; i++)
+        if (strcmp(m->fields[i].name, name) == 0) return true;
+    return false;
+}
+
+lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *snap,
+                                  lh_error *err)
+{
+    const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
+    lh_buf missing = LH_BUF_INIT;
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        if (!has_field(m, lh_stmt_col_names[c]))
+            lh_buf_printf(&missing, "%s`%s`", missing.len ? ", " : "", lh_stmt_col_names[c]);
+    lh_status rc = LH_OK;
+    if (missing.len)
+        rc = lh_error_set(err, LH_ERR_UNSUPPORTED,
+                          "statement table \"%s\" has no column %s (an older version created "
+                          "it): run `ftm-lakehouse -d %s maintenance migrate` first",
+                          ps->table, missing.data, ps->dataset);
+    lh_buf_free(&missing);
+    return rc;
+}
+
+static lh_status add_missing_columns(lh_pstore *ps, lh_strlist *added, lh_error *err)
+{
+    lh_delta_snapshot *snap = NULL;
+    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
+    if (!snap) return LH_OK;
+    const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
+    lh_delta_field missing[LH_STMT_NCOLS];
+    size_t n = 0;
+    for (int c = 0; c < LH_STMT_NCOLS; c++) {
+        if (has_field(m, lh_stmt_col_names[c])) continue;
+        /* older files lack the column: it reads as NULL there */
+        missing[n++] = (lh_delta_field){lh_stmt_col_names[c], lh_stmt_col_type(c), true};
+    }
+    lh_status rc = LH_OK;
+    if (n) {
+        lh_buf schema = LH_BUF_INIT, fields = LH_BUF_INIT;
+        rc = lh_delta_schema_add_fields(m->schema_string, missing, n, &schema, err);
+        /* the operation parameter lists the new fields, as delta-rs's does */
+        lh_buf_append_byte(&fields, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i) lh_buf_append_byte(&fields, ',');
+            lh_buf_append_str(&fields, "{\"name\":");
+            lh_buf_append_json_str(&fields, missing[i].name, strlen(missing[i].name));
+            lh_buf_append_str(&fields, ",\"type\":");
+            lh_buf_append_json_str(&fields, missing[i].type, strlen(missing[i].type));
+            lh_buf_append_str(&fields, ",\"nullable\":true,\"metadata\":{}}");
+        }
+        lh_buf_append_byte(&fields, ']');
+        if (rc == LH_OK) {
+            lh_delta_kv kv = {"fields", fields.data};
+            int64_t version;
+            rc = commit_metadata(ps, snap, schema.data, NULL, 0, "ADD COLUMN", &kv, &version, err);
+        }
+        for (size_t i = 0; rc == LH_OK && i < n; i++) lh_strlist_push(added, missing[i].name);
+        lh_buf_free(&schema);
+        lh_buf_free(&fields);
+    }
+    lh_delta_snapshot_free(snap);
+    return rc;
+}
+
+lh_status lh_pstore_evolve_schema(lh_pstore *ps, lh_strlist *added, lh_error *err)
+{
+    bool exists = false;
+    LH_TRY(lh_pstore_exists(ps, &exists, err));
+    if (!exists) return LH_OK;
+    lh_fence *lock = NULL, *merge = NULL;
+    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    lh_status rc = add_missing_columns(ps, added, err);
+    rc = lh_pstore_release_keep(merge, rc, err);
+    return lh_pstore_release_keep(lock, rc, err);
+}
+
+static lh_status set_properties(lh_pstore *ps, lh_strlist *changed, lh_error *err)
+{
+    lh_delta_snapshot *snap = NULL;
+    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
+    if (!snap) return LH_OK;
+    lh_delta_kv set[LH_PSTORE_NCONF];
+    size_t n = 0;
+    lh_buf props = LH_BUF_INIT;
+    lh_buf_append_byte(&props, '{');
+    for (size_t i = 0; i < LH_PSTORE_NCONF; i++) {
+        const lh_delta_kv *want = &lh_pstore_table_configuration[i];
+        const char *now = lh_delta_snapshot_config(snap, want->key, NULL);
+        if (now && strcmp(now, want->value) == 0) continue;
+        if (n) lh_buf_append_byte(&props, ',');
+        lh_buf_append_json_str(&props, want->key, strlen(want->key));
+        lh_buf_append_byte(&props, ':');
+        lh_buf_append_json_str(&props, want->value, strlen(want->value));
+        set[n++] = *want;
+    }
+    lh_buf_append_byte(&props, '}');
+    lh_status rc = LH_OK;
+    int64_t version = -1;
+    if (n) {
+        lh_delta_kv kv = {"properties", props.data};
+        rc = commit_metadata(ps, snap, NULL, set, n, "SET TBLPROPERTIES", &kv, &version, err);
+        for (size_t i = 0; rc == LH_OK && i < n; i++) lh_strlist_push(changed, set[i].key);
+    }
+    lh_buf_free(&props);
+    lh_delta_snapshot_free(snap);
+    if (rc != LH_OK || version < 0) return rc;
+    /* as the reference: checkpoint, then drop the log the new retention
+     * has expired (readers then load the checkpoint, not every commit) */
+    rc = lh_delta_snapshot_load(ps->st, ps->table, version, &snap, err);
+    if (rc == LH_OK) rc = lh_delta_checkpoint_and_cleanup(ps->st, snap, NULL, err);
+    lh_delta_snapshot_free(snap);
+    return rc;
+}
+
+lh_status lh_pstore_configure_table(lh_pstore *ps, lh_strlist *changed, lh_error *err)
+{
+    bool exists = false;
+    LH_TRY(lh_pstore_exists(ps, &exists, err));
+    if (!exists) return LH_OK;
+    lh_fence *lock = NULL, *merge = NULL;
+    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    lh_status rc = set_properties(ps, changed, err);
+    rc = lh_pstore_release_keep(merge, rc, err);
+    return lh_pstore_release_keep(lock, rc, err);
+}
