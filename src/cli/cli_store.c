@@ -148,3 +148,21 @@ lh_status lh_cli_export_entities_also(lh_cli *cli, lh_pstore *ps, const lh_model
     lh_buf_free(&key);
     return rc;
 }
+
+lh_status lh_cli_each_dataset(lh_cli *cli, lh_status (*fn)(lh_cli *cli, void *ctx, lh_error *err),
+                              void *ctx, lh_error *err)
+{
+    lh_storage *st;
+    lh_strlist names;
+    lh_strlist_init(&names);
+    lh_status rc = lh_cli_storage(cli, &st, err);
+    if (rc == LH_OK) rc = lh_dataset_list(st, &names, err);
+    for (size_t i = 0; rc == LH_OK && i < names.len; i++) {
+        cli->dataset = names.items[i];
+        rc = fn(cli, ctx, err);
+        if (rc != LH_OK) lh_error_prefix(err, "dataset `%s`", names.items[i]);
+    }
+    cli->dataset = NULL; /* names are freed below */
+    lh_strlist_free(&names);
+    return rc;
+}

@@ -25,6 +25,10 @@ typedef struct lh_journal lh_journal;
 lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err);
 
 lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err);
+/* fn for every dataset of the lake in turn (as the -d dataset), stopping
+ * at the first failure, whose message then names the dataset. */
+lh_status lh_cli_each_dataset(lh_cli *cli, lh_status (*fn)(lh_cli *cli, void *ctx, lh_error *err),
+                              void *ctx, lh_error *err);
 /* As the reference before optimize, re-shard and dropping an origin: the
  * journal drained into the store first, when the lake has one (a lake on
  * S3 has one only when LAKEHOUSE_JOURNAL_URI names it). */

@@ -97,6 +97,15 @@ lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err)
     return LH_OK;
 }
 
+static lh_status flush_one(lh_cli *cli, void *ctx, lh_error *err)
+{
+    int64_t rows = 0;
+    lh_status rc = lh_cli_flush(cli, &rows, err);
+    if (rc == LH_OK) fprintf(stderr, "%s: flushed %lld statements\n", cli->dataset, (long long)rows);
+    *(int64_t *)ctx += rows;
+    return rc;
+}
+
 int lh_cmd_flush(lh_cli *cli, int argc, char **argv)
 {
     static const char help[] =
@@ -119,23 +128,8 @@ int lh_cmd_flush(lh_cli *cli, int argc, char **argv)
         fprintf(stderr, "flushed %lld statements\n", (long long)rows);
         return 0;
     }
-    lh_storage *st;
-    lh_strlist names;
-    lh_strlist_init(&names);
     int64_t total = 0;
-    lh_status rc = lh_cli_storage(cli, &st, &err);
-    if (rc == LH_OK) rc = lh_dataset_list(st, &names, &err);
-    for (size_t i = 0; rc == LH_OK && i < names.len; i++) {
-        int64_t rows = 0;
-        cli->dataset = names.items[i];
-        rc = lh_cli_flush(cli, &rows, &err);
-        if (rc == LH_OK) fprintf(stderr, "%s: flushed %lld statements\n", names.items[i], (long long)rows);
-        else lh_error_prefix(&err, "dataset `%s`", names.items[i]);
-        total += rows;
-    }
-    cli->dataset = NULL; /* names are freed below */
-    lh_strlist_free(&names);
-    if (rc != LH_OK) return lh_cli_fail(cli, &err);
+    if (lh_cli_each_dataset(cli, flush_one, &total, &err) != LH_OK) return lh_cli_fail(cli, &err);
     fprintf(stderr, "flushed %lld statements in total\n", (long long)total);
     return 0;
 }

@@ -288,8 +288,9 @@ static void print_migration(void *ctx, const char *name, const lh_strlist *chang
     fputc('\n', stderr);
 }
 
-static lh_status migrate_dataset(lh_cli *cli, bool force, lh_error *err)
+static lh_status migrate_dataset(lh_cli *cli, void *ctx, lh_error *err)
 {
+    bool force = *(bool *)ctx;
     int64_t started = lh_now_us();
     lh_pstore *ps = NULL;
     lh_tags *tags = NULL;
@@ -334,19 +335,8 @@ static int cmd_migrate(lh_cli *cli, int argc, char **argv)
         return lh_cli_usage_error(cli, "use either -d DATASET or --all, not both");
     if (!all && !cli->dataset) return lh_cli_usage_error(cli, "no dataset (-d DATASET or --all)");
     lh_error err;
-    if (!all) return migrate_dataset(cli, force, &err) == LH_OK ? 0 : lh_cli_fail(cli, &err);
-    lh_storage *st;
-    lh_strlist names;
-    lh_strlist_init(&names);
-    lh_status rc = lh_cli_storage(cli, &st, &err);
-    if (rc == LH_OK) rc = lh_dataset_list(st, &names, &err);
-    for (size_t i = 0; rc == LH_OK && i < names.len; i++) {
-        cli->dataset = names.items[i];
-        rc = migrate_dataset(cli, force, &err);
-        if (rc != LH_OK) lh_error_prefix(&err, "dataset `%s`", names.items[i]);
-    }
-    cli->dataset = NULL; /* names are freed below */
-    lh_strlist_free(&names);
+    lh_status rc = all ? lh_cli_each_dataset(cli, migrate_dataset, &force, &err)
+                       : migrate_dataset(cli, &force, &err);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 

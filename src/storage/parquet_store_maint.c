@@ -315,6 +315,33 @@ lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence *
     return rc;
 }
 
+lh_status lh_pstore_fenced(lh_pstore *ps, lh_pstore_fenced_fn fn, void *ctx, lh_error *err)
+{
+    bool exists = false;
+    LH_TRY(lh_pstore_exists(ps, &exists, err));
+    if (!exists) return LH_OK;
+    lh_fence *lock = NULL, *merge = NULL;
+    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    lh_status rc = fn(ps, ctx, err);
+    rc = lh_pstore_release_keep(merge, rc, err);
+    return lh_pstore_release_keep(lock, rc, err);
+}
+
+typedef struct vacuum_job {
+    int retention_hours;
+    size_t *deleted, *debris;
+} vacuum_job;
+
+static lh_status vacuum_fenced(lh_pstore *ps, void *ctx, lh_error *err)
+{
+    vacuum_job *j = ctx;
+    int64_t now = lh_now_us() / 1000;
+    int64_t retention_ms = (int64_t)j->retention_hours * 3600000LL;
+    LH_TRY(lh_delta_vacuum(ps->st, ps->table, retention_ms, now, false, NULL, j->deleted, err));
+    /* the fence is held: no writer of ours is mid-file in the table */
+    return lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, j->debris, err);
+}
+
 lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, size_t *debris,
                            lh_error *err)
 {
@@ -322,20 +349,8 @@ lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, 
     size_t ignored;
     if (!debris) debris = &ignored;
     *debris = 0;
-    bool exists = false;
-    LH_TRY(lh_pstore_exists(ps, &exists, err));
-    if (!exists) return LH_OK;
-    lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
-    int64_t now = lh_now_us() / 1000;
-    int64_t retention_ms = (int64_t)retention_hours * 3600000LL;
-    lh_status rc = lh_delta_vacuum(ps->st, ps->table, retention_ms, now, false, NULL, deleted,
-                                   err);
-    /* the fence is held: no writer of ours is mid-file in the table */
-    if (rc == LH_OK)
-        rc = lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, debris, err);
-    rc = lh_pstore_release_keep(merge, rc, err);
-    return lh_pstore_release_keep(lock, rc, err);
+    vacuum_job j = {retention_hours, deleted, debris};
+    return lh_pstore_fenced(ps, vacuum_fenced, &j, err);
 }
 
 /* Rows in file f: its stats' numRecords, else its footer's count (a writer
@@ -357,8 +372,16 @@ static lh_status file_rows(lh_pstore *ps, const lh_delta_file *f, int64_t *rows,
 /* As the reference's (a delta-rs DELETE on the partition column): every
  * file of the origin removed with dataChange=true in one commit, so
  * readers see all of its rows or none; no commit when it has none. */
-static lh_status drop_origin(lh_pstore *ps, const char *origin, int64_t *deleted, lh_error *err)
+typedef struct drop_job {
+    const char *origin;
+    int64_t *deleted;
+} drop_job;
+
+static lh_status drop_origin(lh_pstore *ps, void *ctx, lh_error *err)
 {
+    const drop_job *j = ctx;
+    const char *origin = j->origin;
+    int64_t *deleted = j->deleted;
     lh_delta_snapshot *snap = NULL;
     LH_TRY(lh_pstore_snapshot(ps, &snap, err));
     if (!snap) return LH_OK;
@@ -409,14 +432,8 @@ lh_status lh_pstore_delete_origin(lh_pstore *ps, const char *origin, int64_t *de
 {
     *deleted = 0;
     LH_TRY(lh_name_check(origin, "origin", true, err));
-    bool exists = false;
-    LH_TRY(lh_pstore_exists(ps, &exists, err));
-    if (!exists) return LH_OK;
-    lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
-    lh_status rc = drop_origin(ps, origin, deleted, err);
-    rc = lh_pstore_release_keep(merge, rc, err);
-    return lh_pstore_release_keep(lock, rc, err);
+    drop_job j = {origin, deleted};
+    return lh_pstore_fenced(ps, drop_origin, &j, err);
 }
 
 lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "lh/core/mem.h"
-#include "lh/storage/fence.h"
 #include "pstore_internal.h"
 
 /* Commit a metadata update of snap's table as `operation` with one
@@ -50,8 +49,9 @@ lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *
     return rc;
 }
 
-static lh_status add_missing_columns(lh_pstore *ps, lh_strlist *added, lh_error *err)
+static lh_status add_missing_columns(lh_pstore *ps, void *ctx, lh_error *err)
 {
+    lh_strlist *added = ctx;
     lh_delta_snapshot *snap = NULL;
     LH_TRY(lh_pstore_snapshot(ps, &snap, err));
     if (!snap) return LH_OK;
@@ -93,18 +93,12 @@ static lh_status add_missing_columns(lh_pstore *ps, lh_strlist *added, lh_error 
 
 lh_status lh_pstore_evolve_schema(lh_pstore *ps, lh_strlist *added, lh_error *err)
 {
-    bool exists = false;
-    LH_TRY(lh_pstore_exists(ps, &exists, err));
-    if (!exists) return LH_OK;
-    lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
-    lh_status rc = add_missing_columns(ps, added, err);
-    rc = lh_pstore_release_keep(merge, rc, err);
-    return lh_pstore_release_keep(lock, rc, err);
+    return lh_pstore_fenced(ps, add_missing_columns, added, err);
 }
 
-static lh_status set_properties(lh_pstore *ps, lh_strlist *changed, lh_error *err)
+static lh_status set_properties(lh_pstore *ps, void *ctx, lh_error *err)
 {
+    lh_strlist *changed = ctx;
     lh_delta_snapshot *snap = NULL;
     LH_TRY(lh_pstore_snapshot(ps, &snap, err));
     if (!snap) return LH_OK;
@@ -143,12 +137,5 @@ static lh_status set_properties(lh_pstore *ps, lh_strlist *changed, lh_error *er
 
 lh_status lh_pstore_configure_table(lh_pstore *ps, lh_strlist *changed, lh_error *err)
 {
-    bool exists = false;
-    LH_TRY(lh_pstore_exists(ps, &exists, err));
-    if (!exists) return LH_OK;
-    lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
-    lh_status rc = set_properties(ps, changed, err);
-    rc = lh_pstore_release_keep(merge, rc, err);
-    return lh_pstore_release_keep(lock, rc, err);
+    return lh_pstore_fenced(ps, set_properties, changed, err);
 }

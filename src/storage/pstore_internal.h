@@ -138,6 +138,10 @@ const char *lh_pstore_entity_shard(const char *entity_id, int shards, lh_arena *
 /* .LOCK with the appends drained, then .LOCK-MERGE: no other writer. */
 lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **merge,
                                       lh_error *err);
+/* fn(ps, ctx, err) under the maintenance fence, released after; nothing
+ * (LH_OK) when there is no table. */
+typedef lh_status (*lh_pstore_fenced_fn)(lh_pstore *ps, void *ctx, lh_error *err);
+lh_status lh_pstore_fenced(lh_pstore *ps, lh_pstore_fenced_fn fn, void *ctx, lh_error *err);
 /* Release f; its error replaces rc only when rc was LH_OK. */
 lh_status lh_pstore_release_keep(lh_fence *f, lh_status rc, lh_error *err);
 /* Checkpoint the table at version (a failure goes to rep, not fatal). */
