@@ -2,7 +2,7 @@
 Python API (with the offline delta_scan shim of tests/interop/refshim.py):
 
     python bench/ref_driver.py --uri LAKE -d DATASET journal-import -i FILE
-    python bench/ref_driver.py --uri LAKE -d DATASET delete --ids FILE [--limit N]
+    python bench/ref_driver.py --uri LAKE -d DATASET delete --ids FILE [--limit N] [--origin O]
     python bench/ref_driver.py --uri LAKE -d DATASET lookup --ids FILE
     python bench/ref_driver.py --uri LAKE -d DATASET stats
 
@@ -42,6 +42,8 @@ def main():
         p = sub.add_parser(name)
         p.add_argument("--ids", required=True)
         p.add_argument("--limit", type=int, default=0)
+        if name == "delete":
+            p.add_argument("--origin", default=None)
     sub.add_parser("stats")
     args = ap.parse_args()
 
@@ -61,7 +63,7 @@ def main():
         if args.limit:
             ids = ids[: args.limit]
         if args.op == "delete":
-            n = sum(repo.delete_entity(i) for i in ids)
+            n = sum(repo.delete_entity(i, args.origin) for i in ids)
             print(json.dumps({"entities": len(ids), "tombstones": n}))
         else:
             times, cpus, found = [], [], 0

@@ -439,26 +439,31 @@ static int cmd_stream(lh_cli *cli, int argc, char **argv)
 }
 
 static const char DELETE_HELP[] =
-    "Usage: ftm-lakehouse -d DATASET entities delete [-e ID]... [-i FILE] [--journal]\n"
+    "Usage: ftm-lakehouse -d DATASET entities delete [-e ID]... [-i FILE] [--origin O]\n"
+    "                                                [--journal]\n"
     "\n"
-    "Delete entities: every live statement of each is written again as a\n"
-    "tombstone (deleted_at = now), which hides it from reads at once; `merge`\n"
-    "drops tombstone and statement after LAKEHOUSE_GRACE_PERIOD_DAYS.\n"
+    "Delete entities: every live statement of each, in the store and in the\n"
+    "journal, is written again as a tombstone (deleted_at = now), which hides\n"
+    "it from reads at once; `merge` drops tombstone and statement after\n"
+    "LAKEHOUSE_GRACE_PERIOD_DAYS.\n"
     "\n"
     "Options:\n"
     "  -e, --entity-id ID   Entity to delete (repeatable)\n"
     "  -i, --input FILE     File with one entity id per line (- for stdin)\n"
+    "  -O, --origin O       Only the statements of this origin\n"
     "  --journal            Write the tombstones to the journal\n";
 
 typedef struct tomb_ctx {
     lh_stmt_batch *batch;
     int64_t now;
+    const char *origin; /* NULL: any */
 } tomb_ctx;
 
 static lh_status collect_tombstones(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
     tomb_ctx *t = ctx;
     for (size_t i = 0; i < n; i++) {
+        if (t->origin && strcmp(rows[i].origin, t->origin) != 0) continue;
         lh_statement s = rows[i];
         s.deleted_at = t->now;
         /* the tombstone must win the dedupe against the row it shadows */
@@ -469,22 +474,121 @@ static lh_status collect_tombstones(void *ctx, const lh_statement *rows, size_t 
     return LH_OK;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The journal's live rows of the entities ids (sorted) names. */
+typedef struct journal_pick {
+    tomb_ctx *tombs;
+    char **ids;
+    size_t n;
+} journal_pick;
+
+static lh_status collect_journal_tombstones(void *ctx, const lh_stmt_batch *b, lh_error *err)
+{
+    journal_pick *p = ctx;
+    for (size_t i = 0; i < b->len; i++) {
+        const lh_statement *s = &b->rows[i];
+        if (s->deleted_at != LH_TS_NULL) continue;
+        if (!bsearch(&s->entity_id, p->ids, p->n, sizeof *p->ids, str_cmp)) continue;
+        LH_TRY(collect_tombstones(p->tombs, s, 1, err));
+    }
+    return LH_OK;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* The reference's row identity (dedupe_key): id, origin, fragment, role. */
+static int row_identity_cmp(const lh_statement *a, const lh_statement *b)
+{
+    int c;
+    if ((c = strcmp(a->id, b->id))) return c;
+    if ((c = strcmp(a->origin, b->origin))) return c;
+    if ((c = strcmp(or_empty(a->fragment), or_empty(b->fragment)))) return c;
+    return strcmp(or_empty(a->role), or_empty(b->role));
+}
+
+static int later_first(const void *x, const void *y)
+{
+    const lh_statement *const *a = x, *const *b = y;
+    int c = row_identity_cmp(*a, *b);
+    if (c) return c;
+    return (*a < *b) - (*a > *b); /* later in the batch first */
+}
+
+/* One tombstone per row identity, the journal's where both have one (its
+ * rows were collected after the store's), as the reference's delete. */
+static void keep_one_per_row(lh_stmt_batch *batch)
+{
+    size_t n = batch->len;
+    if (n < 2) return;
+    const lh_statement **order = lh_calloc(n, sizeof *order);
+    for (size_t i = 0; i < n; i++) order[i] = &batch->rows[i];
+    qsort(order, n, sizeof *order, later_first);
+    lh_stmt_batch kept;
+    lh_stmt_batch_init(&kept);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || row_identity_cmp(order[i - 1], order[i]) != 0)
+            lh_stmt_batch_push(&kept, order[i]);
+    free(order);
+    lh_stmt_batch_free(batch);
+    *batch = kept;
+}
+
+/* Tombstones for the live statements of ids: the store's, then the
+ * journal's (statements not flushed yet), when the lake has one. */
+static lh_status collect_deletes(lh_cli *cli, const lh_strlist *ids, tomb_ctx *t, lh_error *err)
+{
+    lh_pstore *ps = NULL;
+    LH_TRY(lh_cli_pstore(cli, &ps, err));
+    lh_pstore_filter q;
+    lh_pstore_filter_init(&q);
+    q.entity_ids = (const char *const *)ids->items;
+    q.num_entity_ids = ids->len;
+    lh_status rc = lh_pstore_query_statements(ps, &q, collect_tombstones, t, err);
+    lh_pstore_free(ps);
+    char *uri = NULL;
+    bool journal = false;
+    if (rc == LH_OK) rc = lh_cli_journal_location(cli, &uri, &journal, err);
+    free(uri);
+    lh_journal *j = NULL;
+    if (rc == LH_OK && journal) rc = lh_cli_journal(cli, &j, err);
+    if (rc == LH_OK && j) {
+        /* one scan for all ids (the journal has no index by entity) */
+        journal_pick pick = {t, lh_calloc(ids->len, sizeof(char *)), ids->len};
+        memcpy(pick.ids, ids->items, ids->len * sizeof(char *));
+        qsort(pick.ids, pick.n, sizeof *pick.ids, str_cmp);
+        rc = lh_journal_iterate(j, 0, collect_journal_tombstones, &pick, err);
+        free(pick.ids);
+    }
+    lh_journal_free(j);
+    if (rc == LH_OK) keep_one_per_row(t->batch);
+    return rc;
+}
+
 static int cmd_delete(lh_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"entity-id", required_argument, 0, 'e'},
                                          {"input", required_argument, 0, 'i'},
+                                         {"origin", required_argument, 0, 'O'},
                                          {"journal", no_argument, 0, 'J'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     lh_strlist ids;
     lh_strlist_init(&ids);
     bool journal = false;
-    const char *input = NULL;
+    const char *input = NULL, *origin = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "e:i:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "e:i:O:h", opts, NULL)) != -1) {
         switch (c) {
         case 'e': lh_strlist_push(&ids, optarg); break;
         case 'i': input = optarg; break;
+        case 'O': origin = optarg; break;
         case 'J': journal = true; break;
         case 'h': fputs(DELETE_HELP, stdout); lh_strlist_free(&ids); return 0;
         default: lh_strlist_free(&ids); return lh_cli_usage_error(cli, "bad option");
@@ -510,18 +614,11 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
         lh_strlist_free(&ids);
         return lh_cli_usage_error(cli, "no entity ids given (-e ID or -i FILE)");
     }
-    lh_pstore *ps = NULL;
     lh_stmt_batch batch;
     lh_stmt_batch_init(&batch);
-    tomb_ctx t = {&batch, lh_now_us()};
-    if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
-    if (rc == LH_OK) {
-        lh_pstore_filter q;
-        lh_pstore_filter_init(&q);
-        q.entity_ids = (const char *const *)ids.items;
-        q.num_entity_ids = ids.len;
-        rc = lh_pstore_query_statements(ps, &q, collect_tombstones, &t, &err);
-    }
+    tomb_ctx t = {&batch, lh_now_us(), origin};
+    if (rc == LH_OK && origin) rc = lh_name_check(origin, "origin", false, &err);
+    if (rc == LH_OK) rc = collect_deletes(cli, &ids, &t, &err);
     size_t n = batch.len;
     if (rc == LH_OK && n) {
         import_sink s;
@@ -533,7 +630,6 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
     if (rc == LH_OK)
         fprintf(stderr, "deleted %zu statement(s) of %zu entity id(s)\n", n, ids.len);
     lh_stmt_batch_free(&batch);
-    lh_pstore_free(ps);
     lh_strlist_free(&ids);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }

@@ -6,12 +6,13 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
-from conftest import SHARED_DATA, ref_cli, run, tool
+from conftest import ROOT, SHARED_DATA, ref_cli, run, tool
 
 FILES = sorted(p.name for p in SHARED_DATA.glob("*.ftm.json"))
 LAST_SEEN = "2025-06-01T00:00:00+00:00"
@@ -183,6 +184,52 @@ def test_delete_origin(tmp_path):
     ours(lake, "d", "maintenance", "optimize")
     assert {p.parent.name for p in (lake / "d" / "statements").rglob("*.parquet")
             if "_delta_log" not in p.parts} == {"origin=bulk"}
+
+
+def test_delete_reaches_the_journal_like_the_reference(tmp_path):
+    """`entities delete` tombstones an entity's statements in the store and
+    in the journal (not flushed yet), one per row identity, as the
+    reference's delete_entity; --origin only that origin's. Ours on one lake,
+    the reference's API on its twin: the same tombstone counts, the same
+    entities after the flush."""
+    eu = SHARED_DATA / "eu_authorities.ftm.json"
+    ids = [json.loads(line)["id"] for line in eu.read_text().splitlines()[:4]]
+    counts = {}
+    lakes = {}
+    for side in ("ours", "ref"):
+        lake = tmp_path / side
+        env = {**os.environ, "LAKEHOUSE_JOURNAL_URI": f"sqlite:///{tmp_path}/{side}.db"}
+        ours(lake, "eu", "entities", "import", "-i", eu, "--origin", "crawl", "--last-seen", LAST_SEEN)
+        ours(lake, "eu", "entities", "import", "-i", eu, "--origin", "bulk", "--journal", env=env)
+        idfile = tmp_path / f"{side}-ids"
+        crawl_only = tmp_path / f"{side}-crawl"
+        idfile.write_text("\n".join(ids[:2]) + "\n")
+        crawl_only.write_text("\n".join(ids[2:]) + "\n")
+        if side == "ours":
+            a = ours(lake, "eu", "entities", "delete", "-i", idfile, "--journal", env=env)
+            b = ours(lake, "eu", "entities", "delete", "-i", crawl_only, "--origin", "crawl",
+                     "--journal", env=env)
+            counts[side] = [int(r.stderr.split("deleted ")[1].split()[0]) for r in (a, b)]
+        else:
+            driver = [sys.executable, ROOT / "bench" / "ref_driver.py", "--uri", lake, "-d", "eu"]
+            a = run([*driver, "delete", "--ids", idfile], env=env)
+            b = run([*driver, "delete", "--ids", crawl_only, "--origin", "crawl"], env=env)
+            counts[side] = [json.loads(r.stdout.splitlines()[-1])["tombstones"] for r in (a, b)]
+        ours(lake, "eu", "maintenance", "flush", env=env)
+        out = ours(lake, "eu", "entities", "iterate").stdout
+        # the journal imports ran at different times: compare all but those
+        lakes[side] = sorted(canonical({k: v for k, v in json.loads(line).items()
+                                        if k not in ("first_seen", "last_seen", "last_change")})
+                             for line in out.splitlines())
+    assert counts["ours"] == counts["ref"] and all(counts["ours"])
+    assert lakes["ours"] == lakes["ref"]
+    left = [json.loads(e) for e in lakes["ours"]]
+    assert not {e["id"] for e in left} & set(ids[:2])
+    for e in left:
+        if e["id"] in ids[2:]:
+            assert e["origin"] == ["bulk"]
+    bad = ours(tmp_path / "ours", "eu", "entities", "delete", "-e", ids[0], "--origin", "a/b", check=False)
+    assert bad.returncode == 3 and "origin" in bad.stderr
 
 
 def test_tags_as_the_reference(tmp_path):
