@@ -45,6 +45,17 @@ lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *
                           "statement table \"%s\" has no column %s (an older version created "
                           "it): run `ftm-lakehouse -d %s maintenance migrate` first",
                           ps->table, missing.data, ps->dataset);
+    /* a required column this writer does not know would be NULL in its files */
+    for (size_t i = 0; rc == LH_OK && i < m->num_fields; i++) {
+        bool known = false;
+        for (int c = 0; c < LH_STMT_NCOLS && !known; c++)
+            known = strcmp(m->fields[i].name, lh_stmt_col_names[c]) == 0;
+        if (!known && !m->fields[i].nullable)
+            rc = lh_error_set(err, LH_ERR_UNSUPPORTED,
+                              "statement table \"%s\" has a required column `%s` this writer "
+                              "does not know (a newer version created it)",
+                              ps->table, m->fields[i].name);
+    }
     lh_buf_free(&missing);
     return rc;
 }

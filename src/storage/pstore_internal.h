@@ -52,7 +52,9 @@ extern const lh_delta_kv lh_pstore_table_configuration[LH_PSTORE_NCONF];
 
 /* LH_ERR_UNSUPPORTED, naming the columns and `maintenance migrate`, when
  * the table lacks a statement column: rows written there would lose it to
- * every reader (the reference's writer refuses such a table too). */
+ * every reader (the reference's writer refuses such a table too); also,
+ * naming it, when the table has a required column this writer does not
+ * write. */
 lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *snap,
                                   lh_error *err);
 

@@ -155,3 +155,31 @@ def test_migrate_all_and_usage(tmp_path):
     assert "fresh: migration migrate_parquet_add_role: nothing owed" in res.stderr
     assert DeltaTable(str(lake / "fresh" / "statements")).version() == fresh_version
     assert "no migration outstanding" in ours(lake, "maintenance", "migrate", "--all").stderr
+
+
+def test_appends_to_a_table_with_columns_this_writer_does_not_know(tmp_path):
+    """A newer writer's extra column: a nullable one reads NULL in our rows
+    (delta-rs and the reference read the table), a required one is refused
+    by name before anything is written."""
+    for nullable in (True, False):
+        lake = tmp_path / f"nullable-{nullable}"
+        rows = entity_statements(EU, 10, "bulk", T0)
+        schema = pa.schema([*SHARDED_SCHEMA, pa.field("canonical_id", pa.string(), nullable=nullable)])
+        for r in rows:
+            r["shard"], r["dataset"], r["canonical_id"] = "0", DS, r["entity_id"]
+        write_deltalake(str(lake / DS / "statements"), pa.Table.from_pylist(rows, schema=schema),
+                        partition_by=["shard", "bucket", "origin"])
+        res = ours(lake, "-d", DS, "entities", "import", "-i", SHARED_DATA / "sanctions_zala.ftm.json",
+                   check=False)
+        version = DeltaTable(str(lake / DS / "statements")).version()
+        if nullable:
+            assert res.returncode == 0, res.stderr
+            table = DeltaTable(str(lake / DS / "statements")).to_pyarrow_table().to_pylist()
+            base = {r["entity_id"] for r in rows}
+            ours_rows = [r for r in table if r["entity_id"] not in base]
+            assert ours_rows and all(r["canonical_id"] is None for r in ours_rows)
+            assert len(ref_cli(["--uri", lake, "-d", DS, "entities", "iterate"]).stdout.splitlines()) == 10 + 91
+        else:
+            assert res.returncode != 0 and "required column `canonical_id`" in res.stderr
+            assert version == 0
+            assert len(list((lake / DS / "statements").rglob("*.parquet"))) == 1
