@@ -229,7 +229,12 @@ static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     lh_parts parts;
     LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
     if (!snap) return LH_OK;
-    lh_status rc = LH_OK;
+    lh_status rc = lh_pstore_check_rewritable(ps, snap, err);
+    if (rc != LH_OK) {
+        lh_parts_free(&parts);
+        lh_delta_snapshot_free(snap);
+        return rc;
+    }
     int64_t cutoff = lh_now_us() - (int64_t)ps->opts.grace_period_days * 86400LL * 1000000LL;
     slot *slots = lh_calloc(MERGE_COMMIT_BATCH, sizeof *slots);
     size_t i = 0;

@@ -31,6 +31,13 @@ static bool has_field(const lh_delta_metadata *m, const char *name)
     return false;
 }
 
+static bool is_statement_column(const char *name)
+{
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        if (strcmp(name, lh_stmt_col_names[c]) == 0) return true;
+    return false;
+}
+
 lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *snap,
                                   lh_error *err)
 {
@@ -47,10 +54,7 @@ lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *
                           ps->table, missing.data, ps->dataset);
     /* a required column this writer does not know would be NULL in its files */
     for (size_t i = 0; rc == LH_OK && i < m->num_fields; i++) {
-        bool known = false;
-        for (int c = 0; c < LH_STMT_NCOLS && !known; c++)
-            known = strcmp(m->fields[i].name, lh_stmt_col_names[c]) == 0;
-        if (!known && !m->fields[i].nullable)
+        if (!is_statement_column(m->fields[i].name) && !m->fields[i].nullable)
             rc = lh_error_set(err, LH_ERR_UNSUPPORTED,
                               "statement table \"%s\" has a required column `%s` this writer "
                               "does not know (a newer version created it)",
@@ -58,6 +62,20 @@ lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *
     }
     lh_buf_free(&missing);
     return rc;
+}
+
+lh_status lh_pstore_check_rewritable(const lh_pstore *ps, const lh_delta_snapshot *snap,
+                                     lh_error *err)
+{
+    const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
+    for (size_t i = 0; i < m->num_fields; i++) {
+        if (!is_statement_column(m->fields[i].name))
+            return lh_error_set(err, LH_ERR_UNSUPPORTED,
+                                "statement table \"%s\" has a column `%s` this version does not "
+                                "know: rewriting its files would drop its values",
+                                ps->table, m->fields[i].name);
+    }
+    return LH_OK;
 }
 
 static lh_status add_missing_columns(lh_pstore *ps, void *ctx, lh_error *err)

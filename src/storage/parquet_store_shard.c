@@ -144,7 +144,12 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_er
     lh_parts parts;
     LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
     if (!snap) return LH_OK;
-    lh_status rc = LH_OK;
+    lh_status rc = lh_pstore_check_rewritable(ps, snap, err);
+    if (rc != LH_OK) {
+        lh_parts_free(&parts);
+        lh_delta_snapshot_free(snap);
+        return rc;
+    }
     size_t ngroups = 0;
     group *gs = group_parts(&parts, &ngroups);
     job j = {ps, shards, gs};

@@ -58,6 +58,12 @@ extern const lh_delta_kv lh_pstore_table_configuration[LH_PSTORE_NCONF];
 lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *snap,
                                   lh_error *err);
 
+/* LH_ERR_UNSUPPORTED, naming it, when the table has a column this version
+ * does not know: merge, compact and re-shard write only the statement
+ * columns, so its values would go. */
+lh_status lh_pstore_check_rewritable(const lh_pstore *ps, const lh_delta_snapshot *snap,
+                                     lh_error *err);
+
 /* Load the current snapshot; *snap = NULL when there is no table. */
 lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *err);
 

@@ -159,8 +159,9 @@ def test_migrate_all_and_usage(tmp_path):
 
 def test_appends_to_a_table_with_columns_this_writer_does_not_know(tmp_path):
     """A newer writer's extra column: a nullable one reads NULL in our rows
-    (delta-rs and the reference read the table), a required one is refused
-    by name before anything is written."""
+    (delta-rs and the reference read the table) but merge, compact and
+    re-shard refuse to rewrite its files (its values would go); a required
+    one is refused by name before anything is written."""
     for nullable in (True, False):
         lake = tmp_path / f"nullable-{nullable}"
         rows = entity_statements(EU, 10, "bulk", T0)
@@ -179,6 +180,15 @@ def test_appends_to_a_table_with_columns_this_writer_does_not_know(tmp_path):
             ours_rows = [r for r in table if r["entity_id"] not in base]
             assert ours_rows and all(r["canonical_id"] is None for r in ours_rows)
             assert len(ref_cli(["--uri", lake, "-d", DS, "entities", "iterate"]).stdout.splitlines()) == 10 + 91
+            # rewriting files would drop the column's values: refused, nothing changes
+            before = DeltaTable(str(lake / DS / "statements")).version()
+            for cmd in (["optimize"], ["merge"], ["compact"], ["shard", "--shards", "4"]):
+                res = ours(lake, "-d", DS, "maintenance", *cmd, check=False)
+                assert res.returncode != 0 and "column `canonical_id`" in res.stderr, (cmd, res.stderr)
+            assert DeltaTable(str(lake / DS / "statements")).version() == before
+            kept = DeltaTable(str(lake / DS / "statements")).to_pyarrow_table().to_pylist()
+            assert sorted(r["canonical_id"] for r in kept if r["entity_id"] in base) == \
+                sorted(r["entity_id"] for r in rows)
         else:
             assert res.returncode != 0 and "required column `canonical_id`" in res.stderr
             assert version == 0
