@@ -299,7 +299,9 @@ static lh_status migrate_dataset(lh_cli *cli, void *ctx, lh_error *err)
     if (rc == LH_OK) rc = lh_cli_tags(cli, &tags, err);
     if (rc == LH_OK)
         rc = lh_migrate(ps, tags, force, print_migration, (void *)cli->dataset, &ran, err);
-    if (rc == LH_OK) rc = lh_tags_set(tags, "operations/migrate/last_run", started, NULL, err);
+    /* as the reference: a dataset with nothing outstanding is not touched */
+    if (rc == LH_OK && ran)
+        rc = lh_tags_set(tags, "operations/migrate/last_run", started, NULL, err);
     if (rc == LH_OK && !ran) fprintf(stderr, "%s: no migration outstanding\n", cli->dataset);
     lh_tags_free(tags);
     lh_pstore_free(ps);

@@ -539,8 +539,6 @@ lh_status lh_delta_checkpoint_and_cleanup(lh_storage *st, const lh_delta_snapsho
 {
     if (deleted) *deleted = 0;
     LH_TRY(lh_delta_checkpoint_write(st, s, err));
-    if (strcmp(lh_delta_snapshot_config(s, "delta.enableExpiredLogCleanup", "true"), "false") == 0)
-        return LH_OK;
     int64_t keep = lh_delta_interval_ms(lh_delta_snapshot_config(s, "delta.logRetentionDuration", NULL),
                                         30LL * 86400000);
     return lh_delta_cleanup_log(st, lh_delta_snapshot_prefix(s), keep, lh_now_us() / 1000, deleted,
@@ -553,8 +551,13 @@ static void maybe_checkpoint(lh_delta_txn *t, int64_t v)
     lh_delta_snapshot *s = NULL;
     lh_error cerr;
     if (lh_delta_snapshot_load(t->st, t->prefix, v, &s, &cerr) != LH_OK) return;
-    /* A failed checkpoint only costs readers time; the commit stands. */
-    (void)lh_delta_checkpoint_and_cleanup(t->st, s, NULL, &cerr);
+    /* A failed checkpoint only costs readers time; the commit stands. The
+     * cleanup after an automatic checkpoint is the one the table may turn
+     * off (an explicit one is not, as in delta-rs). */
+    if (strcmp(lh_delta_snapshot_config(s, "delta.enableExpiredLogCleanup", "true"), "false") == 0)
+        (void)lh_delta_checkpoint_write(t->st, s, &cerr);
+    else
+        (void)lh_delta_checkpoint_and_cleanup(t->st, s, NULL, &cerr);
     lh_delta_snapshot_free(s);
 }
 

@@ -78,24 +78,43 @@ lh_status lh_pstore_check_rewritable(const lh_pstore *ps, const lh_delta_snapsho
     return LH_OK;
 }
 
+/* The statement columns the table of snap lacks (nullable: older files
+ * read NULL there). */
+static size_t missing_columns(const lh_delta_snapshot *snap, lh_delta_field out[LH_STMT_NCOLS])
+{
+    const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
+    size_t n = 0;
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        if (!has_field(m, lh_stmt_col_names[c]))
+            out[n++] = (lh_delta_field){lh_stmt_col_names[c], lh_stmt_col_type(c), true};
+    return n;
+}
+
+/* The store's table properties the table of snap differs in. */
+static size_t owed_properties(const lh_delta_snapshot *snap, lh_delta_kv out[LH_PSTORE_NCONF])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < LH_PSTORE_NCONF; i++) {
+        const lh_delta_kv *want = &lh_pstore_table_configuration[i];
+        const char *now = lh_delta_snapshot_config(snap, want->key, NULL);
+        if (!now || strcmp(now, want->value) != 0) out[n++] = *want;
+    }
+    return n;
+}
+
 static lh_status add_missing_columns(lh_pstore *ps, void *ctx, lh_error *err)
 {
     lh_strlist *added = ctx;
     lh_delta_snapshot *snap = NULL;
     LH_TRY(lh_pstore_snapshot(ps, &snap, err));
     if (!snap) return LH_OK;
-    const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
     lh_delta_field missing[LH_STMT_NCOLS];
-    size_t n = 0;
-    for (int c = 0; c < LH_STMT_NCOLS; c++) {
-        if (has_field(m, lh_stmt_col_names[c])) continue;
-        /* older files lack the column: it reads as NULL there */
-        missing[n++] = (lh_delta_field){lh_stmt_col_names[c], lh_stmt_col_type(c), true};
-    }
+    size_t n = missing_columns(snap, missing);
     lh_status rc = LH_OK;
     if (n) {
         lh_buf schema = LH_BUF_INIT, fields = LH_BUF_INIT;
-        rc = lh_delta_schema_add_fields(m->schema_string, missing, n, &schema, err);
+        rc = lh_delta_schema_add_fields(lh_delta_snapshot_metadata(snap)->schema_string, missing,
+                                        n, &schema, err);
         /* the operation parameter lists the new fields, as delta-rs's does */
         lh_buf_append_byte(&fields, '[');
         for (size_t i = 0; i < n; i++) {
@@ -120,11 +139,6 @@ static lh_status add_missing_columns(lh_pstore *ps, void *ctx, lh_error *err)
     return rc;
 }
 
-lh_status lh_pstore_evolve_schema(lh_pstore *ps, lh_strlist *added, lh_error *err)
-{
-    return lh_pstore_fenced(ps, add_missing_columns, added, err);
-}
-
 static lh_status set_properties(lh_pstore *ps, void *ctx, lh_error *err)
 {
     lh_strlist *changed = ctx;
@@ -132,18 +146,14 @@ static lh_status set_properties(lh_pstore *ps, void *ctx, lh_error *err)
     LH_TRY(lh_pstore_snapshot(ps, &snap, err));
     if (!snap) return LH_OK;
     lh_delta_kv set[LH_PSTORE_NCONF];
-    size_t n = 0;
+    size_t n = owed_properties(snap, set);
     lh_buf props = LH_BUF_INIT;
     lh_buf_append_byte(&props, '{');
-    for (size_t i = 0; i < LH_PSTORE_NCONF; i++) {
-        const lh_delta_kv *want = &lh_pstore_table_configuration[i];
-        const char *now = lh_delta_snapshot_config(snap, want->key, NULL);
-        if (now && strcmp(now, want->value) == 0) continue;
-        if (n) lh_buf_append_byte(&props, ',');
-        lh_buf_append_json_str(&props, want->key, strlen(want->key));
+    for (size_t i = 0; i < n; i++) {
+        if (i) lh_buf_append_byte(&props, ',');
+        lh_buf_append_json_str(&props, set[i].key, strlen(set[i].key));
         lh_buf_append_byte(&props, ':');
-        lh_buf_append_json_str(&props, want->value, strlen(want->value));
-        set[n++] = *want;
+        lh_buf_append_json_str(&props, set[i].value, strlen(set[i].value));
     }
     lh_buf_append_byte(&props, '}');
     lh_status rc = LH_OK;
@@ -164,7 +174,32 @@ static lh_status set_properties(lh_pstore *ps, void *ctx, lh_error *err)
     return rc;
 }
 
+/* Whether the table owes anything by count (read without the fence, as the
+ * reference: an up-to-date table does not wait for writers or merges;
+ * the job re-reads under the fence). */
+static lh_status owes(lh_pstore *ps, bool columns, bool *owed, lh_error *err)
+{
+    *owed = false;
+    lh_delta_snapshot *snap = NULL;
+    LH_TRY(lh_pstore_snapshot(ps, &snap, err));
+    if (!snap) return LH_OK;
+    lh_delta_field f[LH_STMT_NCOLS];
+    lh_delta_kv kv[LH_PSTORE_NCONF];
+    *owed = columns ? missing_columns(snap, f) > 0 : owed_properties(snap, kv) > 0;
+    lh_delta_snapshot_free(snap);
+    return LH_OK;
+}
+
+lh_status lh_pstore_evolve_schema(lh_pstore *ps, lh_strlist *added, lh_error *err)
+{
+    bool owed;
+    LH_TRY(owes(ps, true, &owed, err));
+    return owed ? lh_pstore_fenced(ps, add_missing_columns, added, err) : LH_OK;
+}
+
 lh_status lh_pstore_configure_table(lh_pstore *ps, lh_strlist *changed, lh_error *err)
 {
-    return lh_pstore_fenced(ps, set_properties, changed, err);
+    bool owed;
+    LH_TRY(owes(ps, false, &owed, err));
+    return owed ? lh_pstore_fenced(ps, set_properties, changed, err) : LH_OK;
 }

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from deltalake import DeltaTable, write_deltalake
 
 import refshim  # noqa: F401  (offline delta_scan for the reference)
@@ -20,9 +21,9 @@ DS = "mig"
 EU = SHARED_DATA / "eu_authorities.ftm.json"
 
 
-def old_table(lake: Path, commits: int = 1):
+def old_table(lake: Path, commits: int = 1, configuration=None):
     """The table as an older version wrote it: no role column, no table
-    properties, `commits` appends."""
+    properties (but configuration), `commits` appends."""
     rows = entity_statements(EU, 30, "bulk", T0)
     schema = pa.schema([f for f in SHARDED_SCHEMA if f.name != "role"])
     for r in rows:
@@ -32,7 +33,8 @@ def old_table(lake: Path, commits: int = 1):
     for n in range(commits):
         part = table.slice(n * len(rows) // commits, len(rows) // commits)
         write_deltalake(str(lake / DS / "statements"), part, mode="append",
-                        partition_by=["shard", "bucket", "origin"])
+                        partition_by=["shard", "bucket", "origin"],
+                        configuration=configuration if n == 0 else None)
 
 
 def ours(lake: Path, *args, check=True, **kw):
@@ -109,6 +111,20 @@ def test_migrate_an_old_table_like_the_reference(tmp_path):
     ref_cli(["--uri", a, "-d", DS, "maintenance", "migrate", "--force"])
     assert metadata(a)[4] == metadata(b)[4] == 2
 
+    # an up-to-date table costs no fence (a merge or append may hold it) and
+    # its operations/migrate/last_run stays, on both sides
+    env = {**os.environ, "LAKEHOUSE_LOCK_MAX_RETRIES": "1", "LAKEHOUSE_LOCK_BACKOFF_MS": "1"}
+    stamps = {}
+    for lake in (a, b):
+        (lake / DS / ".LOCK-MERGE").write_text("")
+        stamps[lake] = (lake / DS / "tags" / "lakehouse" / "operations" / "migrate" / "last_run").read_text()
+    time.sleep(0.01)
+    ours(a, "-d", DS, "maintenance", "migrate", env=env)
+    ref_cli(["--uri", b, "-d", DS, "maintenance", "migrate"], env=env)
+    for lake in (a, b):
+        assert (lake / DS / "tags" / "lakehouse" / "operations" / "migrate" / "last_run").read_text() == stamps[lake]
+        (lake / DS / ".LOCK-MERGE").unlink()
+
     # both sides append to and read both migrated tables
     for lake in (a, b):
         ours(lake, "-d", DS, "entities", "import", "-i", EU, "--origin", "crawl")
@@ -119,7 +135,8 @@ def test_migrate_an_old_table_like_the_reference(tmp_path):
     assert sorted(r["id"] for r in rows(a)) == sorted(r["id"] for r in rows(b))
 
 
-def test_migrate_drops_the_expired_log_as_the_reference(tmp_path):
+@pytest.mark.parametrize("auto_cleanup", [True, False])
+def test_migrate_drops_the_expired_log_as_the_reference(tmp_path, auto_cleanup):
     """Commits older than the new log retention (a day) go, below the newest
     checkpoint that is that old too, on both sides alike (the checkpoint the
     migration writes is new: versions after the old one stay readable); the
@@ -127,7 +144,10 @@ def test_migrate_drops_the_expired_log_as_the_reference(tmp_path):
     a, b = tmp_path / "ours", tmp_path / "ref"
     old = time.time() - 3 * 86400
     for lake in (a, b):
-        old_table(lake, commits=4)
+        # delta.enableExpiredLogCleanup=false turns off the cleanup after
+        # automatic checkpoints only: migrate's explicit one runs anyway
+        old_table(lake, commits=4,
+                  configuration=None if auto_cleanup else {"delta.enableExpiredLogCleanup": "false"})
         DeltaTable(str(lake / DS / "statements")).create_checkpoint()  # at version 3
         for path in log_of(lake).iterdir():
             os.utime(path, (old, old))

@@ -777,6 +777,43 @@ static void test_log_cleanup(void)
     close_tmp(st, dir);
 }
 
+/* The cleanup after an automatic checkpoint (every checkpointInterval-th
+ * commit) deletes the expired log, unless delta.enableExpiredLogCleanup is
+ * "false"; lh_delta_checkpoint_and_cleanup, the explicit one, does anyway. */
+static void test_auto_cleanup_flag(void)
+{
+    for (int flag = 0; flag < 2; flag++) {
+        char *dir;
+        lh_storage *st = open_tmp(&dir);
+        lh_error err;
+        lh_delta_kv conf[] = {{"delta.checkpointInterval", "2"},
+                              {"delta.logRetentionDuration", "interval 1 hours"},
+                              {"delta.enableExpiredLogCleanup", flag ? "false" : "true"}};
+        lh_delta_table_spec spec = {FIELDS, 4, PARTS, 1, conf, 3, NULL, NULL};
+        CHECK_OK(lh_delta_create(st, "t", &spec, NULL, &err), &err);
+        char name[32];
+        for (int i = 0; i < 5; i++) { /* versions 1-5, checkpoints at 1, 3, 5 */
+            if (i == 3) age_log(st, "t", 7200); /* 0-3 expired, checkpoint 3 too */
+            lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+            snprintf(name, sizeof name, "f%d.parquet", i);
+            append(st, "t", s, "a", name, LH_OK);
+            lh_delta_snapshot_free(s);
+        }
+        bool first = false;
+        const char *v0 = "t/_delta_log/00000000000000000000.json";
+        CHECK_OK(lh_storage_exists(st, v0, &first, &err), &err);
+        CHECK(first == (flag == 1)); /* kept only when the table turned cleanup off */
+        if (flag) {
+            lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+            size_t n = 99;
+            CHECK_OK(lh_delta_checkpoint_and_cleanup(st, s, &n, &err), &err);
+            CHECK_INT(n, 4); /* commits 0-2 and checkpoint 1 */
+            lh_delta_snapshot_free(s);
+        }
+        close_tmp(st, dir);
+    }
+}
+
 /* ADD COLUMN / SET TBLPROPERTIES: the schema gains the field, the
  * configuration the keys (others kept), identity and partitioning stay; a
  * column the table has is refused; a concurrent add is a conflict. */
@@ -843,5 +880,6 @@ int main(void)
     RUN(test_checkpoint_roundtrip);
     RUN(test_log_cleanup);
     RUN(test_metadata_update);
+    RUN(test_auto_cleanup_flag);
     return lh_test_report();
 }

@@ -277,10 +277,10 @@ lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t reten
                                int64_t now_ms, size_t *deleted, lh_error *err);
 
 /* A checkpoint at s's version, then the metadata cleanup with the table's
- * delta.logRetentionDuration (unless delta.enableExpiredLogCleanup is
- * "false"), as delta-rs's create_checkpoint + cleanup_metadata and as every
- * checkpointInterval-th commit does. *deleted (may be NULL) counts the log
- * files deleted. */
+ * delta.logRetentionDuration, as delta-rs's create_checkpoint +
+ * cleanup_metadata (explicit: delta.enableExpiredLogCleanup, which turns off
+ * the cleanup after every checkpointInterval-th commit, does not apply).
+ * *deleted (may be NULL) counts the log files deleted. */
 lh_status lh_delta_checkpoint_and_cleanup(lh_storage *st, const lh_delta_snapshot *s,
                                           size_t *deleted, lh_error *err);
 
