@@ -97,6 +97,13 @@ void lh_delta_file_free(lh_delta_file *f)
     free(f);
 }
 
+const lh_delta_field *lh_delta_metadata_field(const lh_delta_metadata *m, const char *name)
+{
+    for (size_t i = 0; i < m->num_fields; i++)
+        if (strcmp(m->fields[i].name, name) == 0) return &m->fields[i];
+    return NULL;
+}
+
 void lh_delta_metadata_free(lh_delta_metadata *m)
 {
     free(m->id);

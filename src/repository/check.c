@@ -420,6 +420,27 @@ static lh_status check_debris(lh_storage *st, const char *prefix, lh_check_repor
     return LH_OK;
 }
 
+/* The table's columns against the statement columns: readable either way,
+ * but a column it lacks stops appends (until `maintenance migrate`), one
+ * this version does not know stops the rewrites. */
+static void check_schema(const lh_delta_snapshot *snap, const char *dataset, lh_check_report *rep)
+{
+    const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        if (!lh_delta_metadata_field(m, lh_stmt_col_names[c]))
+            add(&rep->notes,
+                "migration: the table has no column `%s` (an older version created it): appends "
+                "are refused until `ftm-lakehouse -d %s maintenance migrate`",
+                lh_stmt_col_names[c], dataset);
+    for (size_t i = 0; i < m->num_fields; i++) {
+        if (lh_stmt_col_index(m->fields[i].name) < 0)
+            add(&rep->notes,
+                "schema: column `%s` is unknown to this version: merge, compact and re-shard "
+                "refuse the table%s",
+                m->fields[i].name, m->fields[i].nullable ? "" : ", and so do appends (required)");
+    }
+}
+
 lh_status lh_check_dataset(lh_storage *st, const char *dataset, int shards, lh_journal *journal,
                            bool quick, lh_check_report *rep, lh_error *err)
 {
@@ -433,6 +454,7 @@ lh_status lh_check_dataset(lh_storage *st, const char *dataset, int shards, lh_j
     if (rc == LH_OK) {
         rep->version = lh_delta_snapshot_version(snap);
         rep->files = lh_delta_snapshot_num_files(snap);
+        check_schema(snap, dataset, rep);
         check_files(st, prefix.data, snap, shards, quick, rep);
     } else if (rc == LH_ERR_NOT_FOUND) {
         add(&rep->notes, "table: %s has no Delta log", prefix.data);

@@ -24,27 +24,13 @@ static lh_status commit_metadata(lh_pstore *ps, const lh_delta_snapshot *snap,
     return rc;
 }
 
-static bool has_field(const lh_delta_metadata *m, const char *name)
-{
-    for (size_t i = 0; i < m->num_fields; i++)
-        if (strcmp(m->fields[i].name, name) == 0) return true;
-    return false;
-}
-
-static bool is_statement_column(const char *name)
-{
-    for (int c = 0; c < LH_STMT_NCOLS; c++)
-        if (strcmp(name, lh_stmt_col_names[c]) == 0) return true;
-    return false;
-}
-
 lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *snap,
                                   lh_error *err)
 {
     const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
     lh_buf missing = LH_BUF_INIT;
     for (int c = 0; c < LH_STMT_NCOLS; c++)
-        if (!has_field(m, lh_stmt_col_names[c]))
+        if (!lh_delta_metadata_field(m, lh_stmt_col_names[c]))
             lh_buf_printf(&missing, "%s`%s`", missing.len ? ", " : "", lh_stmt_col_names[c]);
     lh_status rc = LH_OK;
     if (missing.len)
@@ -54,7 +40,7 @@ lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *
                           ps->table, missing.data, ps->dataset);
     /* a required column this writer does not know would be NULL in its files */
     for (size_t i = 0; rc == LH_OK && i < m->num_fields; i++) {
-        if (!is_statement_column(m->fields[i].name) && !m->fields[i].nullable)
+        if (lh_stmt_col_index(m->fields[i].name) < 0 && !m->fields[i].nullable)
             rc = lh_error_set(err, LH_ERR_UNSUPPORTED,
                               "statement table \"%s\" has a required column `%s` this writer "
                               "does not know (a newer version created it)",
@@ -69,7 +55,7 @@ lh_status lh_pstore_check_rewritable(const lh_pstore *ps, const lh_delta_snapsho
 {
     const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
     for (size_t i = 0; i < m->num_fields; i++) {
-        if (!is_statement_column(m->fields[i].name))
+        if (lh_stmt_col_index(m->fields[i].name) < 0)
             return lh_error_set(err, LH_ERR_UNSUPPORTED,
                                 "statement table \"%s\" has a column `%s` this version does not "
                                 "know: rewriting its files would drop its values",
@@ -85,7 +71,7 @@ static size_t missing_columns(const lh_delta_snapshot *snap, lh_delta_field out[
     const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
     size_t n = 0;
     for (int c = 0; c < LH_STMT_NCOLS; c++)
-        if (!has_field(m, lh_stmt_col_names[c]))
+        if (!lh_delta_metadata_field(m, lh_stmt_col_names[c]))
             out[n++] = (lh_delta_field){lh_stmt_col_names[c], lh_stmt_col_type(c), true};
     return n;
 }

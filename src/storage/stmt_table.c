@@ -16,6 +16,13 @@ const char *const lh_stmt_col_names[LH_STMT_NCOLS] = {
 
 const char *const lh_stmt_partition_cols[LH_STMT_NPART] = {"shard", "bucket", "origin"};
 
+int lh_stmt_col_index(const char *name)
+{
+    for (int c = 0; c < LH_STMT_NCOLS; c++)
+        if (strcmp(name, lh_stmt_col_names[c]) == 0) return c;
+    return -1;
+}
+
 typedef enum { T_STR, T_BOOL, T_TS } col_type;
 
 static const struct {

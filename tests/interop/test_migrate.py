@@ -84,10 +84,13 @@ def test_migrate_an_old_table_like_the_reference(tmp_path):
     bad = ours(a, "-d", DS, "entities", "import", "-i", EU, check=False)
     assert bad.returncode != 0 and "no column `role`" in bad.stderr and "maintenance migrate" in bad.stderr
     assert DeltaTable(str(a / DS / "statements")).version() == 0
+    check = ours(a, "-d", DS, "maintenance", "check")
+    assert "note migration: the table has no column `role`" in check.stdout and "healthy" in check.stdout
     old_id = metadata(a)[2]
 
     res = ours(a, "-d", DS, "maintenance", "migrate")
     assert "migrate_parquet_add_role: role" in res.stderr
+    assert "migration" not in ours(a, "-d", DS, "maintenance", "check").stdout
     ref_cli(["--uri", b, "-d", DS, "maintenance", "migrate"])
     schema_a, conf_a, id_a, parts_a, version_a = metadata(a)
     schema_b, conf_b, _, parts_b, version_b = metadata(b)
@@ -200,6 +203,8 @@ def test_appends_to_a_table_with_columns_this_writer_does_not_know(tmp_path):
             ours_rows = [r for r in table if r["entity_id"] not in base]
             assert ours_rows and all(r["canonical_id"] is None for r in ours_rows)
             assert len(ref_cli(["--uri", lake, "-d", DS, "entities", "iterate"]).stdout.splitlines()) == 10 + 91
+            check = ours(lake, "-d", DS, "maintenance", "check").stdout
+            assert "note schema: column `canonical_id` is unknown" in check and "healthy" in check
             # rewriting files would drop the column's values: refused, nothing changes
             before = DeltaTable(str(lake / DS / "statements")).version()
             for cmd in (["optimize"], ["merge"], ["compact"], ["shard", "--shards", "4"]):

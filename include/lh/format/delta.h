@@ -71,6 +71,9 @@ typedef struct lh_delta_metadata {
     int64_t created_time; /* ms; -1 if absent */
 } lh_delta_metadata;
 
+/* The schema field named name, or NULL. */
+const lh_delta_field *lh_delta_metadata_field(const lh_delta_metadata *m, const char *name);
+
 /* A live file (add) or a tombstone (remove) of a snapshot. */
 typedef struct lh_delta_file {
     char *path;     /* decoded, relative to the table root (storage key suffix) */

@@ -4,7 +4,8 @@
  * partition values are valid names; no
  * statement is stored twice in a merged (clean) partition; data files the
  * log does not reference are listed; lock files and append markers are
- * reported with their holder; the journal's row count.
+ * reported with their holder; the journal's row count; columns the table
+ * lacks (a migration is owed) or this version does not know, as notes.
  *
  * Findings are lines "<kind>: <detail>". Problems make the lake unhealthy;
  * notes (orphans awaiting vacuum, locks of live writers, counts) do not. */

@@ -15,6 +15,8 @@
 
 /* Column names in physical order (lh_stmt_col). */
 extern const char *const lh_stmt_col_names[LH_STMT_NCOLS];
+/* The lh_stmt_col of a column name; -1 when it is none of them. */
+int lh_stmt_col_index(const char *name);
 
 /* The Delta partition columns. */
 #define LH_STMT_NPART 3
