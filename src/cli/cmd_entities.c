@@ -474,28 +474,9 @@ static lh_status collect_tombstones(void *ctx, const lh_statement *rows, size_t 
     return LH_OK;
 }
 
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The journal's live rows of the entities ids (sorted) names. */
-typedef struct journal_pick {
-    tomb_ctx *tombs;
-    char **ids;
-    size_t n;
-} journal_pick;
-
 static lh_status collect_journal_tombstones(void *ctx, const lh_stmt_batch *b, lh_error *err)
 {
-    journal_pick *p = ctx;
-    for (size_t i = 0; i < b->len; i++) {
-        const lh_statement *s = &b->rows[i];
-        if (s->deleted_at != LH_TS_NULL) continue;
-        if (!bsearch(&s->entity_id, p->ids, p->n, sizeof *p->ids, str_cmp)) continue;
-        LH_TRY(collect_tombstones(p->tombs, s, 1, err));
-    }
-    return LH_OK;
+    return collect_tombstones(ctx, b->rows, b->len, err);
 }
 
 static const char *or_empty(const char *s)
@@ -558,14 +539,9 @@ static lh_status collect_deletes(lh_cli *cli, const lh_strlist *ids, tomb_ctx *t
     free(uri);
     lh_journal *j = NULL;
     if (rc == LH_OK && journal) rc = lh_cli_journal(cli, &j, err);
-    if (rc == LH_OK && j) {
-        /* one scan for all ids (the journal has no index by entity) */
-        journal_pick pick = {t, lh_calloc(ids->len, sizeof(char *)), ids->len};
-        memcpy(pick.ids, ids->items, ids->len * sizeof(char *));
-        qsort(pick.ids, pick.n, sizeof *pick.ids, str_cmp);
-        rc = lh_journal_iterate(j, 0, collect_journal_tombstones, &pick, err);
-        free(pick.ids);
-    }
+    if (rc == LH_OK && j)
+        rc = lh_journal_iterate_entities(j, (const char *const *)ids->items, ids->len,
+                                         collect_journal_tombstones, t, err);
     lh_journal_free(j);
     if (rc == LH_OK) keep_one_per_row(t->batch);
     return rc;

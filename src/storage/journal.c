@@ -413,7 +413,7 @@ lh_status lh_journal_count(lh_journal *j, int64_t *out, lh_error *err)
     return rc;
 }
 
-static lh_status scan_all(lh_journal *j, const char *entity_id, size_t batch_size,
+static lh_status scan_all(lh_journal *j, const char *entity_ids, size_t batch_size,
                           lh_journal_consumer fn, void *ctx, lh_error *err)
 {
     lh_journal_flush_stats st = {0};
@@ -422,10 +422,10 @@ static lh_status scan_all(lh_journal *j, const char *entity_id, size_t batch_siz
     j->busy = true;
     lh_strlist segs;
     lh_strlist_init(&segs);
-    lh_status rc = j->ops->scan(j, j->table, entity_id, false, batch_size, fn, ctx, &st, err);
+    lh_status rc = j->ops->scan(j, j->table, entity_ids, false, batch_size, fn, ctx, &st, err);
     if (rc == LH_OK) rc = j->ops->segments(j, &segs, err);
     for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
-        rc = j->ops->scan(j, segs.items[i], entity_id, false, batch_size, fn, ctx, &st, err);
+        rc = j->ops->scan(j, segs.items[i], entity_ids, false, batch_size, fn, ctx, &st, err);
         if (rc == LH_ERR_NOT_FOUND) rc = LH_OK; /* dropped meanwhile */
     }
     j->busy = false;
@@ -440,11 +440,32 @@ lh_status lh_journal_iterate(lh_journal *j, size_t batch_size, lh_journal_consum
     return scan_all(j, NULL, batch_size ? batch_size : DEFAULT_BATCH, fn, ctx, err);
 }
 
+lh_status lh_journal_iterate_entities(lh_journal *j, const char *const *entity_ids, size_t n,
+                                      lh_journal_consumer fn, void *ctx, lh_error *err)
+{
+    if (!n) return LH_OK;
+    /* one JSON array parameter: the database filters (SQLite json_each,
+     * PostgreSQL json_array_elements_text) in one scan per table */
+    lh_buf ids = LH_BUF_INIT;
+    lh_buf_append_byte(&ids, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (!entity_ids[i]) {
+            lh_buf_free(&ids);
+            return lh_error_set(err, LH_ERR_INVALID, "journal: NULL entity_id");
+        }
+        if (i) lh_buf_append_byte(&ids, ',');
+        lh_buf_append_json_str(&ids, entity_ids[i], strlen(entity_ids[i]));
+    }
+    lh_buf_append_byte(&ids, ']');
+    lh_status rc = scan_all(j, ids.data, DEFAULT_BATCH, fn, ctx, err);
+    lh_buf_free(&ids);
+    return rc;
+}
+
 lh_status lh_journal_iterate_entity(lh_journal *j, const char *entity_id, lh_journal_consumer fn,
                                     void *ctx, lh_error *err)
 {
-    if (!entity_id) return lh_error_set(err, LH_ERR_INVALID, "journal: NULL entity_id");
-    return scan_all(j, entity_id, SIZE_MAX, fn, ctx, err);
+    return lh_journal_iterate_entities(j, &entity_id, 1, fn, ctx, err);
 }
 
 lh_status lh_journal_clear(lh_journal *j, int64_t *deleted, lh_error *err)

@@ -24,9 +24,10 @@ typedef struct lh_journal_ops {
     lh_status (*segments)(lh_journal *j, lh_strlist *out, lh_error *err);
     /* Rename the live table to seg and recreate it, atomically, if it has rows. */
     lh_status (*rotate)(lh_journal *j, const char *seg, bool *rotated, lh_error *err);
-    /* Stream table's rows to fn; entity_id != NULL limits to that entity's
-     * live rows; ordered sorts by shard, entity_id, id. */
-    lh_status (*scan)(lh_journal *j, const char *table, const char *entity_id, bool ordered,
+    /* Stream table's rows to fn; entity_ids (a JSON array of strings; NULL:
+     * every row) limits to those entities' live rows, filtered in the
+     * database; ordered sorts by shard, entity_id, id. */
+    lh_status (*scan)(lh_journal *j, const char *table, const char *entity_ids, bool ordered,
                       size_t batch_size, lh_journal_consumer fn, void *ctx,
                       lh_journal_flush_stats *stats, lh_error *err);
     lh_status (*drop)(lh_journal *j, const char *table, lh_error *err);

@@ -301,7 +301,7 @@ static int64_t parse_i64(const char *s)
     return strtoll(s, NULL, 10);
 }
 
-static lh_status pg_scan(lh_journal *j, const char *table, const char *entity_id, bool ordered,
+static lh_status pg_scan(lh_journal *j, const char *table, const char *entity_ids, bool ordered,
                          size_t batch_size, lh_journal_consumer fn, void *ctx,
                          lh_journal_flush_stats *stats, lh_error *err)
 {
@@ -324,7 +324,9 @@ static lh_status pg_scan(lh_journal *j, const char *table, const char *entity_id
     }
     lh_buf_append_str(&sql, " FROM ");
     lh_journal_quote(&sql, table);
-    if (entity_id) lh_buf_append_str(&sql, " WHERE entity_id = $1 AND deleted_at IS NULL");
+    if (entity_ids)
+        lh_buf_append_str(&sql, " WHERE entity_id IN (SELECT json_array_elements_text($1::json)) "
+                                "AND deleted_at IS NULL");
     if (ordered && shape)
         lh_buf_append_str(&sql, " ORDER BY shard COLLATE \"C\", entity_id COLLATE \"C\", id COLLATE \"C\"");
     else if (ordered) lh_buf_append_str(&sql, " ORDER BY entity_id COLLATE \"C\", id COLLATE \"C\"");
@@ -333,8 +335,8 @@ static lh_status pg_scan(lh_journal *j, const char *table, const char *entity_id
         lh_buf_free(&sql);
         return rc;
     }
-    const char *params[1] = {entity_id};
-    PGresult *res = PQexecParams(p->conn, sql.data, entity_id ? 1 : 0, NULL, params, NULL, NULL, 0);
+    const char *params[1] = {entity_ids};
+    PGresult *res = PQexecParams(p->conn, sql.data, entity_ids ? 1 : 0, NULL, params, NULL, NULL, 0);
     lh_buf_free(&sql);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = res_err(p, res, err, "declare cursor");

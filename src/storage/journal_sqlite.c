@@ -270,7 +270,7 @@ static int64_t col_ts(sqlite3_stmt *st, int c, ts_memo *memo, bool *bad)
     return us;
 }
 
-static lh_status sq_scan(lh_journal *j, const char *table, const char *entity_id, bool ordered,
+static lh_status sq_scan(lh_journal *j, const char *table, const char *entity_ids, bool ordered,
                          size_t batch_size, lh_journal_consumer fn, void *ctx,
                          lh_journal_flush_stats *stats, lh_error *err)
 {
@@ -288,14 +288,16 @@ static lh_status sq_scan(lh_journal *j, const char *table, const char *entity_id
     }
     lh_buf_append_str(&sql, " FROM ");
     lh_journal_quote(&sql, table);
-    if (entity_id) lh_buf_append_str(&sql, " WHERE entity_id = ?1 AND deleted_at IS NULL");
+    if (entity_ids)
+        lh_buf_append_str(&sql, " WHERE entity_id IN (SELECT value FROM json_each(?1)) "
+                                "AND deleted_at IS NULL");
     if (ordered && shape) lh_buf_append_str(&sql, " ORDER BY shard, entity_id, id");
     else if (ordered) lh_buf_append_str(&sql, " ORDER BY entity_id, id");
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(q->db, sql.data, -1, &st, NULL);
     lh_buf_free(&sql);
     if (src != SQLITE_OK) return sq_err(q->db, src, err, "select");
-    if (entity_id) sqlite3_bind_text(st, 1, entity_id, -1, SQLITE_STATIC);
+    if (entity_ids) sqlite3_bind_text(st, 1, entity_ids, -1, SQLITE_STATIC);
 
     lh_stmt_batch batch;
     lh_stmt_batch_init(&batch);

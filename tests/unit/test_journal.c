@@ -203,6 +203,7 @@ int main(void)
     jt_uri_fn = db_uri;
     jt_tmp = tmp;
     RUN(test_roundtrip);
+    RUN(test_iterate_entities);
     RUN(test_flush);
     RUN(test_flush_unordered);
     RUN(test_write_during_flush);

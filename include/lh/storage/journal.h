@@ -141,9 +141,14 @@ lh_status lh_journal_iterate(lh_journal *j, size_t batch_size, lh_journal_consum
                              lh_error *err);
 
 /* Live (deleted_at IS NULL) rows of one entity across segments and the live
- * table, in one batch per table (the reference's iterate_entity; a full scan). */
+ * table (the reference's iterate_entity; a full scan: the journal has no
+ * index by entity). */
 lh_status lh_journal_iterate_entity(lh_journal *j, const char *entity_id, lh_journal_consumer fn,
                                     void *ctx, lh_error *err);
+/* The same for n entities at once, filtered in the database: one scan per
+ * table whatever n, rows in batches of at most 100,000. */
+lh_status lh_journal_iterate_entities(lh_journal *j, const char *const *entity_ids, size_t n,
+                                      lh_journal_consumer fn, void *ctx, lh_error *err);
 
 /* Drop all segments and delete all live rows; *deleted (may be NULL) gets the
  * row count removed. Takes the flush lock. */
