@@ -8,13 +8,19 @@
 
 #define JT_ROWS 40 /* rows per writer batch */
 
+/* Append lines (each ending in a newline) after a newline of their own: a
+ * process killed mid-write (SIGKILL may cut a write at a page boundary)
+ * leaves a torn fragment on a line of its own, never glued to the next
+ * process's first line; jt_read_lines drops such fragments. */
 static void jt_append_line(const char *path, const char *line)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
     if (fd < 0) return;
-    size_t n = strlen(line);
-    if (write(fd, line, n) != (ssize_t)n) { /* test bookkeeping only */
+    char *rec = lh_asprintf("\n%s", line);
+    size_t n = strlen(rec);
+    if (write(fd, rec, n) != (ssize_t)n) { /* test bookkeeping only */
     }
+    free(rec);
     close(fd);
 }
 
@@ -94,17 +100,28 @@ static void jt_flusher_child(const char *uri, const char *out_path, const char *
     _exit(0);
 }
 
-/* Lines of a file (a torn last line of a killed writer is dropped). */
-static void jt_read_lines(const char *path, lh_strlist *out)
+/* Whether line is whole: "w{n}-b{n}-r{n}" (a row) or, acks, "w{n}-b{n}". A
+ * fragment that still parses is a prefix of the same batch's id: a row it
+ * names was delivered, a batch it names was acknowledged before. */
+static bool jt_well_formed(const char *line, bool acks)
+{
+    int w, b, r, end = -1;
+    if (acks) return sscanf(line, "w%d-b%d%n", &w, &b, &end) == 2 && line[end] == 0;
+    return sscanf(line, "w%d-b%d-r%d%n", &w, &b, &r, &end) == 3 && line[end] == 0;
+}
+
+/* Lines of a file; empty lines and torn fragments of killed writers (see
+ * jt_append_line) are dropped. */
+static void jt_read_lines(const char *path, bool acks, lh_strlist *out)
 {
     FILE *f = fopen(path, "r");
     if (!f) return;
     char line[256];
     while (fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
-        if (n == 0 || line[n - 1] != '\n') break;
+        if (n == 0 || line[n - 1] != '\n') continue; /* the torn last line */
         line[n - 1] = 0;
-        lh_strlist_push(out, line);
+        if (jt_well_formed(line, acks)) lh_strlist_push(out, line);
     }
     fclose(f);
 }
@@ -175,7 +192,7 @@ static void test_concurrent(void)
 
     lh_strlist got;
     lh_strlist_init(&got);
-    jt_read_lines(out, &got);
+    jt_read_lines(out, false, &got);
     CHECK_INT(got.len, WRITERS * BATCHES * JT_ROWS);
     qsort(got.items, got.len, sizeof *got.items, jt_cmp);
     size_t dups = 0;
@@ -247,8 +264,8 @@ static void test_kill(void)
         lh_strlist acked, got;
         lh_strlist_init(&acked);
         lh_strlist_init(&got);
-        jt_read_lines(ack, &acked);
-        jt_read_lines(out, &got);
+        jt_read_lines(ack, true, &acked);
+        jt_read_lines(out, false, &got);
         qsort(got.items, got.len, sizeof *got.items, jt_cmp);
         size_t lost = 0, partial = 0;
         for (size_t i = 1; i < got.len; i++)
