@@ -23,6 +23,36 @@ lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     return rc;
 }
 
+/* The dataset's config.yml as the store's layout (lh_pstore_layout). */
+static lh_status config_shards(void *ctx, int *shards, lh_error *err)
+{
+    lh_cli *cli = ctx;
+    lh_dataset_config cfg;
+    LH_TRY(lh_dataset_config_read(cli->st, cli->dataset, &cfg, err));
+    if (cfg.exists) *shards = cfg.shards;
+    lh_dataset_config_free(&cfg);
+    return LH_OK;
+}
+
+static lh_status config_set_shards(void *ctx, int shards, lh_error *err)
+{
+    lh_cli *cli = ctx;
+    return lh_dataset_set_shards(cli->st, cli->dataset, shards, err);
+}
+
+lh_status lh_cli_pstore_open(lh_cli *cli, int shards, lh_pstore **ps, lh_error *err)
+{
+    const char *ds;
+    lh_storage *st;
+    LH_TRY(lh_cli_dataset(cli, &ds, err));
+    LH_TRY(lh_cli_storage(cli, &st, err));
+    lh_pstore_opts o;
+    lh_pstore_opts_init(&o);
+    o.shards = shards;
+    o.layout = (lh_pstore_layout){config_shards, config_set_shards, cli};
+    return lh_pstore_open(st, ds, &o, ps, err);
+}
+
 lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err)
 {
     const char *ds;
@@ -31,12 +61,7 @@ lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err)
     LH_TRY(lh_cli_storage(cli, &st, err));
     lh_dataset_config cfg;
     lh_status rc = lh_dataset_config_read(st, ds, &cfg, err);
-    if (rc == LH_OK) {
-        lh_pstore_opts o;
-        lh_pstore_opts_init(&o);
-        o.shards = cfg.shards;
-        rc = lh_pstore_open(st, ds, &o, ps, err);
-    }
+    if (rc == LH_OK) rc = lh_cli_pstore_open(cli, cfg.shards, ps, err);
     lh_dataset_config_free(&cfg);
     return rc;
 }

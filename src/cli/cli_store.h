@@ -7,8 +7,12 @@
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/tags.h"
 
-/* The ParquetStore of -d, with the shard count of its config.yml. */
+/* The ParquetStore of -d, with the shard count of its config.yml; appends
+ * read the count again once their marker is registered, and a re-shard
+ * records its count there before its fence goes (lh_pstore_layout). */
 lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err);
+/* The same with shards as the count until config.yml says one. */
+lh_status lh_cli_pstore_open(lh_cli *cli, int shards, lh_pstore **ps, lh_error *err);
 /* Merge (or, merge false, compact) the store with a progress line on a
  * terminal. */
 lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report *rep,

@@ -123,11 +123,10 @@ lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s
     s->shards = cfg.exists ? cfg.shards : shards < 0 ? 0 : shards;
     lh_dataset_config_free(&cfg);
     if (rc != LH_OK) return rc;
-    lh_pstore_opts o;
-    lh_pstore_opts_init(&o);
-    o.shards = s->shards;
-    LH_TRY(lh_pstore_open(st, ds, &o, &s->ps, err));
-    return lh_pstore_txn_begin(s->ps, &s->txn, err);
+    LH_TRY(lh_cli_pstore_open(cli, s->shards, &s->ps, err));
+    LH_TRY(lh_pstore_txn_begin(s->ps, &s->txn, err));
+    s->shards = lh_pstore_txn_shards(s->txn); /* a re-shard may have run meanwhile */
+    return LH_OK;
 }
 
 lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err)

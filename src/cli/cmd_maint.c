@@ -209,8 +209,7 @@ static int cmd_shard(lh_cli *cli, int argc, char **argv)
         lh_pstore_set_progress(ps, NULL, NULL);
         lh_progress_done(&prog);
     }
-    if (rc == LH_OK) print_report("shard", &rep);
-    if (rc == LH_OK) rc = lh_dataset_set_shards(st, ds, shards, &err);
+    if (rc == LH_OK) print_report("shard", &rep); /* config.yml written under the fence */
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/shard/last_run", &err);
     if (rc == LH_OK)
         fprintf(stderr, "shard: `%s` now has %d shards; run `maintenance optimize` to merge\n",

@@ -21,6 +21,7 @@ const lh_delta_kv lh_pstore_table_configuration[LH_PSTORE_NCONF] = {
 
 void lh_pstore_opts_init(lh_pstore_opts *o)
 {
+    memset(o, 0, sizeof *o);
     o->shards = 0;
     o->grace_period_days = 30;
     o->lock_max_retries = -1;
@@ -498,7 +499,13 @@ struct lh_pstore_txn {
      * before any file was written, and the commit is checked against every
      * version since (a writer that changed the protocol meanwhile wins) */
     lh_delta_snapshot *read;
+    int shards; /* the layout's count when the marker was registered */
 };
+
+int lh_pstore_txn_shards(const lh_pstore_txn *t)
+{
+    return t->shards;
+}
 
 lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
 {
@@ -511,6 +518,11 @@ lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
     if (rc == LH_OK) rc = lh_pstore_snapshot(ps, &t->read, err);
     if (rc == LH_OK && t->read) rc = lh_delta_check_writable(t->read, ps->table, err);
     if (rc == LH_OK && t->read) rc = lh_pstore_check_columns(ps, t->read, err);
+    /* asked only now: a re-shard that ran while this append waited for the
+     * fence has recorded its count by the time the marker is registered */
+    t->shards = ps->opts.shards;
+    if (rc == LH_OK && ps->opts.layout.get_shards)
+        rc = ps->opts.layout.get_shards(ps->opts.layout.ctx, &t->shards, err);
     if (rc != LH_OK) {
         lh_pstore_txn_free(t);
         return rc;
@@ -542,7 +554,7 @@ lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error 
         LH_TRY(check_row(&batch->rows[i], i, err));
         if (!batch->rows[i].fragment) batch->rows[i].fragment = "";
     }
-    lh_stmt_batch_assign_shards(batch, 0, ps->opts.shards);
+    lh_stmt_batch_assign_shards(batch, 0, t->shards);
     /* bucket rows by partition (few distinct ones), then sort each in file order */
     lh_statement **keys = NULL;
     size_t nkeys = 0, kcap = 0, last = 0;

@@ -196,6 +196,10 @@ lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh
     lh_fence *lock = NULL, *merge = NULL;
     LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
     lh_status rc = reshard(ps, shards, rep, err);
+    /* recorded before the fence goes: an append that waited for it reads
+     * the new count once its marker is registered */
+    if (rc == LH_OK && ps->opts.layout.set_shards)
+        rc = ps->opts.layout.set_shards(ps->opts.layout.ctx, shards, err);
     if (rc == LH_OK) ps->opts.shards = shards;
     rc = lh_pstore_release_keep(merge, rc, err);
     return lh_pstore_release_keep(lock, rc, err);

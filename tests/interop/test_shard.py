@@ -134,3 +134,40 @@ def test_shard_usage_errors(tmp_path):
         assert res.returncode != 0, res.stderr
         assert "has 0 shards (config.yml), not 8: `maintenance shard --shards 8`" in res.stderr
     assert shards_in_config(lake, "eu") == 0
+
+
+def test_writers_that_waited_out_a_reshard_use_its_count(tmp_path):
+    """An import or a flush that read config.yml before a re-shard and
+    waited for its fence appends with the count the re-shard recorded
+    (config.yml is written before the fence goes, and appends read it again
+    once their marker is registered), not with the count it read first."""
+    import os
+    import subprocess
+    import time
+
+    from conftest import tool
+    from ftm_lakehouse.helpers.shards import entity_shard
+
+    zala = SHARED_DATA / "sanctions_zala.ftm.json"
+    zala_ids = {json.loads(line)["id"] for line in zala.read_text().splitlines()}
+    for flush in (False, True):
+        lake = tmp_path / f"lake-{flush}"
+        ours(lake, "eu", "entities", "import", "-i", SRC, "--shards", "4")
+        if flush:
+            ours(lake, "eu", "entities", "import", "-i", zala, "--journal")
+        (lake / "eu" / ".LOCK").write_text("")  # a re-shard holds the fence
+        env = {**os.environ, "LAKEHOUSE_LOCK_BACKOFF_MS": "20", "LAKEHOUSE_LOCK_MAX_RETRIES": "400"}
+        cmd = ["maintenance", "flush"] if flush else ["entities", "import", "-i", str(zala)]
+        proc = subprocess.Popen([str(tool("ftm-lakehouse")), "--uri", str(lake), "-d", "eu", *cmd],
+                                env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)  # it has read config.yml (4) and waits for the fence
+        # the re-shard ends: its count recorded, then the fence released
+        config = lake / "eu" / "config.yml"
+        config.write_text(config.read_text().replace("shards: 4", "shards: 16"))
+        (lake / "eu" / ".LOCK").unlink()
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        rows = DeltaTable(str(lake / "eu" / "statements")).to_pyarrow_table(
+            columns=["entity_id", "shard"]).to_pylist()
+        new = [r for r in rows if r["entity_id"] in zala_ids]
+        assert new and all(r["shard"] == entity_shard(r["entity_id"], 16) for r in new), flush

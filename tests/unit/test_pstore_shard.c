@@ -330,11 +330,86 @@ static void test_config_shards(void)
     free(dir);
 }
 
+/* A layout kept by the test: the count appends ask for, and what a
+ * re-shard recorded (with whether it held the maintenance fence then). */
+typedef struct layout {
+    lh_storage *st;
+    int shards;
+    int recorded;
+    bool fenced;
+    bool fail;
+} layout;
+
+static lh_status layout_get(void *ctx, int *shards, lh_error *err)
+{
+    (void)err;
+    *shards = ((layout *)ctx)->shards;
+    return LH_OK;
+}
+
+static lh_status layout_set(void *ctx, int shards, lh_error *err)
+{
+    layout *l = ctx;
+    bool lock = false, merge = false;
+    lh_storage_exists(l->st, "test/.LOCK", &lock, err);
+    lh_storage_exists(l->st, "test/.LOCK-MERGE", &merge, err);
+    l->fenced = lock && merge;
+    if (l->fail) return lh_error_set(err, LH_ERR_IO, "config.yml: disk full");
+    l->recorded = shards;
+    return LH_OK;
+}
+
+/* An append derives its shards from the layout's count, asked once its
+ * marker is registered (a writer that opened the store before a re-shard
+ * finished appends with the new count); a re-shard records its count
+ * while it still holds the fence, and fails when that fails. */
+static void test_layout(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    layout l = {st, 16, -1, false, false};
+    lh_pstore_opts o;
+    lh_pstore_opts_init(&o);
+    o.shards = 4; /* stale: the layout says 16 */
+    o.lock_max_retries = 2;
+    o.layout = (lh_pstore_layout){layout_get, layout_set, &l};
+    lh_pstore *ps = NULL;
+    CHECK_OK(lh_pstore_open(st, "test", &o, &ps, &err), &err);
+    lh_pstore_txn *t = NULL;
+    CHECK_OK(lh_pstore_txn_begin(ps, &t, &err), &err);
+    if (t) CHECK_INT(lh_pstore_txn_shards(t), 16);
+    lh_pstore_txn_free(t);
+    fill(ps);
+    view v = read_view(ps, 16);
+    CHECK_INT(v.misplaced, 0);
+    CHECK(v.entities > 0);
+    CHECK_INT(layout_problems(st, 16, NULL), 0);
+    lh_pstore_report rep;
+    CHECK_OK(lh_pstore_reshard(ps, 3, &rep, &err), &err);
+    CHECK_INT(l.recorded, 3);
+    CHECK(l.fenced);
+    bool lock = true;
+    CHECK_OK(lh_storage_exists(st, "test/.LOCK", &lock, &err), &err);
+    CHECK(!lock);
+    l.fail = true;
+    CHECK_RC(lh_pstore_reshard(ps, 5, &rep, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "disk full") != NULL);
+    CHECK_OK(lh_storage_exists(st, "test/.LOCK", &lock, &err), &err);
+    CHECK(!lock); /* the fence goes also then */
+    lh_pstore_free(ps);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1);
     RUN(test_reshard_round_trip);
     RUN(test_reshard_refusals);
     RUN(test_config_shards);
+    RUN(test_layout);
     return lh_test_report();
 }

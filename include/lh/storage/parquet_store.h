@@ -28,11 +28,26 @@
 
 typedef struct lh_pstore lh_pstore;
 
+/* Where the owner records the dataset's shard count (config.yml), so that
+ * the store reads and writes it under its fences: a writer that read the
+ * count before a re-shard must not append with it after. */
+typedef struct lh_pstore_layout {
+    /* The count now, asked by an append once its marker is registered (no
+     * re-shard runs until it commits); leave *shards as is when there is
+     * none recorded. NULL: opts.shards. */
+    lh_status (*get_shards)(void *ctx, int *shards, lh_error *err);
+    /* Record a new count: re-shard calls it after its commit, still
+     * holding the maintenance fence. NULL: the caller records it. */
+    lh_status (*set_shards)(void *ctx, int shards, lh_error *err);
+    void *ctx;
+} lh_pstore_layout;
+
 typedef struct lh_pstore_opts {
     int shards;              /* entity-id hash shards; <= 1 = one shard "0" */
     int grace_period_days;   /* merge reaps tombstones older than this */
     int lock_max_retries;    /* fence acquisition attempts (< 0: settings) */
     int workers;             /* merge/compact threads; 0 = one per online CPU, 1 = none */
+    lh_pstore_layout layout; /* zero: none */
 } lh_pstore_opts;
 
 void lh_pstore_opts_init(lh_pstore_opts *o); /* defaults from LAKEHOUSE_* settings */
@@ -61,6 +76,8 @@ lh_status lh_pstore_append(lh_pstore *ps, lh_stmt_batch *batch, lh_error *err);
  * free only after every append returned. */
 typedef struct lh_pstore_txn lh_pstore_txn;
 lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err);
+/* The shard count the txn's appends derive (the layout's, asked at begin). */
+int lh_pstore_txn_shards(const lh_pstore_txn *t);
 lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error *err);
 uint64_t lh_pstore_txn_rows(const lh_pstore_txn *t);
 lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err);
@@ -92,8 +109,9 @@ lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
  * the reference's re-shard: each (bucket, origin) group streamed into one
  * file per new shard, rows as stored (sorted, not deduped: every partition
  * comes out to be merged), all of it in one commit under the maintenance
- * fence. The store then writes with the new count; config.yml is the
- * caller's. At most LH_PSTORE_MAX_RESHARD shards. */
+ * fence, then the count recorded through opts.layout.set_shards (still
+ * under the fence; without it, config.yml is the caller's). The store then
+ * writes with the new count. At most LH_PSTORE_MAX_RESHARD shards. */
 #define LH_PSTORE_MAX_RESHARD 4096
 lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err);
 /* Delete files the log no longer references, older than retention_hours,
