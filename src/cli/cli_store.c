@@ -108,12 +108,14 @@ static lh_status journal_uri_to_open(lh_cli *cli, char **uri, lh_error *err)
 lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err)
 {
     const char *ds;
+    lh_storage *st;
     LH_TRY(lh_cli_dataset(cli, &ds, err));
+    LH_TRY(lh_cli_storage(cli, &st, err)); /* opened lazily: this may be the first use */
     char *uri = NULL;
     LH_TRY(journal_uri_to_open(cli, &uri, err));
     /* rows get their shard on insert, so a flush hands them over shard by shard */
     lh_dataset_config cfg;
-    lh_status rc = lh_dataset_config_read(cli->st, ds, &cfg, err);
+    lh_status rc = lh_dataset_config_read(st, ds, &cfg, err);
     lh_journal_options opts = {0};
     opts.shards = cfg.shards;
     lh_dataset_config_free(&cfg);

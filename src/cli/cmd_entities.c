@@ -483,33 +483,40 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
-/* The reference's row identity (dedupe_key): id, origin, fragment, role. */
+/* The reference's row identity (dedupe_key: id, origin, fragment, role)
+ * and the row's bucket. */
 static int row_identity_cmp(const lh_statement *a, const lh_statement *b)
 {
     int c;
     if ((c = strcmp(a->id, b->id))) return c;
+    if ((c = strcmp(or_empty(a->bucket), or_empty(b->bucket)))) return c;
     if ((c = strcmp(a->origin, b->origin))) return c;
     if ((c = strcmp(or_empty(a->fragment), or_empty(b->fragment)))) return c;
     return strcmp(or_empty(a->role), or_empty(b->role));
 }
 
-static int later_first(const void *x, const void *y)
+/* Journal rows first: they were collected first and are the newer. */
+static int journal_first(const void *x, const void *y)
 {
     const lh_statement *const *a = x, *const *b = y;
     int c = row_identity_cmp(*a, *b);
     if (c) return c;
-    return (*a < *b) - (*a > *b); /* later in the batch first */
+    return (*a > *b) - (*a < *b); /* earlier in the batch first */
 }
 
-/* One tombstone per row identity, the journal's where both have one (its
- * rows were collected after the store's), as the reference's delete. */
+/* One tombstone per row identity and bucket, the journal's where both have
+ * one, as the reference's delete. The reference's identity leaves out the
+ * bucket: a statement id does not depend on the schema, so an entity
+ * stored under two schemas of different buckets (Person, then Document)
+ * has rows of one identity in two partitions, and one tombstone would
+ * shadow only one of them. */
 static void keep_one_per_row(lh_stmt_batch *batch)
 {
     size_t n = batch->len;
     if (n < 2) return;
     const lh_statement **order = lh_calloc(n, sizeof *order);
     for (size_t i = 0; i < n; i++) order[i] = &batch->rows[i];
-    qsort(order, n, sizeof *order, later_first);
+    qsort(order, n, sizeof *order, journal_first);
     lh_stmt_batch kept;
     lh_stmt_batch_init(&kept);
     for (size_t i = 0; i < n; i++)
@@ -520,28 +527,36 @@ static void keep_one_per_row(lh_stmt_batch *batch)
     *batch = kept;
 }
 
-/* Tombstones for the live statements of ids: the store's, then the
- * journal's (statements not flushed yet), when the lake has one. */
+/* Tombstones for the live statements of ids: the journal's (statements not
+ * flushed yet), when the lake has one, then the store's. In this order a
+ * flush that runs meanwhile cannot hide a row: one it committed to the store
+ * after the journal was read is in the store when the store is read (the
+ * other way round, it left the journal after the store was read and was in
+ * neither). */
 static lh_status collect_deletes(lh_cli *cli, const lh_strlist *ids, tomb_ctx *t, lh_error *err)
 {
+    char *uri = NULL;
+    bool journal = false;
+    LH_TRY(lh_cli_journal_location(cli, &uri, &journal, err));
+    free(uri);
+    lh_status rc = LH_OK;
+    if (journal) {
+        lh_journal *j = NULL;
+        rc = lh_cli_journal(cli, &j, err);
+        if (rc == LH_OK)
+            rc = lh_journal_iterate_entities(j, (const char *const *)ids->items, ids->len,
+                                             collect_journal_tombstones, t, err);
+        lh_journal_free(j);
+        LH_TRY(rc);
+    }
     lh_pstore *ps = NULL;
     LH_TRY(lh_cli_pstore(cli, &ps, err));
     lh_pstore_filter q;
     lh_pstore_filter_init(&q);
     q.entity_ids = (const char *const *)ids->items;
     q.num_entity_ids = ids->len;
-    lh_status rc = lh_pstore_query_statements(ps, &q, collect_tombstones, t, err);
+    rc = lh_pstore_query_statements(ps, &q, collect_tombstones, t, err);
     lh_pstore_free(ps);
-    char *uri = NULL;
-    bool journal = false;
-    if (rc == LH_OK) rc = lh_cli_journal_location(cli, &uri, &journal, err);
-    free(uri);
-    lh_journal *j = NULL;
-    if (rc == LH_OK && journal) rc = lh_cli_journal(cli, &j, err);
-    if (rc == LH_OK && j)
-        rc = lh_journal_iterate_entities(j, (const char *const *)ids->items, ids->len,
-                                         collect_journal_tombstones, t, err);
-    lh_journal_free(j);
     if (rc == LH_OK) keep_one_per_row(t->batch);
     return rc;
 }

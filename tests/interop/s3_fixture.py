@@ -21,6 +21,10 @@ WSGI layers.
   ``lh-web-token``). ``POST /__lh_creds__?expires_in=S``
   sets how soon the credentials handed out expire (default an hour);
   ``/__lh_stats__`` counts ``imds``, ``container`` and ``sts`` fetches.
+- Holds, for races between processes: ``POST /__lh_hold__?contains=S
+  [&method=GET][&count=1]`` makes the next matching requests (path containing
+  S) wait, outside the serialising lock, until ``POST /__lh_release__``;
+  ``/__lh_stats__`` counts them as ``held``.
 
 Run: ``python s3_fixture.py [--auth] BUCKET...``. It prints "port key_id
 secret" on stdout, then serves until stdin closes or it gets SIGTERM. With
@@ -40,6 +44,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 _lock = threading.Lock()
 _faults = []  # dicts: count, status, code, mode, method
 _stats = {}
+_holds = []  # dicts: contains, method, count, released (an Event)
 
 
 def _error_body(code, message, server_time=None):
@@ -177,6 +182,31 @@ class Faulty:
                 )
             start_response("200 OK", [("Content-Length", "0")])
             return [b""]
+        if path == "/__lh_hold__":
+            q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            _drain(environ)
+            with _lock:
+                _holds.append({"contains": q["contains"], "method": q.get("method"),
+                               "count": int(q.get("count", "1")), "released": threading.Event()})
+            return _answer(start_response, "200 OK", "")
+        if path == "/__lh_release__":
+            _drain(environ)
+            with _lock:
+                for h in _holds:
+                    h["released"].set()
+                _holds.clear()
+            return _answer(start_response, "200 OK", "")
+        hold = None
+        with _lock:
+            for h in _holds:
+                if h["count"] > 0 and h["contains"] in path and h["method"] in (None, method):
+                    h["count"] -= 1
+                    _stats["held"] = _stats.get("held", 0) + 1
+                    hold = h
+                    break
+        if hold:
+            # waits outside the lock: the other processes' requests go on
+            hold["released"].wait(timeout=300)
         if path == "/__lh_stats__":
             with _lock:
                 body = json.dumps(_stats).encode()

@@ -232,6 +232,30 @@ def test_delete_reaches_the_journal_like_the_reference(tmp_path):
     assert bad.returncode == 3 and "origin" in bad.stderr
 
 
+def test_delete_shadows_every_bucket(tmp_path):
+    """An entity stored under two schemas of different buckets (a Person,
+    then the same id as a Document) has rows of one statement id in two
+    partitions, as a statement id leaves out the schema: `entities delete`
+    tombstones each of them (the reference's delete_entity keeps one per
+    identity, and the other partition's row stays live)."""
+    lake = tmp_path / "lake"
+    src = tmp_path / "e.ftm.json"
+    for schema in ("Person", "Document"):
+        src.write_text(json.dumps({"id": "e1", "schema": schema, "properties": {"name": ["Ann"]}}) + "\n")
+        ours(lake, "ds", "entities", "import", "-i", src)
+
+    def live_rows():
+        lines = ours(lake, "ds", "statements", "iterate").stdout.splitlines()[1:]
+        return [line for line in lines if "e1" in line]
+
+    assert len(live_rows()) == 4  # id and name, in bucket thing and document
+    res = ours(lake, "ds", "entities", "delete", "-e", "e1")
+    assert "deleted 4 statement(s)" in res.stderr
+    assert live_rows() == []
+    ours(lake, "ds", "maintenance", "optimize")
+    assert live_rows() == []
+
+
 def test_tags_as_the_reference(tmp_path):
     """The same commands leave only freshness tags the reference writes too,
     among them the operations' own (make, export, optimize)."""

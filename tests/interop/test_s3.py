@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -402,3 +403,48 @@ def test_reshard_on_s3(s3, tmp_path):
     ref = run([sys.executable, str(ROOT / "tests" / "interop" / "ref_cli.py"), "--uri", lake, "-d",
                "zala", "entities", "iterate"], env=ref_env).stdout
     assert entity_view(ref) == before
+
+
+def test_delete_reads_the_journal_before_the_store(s3, tmp_path):
+    """`entities delete` races a flush: the fixture holds the delete's first
+    read of a data file (its store read) while a flush moves the entity's
+    statements from the journal into the store. Read journal-first they are
+    found there; read store-first (as before) they were in neither read and
+    the entity stayed live after a delete that said it deleted nothing."""
+    lake = uri(f"deleterace-{uuid.uuid4().hex[:8]}")
+    env = dict(s3["env"], LAKEHOUSE_JOURNAL_URI=f"sqlite:///{tmp_path}/journal.db")
+
+    def ours(*args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", *args], env=env, **kw)
+
+    def person(eid, name):
+        return json.dumps({"id": eid, "schema": "Person", "properties": {"name": [name]}}) + "\n"
+
+    stored, journalled = tmp_path / "stored.ftm.json", tmp_path / "journalled.ftm.json"
+    stored.write_text(person("e1", "Ann") + person("e9", "Bob"))
+    journalled.write_text(person("e5", "Cid"))
+    ours("entities", "import", "-i", stored)  # the store's file, whose range holds e5
+    ours("entities", "import", "--journal", "-i", journalled)
+    endpoint = s3["endpoint"]
+    import requests  # moto's own dependency
+
+    requests.post(f"{endpoint}/__lh_hold__", params={"contains": "/race/statements/shard=",
+                                                      "method": "GET"}).raise_for_status()
+    held = lambda: requests.get(f"{endpoint}/__lh_stats__").json().get("held", 0)  # noqa: E731
+    before = held()
+    delete = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", "entities", "delete",
+                               "-e", "e5"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):
+            if held() > before or delete.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert held() > before, "the delete never read a data file"
+        ours("maintenance", "flush")
+    finally:
+        requests.post(f"{endpoint}/__lh_release__").raise_for_status()
+        out, err = delete.communicate(timeout=120)
+    assert delete.returncode == 0, err
+    assert "deleted 2 statement(s)" in err  # e5's id and name rows
+    live = {json.loads(line)["id"] for line in ours("entities", "iterate", "-o", "-").stdout.splitlines()}
+    assert live == {"e1", "e9"}
