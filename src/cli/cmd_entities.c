@@ -625,7 +625,7 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
 }
 
 static const char DELETE_ORIGIN_HELP[] =
-    "Usage: ftm-lakehouse -d DATASET entities delete-origin ORIGIN\n"
+    "Usage: ftm-lakehouse -d DATASET entities delete-origin [--] ORIGIN\n"
     "\n"
     "Drop every statement of ORIGIN from the statement store at once, with no\n"
     "grace period and no tombstones (the reference's delete_origin): the\n"
@@ -636,8 +636,13 @@ static const char DELETE_ORIGIN_HELP[] =
 static int cmd_delete_origin(lh_cli *cli, int argc, char **argv)
 {
     if (lh_cli_want_help(argc, argv, DELETE_ORIGIN_HELP)) return 0;
-    if (argc != 2) return lh_cli_usage_error(cli, "delete-origin takes one ORIGIN");
-    const char *origin = argv[1];
+    /* `delete-origin --origin` must not drop an origin named so; an origin
+     * that starts with '-' comes after `--` */
+    bool dashdash = argc == 3 && strcmp(argv[1], "--") == 0;
+    if (argc != 2 && !dashdash) return lh_cli_usage_error(cli, "delete-origin takes one ORIGIN");
+    const char *origin = argv[dashdash ? 2 : 1];
+    if (!dashdash && origin[0] == '-')
+        return lh_cli_usage_error(cli, "unknown option `%s`", origin);
     lh_error err;
     /* a bad origin costs nothing: checked before the flush */
     lh_status rc = lh_name_check(origin, "origin", true, &err);

@@ -163,7 +163,7 @@ def test_delete_origin(tmp_path):
     ours(lake, "d", "tags", "set", "statements/last_updated", "2024-01-01T00:00:00+00:00")
     bad = ours(lake, "d", "entities", "delete-origin", "it's", check=False)
     assert bad.returncode == 3 and "quote" in bad.stderr and "journal first" not in bad.stderr
-    for wrong in ([], ["a", "b"]):
+    for wrong in ([], ["a", "b"], ["--origin"], ["--origin", "crawl"]):
         assert ours(lake, "d", "entities", "delete-origin", *wrong, check=False).returncode == 2
     (lake / "d" / ".LOCK").write_text("")
     env = {**os.environ, "LAKEHOUSE_LOCK_MAX_RETRIES": "1", "LAKEHOUSE_LOCK_BACKOFF_MS": "1"}
@@ -179,7 +179,7 @@ def test_delete_origin(tmp_path):
     ours(only, "d", "entities", "import", "-i", eu, "--origin", "bulk", "--last-seen", LAST_SEEN)
     assert entity_set(left) == entity_set(ours(only, "d", "entities", "iterate").stdout)
     assert entity_set(ref_cli(["--uri", lake, "-d", "d", "entities", "iterate"]).stdout) == entity_set(left)
-    res = ours(lake, "d", "entities", "delete-origin", "crawl")
+    res = ours(lake, "d", "entities", "delete-origin", "--", "crawl")
     assert "deleted 0 statement(s)" in res.stderr
     ours(lake, "d", "maintenance", "optimize")
     assert {p.parent.name for p in (lake / "d" / "statements").rglob("*.parquet")
