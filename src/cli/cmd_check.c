@@ -18,8 +18,9 @@ static const char HELP[] =
     "Verify the dataset without changing it: the Delta log replays, every file\n"
     "it references exists with the logged size and reads as statements,\n"
     "partition values are valid, merged partitions hold each statement once,\n"
-    "no lock is left by a dead process. Lists unreferenced (orphan) data files,\n"
-    "held locks and the journal's row count.\n"
+    "no lock is left by a dead process, config.yml has the last re-shard's\n"
+    "count. Lists unreferenced (orphan) data files, held locks and the\n"
+    "journal's row count.\n"
     "\n"
     "  --quick   read each file's footer only (it parses, has the statement\n"
     "            columns and the logged row count), not its rows; no\n"
@@ -44,6 +45,26 @@ static lh_journal *open_journal(lh_cli *cli, const char *ds, lh_check_report *re
     return j;
 }
 
+/* A re-shard that committed but did not record its count (killed). */
+static void check_layout(lh_cli *cli, lh_check_report *rep)
+{
+    lh_pstore *ps = NULL;
+    lh_pstore_layout_state layout = {-1, 0, false};
+    lh_error e;
+    lh_status rc = lh_cli_pstore(cli, &ps, &e);
+    if (rc == LH_OK) rc = lh_pstore_layout_repair(ps, false, &layout, &e);
+    lh_pstore_free(ps);
+    if (rc != LH_OK)
+        lh_strlist_push_owned(&rep->problems, lh_asprintf("layout: %s", e.msg));
+    else if (layout.differs)
+        lh_strlist_push_owned(
+            &rep->problems,
+            lh_asprintf("layout: the last commit re-sharded the table to %d shard(s) but "
+                        "config.yml says %d (a re-shard stopped before it recorded its count): "
+                        "run `maintenance unlock`",
+                        layout.committed, layout.recorded));
+}
+
 int lh_cmd_check(lh_cli *cli, int argc, char **argv)
 {
     if (lh_cli_want_help(argc, argv, HELP)) return 0;
@@ -64,6 +85,7 @@ int lh_cmd_check(lh_cli *cli, int argc, char **argv)
     lh_journal *j = open_journal(cli, ds, &rep);
     lh_status rc = lh_check_dataset(st, ds, cfg.shards, j, quick, &rep, &err);
     lh_journal_free(j);
+    if (rc == LH_OK) check_layout(cli, &rep);
     lh_dataset_config_free(&cfg);
     int exit_code = 0;
     if (rc != LH_OK) {

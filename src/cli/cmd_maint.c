@@ -37,7 +37,8 @@ static const char HELP[] =
     "  migrate [--all] [--force]\n"
     "                      Apply the storage migrations a dataset has not had\n"
     "                      (a store an older version wrote); writers stopped\n"
-    "  unlock              Release a write fence left by a crashed writer\n"
+    "  unlock              Release a write fence left by a crashed writer (and\n"
+    "                      record an interrupted re-shard's count)\n"
     "  check               Verify the dataset; exit 5 naming what is wrong\n"
     "  destroy --yes       Delete the statement table\n"
     "  export-statements [-o FILE]   statements.csv (default: exports/statements.csv)\n"
@@ -225,6 +226,14 @@ static int cmd_unlock(lh_cli *cli, int argc, char **argv)
     lh_pstore *ps = NULL;
     bool released = false;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    /* before the fence goes: writers waiting on it must see the count */
+    lh_pstore_layout_state layout;
+    if (rc == LH_OK) rc = lh_pstore_layout_repair(ps, true, &layout, &err);
+    if (rc == LH_OK && layout.differs)
+        fprintf(stderr,
+                "recorded %d shard(s) in config.yml (it said %d): the last re-shard committed "
+                "the table in that layout but stopped before it recorded the count\n",
+                layout.committed, layout.recorded);
     if (rc == LH_OK) rc = lh_pstore_unlock(ps, &released, &err);
     if (rc == LH_OK)
         fprintf(stderr, "%s\n", released ? "released the write fence" : "no lock was held");

@@ -481,3 +481,39 @@ const char *lh_delta_snapshot_config(const lh_delta_snapshot *s, const char *key
     const char *v = lh_delta_map_get(&s->metadata.configuration, key, &found);
     return found && v ? v : dflt;
 }
+
+typedef struct param_ctx {
+    const char *key;
+    char *value;
+} param_ctx;
+
+static lh_status grab_param(void *vctx, lh_delta_action *a, lh_error *err)
+{
+    (void)err;
+    param_ctx *c = vctx;
+    if (a->kind != LH_DA_COMMIT_INFO) return LH_OK;
+    json_t *v = json_object_get(json_object_get(a->commit_info, "operationParameters"), c->key);
+    if (json_is_string(v)) {
+        free(c->value);
+        c->value = lh_strdup(json_string_value(v));
+    }
+    return LH_OK;
+}
+
+lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t version,
+                                const char *key, char **value, lh_error *err)
+{
+    *value = NULL;
+    char *ckey = lh_delta_commit_key(prefix, version);
+    lh_buf data = LH_BUF_INIT;
+    lh_status rc = lh_storage_read(st, ckey, &data, err);
+    free(ckey);
+    param_ctx c = {key, NULL};
+    if (rc == LH_OK)
+        rc = lh_delta_parse_commit(st, prefix, version, data.data ? data.data : "", data.len,
+                                   grab_param, &c, err);
+    lh_buf_free(&data);
+    if (rc == LH_OK) *value = c.value;
+    else free(c.value);
+    return rc;
+}

@@ -1,4 +1,6 @@
 /* ParquetStore re-shard: the table rewritten onto another shard count. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,9 +113,9 @@ static group *group_parts(const lh_parts *parts, size_t *ngroups)
 
 /* Every file of the table out, the new files in: one commit, so readers
  * see the old layout or the new one, never a mix. */
-static lh_status commit(lh_pstore *ps, const lh_delta_snapshot *snap, const lh_parts *parts,
-                        const group *gs, size_t ngroups, lh_pstore_report *rep,
-                        int64_t *version, lh_error *err)
+static lh_status commit(lh_pstore *ps, int shards, const lh_delta_snapshot *snap,
+                        const lh_parts *parts, const group *gs, size_t ngroups,
+                        lh_pstore_report *rep, int64_t *version, lh_error *err)
 {
     lh_delta_txn *txn = NULL;
     LH_TRY(lh_delta_txn_new(ps->st, ps->table, snap, &txn, err));
@@ -131,11 +133,27 @@ static lh_status commit(lh_pstore *ps, const lh_delta_snapshot *snap, const lh_p
             rep->files_removed++;
         }
     if (rc == LH_OK) {
-        lh_delta_txn_set_operation(txn, "OPTIMIZE", NULL, 0);
+        /* the count in the commit itself: a re-shard killed before it
+         * recorded it is completed from here (lh_pstore_layout_repair) */
+        char count[16];
+        snprintf(count, sizeof count, "%d", shards);
+        lh_delta_kv param = {LH_PSTORE_SHARDS_PARAM, count};
+        lh_delta_txn_set_operation(txn, "OPTIMIZE", &param, 1);
         rc = lh_delta_txn_commit(txn, version, err);
     }
     lh_delta_txn_free(txn);
     return rc;
+}
+
+/* Record the count with the store's owner (config.yml), still under the
+ * fence: an append that waited for it reads the new count once its marker
+ * is registered. */
+static lh_status record_shards(lh_pstore *ps, int shards, lh_error *err)
+{
+    if (ps->opts.layout.set_shards)
+        LH_TRY(ps->opts.layout.set_shards(ps->opts.layout.ctx, shards, err));
+    ps->opts.shards = shards;
+    return LH_OK;
 }
 
 static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err)
@@ -143,7 +161,7 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_er
     lh_delta_snapshot *snap = NULL;
     lh_parts parts;
     LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
-    if (!snap) return LH_OK;
+    if (!snap) return record_shards(ps, shards, err); /* no table yet */
     lh_status rc = lh_pstore_check_rewritable(ps, snap, err);
     if (rc != LH_OK) {
         lh_parts_free(&parts);
@@ -170,7 +188,10 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_er
     /* a failed group leaves the table as it was: nothing is committed */
     int64_t version = -1;
     if (rc == LH_OK && parts.len)
-        rc = commit(ps, snap, &parts, gs, ngroups, rep, &version, err);
+        rc = commit(ps, shards, snap, &parts, gs, ngroups, rep, &version, err);
+    /* recorded at once, before the checkpoint: the window in which a kill
+     * leaves the table and the recorded count apart stays short */
+    if (rc == LH_OK) rc = record_shards(ps, shards, err);
     if (rc == LH_OK && version >= 0) lh_pstore_checkpoint(ps, version, rep);
     for (size_t i = 0; i < ngroups; i++) {
         free(gs[i].parts);
@@ -196,11 +217,44 @@ lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh
     lh_fence *lock = NULL, *merge = NULL;
     LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
     lh_status rc = reshard(ps, shards, rep, err);
-    /* recorded before the fence goes: an append that waited for it reads
-     * the new count once its marker is registered */
-    if (rc == LH_OK && ps->opts.layout.set_shards)
-        rc = ps->opts.layout.set_shards(ps->opts.layout.ctx, shards, err);
-    if (rc == LH_OK) ps->opts.shards = shards;
     rc = lh_pstore_release_keep(merge, rc, err);
     return lh_pstore_release_keep(lock, rc, err);
+}
+
+lh_status lh_pstore_layout_repair(lh_pstore *ps, bool repair, lh_pstore_layout_state *state,
+                                  lh_error *err)
+{
+    state->committed = -1;
+    state->recorded = ps->opts.shards;
+    state->differs = false;
+    if (ps->opts.layout.get_shards)
+        LH_TRY(ps->opts.layout.get_shards(ps->opts.layout.ctx, &state->recorded, err));
+    int64_t version = -1;
+    lh_error e;
+    lh_status rc = lh_delta_latest_version(ps->st, ps->table, &version, &e);
+    if (rc == LH_ERR_NOT_FOUND) return LH_OK; /* no table */
+    if (rc != LH_OK) {
+        *err = e;
+        return rc;
+    }
+    char *value = NULL;
+    rc = lh_delta_commit_param(ps->st, ps->table, version, LH_PSTORE_SHARDS_PARAM, &value, &e);
+    if (rc == LH_ERR_NOT_FOUND) return LH_OK; /* only a checkpoint is left of it */
+    if (rc != LH_OK) {
+        *err = e;
+        return rc;
+    }
+    if (!value) return LH_OK; /* the newest commit is no re-shard */
+    char *end;
+    long n = strtol(value, &end, 10);
+    bool valid = *value && !*end && n >= 0 && n <= LH_PSTORE_MAX_RESHARD;
+    free(value);
+    if (!valid)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: commit %" PRId64 ": %s is not a shard count",
+                            ps->table, version, LH_PSTORE_SHARDS_PARAM);
+    state->committed = (int)n;
+    /* counts <= 1 are one layout: a single shard "0" */
+    state->differs = n != state->recorded && !(n <= 1 && state->recorded <= 1);
+    if (!state->differs || !repair) return LH_OK;
+    return record_shards(ps, (int)n, err);
 }

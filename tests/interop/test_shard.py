@@ -171,3 +171,37 @@ def test_writers_that_waited_out_a_reshard_use_its_count(tmp_path):
             columns=["entity_id", "shard"]).to_pylist()
         new = [r for r in rows if r["entity_id"] in zala_ids]
         assert new and all(r["shard"] == entity_shard(r["entity_id"], 16) for r in new), flush
+
+
+def test_unlock_completes_a_reshard_killed_before_config(tmp_path):
+    """A re-shard killed between its commit and config.yml (its fence left
+    held): the commit carries the new count, `check` fails naming both
+    counts, `unlock` records the committed one before it lets writers on;
+    lookups then find every entity. Both ways: to more and to fewer shards
+    (fewer leaves every partition a valid key of the old count, so only the
+    commit tells)."""
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", SRC, "--shards", "4")
+    whole = ours(lake, "eu", "entities", "iterate").stdout
+    ids = ids_of(whole, 5)
+    config = lake / "eu" / "config.yml"
+    for old, new in ((4, 16), (16, 2)):
+        assert shards_in_config(lake, "eu") == old
+        kept = config.read_text()
+        ours(lake, "eu", "maintenance", "shard", "--shards", str(new))
+        config.write_text(kept)  # as if killed before it was written
+        (lake / "eu" / ".LOCK").write_text("")
+        check = ours(lake, "eu", "maintenance", "check", check=False)
+        assert check.returncode == 5
+        assert (f"FAIL layout: the last commit re-sharded the table to {new} shard(s) but "
+                f"config.yml says {old}") in check.stdout
+        res = ours(lake, "eu", "maintenance", "unlock")
+        assert f"recorded {new} shard(s) in config.yml (it said {old})" in res.stderr
+        assert "released the write fence" in res.stderr
+        assert shards_in_config(lake, "eu") == new
+        ours(lake, "eu", "maintenance", "check")
+        assert our_lookups(lake, "eu", ids) == len(ids)
+        assert entity_set(ours(lake, "eu", "entities", "iterate").stdout) == entity_set(whole)
+    # nothing to repair: unlock says only what it did
+    res = ours(lake, "eu", "maintenance", "unlock")
+    assert res.stderr == "no lock was held\n"

@@ -398,6 +398,32 @@ static void test_layout(void)
     CHECK(strstr(err.msg, "disk full") != NULL);
     CHECK_OK(lh_storage_exists(st, "test/.LOCK", &lock, &err), &err);
     CHECK(!lock); /* the fence goes also then */
+    /* that re-shard committed: its commit carries the count, which the
+     * repair records (as `unlock` does after a re-shard was killed) */
+    l.fail = false;
+    lh_pstore_layout_state ls;
+    CHECK_OK(lh_pstore_layout_repair(ps, false, &ls, &err), &err);
+    CHECK_INT(ls.committed, 5);
+    CHECK_INT(ls.recorded, 16);
+    CHECK(ls.differs);
+    CHECK_INT(l.recorded, 3); /* not without repair */
+    CHECK_OK(lh_pstore_layout_repair(ps, true, &ls, &err), &err);
+    CHECK(ls.differs);
+    CHECK_INT(l.recorded, 5);
+    l.shards = 5;
+    CHECK_OK(lh_pstore_layout_repair(ps, true, &ls, &err), &err);
+    CHECK(!ls.differs);
+    CHECK_INT(ls.committed, 5);
+    l.shards = 1; /* 0 and 1 are one layout */
+    CHECK_OK(lh_pstore_reshard(ps, 0, &rep, &err), &err);
+    CHECK_OK(lh_pstore_layout_repair(ps, false, &ls, &err), &err);
+    CHECK_INT(ls.committed, 0);
+    CHECK(!ls.differs);
+    /* the newest commit no re-shard: nothing to say */
+    fill(ps);
+    CHECK_OK(lh_pstore_layout_repair(ps, false, &ls, &err), &err);
+    CHECK_INT(ls.committed, -1);
+    CHECK(!ls.differs);
     lh_pstore_free(ps);
     lh_storage_free(st);
     lh_test_rmtree(dir);

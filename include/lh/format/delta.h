@@ -120,6 +120,11 @@ size_t lh_delta_snapshot_num_tombstones(const lh_delta_snapshot *s);
 const lh_delta_file *lh_delta_snapshot_tombstone(const lh_delta_snapshot *s, size_t i);
 /* commitInfo of the snapshot's own commit as compact JSON, or NULL. */
 const char *lh_delta_snapshot_commit_info(const lh_delta_snapshot *s);
+/* The string operationParameters[key] of commit version's commitInfo
+ * (copied; NULL when it has none). Reads that one commit file:
+ * LH_ERR_NOT_FOUND when it is gone (log cleanup). */
+lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t version,
+                                const char *key, char **value, lh_error *err);
 /* Timestamp (ms) of the snapshot's commit: commitInfo.timestamp, else -1. */
 int64_t lh_delta_snapshot_timestamp(const lh_delta_snapshot *s);
 /* Configuration value with a default ("delta.checkpointInterval", ...). */

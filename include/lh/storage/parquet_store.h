@@ -109,11 +109,28 @@ lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
  * the reference's re-shard: each (bucket, origin) group streamed into one
  * file per new shard, rows as stored (sorted, not deduped: every partition
  * comes out to be merged), all of it in one commit under the maintenance
- * fence, then the count recorded through opts.layout.set_shards (still
- * under the fence; without it, config.yml is the caller's). The store then
- * writes with the new count. At most LH_PSTORE_MAX_RESHARD shards. */
+ * fence (its commitInfo carries the count as operationParameters
+ * LH_PSTORE_SHARDS_PARAM), then the count recorded through
+ * opts.layout.set_shards (still under the fence; without it, config.yml is
+ * the caller's). The store then writes with the new count. At most
+ * LH_PSTORE_MAX_RESHARD shards. */
 #define LH_PSTORE_MAX_RESHARD 4096
+#define LH_PSTORE_SHARDS_PARAM "lakehouse.shards"
 lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err);
+/* A re-shard killed between its commit and recording its count leaves the
+ * table in the new layout and the recorded count (appends, entity reads)
+ * at the old one, its fence held. committed: the count of the table's
+ * newest commit when that is a re-shard, else -1; recorded: the layout's
+ * count (before any repair); differs: the two are different layouts. */
+typedef struct lh_pstore_layout_state {
+    int committed;
+    int recorded;
+    bool differs;
+} lh_pstore_layout_state;
+/* The state; with repair, a committed count that differs is recorded (run
+ * it before writers go on, as `maintenance unlock` does). */
+lh_status lh_pstore_layout_repair(lh_pstore *ps, bool repair, lh_pstore_layout_state *state,
+                                  lh_error *err);
 /* Delete files the log no longer references, older than retention_hours,
  * and what interrupted writes left in the table as old (temp files, S3
  * multipart uploads; *debris counts those, debris may be NULL). */
