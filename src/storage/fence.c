@@ -293,6 +293,13 @@ lh_status lh_fence_release(lh_fence *f, lh_error *err)
     return rc;
 }
 
+void lh_fence_keep(lh_fence *f)
+{
+    if (!f) return;
+    free(f->key);
+    free(f);
+}
+
 lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released, lh_error *err)
 {
     *released = false;

@@ -156,7 +156,8 @@ static lh_status record_shards(lh_pstore *ps, int shards, lh_error *err)
     return LH_OK;
 }
 
-static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_error *err)
+static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, bool *committed,
+                         lh_error *err)
 {
     lh_delta_snapshot *snap = NULL;
     lh_parts parts;
@@ -189,6 +190,7 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh_er
     int64_t version = -1;
     if (rc == LH_OK && parts.len)
         rc = commit(ps, shards, snap, &parts, gs, ngroups, rep, &version, err);
+    *committed = rc == LH_OK && version >= 0;
     /* recorded at once, before the checkpoint: the window in which a kill
      * leaves the table and the recorded count apart stays short */
     if (rc == LH_OK) rc = record_shards(ps, shards, err);
@@ -216,7 +218,20 @@ lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh
                             shards, LH_PSTORE_MAX_RESHARD);
     lh_fence *lock = NULL, *merge = NULL;
     LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
-    lh_status rc = reshard(ps, shards, rep, err);
+    bool committed = false;
+    lh_status rc = reshard(ps, shards, rep, &committed, err);
+    if (rc != LH_OK && committed) {
+        /* The table is in the new layout, its count not recorded: writers
+         * let on now would write the old one. The fence stays, as after a
+         * kill here, for `unlock` to record the committed count. */
+        lh_error_prefix(err, "re-shard: the table is committed in %d shard(s) but recording the "
+                             "count failed (the write fence stays held: `maintenance unlock` "
+                             "records it)",
+                        shards);
+        lh_fence_keep(merge);
+        lh_fence_keep(lock);
+        return rc;
+    }
     rc = lh_pstore_release_keep(merge, rc, err);
     return lh_pstore_release_keep(lock, rc, err);
 }

@@ -396,10 +396,12 @@ static void test_layout(void)
     l.fail = true;
     CHECK_RC(lh_pstore_reshard(ps, 5, &rep, &err), LH_ERR_IO);
     CHECK(strstr(err.msg, "disk full") != NULL);
+    CHECK(strstr(err.msg, "committed in 5 shard(s)") != NULL);
+    /* committed but not recorded: the fence stays, as after a kill there */
     CHECK_OK(lh_storage_exists(st, "test/.LOCK", &lock, &err), &err);
-    CHECK(!lock); /* the fence goes also then */
-    /* that re-shard committed: its commit carries the count, which the
-     * repair records (as `unlock` does after a re-shard was killed) */
+    CHECK(lock);
+    /* its commit carries the count, which the repair records (as `unlock`
+     * does before it releases the fence) */
     l.fail = false;
     lh_pstore_layout_state ls;
     CHECK_OK(lh_pstore_layout_repair(ps, false, &ls, &err), &err);
@@ -410,6 +412,9 @@ static void test_layout(void)
     CHECK_OK(lh_pstore_layout_repair(ps, true, &ls, &err), &err);
     CHECK(ls.differs);
     CHECK_INT(l.recorded, 5);
+    bool released = false;
+    CHECK_OK(lh_pstore_unlock(ps, &released, &err), &err);
+    CHECK(released);
     l.shards = 5;
     CHECK_OK(lh_pstore_layout_repair(ps, true, &ls, &err), &err);
     CHECK(!ls.differs);

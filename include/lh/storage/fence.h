@@ -43,6 +43,10 @@ lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int ma
 /* Release (delete the lock file or marker) and free. NULL is a no-op. */
 lh_status lh_fence_release(lh_fence *f, lh_error *err);
 
+/* Free the handle but leave the lock file held, as a crashed holder would:
+ * for a holder that stopped halfway and wants `unlock` to complete it. */
+void lh_fence_keep(lh_fence *f);
+
 /* Forcibly remove .LOCK, .LOCK-MERGE and the append markers after a crash;
  * *released tells whether anything was held. */
 lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released,
