@@ -205,3 +205,15 @@ def test_unlock_completes_a_reshard_killed_before_config(tmp_path):
     # nothing to repair: unlock says only what it did
     res = ours(lake, "eu", "maintenance", "unlock")
     assert res.stderr == "no lock was held\n"
+    # its fence removed by hand instead: a re-shard to config.yml's count is
+    # no no-op while the table is in another layout; it repairs
+    kept = config.read_text()
+    ours(lake, "eu", "maintenance", "shard", "--shards", "8")
+    config.write_text(kept)
+    res = ours(lake, "eu", "maintenance", "shard", "--shards", "2")
+    assert "already has" not in res.stderr and "now has 2 shards" in res.stderr
+    assert partition_shards(lake, "eu") <= {"0", "1"}
+    ours(lake, "eu", "maintenance", "check")
+    assert our_lookups(lake, "eu", ids) == len(ids)
+    res = ours(lake, "eu", "maintenance", "shard", "--shards", "2")
+    assert "already has 2 shards" in res.stderr
