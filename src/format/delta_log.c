@@ -482,22 +482,26 @@ const char *lh_delta_snapshot_config(const lh_delta_snapshot *s, const char *key
     return found && v ? v : dflt;
 }
 
-typedef struct param_ctx {
-    const char *key;
-    char *value;
-} param_ctx;
-
-static lh_status grab_param(void *vctx, lh_delta_action *a, lh_error *err)
+/* Only the commitInfo line is read: a commit whose other actions this
+ * reader refuses (deletion vectors, ...) still tells its parameters. */
+static char *commit_info_param(const char *data, size_t len, const char *key)
 {
-    (void)err;
-    param_ctx *c = vctx;
-    if (a->kind != LH_DA_COMMIT_INFO) return LH_OK;
-    json_t *v = json_object_get(json_object_get(a->commit_info, "operationParameters"), c->key);
-    if (json_is_string(v)) {
-        free(c->value);
-        c->value = lh_strdup(json_string_value(v));
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        json_t *line = n ? json_loadb(p, n, 0, NULL) : NULL;
+        json_t *info = json_object_get(line, "commitInfo");
+        char *value = NULL;
+        if (info) {
+            json_t *v = json_object_get(json_object_get(info, "operationParameters"), key);
+            if (json_is_string(v)) value = lh_strdup(json_string_value(v));
+        }
+        json_decref(line);
+        if (info) return value;
+        p += n + 1;
     }
-    return LH_OK;
+    return NULL;
 }
 
 lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t version,
@@ -508,12 +512,7 @@ lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t vers
     lh_buf data = LH_BUF_INIT;
     lh_status rc = lh_storage_read(st, ckey, &data, err);
     free(ckey);
-    param_ctx c = {key, NULL};
-    if (rc == LH_OK)
-        rc = lh_delta_parse_commit(st, prefix, version, data.data ? data.data : "", data.len,
-                                   grab_param, &c, err);
+    if (rc == LH_OK && data.len) *value = commit_info_param(data.data, data.len, key);
     lh_buf_free(&data);
-    if (rc == LH_OK) *value = c.value;
-    else free(c.value);
     return rc;
 }

@@ -868,6 +868,38 @@ static void test_metadata_update(void)
     close_tmp(st, dir);
 }
 
+/* One commit's operationParameters, read from its commitInfo line alone:
+ * actions this reader refuses elsewhere (a deletion vector) and a torn
+ * line do not hide it; no commitInfo or no such key is NULL; a missing
+ * commit file is NOT_FOUND. */
+static void test_commit_param(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    write_commit(st, "t", 0, PROTO "\n" META);
+    write_commit(st, "t", 1,
+                 "{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":1,"
+                 "\"modificationTime\":2,\"dataChange\":true,\"deletionVector\":{\"storageType\":"
+                 "\"u\",\"pathOrInlineDv\":\"x\",\"offset\":1,\"sizeInBytes\":1,"
+                 "\"cardinality\":1}}}\n{\"broken\n"
+                 "{\"commitInfo\":{\"operation\":\"OPTIMIZE\",\"operationParameters\":"
+                 "{\"lakehouse.shards\":\"8\",\"n\":3}}}\n");
+    char *v = NULL;
+    CHECK_OK(lh_delta_commit_param(st, "t", 1, "lakehouse.shards", &v, &err), &err);
+    CHECK(v && strcmp(v, "8") == 0);
+    free(v);
+    CHECK_OK(lh_delta_commit_param(st, "t", 1, "n", &v, &err), &err); /* not a string */
+    CHECK(v == NULL);
+    CHECK_OK(lh_delta_commit_param(st, "t", 1, "other", &v, &err), &err);
+    CHECK(v == NULL);
+    CHECK_OK(lh_delta_commit_param(st, "t", 0, "lakehouse.shards", &v, &err), &err);
+    CHECK(v == NULL);
+    CHECK_RC(lh_delta_commit_param(st, "t", 2, "lakehouse.shards", &v, &err), LH_ERR_NOT_FOUND);
+    CHECK(v == NULL);
+    close_tmp(st, dir);
+}
+
 int main(void)
 {
     RUN(test_create_append_snapshot);
@@ -881,5 +913,6 @@ int main(void)
     RUN(test_log_cleanup);
     RUN(test_metadata_update);
     RUN(test_auto_cleanup_flag);
+    RUN(test_commit_param);
     return lh_test_report();
 }

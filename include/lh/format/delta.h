@@ -121,8 +121,8 @@ const lh_delta_file *lh_delta_snapshot_tombstone(const lh_delta_snapshot *s, siz
 /* commitInfo of the snapshot's own commit as compact JSON, or NULL. */
 const char *lh_delta_snapshot_commit_info(const lh_delta_snapshot *s);
 /* The string operationParameters[key] of commit version's commitInfo
- * (copied; NULL when it has none). Reads that one commit file:
- * LH_ERR_NOT_FOUND when it is gone (log cleanup). */
+ * (copied; NULL when it has none). Reads that one commit file, its
+ * commitInfo line only: LH_ERR_NOT_FOUND when it is gone (log cleanup). */
 lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t version,
                                 const char *key, char **value, lh_error *err);
 /* Timestamp (ms) of the snapshot's commit: commitInfo.timestamp, else -1. */
