@@ -638,8 +638,8 @@ static int cmd_delete_origin(lh_cli *cli, int argc, char **argv)
     if (lh_cli_want_help(argc, argv, DELETE_ORIGIN_HELP)) return 0;
     /* `delete-origin --origin` must not drop an origin named so; an origin
      * that starts with '-' comes after `--` */
-    bool dashdash = argc == 3 && strcmp(argv[1], "--") == 0;
-    if (argc != 2 && !dashdash) return lh_cli_usage_error(cli, "delete-origin takes one ORIGIN");
+    bool dashdash = argc >= 2 && strcmp(argv[1], "--") == 0;
+    if (argc != 2 + dashdash) return lh_cli_usage_error(cli, "delete-origin takes one ORIGIN");
     const char *origin = argv[dashdash ? 2 : 1];
     if (!dashdash && origin[0] == '-')
         return lh_cli_usage_error(cli, "unknown option `%s`", origin);

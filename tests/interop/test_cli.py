@@ -163,7 +163,7 @@ def test_delete_origin(tmp_path):
     ours(lake, "d", "tags", "set", "statements/last_updated", "2024-01-01T00:00:00+00:00")
     bad = ours(lake, "d", "entities", "delete-origin", "it's", check=False)
     assert bad.returncode == 3 and "quote" in bad.stderr and "journal first" not in bad.stderr
-    for wrong in ([], ["a", "b"], ["--origin"], ["--origin", "crawl"]):
+    for wrong in ([], ["a", "b"], ["--origin"], ["--origin", "crawl"], ["--"], ["--", "a", "b"]):
         assert ours(lake, "d", "entities", "delete-origin", *wrong, check=False).returncode == 2
     (lake / "d" / ".LOCK").write_text("")
     env = {**os.environ, "LAKEHOUSE_LOCK_MAX_RETRIES": "1", "LAKEHOUSE_LOCK_BACKOFF_MS": "1"}

@@ -428,13 +428,15 @@ def test_delete_reads_the_journal_before_the_store(s3, tmp_path):
     endpoint = s3["endpoint"]
     import requests  # moto's own dependency
 
-    requests.post(f"{endpoint}/__lh_hold__", params={"contains": "/race/statements/shard=",
-                                                      "method": "GET"}).raise_for_status()
     held = lambda: requests.get(f"{endpoint}/__lh_stats__").json().get("held", 0)  # noqa: E731
     before = held()
-    delete = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", "entities", "delete",
-                               "-e", "e5"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    delete = None
     try:
+        requests.post(f"{endpoint}/__lh_hold__", params={"contains": "/race/statements/shard=",
+                                                          "method": "GET"}).raise_for_status()
+        delete = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", "entities",
+                                   "delete", "-e", "e5"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
         for _ in range(600):
             if held() > before or delete.poll() is not None:
                 break
@@ -443,7 +445,12 @@ def test_delete_reads_the_journal_before_the_store(s3, tmp_path):
         ours("maintenance", "flush")
     finally:
         requests.post(f"{endpoint}/__lh_release__").raise_for_status()
-        out, err = delete.communicate(timeout=120)
+        if delete:
+            try:
+                out, err = delete.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                delete.kill()
+                out, err = delete.communicate()
     assert delete.returncode == 0, err
     assert "deleted 2 statement(s)" in err  # e5's id and name rows
     live = {json.loads(line)["id"] for line in ours("entities", "iterate", "-o", "-").stdout.splitlines()}
