@@ -53,6 +53,15 @@ lh_status lh_cli_pstore_open(lh_cli *cli, int shards, lh_pstore **ps, lh_error *
     return lh_pstore_open(st, ds, &o, ps, err);
 }
 
+lh_status lh_cli_layout_state(lh_cli *cli, lh_pstore_layout_state *state, lh_error *err)
+{
+    lh_pstore *ps = NULL;
+    lh_status rc = lh_cli_pstore(cli, &ps, err);
+    if (rc == LH_OK) rc = lh_pstore_layout_repair(ps, false, state, err);
+    lh_pstore_free(ps);
+    return rc;
+}
+
 lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err)
 {
     const char *ds;

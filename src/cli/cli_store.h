@@ -13,6 +13,8 @@
 lh_status lh_cli_pstore(lh_cli *cli, lh_pstore **ps, lh_error *err);
 /* The same with shards as the count until config.yml says one. */
 lh_status lh_cli_pstore_open(lh_cli *cli, int shards, lh_pstore **ps, lh_error *err);
+/* The -d store's layout state (lh_pstore_layout_repair), nothing repaired. */
+lh_status lh_cli_layout_state(lh_cli *cli, lh_pstore_layout_state *state, lh_error *err);
 /* Merge (or, merge false, compact) the store with a progress line on a
  * terminal. */
 lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report *rep,

@@ -48,13 +48,9 @@ static lh_journal *open_journal(lh_cli *cli, const char *ds, lh_check_report *re
 /* A re-shard that committed but did not record its count (killed). */
 static void check_layout(lh_cli *cli, lh_check_report *rep)
 {
-    lh_pstore *ps = NULL;
-    lh_pstore_layout_state layout = {-1, 0, false};
+    lh_pstore_layout_state layout;
     lh_error e;
-    lh_status rc = lh_cli_pstore(cli, &ps, &e);
-    if (rc == LH_OK) rc = lh_pstore_layout_repair(ps, false, &layout, &e);
-    lh_pstore_free(ps);
-    if (rc != LH_OK)
+    if (lh_cli_layout_state(cli, &layout, &e) != LH_OK)
         lh_strlist_push_owned(&rep->problems, lh_asprintf("layout: %s", e.msg));
     else if (layout.differs)
         lh_strlist_push_owned(

@@ -168,24 +168,20 @@ static int parse_shards(lh_cli *cli, int argc, char **argv, int *shards, bool *f
     return u;
 }
 
+/* Whether the table's last re-shard committed another count than
+ * config.yml's (a re-shard stopped in between); errors count as "maybe". */
+static bool layout_differs(lh_cli *cli)
+{
+    lh_pstore_layout_state layout;
+    lh_error e;
+    return lh_cli_layout_state(cli, &layout, &e) != LH_OK || layout.differs;
+}
+
 /* As the reference's ShardOperation: the journal drained, the store
  * rewritten, then config.yml, which declares the layout to every other
  * process. A run killed between the two leaves the old count there and its
  * fence held: `unlock` records the count the commit carries, and running
  * the re-shard again repairs too (the rewrite is one commit). */
-/* Whether the table's last re-shard committed another count than
- * config.yml's (a re-shard stopped in between); errors count as "maybe". */
-static bool layout_differs(lh_cli *cli)
-{
-    lh_pstore *ps = NULL;
-    lh_pstore_layout_state layout;
-    lh_error e;
-    lh_status rc = lh_cli_pstore(cli, &ps, &e);
-    if (rc == LH_OK) rc = lh_pstore_layout_repair(ps, false, &layout, &e);
-    lh_pstore_free(ps);
-    return rc != LH_OK || layout.differs;
-}
-
 static int cmd_shard(lh_cli *cli, int argc, char **argv)
 {
     int shards = -1;

@@ -170,21 +170,30 @@ lh_status lh_delta_parse_action(lh_storage *st, const char *prefix, json_t *obj,
     return rc;
 }
 
+bool lh_delta_next_line(const char *data, size_t len, size_t *pos, int *line,
+                        const char **start, size_t *n)
+{
+    while (*pos < len) {
+        *start = data + *pos;
+        const char *nl = memchr(*start, '\n', len - *pos);
+        *n = nl ? (size_t)(nl - *start) : len - *pos;
+        *pos += *n + (nl ? 1 : 0);
+        (*line)++;
+        size_t k = 0;
+        while (k < *n && ((*start)[k] == ' ' || (*start)[k] == '\t' || (*start)[k] == '\r')) k++;
+        if (k < *n) return true; /* else an empty line */
+    }
+    return false;
+}
+
 lh_status lh_delta_parse_commit(lh_storage *st, const char *prefix, int64_t version,
                                 const char *data, size_t len, lh_delta_action_fn fn, void *ctx,
                                 lh_error *err)
 {
-    size_t pos = 0;
+    size_t pos = 0, n;
     int line = 0;
-    while (pos < len) {
-        const char *start = data + pos;
-        const char *nl = memchr(start, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - start) : len - pos;
-        pos += n + (nl ? 1 : 0);
-        line++;
-        size_t k = 0;
-        while (k < n && (start[k] == ' ' || start[k] == '\t' || start[k] == '\r')) k++;
-        if (k == n) continue; /* empty line */
+    const char *start;
+    while (lh_delta_next_line(data, len, &pos, &line, &start, &n)) {
         char where[96];
         snprintf(where, sizeof where, "commit %020" PRId64 ".json line %d", version, line);
         json_error_t jerr;

@@ -99,6 +99,12 @@ lh_status lh_delta_parse_action(lh_storage *st, const char *prefix, json_t *obj,
                                 lh_delta_action *a, const char *where, lh_error *err);
 void lh_delta_action_clear(lh_delta_action *a);
 
+/* The next line of a commit file at *pos that holds more than blanks:
+ * false at the end. The line is start[0..n) without its newline; line is its
+ * 1-based number (counts skipped lines too). */
+bool lh_delta_next_line(const char *data, size_t len, size_t *pos, int *line,
+                        const char **start, size_t *n);
+
 /* Parse a whole commit file; calls fn for each action (fn takes ownership of
  * a->file / metadata / protocol by zeroing them). */
 typedef lh_status (*lh_delta_action_fn)(void *ctx, lh_delta_action *a, lh_error *err);

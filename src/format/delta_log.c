@@ -486,20 +486,19 @@ const char *lh_delta_snapshot_config(const lh_delta_snapshot *s, const char *key
  * reader refuses (deletion vectors, ...) still tells its parameters. */
 static char *commit_info_param(const char *data, size_t len, const char *key)
 {
-    const char *p = data, *end = data + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        json_t *line = n ? json_loadb(p, n, 0, NULL) : NULL;
-        json_t *info = json_object_get(line, "commitInfo");
+    size_t pos = 0, n;
+    int line = 0;
+    const char *start;
+    while (lh_delta_next_line(data, len, &pos, &line, &start, &n)) {
+        json_t *obj = json_loadb(start, n, JSON_ALLOW_NUL, NULL); /* torn: skipped */
+        json_t *info = json_object_get(obj, "commitInfo");
         char *value = NULL;
         if (info) {
             json_t *v = json_object_get(json_object_get(info, "operationParameters"), key);
             if (json_is_string(v)) value = lh_strdup(json_string_value(v));
         }
-        json_decref(line);
+        json_decref(obj);
         if (info) return value;
-        p += n + 1;
     }
     return NULL;
 }
