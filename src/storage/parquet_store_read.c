@@ -193,31 +193,64 @@ lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
     return each_pair(ps, q, statement_handler_fn, fn, ctx, err);
 }
 
-typedef struct changed_ctx {
+/* Entity ids whose raw rows (tombstones included) pass pred, sorted. An
+ * entity's rows in every bucket of its shard come together (a schema
+ * change can leave an entity in two buckets): each id once. */
+typedef bool (*raw_entity_pred)(const lh_statement *rows, size_t n, int64_t since);
+
+typedef struct ids_ctx {
+    raw_entity_pred pred;
     int64_t since;
     lh_strlist *out;
-} changed_ctx;
+} ids_ctx;
 
-static lh_status collect_changed(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+static lh_status collect_ids(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
-    changed_ctx *c = ctx;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].first_seen >= c->since ||
-            (rows[i].deleted_at != LH_TS_NULL && rows[i].deleted_at >= c->since)) {
-            lh_strlist_push(c->out, rows[i].entity_id);
-            break;
-        }
+    (void)err;
+    ids_ctx *c = ctx;
+    if (c->pred(rows, n, c->since)) lh_strlist_push(c->out, rows[0].entity_id);
     return LH_OK;
+}
+
+static lh_status raw_entity_ids(lh_pstore *ps, raw_entity_pred pred, int64_t since,
+                                lh_strlist *out, lh_error *err)
+{
+    lh_pstore_filter q;
+    lh_pstore_filter_init(&q);
+    q.include_tombstones = true;
+    q.whole_entities = true;
+    ids_ctx c = {pred, since, out};
+    LH_TRY(each_pair(ps, &q, entity_handler_fn, collect_ids, &c, err));
+    lh_strlist_sort(out);
+    return LH_OK;
+}
+
+static bool changed_since(const lh_statement *rows, size_t n, int64_t since)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].first_seen >= since ||
+            (rows[i].deleted_at != LH_TS_NULL && rows[i].deleted_at >= since))
+            return true;
+    return false;
 }
 
 lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
                                        lh_error *err)
 {
-    lh_pstore_filter q;
-    lh_pstore_filter_init(&q);
-    q.include_tombstones = true;
-    changed_ctx c = {since, out};
-    LH_TRY(each_pair(ps, &q, entity_handler_fn, collect_changed, &c, err));
-    lh_strlist_sort(out);
-    return LH_OK;
+    return raw_entity_ids(ps, changed_since, since, out, err);
+}
+
+static bool deleted_since(const lh_statement *rows, size_t n, int64_t since)
+{
+    int64_t latest = LH_TS_NULL;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].deleted_at != LH_TS_NULL && (latest == LH_TS_NULL || rows[i].deleted_at > latest))
+            latest = rows[i].deleted_at;
+    return latest != LH_TS_NULL && latest >= since;
+}
+
+lh_status lh_pstore_deleted_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
+                                       lh_error *err)
+{
+    return raw_entity_ids(ps, deleted_since, since, out, err);
 }

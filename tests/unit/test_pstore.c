@@ -192,6 +192,51 @@ static void test_append_merge_read(void)
     scratch_close(&lake);
 }
 
+/* Entity ids from raw rows: an entity in two buckets of its shard (a
+ * schema change) is one id; a tombstoned entity counts by its latest
+ * tombstone. */
+static void test_changed_and_deleted_ids(void)
+{
+    scratch_lake lake = scratch_open();
+    lh_error err;
+    lh_pstore *ps = open_store(lake.st, 8);
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    add(&b, "a", "name", "Ann", T0, T0, LH_TS_NULL);
+    add(&b, "x", "name", "Bo", T0 + 40, T0 + 40, LH_TS_NULL);
+    add(&b, "x", "bodyText", "text", T0 + 40, T0 + 40, LH_TS_NULL); /* bucket page */
+    add(&b, "x", "country", "fr", T0 + 40, T0 + 41, T0 + 41);      /* tombstone */
+    add(&b, "y", "name", "Cy", T0, T0 + 50, T0 + 50);               /* tombstone */
+    add(&b, "y", "name", "Cy", T0, T0 + 30, T0 + 30);               /* an older one */
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    lh_stmt_batch_free(&b);
+    const struct {
+        bool deleted;
+        int64_t since;
+        const char *want;
+    } cases[] = {
+        {false, T0 + 35, "x,y"}, {false, T0, "a,x,y"}, {false, T0 + 51, ""},
+        {true, T0 + 25, "x,y"},  {true, T0 + 45, "y"}, {true, T0 + 51, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lh_strlist ids;
+        lh_strlist_init(&ids);
+        if (cases[i].deleted)
+            CHECK_OK(lh_pstore_deleted_entity_ids(ps, cases[i].since, &ids, &err), &err);
+        else
+            CHECK_OK(lh_pstore_changed_entity_ids(ps, cases[i].since, &ids, &err), &err);
+        char got[64] = "";
+        for (size_t k = 0; k < ids.len; k++) {
+            if (k) strcat(got, ",");
+            strncat(got, ids.items[k], sizeof got - strlen(got) - 2);
+        }
+        CHECK_STR(got, cases[i].want);
+        lh_strlist_free(&ids);
+    }
+    lh_pstore_free(ps);
+    scratch_close(&lake);
+}
+
 static void test_grace_and_compact(void)
 {
     scratch_lake lake = scratch_open();
@@ -699,6 +744,7 @@ int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
     RUN(test_append_merge_read);
+    RUN(test_changed_and_deleted_ids);
     RUN(test_grace_and_compact);
     RUN(test_append_refused_on_newer_writer_protocol);
     RUN(test_concurrent_appends);

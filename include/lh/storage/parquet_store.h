@@ -211,6 +211,11 @@ lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
 lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
                                        lh_error *err);
 
+/* Entity ids whose latest tombstone (raw rows) has deleted_at >= since,
+ * sorted: the entities a diff since then may report deleted. */
+lh_status lh_pstore_deleted_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
+                                       lh_error *err);
+
 /* Physical row count from the snapshot's file statistics (no scan). */
 lh_status lh_pstore_num_rows(lh_pstore *ps, int64_t *rows, lh_error *err);
 
