@@ -171,3 +171,32 @@ bad:
     return lh_error_set(err, LH_ERR_INVALID, "not an ISO-8601 timestamp: \"%.*s\"",
                         (int)(n > 64 ? 64 : n), s);
 }
+
+void lh_time_format_compact(int64_t us, char out[LH_TS_COMPACT_MAX])
+{
+    char iso[LH_ISO_MAX];
+    lh_time_format_iso(us, iso); /* 2024-05-01T12:34:56.123456 */
+    size_t n = 0;
+    for (const char *p = iso; *p && n < LH_TS_COMPACT_MAX - 2; p++)
+        if (*p >= '0' && *p <= '9') out[n++] = *p;
+        else if (*p == 'T') out[n++] = 'T';
+    out[n++] = 'Z';
+    out[n] = 0;
+}
+
+lh_status lh_time_parse_compact(const char *s, size_t n, int64_t *us, lh_error *err)
+{
+    /* YYYYmmddTHHMMSS then 1..6 fraction digits, then Z */
+    char iso[LH_ISO_MAX];
+    size_t nd = 0;
+    if (n < 17 || n > 22 || s[8] != 'T' || s[n - 1] != 'Z') goto bad;
+    for (size_t i = 0; i < n - 1; i++)
+        if (i != 8 && (s[i] < '0' || s[i] > '9')) goto bad;
+    nd = n - 16;
+    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s.%.*s", s, s + 4, s + 6, s + 9,
+             s + 11, s + 13, (int)nd, s + 15);
+    return lh_time_parse_iso(iso, strlen(iso), us, err);
+bad:
+    return lh_error_set(err, LH_ERR_INVALID, "not a YYYYmmddTHHMMSSffffffZ timestamp: \"%.*s\"",
+                        (int)(n > 64 ? 64 : n), s);
+}

@@ -210,6 +210,19 @@ static void test_time(void)
     CHECK_STR(out, "0000-12-31T00:00:00");
     lh_time_format_iso_py(253402300800LL * 1000000, 0, out); /* year 10000 */
     CHECK_STR(out, "10000-01-01T00:00:00");
+    /* the reference's file-name form, strftime "%Y%m%dT%H%M%S%fZ" */
+    char compact[LH_TS_COMPACT_MAX];
+    lh_time_format_compact(1714566896000042LL, compact);
+    CHECK_STR(compact, "20240501T123456000042Z");
+    CHECK_OK(lh_time_parse_compact(compact, strlen(compact), &us, &err), &err);
+    CHECK_INT(us, 1714566896000042LL);
+    CHECK_OK(lh_time_parse_compact("20240501T1234565Z", 17, &us, &err), &err);
+    CHECK_INT(us, 1714566896500000LL);
+    CHECK_RC(lh_time_parse_compact("20240501T123456Z", 16, &us, &err), LH_ERR_INVALID);
+    CHECK_RC(lh_time_parse_compact("2024-05-01T12:34", 16, &us, &err), LH_ERR_INVALID);
+    CHECK_RC(lh_time_parse_compact("20241301T123456000000Z", 22, &us, &err), LH_ERR_INVALID);
+    CHECK_RC(lh_time_parse_compact("20240501T123456000000", 21, &us, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "20240501T123456000000") != NULL);
 }
 
 static void test_settings(void)

@@ -23,6 +23,13 @@ void lh_time_format_iso_py(int64_t us, int aware, char out[LH_ISO_MAX]);
  * to UTC; no offset means UTC). */
 lh_status lh_time_parse_iso(const char *s, size_t n, int64_t *us, lh_error *err);
 
+/* "20240501T123456123456Z": the reference's file-name timestamp (Python
+ * strftime "%Y%m%dT%H%M%S%fZ", UTC), for diff files and series states. */
+#define LH_TS_COMPACT_MAX 24
+void lh_time_format_compact(int64_t us, char out[LH_TS_COMPACT_MAX]);
+/* Parse that form (1 to 6 fraction digits, as strptime's %f takes them). */
+lh_status lh_time_parse_compact(const char *s, size_t n, int64_t *us, lh_error *err);
+
 /* Days since epoch <-> civil date (proleptic Gregorian). */
 int64_t lh_days_from_civil(int64_t y, unsigned m, unsigned d);
 void lh_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
