@@ -167,19 +167,28 @@ lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, l
 lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                  lh_progress *prog, uint64_t *entities, lh_error *err)
 {
-    return lh_cli_export_entities_also(cli, ps, m, prog, NULL, NULL, entities, err);
+    return lh_cli_export_entities_with(cli, ps, m, prog, NULL, NULL, NULL, NULL, entities, err);
 }
 
-lh_status lh_cli_export_entities_also(lh_cli *cli, lh_pstore *ps, const lh_model *m,
+lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                       lh_progress *prog, lh_pstore_entity_fn also,
-                                      void *also_ctx, uint64_t *entities, lh_error *err)
+                                      void *also_ctx, lh_diff *diff, lh_diff_counts *counts,
+                                      uint64_t *entities, lh_error *err)
 {
     static const char name[] = "entities.ftm.json";
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", cli->dataset, name);
-    lh_status rc = lh_export_entities_also(ps, m, NULL, 0, cli->st, key.data, NULL,
-                                           prog ? lh_progress_cb : NULL, prog, also, also_ctx,
-                                           entities, err);
+    lh_export_entities_opts o = {.st = cli->st,
+                                 .key = key.data,
+                                 .progress = prog ? lh_progress_cb : NULL,
+                                 .progress_ctx = prog,
+                                 .also = also,
+                                 .also_ctx = also_ctx,
+                                 .diff = diff};
+    lh_status rc = lh_export_entities_with(ps, m, &o, entities, err);
+    /* the diff and its state before the freshness tag: a crash between
+     * leaves the export stale, so the next run writes both again */
+    if (rc == LH_OK && diff) rc = lh_diff_commit(diff, counts, err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, name, err);
     lh_buf_free(&key);
     return rc;

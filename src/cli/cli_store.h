@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "lh/model/model.h"
+#include "lh/repository/diff.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/tags.h"
 
@@ -46,11 +47,13 @@ lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err);
 lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, lh_error *err);
 lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                  lh_progress *prog, uint64_t *entities, lh_error *err);
-/* The same, handing each entity's statements to also as well (see
- * lh_export_entities_also). */
-lh_status lh_cli_export_entities_also(lh_cli *cli, lh_pstore *ps, const lh_model *m,
+/* The same, handing each entity's statements to also as well, and each
+ * entity to diff (both may be NULL; see lh_export_entities_opts); the diff
+ * is committed (counts filled) after the file, before its tag. */
+lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                       lh_progress *prog, lh_pstore_entity_fn also,
-                                      void *also_ctx, uint64_t *entities, lh_error *err);
+                                      void *also_ctx, lh_diff *diff, lh_diff_counts *counts,
+                                      uint64_t *entities, lh_error *err);
 
 int lh_cmd_flush(lh_cli *cli, int argc, char **argv);
 int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv);

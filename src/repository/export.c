@@ -69,20 +69,23 @@ lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, uint64_t *rows, lh
 typedef struct entity_sink {
     sink out;
     lh_aggregator *agg;
-    lh_progress_fn progress;
-    void *progress_ctx;
-    lh_pstore_entity_fn also;
-    void *also_ctx;
+    const lh_export_entities_opts *o;
 } entity_sink;
 
 static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
     entity_sink *e = ctx;
-    if (e->also) LH_TRY(e->also(e->also_ctx, rows, n, err));
+    const lh_export_entities_opts *o = e->o;
+    if (o->also) LH_TRY(o->also(o->also_ctx, rows, n, err));
+    size_t start = e->out.buf.len;
     for (size_t i = 0; i < n; i++) LH_TRY(lh_aggregator_add(e->agg, &rows[i], &e->out.buf, err));
     LH_TRY(lh_aggregator_finish(e->agg, &e->out.buf, err));
+    size_t len = e->out.buf.len - start;
+    if (len && e->out.buf.data[start + len - 1] == '\n') len--;
+    /* an entity without a resolvable schema writes no line, nor a diff entry */
+    if (o->diff && len) LH_TRY(lh_diff_entity(o->diff, rows, n, e->out.buf.data + start, len, err));
     e->out.rows++;
-    if (e->progress) e->progress(e->progress_ctx, 1);
+    if (o->progress) o->progress(o->progress_ctx, 1);
     return e->out.buf.len > (1u << 20) ? drain(&e->out, err) : LH_OK;
 }
 
@@ -91,25 +94,26 @@ lh_status lh_export_entities(lh_pstore *ps, const lh_model *m, const lh_pstore_f
                              lh_progress_fn progress, void *progress_ctx, uint64_t *entities,
                              lh_error *err)
 {
-    return lh_export_entities_also(ps, m, q, agg_flags, st, key, f, progress, progress_ctx, NULL,
-                                   NULL, entities, err);
+    lh_export_entities_opts o = {.q = q,
+                                 .agg_flags = agg_flags,
+                                 .st = st,
+                                 .key = key,
+                                 .f = f,
+                                 .progress = progress,
+                                 .progress_ctx = progress_ctx};
+    return lh_export_entities_with(ps, m, &o, entities, err);
 }
 
-lh_status lh_export_entities_also(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
-                                  int agg_flags, lh_storage *st, const char *key, FILE *f,
-                                  lh_progress_fn progress, void *progress_ctx,
-                                  lh_pstore_entity_fn also, void *also_ctx, uint64_t *entities,
+lh_status lh_export_entities_with(lh_pstore *ps, const lh_model *m,
+                                  const lh_export_entities_opts *o, uint64_t *entities,
                                   lh_error *err)
 {
-    entity_sink e = {.out.what = "entities"};
-    e.out.f = f;
-    e.progress = progress;
-    e.progress_ctx = progress_ctx;
-    e.also = also;
-    e.also_ctx = also_ctx;
-    if (key) LH_TRY(lh_storage_writer_open(st, key, &e.out.w, err));
-    e.agg = lh_aggregator_new(m, agg_flags);
-    lh_status rc = lh_pstore_query(ps, q, on_entity, &e, err);
+    entity_sink e = {.out.what = "entities", .o = o};
+    e.out.f = o->f;
+    *entities = 0;
+    if (o->key) LH_TRY(lh_storage_writer_open(o->st, o->key, &e.out.w, err));
+    e.agg = lh_aggregator_new(m, o->agg_flags);
+    lh_status rc = lh_pstore_query(ps, o->q, on_entity, &e, err);
     if (rc == LH_OK) rc = drain(&e.out, err);
     if (rc == LH_OK && e.out.w) rc = lh_storage_writer_commit(e.out.w, err);
     lh_storage_writer_free(e.out.w);

@@ -5,7 +5,9 @@ delay, then require: `maintenance unlock` (when a lock was left) makes
 config.yml leaves the layout of the new count: unlock records the count its
 commit carries); every statement of every import that exited 0 is in the
 journal or the table; re-running the interrupted operation succeeds; after
-a make (finished or re-run) its exports agree with the table; after a
+a make (finished or re-run) its exports agree with the table and every
+entity exported is in the first export of the diff series or in a diff
+since; after a
 vacuum or optimize no temp file of a killed writer is left in the table.
 Every few runs a flush + merge must leave each statement exactly once.
 
@@ -90,7 +92,35 @@ def verify_exports(lake):
     stats = json.loads((ds / "exports" / "statistics.json").read_text())
     if stats["entity_count"] != len(ids):
         fail(f"statistics.json counts {stats['entity_count']} entities, the export has {len(ids)}")
-    return len(rows)
+    return len(rows) + verify_diffs(lake, ids)
+
+
+def verify_diffs(lake, ids):
+    """No change escapes the diff series: every entity exported now was in the
+    export that first recorded the series state, or is an ADD/MOD of some
+    diff file since, however many makes were killed in between."""
+    import json
+    ds = lake.root / lake.dataset
+    state = ds / "tags" / "lakehouse" / "diffs" / "entities.ftm.json-current"
+    if not state.exists():
+        if ids:
+            fail("a finished make of a table left no diff series state")
+        return 0  # no table yet: no series
+    diffed = set()
+    for path in (ds / "diffs" / "entities.ftm.json").glob("*.delta.json"):
+        for line in path.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["op"] in ("ADD", "MOD"):
+                diffed.add(entry["entity"]["id"])
+    baseline = getattr(lake, "diff_baseline", None)
+    if baseline is None:
+        lake.diff_baseline = set(ids) - diffed
+        return len(ids)
+    escaped = set(ids) - baseline - diffed
+    if escaped:
+        fail(f"{len(escaped)} exported entities in no diff since the series began, "
+             f"e.g. {sorted(escaped)[:3]}")
+    return len(ids)
 
 
 def recover(lake, op):

@@ -11,6 +11,7 @@
 #include "lh/model/entity.h"
 #include "lh/model/equery.h"
 #include "lh/model/statement.h"
+#include "lh/repository/diff.h"
 #include "lh/storage/parquet_store.h"
 
 /* Stream the live statements to key in the lake (atomic: temp + rename);
@@ -29,12 +30,26 @@ lh_status lh_export_entities(lh_pstore *ps, const lh_model *m, const lh_pstore_f
                              int agg_flags, lh_storage *st, const char *key, FILE *f,
                              lh_progress_fn progress, void *progress_ctx, uint64_t *entities,
                              lh_error *err);
-/* The same, also handing each entity's statements to also (may be NULL)
- * before they are aggregated: a second consumer without a second read. */
-lh_status lh_export_entities_also(lh_pstore *ps, const lh_model *m, const lh_pstore_filter *q,
-                                  int agg_flags, lh_storage *st, const char *key, FILE *f,
-                                  lh_progress_fn progress, void *progress_ctx,
-                                  lh_pstore_entity_fn also, void *also_ctx, uint64_t *entities,
+/* What lh_export_entities_with writes and who else sees the entities. */
+typedef struct lh_export_entities_opts {
+    const lh_pstore_filter *q; /* NULL = all */
+    int agg_flags;             /* LH_AGG_* */
+    lh_storage *st;            /* with key: the lake file (atomically) */
+    const char *key;
+    FILE *f;                   /* without key */
+    lh_progress_fn progress;   /* may be NULL */
+    void *progress_ctx;
+    /* each entity's statements, before they are aggregated: a second
+     * consumer without a second read (NULL = none) */
+    lh_pstore_entity_fn also;
+    void *also_ctx;
+    /* each entity with its JSON line (NULL = none); the caller commits it
+     * once the export is in place */
+    lh_diff *diff;
+} lh_export_entities_opts;
+
+lh_status lh_export_entities_with(lh_pstore *ps, const lh_model *m,
+                                  const lh_export_entities_opts *o, uint64_t *entities,
                                   lh_error *err);
 
 /* The entities matching q aggregated to f in order's order and slice (as
