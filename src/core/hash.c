@@ -1,6 +1,7 @@
 #include "lh/core/hash.h"
 
 #include <nettle/sha1.h>
+#include <nettle/sha2.h>
 #include <stdlib.h>
 #include <xxhash.h>
 
@@ -65,4 +66,40 @@ void lh_sha1_free(lh_sha1_ctx *c)
 uint64_t lh_xxh64(const void *data, size_t n, uint64_t seed)
 {
     return XXH64(data, n, seed);
+}
+
+struct lh_sha256_ctx {
+    struct sha256_ctx sha;
+};
+
+lh_sha256_ctx *lh_sha256_new(void)
+{
+    lh_sha256_ctx *c = lh_malloc(sizeof *c);
+    sha256_init(&c->sha);
+    return c;
+}
+
+void lh_sha256_update(lh_sha256_ctx *c, const void *data, size_t n)
+{
+    sha256_update(&c->sha, n, data);
+}
+
+void lh_sha256_final_hex(lh_sha256_ctx *c, char out[LH_SHA256_HEX_LEN + 1])
+{
+    uint8_t raw[LH_SHA256_LEN];
+    sha256_digest(&c->sha, LH_SHA256_LEN, raw); /* also resets the context */
+    lh_hex_encode(raw, LH_SHA256_LEN, out);
+}
+
+void lh_sha256_free(lh_sha256_ctx *c)
+{
+    free(c);
+}
+
+void lh_sha256_hex(const void *data, size_t n, char out[LH_SHA256_HEX_LEN + 1])
+{
+    lh_sha256_ctx c;
+    sha256_init(&c.sha);
+    sha256_update(&c.sha, n, data);
+    lh_sha256_final_hex(&c, out);
 }

@@ -16,6 +16,7 @@
 #include "lh/core/storage.h"
 #include "lh/core/str.h"
 #include "lh/core/timeutil.h"
+#include "lh/core/yaml.h"
 #include "lh/core/uuid.h"
 #include "test.h"
 
@@ -223,6 +224,36 @@ static void test_time(void)
     CHECK_RC(lh_time_parse_compact("20241301T123456000000Z", 22, &us, &err), LH_ERR_INVALID);
     CHECK_RC(lh_time_parse_compact("20240501T123456000000", 21, &us, &err), LH_ERR_INVALID);
     CHECK(strstr(err.msg, "20240501T123456000000") != NULL);
+}
+
+static void test_yaml(void)
+{
+    lh_error err;
+    json_t *v = NULL;
+    const char *doc = "a: 1\nb: '1'\nc: yes\nd: Off\ne: ~\nf:\ng: 1.5\nh: 1e5\ni: 0x1f\n"
+                      "j: 012\nk: 2024-01-01\nl: [x, 'y', 3]\nm: {n: true}\no: 1_000\np: .5\n";
+    CHECK_OK(lh_yaml_load(doc, strlen(doc), "t.yml", &v, &err), &err);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_STR(text, "{\"a\":1,\"b\":\"1\",\"c\":true,\"d\":false,\"e\":null,\"f\":null,"
+                    "\"g\":1.5,\"h\":\"1e5\",\"i\":31,\"j\":10,\"k\":\"2024-01-01\","
+                    "\"l\":[\"x\",\"y\",3],\"m\":{\"n\":true},\"o\":1000,\"p\":0.5}");
+    free(text);
+    json_decref(v);
+    CHECK_OK(lh_yaml_load("", 0, "t.yml", &v, &err), &err);
+    CHECK(json_is_null(v));
+    json_decref(v);
+    const char *bad = "a: 1\nb: [unclosed\n";
+    CHECK_RC(lh_yaml_load(bad, strlen(bad), "t.yml", &v, &err), LH_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "t.yml:") != NULL);
+    CHECK(v == NULL);
+    const char *alias = "a: &x 1\nb: *x\n";
+    CHECK_RC(lh_yaml_load(alias, strlen(alias), "t.yml", &v, &err), LH_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "t.yml:1: anchors") != NULL);
+    char deep[400];
+    memset(deep, '[', 200);
+    memset(deep + 200, ']', 200);
+    CHECK_RC(lh_yaml_load(deep, sizeof deep, "t.yml", &v, &err), LH_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "nested too deeply") != NULL);
 }
 
 static void test_settings(void)
@@ -647,6 +678,7 @@ int main(void)
     RUN(test_hash);
     RUN(test_uuid);
     RUN(test_time);
+    RUN(test_yaml);
     RUN(test_settings);
     RUN(test_keys);
     RUN(test_storage_local);
