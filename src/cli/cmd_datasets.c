@@ -1,9 +1,12 @@
 /* ftm-lakehouse ls | datasets */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_store.h"
+#include "lh/core/mem.h"
 #include "lh/repository/dataset.h"
+#include "lh/repository/dataset_model.h"
 
 static int list(lh_cli *cli, int argc, char **argv, bool details, const char *help)
 {
@@ -20,17 +23,15 @@ static int list(lh_cli *cli, int argc, char **argv, bool details, const char *he
             printf("%s\n", names.items[i]);
             continue;
         }
-        lh_dataset_config cfg;
-        rc = lh_dataset_config_read(st, names.items[i], &cfg, &err);
+        json_t *model = NULL;
+        rc = lh_dataset_model_load(st, names.items[i], &model, &err);
         if (rc == LH_OK) {
-            lh_buf line = LH_BUF_INIT;
-            lh_buf_append_str(&line, "{\"name\": ");
-            lh_buf_append_json_str(&line, names.items[i], strlen(names.items[i]));
-            lh_buf_printf(&line, ", \"shards\": %d}\n", cfg.shards);
-            fputs(line.data, stdout);
-            lh_buf_free(&line);
+            char *line = json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (!line) lh_out_of_memory_for("a dataset model");
+            puts(line);
+            free(line);
         }
-        lh_dataset_config_free(&cfg);
+        json_decref(model);
     }
     lh_strlist_free(&names);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
@@ -47,5 +48,7 @@ int lh_cmd_datasets(lh_cli *cli, int argc, char **argv)
 {
     return list(cli, argc, argv, true,
                 "Usage: ftm-lakehouse [--uri URI] datasets\n\nPrint the datasets of the lake "
-                "with their configuration, one JSON object per line.\n");
+                "with their configuration, one JSON object per line: the reference's dataset\n"
+                "model (name, title, summary, publisher, ..., uri, shards) from each\n"
+                "config.yml, defaults filled in.\n");
 }

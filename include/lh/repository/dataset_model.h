@@ -1,0 +1,26 @@
+/* The dataset model of the reference (its DatasetModel: ftmq's Dataset
+ * and the lakehouse fields) as JSON, read from `{name}/config.yml`: what
+ * `datasets` prints and `index.json` publishes. */
+#ifndef LH_REPOSITORY_DATASET_MODEL_H
+#define LH_REPOSITORY_DATASET_MODEL_H
+
+#include <jansson.h>
+
+#include "lh/core/error.h"
+#include "lh/core/storage.h"
+
+/* Every field in the reference's order: config.yml's values (a missing
+ * file or field takes the default: title = name, empty lists, zero
+ * statistics, shards 0, the rest null), unknown keys dropped as the
+ * reference drops them, name and uri (the dataset's location) set.
+ * LH_ERR_CORRUPT names config.yml and the field when a value has a type
+ * the reference refuses. *out: a new reference. */
+lh_status lh_dataset_model_load(lh_storage *st, const char *name, json_t **out,
+                                lh_error *err);
+
+/* As the reference cleans a model it writes (anystore's clean_dict): nulls
+ * and empty strings go, objects cleaned to nothing go, lists stay (their
+ * null items go). */
+void lh_dataset_model_clean(json_t *obj);
+
+#endif
