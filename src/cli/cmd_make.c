@@ -6,7 +6,9 @@
 #include "cli_import.h"
 #include "lh/core/timeutil.h"
 #include "lh/repository/export.h"
+#include "lh/repository/index.h"
 #include "lh/repository/stats.h"
+#include "lh/storage/versions.h"
 
 /* statistics.json from computed stats: to outpath, or into the lake with
  * its freshness tag. */
@@ -24,11 +26,11 @@ static lh_status write_statistics(lh_cli *cli, lh_stats *stats, const char *outp
             rc = lh_error_set(err, LH_ERR_IO, "writing `%s` failed", outpath);
         rc = lh_cli_close_out(f, outpath, rc, err);
     } else {
-        lh_buf key = LH_BUF_INIT;
-        lh_buf_printf(&key, "%s/exports/statistics.json", cli->dataset);
-        rc = lh_storage_write(cli->st, key.data, json.data, json.len, err);
+        /* versioned as the reference's, and stamped fresh even when the
+         * content (so the file) is unchanged */
+        rc = lh_versions_put(cli->st, cli->dataset, "exports/statistics.json", json.data,
+                             json.len, lh_now_us(), NULL, err);
         if (rc == LH_OK) rc = lh_cli_tag_now(cli, "exports/statistics.json", err);
-        lh_buf_free(&key);
     }
     lh_buf_free(&json);
     return rc;
@@ -80,6 +82,13 @@ static const char HELP[] =
     "new statements only record the series state\n"
     "(tags/lakehouse/diffs/entities.ftm.json-current).\n"
     "\n"
+    "Last comes index.json, the dataset index the reference publishes: the\n"
+    "dataset model of config.yml with the statistics and, when a public URL\n"
+    "prefix is set (config.yml public_url_prefix, else\n"
+    "LAKEHOUSE_PUBLIC_URL_PREFIX, `${dataset}` filled in), a resource (URL,\n"
+    "sha256, size) per export file. index.json and exports/statistics.json keep\n"
+    "a snapshot per content under versions/YYYY/MM/{timestamp}/.\n"
+    "\n"
     "Options (each also as --X / --no-X, as the reference takes them):\n"
     "  --no-flush         Do not flush the journal\n"
     "  --no-optimize      Do not merge and vacuum\n"
@@ -111,6 +120,17 @@ static void *csv_export(void *arg)
     csv_job *j = arg;
     j->rc = lh_cli_export_statements(j->cli, j->ps, &j->rows, &j->err);
     return NULL;
+}
+
+static lh_status index_missing(lh_cli *cli, bool *missing, lh_error *err)
+{
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "%s/index.json", cli->dataset);
+    bool exists = false;
+    lh_status rc = lh_storage_exists(cli->st, key.data, &exists, err);
+    *missing = !exists;
+    lh_buf_free(&key);
+    return rc;
 }
 
 /* The stale exports: statements.csv (the longest) on a second thread while
@@ -165,9 +185,16 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     }
     if (rc == LH_OK && !csv_fresh)
         fprintf(stderr, "%s: exported %llu statements\n", cmd, (unsigned long long)job.rows);
-    /* as the reference's ExportOperation: stamped when the export ran */
-    if (rc == LH_OK && !(csv_fresh && ent_fresh && stats_fresh))
-        rc = lh_cli_tag_now(cli, "operations/export/last_run", err);
+    /* as the reference's ExportOperation: index.json last, from what the
+     * exports left, then the stamp */
+    bool ran = !(csv_fresh && ent_fresh && stats_fresh);
+    if (rc == LH_OK && !ran) rc = index_missing(cli, &ran, err);
+    bool indexed = false;
+    if (rc == LH_OK && ran)
+        rc = lh_index_write(cli->st, cli->dataset, cli->settings.public_url_prefix, lh_now_us(),
+                            &indexed, err);
+    if (rc == LH_OK && indexed) fprintf(stderr, "%s: wrote index.json\n", cmd);
+    if (rc == LH_OK && ran) rc = lh_cli_tag_now(cli, "operations/export/last_run", err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", err);
     return rc;
 }
@@ -275,8 +302,8 @@ int lh_cmd_export(lh_cli *cli, int argc, char **argv)
         "Flush the journal, then write the exports whose freshness tags are older\n"
         "than the statements: exports/statements.csv, entities.ftm.json and\n"
         "exports/statistics.json (`make` without the optimize step), with the\n"
-        "entities' diff since the previous export (see `make --help`). Prints the\n"
-        "dataset's statistics.\n"
+        "entities' diff since the previous export, then index.json (see `make\n"
+        "--help`). Prints the dataset's statistics.\n"
         "\n"
         "Options:\n"
         "  --force      Write every export, fresh or not (--no-force: the default)\n";

@@ -31,6 +31,8 @@ lh_status lh_settings_load(lh_settings *s, lh_error *err)
     s->uri = lh_strdup(uri && *uri ? uri : "data");
     const char *j = getenv("LAKEHOUSE_JOURNAL_URI");
     s->journal_uri = j && *j ? lh_strdup(j) : NULL;
+    const char *pub = getenv("LAKEHOUSE_PUBLIC_URL_PREFIX");
+    s->public_url_prefix = pub && *pub ? lh_strdup(pub) : NULL;
     int64_t v;
     lh_status rc;
     if ((rc = env_int("LAKEHOUSE_GRACE_PERIOD_DAYS", 30, 0, 100000, &v, err)) != LH_OK) goto fail;
@@ -55,6 +57,8 @@ void lh_settings_free(lh_settings *s)
 {
     free(s->uri);
     free(s->journal_uri);
+    free(s->public_url_prefix);
     s->uri = NULL;
     s->journal_uri = NULL;
+    s->public_url_prefix = NULL;
 }

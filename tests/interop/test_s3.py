@@ -455,3 +455,49 @@ def test_delete_reads_the_journal_before_the_store(s3, tmp_path):
     assert "deleted 2 statement(s)" in err  # e5's id and name rows
     live = {json.loads(line)["id"] for line in ours("entities", "iterate", "-o", "-").stdout.splitlines()}
     assert live == {"e1", "e9"}
+
+
+def test_make_on_s3(s3, tmp_path):
+    """`make` on S3 writes what it writes locally: the diff of a second make,
+    index.json with its resources (checksums of the objects) and versioned
+    snapshots; `datasets` names the S3 location."""
+    import hashlib
+
+    from conftest import SHARED_DATA
+
+    lake = uri("makelake")
+    env = dict(s3["env"], LAKEHOUSE_JOURNAL_URI=f"sqlite:///{tmp_path}/ours.db",
+               LAKEHOUSE_PUBLIC_URL_PREFIX="https://pub.example.org/${dataset}")
+    # entities without first_seen of their own: imported now, so in the diff window
+    lines = (SHARED_DATA / "eu_authorities.ftm.json").read_text().splitlines()
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text("\n".join(lines[:100]) + "\n")
+    second.write_text("\n".join(lines[100:]) + "\n")
+
+    def ours(*args):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "zala", *args], env=env)
+
+    def get(key):
+        return s3["client"].get_object(Bucket=BUCKET, Key=f"makelake/zala/{key}")["Body"].read()
+
+    ours("entities", "import", "-i", first)
+    ours("make")
+    ours("entities", "import", "-i", second)
+    assert "wrote index.json" in ours("make").stderr
+    keys = all_keys(s3, "makelake/zala/")
+    diffs = [k for k in keys if k.startswith("makelake/zala/diffs/entities.ftm.json/")]
+    assert len(diffs) == 1 and diffs[0].endswith(".delta.json")
+    total = len(ours("entities", "iterate", "-o", "-").stdout.splitlines())
+    added = {json.loads(x)["entity"]["id"] for x in get(diffs[0][len("makelake/zala/"):]).splitlines()}
+    assert len(added) == 51 and total == 151
+    index = json.loads(get("index.json"))
+    assert index["uri"] == f"{lake}/zala" and index["entity_count"] == total
+    for res in index["resources"]:
+        data = get(res["url"].removeprefix("https://pub.example.org/zala/"))
+        assert res["checksum"] == hashlib.sha256(data).hexdigest() and res["size"] == len(data)
+    assert [r["name"] for r in index["resources"]] == ["statements.csv", "entities.ftm.json",
+                                                        "statistics.json"]
+    snapshots = [k for k in keys if k.startswith("makelake/zala/versions/")]
+    assert sum(k.endswith("/index.json") for k in snapshots) == 2
+    model = json.loads(run([tool("ftm-lakehouse"), "--uri", lake, "datasets"], env=env).stdout)
+    assert model["name"] == "zala" and model["uri"] == f"{lake}/zala"

@@ -9,6 +9,8 @@
 typedef struct lh_settings {
     char *uri;               /* LAKEHOUSE_URI, default "data" */
     char *journal_uri;       /* LAKEHOUSE_JOURNAL_URI, default NULL = sqlite file in the lake */
+    char *public_url_prefix; /* LAKEHOUSE_PUBLIC_URL_PREFIX, default NULL: where the exports are
+                              * published (`${dataset}` is the dataset), for index.json */
     int grace_period_days;   /* LAKEHOUSE_GRACE_PERIOD_DAYS, default 30 */
     int64_t max_buffer_rows; /* LAKEHOUSE_MAX_BUFFER_ROWS, default 1,000,000 */
     int lock_max_retries;    /* LAKEHOUSE_LOCK_MAX_RETRIES, default 10 (reference 0.9.0) */

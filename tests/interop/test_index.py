@@ -1,0 +1,234 @@
+"""index.json, `datasets` and the versioned files against the reference:
+the same imports and configuration give the same dataset index (resources
+included, with a public URL prefix) and the same dataset models; the
+reference's model reads our index; unchanged content keeps its snapshot; a
+configuration the reference refuses is named and changes nothing."""
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATA, ref_cli, run, tool
+
+EU = SHARED_DATA / "eu_authorities.ftm.json"
+META = """title: EU authorities
+summary: Public bodies of the EU
+publisher:
+  name: DG X
+  url: https://example.org/
+  official: true
+category: list
+tags: [a, b]
+version: "3"
+deprecated: no
+coverage:
+  start: "2020-01-01"
+  frequency: weekly
+maintainer:
+  name: Team
+  country: de
+  url: https://Data.Example.ORG:443
+"""
+
+# as someone writes it by hand: unknown keys, lax values, bare URLs
+RAW = """name: somebody-else
+title: Hand-written
+unknown_key: dropped
+url: HTTPS://Example.org
+license: https://creativecommons.org/licenses/by/4.0/
+tags:
+  - one
+  - two
+entity_count: "12"
+deprecated: "off"
+publisher:
+  name: P
+  official: 1
+  country: fr
+  extra: dropped
+coverage:
+  countries: [de, fr]
+storage:
+  uri: s3://bucket/x
+resources:
+  - name: a.csv
+    url: http://example.org:80/a.csv
+    mime_type: text/csv
+shards: 0
+"""
+
+
+def ours(lake: Path, dataset: str, *args, check=True, env=None):
+    return run([tool("ftm-lakehouse"), "--uri", lake, "-d", dataset, *args], check=check,
+               env=env)
+
+
+def ref(lake: Path, dataset: str, *args, env=None):
+    return ref_cli(["--uri", lake, "-d", dataset, *args], env=env)
+
+
+def index_of(lake: Path, dataset: str) -> dict:
+    index = json.loads((lake / dataset / "index.json").read_text())
+    assert index.pop("uri") == f"file://{lake}/{dataset}"
+    index["stats"]["countries"] = sorted(index["stats"]["countries"])  # a set there
+    return index
+
+
+def models(text: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("{"):
+            model = json.loads(line)
+            model.pop("uri")
+            model["children"] = sorted(model["children"])
+            out[model["name"]] = model
+    return out
+
+
+@pytest.fixture(scope="module")
+def lakes(tmp_path_factory):
+    """Every shared file imported and made by both CLIs; `eu` also configured
+    (by the reference's `configure`, ours reading the config.yml it wrote)."""
+    root = tmp_path_factory.mktemp("index")
+    a, b = root / "ours", root / "ref"
+    meta = root / "meta.yml"
+    meta.write_text(META)
+    for path in sorted(SHARED_DATA.glob("*.ftm.json")):
+        ds = path.name.split(".")[0]
+        ours(a, ds, "entities", "import", "-i", path)
+        ref(b, ds, "entities", "import", "-i", path)
+        if ds == "eu_authorities":
+            ref(a, ds, "configure", "-c", meta)
+            ref(b, ds, "configure", "-c", meta)
+        ours(a, ds, "make")
+        ref(b, ds, "make")
+    return a, b
+
+
+def test_same_index(lakes):
+    a, b = lakes
+    names = sorted(p.parent.name for p in b.glob("*/index.json"))
+    assert names and names == sorted(p.parent.name for p in a.glob("*/index.json"))
+    for ds in names:
+        assert index_of(a, ds) == index_of(b, ds), ds
+    eu = index_of(a, "eu_authorities")
+    assert eu["title"] == "EU authorities" and eu["publisher"]["official"] is True
+    assert eu["entity_count"] == 151 and eu["stats"]["things"]["total"] == 151
+
+
+def test_the_reference_reads_our_index(lakes):
+    from ftm_lakehouse.model.dataset import DatasetModel
+    a, _ = lakes
+    for path in a.glob("*/index.json"):
+        model = DatasetModel.model_validate_json(path.read_text())
+        assert model.name == path.parent.name and model.entity_count
+
+
+def test_same_datasets(lakes):
+    """`datasets` prints the reference's dataset models, whoever wrote the
+    config.yml."""
+    a, b = lakes
+    for lake in (a, b):
+        mine = models(run([tool("ftm-lakehouse"), "--uri", lake, "datasets"]).stdout)
+        theirs = models(ref_cli(["--uri", lake, "datasets"]).stdout)
+        assert mine == theirs and len(mine) == 4
+
+
+def test_hand_written_config(tmp_path):
+    """A config.yml written by hand reads as the reference's model reads it:
+    defaults, lax values and normal URLs."""
+    lake = tmp_path / "lake"
+    (lake / "raw").mkdir(parents=True)
+    (lake / "raw" / "config.yml").write_text(RAW)
+    mine = models(run([tool("ftm-lakehouse"), "--uri", lake, "datasets"]).stdout)
+    theirs = models(ref_cli(["--uri", lake, "datasets"]).stdout)
+    assert mine == theirs
+    raw = mine["raw"]
+    assert raw["url"] == "https://example.org/" and raw["publisher"]["country_label"] == "France"
+    assert raw["entity_count"] == 12 and raw["deprecated"] is False
+    assert "unknown_key" not in raw and "extra" not in raw["publisher"]
+
+
+def test_resources_with_a_public_prefix(tmp_path):
+    """With LAKEHOUSE_PUBLIC_URL_PREFIX the index lists the export files as
+    the reference lists its own (the checksums are of each side's files)."""
+    env = {**os.environ, "LAKEHOUSE_PUBLIC_URL_PREFIX": "https://data.example.org/${dataset}/"}
+    out = {}
+    for side in ("ours", "ref"):
+        lake = tmp_path / side
+        if side == "ours":
+            ours(lake, "eu", "entities", "import", "-i", EU)
+            ours(lake, "eu", "make", env=env)
+        else:
+            ref(lake, "eu", "entities", "import", "-i", EU)
+            ref(lake, "eu", "make", env={"LAKEHOUSE_PUBLIC_URL_PREFIX": env["LAKEHOUSE_PUBLIC_URL_PREFIX"]})
+        resources = index_of(lake, "eu")["resources"]
+        for res in resources:
+            key = res["url"].removeprefix("https://data.example.org/eu/")
+            data = (lake / "eu" / key).read_bytes()
+            assert res.pop("checksum") == hashlib.sha256(data).hexdigest()
+            assert res.pop("size") == len(data)
+            assert len(res.pop("timestamp")) == 19  # seconds, no zone
+        out[side] = resources
+    ours_names = [r["name"] for r in out["ours"]]
+    # the reference also writes documents and parents, which we do not
+    assert ours_names == ["statements.csv", "entities.ftm.json", "statistics.json"]
+    assert out["ours"] == [r for r in out["ref"] if r["name"] in ours_names]
+
+
+def test_unchanged_content_keeps_its_snapshot(tmp_path):
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", EU)
+    ours(lake, "eu", "make")
+
+    def snapshots(name):
+        return sorted(p.parent.name for p in (lake / "eu" / "versions").rglob(name))
+
+    first = snapshots("index.json")
+    assert len(first) == 1 and len(snapshots("statistics.json")) == 1
+    proc = ours(lake, "eu", "export", "--force")
+    assert "wrote index.json" not in proc.stderr
+    assert snapshots("index.json") == first and len(snapshots("statistics.json")) == 1
+    snapshot = lake / "eu" / "versions" / first[0][:4] / first[0][4:6] / first[0] / "index.json"
+    assert snapshot.read_bytes() == (lake / "eu" / "index.json").read_bytes()
+    digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
+    assert (lake / "eu" / "tags" / "lakehouse" / f"index.json-{digest}").is_file()
+    # a change: a new snapshot of both
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps({"id": "x1", "schema": "Person", "properties": {"name": ["X"]}}) + "\n")
+    ours(lake, "eu", "entities", "import", "-i", more)
+    assert "wrote index.json" in ours(lake, "eu", "make").stderr
+    assert len(snapshots("index.json")) == 2 and len(snapshots("statistics.json")) == 2
+    assert json.loads((lake / "eu" / "index.json").read_text())["entity_count"] == 152
+
+
+@pytest.mark.parametrize("line, field", [("version: 3", "version"),
+                                         ("tags: none", "tags"),
+                                         ("content_type: films", "content_type"),
+                                         ("publisher: DG X", "publisher")])
+def test_bad_config_is_named(tmp_path, line, field):
+    """A value of a type the reference's model refuses fails `make` and
+    `datasets` naming config.yml and the field; the index stays as it was."""
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", EU)
+    ours(lake, "eu", "make")
+    before = (lake / "eu" / "index.json").read_bytes()
+    config = lake / "eu" / "config.yml"
+    config.write_text(config.read_text() + line + "\n")
+    proc = ours(lake, "eu", "export", "--force", check=False)
+    assert proc.returncode == 5
+    assert "eu/config.yml" in proc.stderr and f"`{field}`" in proc.stderr
+    assert (lake / "eu" / "index.json").read_bytes() == before
+    proc = run([tool("ftm-lakehouse"), "--uri", lake, "datasets"], check=False)
+    assert proc.returncode == 5 and f"`{field}`" in proc.stderr
+
+
+def test_malformed_config_names_the_line(tmp_path):
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", EU)
+    config = lake / "eu" / "config.yml"
+    config.write_text(config.read_text() + "title: [unclosed\n")
+    proc = run([tool("ftm-lakehouse"), "--uri", lake, "datasets"], check=False)
+    assert proc.returncode == 5 and "eu/config.yml:" in proc.stderr
