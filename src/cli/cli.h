@@ -82,6 +82,7 @@ int lh_cmd_tags(lh_cli *cli, int argc, char **argv);
 int lh_cmd_queue(lh_cli *cli, int argc, char **argv);
 int lh_cmd_ls(lh_cli *cli, int argc, char **argv);
 int lh_cmd_datasets(lh_cli *cli, int argc, char **argv);
+int lh_cmd_configure(lh_cli *cli, int argc, char **argv);
 int lh_cmd_make(lh_cli *cli, int argc, char **argv);
 int lh_cmd_export(lh_cli *cli, int argc, char **argv);
 

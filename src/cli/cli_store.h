@@ -55,6 +55,11 @@ lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model
                                       void *also_ctx, lh_diff *diff, lh_diff_counts *counts,
                                       uint64_t *entities, lh_error *err);
 
+/* `configure -c path`: merge the YAML settings at path ("-" = stdin) into
+ * the dataset's config.yml (lh_dataset_configure); print: the model on
+ * stdout. */
+lh_status lh_cli_configure(lh_cli *cli, const char *path, bool print, lh_error *err);
+
 int lh_cmd_flush(lh_cli *cli, int argc, char **argv);
 int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv);
 int lh_cmd_export_statistics(lh_cli *cli, int argc, char **argv);

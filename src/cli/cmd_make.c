@@ -89,7 +89,9 @@ static const char HELP[] =
     "sha256, size) per export file. index.json and exports/statistics.json keep\n"
     "a snapshot per content under versions/YYYY/MM/{timestamp}/.\n"
     "\n"
-    "Options (each also as --X / --no-X, as the reference takes them):\n"
+    "Options (each switch also as --X / --no-X, as the reference takes them):\n"
+    "  -c, --config FILE  First merge these settings (YAML) into config.yml, as\n"
+    "                     `configure -c FILE` does\n"
     "  --no-flush         Do not flush the journal\n"
     "  --no-optimize      Do not merge and vacuum\n"
     "  --no-exports       Do not regenerate exports\n"
@@ -201,6 +203,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
 
 typedef struct make_steps {
     const char *cmd; /* for messages */
+    const char *config; /* -c: settings merged into config.yml first */
     bool flush, optimize, exports, force_opt, force_exp;
 } make_steps;
 
@@ -234,7 +237,8 @@ static int run_steps(lh_cli *cli, const make_steps *m)
 {
     lh_error err;
     lh_status rc = LH_OK;
-    if (m->flush) {
+    if (m->config) rc = lh_cli_configure(cli, m->config, false, &err);
+    if (rc == LH_OK && m->flush) {
         int64_t rows = 0;
         rc = lh_cli_flush(cli, &rows, &err);
         if (rc == LH_OK)
@@ -260,8 +264,9 @@ static int parse_and_run(lh_cli *cli, int argc, char **argv, const struct option
                          const char *help, make_steps *m)
 {
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, m->cmd[0] == 'm' ? "c:h" : "h", opts, NULL)) != -1) {
         switch (c) {
+        case 'c': m->config = optarg; break;
         case 'f': m->flush = true; break;
         case 'F': m->flush = false; break;
         case 'p': m->optimize = true; break;
@@ -289,7 +294,8 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
         {"exports", no_argument, 0, 'x'},        {"no-exports", no_argument, 0, 'E'},
         {"force-optimize", no_argument, 0, 'o'}, {"no-force-optimize", no_argument, 0, 'q'},
         {"force-exports", no_argument, 0, 'e'},  {"no-force-exports", no_argument, 0, 'r'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"config", required_argument, 0, 'c'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     make_steps m = {.cmd = "make", .flush = true, .optimize = true, .exports = true};
     return parse_and_run(cli, argc, argv, opts, HELP, &m);
 }

@@ -27,6 +27,7 @@ static const char MAIN_HELP[] =
     "Commands:\n"
     "  ls               List dataset names\n"
     "  datasets         List datasets with their configuration (JSON lines)\n"
+    "  configure        Merge settings (YAML: title, publisher, ...) into config.yml\n"
     "  make             Flush, optimize and export a dataset (skips fresh work)\n"
     "  export           Flush and export a dataset (skips fresh exports)\n"
     "  entities         import | iterate | stream | delete | delete-origin\n"
@@ -193,6 +194,7 @@ void lh_progress_done(lh_progress *p)
 static const lh_cmd TOP[] = {
     {"ls", lh_cmd_ls, "list datasets", false},
     {"datasets", lh_cmd_datasets, "datasets with config", false},
+    {"configure", lh_cmd_configure, "dataset settings", false},
     {"make", lh_cmd_make, "flush, optimize, export", false},
     {"export", lh_cmd_export, "flush, export", false},
     {"entities", lh_cmd_entities, "entities", false},

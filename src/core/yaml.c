@@ -2,6 +2,7 @@
 #include "lh/core/yaml.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +216,113 @@ lh_status lh_yaml_load(const char *text, size_t len, const char *what, json_t **
     if (rc != LH_OK) return rc;
     *out = doc ? doc : json_null();
     return LH_OK;
+}
+
+/* ---- dump ---- */
+
+/* Whether plain text would read back as something else than itself as a
+ * string: a null, boolean or number here, or a date, time or sexagesimal
+ * number in PyYAML (digits then '-' or ':'), or a value or merge key. */
+static bool needs_quotes(const char *s, size_t n)
+{
+    yaml_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.data.scalar.value = (yaml_char_t *)s;
+    ev.data.scalar.length = n;
+    ev.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
+    json_t *v = scalar(&ev);
+    bool other = !json_is_string(v);
+    json_decref(v);
+    if (other || strlen(s) != n) return true;
+    const char *p = s + (*s == '-' || *s == '+');
+    if (*p >= '0' && *p <= '9' && strpbrk(p, "-:")) return true;
+    return *s == '.' || !strcmp(s, "=") || !strcmp(s, "<<");
+}
+
+static int to_buf(void *ctx, unsigned char *data, size_t n)
+{
+    lh_buf_append(ctx, data, n);
+    return 1;
+}
+
+static int emit_text(yaml_emitter_t *em, const char *s, size_t n, bool quoted)
+{
+    yaml_event_t ev;
+    yaml_scalar_style_t style = quoted ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
+    return yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)n, 1, 1, style) &&
+           yaml_emitter_emit(em, &ev);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int emit_value(yaml_emitter_t *em, json_t *v)
+{
+    yaml_event_t ev;
+    char num[64];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys = lh_malloc((n ? n : 1) * sizeof *keys);
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) keys[i++] = k;
+        qsort(keys, n, sizeof *keys, cmp_key);
+        int ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE) &&
+                 yaml_emitter_emit(em, &ev);
+        for (i = 0; ok && i < n; i++)
+            ok = emit_text(em, keys[i], strlen(keys[i]), needs_quotes(keys[i], strlen(keys[i]))) &&
+                 emit_value(em, json_object_get(v, keys[i]));
+        free(keys);
+        return ok && yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+    }
+    case JSON_ARRAY: {
+        int ok = yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                                      YAML_BLOCK_SEQUENCE_STYLE) &&
+                 yaml_emitter_emit(em, &ev);
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) if (ok) ok = emit_value(em, x);
+        return ok && yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+    }
+    case JSON_STRING: {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        return emit_text(em, s, n, needs_quotes(s, n));
+    }
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return emit_text(em, num, strlen(num), false);
+    case JSON_REAL:
+        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        if (!strpbrk(num, ".en")) strcat(num, ".0"); /* PyYAML's float wants the dot */
+        return emit_text(em, num, strlen(num), false);
+    case JSON_TRUE: return emit_text(em, "true", 4, false);
+    case JSON_FALSE: return emit_text(em, "false", 5, false);
+    case JSON_NULL: return emit_text(em, "null", 4, false);
+    }
+    return 0;
+}
+
+lh_status lh_yaml_dump(json_t *v, lh_buf *out, lh_error *err)
+{
+    yaml_emitter_t em;
+    yaml_event_t ev;
+    yaml_emitter_initialize(&em);
+    yaml_emitter_set_output(&em, to_buf, out);
+    yaml_emitter_set_unicode(&em, 1);
+    yaml_emitter_set_width(&em, -1);
+    int ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
+             yaml_emitter_emit(&em, &ev) &&
+             yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
+             yaml_emitter_emit(&em, &ev) && emit_value(&em, v) &&
+             yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(&em, &ev) &&
+             yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&em, &ev);
+    lh_status rc = ok ? LH_OK
+                      : lh_error_set(err, LH_ERR_INTERNAL, "writing YAML: %s",
+                                     em.problem ? em.problem : "libyaml failed");
+    yaml_emitter_delete(&em);
+    return rc;
 }

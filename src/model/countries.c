@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -58,4 +59,20 @@ const char *lh_country_name(const char *code)
     for (size_t i = 0; i <= n; i++) key.code[i] = (char)tolower((unsigned char)code[i]);
     country *hit = bsearch(&key, g_table, g_len, sizeof *g_table, by_code);
     return hit ? hit->name : NULL;
+}
+
+const char *lh_country_code(const char *text)
+{
+    pthread_once(&g_once, load);
+    if (!text) return NULL;
+    country key;
+    size_t n = strlen(text);
+    if (n < sizeof key.code) {
+        for (size_t i = 0; i <= n; i++) key.code[i] = (char)tolower((unsigned char)text[i]);
+        country *hit = bsearch(&key, g_table, g_len, sizeof *g_table, by_code);
+        if (hit) return hit->code;
+    }
+    for (size_t i = 0; i < g_len; i++) /* a name: rare, so a scan */
+        if (strcasecmp(g_table[i].name, text) == 0) return g_table[i].code;
+    return NULL;
 }

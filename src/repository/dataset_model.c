@@ -10,12 +10,18 @@
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
 #include "lh/core/str.h"
+#include "lh/core/timeutil.h"
 #include "lh/core/yaml.h"
 #include "lh/model/countries.h"
+#include "lh/storage/versions.h"
 
 typedef enum kind {
     TEXT,     /* text */
     URL,      /* text, normalised as pydantic's HttpUrl */
+    DATETIME, /* a point in time: "YYYY-MM-DDTHH:MM:SS" in UTC, as serialize_dt writes it */
+    DATE,     /* FtM's date: YYYY, YYYY-MM, YYYY-MM-DD or a date and time, kept */
+    COUNTRY,  /* a country code (or English name), lower case */
+    COUNTRIES, /* list of COUNTRY */
     CHOICE,   /* text, one of arg's words */
     COUNT,    /* integer ("3" taken) */
     FLAG,     /* boolean (pydantic's lax forms taken) */
@@ -71,7 +77,7 @@ static void resource_label(json_t *obj)
 static const field PUBLISHER[] = {
     {"name", TEXT, NULL, NULL, true},  {"url", URL, NULL, NULL, false},
     {"name_en", TEXT, NULL, NULL, false}, {"acronym", TEXT, NULL, NULL, false},
-    {"description", TEXT, NULL, NULL, false}, {"country", TEXT, NULL, NULL, false},
+    {"description", TEXT, NULL, NULL, false}, {"country", COUNTRY, NULL, NULL, false},
     {"official", FLAG, NULL, "false", false}, {"logo_url", URL, NULL, NULL, false},
     {"country_label", COMPUTED, NULL, NULL, false},
 };
@@ -79,14 +85,15 @@ static const model_def PUBLISHER_DEF = DEF(PUBLISHER, publisher_label);
 static const char *const FREQUENCIES[] = {"unknown", "never",    "hourly",   "daily",
                                           "weekly",  "monthly",  "annually", NULL};
 static const field COVERAGE[] = {
-    {"start", TEXT, NULL, NULL, false},       {"end", TEXT, NULL, NULL, false},
-    {"countries", TEXTS, NULL, "[]", false},  {"frequency", CHOICE, FREQUENCIES, "unknown", false},
+    {"start", DATE, NULL, NULL, false},       {"end", DATE, NULL, NULL, false},
+    {"countries", COUNTRIES, NULL, "[]", false},
+    {"frequency", CHOICE, FREQUENCIES, "unknown", false},
     {"schedule", TEXT, NULL, NULL, false},
 };
 static const model_def COVERAGE_DEF = DEF(COVERAGE, NULL);
 static const field RESOURCE[] = {
     {"name", TEXT, NULL, NULL, true},       {"url", URL, NULL, NULL, false},
-    {"checksum", TEXT, NULL, NULL, false},  {"timestamp", TEXT, NULL, NULL, false},
+    {"checksum", TEXT, NULL, NULL, false},  {"timestamp", DATETIME, NULL, NULL, false},
     {"mime_type", TEXT, NULL, NULL, false}, {"title", TEXT, NULL, NULL, false},
     {"size", COUNT, NULL, NULL, false},     {"mime_type_label", COMPUTED, NULL, NULL, false},
 };
@@ -129,7 +136,7 @@ static const field DATASET[] = {
     {"name", TEXT, NULL, NULL, false},         {"title", TEXT, NULL, NULL, false},
     {"license", URL, NULL, NULL, false},       {"summary", TEXT, NULL, NULL, false},
     {"description", TEXT, NULL, NULL, false},  {"url", URL, NULL, NULL, false},
-    {"updated_at", TEXT, NULL, NULL, false},   {"last_export", TEXT, NULL, NULL, false},
+    {"updated_at", DATETIME, NULL, NULL, false}, {"last_export", DATETIME, NULL, NULL, false},
     {"entity_count", COUNT, NULL, NULL, false}, {"thing_count", COUNT, NULL, NULL, false},
     {"version", TEXT, NULL, NULL, false},      {"category", TEXT, NULL, NULL, false},
     {"tags", TEXTS, NULL, "[]", false},        {"publisher", MODEL, &PUBLISHER_DEF, NULL, false},
@@ -218,6 +225,21 @@ static json_t *normal_url(const char *s)
     return v;
 }
 
+/* FtM's date forms: YYYY, YYYY-MM, YYYY-MM-DD, then a time as ISO-8601
+ * has it */
+static bool ftm_date(const char *s)
+{
+    size_t n = strlen(s);
+    static const char shape[] = "dddd-dd-dd";
+    if (n != 4 && n != 7 && n < 10) return false;
+    for (size_t i = 0; i < n && i < 10; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != '-') return false;
+    if (n <= 10) return n == 4 || n == 7 || n == 10;
+    int64_t us;
+    lh_error e2;
+    return lh_time_parse_iso(s, n, &us, &e2) == LH_OK;
+}
+
 /* f's value from in (a new reference): coerced as the reference coerces
  * it, or NULL with what was expected in problem. */
 static json_t *value_of(const field *f, json_t *x, const char *path, lh_buf *problem)
@@ -249,6 +271,30 @@ static json_t *value_of(const field *f, json_t *x, const char *path, lh_buf *pro
             if (!*w) want = "one of the reference's choices";
         }
         break;
+    case DATETIME: {
+        int64_t us = 0;
+        lh_error e2;
+        if (json_is_integer(x)) us = (int64_t)json_integer_value(x) * 1000000;
+        else if (!json_is_string(x) ||
+                 lh_time_parse_iso(json_string_value(x), json_string_length(x), &us, &e2) != LH_OK) {
+            want = "a date and time";
+            break;
+        }
+        char iso[LH_ISO_MAX];
+        us -= ((us % 1000000) + 1000000) % 1000000; /* whole seconds */
+        lh_time_format_iso_py(us, 0, iso);
+        return json_string(iso);
+    }
+    case DATE:
+        if (json_is_string(x) && ftm_date(json_string_value(x))) return json_incref(x);
+        want = "a date";
+        break;
+    case COUNTRY: {
+        const char *code = json_is_string(x) ? lh_country_code(json_string_value(x)) : NULL;
+        if (code) return json_string(code);
+        want = "a country code";
+        break;
+    }
     case COUNT:
         if (json_is_integer(x)) return json_incref(x);
         if (json_is_string(x)) {
@@ -268,6 +314,7 @@ static json_t *value_of(const field *f, json_t *x, const char *path, lh_buf *pro
         want = "true or false";
         break;
     case TEXTS:
+    case COUNTRIES:
     case LIST:
     case MODELS: {
         if (!json_is_array(x)) {
@@ -287,6 +334,12 @@ static json_t *value_of(const field *f, json_t *x, const char *path, lh_buf *pro
                 lh_buf_free(&sub);
             } else if (f->kind == TEXTS && !json_is_string(item)) {
                 lh_buf_printf(problem, "`%s%s`: expected a list of text", path, f->name);
+            } else if (f->kind == COUNTRIES) {
+                const char *code =
+                    json_is_string(item) ? lh_country_code(json_string_value(item)) : NULL;
+                if (code) v = json_string(code);
+                else lh_buf_printf(problem, "`%s%s`: expected a list of country codes", path,
+                                   f->name);
             } else {
                 v = json_incref(item);
             }
@@ -427,4 +480,55 @@ void lh_dataset_model_clean(json_t *obj)
     if (!json_is_object(obj)) return;
     clean_object(obj);
     drop_nulls(obj);
+}
+
+lh_status lh_dataset_configure(lh_storage *st, const char *name, const char *text, size_t len,
+                               const char *what, bool has_table, int64_t now_us, json_t **out,
+                               lh_error *err)
+{
+    if (out) *out = NULL;
+    json_t *doc = NULL, *given = NULL, *model = NULL;
+    lh_buf problem = LH_BUF_INIT, yml = LH_BUF_INIT;
+    lh_status rc = lh_yaml_load(text, len, what, &doc, err);
+    if (rc == LH_ERR_CORRUPT) rc = err->code = LH_ERR_INVALID; /* the user's input, not the lake */
+    if (rc == LH_OK && !json_is_object(doc) && !json_is_null(doc))
+        rc = lh_error_set(err, LH_ERR_INVALID, "%s: not a mapping of settings", what);
+    if (rc == LH_OK) {
+        given = build(&DATASET_DEF, json_is_object(doc) ? doc : NULL, "", &problem);
+        if (!given) rc = lh_error_set(err, LH_ERR_INVALID, "%s: %s", what, problem.data);
+    }
+    if (rc == LH_OK) rc = lh_dataset_model_load(st, name, &model, err);
+    const char *k;
+    json_t *x;
+    if (rc == LH_OK) {
+        json_t *shards = json_object_get(doc, "shards");
+        json_int_t want = json_integer_value(json_object_get(given, "shards"));
+        json_int_t have = json_integer_value(json_object_get(model, "shards"));
+        if (shards && has_table && want != have)
+            rc = lh_error_set(err, LH_ERR_INVALID,
+                              "%s: dataset `%s` has %lld shards and a table: `maintenance shard "
+                              "--shards %lld` re-shards it",
+                              what, name, (long long)have, (long long)want);
+    }
+    if (rc == LH_OK) {
+        /* only what the document sets: the reference's exclude_unset */
+        json_object_foreach(doc, k, x)
+        {
+            json_t *v = json_object_get(given, k);
+            /* storage (an external lake) is the reference's to ignore too */
+            if (v && strcmp(k, "name") && strcmp(k, "uri") && strcmp(k, "storage"))
+                json_object_set(model, k, v);
+        }
+        lh_dataset_model_clean(model);
+        rc = lh_yaml_dump(model, &yml, err);
+    }
+    if (rc == LH_OK)
+        rc = lh_versions_put(st, name, "config.yml", yml.data, yml.len, now_us, NULL, err);
+    if (rc == LH_OK && out) *out = json_incref(model);
+    json_decref(doc);
+    json_decref(given);
+    json_decref(model);
+    lh_buf_free(&problem);
+    lh_buf_free(&yml);
+    return rc;
 }

@@ -89,8 +89,8 @@ def models(text: str) -> dict:
 
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory):
-    """Every shared file imported and made by both CLIs; `eu` also configured
-    (by the reference's `configure`, ours reading the config.yml it wrote)."""
+    """Every shared file imported and made by both CLIs; `eu_authorities`
+    configured first, by each side's `configure`."""
     root = tmp_path_factory.mktemp("index")
     a, b = root / "ours", root / "ref"
     meta = root / "meta.yml"
@@ -100,7 +100,7 @@ def lakes(tmp_path_factory):
         ours(a, ds, "entities", "import", "-i", path)
         ref(b, ds, "entities", "import", "-i", path)
         if ds == "eu_authorities":
-            ref(a, ds, "configure", "-c", meta)
+            ours(a, ds, "configure", "-c", meta)
             ref(b, ds, "configure", "-c", meta)
         ours(a, ds, "make")
         ref(b, ds, "make")
@@ -149,6 +149,60 @@ def test_hand_written_config(tmp_path):
     assert raw["url"] == "https://example.org/" and raw["publisher"]["country_label"] == "France"
     assert raw["entity_count"] == 12 and raw["deprecated"] is False
     assert "unknown_key" not in raw and "extra" not in raw["publisher"]
+
+
+def test_configure_as_the_reference(tmp_path):
+    """The hand-written settings through each side's `configure`: the same
+    model, and each side reads the config.yml the other wrote."""
+    raw = tmp_path / "raw.yml"
+    raw.write_text(RAW.replace("shards: 0\n", ""))
+    out = {}
+    for side in ("ours", "ref"):
+        lake = tmp_path / side
+        if side == "ours":
+            printed = json.loads(ours(lake, "raw", "configure", "-c", raw).stdout)
+        else:
+            ref(lake, "raw", "configure", "-c", raw)
+        out[side] = {"ours": models(run([tool("ftm-lakehouse"), "--uri", lake, "datasets"]).stdout),
+                     "ref": models(ref_cli(["--uri", lake, "datasets"]).stdout)}
+        assert out[side]["ours"] == out[side]["ref"]
+    assert out["ours"]["ours"] == out["ref"]["ours"]
+    printed.pop("uri")
+    assert printed["publisher"]["country_label"] == "France" and printed["name"] == "raw"
+    config = (tmp_path / "ours" / "raw" / "config.yml").read_text()
+    assert "entity_count: 12" in config and "unknown_key" not in config
+    versions = list((tmp_path / "ours" / "raw" / "versions").rglob("config.yml"))
+    assert len(versions) == 1 and versions[0].read_text() == config
+
+
+def test_configure_guards(tmp_path):
+    """A value the model refuses, or a shard count other than the table's,
+    is named (exit 3) and config.yml stays; `make -c` configures first."""
+    lake = tmp_path / "lake"
+    ours(lake, "eu", "entities", "import", "-i", EU)
+    config = lake / "eu" / "config.yml"
+    before = config.read_text()
+    bad = tmp_path / "bad.yml"
+    for text, names in [("version: 3\n", "`version`"), ("publisher: {country: Atlantis, name: x}\n",
+                                                       "`publisher.country`"),
+                        ("updated_at: soon\n", "`updated_at`"), ("shards: 8\n", "maintenance shard"),
+                        ("title: [unclosed\n", "bad.yml:")]:
+        bad.write_text(text)
+        proc = ours(lake, "eu", "configure", "-c", bad, check=False)
+        assert proc.returncode == 3, (text, proc.stderr)
+        assert names in proc.stderr and str(bad) in proc.stderr
+        assert config.read_text() == before
+    # shards on a dataset without a table: its layout to be
+    (tmp_path / "s.yml").write_text("shards: 4\n")
+    assert json.loads(ours(lake, "new", "configure", "-c", tmp_path / "s.yml").stdout)["shards"] == 4
+    ours(lake, "new", "entities", "import", "-i", EU)
+    shards = {p.name for p in (lake / "new" / "statements").iterdir() if p.name.startswith("shard=")}
+    assert len(shards) > 1 and shards <= {f"shard={i}" for i in range(4)}
+    good = tmp_path / "good.yml"
+    good.write_text("title: The EU\nupdated_at: 2024-01-01T10:00:00+02:00\n")
+    ours(lake, "eu", "make", "-c", good)
+    index = json.loads((lake / "eu" / "index.json").read_text())
+    assert index["title"] == "The EU" and index["updated_at"] == "2024-01-01T08:00:00"
 
 
 def test_resources_with_a_public_prefix(tmp_path):

@@ -254,6 +254,20 @@ static void test_yaml(void)
     memset(deep + 200, ']', 200);
     CHECK_RC(lh_yaml_load(deep, sizeof deep, "t.yml", &v, &err), LH_ERR_CORRUPT);
     CHECK(strstr(err.msg, "nested too deeply") != NULL);
+    /* dumped and read back: text that would resolve to something else is quoted */
+    const char *tricky = "{\"z\":[\"3\",\"yes\",\"2020-01-01\",\"\",\"a: b\",\"null\",\"1:30\",\"-1\","
+                         "\".5\",\"~\",\"#x\",\"- y\",\"line\\nbreak\",\"\u00e9t\u00e9\"],"
+                         "\"a\":{\"n\":1,\"f\":2.5,\"t\":true,\"0\":null}}";
+    json_t *in = json_loads(tricky, 0, NULL);
+    CHECK(in != NULL);
+    lh_buf yml = LH_BUF_INIT;
+    CHECK_OK(lh_yaml_dump(in, &yml, &err), &err);
+    CHECK(strncmp(yml.data, "a:\n", 3) == 0); /* keys sorted */
+    CHECK_OK(lh_yaml_load(yml.data, yml.len, "dump", &v, &err), &err);
+    CHECK(json_equal(in, v));
+    json_decref(v);
+    json_decref(in);
+    lh_buf_free(&yml);
 }
 
 static void test_settings(void)

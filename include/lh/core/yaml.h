@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "lh/core/buf.h"
 #include "lh/core/error.h"
 
 /* The first document of text (an empty one is null) into *out (caller
@@ -16,5 +17,11 @@
  * parse. */
 lh_status lh_yaml_load(const char *text, size_t len, const char *what, json_t **out,
                        lh_error *err);
+
+/* v as a block-style YAML document (keys sorted, as PyYAML's dump sorts
+ * them) appended to out; text that would read back as another type
+ * (numbers, booleans, null, dates) is quoted, so lh_yaml_load and PyYAML
+ * read back v. */
+lh_status lh_yaml_dump(json_t *v, lh_buf *out, lh_error *err);
 
 #endif

@@ -5,6 +5,8 @@
 #define LH_REPOSITORY_DATASET_MODEL_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
@@ -22,5 +24,18 @@ lh_status lh_dataset_model_load(lh_storage *st, const char *name, json_t **out,
  * and empty strings go, objects cleaned to nothing go, lists stay (their
  * null items go). */
 void lh_dataset_model_clean(json_t *obj);
+
+/* Merge the settings of a YAML document (text, named what in errors) into
+ * `{name}/config.yml` as the reference's `configure` does: each field the
+ * document sets (name, uri and storage aside, as the reference sets them
+ * aside; unknown keys ignored), validated as
+ * the model validates it, replaces the stored one, and the whole model,
+ * cleaned, is written back as YAML through the versions store
+ * (versions.h). A shard count other than the stored one is refused
+ * (LH_ERR_INVALID) when the dataset has a table (has_table): `maintenance
+ * shard` re-shards. *out (may be NULL): the model written. */
+lh_status lh_dataset_configure(lh_storage *st, const char *name, const char *text, size_t len,
+                               const char *what, bool has_table, int64_t now_us, json_t **out,
+                               lh_error *err);
 
 #endif
