@@ -192,3 +192,16 @@ lh_status lh_name_check(const char *value, const char *field, bool no_quotes, lh
     }
     return LH_OK;
 }
+
+void lh_strlist_uniq(lh_strlist *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->len; i++) {
+        if (n && strcmp(l->items[n - 1], l->items[i]) == 0) {
+            free(l->items[i]);
+            continue;
+        }
+        l->items[n++] = l->items[i];
+    }
+    l->len = n;
+}

@@ -240,17 +240,33 @@ lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist 
     return raw_entity_ids(ps, changed_since, since, out, err);
 }
 
-static bool deleted_since(const lh_statement *rows, size_t n, int64_t since)
-{
-    int64_t latest = LH_TS_NULL;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].deleted_at != LH_TS_NULL && (latest == LH_TS_NULL || rows[i].deleted_at > latest))
-            latest = rows[i].deleted_at;
-    return latest != LH_TS_NULL && latest >= since;
-}
-
 lh_status lh_pstore_deleted_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
                                        lh_error *err)
 {
-    return raw_entity_ids(ps, deleted_since, since, out, err);
+    /* Two columns, not the rows: a tombstone's entity_id and deleted_at
+     * say all (any tombstone at or after since is the latest's witness),
+     * and a row group without tombstones is skipped by its statistics. */
+    lh_delta_snapshot *snap = NULL;
+    lh_parts parts;
+    LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
+    lh_status rc = LH_OK;
+    lh_buf key = LH_BUF_INIT;
+    for (size_t i = 0; rc == LH_OK && i < parts.len; i++) {
+        const lh_part *p = &parts.items[i];
+        for (size_t k = 0; rc == LH_OK && k < p->num_files; k++) {
+            lh_buf_reset(&key);
+            lh_buf_printf(&key, "%s/%s", lh_pstore_table(ps), p->files[k]->path);
+            lh_stmt_file *f = NULL;
+            rc = lh_stmt_file_open(ps->st, key.data, p->shard, p->bucket, p->origin, &f, err);
+            for (size_t rg = 0; rc == LH_OK && rg < lh_stmt_file_row_groups(f); rg++)
+                rc = lh_stmt_file_deleted_since(f, rg, since, out, err);
+            lh_stmt_file_free(f);
+        }
+    }
+    lh_buf_free(&key);
+    if (snap) lh_parts_free(&parts);
+    lh_delta_snapshot_free(snap);
+    lh_strlist_sort(out);
+    lh_strlist_uniq(out);
+    return rc;
 }

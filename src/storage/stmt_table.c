@@ -754,6 +754,51 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     return rc;
 }
 
+lh_status lh_stmt_file_deleted_since(lh_stmt_file *f, size_t rg, int64_t since,
+                                    lh_strlist *ids, lh_error *err)
+{
+    int leaf = f->leaf_of[LH_COL_DELETED_AT];
+    if (leaf < 0) return LH_OK; /* a file that predates tombstones */
+    const lh_pq_row_group *g;
+    LH_TRY(lh_pq_reader_row_group(f->r, rg, &g, err));
+    const lh_pq_statistics *st;
+    LH_TRY(lh_pq_reader_stats(f->r, rg, (size_t)leaf, &st, err));
+    if (st && st->has_null_count && st->null_count >= g->num_rows) return LH_OK; /* no tombstone */
+    size_t nrows = (size_t)g->num_rows;
+    LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
+    const lh_pq_column *c = &f->col;
+    const lh_pq_leaf *lf = lh_pq_reader_leaf(f->r, (size_t)leaf);
+    if (c->type != LH_PQ_INT64 || c->num_levels != nrows)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: column deleted_at of row group %zu is not %zu "
+                            "timestamps", f->key, rg, nrows);
+    uint32_t *rows = lh_malloc((nrows ? nrows : 1) * sizeof *rows);
+    size_t len = 0;
+    const int64_t *v = c->values;
+    for (size_t r = 0, vi = 0; r < nrows; r++) {
+        if (c->def_levels && c->def_levels[r] != lf->max_def) continue;
+        if (v[vi++] >= since) rows[len++] = (uint32_t)r;
+    }
+    uint64_t first = 0;
+    lh_status rc = len ? read_entity_ids(f, rg, nrows, 0, nrows, &first, err) : LH_OK;
+    const lh_pq_column *e = &f->col;
+    lh_buf id = LH_BUF_INIT;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (size_t i = 0; rc == LH_OK && i < len; i++) {
+        size_t n;
+        const char *v = lh_pq_column_bytes(e, rows[i], &n);
+        if (prev && n == prev_len && memcmp(v, prev, n) == 0) continue; /* the entity's next row */
+        lh_buf_reset(&id);
+        lh_buf_append(&id, v, n);
+        lh_strlist_push(ids, id.data ? id.data : "");
+        prev = v;
+        prev_len = n;
+    }
+    lh_buf_free(&id);
+    free(rows);
+    return rc;
+}
+
 lh_status lh_stmt_read_file(lh_storage *st, const char *key, const char *shard,
                             const char *bucket, const char *origin, lh_stmt_batch *out,
                             lh_error *err)

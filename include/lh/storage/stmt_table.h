@@ -89,6 +89,11 @@ typedef struct lh_stmt_pred {
  * once per dictionary entry; the other columns fill only the kept rows. */
 lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred *pred,
                                   lh_stmt_batch *out, lh_error *err);
+/* Append the entity ids of row group rg's rows with deleted_at >= since
+ * (duplicates possible). Reads the deleted_at column (skipped when its
+ * statistics count only nulls) and entity_id only when a row qualifies. */
+lh_status lh_stmt_file_deleted_since(lh_stmt_file *f, size_t rg, int64_t since,
+                                    lh_strlist *ids, lh_error *err);
 /* True when the rows are in entity_id order (our files say so in their
  * footer; merge output of either side is). */
 bool lh_stmt_file_sorted(const lh_stmt_file *f);
