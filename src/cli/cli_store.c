@@ -167,12 +167,14 @@ lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, l
 lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                  lh_progress *prog, uint64_t *entities, lh_error *err)
 {
-    return lh_cli_export_entities_with(cli, ps, m, prog, NULL, NULL, NULL, NULL, entities, err);
+    return lh_cli_export_entities_with(cli, ps, m, prog, NULL, NULL, NULL, NULL, NULL, NULL,
+                                       entities, err);
 }
 
 lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                       lh_progress *prog, lh_pstore_entity_fn also,
                                       void *also_ctx, lh_diff *diff, lh_diff_counts *counts,
+                                      lh_docs *docs, lh_docs_counts *doc_counts,
                                       uint64_t *entities, lh_error *err)
 {
     static const char name[] = "entities.ftm.json";
@@ -184,8 +186,13 @@ lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model
                                  .progress_ctx = prog,
                                  .also = also,
                                  .also_ctx = also_ctx,
-                                 .diff = diff};
+                                 .diff = diff,
+                                 .docs = docs};
     lh_status rc = lh_export_entities_with(ps, m, &o, entities, err);
+    if (rc == LH_OK && docs) rc = lh_docs_commit(docs, doc_counts, err);
+    static const char *const doc_files[] = {"exports/parents.csv", "exports/documents.csv",
+                                            "exports/documents.crawl.csv"};
+    for (size_t i = 0; docs && rc == LH_OK && i < 3; i++) rc = lh_cli_tag_now(cli, doc_files[i], err);
     /* the diff and its state before the freshness tag: a crash between
      * leaves the export stale, so the next run writes both again */
     if (rc == LH_OK && diff) rc = lh_diff_commit(diff, counts, err);

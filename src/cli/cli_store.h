@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "lh/model/model.h"
 #include "lh/repository/diff.h"
+#include "lh/repository/documents.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/tags.h"
 
@@ -48,11 +49,13 @@ lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, l
 lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                  lh_progress *prog, uint64_t *entities, lh_error *err);
 /* The same, handing each entity's statements to also as well, and each
- * entity to diff (both may be NULL; see lh_export_entities_opts); the diff
- * is committed (counts filled) after the file, before its tag. */
+ * entity to diff and docs (each may be NULL; see lh_export_entities_opts);
+ * after the file, the documents exports and the diff are committed (their
+ * counts filled), before its tag. */
 lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                       lh_progress *prog, lh_pstore_entity_fn also,
                                       void *also_ctx, lh_diff *diff, lh_diff_counts *counts,
+                                      lh_docs *docs, lh_docs_counts *doc_counts,
                                       uint64_t *entities, lh_error *err);
 
 /* `configure -c path`: merge the YAML settings at path ("-" = stdin) into

@@ -1,6 +1,7 @@
 /* ftm-lakehouse make | export | maintenance export-statistics */
 #include <getopt.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_import.h"
@@ -74,6 +75,12 @@ static const char HELP[] =
     "(exports/statements.csv, entities.ftm.json, exports/statistics.json)\n"
     "whose freshness tags are older than the statements. Prints the dataset's\n"
     "statistics.\n"
+    "\n"
+    "With entities.ftm.json come the documents exports of the reference:\n"
+    "exports/documents.csv (a row per document with a contentHash and per\n"
+    "folder it sits in: id, checksum, name, mimetype, path, size, updated_at,\n"
+    "public_url), exports/documents.crawl.csv (those of origin crawl) and\n"
+    "exports/parents.csv (every folder with its path).\n"
     "\n"
     "With entities.ftm.json comes its diff since the previous export,\n"
     "diffs/entities.ftm.json/{YYYYmmddTHHMMSSffffffZ}.delta.json: JSON lines\n"
@@ -167,12 +174,30 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     lh_stats *stats = !ent_fresh && !stats_fresh ? lh_stats_new(m) : NULL;
     lh_diff *diff = NULL;
     lh_diff_counts dc = {0};
+    lh_docs *docs = NULL;
+    lh_docs_counts doc = {0};
     if (rc == LH_OK && !ent_fresh) rc = lh_diff_open(ps, cli->st, cli->dataset, started, &diff, err);
+    char *prefix = NULL;
+    if (rc == LH_OK && !ent_fresh)
+        rc = lh_index_public_prefix(cli->st, cli->dataset, cli->settings.public_url_prefix,
+                                    &prefix, err);
+    if (rc == LH_OK && !ent_fresh) rc = lh_docs_open(cli->st, cli->dataset, m, prefix, &docs, err);
+    free(prefix);
     if (rc == LH_OK && !ent_fresh)
         rc = lh_cli_export_entities_with(cli, ps, m, NULL, stats ? lh_stats_add : NULL, stats,
-                                         diff, &dc, &n, err);
+                                         diff, &dc, docs, &doc, &n, err);
     lh_diff_free(diff);
+    lh_docs_free(docs);
     if (rc == LH_OK && !ent_fresh) fprintf(stderr, "%s: exported %llu entities\n", cmd, (unsigned long long)n);
+    if (rc == LH_OK && (doc.documents || doc.folders))
+        fprintf(stderr, "%s: exported %llu documents (%llu from crawl) in %llu folders\n", cmd,
+                (unsigned long long)doc.documents, (unsigned long long)doc.crawl_documents,
+                (unsigned long long)doc.folders);
+    if (rc == LH_OK && doc.skipped)
+        fprintf(stderr,
+                "%s: warning: %llu documents left out of exports/documents.csv (contentHash "
+                "not a SHA-256 or fileSize not an integer)\n",
+                cmd, (unsigned long long)doc.skipped);
     if (rc == LH_OK && dc.written)
         fprintf(stderr, "%s: diff: %llu added, %llu modified, %llu deleted entities\n", cmd,
                 (unsigned long long)dc.add, (unsigned long long)dc.mod,
@@ -308,8 +333,8 @@ int lh_cmd_export(lh_cli *cli, int argc, char **argv)
         "Flush the journal, then write the exports whose freshness tags are older\n"
         "than the statements: exports/statements.csv, entities.ftm.json and\n"
         "exports/statistics.json (`make` without the optimize step), with the\n"
-        "entities' diff since the previous export, then index.json (see `make\n"
-        "--help`). Prints the dataset's statistics.\n"
+        "documents exports and the entities' diff since the previous export, then\n"
+        "index.json (see `make --help`). Prints the dataset's statistics.\n"
         "\n"
         "Options:\n"
         "  --force      Write every export, fresh or not (--no-force: the default)\n";

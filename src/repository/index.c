@@ -131,15 +131,30 @@ static lh_status apply_stats(lh_storage *st, const char *dataset, json_t *model,
     return rc;
 }
 
+static char *prefix_of(json_t *model, const char *dataset, const char *setting)
+{
+    const char *own = json_string_value(json_object_get(model, "public_url_prefix"));
+    if (own && *own) return lh_strdup(own);
+    return setting && *setting ? fill_prefix(setting, dataset) : NULL;
+}
+
+lh_status lh_index_public_prefix(lh_storage *st, const char *dataset, const char *setting,
+                                 char **out, lh_error *err)
+{
+    *out = NULL;
+    json_t *model = NULL;
+    LH_TRY(lh_dataset_model_load(st, dataset, &model, err));
+    *out = prefix_of(model, dataset, setting);
+    json_decref(model);
+    return LH_OK;
+}
+
 lh_status lh_index_build(lh_storage *st, const char *dataset, const char *public_prefix,
                          lh_buf *out, lh_error *err)
 {
     json_t *model = NULL;
     LH_TRY(lh_dataset_model_load(st, dataset, &model, err));
-    const char *own = json_string_value(json_object_get(model, "public_url_prefix"));
-    char *prefix = own && *own ? lh_strdup(own)
-                   : public_prefix && *public_prefix ? fill_prefix(public_prefix, dataset)
-                                                     : NULL;
+    char *prefix = prefix_of(model, dataset, public_prefix);
     json_t *res = json_array();
     lh_status rc = prefix ? resources(st, dataset, prefix, res, err) : LH_OK;
     json_object_set_new(model, "resources", res);

@@ -495,8 +495,9 @@ def test_make_on_s3(s3, tmp_path):
     for res in index["resources"]:
         data = get(res["url"].removeprefix("https://pub.example.org/zala/"))
         assert res["checksum"] == hashlib.sha256(data).hexdigest() and res["size"] == len(data)
-    assert [r["name"] for r in index["resources"]] == ["statements.csv", "entities.ftm.json",
-                                                        "statistics.json"]
+    assert [r["name"] for r in index["resources"]] == [
+        "statements.csv", "entities.ftm.json", "parents.csv", "documents.csv",
+        "documents.crawl.csv", "statistics.json"]
     snapshots = [k for k in keys if k.startswith("makelake/zala/versions/")]
     assert sum(k.endswith("/index.json") for k in snapshots) == 2
     model = json.loads(run([tool("ftm-lakehouse"), "--uri", lake, "datasets"], env=env).stdout)

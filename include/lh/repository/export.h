@@ -12,6 +12,7 @@
 #include "lh/model/equery.h"
 #include "lh/model/statement.h"
 #include "lh/repository/diff.h"
+#include "lh/repository/documents.h"
 #include "lh/storage/parquet_store.h"
 
 /* Stream the live statements to key in the lake (atomic: temp + rename);
@@ -46,6 +47,9 @@ typedef struct lh_export_entities_opts {
     /* each entity with its JSON line (NULL = none); the caller commits it
      * once the export is in place */
     lh_diff *diff;
+    /* each entity's JSON line, for the documents exports (NULL = none);
+     * the caller commits them */
+    lh_docs *docs;
 } lh_export_entities_opts;
 
 lh_status lh_export_entities_with(lh_pstore *ps, const lh_model *m,

@@ -16,6 +16,12 @@
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
 
+/* Where the dataset's files are published: config.yml's public_url_prefix,
+ * else setting (LAKEHOUSE_PUBLIC_URL_PREFIX) with `${dataset}` filled in;
+ * *out NULL when neither (caller frees). */
+lh_status lh_index_public_prefix(lh_storage *st, const char *dataset, const char *setting,
+                                 char **out, lh_error *err);
+
 /* The index's bytes into out (appended). public_prefix: the setting
  * (may be NULL). */
 lh_status lh_index_build(lh_storage *st, const char *dataset, const char *public_prefix,
