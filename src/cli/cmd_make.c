@@ -80,7 +80,9 @@ static const char HELP[] =
     "exports/documents.csv (a row per document with a contentHash and per\n"
     "folder it sits in: id, checksum, name, mimetype, path, size, updated_at,\n"
     "public_url), exports/documents.crawl.csv (those of origin crawl) and\n"
-    "exports/parents.csv (every folder with its path).\n"
+    "exports/parents.csv (every folder with its path); each documents file has\n"
+    "its diff series too, diffs/exports/documents.csv/{ts}.diff.csv (and\n"
+    "documents.crawl.csv): its rows with an op column first.\n"
     "\n"
     "With entities.ftm.json comes its diff since the previous export,\n"
     "diffs/entities.ftm.json/{YYYYmmddTHHMMSSffffffZ}.delta.json: JSON lines\n"
@@ -142,6 +144,38 @@ static lh_status index_missing(lh_cli *cli, bool *missing, lh_error *err)
     return rc;
 }
 
+/* The diff windows of an entities export (the entities, the documents
+ * scopes) and the documents exports: one table version for all, and one
+ * scan for the tombstoned candidates of every open window. */
+static lh_status open_diffs(lh_cli *cli, lh_pstore *ps, const lh_model *m, int64_t started,
+                            lh_diff **diff, lh_docs **docs, lh_error *err)
+{
+    int64_t version = -1;
+    LH_TRY(lh_pstore_version(ps, &version, err));
+    LH_TRY(lh_diff_open(cli->st, cli->dataset, version, started, diff, err));
+    char *prefix = NULL;
+    lh_status rc = lh_index_public_prefix(cli->st, cli->dataset, cli->settings.public_url_prefix,
+                                          &prefix, err);
+    if (rc == LH_OK) rc = lh_docs_open(cli->st, cli->dataset, m, prefix, version, started, docs, err);
+    free(prefix);
+    int64_t since = 0;
+    bool entities = rc == LH_OK && lh_diff_window_active(lh_diff_window_of(*diff));
+    if (entities) since = lh_diff_window_since(lh_diff_window_of(*diff));
+    int64_t doc_since = 0;
+    bool documents = rc == LH_OK && lh_docs_since(*docs, &doc_since);
+    if (documents && (!entities || doc_since < since)) since = doc_since;
+    if (entities || documents) {
+        lh_pstore_deleted_list cands;
+        rc = lh_pstore_deleted_since(ps, since, &cands, err);
+        if (rc == LH_OK) {
+            lh_diff_pend(*diff, &cands);
+            lh_docs_pend(*docs, &cands);
+        }
+        lh_pstore_deleted_list_free(&cands);
+    }
+    return rc;
+}
+
 /* The stale exports: statements.csv (the longest) on a second thread while
  * this one writes entities.ftm.json and statistics.json; each reads the
  * store on its own. */
@@ -176,13 +210,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     lh_diff_counts dc = {0};
     lh_docs *docs = NULL;
     lh_docs_counts doc = {0};
-    if (rc == LH_OK && !ent_fresh) rc = lh_diff_open(ps, cli->st, cli->dataset, started, &diff, err);
-    char *prefix = NULL;
-    if (rc == LH_OK && !ent_fresh)
-        rc = lh_index_public_prefix(cli->st, cli->dataset, cli->settings.public_url_prefix,
-                                    &prefix, err);
-    if (rc == LH_OK && !ent_fresh) rc = lh_docs_open(cli->st, cli->dataset, m, prefix, &docs, err);
-    free(prefix);
+    if (rc == LH_OK && !ent_fresh) rc = open_diffs(cli, ps, m, started, &diff, &docs, err);
     if (rc == LH_OK && !ent_fresh)
         rc = lh_cli_export_entities_with(cli, ps, m, NULL, stats ? lh_stats_add : NULL, stats,
                                          diff, &dc, docs, &doc, &n, err);

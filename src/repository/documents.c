@@ -15,6 +15,13 @@
 #include "lh/repository/mime.h"
 
 static const char DOC_HEADER[] = "id,checksum,name,mimetype,path,size,updated_at,public_url\r\n";
+static const char DIFF_HEADER[] =
+    "op,id,checksum,name,mimetype,path,size,updated_at,public_url\r\n";
+/* the documents scopes: every origin, and the crawl */
+enum { ALL, CRAWL, NSCOPES };
+static const char *const SCOPE_FILE[NSCOPES] = {"documents.csv", "documents.crawl.csv"};
+static const char *const SCOPE_SERIES[NSCOPES] = {"diffs/exports/documents.csv",
+                                                  "diffs/exports/documents.crawl.csv"};
 static const char PARENT_HEADER[] = "id,name,path\r\n";
 
 /* ---- the folder tree: ids in first-seen order, as a Python dict ---- */
@@ -145,16 +152,28 @@ struct lh_docs {
     char *public_prefix;
     tree folders;
     FILE *staged; /* one JSON line per document */
+    lh_diff_window *win[NSCOPES];
     lh_docs_counts counts;
 };
 
 lh_status lh_docs_open(lh_storage *st, const char *dataset, const lh_model *m,
-                       const char *public_prefix, lh_docs **out, lh_error *err)
+                       const char *public_prefix, int64_t version, int64_t now_us, lh_docs **out,
+                       lh_error *err)
 {
+    *out = NULL;
     FILE *staged = tmpfile();
     if (!staged)
         return lh_error_errno(err, LH_ERR_IO, errno, "a temporary file for the documents export");
     lh_docs *d = lh_calloc(1, sizeof *d);
+    d->staged = staged;
+    for (int k = 0; k < NSCOPES; k++) {
+        lh_status rc = lh_diff_window_open(st, dataset, SCOPE_SERIES[k], version, now_us,
+                                           &d->win[k], err);
+        if (rc != LH_OK) {
+            lh_docs_free(d);
+            return rc;
+        }
+    }
     d->st = st;
     d->dataset = lh_strdup(dataset);
     d->m = m;
@@ -165,9 +184,46 @@ lh_status lh_docs_open(lh_storage *st, const char *dataset, const lh_model *m,
         memcpy(d->public_prefix, public_prefix, n);
         d->public_prefix[n] = 0;
     }
-    d->staged = staged;
     *out = d;
     return LH_OK;
+}
+
+bool lh_docs_since(const lh_docs *d, int64_t *since)
+{
+    bool any = false;
+    for (int k = 0; k < NSCOPES; k++) {
+        if (!lh_diff_window_active(d->win[k])) continue;
+        int64_t s = lh_diff_window_since(d->win[k]);
+        if (!any || s < *since) *since = s;
+        any = true;
+    }
+    return any;
+}
+
+static bool document_schema(const lh_model *m, const char *name)
+{
+    const lh_schema *s = lh_model_schema(m, name);
+    return s && lh_schema_is_a(s, "Document") && strcmp(name, "Folder") != 0;
+}
+
+void lh_docs_pend(lh_docs *d, const lh_pstore_deleted_list *cands)
+{
+    /* a scope claims its tombstoned documents: a contentHash among the
+     * tombstones, a document schema, the scope's origin */
+    for (size_t i = 0; i < cands->len; i++) {
+        const lh_pstore_deleted *c = &cands->items[i];
+        bool doc = false;
+        for (size_t k = 0; k < c->schemata.len && !doc; k++)
+            doc = document_schema(d->m, c->schemata.items[k]);
+        if (!c->content_hash || !doc) continue;
+        for (int k = 0; k < NSCOPES; k++) {
+            if (!lh_diff_window_active(d->win[k]) ||
+                c->deleted_at < lh_diff_window_since(d->win[k]))
+                continue;
+            if (k == CRAWL && !lh_strlist_contains(&c->origins, "crawl")) continue;
+            lh_diff_window_pend(d->win[k], c->entity_id);
+        }
+    }
 }
 
 /* The top-level "schema" of an entity line, without parsing it: inside a
@@ -258,7 +314,8 @@ static bool has_origin(json_t *e, const char *origin)
     return false;
 }
 
-static lh_status stage_document(lh_docs *d, json_t *e, json_t *props, lh_error *err)
+static lh_status stage_document(lh_docs *d, json_t *e, json_t *props, const lh_statement *rows,
+                                size_t n, lh_error *err)
 {
     const char *id = json_string_value(json_object_get(e, "id"));
     const char *checksum = first_value(props, "contentHash");
@@ -285,8 +342,13 @@ static lh_status stage_document(lh_docs *d, json_t *e, json_t *props, lh_error *
     json_t *parents = json_object_get(props, "parent");
     parents = json_is_array(parents) ? json_incref(parents) : json_array();
     bool crawl = has_origin(e, "crawl");
-    json_t *rec = json_pack("[s,s,s,s,I,o,o,o,b]", id, checksum, name, mime, (json_int_t)size,
-                            updated_at(e), url, parents, crawl);
+    /* each scope's diff op, taken (and its pending id claimed) now */
+    const char *op_all = lh_diff_window_op(d->win[ALL], rows, n);
+    const char *op_crawl = crawl ? lh_diff_window_op(d->win[CRAWL], rows, n) : NULL;
+    json_t *rec = json_pack("[s,s,s,s,I,o,o,o,b,o,o]", id, checksum, name, mime, (json_int_t)size,
+                            updated_at(e), url, parents, crawl,
+                            op_all ? json_string(op_all) : json_null(),
+                            op_crawl ? json_string(op_crawl) : json_null());
     free(mime);
     if (!rec) return lh_error_set(err, LH_ERR_INTERNAL, "staging document `%s`", id);
     char *line = json_dumps(rec, JSON_COMPACT);
@@ -301,7 +363,8 @@ static lh_status stage_document(lh_docs *d, json_t *e, json_t *props, lh_error *
     return rc;
 }
 
-lh_status lh_docs_entity(lh_docs *d, const char *json, size_t len, lh_error *err)
+lh_status lh_docs_entity(lh_docs *d, const lh_statement *rows, size_t n, const char *json,
+                         size_t len, lh_error *err)
 {
     char schema_name[128];
     if (!line_schema(json, len, schema_name, sizeof schema_name)) return LH_OK;
@@ -317,7 +380,8 @@ lh_status lh_docs_entity(lh_docs *d, const char *json, size_t len, lh_error *err
     lh_status rc = LH_OK;
     const char *id = json_string_value(json_object_get(e, "id"));
     if (is_folder && id) tree_put(&d->folders, id, file_name(e, props), first_value(props, "parent"));
-    if (is_document && first_value(props, "contentHash")) rc = stage_document(d, e, props, err);
+    if (is_document && first_value(props, "contentHash"))
+        rc = stage_document(d, e, props, rows, n, err);
     json_decref(e);
     return rc;
 }
@@ -341,6 +405,7 @@ static void csv_field(lh_buf *b, const char *s)
 typedef struct csv_out {
     lh_storage_writer *w;
     lh_buf buf;
+    bool started; /* a diff: its header is out */
 } csv_out;
 
 static lh_status csv_open(lh_docs *d, const char *name, const char *header, csv_out *o,
@@ -363,6 +428,20 @@ static lh_status csv_drain(csv_out *o, bool all, lh_error *err)
     return rc;
 }
 
+/* A diff file opens with its first row: a window without changes leaves
+ * none. */
+static lh_status diff_drain(lh_docs *d, int k, csv_out *o, bool all, lh_error *err)
+{
+    if (!o->buf.len || (!all && o->buf.len < (1u << 20))) return LH_OK;
+    if (!o->w) {
+        char *key = lh_diff_window_file(d->win[k], ".diff.csv");
+        lh_status rc = lh_storage_writer_open(d->st, key, &o->w, err);
+        free(key);
+        LH_TRY(rc);
+    }
+    return csv_drain(o, all, err);
+}
+
 static void doc_row(lh_buf *b, json_t *rec, const char *path)
 {
     for (size_t i = 0; i < 8; i++) {
@@ -380,7 +459,18 @@ static void doc_row(lh_buf *b, json_t *rec, const char *path)
 
 /* Every staged document: a row per parent folder with a path, else one
  * without, into documents.csv (and documents.crawl.csv when in scope). */
-static lh_status write_documents(lh_docs *d, csv_out *all, csv_out *crawl, lh_error *err)
+static void diff_row(csv_out *o, json_t *op, json_t *rec, const char *path)
+{
+    if (!json_is_string(op)) return;
+    if (!o->buf.len && !o->started) lh_buf_append_str(&o->buf, DIFF_HEADER);
+    o->started = true;
+    lh_buf_append_str(&o->buf, json_string_value(op));
+    lh_buf_append_byte(&o->buf, ',');
+    doc_row(&o->buf, rec, path);
+}
+
+static lh_status write_documents(lh_docs *d, csv_out *all, csv_out *crawl, csv_out *diffs,
+                                 lh_error *err)
 {
     if (fflush(d->staged) != 0 || fseek(d->staged, 0, SEEK_SET) != 0)
         return lh_error_errno(err, LH_ERR_IO, errno, "reading the staged documents");
@@ -402,16 +492,25 @@ static lh_status write_documents(lh_docs *d, csv_out *all, csv_out *crawl, lh_er
             folder *f = tree_get(&d->folders, json_string_value(p));
             if (!f) continue;
             doc_row(&all->buf, rec, f->path);
-            if (in_crawl) doc_row(&crawl->buf, rec, f->path);
+            diff_row(&diffs[ALL], json_array_get(rec, 9), rec, f->path);
+            if (in_crawl) {
+                doc_row(&crawl->buf, rec, f->path);
+                diff_row(&diffs[CRAWL], json_array_get(rec, 10), rec, f->path);
+            }
             rows++;
         }
         if (!rows) {
             doc_row(&all->buf, rec, NULL);
-            if (in_crawl) doc_row(&crawl->buf, rec, NULL);
+            diff_row(&diffs[ALL], json_array_get(rec, 9), rec, NULL);
+            if (in_crawl) {
+                doc_row(&crawl->buf, rec, NULL);
+                diff_row(&diffs[CRAWL], json_array_get(rec, 10), rec, NULL);
+            }
         }
         json_decref(rec);
         rc = csv_drain(all, false, err);
         if (rc == LH_OK) rc = csv_drain(crawl, false, err);
+        for (int k = 0; rc == LH_OK && k < NSCOPES; k++) rc = diff_drain(d, k, &diffs[k], false, err);
     }
     free(line);
     if (rc == LH_OK && ferror(d->staged))
@@ -434,15 +533,33 @@ lh_status lh_docs_commit(lh_docs *d, lh_docs_counts *counts, lh_error *err)
         lh_buf_append_str(&parents.buf, "\r\n");
         rc = csv_drain(&parents, false, err);
     }
-    if (rc == LH_OK) rc = csv_open(d, "documents.csv", DOC_HEADER, &all, err);
-    if (rc == LH_OK) rc = csv_open(d, "documents.crawl.csv", DOC_HEADER, &crawl, err);
-    if (rc == LH_OK) rc = write_documents(d, &all, &crawl, err);
-    csv_out *outs[] = {&parents, &all, &crawl};
-    for (size_t i = 0; i < 3; i++) {
-        if (rc == LH_OK) rc = csv_drain(outs[i], true, err);
-        if (rc == LH_OK) rc = lh_storage_writer_commit(outs[i]->w, err);
+    if (rc == LH_OK) rc = csv_open(d, SCOPE_FILE[ALL], DOC_HEADER, &all, err);
+    if (rc == LH_OK) rc = csv_open(d, SCOPE_FILE[CRAWL], DOC_HEADER, &crawl, err);
+    csv_out diffs[NSCOPES] = {{0}};
+    if (rc == LH_OK) rc = write_documents(d, &all, &crawl, diffs, err);
+    /* the DELs: tombstoned documents of the scope the sweep did not meet */
+    for (int k = 0; rc == LH_OK && k < NSCOPES; k++) {
+        size_t i = 0;
+        const char *gone;
+        while (rc == LH_OK && (gone = lh_diff_window_unclaimed(d->win[k], &i))) {
+            if (!diffs[k].started) lh_buf_append_str(&diffs[k].buf, DIFF_HEADER);
+            diffs[k].started = true;
+            lh_buf_append_str(&diffs[k].buf, "DEL,");
+            csv_field(&diffs[k].buf, gone);
+            lh_buf_append_str(&diffs[k].buf, ",,,,,,,\r\n");
+            d->counts.diff_rows++;
+            rc = diff_drain(d, k, &diffs[k], false, err);
+        }
     }
-    for (size_t i = 0; i < 3; i++) {
+    csv_out *outs[] = {&parents, &all, &crawl, &diffs[ALL], &diffs[CRAWL]};
+    for (size_t i = 0; i < 5; i++) {
+        if (rc == LH_OK && i >= 3) rc = diff_drain(d, (int)i - 3, outs[i], true, err);
+        if (rc == LH_OK) rc = csv_drain(outs[i], true, err);
+        if (rc == LH_OK && outs[i]->w) rc = lh_storage_writer_commit(outs[i]->w, err);
+    }
+    /* the states once every file is in place */
+    for (int k = 0; rc == LH_OK && k < NSCOPES; k++) rc = lh_diff_window_record(d->win[k], NULL, err);
+    for (size_t i = 0; i < 5; i++) {
         lh_storage_writer_free(outs[i]->w);
         lh_buf_free(&outs[i]->buf);
     }
@@ -456,6 +573,7 @@ void lh_docs_free(lh_docs *d)
     if (!d) return;
     tree_free(&d->folders);
     if (d->staged) fclose(d->staged);
+    for (int k = 0; k < NSCOPES; k++) lh_diff_window_free(d->win[k]);
     free(d->public_prefix);
     free(d->dataset);
     free(d);

@@ -84,7 +84,7 @@ static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_err
     if (len && e->out.buf.data[start + len - 1] == '\n') len--;
     /* an entity without a resolvable schema writes no line, nor a diff entry */
     if (o->diff && len) LH_TRY(lh_diff_entity(o->diff, rows, n, e->out.buf.data + start, len, err));
-    if (o->docs && len) LH_TRY(lh_docs_entity(o->docs, e->out.buf.data + start, len, err));
+    if (o->docs && len) LH_TRY(lh_docs_entity(o->docs, rows, n, e->out.buf.data + start, len, err));
     e->out.rows++;
     if (o->progress) o->progress(o->progress_ctx, 1);
     return e->out.buf.len > (1u << 20) ? drain(&e->out, err) : LH_OK;

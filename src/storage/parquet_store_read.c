@@ -240,33 +240,112 @@ lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist 
     return raw_entity_ids(ps, changed_since, since, out, err);
 }
 
-lh_status lh_pstore_deleted_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
-                                       lh_error *err)
+/* one tombstone, as the scan found it */
+typedef struct tomb {
+    char *id, *schema;
+    const char *origin; /* the snapshot's */
+    int64_t at;
+    bool hash;
+} tomb;
+
+typedef struct tombs {
+    tomb *items;
+    size_t len, cap;
+    const char *origin; /* of the file being read */
+} tombs;
+
+static lh_status add_tomb(void *ctx, const char *entity_id, int64_t deleted_at, const char *schema,
+                          const char *prop, lh_error *err)
 {
-    /* Two columns, not the rows: a tombstone's entity_id and deleted_at
-     * say all (any tombstone at or after since is the latest's witness),
-     * and a row group without tombstones is skipped by its statistics. */
+    (void)err;
+    tombs *t = ctx;
+    if (t->len == t->cap) t->items = lh_grow(t->items, &t->cap, t->len + 1, sizeof *t->items);
+    t->items[t->len++] = (tomb){lh_strdup(entity_id), lh_strdup(schema), t->origin, deleted_at,
+                                strcmp(prop, "contentHash") == 0};
+    return LH_OK;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const tomb *)a)->id, ((const tomb *)b)->id);
+}
+
+static void push_unique(lh_strlist *l, const char *s)
+{
+    if (!lh_strlist_contains(l, s)) lh_strlist_push(l, s);
+}
+
+lh_status lh_pstore_deleted_since(lh_pstore *ps, int64_t since, lh_pstore_deleted_list *out,
+                                  lh_error *err)
+{
+    /* A few columns, not the rows: every tombstone's entity_id, deleted_at,
+     * schema and prop (a row group without one is skipped by its
+     * statistics), grouped by entity: all of an entity's tombstones
+     * describe it, the latest decides. */
+    memset(out, 0, sizeof *out);
     lh_delta_snapshot *snap = NULL;
     lh_parts parts;
     LH_TRY(lh_pstore_parts(ps, &snap, &parts, err));
+    tombs t = {0};
     lh_status rc = LH_OK;
     lh_buf key = LH_BUF_INIT;
-    for (size_t i = 0; rc == LH_OK && i < parts.len; i++) {
+    for (size_t i = 0; rc == LH_OK && snap && i < parts.len; i++) {
         const lh_part *p = &parts.items[i];
+        t.origin = p->origin;
         for (size_t k = 0; rc == LH_OK && k < p->num_files; k++) {
             lh_buf_reset(&key);
             lh_buf_printf(&key, "%s/%s", lh_pstore_table(ps), p->files[k]->path);
             lh_stmt_file *f = NULL;
             rc = lh_stmt_file_open(ps->st, key.data, p->shard, p->bucket, p->origin, &f, err);
             for (size_t rg = 0; rc == LH_OK && rg < lh_stmt_file_row_groups(f); rg++)
-                rc = lh_stmt_file_deleted_since(f, rg, since, out, err);
+                rc = lh_stmt_file_tombstones(f, rg, add_tomb, &t, err);
             lh_stmt_file_free(f);
         }
     }
     lh_buf_free(&key);
+    if (t.len) qsort(t.items, t.len, sizeof *t.items, by_id);
+    for (size_t i = 0; i < t.len;) {
+        size_t j = i;
+        int64_t latest = t.items[i].at;
+        while (j < t.len && strcmp(t.items[j].id, t.items[i].id) == 0) {
+            if (t.items[j].at > latest) latest = t.items[j].at;
+            j++;
+        }
+        if (rc == LH_OK && latest >= since) {
+            if (out->len == out->cap)
+                out->items = lh_grow(out->items, &out->cap, out->len + 1, sizeof *out->items);
+            lh_pstore_deleted *d = &out->items[out->len++];
+            memset(d, 0, sizeof *d);
+            d->entity_id = lh_strdup(t.items[i].id);
+            d->deleted_at = latest;
+            lh_strlist_init(&d->origins);
+            lh_strlist_init(&d->schemata);
+            for (size_t k = i; k < j; k++) {
+                push_unique(&d->origins, t.items[k].origin);
+                push_unique(&d->schemata, t.items[k].schema);
+                d->content_hash = d->content_hash || t.items[k].hash;
+            }
+        }
+        i = j;
+    }
+    for (size_t i = 0; i < t.len; i++) {
+        free(t.items[i].id);
+        free(t.items[i].schema);
+    }
+    free(t.items);
     if (snap) lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
-    lh_strlist_sort(out);
-    lh_strlist_uniq(out);
+    if (rc != LH_OK) lh_pstore_deleted_list_free(out);
     return rc;
+}
+
+void lh_pstore_deleted_list_free(lh_pstore_deleted_list *l)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        free(l->items[i].entity_id);
+        lh_strlist_free(&l->items[i].origins);
+        lh_strlist_free(&l->items[i].schemata);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
 }

@@ -754,8 +754,40 @@ lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred
     return rc;
 }
 
-lh_status lh_stmt_file_deleted_since(lh_stmt_file *f, size_t rg, int64_t since,
-                                    lh_strlist *ids, lh_error *err)
+/* Column c's string at each of rows[0..n) into out (NULL column: "") */
+static lh_status strings_at(lh_stmt_file *f, size_t rg, int c, size_t nrows, const uint32_t *rows,
+                            size_t n, lh_strlist *out, lh_error *err)
+{
+    int leaf = f->leaf_of[c];
+    if (leaf < 0) {
+        for (size_t i = 0; i < n; i++) lh_strlist_push(out, "");
+        return LH_OK;
+    }
+    LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
+    const lh_pq_column *col = &f->col;
+    const lh_pq_leaf *lf = lh_pq_reader_leaf(f->r, (size_t)leaf);
+    if (col->type != LH_PQ_BYTE_ARRAY || col->num_levels != nrows)
+        return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s of row group %zu is not %zu strings",
+                            f->key, lh_stmt_col_names[c], rg, nrows);
+    lh_buf v = LH_BUF_INIT;
+    for (size_t r = 0, vi = 0, k = 0; r < nrows && k < n; r++) {
+        bool present = !col->def_levels || col->def_levels[r] == lf->max_def;
+        if (r == rows[k]) {
+            size_t len = 0;
+            const char *p = present ? lh_pq_column_bytes(col, vi, &len) : "";
+            lh_buf_reset(&v);
+            lh_buf_append(&v, p, len);
+            lh_strlist_push(out, v.data ? v.data : "");
+            k++;
+        }
+        if (present) vi++;
+    }
+    lh_buf_free(&v);
+    return LH_OK;
+}
+
+lh_status lh_stmt_file_tombstones(lh_stmt_file *f, size_t rg, lh_stmt_tombstone_fn fn, void *ctx,
+                                  lh_error *err)
 {
     int leaf = f->leaf_of[LH_COL_DELETED_AT];
     if (leaf < 0) return LH_OK; /* a file that predates tombstones */
@@ -763,7 +795,7 @@ lh_status lh_stmt_file_deleted_since(lh_stmt_file *f, size_t rg, int64_t since,
     LH_TRY(lh_pq_reader_row_group(f->r, rg, &g, err));
     const lh_pq_statistics *st;
     LH_TRY(lh_pq_reader_stats(f->r, rg, (size_t)leaf, &st, err));
-    if (st && st->has_null_count && st->null_count >= g->num_rows) return LH_OK; /* no tombstone */
+    if (st && st->has_null_count && st->null_count >= g->num_rows) return LH_OK; /* none here */
     size_t nrows = (size_t)g->num_rows;
     LH_TRY(lh_pq_reader_read_column(f->r, rg, (size_t)leaf, &f->col, err));
     const lh_pq_column *c = &f->col;
@@ -772,30 +804,28 @@ lh_status lh_stmt_file_deleted_since(lh_stmt_file *f, size_t rg, int64_t since,
         return lh_error_set(err, LH_ERR_CORRUPT, "%s: column deleted_at of row group %zu is not %zu "
                             "timestamps", f->key, rg, nrows);
     uint32_t *rows = lh_malloc((nrows ? nrows : 1) * sizeof *rows);
-    size_t len = 0;
+    int64_t *when = lh_malloc((nrows ? nrows : 1) * sizeof *when);
+    size_t n = 0;
     const int64_t *v = c->values;
     for (size_t r = 0, vi = 0; r < nrows; r++) {
         if (c->def_levels && c->def_levels[r] != lf->max_def) continue;
-        if (v[vi++] >= since) rows[len++] = (uint32_t)r;
+        when[n] = v[vi++];
+        rows[n++] = (uint32_t)r;
     }
-    uint64_t first = 0;
-    lh_status rc = len ? read_entity_ids(f, rg, nrows, 0, nrows, &first, err) : LH_OK;
-    const lh_pq_column *e = &f->col;
-    lh_buf id = LH_BUF_INIT;
-    const char *prev = NULL;
-    size_t prev_len = 0;
-    for (size_t i = 0; rc == LH_OK && i < len; i++) {
-        size_t n;
-        const char *v = lh_pq_column_bytes(e, rows[i], &n);
-        if (prev && n == prev_len && memcmp(v, prev, n) == 0) continue; /* the entity's next row */
-        lh_buf_reset(&id);
-        lh_buf_append(&id, v, n);
-        lh_strlist_push(ids, id.data ? id.data : "");
-        prev = v;
-        prev_len = n;
-    }
-    lh_buf_free(&id);
+    lh_strlist ids, schemata, props;
+    lh_strlist_init(&ids);
+    lh_strlist_init(&schemata);
+    lh_strlist_init(&props);
+    lh_status rc = n ? strings_at(f, rg, LH_COL_ENTITY_ID, nrows, rows, n, &ids, err) : LH_OK;
+    if (rc == LH_OK && n) rc = strings_at(f, rg, LH_COL_SCHEMA, nrows, rows, n, &schemata, err);
+    if (rc == LH_OK && n) rc = strings_at(f, rg, LH_COL_PROP, nrows, rows, n, &props, err);
+    for (size_t i = 0; rc == LH_OK && i < n; i++)
+        rc = fn(ctx, ids.items[i], when[i], schemata.items[i], props.items[i], err);
+    lh_strlist_free(&ids);
+    lh_strlist_free(&schemata);
+    lh_strlist_free(&props);
     free(rows);
+    free(when);
     return rc;
 }
 

@@ -8,11 +8,12 @@ import hashlib
 import io
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ref_cli, run, tool
+from conftest import ROOT, ref_cli, run, tool
 
 LAST_SEEN = "2025-06-01T00:00:00+00:00"
 NAMES = ["report.pdf", "archive.tar.gz", "NOTES.TXT", "bundle.tgz", "README", ".hidden",
@@ -136,3 +137,56 @@ def test_structured_dataset_has_empty_documents(tmp_path):
     assert (exports / "documents.crawl.csv").read_bytes() == \
         b"id,checksum,name,mimetype,path,size,updated_at,public_url\r\n"
     assert (exports / "parents.csv").read_bytes() == b"id,name,path\r\n"
+
+
+def diff_rows(lake: Path, scope: str) -> list:
+    files = sorted((lake / "docs" / "diffs" / "exports" / scope).glob("*.diff.csv"))
+    assert len(files) == 1, files
+    return rows(files[0])
+
+
+def test_same_document_diffs(tmp_path):
+    """A second make after new, changed and deleted documents: each scope's
+    diff (diffs/exports/documents.csv/{ts}.diff.csv and the crawl one) as the
+    reference writes it, whichever side wrote the first export."""
+    ents = {e["id"]: e for e in entities()}
+    new = [{"id": "doc-new", "schema": "Pages",
+            "properties": {"fileName": ["new.pdf"], "contentHash": [sha(500)], "parent": ["f-sub"]}}]
+    changed = dict(ents["doc-1"])
+    changed["properties"] = {**changed["properties"], "title": ["Now with a title"]}
+    second = write(tmp_path / "second.json", new + [changed])
+    crawl_new = write(tmp_path / "crawl-new.json", [
+        {"id": "doc-crawl", "schema": "Image",
+         "properties": {"fileName": ["c.png"], "contentHash": [sha(501)]}}])
+    gone = tmp_path / "gone.txt"
+    gone.write_text("doc-2\ndoc-4\n")  # doc-2 is also of origin crawl
+    results = {}
+    for sides in (("ours", "ours"), ("ref", "ref"), ("ours", "ref"), ("ref", "ours")):
+        lake = tmp_path / "-".join(sides)
+        build(sides[0], lake, tmp_path)
+        env = {**os.environ, "LAKEHOUSE_JOURNAL_URI": f"sqlite:///{lake}.db"}
+        for path, origin in ((second, "bulk"), (crawl_new, "crawl")):
+            args = ["entities", "import", "-i", path, "--origin", origin]
+            if sides[1] == "ours":
+                run([tool("ftm-lakehouse"), "--uri", lake, "-d", "docs", *args], env=env)
+            else:
+                ref_cli(["--uri", lake, "-d", "docs", *args], env=env)
+        if sides[1] == "ours":
+            run([tool("ftm-lakehouse"), "--uri", lake, "-d", "docs", "entities", "delete", "-i", gone],
+                env=env)
+            run([tool("ftm-lakehouse"), "--uri", lake, "-d", "docs", "make"], env=env)
+        else:
+            run([sys.executable, ROOT / "bench" / "ref_driver.py", "--uri", lake, "-d", "docs",
+                 "delete", "--ids", gone], env=env)
+            ref_cli(["--uri", lake, "-d", "docs", "make"], env=env)
+        # updated_at (last_change) is the run's own: the rest must agree
+        results[sides] = {scope: sorted(r[:7] + r[8:] for r in diff_rows(lake, scope)
+                                        if r[0] != "op")
+                          for scope in ("documents.csv", "documents.crawl.csv")}
+    first = results[("ours", "ours")]
+    assert all(r == first for r in results.values()), results
+    ops = sorted((r[0], r[1]) for r in first["documents.csv"])
+    assert ("ADD", "doc-new") in ops and ("MOD", "doc-1") in ops and ("ADD", "doc-crawl") in ops
+    assert ("DEL", "doc-2") in ops and ("DEL", "doc-4") in ops
+    crawl_ops = sorted((r[0], r[1]) for r in first["documents.crawl.csv"])
+    assert crawl_ops == [("ADD", "doc-crawl"), ("DEL", "doc-2"), ("MOD", "doc-1")]

@@ -221,10 +221,14 @@ static void test_changed_and_deleted_ids(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lh_strlist ids;
         lh_strlist_init(&ids);
-        if (cases[i].deleted)
-            CHECK_OK(lh_pstore_deleted_entity_ids(ps, cases[i].since, &ids, &err), &err);
-        else
+        if (cases[i].deleted) {
+            lh_pstore_deleted_list del;
+            CHECK_OK(lh_pstore_deleted_since(ps, cases[i].since, &del, &err), &err);
+            for (size_t k = 0; k < del.len; k++) lh_strlist_push(&ids, del.items[k].entity_id);
+            lh_pstore_deleted_list_free(&del);
+        } else {
             CHECK_OK(lh_pstore_changed_entity_ids(ps, cases[i].since, &ids, &err), &err);
+        }
         char got[64] = "";
         for (size_t k = 0; k < ids.len; k++) {
             if (k) strcat(got, ",");
@@ -233,6 +237,14 @@ static void test_changed_and_deleted_ids(void)
         CHECK_STR(got, cases[i].want);
         lh_strlist_free(&ids);
     }
+    /* a candidate is described by all its tombstones, the latest decides */
+    lh_pstore_deleted_list del;
+    CHECK_OK(lh_pstore_deleted_since(ps, T0 + 45, &del, &err), &err);
+    CHECK(del.len == 1 && del.items[0].deleted_at == T0 + 50);
+    CHECK(del.len == 1 && del.items[0].origins.len == 1 &&
+          strcmp(del.items[0].origins.items[0], "bulk") == 0);
+    CHECK(del.len == 1 && del.items[0].schemata.len == 1 && !del.items[0].content_hash);
+    lh_pstore_deleted_list_free(&del);
     lh_pstore_free(ps);
     scratch_close(&lake);
 }

@@ -32,6 +32,29 @@
 
 #define LH_DIFF_ENTITIES_SERIES "diffs/entities.ftm.json"
 
+/* One diff series' window of an export run: the entities series, or a
+ * documents scope. Opens when the series has a state with an older table
+ * version than version (the table's at the start; -1: no table). */
+typedef struct lh_diff_window lh_diff_window;
+lh_status lh_diff_window_open(lh_storage *st, const char *dataset, const char *series,
+                              int64_t version, int64_t now_us, lh_diff_window **out,
+                              lh_error *err);
+bool lh_diff_window_active(const lh_diff_window *w);
+int64_t lh_diff_window_since(const lh_diff_window *w);
+/* A tombstoned entity the window may report deleted; before the sweep. */
+void lh_diff_window_pend(lh_diff_window *w, const char *entity_id);
+/* An entity met alive (its live statements): "ADD", "MOD" or NULL (no
+ * change in the window); claims the entity if pending. */
+const char *lh_diff_window_op(lh_diff_window *w, const lh_statement *rows, size_t n);
+/* The pending ids no entity claimed, one per call (*i from 0), then NULL. */
+const char *lh_diff_window_unclaimed(lh_diff_window *w, size_t *i);
+/* The run's file of the series: "{dataset}/{series}/{ts}{ext}" (caller frees). */
+char *lh_diff_window_file(const lh_diff_window *w, const char *ext);
+/* Record the state "{ts}:{version}": once the run's file is in place;
+ * nothing without a table. *recorded may be NULL. */
+lh_status lh_diff_window_record(lh_diff_window *w, bool *recorded, lh_error *err);
+void lh_diff_window_free(lh_diff_window *w);
+
 typedef struct lh_diff lh_diff;
 
 typedef struct lh_diff_counts {
@@ -40,14 +63,14 @@ typedef struct lh_diff_counts {
     bool recorded; /* the state was recorded (there is a table) */
 } lh_diff_counts;
 
-/* A diff run of dataset's entities export starting at now_us (UTC µs):
- * reads the state and, with a window open, the tombstoned entity ids in it
- * (one scan of the raw rows). LH_ERR_CORRUPT names the tag when the state
- * does not parse. */
-lh_status lh_diff_open(lh_pstore *ps, lh_storage *st, const char *dataset, int64_t now_us,
+/* The entities diff of an export run starting at now_us (UTC µs) on the
+ * table at version. LH_ERR_CORRUPT names the tag when the state does not
+ * parse. */
+lh_status lh_diff_open(lh_storage *st, const char *dataset, int64_t version, int64_t now_us,
                        lh_diff **out, lh_error *err);
-/* Whether the run writes a diff (a window is open). */
-bool lh_diff_active(const lh_diff *d);
+lh_diff_window *lh_diff_window_of(lh_diff *d);
+/* The candidates tombstoned in the window (lh_pstore_deleted_since). */
+void lh_diff_pend(lh_diff *d, const lh_pstore_deleted_list *cands);
 /* One exported entity: its live statements and its JSON line (no newline). */
 lh_status lh_diff_entity(lh_diff *d, const lh_statement *rows, size_t n, const char *json,
                          size_t len, lh_error *err);

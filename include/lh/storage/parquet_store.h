@@ -211,10 +211,24 @@ lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
 lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
                                        lh_error *err);
 
-/* Entity ids whose latest tombstone (raw rows) has deleted_at >= since,
- * sorted: the entities a diff since then may report deleted. */
-lh_status lh_pstore_deleted_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
-                                       lh_error *err);
+/* An entity with tombstones, described by all of them: the candidates a
+ * diff reports deleted when the sweep does not meet them alive. */
+typedef struct lh_pstore_deleted {
+    char *entity_id;
+    int64_t deleted_at;          /* the latest tombstone's */
+    lh_strlist origins, schemata; /* of its tombstones, distinct */
+    bool content_hash;           /* one of them is a contentHash */
+} lh_pstore_deleted;
+
+typedef struct lh_pstore_deleted_list {
+    lh_pstore_deleted *items; /* by entity_id */
+    size_t len, cap;
+} lh_pstore_deleted_list;
+
+/* The entities whose latest tombstone has deleted_at >= since. */
+lh_status lh_pstore_deleted_since(lh_pstore *ps, int64_t since, lh_pstore_deleted_list *out,
+                                  lh_error *err);
+void lh_pstore_deleted_list_free(lh_pstore_deleted_list *l);
 
 /* Physical row count from the snapshot's file statistics (no scan). */
 lh_status lh_pstore_num_rows(lh_pstore *ps, int64_t *rows, lh_error *err);

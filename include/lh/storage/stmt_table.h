@@ -89,11 +89,14 @@ typedef struct lh_stmt_pred {
  * once per dictionary entry; the other columns fill only the kept rows. */
 lh_status lh_stmt_file_read_where(lh_stmt_file *f, size_t rg, const lh_stmt_pred *pred,
                                   lh_stmt_batch *out, lh_error *err);
-/* Append the entity ids of row group rg's rows with deleted_at >= since
- * (duplicates possible). Reads the deleted_at column (skipped when its
- * statistics count only nulls) and entity_id only when a row qualifies. */
-lh_status lh_stmt_file_deleted_since(lh_stmt_file *f, size_t rg, int64_t since,
-                                    lh_strlist *ids, lh_error *err);
+/* Each tombstone of row group rg (a row with deleted_at) to fn: its
+ * entity_id, deleted_at, schema and prop. Reads deleted_at (skipped when
+ * its statistics count only nulls), then those columns only when a
+ * tombstone is there. */
+typedef lh_status (*lh_stmt_tombstone_fn)(void *ctx, const char *entity_id, int64_t deleted_at,
+                                          const char *schema, const char *prop, lh_error *err);
+lh_status lh_stmt_file_tombstones(lh_stmt_file *f, size_t rg, lh_stmt_tombstone_fn fn, void *ctx,
+                                  lh_error *err);
 /* True when the rows are in entity_id order (our files say so in their
  * footer; merge output of either side is). */
 bool lh_stmt_file_sorted(const lh_stmt_file *f);
