@@ -6,6 +6,7 @@
 
 #include "cli_import.h"
 #include "lh/core/timeutil.h"
+#include "lh/repository/dataset_model.h"
 #include "lh/repository/export.h"
 #include "lh/repository/index.h"
 #include "lh/repository/stats.h"
@@ -144,6 +145,22 @@ static lh_status index_missing(lh_cli *cli, bool *missing, lh_error *err)
     return rc;
 }
 
+/* The reference compresses its exports when config.yml says so
+ * (statements.csv.gz, ...); we write them uncompressed: say so. */
+static void warn_compression(lh_cli *cli, const char *cmd)
+{
+    json_t *model = NULL;
+    lh_error e2;
+    if (lh_dataset_model_load(cli->st, cli->dataset, &model, &e2) != LH_OK) return;
+    const char *codec = json_string_value(json_object_get(model, "compression"));
+    if (codec)
+        fprintf(stderr,
+                "%s: warning: config.yml asks for %s-compressed exports; they are written "
+                "uncompressed\n",
+                cmd, codec);
+    json_decref(model);
+}
+
 /* The diff windows of an entities export (the entities, the documents
  * scopes) and the documents exports: one table version for all, and one
  * scan for the tombstoned candidates of every open window. */
@@ -190,6 +207,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
         LH_TRY(fresh(cli, "entities.ftm.json", &ent_fresh, err));
         LH_TRY(fresh(cli, "exports/statistics.json", &stats_fresh, err));
     }
+    warn_compression(cli, cmd);
     /* the diff window ends here: what lands during the export is the next one's */
     int64_t started = lh_now_us();
     csv_job job = {.cli = cli, .ps = ps, .rc = LH_OK};
