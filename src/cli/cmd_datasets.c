@@ -11,6 +11,15 @@
 #include "lh/repository/dataset.h"
 #include "lh/repository/dataset_model.h"
 
+/* One JSON line, as the reference prints its models. */
+static void print_model(json_t *model)
+{
+    char *line = json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!line) lh_out_of_memory_for("a dataset model");
+    puts(line);
+    free(line);
+}
+
 static int list(lh_cli *cli, int argc, char **argv, bool details, const char *help)
 {
     if (lh_cli_want_help(argc, argv, help)) return 0;
@@ -28,12 +37,7 @@ static int list(lh_cli *cli, int argc, char **argv, bool details, const char *he
         }
         json_t *model = NULL;
         rc = lh_dataset_model_load(st, names.items[i], &model, &err);
-        if (rc == LH_OK) {
-            char *line = json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            if (!line) lh_out_of_memory_for("a dataset model");
-            puts(line);
-            free(line);
-        }
+        if (rc == LH_OK) print_model(model);
         json_decref(model);
     }
     lh_strlist_free(&names);
@@ -79,12 +83,7 @@ lh_status lh_cli_configure(lh_cli *cli, const char *path, bool print, lh_error *
     if (rc == LH_OK)
         rc = lh_dataset_configure(st, ds, text.data ? text.data : "", text.len, path, has_table,
                                   lh_now_us(), &model, err);
-    if (rc == LH_OK && print) {
-        char *line = json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (!line) lh_out_of_memory_for("a dataset model");
-        puts(line);
-        free(line);
-    }
+    if (rc == LH_OK && print) print_model(model);
     json_decref(model);
     lh_buf_free(&text);
     return rc;

@@ -147,33 +147,27 @@ static lh_status index_missing(lh_cli *cli, bool *missing, lh_error *err)
 
 /* The reference compresses its exports when config.yml says so
  * (statements.csv.gz, ...); we write them uncompressed: say so. */
-static void warn_compression(lh_cli *cli, const char *cmd)
+static void warn_compression(json_t *model, const char *cmd)
 {
-    json_t *model = NULL;
-    lh_error e2;
-    if (lh_dataset_model_load(cli->st, cli->dataset, &model, &e2) != LH_OK) return;
     const char *codec = json_string_value(json_object_get(model, "compression"));
     if (codec)
         fprintf(stderr,
                 "%s: warning: config.yml asks for %s-compressed exports; they are written "
                 "uncompressed\n",
                 cmd, codec);
-    json_decref(model);
 }
 
 /* The diff windows of an entities export (the entities, the documents
  * scopes) and the documents exports: one table version for all, and one
  * scan for the tombstoned candidates of every open window. */
-static lh_status open_diffs(lh_cli *cli, lh_pstore *ps, const lh_model *m, int64_t started,
-                            lh_diff **diff, lh_docs **docs, lh_error *err)
+static lh_status open_diffs(lh_cli *cli, lh_pstore *ps, const lh_model *m, json_t *model,
+                            int64_t started, lh_diff **diff, lh_docs **docs, lh_error *err)
 {
     int64_t version = -1;
     LH_TRY(lh_pstore_version(ps, &version, err));
     LH_TRY(lh_diff_open(cli->st, cli->dataset, version, started, diff, err));
-    char *prefix = NULL;
-    lh_status rc = lh_index_public_prefix(cli->st, cli->dataset, cli->settings.public_url_prefix,
-                                          &prefix, err);
-    if (rc == LH_OK) rc = lh_docs_open(cli->st, cli->dataset, m, prefix, version, started, docs, err);
+    char *prefix = lh_index_prefix(model, cli->dataset, cli->settings.public_url_prefix);
+    lh_status rc = lh_docs_open(cli->st, cli->dataset, m, prefix, version, started, docs, err);
     free(prefix);
     int64_t since = 0;
     bool entities = rc == LH_OK && lh_diff_window_active(lh_diff_window_of(*diff));
@@ -207,7 +201,10 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
         LH_TRY(fresh(cli, "entities.ftm.json", &ent_fresh, err));
         LH_TRY(fresh(cli, "exports/statistics.json", &stats_fresh, err));
     }
-    warn_compression(cli, cmd);
+    /* the dataset's model (config.yml): read once for the whole export */
+    json_t *model = NULL;
+    LH_TRY(lh_dataset_model_load(cli->st, cli->dataset, &model, err));
+    warn_compression(model, cmd);
     /* the diff window ends here: what lands during the export is the next one's */
     int64_t started = lh_now_us();
     csv_job job = {.cli = cli, .ps = ps, .rc = LH_OK};
@@ -228,7 +225,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     lh_diff_counts dc = {0};
     lh_docs *docs = NULL;
     lh_docs_counts doc = {0};
-    if (rc == LH_OK && !ent_fresh) rc = open_diffs(cli, ps, m, started, &diff, &docs, err);
+    if (rc == LH_OK && !ent_fresh) rc = open_diffs(cli, ps, m, model, started, &diff, &docs, err);
     if (rc == LH_OK && !ent_fresh)
         rc = lh_cli_export_entities_with(cli, ps, m, NULL, stats ? lh_stats_add : NULL, stats,
                                          diff, &dc, docs, &doc, &n, err);
@@ -264,8 +261,9 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     if (rc == LH_OK && !ran) rc = index_missing(cli, &ran, err);
     bool indexed = false;
     if (rc == LH_OK && ran)
-        rc = lh_index_write(cli->st, cli->dataset, cli->settings.public_url_prefix, lh_now_us(),
-                            &indexed, err);
+        rc = lh_index_write(cli->st, cli->dataset, model, cli->settings.public_url_prefix,
+                            lh_now_us(), &indexed, err);
+    json_decref(model);
     if (rc == LH_OK && indexed) fprintf(stderr, "%s: wrote index.json\n", cmd);
     if (rc == LH_OK && ran) rc = lh_cli_tag_now(cli, "operations/export/last_run", err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", err);

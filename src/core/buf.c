@@ -87,6 +87,25 @@ void lh_buf_append_u64le(lh_buf *b, uint64_t v)
     lh_buf_append_u32le(b, (uint32_t)(v >> 32));
 }
 
+/* Copied in runs between quotes. */
+void lh_buf_append_csv_quoted(lh_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    lh_buf_reserve(b, n + 2);
+    lh_buf_append_byte(b, '"');
+    for (;;) {
+        const char *q = memchr(s, '"', n);
+        if (!q) break;
+        size_t k = (size_t)(q - s) + 1;
+        lh_buf_append(b, s, k); /* up to and with the quote ... */
+        lh_buf_append_byte(b, '"'); /* ... doubled */
+        s += k;
+        n -= k;
+    }
+    lh_buf_append(b, s, n);
+    lh_buf_append_byte(b, '"');
+}
+
 void lh_buf_append_json_str(lh_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -228,25 +228,6 @@ static void flavor_cols(lh_csv_flavor flavor, const csv_col **cols, size_t *n)
                               : sizeof LAKEHOUSE_COLS / sizeof *LAKEHOUSE_COLS;
 }
 
-/* s in double quotes, inner quotes doubled; copied in runs between quotes. */
-static void csv_quoted(lh_buf *out, const char *s)
-{
-    size_t n = strlen(s);
-    lh_buf_reserve(out, n + 2);
-    lh_buf_append_byte(out, '"');
-    for (;;) {
-        const char *q = memchr(s, '"', n);
-        if (!q) break;
-        size_t k = (size_t)(q - s) + 1;
-        lh_buf_append(out, s, k); /* up to and with the quote ... */
-        lh_buf_append_byte(out, '"'); /* ... doubled */
-        s += k;
-        n -= k;
-    }
-    lh_buf_append(out, s, n);
-    lh_buf_append_byte(out, '"');
-}
-
 void lh_stmt_csv_header(lh_buf *out, lh_csv_flavor flavor)
 {
     const csv_col *cols;
@@ -254,7 +235,7 @@ void lh_stmt_csv_header(lh_buf *out, lh_csv_flavor flavor)
     flavor_cols(flavor, &cols, &n);
     for (size_t i = 0; i < n; i++) {
         if (i) lh_buf_append_byte(out, ',');
-        csv_quoted(out, COL_NAMES[cols[i]]);
+        lh_buf_append_csv_quoted(out, COL_NAMES[cols[i]]);
     }
     lh_buf_append_byte(out, '\n');
 }
@@ -266,7 +247,7 @@ static void csv_field(lh_buf *out, const lh_statement *s, csv_col col, lh_csv_fl
     switch (col) {
     case C_EXTERNAL:
         /* followthemoney spells booleans with rigour's bool_text: "t"/"f". */
-        if (flavor == LH_CSV_FTM) csv_quoted(out, s->external ? "t" : "f");
+        if (flavor == LH_CSV_FTM) lh_buf_append_csv_quoted(out, s->external ? "t" : "f");
         else lh_buf_append_str(out, s->external ? "true" : "false");
         return;
     case C_FIRST_SEEN:
@@ -293,7 +274,7 @@ static void csv_field(lh_buf *out, const lh_statement *s, csv_col col, lh_csv_fl
     case C_ROLE: v = s->role; break;
     case C_COUNT: break;
     }
-    if (v) csv_quoted(out, v);
+    if (v) lh_buf_append_csv_quoted(out, v);
     else if (flavor == LH_CSV_FTM) lh_buf_append_str(out, "\"\"");
 }
 

@@ -177,13 +177,7 @@ lh_status lh_docs_open(lh_storage *st, const char *dataset, const lh_model *m,
     d->st = st;
     d->dataset = lh_strdup(dataset);
     d->m = m;
-    if (public_prefix && *public_prefix) {
-        size_t n = strlen(public_prefix);
-        while (n && public_prefix[n - 1] == '/') n--;
-        d->public_prefix = lh_malloc(n + 1);
-        memcpy(d->public_prefix, public_prefix, n);
-        d->public_prefix[n] = 0;
-    }
+    if (public_prefix) d->public_prefix = lh_strdup(public_prefix);
     *out = d;
     return LH_OK;
 }
@@ -309,8 +303,10 @@ static bool has_origin(json_t *e, const char *origin)
 {
     size_t i;
     json_t *o;
-    json_array_foreach(json_object_get(e, "origin"), i, o) if (json_is_string(o) &&
-                                                                 !strcmp(json_string_value(o), origin)) return true;
+    json_array_foreach(json_object_get(e, "origin"), i, o)
+    {
+        if (json_is_string(o) && strcmp(json_string_value(o), origin) == 0) return true;
+    }
     return false;
 }
 
@@ -371,7 +367,7 @@ lh_status lh_docs_entity(lh_docs *d, const lh_statement *rows, size_t n, const c
     const lh_schema *s = lh_model_schema(d->m, schema_name);
     if (!s) return LH_OK;
     bool is_folder = lh_schema_is_a(s, "Folder");
-    bool is_document = lh_schema_is_a(s, "Document") && strcmp(schema_name, "Folder") != 0;
+    bool is_document = document_schema(d->m, schema_name);
     if (!is_folder && !is_document) return LH_OK;
     json_error_t je;
     json_t *e = json_loadb(json, len, 0, &je);
@@ -394,12 +390,7 @@ static void csv_field(lh_buf *b, const char *s)
         lh_buf_append_str(b, s);
         return;
     }
-    lh_buf_append_byte(b, '"');
-    for (; *s; s++) {
-        if (*s == '"') lh_buf_append_byte(b, '"');
-        lh_buf_append_byte(b, (uint8_t)*s);
-    }
-    lh_buf_append_byte(b, '"');
+    lh_buf_append_csv_quoted(b, s);
 }
 
 typedef struct csv_out {

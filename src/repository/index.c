@@ -71,8 +71,6 @@ static lh_status file_sha256(lh_storage *st, const char *key, uint64_t size,
 static lh_status resources(lh_storage *st, const char *dataset, const char *prefix,
                            json_t *out, lh_error *err)
 {
-    size_t plen = strlen(prefix);
-    while (plen && prefix[plen - 1] == '/') plen--;
     for (size_t i = 0; i < sizeof ARTIFACTS / sizeof *ARTIFACTS; i++) {
         const struct artifact *a = &ARTIFACTS[i];
         lh_buf key = LH_BUF_INIT;
@@ -87,7 +85,7 @@ static lh_status resources(lh_storage *st, const char *dataset, const char *pref
             const char *slash = strrchr(a->key, '/');
             json_t *res = json_object();
             json_object_set_new(res, "name", json_string(slash ? slash + 1 : a->key));
-            json_object_set_new(res, "url", json_sprintf("%.*s/%s", (int)plen, prefix, a->key));
+            json_object_set_new(res, "url", json_sprintf("%s/%s", prefix, a->key));
             json_object_set_new(res, "checksum", json_string(sha));
             json_object_set_new(res, "timestamp", json_string(when));
             json_object_set_new(res, "mime_type", json_string(a->mime));
@@ -131,52 +129,45 @@ static lh_status apply_stats(lh_storage *st, const char *dataset, json_t *model,
     return rc;
 }
 
-static char *prefix_of(json_t *model, const char *dataset, const char *setting)
+char *lh_index_prefix(json_t *model, const char *dataset, const char *setting)
 {
     const char *own = json_string_value(json_object_get(model, "public_url_prefix"));
-    if (own && *own) return lh_strdup(own);
-    return setting && *setting ? fill_prefix(setting, dataset) : NULL;
+    char *prefix = own && *own             ? lh_strdup(own)
+                   : setting && *setting ? fill_prefix(setting, dataset)
+                                         : NULL;
+    size_t n = prefix ? strlen(prefix) : 0;
+    while (n && prefix[n - 1] == '/') prefix[--n] = 0;
+    return prefix;
 }
 
-lh_status lh_index_public_prefix(lh_storage *st, const char *dataset, const char *setting,
-                                 char **out, lh_error *err)
+lh_status lh_index_build(lh_storage *st, const char *dataset, const json_t *model,
+                         const char *setting, lh_buf *out, lh_error *err)
 {
-    *out = NULL;
-    json_t *model = NULL;
-    LH_TRY(lh_dataset_model_load(st, dataset, &model, err));
-    *out = prefix_of(model, dataset, setting);
-    json_decref(model);
-    return LH_OK;
-}
-
-lh_status lh_index_build(lh_storage *st, const char *dataset, const char *public_prefix,
-                         lh_buf *out, lh_error *err)
-{
-    json_t *model = NULL;
-    LH_TRY(lh_dataset_model_load(st, dataset, &model, err));
-    char *prefix = prefix_of(model, dataset, public_prefix);
+    json_t *index = json_deep_copy(model);
+    if (!index) lh_out_of_memory_for("the dataset index");
+    char *prefix = lh_index_prefix(index, dataset, setting);
     json_t *res = json_array();
     lh_status rc = prefix ? resources(st, dataset, prefix, res, err) : LH_OK;
-    json_object_set_new(model, "resources", res);
-    if (rc == LH_OK) rc = apply_stats(st, dataset, model, err);
+    json_object_set_new(index, "resources", res);
+    if (rc == LH_OK) rc = apply_stats(st, dataset, index, err);
     if (rc == LH_OK) {
-        lh_dataset_model_clean(model);
-        char *text = json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        lh_dataset_model_clean(index);
+        char *text = json_dumps(index, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!text) lh_out_of_memory_for("the dataset index");
         lh_buf_append_str(out, text);
         lh_buf_append_byte(out, '\n');
         free(text);
     }
     free(prefix);
-    json_decref(model);
+    json_decref(index);
     return rc;
 }
 
-lh_status lh_index_write(lh_storage *st, const char *dataset, const char *public_prefix,
-                         int64_t now_us, bool *written, lh_error *err)
+lh_status lh_index_write(lh_storage *st, const char *dataset, const json_t *model,
+                         const char *setting, int64_t now_us, bool *written, lh_error *err)
 {
     lh_buf text = LH_BUF_INIT;
-    lh_status rc = lh_index_build(st, dataset, public_prefix, &text, err);
+    lh_status rc = lh_index_build(st, dataset, model, setting, &text, err);
     if (rc == LH_OK)
         rc = lh_versions_put(st, dataset, "index.json", text.data, text.len, now_us, written, err);
     lh_buf_free(&text);

@@ -193,51 +193,36 @@ lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
     return each_pair(ps, q, statement_handler_fn, fn, ctx, err);
 }
 
-/* Entity ids whose raw rows (tombstones included) pass pred, sorted. An
- * entity's rows in every bucket of its shard come together (a schema
- * change can leave an entity in two buckets): each id once. */
-typedef bool (*raw_entity_pred)(const lh_statement *rows, size_t n, int64_t since);
-
-typedef struct ids_ctx {
-    raw_entity_pred pred;
+typedef struct changed_ctx {
     int64_t since;
     lh_strlist *out;
-} ids_ctx;
+} changed_ctx;
 
-static lh_status collect_ids(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
+static lh_status collect_changed(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
-    (void)err;
-    ids_ctx *c = ctx;
-    if (c->pred(rows, n, c->since)) lh_strlist_push(c->out, rows[0].entity_id);
-    return LH_OK;
-}
-
-static lh_status raw_entity_ids(lh_pstore *ps, raw_entity_pred pred, int64_t since,
-                                lh_strlist *out, lh_error *err)
-{
-    lh_pstore_filter q;
-    lh_pstore_filter_init(&q);
-    q.include_tombstones = true;
-    q.whole_entities = true;
-    ids_ctx c = {pred, since, out};
-    LH_TRY(each_pair(ps, &q, entity_handler_fn, collect_ids, &c, err));
-    lh_strlist_sort(out);
-    return LH_OK;
-}
-
-static bool changed_since(const lh_statement *rows, size_t n, int64_t since)
-{
+    changed_ctx *c = ctx;
     for (size_t i = 0; i < n; i++)
-        if (rows[i].first_seen >= since ||
-            (rows[i].deleted_at != LH_TS_NULL && rows[i].deleted_at >= since))
-            return true;
-    return false;
+        if (rows[i].first_seen >= c->since ||
+            (rows[i].deleted_at != LH_TS_NULL && rows[i].deleted_at >= c->since)) {
+            lh_strlist_push(c->out, rows[i].entity_id);
+            break;
+        }
+    return LH_OK;
 }
 
 lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist *out,
                                        lh_error *err)
 {
-    return raw_entity_ids(ps, changed_since, since, out, err);
+    lh_pstore_filter q;
+    lh_pstore_filter_init(&q);
+    q.include_tombstones = true;
+    /* an entity's rows in every bucket of its shard together (a schema
+     * change can leave an entity in two buckets): each id once */
+    q.whole_entities = true;
+    changed_ctx c = {since, out};
+    LH_TRY(each_pair(ps, &q, entity_handler_fn, collect_changed, &c, err));
+    lh_strlist_sort(out);
+    return LH_OK;
 }
 
 /* one tombstone, as the scan found it */

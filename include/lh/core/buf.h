@@ -28,6 +28,8 @@ void lh_buf_append_u64le(lh_buf *b, uint64_t v);
 /* Append s as a JSON string literal (quotes included), escaping per RFC 8259;
  * invalid UTF-8 bytes are replaced with U+FFFD. */
 void lh_buf_append_json_str(lh_buf *b, const char *s, size_t n);
+/* Append s as a CSV field in double quotes, inner quotes doubled. */
+void lh_buf_append_csv_quoted(lh_buf *b, const char *s);
 /* Hand the data to the caller (who frees it with free()) and reset b. */
 char *lh_buf_detach(lh_buf *b, size_t *len_out);
 

@@ -35,7 +35,8 @@ typedef struct lh_docs_counts {
     uint64_t diff_rows; /* DEL rows of the diffs */
 } lh_docs_counts;
 
-/* public_prefix: where the dataset's files are published (NULL: none);
+/* public_prefix: where the dataset's files are published (lh_index_prefix;
+ * NULL: none);
  * version and now_us: the run's, for each scope's diff series
  * (`diffs/exports/documents.csv/{ts}.diff.csv`, and `documents.crawl.csv`;
  * see diff.h) whose rows are those of the scope's file with an op column

@@ -12,23 +12,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "lh/core/buf.h"
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
 
-/* Where the dataset's files are published: config.yml's public_url_prefix,
- * else setting (LAKEHOUSE_PUBLIC_URL_PREFIX) with `${dataset}` filled in;
- * *out NULL when neither (caller frees). */
-lh_status lh_index_public_prefix(lh_storage *st, const char *dataset, const char *setting,
-                                 char **out, lh_error *err);
+/* Where the dataset's files are published, by its model (dataset_model.h):
+ * its public_url_prefix, else setting (LAKEHOUSE_PUBLIC_URL_PREFIX) with
+ * `${dataset}` filled in; trailing slashes dropped. NULL when neither
+ * (caller frees). */
+char *lh_index_prefix(json_t *model, const char *dataset, const char *setting);
 
-/* The index's bytes into out (appended). public_prefix: the setting
- * (may be NULL). */
-lh_status lh_index_build(lh_storage *st, const char *dataset, const char *public_prefix,
-                         lh_buf *out, lh_error *err);
+/* The index's bytes from the dataset's model (not changed) into out
+ * (appended). setting: LAKEHOUSE_PUBLIC_URL_PREFIX (may be NULL). */
+lh_status lh_index_build(lh_storage *st, const char *dataset, const json_t *model,
+                         const char *setting, lh_buf *out, lh_error *err);
 /* Build and write it at now_us; *written (may be NULL): false when the
  * content is unchanged since the last write. */
-lh_status lh_index_write(lh_storage *st, const char *dataset, const char *public_prefix,
-                         int64_t now_us, bool *written, lh_error *err);
+lh_status lh_index_write(lh_storage *st, const char *dataset, const json_t *model,
+                         const char *setting, int64_t now_us, bool *written, lh_error *err);
 
 #endif
