@@ -56,6 +56,17 @@ lh_status lh_error_prefix(lh_error *err, const char *fmt, ...)
     return err->code;
 }
 
+lh_status lh_error_suffix(lh_error *err, const char *fmt, ...)
+{
+    if (!err) return LH_ERR_INTERNAL;
+    size_t used = strnlen(err->msg, sizeof err->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + used, sizeof err->msg - used, fmt, ap);
+    va_end(ap);
+    return err->code;
+}
+
 const char *lh_status_name(lh_status code)
 {
     switch (code) {

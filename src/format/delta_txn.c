@@ -33,6 +33,8 @@ struct lh_delta_txn {
     char *operation;
     lh_delta_map params;
     lh_delta_map info; /* extra commitInfo keys -> raw JSON */
+    lh_delta_outcome outcome;
+    int64_t landed; /* the version of a COMMITTED outcome */
 };
 
 lh_status lh_delta_check_writable(const lh_delta_snapshot *read, const char *prefix, lh_error *err)
@@ -561,6 +563,34 @@ static void maybe_checkpoint(lh_delta_txn *t, int64_t v)
     lh_delta_snapshot_free(s);
 }
 
+/* After a put that failed other than by losing the race: is our commit in
+ * the log all the same? Only our own bytes count as ours. The error stays
+ * the put's, with what was found added. */
+static void read_back(lh_delta_txn *t, const char *key, const lh_buf *body, int64_t next,
+                      lh_error *err)
+{
+    lh_buf found = LH_BUF_INIT;
+    lh_error rerr;
+    lh_status rc = lh_storage_read(t->st, key, &found, &rerr);
+    if (rc == LH_OK && found.len == body->len && memcmp(found.data, body->data, body->len) == 0) {
+        t->outcome = LH_DELTA_COMMITTED;
+        t->landed = next;
+        lh_error_suffix(err, " (commit %" PRId64 " of \"%s\" is in the log all the same)", next,
+                        t->prefix);
+    } else if (rc != LH_OK && rc != LH_ERR_NOT_FOUND) {
+        t->outcome = LH_DELTA_OUTCOME_UNKNOWN;
+        lh_error_suffix(err, " (whether commit %" PRId64 " of \"%s\" landed is unknown: %s)",
+                        next, t->prefix, rerr.msg);
+    }
+    lh_buf_free(&found);
+}
+
+lh_delta_outcome lh_delta_txn_outcome(const lh_delta_txn *t, int64_t *version)
+{
+    if (version) *version = t->outcome == LH_DELTA_COMMITTED ? t->landed : -1;
+    return t->outcome;
+}
+
 lh_status lh_delta_txn_commit(lh_delta_txn *t, int64_t *version, lh_error *err)
 {
     int64_t read_version;
@@ -581,12 +611,19 @@ lh_status lh_delta_txn_commit(lh_delta_txn *t, int64_t *version, lh_error *err)
         build_commit(t, read_version, &body);
         char *key = lh_delta_commit_key(t->prefix, next);
         rc = lh_storage_put_if_absent(t->st, key, body.data, body.len, err);
-        free(key);
         if (rc == LH_OK) {
+            free(key);
             *version = next;
+            t->outcome = LH_DELTA_COMMITTED;
+            t->landed = next;
             break;
         }
-        if (rc != LH_ERR_EXISTS) break;
+        if (rc != LH_ERR_EXISTS) {
+            read_back(t, key, &body, next, err);
+            free(key);
+            break;
+        }
+        free(key);
         if (t->creating) {
             rc = lh_error_set(err, LH_ERR_EXISTS, "Delta table \"%s\" already exists", t->prefix);
             break;

@@ -632,6 +632,12 @@ lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err)
             lh_delta_txn_set_operation(txn, "WRITE", params, 2);
             int64_t v;
             rc = lh_delta_txn_commit(txn, &v, err);
+            /* a commit in the log despite the error (or maybe in it)
+             * references the staged files: they stay, for vacuum to judge */
+            if (rc != LH_OK && lh_delta_txn_outcome(txn, NULL) != LH_DELTA_NOT_COMMITTED) {
+                lh_error_suffix(err, "; its %zu new file(s) are kept", t->len);
+                t->len = 0;
+            }
         }
         lh_delta_txn_free(txn);
     }

@@ -115,7 +115,8 @@ static group *group_parts(const lh_parts *parts, size_t *ngroups)
  * see the old layout or the new one, never a mix. */
 static lh_status commit(lh_pstore *ps, int shards, const lh_delta_snapshot *snap,
                         const lh_parts *parts, const group *gs, size_t ngroups,
-                        lh_pstore_report *rep, int64_t *version, lh_error *err)
+                        lh_pstore_report *rep, int64_t *version, bool *maybe_committed,
+                        lh_error *err)
 {
     lh_delta_txn *txn = NULL;
     LH_TRY(lh_delta_txn_new(ps->st, ps->table, snap, &txn, err));
@@ -140,6 +141,10 @@ static lh_status commit(lh_pstore *ps, int shards, const lh_delta_snapshot *snap
         lh_delta_kv param = {LH_PSTORE_SHARDS_PARAM, count};
         lh_delta_txn_set_operation(txn, "OPTIMIZE", &param, 1);
         rc = lh_delta_txn_commit(txn, version, err);
+        /* in the log despite the error, or maybe: the caller treats the
+         * table as re-sharded (the fence stays until `unlock` checks) */
+        if (rc != LH_OK && lh_delta_txn_outcome(txn, NULL) != LH_DELTA_NOT_COMMITTED)
+            *maybe_committed = true;
     }
     lh_delta_txn_free(txn);
     return rc;
@@ -188,9 +193,10 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, bool 
     rep->rows_out = rep->rows_in;
     /* a failed group leaves the table as it was: nothing is committed */
     int64_t version = -1;
+    bool maybe = false;
     if (rc == LH_OK && parts.len)
-        rc = commit(ps, shards, snap, &parts, gs, ngroups, rep, &version, err);
-    *committed = rc == LH_OK && version >= 0;
+        rc = commit(ps, shards, snap, &parts, gs, ngroups, rep, &version, &maybe, err);
+    *committed = (rc == LH_OK && version >= 0) || maybe;
     /* recorded at once, before the checkpoint: the window in which a kill
      * leaves the table and the recorded count apart stays short */
     if (rc == LH_OK) rc = record_shards(ps, shards, err);
@@ -221,12 +227,13 @@ lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh
     bool committed = false;
     lh_status rc = reshard(ps, shards, rep, &committed, err);
     if (rc != LH_OK && committed) {
-        /* The table is in the new layout, its count not recorded: writers
-         * let on now would write the old one. The fence stays, as after a
-         * kill here, for `unlock` to record the committed count. */
-        lh_error_prefix(err, "re-shard: the table is committed in %d shard(s) but recording the "
-                             "count failed (the write fence stays held: `maintenance unlock` "
-                             "records it)",
+        /* The table is (or may be) in the new layout, its count not
+         * recorded: writers let on now would write the old one. The fence
+         * stays, as after a kill here, for `unlock` to read the log and
+         * record the count it finds committed. */
+        lh_error_prefix(err, "re-shard: the table is or may be committed in %d shard(s) and the "
+                             "count is not recorded (the write fence stays held: `maintenance "
+                             "unlock` records the committed count)",
                         shards);
         lh_fence_keep(merge);
         lh_fence_keep(lock);

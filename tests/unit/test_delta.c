@@ -1,6 +1,7 @@
 /* Delta transaction log: create, append, snapshot/time travel, overwrite and
  * compaction commits, conflicts and retries, path escaping, stats, crafted
  * logs, vacuum, concurrent writers. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -900,6 +901,57 @@ static void test_commit_param(void)
     close_tmp(st, dir);
 }
 
+/* The outcome of a commit whose storage failed: before the commit file is
+ * in place (its own fsync) nothing landed; after (the log directory's
+ * fsync) the version is in the log although the commit reported an error. */
+static void test_commit_outcome(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    create_table(st, "t");
+    const char *names[] = {"before.parquet", "after.parquet", "ok.parquet"};
+    for (int nth = 1; nth <= 3; nth++) {
+        lh_delta_txn *t;
+        CHECK_OK(lh_delta_txn_new(st, "t", NULL, &t, &err), &err);
+        CHECK_INT(lh_delta_txn_outcome(t, NULL), LH_DELTA_NOT_COMMITTED);
+        lh_delta_kv pv[] = {{"origin", "a"}};
+        lh_buf path = LH_BUF_INIT;
+        lh_buf_printf(&path, "origin=a/%s", names[nth - 1]);
+        lh_delta_add a = {path.data, pv, 1, 100, 1700000000000, true, NULL};
+        CHECK_OK(lh_delta_txn_add(t, &a, &err), &err);
+        int64_t before = -1, v = -1, landed = -2;
+        CHECK_OK(lh_delta_latest_version(st, "t", &before, &err), &err);
+        lh_storage_fault_fsync(nth, EIO);
+        lh_status rc = lh_delta_txn_commit(t, &v, &err);
+        lh_storage_fault_fsync(0, 0);
+        lh_delta_outcome o = lh_delta_txn_outcome(t, &landed);
+        if (nth == 1) {
+            CHECK_RC(rc, LH_ERR_IO);
+            CHECK_INT(o, LH_DELTA_NOT_COMMITTED);
+            CHECK_INT(landed, -1);
+        } else if (nth == 2) {
+            CHECK_RC(rc, LH_ERR_IO);
+            CHECK_INT(o, LH_DELTA_COMMITTED);
+            CHECK_INT(landed, before + 1);
+            CHECK(strstr(err.msg, "is in the log all the same") != NULL);
+        } else {
+            CHECK_OK(rc, &err);
+            CHECK_INT(o, LH_DELTA_COMMITTED);
+            CHECK_INT(landed, v);
+        }
+        lh_delta_txn_free(t);
+        lh_buf_free(&path);
+    }
+    lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+    CHECK_INT(lh_delta_snapshot_version(s), 2);
+    CHECK(lh_delta_snapshot_find(s, "origin=a/before.parquet") == NULL);
+    CHECK(lh_delta_snapshot_find(s, "origin=a/after.parquet") != NULL);
+    CHECK(lh_delta_snapshot_find(s, "origin=a/ok.parquet") != NULL);
+    lh_delta_snapshot_free(s);
+    close_tmp(st, dir);
+}
+
 int main(void)
 {
     RUN(test_create_append_snapshot);
@@ -914,5 +966,6 @@ int main(void)
     RUN(test_metadata_update);
     RUN(test_auto_cleanup_flag);
     RUN(test_commit_param);
+    RUN(test_commit_outcome);
     return lh_test_report();
 }

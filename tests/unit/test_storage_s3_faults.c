@@ -2,6 +2,7 @@
  * retries on injected 5xx/429/409 answers and dropped connections, ambiguous
  * conditional writes, non-retryable errors, signatures the server refuses,
  * credentials from the shared AWS files, an endpoint nobody listens on. */
+#include "lh/format/delta.h"
 #include "s3_server.h"
 
 static void test_retries(void)
@@ -371,6 +372,54 @@ static void test_clock_skew(void)
     lh_storage_free(s);
 }
 
+/* A Delta commit whose PUT the store applied but whose every answer was
+ * lost is found in the log; one the store never applied is not; when the
+ * log cannot be read back either, the outcome is unknown. */
+static void test_commit_outcome(void)
+{
+    lh_storage *s = open_s3("outcome");
+    if (!s) return;
+    lh_error err;
+    lh_delta_field fields[] = {{"id", "string", true}};
+    lh_delta_table_spec spec = {fields, 1, NULL, 0, NULL, 0, NULL, NULL};
+    CHECK_OK(lh_delta_create(s, "t", &spec, NULL, &err), &err);
+    const char *faults[] = {
+        /* applied, then no answer the client accepts (4 attempts) */
+        "count=1&mode=drop_after&method=PUT|count=3&status=503&code=SlowDown&method=PUT",
+        /* never applied */
+        "count=4&mode=drop&method=PUT",
+        /* never applied, and the read-back fails too */
+        "count=4&mode=drop&method=PUT|count=4&status=503&code=SlowDown&method=GET",
+    };
+    const lh_delta_outcome want[] = {LH_DELTA_COMMITTED, LH_DELTA_NOT_COMMITTED,
+                                     LH_DELTA_OUTCOME_UNKNOWN};
+    for (int i = 0; i < 3; i++) {
+        /* read first: the commit then lists nothing before its PUT */
+        lh_delta_snapshot *snap = NULL;
+        CHECK_OK(lh_delta_snapshot_load(s, "t", LH_DELTA_LATEST, &snap, &err), &err);
+        lh_delta_txn *t = NULL;
+        CHECK_OK(lh_delta_txn_new(s, "t", snap, &t, &err), &err);
+        char path[32];
+        snprintf(path, sizeof path, "f%d.parquet", i);
+        lh_delta_add a = {path, NULL, 0, 10, 1700000000000, true, NULL};
+        CHECK_OK(lh_delta_txn_add(t, &a, &err), &err);
+        char spec_buf[256];
+        snprintf(spec_buf, sizeof spec_buf, "%s", faults[i]);
+        for (char *f = strtok(spec_buf, "|"); f; f = strtok(NULL, "|")) fault(f);
+        int64_t v = -1, landed = -2;
+        CHECK_RC(lh_delta_txn_commit(t, &v, &err), LH_ERR_IO);
+        CHECK_INT(lh_delta_txn_outcome(t, &landed), want[i]);
+        CHECK_INT(landed, want[i] == LH_DELTA_COMMITTED ? 1 : -1);
+        if (want[i] == LH_DELTA_OUTCOME_UNKNOWN) CHECK(strstr(err.msg, "is unknown") != NULL);
+        lh_delta_txn_free(t);
+        lh_delta_snapshot_free(snap);
+    }
+    int64_t latest = -1;
+    CHECK_OK(lh_delta_latest_version(s, "t", &latest, &err), &err);
+    CHECK_INT(latest, 1);
+    lh_storage_free(s);
+}
+
 int main(void)
 {
     RUN(test_creds_parse);
@@ -381,6 +430,7 @@ int main(void)
     RUN(test_machine_credentials);
     RUN(test_region_redirect);
     RUN(test_clock_skew);
+    RUN(test_commit_outcome);
     RUN(test_connection_refused);
     stop_server();
     return lh_test_report();

@@ -44,6 +44,10 @@ lh_status lh_error_errno(lh_error *err, lh_status code, int errnum, const char *
 lh_status lh_error_prefix(lh_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Append context (old message + " (more)"); returns err->code. */
+lh_status lh_error_suffix(lh_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Short stable name of a status ("io", "not-found", ...). */
 const char *lh_status_name(lh_status code);
 

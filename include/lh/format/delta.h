@@ -261,6 +261,18 @@ void lh_delta_txn_set_info_json(lh_delta_txn *t, const char *key, const char *js
  * snapshot or the new table's configuration, else the default 100. */
 lh_status lh_delta_txn_commit(lh_delta_txn *t, int64_t *version, lh_error *err);
 
+/* What a commit attempt left in the log. A failed commit is not always an
+ * absent one: the commit file can be in place when the storage reports an
+ * error after it (a failing fsync of the log directory, a lost reply), and
+ * then every file it adds is referenced. A caller deletes the files it
+ * staged only when the outcome is LH_DELTA_NOT_COMMITTED. */
+typedef enum lh_delta_outcome {
+    LH_DELTA_NOT_COMMITTED = 0, /* no attempt yet, or none landed */
+    LH_DELTA_COMMITTED,         /* in the log at *version (the commit may still have failed) */
+    LH_DELTA_OUTCOME_UNKNOWN    /* the log could not be read back after a failure */
+} lh_delta_outcome;
+lh_delta_outcome lh_delta_txn_outcome(const lh_delta_txn *t, int64_t *version);
+
 /* Convenience: create an empty table (operation "CREATE TABLE"). */
 lh_status lh_delta_create(lh_storage *st, const char *prefix, const lh_delta_table_spec *spec,
                           int64_t *version, lh_error *err);
