@@ -9,6 +9,7 @@
 #include "lh/core/error.h"
 #include "lh/core/settings.h"
 #include "lh/core/storage.h"
+#include "lh/core/stream_codec.h"
 
 /* Exit codes (documented in `ftm-lakehouse --help` and the README). */
 enum {
@@ -26,6 +27,9 @@ typedef struct lh_cli {
     const char *dataset; /* -d */
     lh_storage *st;      /* opened on first use */
     const char *prog;    /* "ftm-lakehouse entities import" */
+    /* the dataset's export codec (config.yml's `compression`), once read */
+    bool codec_known;
+    lh_stream_codec codec;
 } lh_cli;
 
 typedef int (*lh_cmd_fn)(lh_cli *cli, int argc, char **argv);

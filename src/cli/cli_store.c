@@ -7,6 +7,7 @@
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
+#include "lh/repository/dataset_model.h"
 #include "lh/repository/export.h"
 #include "lh/storage/journal.h"
 #include "lh/storage/tags.h"
@@ -151,14 +152,39 @@ lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err)
     return rc;
 }
 
-/* Write `{dataset}/{name}` with write, then stamp the freshness tag of the
- * same name (the reference keys export tags by their path). */
+void lh_cli_set_export_codec(lh_cli *cli, const json_t *model)
+{
+    cli->codec = lh_dataset_model_codec(model);
+    cli->codec_known = true;
+}
+
+lh_status lh_cli_export_codec(lh_cli *cli, lh_stream_codec *codec, lh_error *err)
+{
+    if (!cli->codec_known) {
+        const char *ds;
+        lh_storage *st;
+        LH_TRY(lh_cli_dataset(cli, &ds, err));
+        LH_TRY(lh_cli_storage(cli, &st, err));
+        json_t *model = NULL;
+        LH_TRY(lh_dataset_model_load(st, ds, &model, err));
+        lh_cli_set_export_codec(cli, model);
+        json_decref(model);
+    }
+    *codec = cli->codec;
+    return LH_OK;
+}
+
+/* Write `{dataset}/{name}` (plus the codec's suffix), then stamp the
+ * freshness tag of the name (the reference keys export tags by their path,
+ * without the codec). */
 lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, lh_error *err)
 {
     static const char name[] = "exports/statements.csv";
+    lh_stream_codec codec;
+    LH_TRY(lh_cli_export_codec(cli, &codec, err));
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", cli->dataset, name);
-    lh_status rc = lh_export_statements(ps, cli->st, key.data, rows, err);
+    lh_status rc = lh_export_statements(ps, cli->st, key.data, codec, rows, err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, name, err);
     lh_buf_free(&key);
     return rc;
@@ -178,10 +204,13 @@ lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model
                                       uint64_t *entities, lh_error *err)
 {
     static const char name[] = "entities.ftm.json";
+    lh_stream_codec codec;
+    LH_TRY(lh_cli_export_codec(cli, &codec, err));
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", cli->dataset, name);
     lh_export_entities_opts o = {.st = cli->st,
                                  .key = key.data,
+                                 .codec = codec,
                                  .progress = prog ? lh_progress_cb : NULL,
                                  .progress_ctx = prog,
                                  .also = also,

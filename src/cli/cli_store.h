@@ -2,6 +2,8 @@
 #ifndef LH_CLI_STORE_H
 #define LH_CLI_STORE_H
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "lh/model/model.h"
 #include "lh/repository/diff.h"
@@ -43,8 +45,15 @@ lh_status lh_cli_each_dataset(lh_cli *cli, lh_status (*fn)(lh_cli *cli, void *ct
 lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err);
 lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err);
 
+/* The codec the dataset's config.yml asks exports to be compressed with
+ * (read once per process; lh_cli_set_export_codec sets it from a model
+ * already read). */
+lh_status lh_cli_export_codec(lh_cli *cli, lh_stream_codec *codec, lh_error *err);
+void lh_cli_set_export_codec(lh_cli *cli, const json_t *model);
+
 /* The dataset's exports/statements.csv and entities.ftm.json, written into
- * the lake with their freshness tags stamped. prog may be NULL. */
+ * the lake (compressed as the dataset asks) with their freshness tags
+ * stamped. prog may be NULL. */
 lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, lh_error *err);
 lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                  lh_progress *prog, uint64_t *entities, lh_error *err);

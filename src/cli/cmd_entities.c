@@ -391,20 +391,33 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
 }
 
 /* Copy a stored export to the output byte for byte. */
+static lh_status write_out(void *ctx, const void *data, size_t n, lh_error *err)
+{
+    if (fwrite(data, 1, n, ctx) != n) return lh_error_set(err, LH_ERR_IO, "writing output failed");
+    return LH_OK;
+}
+
+/* The export's bytes, decompressed as the dataset's codec says (the file
+ * of that codec: the one the reference reads too). */
 int lh_cli_stream_key(lh_cli *cli, const char *suffix, const char *output)
 {
     lh_error err;
     const char *ds;
     lh_storage *st;
-    if (lh_cli_dataset(cli, &ds, &err) != LH_OK || lh_cli_storage(cli, &st, &err) != LH_OK)
+    lh_stream_codec codec;
+    if (lh_cli_dataset(cli, &ds, &err) != LH_OK || lh_cli_storage(cli, &st, &err) != LH_OK ||
+        lh_cli_export_codec(cli, &codec, &err) != LH_OK)
         return lh_cli_fail(cli, &err);
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", ds, suffix);
+    lh_stream_codec_key(&key, codec);
     lh_storage_reader *r = NULL;
+    lh_stream_decoder *dec = NULL;
     lh_status rc = lh_storage_reader_open(st, key.data, &r, &err);
     if (rc == LH_ERR_NOT_FOUND)
         lh_error_set(&err, LH_ERR_NOT_FOUND, "`%s` has not been exported yet: run "
                      "`ftm-lakehouse -d %s make` first", key.data, ds);
+    if (rc == LH_OK) rc = lh_stream_decoder_new(codec, key.data, &dec, &err);
     FILE *out = rc == LH_OK ? lh_cli_open_out(output, &err) : NULL;
     if (rc == LH_OK && !out) rc = LH_ERR_IO;
     char *chunk = lh_malloc(1 << 20);
@@ -412,12 +425,13 @@ int lh_cli_stream_key(lh_cli *cli, const char *suffix, const char *output)
     for (uint64_t off = 0; rc == LH_OK && off < size;) {
         size_t n = size - off > (1 << 20) ? (1 << 20) : (size_t)(size - off);
         rc = lh_storage_reader_pread(r, off, chunk, n, &err);
-        if (rc == LH_OK && fwrite(chunk, 1, n, out) != n)
-            rc = lh_error_set(&err, LH_ERR_IO, "writing output failed");
+        if (rc == LH_OK) rc = lh_stream_decoder_feed(dec, chunk, n, write_out, out, &err);
         off += n;
     }
+    if (rc == LH_OK) rc = lh_stream_decoder_finish(dec, &err);
     free(chunk);
     rc = lh_cli_close_out(out, output, rc, &err);
+    lh_stream_decoder_free(dec);
     lh_storage_reader_free(r);
     lh_buf_free(&key);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

@@ -145,18 +145,6 @@ static lh_status index_missing(lh_cli *cli, bool *missing, lh_error *err)
     return rc;
 }
 
-/* The reference compresses its exports when config.yml says so
- * (statements.csv.gz, ...); we write them uncompressed: say so. */
-static void warn_compression(json_t *model, const char *cmd)
-{
-    const char *codec = json_string_value(json_object_get(model, "compression"));
-    if (codec)
-        fprintf(stderr,
-                "%s: warning: config.yml asks for %s-compressed exports; they are written "
-                "uncompressed\n",
-                cmd, codec);
-}
-
 /* The diff windows of an entities export (the entities, the documents
  * scopes) and the documents exports: one table version for all, and one
  * scan for the tombstoned candidates of every open window. */
@@ -165,9 +153,11 @@ static lh_status open_diffs(lh_cli *cli, lh_pstore *ps, const lh_model *m, json_
 {
     int64_t version = -1;
     LH_TRY(lh_pstore_version(ps, &version, err));
-    LH_TRY(lh_diff_open(cli->st, cli->dataset, version, started, diff, err));
+    lh_stream_codec codec = lh_dataset_model_codec(model);
+    LH_TRY(lh_diff_open(cli->st, cli->dataset, version, started, codec, diff, err));
     char *prefix = lh_index_prefix(model, cli->dataset, cli->settings.public_url_prefix);
-    lh_status rc = lh_docs_open(cli->st, cli->dataset, m, prefix, version, started, docs, err);
+    lh_status rc =
+        lh_docs_open(cli->st, cli->dataset, m, prefix, version, started, codec, docs, err);
     free(prefix);
     int64_t since = 0;
     bool entities = rc == LH_OK && lh_diff_window_active(lh_diff_window_of(*diff));
@@ -204,7 +194,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     /* the dataset's model (config.yml): read once for the whole export */
     json_t *model = NULL;
     LH_TRY(lh_dataset_model_load(cli->st, cli->dataset, &model, err));
-    warn_compression(model, cmd);
+    lh_cli_set_export_codec(cli, model); /* before the statements.csv thread reads it */
     /* the diff window ends here: what lands during the export is the next one's */
     int64_t started = lh_now_us();
     csv_job job = {.cli = cli, .ps = ps, .rc = LH_OK};

@@ -10,6 +10,7 @@
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
 #include "lh/core/str.h"
+#include "lh/core/stream_codec.h"
 #include "lh/core/timeutil.h"
 #include "lh/core/yaml.h"
 #include "lh/model/countries.h"
@@ -23,6 +24,7 @@ typedef enum kind {
     COUNTRY,  /* a country code (or English name), lower case */
     COUNTRIES, /* list of COUNTRY */
     CHOICE,   /* text, one of arg's words */
+    CODEC,    /* an export codec, any of its spellings: its own name */
     COUNT,    /* integer ("3" taken) */
     FLAG,     /* boolean (pydantic's lax forms taken) */
     TEXTS,    /* list of text */
@@ -129,7 +131,6 @@ static const field STORE[] = {
 };
 static const model_def STORE_DEF = DEF(STORE, NULL);
 static const char *const CONTENT_TYPES[] = {"documents", "structured", "mixed", NULL};
-static const char *const COMPRESSIONS[] = {"gzip", "bz2", "zstd", "lz4", "xz", NULL};
 /* the dataset: ftmq's Dataset and ftm-lakehouse's DatasetModel, in
  * pydantic's field order; name, title and uri are set by the loader */
 static const field DATASET[] = {
@@ -150,7 +151,7 @@ static const field DATASET[] = {
     {"content_type", CHOICE, CONTENT_TYPES, NULL, false},
     {"uri", TEXT, NULL, NULL, false},          {"storage", MODEL, &STORE_DEF, NULL, false},
     {"public_url_prefix", URL, NULL, NULL, false}, {"shards", COUNT, NULL, "0", false},
-    {"compression", CHOICE, COMPRESSIONS, NULL, false},
+    {"compression", CODEC, NULL, NULL, false},
 };
 static const model_def DATASET_DEF = DEF(DATASET, NULL);
 
@@ -254,6 +255,13 @@ static json_t *value_of(const field *f, json_t *x, const char *path, lh_buf *pro
     }
     const char *want = NULL;
     switch (f->kind) {
+    case CODEC: {
+        lh_stream_codec c;
+        if (json_is_string(x) && lh_stream_codec_parse(json_string_value(x), &c))
+            return json_string(lh_stream_codec_name(c));
+        want = "a compression codec (gz, bz2, xz, zst or lz4)";
+        break;
+    }
     case TEXT:
     case URL:
     case CHOICE:
@@ -531,4 +539,12 @@ lh_status lh_dataset_configure(lh_storage *st, const char *name, const char *tex
     lh_buf_free(&problem);
     lh_buf_free(&yml);
     return rc;
+}
+
+lh_stream_codec lh_dataset_model_codec(const json_t *model)
+{
+    lh_stream_codec c = LH_STREAM_PLAIN;
+    const char *name = json_string_value(json_object_get(model, "compression"));
+    if (!name || !lh_stream_codec_parse(name, &c)) return LH_STREAM_PLAIN;
+    return c;
 }

@@ -193,16 +193,18 @@ void lh_diff_window_free(lh_diff_window *w)
 
 struct lh_diff {
     lh_diff_window *w;
+    lh_stream_codec codec;
     lh_storage_writer *out; /* opened with the first entry */
     lh_buf buf;
     lh_diff_counts counts;
 };
 
 lh_status lh_diff_open(lh_storage *st, const char *dataset, int64_t version, int64_t now_us,
-                       lh_diff **out, lh_error *err)
+                       lh_stream_codec codec, lh_diff **out, lh_error *err)
 {
     *out = NULL;
     lh_diff *d = lh_calloc(1, sizeof *d);
+    d->codec = codec;
     lh_status rc = lh_diff_window_open(st, dataset, LH_DIFF_ENTITIES_SERIES, version, now_us,
                                        &d->w, err);
     if (rc != LH_OK) {
@@ -230,7 +232,7 @@ static lh_status drain(lh_diff *d, bool all, lh_error *err)
     if (!d->buf.len || (!all && d->buf.len < DRAIN_BYTES)) return LH_OK;
     if (!d->out) {
         char *key = lh_diff_window_file(d->w, ".delta.json");
-        lh_status rc = lh_storage_writer_open(d->w->st, key, &d->out, err);
+        lh_status rc = lh_stream_writer_open(d->w->st, key, d->codec, &d->out, err);
         free(key);
         LH_TRY(rc);
     }

@@ -147,6 +147,7 @@ static void tree_free(tree *t)
 
 struct lh_docs {
     lh_storage *st;
+    lh_stream_codec codec;
     char *dataset;
     const lh_model *m;
     char *public_prefix;
@@ -157,8 +158,8 @@ struct lh_docs {
 };
 
 lh_status lh_docs_open(lh_storage *st, const char *dataset, const lh_model *m,
-                       const char *public_prefix, int64_t version, int64_t now_us, lh_docs **out,
-                       lh_error *err)
+                       const char *public_prefix, int64_t version, int64_t now_us,
+                       lh_stream_codec codec, lh_docs **out, lh_error *err)
 {
     *out = NULL;
     FILE *staged = tmpfile();
@@ -175,6 +176,7 @@ lh_status lh_docs_open(lh_storage *st, const char *dataset, const lh_model *m,
         }
     }
     d->st = st;
+    d->codec = codec;
     d->dataset = lh_strdup(dataset);
     d->m = m;
     if (public_prefix) d->public_prefix = lh_strdup(public_prefix);
@@ -405,7 +407,7 @@ static lh_status csv_open(lh_docs *d, const char *name, const char *header, csv_
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/exports/%s", d->dataset, name);
     o->buf = (lh_buf)LH_BUF_INIT;
-    lh_status rc = lh_storage_writer_open(d->st, key.data, &o->w, err);
+    lh_status rc = lh_stream_writer_open(d->st, key.data, d->codec, &o->w, err);
     lh_buf_free(&key);
     if (rc == LH_OK) lh_buf_append_str(&o->buf, header);
     return rc;
@@ -426,7 +428,7 @@ static lh_status diff_drain(lh_docs *d, int k, csv_out *o, bool all, lh_error *e
     if (!o->buf.len || (!all && o->buf.len < (1u << 20))) return LH_OK;
     if (!o->w) {
         char *key = lh_diff_window_file(d->win[k], ".diff.csv");
-        lh_status rc = lh_storage_writer_open(d->st, key, &o->w, err);
+        lh_status rc = lh_stream_writer_open(d->st, key, d->codec, &o->w, err);
         free(key);
         LH_TRY(rc);
     }

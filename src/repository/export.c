@@ -43,11 +43,11 @@ static lh_status run(lh_pstore *ps, sink *s, lh_error *err)
     return rc;
 }
 
-lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key, uint64_t *rows,
-                               lh_error *err)
+lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key,
+                               lh_stream_codec codec, uint64_t *rows, lh_error *err)
 {
     sink s = {.what = "statements"};
-    LH_TRY(lh_storage_writer_open(st, key, &s.w, err));
+    LH_TRY(lh_stream_writer_open(st, key, codec, &s.w, err));
     lh_status rc = run(ps, &s, err);
     if (rc == LH_OK) rc = lh_storage_writer_commit(s.w, err);
     lh_storage_writer_free(s.w);
@@ -112,7 +112,7 @@ lh_status lh_export_entities_with(lh_pstore *ps, const lh_model *m,
     entity_sink e = {.out.what = "entities", .o = o};
     e.out.f = o->f;
     *entities = 0;
-    if (o->key) LH_TRY(lh_storage_writer_open(o->st, o->key, &e.out.w, err));
+    if (o->key) LH_TRY(lh_stream_writer_open(o->st, o->key, o->codec, &e.out.w, err));
     e.agg = lh_aggregator_new(m, o->agg_flags);
     lh_status rc = lh_pstore_query(ps, o->q, on_entity, &e, err);
     if (rc == LH_OK) rc = drain(&e.out, err);

@@ -14,13 +14,14 @@
 static const struct artifact {
     const char *key;
     const char *mime, *label;
+    bool compressed; /* takes the dataset's codec (and its suffix) */
 } ARTIFACTS[] = {
-    {"exports/statements.csv", "text/csv", "Comma-separated table"},
-    {"entities.ftm.json", "application/json+ftm", "FollowTheMoney Entities"},
-    {"exports/parents.csv", "text/csv", "Comma-separated table"},
-    {"exports/documents.csv", "text/csv", "Comma-separated table"},
-    {"exports/documents.crawl.csv", "text/csv", "Comma-separated table"},
-    {"exports/statistics.json", "application/json", "JavaScript Object Notation"},
+    {"exports/statements.csv", "text/csv", "Comma-separated table", true},
+    {"entities.ftm.json", "application/json+ftm", "FollowTheMoney Entities", true},
+    {"exports/parents.csv", "text/csv", "Comma-separated table", true},
+    {"exports/documents.csv", "text/csv", "Comma-separated table", true},
+    {"exports/documents.crawl.csv", "text/csv", "Comma-separated table", true},
+    {"exports/statistics.json", "application/json", "JavaScript Object Notation", false},
 };
 
 /* string.Template.safe_substitute of `$dataset` / `${dataset}` */
@@ -69,12 +70,14 @@ static lh_status file_sha256(lh_storage *st, const char *key, uint64_t size,
 }
 
 static lh_status resources(lh_storage *st, const char *dataset, const char *prefix,
-                           json_t *out, lh_error *err)
+                           lh_stream_codec codec, json_t *out, lh_error *err)
 {
     for (size_t i = 0; i < sizeof ARTIFACTS / sizeof *ARTIFACTS; i++) {
         const struct artifact *a = &ARTIFACTS[i];
-        lh_buf key = LH_BUF_INIT;
-        lh_buf_printf(&key, "%s/%s", dataset, a->key);
+        lh_buf rel = LH_BUF_INIT, key = LH_BUF_INIT;
+        lh_buf_append_str(&rel, a->key);
+        if (a->compressed) lh_stream_codec_key(&rel, codec);
+        lh_buf_printf(&key, "%s/%s", dataset, rel.data);
         lh_stat info;
         lh_status rc = lh_storage_stat(st, key.data, &info, err);
         char sha[LH_SHA256_HEX_LEN + 1];
@@ -82,10 +85,10 @@ static lh_status resources(lh_storage *st, const char *dataset, const char *pref
         if (rc == LH_OK) {
             char when[LH_ISO_MAX];
             lh_time_format_iso_py(info.mtime_ms / 1000 * 1000000, 0, when); /* seconds */
-            const char *slash = strrchr(a->key, '/');
+            const char *slash = strrchr(rel.data, '/');
             json_t *res = json_object();
-            json_object_set_new(res, "name", json_string(slash ? slash + 1 : a->key));
-            json_object_set_new(res, "url", json_sprintf("%s/%s", prefix, a->key));
+            json_object_set_new(res, "name", json_string(slash ? slash + 1 : rel.data));
+            json_object_set_new(res, "url", json_sprintf("%s/%s", prefix, rel.data));
             json_object_set_new(res, "checksum", json_string(sha));
             json_object_set_new(res, "timestamp", json_string(when));
             json_object_set_new(res, "mime_type", json_string(a->mime));
@@ -94,6 +97,7 @@ static lh_status resources(lh_storage *st, const char *dataset, const char *pref
             json_array_append_new(out, res);
         }
         lh_buf_free(&key);
+        lh_buf_free(&rel);
         if (rc == LH_ERR_NOT_FOUND) continue; /* not written: not published */
         LH_TRY(rc);
     }
@@ -147,7 +151,8 @@ lh_status lh_index_build(lh_storage *st, const char *dataset, const json_t *mode
     if (!index) lh_out_of_memory_for("the dataset index");
     char *prefix = lh_index_prefix(index, dataset, setting);
     json_t *res = json_array();
-    lh_status rc = prefix ? resources(st, dataset, prefix, res, err) : LH_OK;
+    lh_status rc =
+        prefix ? resources(st, dataset, prefix, lh_dataset_model_codec(model), res, err) : LH_OK;
     json_object_set_new(index, "resources", res);
     if (rc == LH_OK) rc = apply_stats(st, dataset, index, err);
     if (rc == LH_OK) {

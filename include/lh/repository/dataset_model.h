@@ -10,6 +10,7 @@
 
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
+#include "lh/core/stream_codec.h"
 
 /* Every field in the reference's order: config.yml's values (a missing
  * file or field takes the default: title = name, empty lists, zero
@@ -19,6 +20,10 @@
  * the reference refuses. *out: a new reference. */
 lh_status lh_dataset_model_load(lh_storage *st, const char *name, json_t **out,
                                 lh_error *err);
+
+/* The codec the model's `compression` asks exports to be written with
+ * (LH_STREAM_PLAIN when none); the loader has checked its name. */
+lh_stream_codec lh_dataset_model_codec(const json_t *model);
 
 /* As the reference cleans a model it writes (anystore's clean_dict): nulls
  * and empty strings go, objects cleaned to nothing go, lists stay (their

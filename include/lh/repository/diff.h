@@ -27,6 +27,7 @@
 
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
+#include "lh/core/stream_codec.h"
 #include "lh/model/statement.h"
 #include "lh/storage/parquet_store.h"
 
@@ -64,10 +65,10 @@ typedef struct lh_diff_counts {
 } lh_diff_counts;
 
 /* The entities diff of an export run starting at now_us (UTC µs) on the
- * table at version. LH_ERR_CORRUPT names the tag when the state does not
- * parse. */
+ * table at version, its file compressed with codec (the dataset's).
+ * LH_ERR_CORRUPT names the tag when the state does not parse. */
 lh_status lh_diff_open(lh_storage *st, const char *dataset, int64_t version, int64_t now_us,
-                       lh_diff **out, lh_error *err);
+                       lh_stream_codec codec, lh_diff **out, lh_error *err);
 lh_diff_window *lh_diff_window_of(lh_diff *d);
 /* The candidates tombstoned in the window (lh_pstore_deleted_since). */
 void lh_diff_pend(lh_diff *d, const lh_pstore_deleted_list *cands);

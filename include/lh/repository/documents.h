@@ -22,6 +22,7 @@
 
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
+#include "lh/core/stream_codec.h"
 #include "lh/model/model.h"
 #include "lh/model/statement.h"
 #include "lh/repository/diff.h"
@@ -40,10 +41,11 @@ typedef struct lh_docs_counts {
  * version and now_us: the run's, for each scope's diff series
  * (`diffs/exports/documents.csv/{ts}.diff.csv`, and `documents.crawl.csv`;
  * see diff.h) whose rows are those of the scope's file with an op column
- * first, and a DEL row (the id only) for a tombstoned document. */
+ * first, and a DEL row (the id only) for a tombstoned document;
+ * codec: the dataset's, for every file written (they take its suffix). */
 lh_status lh_docs_open(lh_storage *st, const char *dataset, const lh_model *m,
-                       const char *public_prefix, int64_t version, int64_t now_us, lh_docs **out,
-                       lh_error *err);
+                       const char *public_prefix, int64_t version, int64_t now_us,
+                       lh_stream_codec codec, lh_docs **out, lh_error *err);
 /* Whether a scope's diff window is open; *since: the earliest start. */
 bool lh_docs_since(const lh_docs *d, int64_t *since);
 /* The tombstoned candidates (lh_pstore_deleted_since): each scope takes

@@ -8,6 +8,7 @@
 
 #include "lh/core/buf.h"
 #include "lh/core/error.h"
+#include "lh/core/stream_codec.h"
 #include "lh/model/entity.h"
 #include "lh/model/equery.h"
 #include "lh/model/statement.h"
@@ -15,10 +16,11 @@
 #include "lh/repository/documents.h"
 #include "lh/storage/parquet_store.h"
 
-/* Stream the live statements to key in the lake (atomic: temp + rename);
- * *rows gets the count. */
-lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key, uint64_t *rows,
-                               lh_error *err);
+/* Stream the live statements to key in the lake (atomic: temp + rename),
+ * compressed with codec (the key then takes its suffix); *rows gets the
+ * count. */
+lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key,
+                               lh_stream_codec codec, uint64_t *rows, lh_error *err);
 /* Same, to a stdio stream. */
 lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, uint64_t *rows, lh_error *err);
 
@@ -37,6 +39,7 @@ typedef struct lh_export_entities_opts {
     int agg_flags;             /* LH_AGG_* */
     lh_storage *st;            /* with key: the lake file (atomically) */
     const char *key;
+    lh_stream_codec codec;     /* with key: compressed so (the key takes its suffix) */
     FILE *f;                   /* without key */
     lh_progress_fn progress;   /* may be NULL */
     void *progress_ctx;

@@ -1,0 +1,161 @@
+"""Compressed exports, as a dataset's `compression` asks (config.yml, any of
+the reference's spellings): statements.csv, entities.ftm.json, the
+documents exports and the diff files under the codec's suffix, the same
+content as the reference's, index.json naming them; `entities stream` and
+`statements stream` read them on both sides, whoever wrote them. LZ4,
+which the reference reads only with an extra it lacks here, is checked
+with the lz4 tool."""
+import bz2
+import csv
+import gzip
+import io
+import json
+import lzma
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from backports import zstd
+
+from conftest import ref_cli, run, tool
+from test_documents import build, sha, write
+
+OPEN = {"gz": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress,
+        "zst": zstd.decompress}
+PREFIX = "https://data.example.org/${dataset}/"
+
+
+def ours(lake: Path, *args, env=None, check=True):
+    return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "docs", *args], env=env, check=check)
+
+
+def ref(lake: Path, *args, env=None):
+    return ref_cli(["--uri", lake, "-d", "docs", *args], env=env)
+
+
+def artifacts(lake: Path) -> dict:
+    """The export files (timestamps of diff files blanked) -> their path."""
+    root = lake / "docs"
+    out = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root).as_posix()
+        if not path.is_file() or rel.split("/")[0] in ("statements", "tags", "versions", "jobs"):
+            continue
+        if rel in ("config.yml", "index.json") or rel.endswith("statistics.json"):
+            continue
+        out[re.sub(r"\d{8}T\d{6,}Z?", "TS", rel)] = path
+    return out
+
+
+def content(name: str, data: bytes):
+    """A file's content in a form both sides must agree on."""
+    text = data.decode()
+    if "entities.ftm.json" in name:  # entities, or diff entries: sets of JSON
+        items = [json.loads(line) for line in text.splitlines()]
+        for item in items:
+            (item.get("entity") or item).pop("last_change", None)
+            (item.get("entity") or item).pop("first_seen", None)
+            (item.get("entity") or item).pop("last_seen", None)
+        return sorted(json.dumps(i, sort_keys=True) for i in items)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    # the new document's times are its import's, on each side its own
+    volatile = {"updated_at", "first_seen", "last_seen"}
+    keep = [i for i, col in enumerate(rows[0]) if col not in volatile] if rows else []
+    return sorted(tuple(r[i] for i in keep if i < len(r)) for r in rows)
+
+
+def make_twice(side: str, lake: Path, tmp: Path, codec: str):
+    """The documents dataset with `compression: codec`, made; then a new
+    document (seen now: in the diff window), made again (the diff files)."""
+    (lake / "docs").mkdir(parents=True)
+    (lake / "docs" / "config.yml").write_text(f"name: docs\ncompression: {codec}\n")
+    env = {**os.environ, "LAKEHOUSE_PUBLIC_URL_PREFIX": PREFIX,
+           "LAKEHOUSE_JOURNAL_URI": f"sqlite:///{lake}.db"}
+    build(side, lake, tmp, env=env)
+    new = write(tmp / "new.json", [{"id": "doc-new", "schema": "Pages", "properties": {
+        "fileName": ["new.pdf"], "contentHash": [sha(900)], "parent": ["f-sub"]}}])
+    args = ["entities", "import", "-i", new]
+    if side == "ours":
+        ours(lake, *args, env=env)
+        return ours(lake, "make", env=env)
+    ref(lake, *args, env=env)
+    return ref(lake, "make", env=env)
+
+
+@pytest.mark.parametrize("spelling,codec", [("gzip", "gz"), ("bz2", "bz2"), ("lzma", "xz"),
+                                            ("zstd", "zst")])
+def test_same_compressed_exports(tmp_path, spelling, codec):
+    files, index = {}, {}
+    for side in ("ours", "ref"):
+        lake = tmp_path / side
+        make_twice(side, lake, tmp_path, spelling)
+        found = artifacts(lake)
+        files[side] = {name: content(name, OPEN[codec](path.read_bytes()))
+                       for name, path in found.items()}
+        model = json.loads((lake / "docs" / "index.json").read_text())
+        assert model["compression"] == codec
+        index[side] = sorted((r["name"], r["url"], r["mime_type"]) for r in model["resources"])
+        for res in model["resources"]:
+            key = res["url"].removeprefix("https://data.example.org/docs/")
+            assert res["size"] == (lake / "docs" / key).stat().st_size
+    names = sorted(files["ours"])
+    assert names == sorted(files["ref"])
+    assert f"entities.ftm.json.{codec}" in names and f"exports/statements.csv.{codec}" in names
+    assert f"diffs/entities.ftm.json/TS.delta.json.{codec}" in names
+    assert f"diffs/exports/documents.csv/TS.diff.csv.{codec}" in names
+    assert all(n.endswith("." + codec) for n in names), names
+    for name in names:
+        assert files["ours"][name] == files["ref"][name], name
+    assert index["ours"] == index["ref"]
+    assert ("statistics.json" in [n for n, _, _ in index["ours"]])
+    assert (f"documents.csv.{codec}", f"https://data.example.org/docs/exports/documents.csv.{codec}",
+            "text/csv") in index["ours"]
+
+
+def test_each_streams_the_other(tmp_path):
+    """`entities stream` and `statements stream` decompress the dataset's
+    export on both sides, on lakes either side wrote."""
+    outs = {}
+    for writer in ("ours", "ref"):
+        lake = tmp_path / writer
+        make_twice(writer, lake, tmp_path, "zst")
+        for reader in ("ours", "ref"):
+            for what in ("entities", "statements"):
+                proc = (ours(lake, what, "stream") if reader == "ours"
+                        else ref(lake, what, "stream"))
+                outs[(writer, reader, what)] = proc.stdout
+        assert outs[(writer, "ours", "entities")] == outs[(writer, "ref", "entities")]
+        assert outs[(writer, "ours", "statements")] == outs[(writer, "ref", "statements")]
+        plain = zstd.decompress((lake / "docs" / "entities.ftm.json.zst").read_bytes()).decode()
+        assert outs[(writer, "ours", "entities")] == plain and plain.count("\n") > 20
+
+
+def test_lz4_and_refusals(tmp_path):
+    """LZ4 frames the lz4 tool reads, the same content as a plain export; a
+    codec the reference does not know is named; a truncated export is an
+    error, not a shorter stream."""
+    plain, packed = tmp_path / "plain", tmp_path / "lz4"
+    for lake, codec in ((plain, None), (packed, "lz4frame")):
+        (lake / "docs").mkdir(parents=True)
+        if codec:
+            (lake / "docs" / "config.yml").write_text(f"name: docs\ncompression: {codec}\n")
+        build("ours", lake, tmp_path)
+    for name in ("entities.ftm.json", "exports/statements.csv", "exports/documents.csv",
+                 "exports/parents.csv"):
+        data = subprocess.run(["lz4", "-dc", packed / "docs" / f"{name}.lz4"], check=True,
+                              capture_output=True).stdout
+        assert content(name, data) == content(name, (plain / "docs" / name).read_bytes()), name
+    assert ours(packed, "entities", "stream").stdout == (plain / "docs" / "entities.ftm.json").read_text()
+    # cut short: named, exit non-zero
+    path = packed / "docs" / "entities.ftm.json.lz4"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    proc = ours(packed, "entities", "stream", check=False)
+    assert proc.returncode != 0 and "entities.ftm.json.lz4" in proc.stderr and "truncated" in proc.stderr
+    # a codec nobody knows: the config is named, nothing is exported
+    (packed / "docs" / "config.yml").write_text("name: docs\ncompression: rar\n")
+    before = path.read_bytes()
+    proc = ours(packed, "export", "--force", check=False)
+    assert proc.returncode != 0 and "`compression`" in proc.stderr and "config.yml" in proc.stderr
+    assert path.read_bytes() == before
