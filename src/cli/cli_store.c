@@ -152,6 +152,33 @@ lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err)
     return rc;
 }
 
+lh_status lh_cli_job_start(lh_cli *cli, const char *type, json_t *fields, lh_job **job,
+                           lh_error *err)
+{
+    const char *ds;
+    lh_storage *st;
+    lh_status rc = lh_cli_dataset(cli, &ds, err);
+    if (rc == LH_OK) rc = lh_cli_storage(cli, &st, err);
+    if (rc != LH_OK) {
+        json_decref(fields);
+        return rc;
+    }
+    return lh_job_start(st, ds, type, fields, lh_now_us(), job, err);
+}
+
+lh_status lh_cli_job_stop(lh_job *job, lh_status rc, lh_error *err)
+{
+    if (!job) return rc;
+    lh_error jerr;
+    lh_status jrc = lh_job_stop(job, rc == LH_OK ? NULL : err, lh_now_us(), &jerr);
+    lh_job_free(job);
+    if (rc == LH_OK && jrc != LH_OK) {
+        *err = jerr;
+        return jrc;
+    }
+    return rc;
+}
+
 void lh_cli_set_export_codec(lh_cli *cli, const json_t *model)
 {
     cli->codec = lh_dataset_model_codec(model);
@@ -194,14 +221,14 @@ lh_status lh_cli_export_entities(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                  lh_progress *prog, uint64_t *entities, lh_error *err)
 {
     return lh_cli_export_entities_with(cli, ps, m, prog, NULL, NULL, NULL, NULL, NULL, NULL,
-                                       entities, err);
+                                       entities, NULL, err);
 }
 
 lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model *m,
                                       lh_progress *prog, lh_pstore_entity_fn also,
                                       void *also_ctx, lh_diff *diff, lh_diff_counts *counts,
                                       lh_docs *docs, lh_docs_counts *doc_counts,
-                                      uint64_t *entities, lh_error *err)
+                                      uint64_t *entities, uint64_t *statements, lh_error *err)
 {
     static const char name[] = "entities.ftm.json";
     lh_stream_codec codec;
@@ -211,6 +238,7 @@ lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model
     lh_export_entities_opts o = {.st = cli->st,
                                  .key = key.data,
                                  .codec = codec,
+                                 .statements = statements,
                                  .progress = prog ? lh_progress_cb : NULL,
                                  .progress_ctx = prog,
                                  .also = also,

@@ -8,6 +8,7 @@
 #include "lh/model/model.h"
 #include "lh/repository/diff.h"
 #include "lh/repository/documents.h"
+#include "lh/repository/jobs.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/tags.h"
 
@@ -45,6 +46,14 @@ lh_status lh_cli_each_dataset(lh_cli *cli, lh_status (*fn)(lh_cli *cli, void *ct
 lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err);
 lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err);
 
+/* The reference's record of an operation's run (lh/repository/jobs.h):
+ * started now (fields: the type's own, taken over); stopped with the
+ * operation's outcome rc, which it returns (or the record's own failure
+ * when rc is LH_OK). */
+lh_status lh_cli_job_start(lh_cli *cli, const char *type, json_t *fields, lh_job **job,
+                           lh_error *err);
+lh_status lh_cli_job_stop(lh_job *job, lh_status rc, lh_error *err);
+
 /* The codec the dataset's config.yml asks exports to be compressed with
  * (read once per process; lh_cli_set_export_codec sets it from a model
  * already read). */
@@ -65,7 +74,7 @@ lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model
                                       lh_progress *prog, lh_pstore_entity_fn also,
                                       void *also_ctx, lh_diff *diff, lh_diff_counts *counts,
                                       lh_docs *docs, lh_docs_counts *doc_counts,
-                                      uint64_t *entities, lh_error *err);
+                                      uint64_t *entities, uint64_t *statements, lh_error *err);
 
 /* `configure -c path`: merge the YAML settings at path ("-" = stdin) into
  * the dataset's config.yml (lh_dataset_configure); print: the model on

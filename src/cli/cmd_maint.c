@@ -135,11 +135,25 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
     size_t deleted = 0, debris = 0;
     lh_status rc = merge ? lh_cli_flush_first(cli, &err) : LH_OK;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
+    /* as the reference's OptimizeOperation: a run when a partition is dirty
+     * (or forced) is recorded */
+    bool needs = force;
+    if (rc == LH_OK && merge && !needs) rc = lh_pstore_needs_merge(ps, &needs, &err);
+    lh_job *job = NULL;
+    if (rc == LH_OK && merge && needs)
+        rc = lh_cli_job_start(cli, "OptimizeJob", json_pack("{s:i}", "retention_hours", hours),
+                              &job, &err);
     if (rc == LH_OK && merge) {
         rc = lh_cli_rewrite(ps, true, force, &rep, &err);
         if (rc == LH_OK) print_report("merge", &rep);
+        if (rc == LH_OK && job) {
+            lh_job_add_done(job, 1);
+            rc = lh_job_save(job, lh_now_us(), &err);
+        }
     }
     if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, &deleted, &debris, &err);
+    if (rc == LH_OK && job) lh_job_add_done(job, 1);
+    if (job) rc = lh_cli_job_stop(job, rc, &err);
     if (rc == LH_OK && debris)
         fprintf(stderr, "vacuum: %zu file(s) deleted, %zu left by interrupted writes removed\n",
                 deleted, debris);
@@ -207,6 +221,9 @@ static int cmd_shard(lh_cli *cli, int argc, char **argv)
     lh_pstore *ps = NULL;
     lh_pstore_report rep;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
+    lh_job *job = NULL;
+    if (rc == LH_OK)
+        rc = lh_cli_job_start(cli, "ShardJob", json_pack("{s:i}", "shards", shards), &job, &err);
     if (rc == LH_OK) {
         /* every new shard's file of a group is open at once */
         struct rlimit rl;
@@ -221,7 +238,11 @@ static int cmd_shard(lh_cli *cli, int argc, char **argv)
         lh_pstore_set_progress(ps, NULL, NULL);
         lh_progress_done(&prog);
     }
-    if (rc == LH_OK) print_report("shard", &rep); /* config.yml written under the fence */
+    /* the store rewritten, then config.yml (under the fence): the
+     * reference's two steps */
+    if (rc == LH_OK) lh_job_add_done(job, 2);
+    if (job) rc = lh_cli_job_stop(job, rc, &err);
+    if (rc == LH_OK) print_report("shard", &rep);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/shard/last_run", &err);
     if (rc == LH_OK)
         fprintf(stderr, "shard: `%s` now has %d shards; run `maintenance optimize` to merge\n",

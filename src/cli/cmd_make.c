@@ -180,6 +180,39 @@ static lh_status open_diffs(lh_cli *cli, lh_pstore *ps, const lh_model *m, json_
 /* The stale exports: statements.csv (the longest) on a second thread while
  * this one writes entities.ftm.json and statistics.json; each reads the
  * store on its own. */
+/* What an export wrote, as the reference's ExportJob reports it: the
+ * sweep's statements and entities, each diff's ops, each documents
+ * scope's documents and ops, the folders and the statistics' entities. */
+static json_t *export_result(uint64_t statements, uint64_t entities, const lh_diff_counts *dc,
+                             const lh_docs_counts *doc, int64_t stat_entities)
+{
+    static const char *const OPS[] = {"add", "mod", "del"};
+    char key[64];
+    json_t *r = json_object();
+    json_object_set_new(r, "statements", json_integer((json_int_t)statements));
+    json_object_set_new(r, "entities", json_integer((json_int_t)entities));
+    const uint64_t ent_ops[3] = {dc->add, dc->mod, dc->del};
+    for (int k = 0; k < 3; k++) {
+        snprintf(key, sizeof key, "entities_%s", OPS[k]);
+        if (ent_ops[k]) json_object_set_new(r, key, json_integer((json_int_t)ent_ops[k]));
+    }
+    static const char *const SCOPES[] = {"documents", "crawl_documents"};
+    const uint64_t totals[2] = {doc->documents, doc->crawl_documents};
+    for (int s = 0; s < 2; s++) {
+        if (totals[s]) json_object_set_new(r, SCOPES[s], json_integer((json_int_t)totals[s]));
+        for (int k = 0; k < 3; k++) {
+            snprintf(key, sizeof key, "%s_%s", SCOPES[s], OPS[k]);
+            if (doc->ops[s][k]) json_object_set_new(r, key, json_integer((json_int_t)doc->ops[s][k]));
+        }
+    }
+    json_object_set_new(r, "parents", json_integer((json_int_t)doc->folders));
+    json_object_set_new(r, "statistics", json_integer(stat_entities));
+    return r;
+}
+
+/* The stale exports: statements.csv (the longest) on a second thread while
+ * this one writes entities.ftm.json and statistics.json; each reads the
+ * store on its own. A run is recorded as the reference's ExportJob. */
 static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char *cmd,
                               lh_error *err)
 {
@@ -191,24 +224,34 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
         LH_TRY(fresh(cli, "entities.ftm.json", &ent_fresh, err));
         LH_TRY(fresh(cli, "exports/statistics.json", &stats_fresh, err));
     }
+    bool ran = !(csv_fresh && ent_fresh && stats_fresh);
+    if (!ran) LH_TRY(index_missing(cli, &ran, err));
     /* the dataset's model (config.yml): read once for the whole export */
     json_t *model = NULL;
     LH_TRY(lh_dataset_model_load(cli->st, cli->dataset, &model, err));
     lh_cli_set_export_codec(cli, model); /* before the statements.csv thread reads it */
+    lh_job *job = NULL;
+    lh_status rc = LH_OK;
+    if (ran)
+        rc = lh_cli_job_start(cli, "ExportJob",
+                              json_pack("{s:b,s:n}", "make_diff", 1, "result"), &job, err);
+    if (rc != LH_OK) {
+        json_decref(model);
+        return rc;
+    }
     /* the diff window ends here: what lands during the export is the next one's */
     int64_t started = lh_now_us();
-    csv_job job = {.cli = cli, .ps = ps, .rc = LH_OK};
+    csv_job csv = {.cli = cli, .ps = ps, .rc = LH_OK};
     pthread_t th;
     bool threaded = false;
     if (!csv_fresh && cli->settings.workers != 1)
-        threaded = pthread_create(&th, NULL, csv_export, &job) == 0;
-    if (!csv_fresh && !threaded) csv_export(&job); /* one worker, or no thread to be had */
-    lh_status rc = LH_OK;
-    if (!threaded && job.rc != LH_OK) { /* ran inline: stop at its error */
-        *err = job.err;
-        rc = job.rc;
+        threaded = pthread_create(&th, NULL, csv_export, &csv) == 0;
+    if (!csv_fresh && !threaded) csv_export(&csv); /* one worker, or no thread to be had */
+    if (!threaded && csv.rc != LH_OK) { /* ran inline: stop at its error */
+        *err = csv.err;
+        rc = csv.rc;
     }
-    uint64_t n = 0;
+    uint64_t n = 0, statements = 0;
     /* both stale: the statistics are counted from the entity export's read */
     lh_stats *stats = !ent_fresh && !stats_fresh ? lh_stats_new(m) : NULL;
     lh_diff *diff = NULL;
@@ -218,7 +261,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     if (rc == LH_OK && !ent_fresh) rc = open_diffs(cli, ps, m, model, started, &diff, &docs, err);
     if (rc == LH_OK && !ent_fresh)
         rc = lh_cli_export_entities_with(cli, ps, m, NULL, stats ? lh_stats_add : NULL, stats,
-                                         diff, &dc, docs, &doc, &n, err);
+                                         diff, &dc, docs, &doc, &n, &statements, err);
     lh_diff_free(diff);
     lh_docs_free(docs);
     if (rc == LH_OK && !ent_fresh) fprintf(stderr, "%s: exported %llu entities\n", cmd, (unsigned long long)n);
@@ -235,20 +278,23 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
         fprintf(stderr, "%s: diff: %llu added, %llu modified, %llu deleted entities\n", cmd,
                 (unsigned long long)dc.add, (unsigned long long)dc.mod,
                 (unsigned long long)dc.del);
+    /* the sweep's counts, when this run made the sweep (an empty store:
+     * none, as the reference's) */
+    if (rc == LH_OK && job && stats && n)
+        json_object_set_new(lh_job_fields(job), "result",
+                            export_result(statements, n, &dc, &doc, lh_stats_entities(stats)));
     if (rc == LH_OK && stats) rc = write_statistics(cli, stats, NULL, err);
     else if (rc == LH_OK && !stats_fresh) rc = export_statistics(cli, NULL, err);
     lh_stats_free(stats);
     if (threaded) pthread_join(th, NULL);
-    if (rc == LH_OK && job.rc != LH_OK) {
-        *err = job.err;
-        rc = job.rc;
+    if (rc == LH_OK && csv.rc != LH_OK) {
+        *err = csv.err;
+        rc = csv.rc;
     }
     if (rc == LH_OK && !csv_fresh)
-        fprintf(stderr, "%s: exported %llu statements\n", cmd, (unsigned long long)job.rows);
+        fprintf(stderr, "%s: exported %llu statements\n", cmd, (unsigned long long)csv.rows);
     /* as the reference's ExportOperation: index.json last, from what the
      * exports left, then the stamp */
-    bool ran = !(csv_fresh && ent_fresh && stats_fresh);
-    if (rc == LH_OK && !ran) rc = index_missing(cli, &ran, err);
     bool indexed = false;
     if (rc == LH_OK && ran)
         rc = lh_index_write(cli->st, cli->dataset, model, cli->settings.public_url_prefix,
@@ -256,6 +302,8 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     json_decref(model);
     if (rc == LH_OK && indexed) fprintf(stderr, "%s: wrote index.json\n", cmd);
     if (rc == LH_OK && ran) rc = lh_cli_tag_now(cli, "operations/export/last_run", err);
+    if (rc == LH_OK && job) lh_job_add_done(job, 1);
+    rc = lh_cli_job_stop(job, rc, err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", err);
     return rc;
 }
@@ -263,6 +311,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
 typedef struct make_steps {
     const char *cmd; /* for messages */
     const char *config; /* -c: settings merged into config.yml first */
+    bool is_make;       /* make (a MakeJob), not export */
     bool flush, optimize, exports, force_opt, force_exp;
 } make_steps;
 
@@ -276,8 +325,17 @@ static lh_status optimize_step(lh_cli *cli, lh_pstore *ps, bool force, lh_error 
     }
     lh_pstore_report rep;
     size_t deleted = 0, debris = 0;
-    LH_TRY(lh_cli_rewrite(ps, true, force, &rep, err));
-    LH_TRY(lh_pstore_vacuum(ps, 0, &deleted, &debris, err));
+    lh_job *job = NULL;
+    LH_TRY(lh_cli_job_start(cli, "OptimizeJob", json_pack("{s:i}", "retention_hours", 0), &job,
+                            err));
+    lh_status rc = lh_cli_rewrite(ps, true, force, &rep, err);
+    if (rc == LH_OK) {
+        lh_job_add_done(job, 1);
+        rc = lh_job_save(job, lh_now_us(), err);
+    }
+    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &debris, err);
+    if (rc == LH_OK) lh_job_add_done(job, 1);
+    LH_TRY(lh_cli_job_stop(job, rc, err));
     LH_TRY(lh_cli_tag_now(cli, "operations/optimize/last_run", err));
     if (debris)
         fprintf(stderr,
@@ -306,7 +364,17 @@ static int run_steps(lh_cli *cli, const make_steps *m)
     lh_pstore *ps = NULL;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
     if (rc == LH_OK && m->optimize) rc = optimize_step(cli, ps, m->force_opt, &err);
+    /* make's exports run as the reference's MakeJob around its ExportJob,
+     * unless the make stamp is newer than the content */
+    lh_job *job = NULL;
+    bool make_fresh = false;
+    if (rc == LH_OK && m->exports && m->is_make && !m->force_exp)
+        rc = fresh(cli, "operations/make/last_run", &make_fresh, &err);
+    if (rc == LH_OK && m->exports && m->is_make && !make_fresh)
+        rc = lh_cli_job_start(cli, "MakeJob", NULL, &job, &err);
     if (rc == LH_OK && m->exports) rc = make_exports(cli, ps, m->force_exp, m->cmd, &err);
+    if (rc == LH_OK && job) lh_job_add_done(job, 1);
+    if (job) rc = lh_cli_job_stop(job, rc, &err);
     lh_pstore_free(ps);
     if (rc != LH_OK) return lh_cli_fail(cli, &err);
     lh_buf key = LH_BUF_INIT, json = LH_BUF_INIT;
@@ -355,7 +423,7 @@ int lh_cmd_make(lh_cli *cli, int argc, char **argv)
         {"force-exports", no_argument, 0, 'e'},  {"no-force-exports", no_argument, 0, 'r'},
         {"config", required_argument, 0, 'c'},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    make_steps m = {.cmd = "make", .flush = true, .optimize = true, .exports = true};
+    make_steps m = {.cmd = "make", .is_make = true, .flush = true, .optimize = true, .exports = true};
     return parse_and_run(cli, argc, argv, opts, HELP, &m);
 }
 

@@ -47,6 +47,37 @@ lh_status lh_uuid7_new(lh_uuid *out, lh_error *err)
     return LH_OK;
 }
 
+/* The draft layout's state: the last (t1, t2, t3) and the counter. */
+static uint64_t draft_last[3];
+static uint16_t draft_seq;
+
+lh_status lh_uuid7_draft_new(int64_t ns, lh_uuid *out, lh_error *err)
+{
+    LH_TRY(random_bytes(out->b, sizeof out->b, err));
+    const uint64_t sixteen_secs = 16000000000ull;
+    uint64_t t = (uint64_t)ns;
+    uint64_t t1 = t / sixteen_secs, rest1 = t % sixteen_secs;
+    uint64_t t2 = (rest1 << 16) / sixteen_secs, rest2 = (rest1 << 16) % sixteen_secs;
+    uint64_t t3 = ((rest2 << 12) / sixteen_secs) | (7u << 12);
+    if (t1 == draft_last[0] && t2 == draft_last[1] && t3 == draft_last[2]) {
+        if (draft_seq < 0x3FFF) draft_seq++;
+    } else {
+        draft_last[0] = t1;
+        draft_last[1] = t2;
+        draft_last[2] = t3;
+        draft_seq = 0;
+    }
+    uint64_t t4 = (2u << 14) | draft_seq;
+    for (int i = 0; i < 4; i++) out->b[i] = (uint8_t)(t1 >> (24 - 8 * i));
+    out->b[4] = (uint8_t)(t2 >> 8);
+    out->b[5] = (uint8_t)t2;
+    out->b[6] = (uint8_t)(t3 >> 8);
+    out->b[7] = (uint8_t)t3;
+    out->b[8] = (uint8_t)(t4 >> 8);
+    out->b[9] = (uint8_t)t4; /* b[10..16): random */
+    return LH_OK;
+}
+
 lh_status lh_uuid4_new(lh_uuid *out, lh_error *err)
 {
     LH_TRY(random_bytes(out->b, sizeof out->b, err));

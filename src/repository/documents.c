@@ -358,6 +358,9 @@ static lh_status stage_document(lh_docs *d, json_t *e, json_t *props, const lh_s
     free(line);
     d->counts.documents++;
     if (crawl) d->counts.crawl_documents++;
+    const char *ops[NSCOPES] = {op_all, op_crawl};
+    for (int k = 0; k < NSCOPES; k++)
+        if (ops[k]) d->counts.ops[k][strcmp(ops[k], "ADD") == 0 ? 0 : 1]++;
     return rc;
 }
 
@@ -541,6 +544,7 @@ lh_status lh_docs_commit(lh_docs *d, lh_docs_counts *counts, lh_error *err)
             csv_field(&diffs[k].buf, gone);
             lh_buf_append_str(&diffs[k].buf, ",,,,,,,\r\n");
             d->counts.diff_rows++;
+            d->counts.ops[k][2]++;
             rc = diff_drain(d, k, &diffs[k], false, err);
         }
     }

@@ -77,6 +77,7 @@ static lh_status on_entity(void *ctx, const lh_statement *rows, size_t n, lh_err
     entity_sink *e = ctx;
     const lh_export_entities_opts *o = e->o;
     if (o->also) LH_TRY(o->also(o->also_ctx, rows, n, err));
+    if (o->statements) *o->statements += n;
     size_t start = e->out.buf.len;
     for (size_t i = 0; i < n; i++) LH_TRY(lh_aggregator_add(e->agg, &rows[i], &e->out.buf, err));
     LH_TRY(lh_aggregator_finish(e->agg, &e->out.buf, err));

@@ -187,3 +187,8 @@ void lh_stats_free(lh_stats *s)
     lh_strlist_free(&s->seen);
     free(s);
 }
+
+int64_t lh_stats_entities(const lh_stats *s)
+{
+    return s->entities;
+}

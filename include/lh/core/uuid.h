@@ -15,6 +15,12 @@ typedef struct lh_uuid {
 
 lh_status lh_uuid7_new(lh_uuid *out, lh_error *err);
 lh_status lh_uuid4_new(lh_uuid *out, lh_error *err);
+/* A version-7 uuid of the 2021 draft layout, as Python's uuid_extensions
+ * (anystore's ensure_uuid, the reference's job run ids) makes them at ns
+ * (Unix nanoseconds): 36 bits of seconds, 24 of fraction, a 14-bit counter
+ * for calls within one tick, 48 random bits. They sort by time among the
+ * reference's own. Not thread-safe (a counter), like lh_uuid7_new. */
+lh_status lh_uuid7_draft_new(int64_t ns, lh_uuid *out, lh_error *err);
 /* Canonical lowercase 8-4-4-4-12 form; out holds 37 bytes. */
 void lh_uuid_format(const lh_uuid *u, char out[LH_UUID_STR_LEN + 1]);
 lh_status lh_uuid_parse(const char *s, lh_uuid *out, lh_error *err);

@@ -34,6 +34,9 @@ typedef struct lh_docs_counts {
     uint64_t documents, crawl_documents, folders;
     uint64_t skipped;   /* documents left out, see above */
     uint64_t diff_rows; /* DEL rows of the diffs */
+    /* per scope (all, crawl): the documents the diff reports added,
+     * modified and deleted */
+    uint64_t ops[2][3];
 } lh_docs_counts;
 
 /* public_prefix: where the dataset's files are published (lh_index_prefix;

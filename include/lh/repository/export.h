@@ -53,6 +53,8 @@ typedef struct lh_export_entities_opts {
     /* each entity's JSON line, for the documents exports (NULL = none);
      * the caller commits them */
     lh_docs *docs;
+    /* the statements of the entities exported (NULL: not counted) */
+    uint64_t *statements;
 } lh_export_entities_opts;
 
 lh_status lh_export_entities_with(lh_pstore *ps, const lh_model *m,

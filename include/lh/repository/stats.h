@@ -20,5 +20,7 @@ lh_status lh_stats_add(void *ctx, const lh_statement *rows, size_t n, lh_error *
  * (DatasetStats.model_dump(mode="json") field order; lists ordered by name). */
 void lh_stats_emit(lh_stats *s, lh_buf *out);
 void lh_stats_free(lh_stats *s);
+/* The entities counted so far. */
+int64_t lh_stats_entities(const lh_stats *s);
 
 #endif
