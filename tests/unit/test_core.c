@@ -157,6 +157,21 @@ static void test_uuid(void)
     CHECK_OK(lh_uuid4_new(&cur, &err), &err);
     lh_uuid_format(&cur, a);
     CHECK(a[14] == '4');
+    /* the draft layout: Python's uuid_extensions.uuid7(ns=...) gives these
+     * first 23 characters (the rest is random) */
+    static const struct {
+        int64_t ns;
+        const char *head;
+    } draft[] = {{1764680000123456789LL, "0692ee14-01f9-7add-8000"},
+                 {1, "00000000-0000-7000-8000"},
+                 {16000000000LL, "00000001-0000-7000-8000"},
+                 {1700000000999999999LL, "06553f10-0fff-7fff-8000"},
+                 {1700000000999999999LL, "06553f10-0fff-7fff-8001"}}; /* same tick: counted */
+    for (size_t i = 0; i < sizeof draft / sizeof *draft; i++) {
+        CHECK_OK(lh_uuid7_draft_new(draft[i].ns, &cur, &err), &err);
+        lh_uuid_format(&cur, a);
+        CHECK(strncmp(a, draft[i].head, 23) == 0);
+    }
 }
 
 static void test_time(void)
