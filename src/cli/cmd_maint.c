@@ -318,9 +318,20 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
+typedef struct migration_run {
+    const char *dataset;
+    lh_job *job;
+    size_t pending;
+} migration_run;
+
 static void print_migration(void *ctx, const char *name, const lh_strlist *changed)
 {
-    const char *dataset = ctx;
+    migration_run *r = ctx;
+    const char *dataset = r->dataset;
+    if (r->job) {
+        lh_job_set_pending(r->job, (int64_t)--r->pending);
+        lh_job_add_done(r->job, 1);
+    }
     fprintf(stderr, "%s: migration %s:", dataset, name);
     if (!changed->len) fputs(" nothing owed", stderr);
     for (size_t i = 0; i < changed->len; i++)
@@ -335,10 +346,19 @@ static lh_status migrate_dataset(lh_cli *cli, void *ctx, lh_error *err)
     lh_pstore *ps = NULL;
     lh_tags *tags = NULL;
     size_t ran = 0;
+    migration_run mr = {cli->dataset, NULL, 0};
     lh_status rc = lh_cli_pstore(cli, &ps, err);
     if (rc == LH_OK) rc = lh_cli_tags(cli, &tags, err);
-    if (rc == LH_OK)
-        rc = lh_migrate(ps, tags, force, print_migration, (void *)cli->dataset, &ran, err);
+    /* a run with migrations outstanding is recorded as the reference's MigrateJob */
+    if (rc == LH_OK) rc = lh_migrate_outstanding(tags, force, &mr.pending, err);
+    if (rc == LH_OK && mr.pending) rc = lh_cli_job_start(cli, "MigrateJob", NULL, &mr.job, err);
+    if (rc == LH_OK && mr.job) {
+        lh_job_set_pending(mr.job, (int64_t)mr.pending);
+        rc = lh_job_save(mr.job, lh_now_us(), err);
+    }
+    if (rc == LH_OK) rc = lh_migrate(ps, tags, force, print_migration, &mr, &ran, err);
+    if (rc == LH_OK && mr.job) rc = lh_job_save(mr.job, lh_now_us(), err);
+    if (mr.job) rc = lh_cli_job_stop(mr.job, rc, err);
     /* as the reference: a dataset with nothing outstanding is not touched */
     if (rc == LH_OK && ran)
         rc = lh_tags_set(tags, "operations/migrate/last_run", started, NULL, err);

@@ -26,6 +26,27 @@ const char *const lh_migration_names[LH_MIGRATIONS] = {
 
 static const migration MIGRATIONS[LH_MIGRATIONS] = {add_role, table_properties};
 
+static lh_status is_done(lh_tags *tags, size_t i, bool *done, lh_error *err)
+{
+    lh_buf key = LH_BUF_INIT;
+    lh_buf_printf(&key, "migrations/%s", lh_migration_names[i]);
+    int64_t at = 0;
+    lh_status rc = lh_tags_get(tags, key.data, &at, done, err);
+    lh_buf_free(&key);
+    return rc;
+}
+
+lh_status lh_migrate_outstanding(lh_tags *tags, bool force, size_t *n, lh_error *err)
+{
+    *n = 0;
+    for (size_t i = 0; i < LH_MIGRATIONS; i++) {
+        bool done = false;
+        if (!force) LH_TRY(is_done(tags, i, &done, err));
+        if (!done) (*n)++;
+    }
+    return LH_OK;
+}
+
 lh_status lh_migrate(lh_pstore *ps, lh_tags *tags, bool force, lh_migrate_fn fn, void *ctx,
                      size_t *ran, lh_error *err)
 {
@@ -35,8 +56,7 @@ lh_status lh_migrate(lh_pstore *ps, lh_tags *tags, bool force, lh_migrate_fn fn,
         lh_buf key = LH_BUF_INIT;
         lh_buf_printf(&key, "migrations/%s", lh_migration_names[i]);
         bool done = false;
-        int64_t at = 0;
-        if (!force) rc = lh_tags_get(tags, key.data, &at, &done, err);
+        if (!force) rc = is_done(tags, i, &done, err);
         if (rc == LH_OK && !done) {
             int64_t started = lh_now_us();
             lh_strlist changed;

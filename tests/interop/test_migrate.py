@@ -106,6 +106,14 @@ def test_migrate_an_old_table_like_the_reference(tmp_path):
     assert {t for t in theirs if "migrat" in t} == mine
     assert "lakehouse/migrations/migrate_parquet_add_role" in mine
     assert rows(a) == rows(b)
+    # the run recorded as the reference records its own (jobs/runs/MigrateJob)
+    runs = {lake: [json.loads(p.read_text())
+                   for p in sorted((lake / DS / "jobs" / "runs" / "MigrateJob").glob("*.json"))]
+            for lake in (a, b)}
+    volatile = ("run_id", "started", "stopped", "took", "last_updated")
+    assert [{k: v for k, v in r.items() if k not in volatile} for r in runs[a]] == \
+        [{k: v for k, v in r.items() if k not in volatile} for r in runs[b]]
+    assert len(runs[a]) == 1 and runs[a][0]["done"] >= 1 and runs[a][0]["pending"] == 0
 
     # nothing owed: no commit on either side, also forced, also across lakes
     res = ours(a, "-d", DS, "maintenance", "migrate")

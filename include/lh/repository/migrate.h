@@ -20,6 +20,9 @@ extern const char *const lh_migration_names[LH_MIGRATIONS];
  * (columns added, table properties set; empty when nothing was owed). */
 typedef void (*lh_migrate_fn)(void *ctx, const char *name, const lh_strlist *changed);
 
+/* How many migrations lh_migrate would run. */
+lh_status lh_migrate_outstanding(lh_tags *tags, bool force, size_t *n, lh_error *err);
+
 /* Run the migrations the dataset's tags do not stamp (all with force),
  * stamping each with the time it started once it completed. *ran counts
  * them. Stops at the first failure, which is returned. */
