@@ -189,6 +189,25 @@ static int flag_text(const char *s)
 
 /* HttpUrl's normal form: scheme and host lower case, the default port
  * dropped, an empty path made "/". */
+/* Percent-encoding of the part after the host as the WHATWG URL parser
+ * (pydantic's HttpUrl) does it: controls, non-ASCII bytes and the part's
+ * own set (path: space " < > ` { }; query: space " < > '; fragment:
+ * space " < > `); existing escapes stay. */
+static void append_encoded(lh_buf *b, const char *rest)
+{
+    enum { PATH, QUERY, FRAGMENT } part = PATH;
+    for (const unsigned char *p = (const unsigned char *)rest; *p; p++) {
+        if (part == PATH && *p == '?') part = QUERY;
+        else if (part != FRAGMENT && *p == '#') part = FRAGMENT;
+        bool enc = *p <= 0x20 || *p >= 0x7F || *p == '"' || *p == '<' || *p == '>';
+        if (part == PATH) enc = enc || *p == '`' || *p == '{' || *p == '}';
+        else if (part == QUERY) enc = enc || *p == '\'';
+        else enc = enc || *p == '`';
+        if (enc) lh_buf_printf(b, "%%%02X", *p);
+        else lh_buf_append_byte(b, (char)*p);
+    }
+}
+
 static json_t *normal_url(const char *s)
 {
     const char *sep = strstr(s, "://");
@@ -220,10 +239,18 @@ static json_t *normal_url(const char *s)
     }
     const char *rest = host + hlen;
     if (*rest != '/') lh_buf_append_byte(&b, '/');
-    lh_buf_append_str(&b, rest);
+    append_encoded(&b, rest);
     json_t *v = json_string(b.data);
     lh_buf_free(&b);
     return v;
+}
+
+char *lh_dataset_model_url(const char *url)
+{
+    json_t *v = normal_url(url);
+    char *out = lh_strdup(v ? json_string_value(v) : url);
+    json_decref(v);
+    return out;
 }
 
 /* FtM's date forms: YYYY, YYYY-MM, YYYY-MM-DD, then a time as ISO-8601

@@ -88,7 +88,11 @@ static lh_status resources(lh_storage *st, const char *dataset, const char *pref
             const char *slash = strrchr(rel.data, '/');
             json_t *res = json_object();
             json_object_set_new(res, "name", json_string(slash ? slash + 1 : rel.data));
-            json_object_set_new(res, "url", json_sprintf("%s/%s", prefix, rel.data));
+            /* a URL of the reference's model: normalised as it normalises one */
+            char *raw = lh_asprintf("%s/%s", prefix, rel.data), *url = lh_dataset_model_url(raw);
+            json_object_set_new(res, "url", json_string(url));
+            free(raw);
+            free(url);
             json_object_set_new(res, "checksum", json_string(sha));
             json_object_set_new(res, "timestamp", json_string(when));
             json_object_set_new(res, "mime_type", json_string(a->mime));

@@ -294,3 +294,32 @@ def test_malformed_config_names_the_line(tmp_path):
     config.write_text(config.read_text() + "title: [unclosed\n")
     proc = run([tool("ftm-lakehouse"), "--uri", lake, "datasets"], check=False)
     assert proc.returncode == 5 and "eu/config.yml:" in proc.stderr
+
+
+URLS = ["HTTPS://Example.org", 'http://example.org:80/a b/c?x=1 2&y="q"#frag ment',
+        "https://example.org:8443/path/{x}/`y`/<z>?q='v'#f`g", "https://user:pw@Example.org/ä/ö?ü=1",
+        "https://example.org/already%20encoded/%7Bx%7D", "https://example.org/a|b/c^d",
+        "https://example.org?only=query", "https://example.org#only-frag"]
+
+
+def test_urls_as_the_reference(tmp_path):
+    """URLs as the reference's models normalise them (case, default ports,
+    percent-encoding per part), in config.yml and in index.json's resources
+    (a public prefix with a space and a port)."""
+    lake = tmp_path / "lake"
+    for i, url in enumerate(URLS):
+        (lake / f"d{i}").mkdir(parents=True)
+        (lake / f"d{i}" / "config.yml").write_text(f"name: d{i}\nurl: {json.dumps(url)}\n")
+    mine = models(run([tool("ftm-lakehouse"), "--uri", lake, "datasets"]).stdout)
+    theirs = models(ref_cli(["--uri", lake, "datasets"]).stdout)
+    assert {k: m["url"] for k, m in mine.items()} == {k: m["url"] for k, m in theirs.items()}
+    assert mine["d1"]["url"] == "http://example.org/a%20b/c?x=1%202&y=%22q%22#frag%20ment"
+    env = {**os.environ, "LAKEHOUSE_PUBLIC_URL_PREFIX": "HTTPS://Data.Example.ORG:443/${dataset}/a b"}
+    out = {}
+    for side in ("ours", "ref"):
+        root = tmp_path / side
+        (ours if side == "ours" else ref)(root, "eu", "entities", "import", "-i", EU)
+        (ours if side == "ours" else ref)(root, "eu", "make", env=env)
+        out[side] = [r["url"] for r in index_of(root, "eu")["resources"]]
+    assert out["ours"] == out["ref"]
+    assert out["ours"][0] == "https://data.example.org/eu/a%20b/exports/statements.csv"

@@ -25,6 +25,12 @@ lh_status lh_dataset_model_load(lh_storage *st, const char *name, json_t **out,
  * (LH_STREAM_PLAIN when none); the loader has checked its name. */
 lh_stream_codec lh_dataset_model_codec(const json_t *model);
 
+/* A URL as the reference's models hold one (pydantic's HttpUrl): scheme
+ * and host in lower case, the scheme's default port dropped, a path of at
+ * least "/", the rest percent-encoded as the URL standard encodes it. Not
+ * a URL: a copy as it is. The caller frees. */
+char *lh_dataset_model_url(const char *url);
+
 /* As the reference cleans a model it writes (anystore's clean_dict): nulls
  * and empty strings go, objects cleaned to nothing go, lists stay (their
  * null items go). */
