@@ -110,24 +110,24 @@ static void emit_schemata(stats *s, counts *schemata, counts *countries, lh_buf 
     if (countries->len) qsort(countries->items, countries->len, sizeof(counter), by_key);
     int64_t total = 0;
     for (size_t i = 0; i < schemata->len; i++) total += schemata->items[i].count;
-    lh_buf_printf(out, "{\"total\": %lld, \"countries\": [", (long long)total);
+    lh_buf_printf(out, "{\"total\":%lld,\"countries\":[", (long long)total);
     for (size_t i = 0; i < countries->len; i++) {
         const char *code = countries->items[i].key;
         const char *label = lh_country_name(code);
-        lh_buf_append_str(out, i ? ", {\"code\": " : "{\"code\": ");
+        lh_buf_append_str(out, i ? ",{\"code\":" : "{\"code\":");
         json_str(out, code);
-        lh_buf_printf(out, ", \"count\": %lld, \"label\": ", (long long)countries->items[i].count);
+        lh_buf_printf(out, ",\"count\":%lld,\"label\":", (long long)countries->items[i].count);
         json_str(out, label ? label : code);
         lh_buf_append_byte(out, '}');
     }
-    lh_buf_append_str(out, "], \"schemata\": [");
+    lh_buf_append_str(out, "],\"schemata\":[");
     for (size_t i = 0; i < schemata->len; i++) {
         const lh_schema *sc = lh_model_schema(s->m, schemata->items[i].key);
-        lh_buf_append_str(out, i ? ", {\"name\": " : "{\"name\": ");
+        lh_buf_append_str(out, i ? ",{\"name\":" : "{\"name\":");
         json_str(out, schemata->items[i].key);
-        lh_buf_printf(out, ", \"count\": %lld, \"label\": ", (long long)schemata->items[i].count);
+        lh_buf_printf(out, ",\"count\":%lld,\"label\":", (long long)schemata->items[i].count);
         json_str(out, sc && sc->label ? sc->label : schemata->items[i].key);
-        lh_buf_append_str(out, ", \"plural\": ");
+        lh_buf_append_str(out, ",\"plural\":");
         json_str(out, sc && sc->plural ? sc->plural : schemata->items[i].key);
         lh_buf_append_byte(out, '}');
     }
@@ -144,21 +144,22 @@ lh_stats *lh_stats_new(const lh_model *m)
 
 void lh_stats_emit(lh_stats *s, lh_buf *out)
 {
-    lh_buf_append_str(out, "{\"things\": ");
+    lh_buf_append_str(out, "{\"things\":");
     emit_schemata(s, &s->things, &s->things_c, out);
-    lh_buf_append_str(out, ", \"intervals\": ");
+    lh_buf_append_str(out, ",\"intervals\":");
     emit_schemata(s, &s->intervals, &s->intervals_c, out);
-    lh_buf_printf(out, ", \"entity_count\": %lld", (long long)s->entities);
+    lh_buf_printf(out, ",\"entity_count\":%lld", (long long)s->entities);
     /* the reference leaves unset dates out */
     if (s->start) {
-        lh_buf_append_str(out, ", \"start\": ");
+        lh_buf_append_str(out, ",\"start\":");
         json_str(out, s->start);
     }
     if (s->end) {
-        lh_buf_append_str(out, ", \"end\": ");
+        lh_buf_append_str(out, ",\"end\":");
         json_str(out, s->end);
     }
-    /* the union of both country sets, sorted */
+    /* the union of both country sets, sorted (the reference's order is a
+     * Python set's); compact separators, as the reference writes the file */
     lh_strlist all;
     lh_strlist_init(&all);
     for (size_t i = 0; i < s->things_c.len; i++) lh_strlist_push(&all, s->things_c.items[i].key);
@@ -166,9 +167,9 @@ void lh_stats_emit(lh_stats *s, lh_buf *out)
         if (!lh_strlist_contains(&all, s->intervals_c.items[i].key))
             lh_strlist_push(&all, s->intervals_c.items[i].key);
     lh_strlist_sort(&all);
-    lh_buf_append_str(out, ", \"countries\": [");
+    lh_buf_append_str(out, ",\"countries\":[");
     for (size_t i = 0; i < all.len; i++) {
-        if (i) lh_buf_append_str(out, ", ");
+        if (i) lh_buf_append_byte(out, ',');
         json_str(out, all.items[i]);
     }
     lh_buf_append_str(out, "]}");

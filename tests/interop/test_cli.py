@@ -73,6 +73,8 @@ def test_same_exports(lakes, name):
     ours_stats = json.loads(read(a / ds / "exports" / "statistics.json"))
     ref_stats = json.loads(read(b / ds / "exports" / "statistics.json"))
     assert norm_stats(ours_stats) == norm_stats(ref_stats)
+    if len(ref_stats["countries"]) <= 1:  # else ordered as a Python set there
+        assert read(a / ds / "exports" / "statistics.json") == read(b / ds / "exports" / "statistics.json")
 
 
 @pytest.mark.parametrize("name", FILES[:2])
