@@ -72,7 +72,8 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
     while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i': o->input = optarg; break;
-        case 'O': o->ex.origin = optarg; break;
+        /* an empty origin is the default origin, as the reference takes it */
+        case 'O': o->ex.origin = *optarg ? optarg : LH_DEFAULT_ORIGIN; break;
         case 'V': o->ex.override_origin = true; break;
         case 'R': o->ex.role = optarg; break;
         case 'L':
@@ -290,7 +291,7 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
             break;
         }
         case 'e': lh_strlist_push(&f->ids, optarg); break;
-        case 'O': f->q.origin = optarg; break;
+        case 'O': f->q.origin = *optarg ? optarg : NULL; break; /* empty: no filter, as there */
         case 'P': f->q.prop = optarg; break;
         case 'V': f->q.value = optarg; break;
         case 'C':

@@ -154,6 +154,22 @@ def test_maintenance_leaves_a_lake_without_journal_so(tmp_path):
     assert len(ours(lake, "eu", "entities", "iterate").stdout.splitlines()) == 151
 
 
+def test_empty_origin_is_the_default(tmp_path):
+    """`--origin ''` imports into the default origin, as the reference's
+    import takes it; as a filter it filters nothing."""
+    eu = SHARED_DATA / "eu_authorities.ftm.json"
+    for side in ("ours", "ref"):
+        args = ["entities", "import", "-i", eu, "--origin", ""]
+        if side == "ours":
+            ours(tmp_path / side, "d", *args)
+        else:
+            ref_cli(["--uri", tmp_path / side, "-d", "d", *args])
+        parts = sorted(p.name for p in (tmp_path / side / "d" / "statements").glob("*/*/*"))
+        assert parts == ["origin=default"], (side, parts)
+    out = ours(tmp_path / "ref", "d", "entities", "iterate", "--origin", "", "-o", "-").stdout
+    assert len(out.splitlines()) == 151
+
+
 def test_delete_origin(tmp_path):
     """`entities delete-origin` as the reference's EntityRepository.delete_origin:
     the journal flushed first (its statements of the origin go too), the
