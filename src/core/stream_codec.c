@@ -174,17 +174,23 @@ static lh_status engine_begin(engine *e, lh_error *err)
     case LH_STREAM_ZST:
         e->zc = e->encode ? ZSTD_createCCtx() : NULL;
         e->zd = e->encode ? NULL : ZSTD_createDCtx();
-        if (e->encode && (!e->zc || ZSTD_isError(ZSTD_CCtx_setParameter(
-                                        e->zc, ZSTD_c_compressionLevel, ZSTD_CLEVEL_DEFAULT))))
+        if (e->encode ? !e->zc || ZSTD_isError(ZSTD_CCtx_setParameter(
+                                      e->zc, ZSTD_c_compressionLevel, ZSTD_CLEVEL_DEFAULT))
+                      : !e->zd) {
+            ZSTD_freeCCtx(e->zc);
+            ZSTD_freeDCtx(e->zd);
             return fail(e, LH_ERR_INTERNAL, "cannot start libzstd", err);
-        if (!e->encode && !e->zd) return fail(e, LH_ERR_INTERNAL, "cannot start libzstd", err);
+        }
         break;
     case LH_STREAM_LZ4:
         e->lc = NULL;
         e->ld = NULL;
         if (LZ4F_isError(e->encode ? LZ4F_createCompressionContext(&e->lc, LZ4F_VERSION)
-                                   : LZ4F_createDecompressionContext(&e->ld, LZ4F_VERSION)))
+                                   : LZ4F_createDecompressionContext(&e->ld, LZ4F_VERSION))) {
+            LZ4F_freeCompressionContext(e->lc);
+            LZ4F_freeDecompressionContext(e->ld);
             return fail(e, LH_ERR_INTERNAL, "cannot start liblz4", err);
+        }
         break;
     default: return fail(e, LH_ERR_INTERNAL, "no such codec", err);
     }
