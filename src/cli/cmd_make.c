@@ -177,9 +177,6 @@ static lh_status open_diffs(lh_cli *cli, lh_pstore *ps, const lh_model *m, json_
     return rc;
 }
 
-/* The stale exports: statements.csv (the longest) on a second thread while
- * this one writes entities.ftm.json and statistics.json; each reads the
- * store on its own. */
 /* What an export wrote, as the reference's ExportJob reports it: the
  * sweep's statements and entities, each diff's ops, each documents
  * scope's documents and ops, the folders and the statistics' entities. */
