@@ -24,6 +24,25 @@ lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     return rc;
 }
 
+lh_status lh_cli_optimize(lh_cli *cli, lh_pstore *ps, bool force, int hours, bool record,
+                          lh_pstore_report *rep, size_t *deleted, size_t *debris,
+                          lh_error *err)
+{
+    lh_job *job = NULL;
+    if (record)
+        LH_TRY(lh_cli_job_start(cli, "OptimizeJob", json_pack("{s:i}", "retention_hours", hours),
+                                &job, err));
+    lh_status rc = lh_cli_rewrite(ps, true, force, rep, err);
+    if (rc == LH_OK && job) {
+        lh_job_add_done(job, 1);
+        rc = lh_job_save(job, lh_now_us(), err);
+    }
+    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, deleted, debris, err);
+    if (rc == LH_OK && job) lh_job_add_done(job, 1);
+    rc = lh_cli_job_stop(job, rc, err);
+    return rc == LH_OK ? lh_cli_tag_now(cli, "operations/optimize/last_run", err) : rc;
+}
+
 /* The dataset's config.yml as the store's layout (lh_pstore_layout). */
 static lh_status config_shards(void *ctx, int *shards, lh_error *err)
 {

@@ -24,6 +24,12 @@ lh_status lh_cli_layout_state(lh_cli *cli, lh_pstore_layout_state *state, lh_err
  * terminal. */
 lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report *rep,
                          lh_error *err);
+/* The reference's OptimizeOperation: merge, then vacuum (retention hours),
+ * then its tag operations/optimize/last_run; recorded as an OptimizeJob
+ * when record (a partition was dirty, or the merge is forced). */
+lh_status lh_cli_optimize(lh_cli *cli, lh_pstore *ps, bool force, int hours, bool record,
+                          lh_pstore_report *rep, size_t *deleted, size_t *debris,
+                          lh_error *err);
 /* Stamp a freshness tag of the dataset with the current time. */
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
 

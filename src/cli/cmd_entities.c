@@ -391,7 +391,6 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
-/* Copy a stored export to the output byte for byte. */
 static lh_status write_out(void *ctx, const void *data, size_t n, lh_error *err)
 {
     if (fwrite(data, 1, n, ctx) != n) return lh_error_set(err, LH_ERR_IO, "writing output failed");

@@ -139,28 +139,17 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
      * (or forced) is recorded */
     bool needs = force;
     if (rc == LH_OK && merge && !needs) rc = lh_pstore_needs_merge(ps, &needs, &err);
-    lh_job *job = NULL;
-    if (rc == LH_OK && merge && needs)
-        rc = lh_cli_job_start(cli, "OptimizeJob", json_pack("{s:i}", "retention_hours", hours),
-                              &job, &err);
     if (rc == LH_OK && merge) {
-        rc = lh_cli_rewrite(ps, true, force, &rep, &err);
+        rc = lh_cli_optimize(cli, ps, force, hours, needs, &rep, &deleted, &debris, &err);
         if (rc == LH_OK) print_report("merge", &rep);
-        if (rc == LH_OK && job) {
-            lh_job_add_done(job, 1);
-            rc = lh_job_save(job, lh_now_us(), &err);
-        }
+    } else if (rc == LH_OK) {
+        rc = lh_pstore_vacuum(ps, hours, &deleted, &debris, &err);
     }
-    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, &deleted, &debris, &err);
-    if (rc == LH_OK && job) lh_job_add_done(job, 1);
-    if (job) rc = lh_cli_job_stop(job, rc, &err);
     if (rc == LH_OK && debris)
         fprintf(stderr, "vacuum: %zu file(s) deleted, %zu left by interrupted writes removed\n",
                 deleted, debris);
     else if (rc == LH_OK)
         fprintf(stderr, "vacuum: %zu file(s) deleted\n", deleted);
-    /* the reference's OptimizeOperation stamps this tag (merge + vacuum) */
-    if (rc == LH_OK && merge) rc = lh_cli_tag_now(cli, "operations/optimize/last_run", &err);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }

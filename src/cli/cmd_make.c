@@ -322,18 +322,7 @@ static lh_status optimize_step(lh_cli *cli, lh_pstore *ps, bool force, lh_error 
     }
     lh_pstore_report rep;
     size_t deleted = 0, debris = 0;
-    lh_job *job = NULL;
-    LH_TRY(lh_cli_job_start(cli, "OptimizeJob", json_pack("{s:i}", "retention_hours", 0), &job,
-                            err));
-    lh_status rc = lh_cli_rewrite(ps, true, force, &rep, err);
-    if (rc == LH_OK) {
-        lh_job_add_done(job, 1);
-        rc = lh_job_save(job, lh_now_us(), err);
-    }
-    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, 0, &deleted, &debris, err);
-    if (rc == LH_OK) lh_job_add_done(job, 1);
-    LH_TRY(lh_cli_job_stop(job, rc, err));
-    LH_TRY(lh_cli_tag_now(cli, "operations/optimize/last_run", err));
+    LH_TRY(lh_cli_optimize(cli, ps, force, 0, true, &rep, &deleted, &debris, err));
     if (debris)
         fprintf(stderr,
                 "make: merged %zu partition(s), vacuumed %zu file(s) and %zu left by "

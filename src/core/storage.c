@@ -93,6 +93,17 @@ lh_status lh_storage_stat(lh_storage *s, const char *key, lh_stat *st, lh_error 
     return s->ops->stat(s, key, st, err);
 }
 
+lh_status lh_storage_holds(lh_storage *s, const char *key, const void *data, size_t n,
+                           bool *same, lh_error *err)
+{
+    *same = false;
+    lh_buf found = LH_BUF_INIT;
+    lh_status rc = lh_storage_read(s, key, &found, err);
+    if (rc == LH_OK) *same = found.len == n && (!n || memcmp(found.data, data, n) == 0);
+    lh_buf_free(&found);
+    return rc;
+}
+
 lh_status lh_storage_exists(lh_storage *s, const char *key, bool *exists, lh_error *err)
 {
     lh_stat st;

@@ -569,10 +569,10 @@ static void maybe_checkpoint(lh_delta_txn *t, int64_t v)
 static void read_back(lh_delta_txn *t, const char *key, const lh_buf *body, int64_t next,
                       lh_error *err)
 {
-    lh_buf found = LH_BUF_INIT;
+    bool ours = false;
     lh_error rerr;
-    lh_status rc = lh_storage_read(t->st, key, &found, &rerr);
-    if (rc == LH_OK && found.len == body->len && memcmp(found.data, body->data, body->len) == 0) {
+    lh_status rc = lh_storage_holds(t->st, key, body->data, body->len, &ours, &rerr);
+    if (rc == LH_OK && ours) {
         t->outcome = LH_DELTA_COMMITTED;
         t->landed = next;
         lh_error_suffix(err, " (commit %" PRId64 " of \"%s\" is in the log all the same)", next,
@@ -582,7 +582,6 @@ static void read_back(lh_delta_txn *t, const char *key, const lh_buf *body, int6
         lh_error_suffix(err, " (whether commit %" PRId64 " of \"%s\" landed is unknown: %s)",
                         next, t->prefix, rerr.msg);
     }
-    lh_buf_free(&found);
 }
 
 lh_delta_outcome lh_delta_txn_outcome(const lh_delta_txn *t, int64_t *version)

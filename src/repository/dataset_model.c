@@ -187,8 +187,6 @@ static int flag_text(const char *s)
     return -1;
 }
 
-/* HttpUrl's normal form: scheme and host lower case, the default port
- * dropped, an empty path made "/". */
 /* Percent-encoding of the part after the host as the WHATWG URL parser
  * (pydantic's HttpUrl) does it: controls, non-ASCII bytes and the part's
  * own set (path: space " < > ` { }; query: space " < > '; fragment:
@@ -208,6 +206,8 @@ static void append_encoded(lh_buf *b, const char *rest)
     }
 }
 
+/* HttpUrl's normal form: scheme and host lower case, the default port
+ * dropped, an empty path made "/", the rest percent-encoded. */
 static json_t *normal_url(const char *s)
 {
     const char *sep = strstr(s, "://");

@@ -152,12 +152,10 @@ static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence **ou
             /* The put can fail after the lock became visible (fsync of the
              * directory after link): a lock we do not know we hold would
              * stay until `unlock`. Take it back if it is ours. */
-            lh_buf seen = LH_BUF_INIT;
+            bool ours = false;
             lh_error ignore;
-            if (lh_storage_read(st, key, &seen, &ignore) == LH_OK && seen.len == body.len &&
-                memcmp(seen.data, body.data, body.len) == 0)
+            if (lh_storage_holds(st, key, body.data, body.len, &ours, &ignore) == LH_OK && ours)
                 lh_storage_delete(st, key, &ignore);
-            lh_buf_free(&seen);
         }
         if (rc != LH_ERR_EXISTS) break;
         if (attempt >= retries) {

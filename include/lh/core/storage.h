@@ -41,6 +41,11 @@ lh_status lh_storage_read(lh_storage *s, const char *key, lh_buf *out, lh_error 
 lh_status lh_storage_stat(lh_storage *s, const char *key, lh_stat *st, lh_error *err);
 /* LH_OK with *exists set; errors only on real I/O failure. */
 lh_status lh_storage_exists(lh_storage *s, const char *key, bool *exists, lh_error *err);
+/* Whether key holds exactly data[0..n): after a write that reported a
+ * failure, tells our own bytes in place from none or another writer's.
+ * LH_ERR_NOT_FOUND when key is absent; other failures are the read's. */
+lh_status lh_storage_holds(lh_storage *s, const char *key, const void *data, size_t n,
+                           bool *same, lh_error *err);
 
 /* Random-access reader (parquet footers, row groups). */
 lh_status lh_storage_reader_open(lh_storage *s, const char *key, lh_storage_reader **out,
