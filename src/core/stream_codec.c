@@ -25,7 +25,7 @@
 #define BZ2_FUNCS(X)                                                                             \
     X(BZ2_bzCompressInit) X(BZ2_bzCompress) X(BZ2_bzCompressEnd) X(BZ2_bzDecompressInit)         \
     X(BZ2_bzDecompress) X(BZ2_bzDecompressEnd)
-#define XZ_FUNCS(X) X(lzma_easy_encoder) X(lzma_stream_decoder) X(lzma_code) X(lzma_end)
+#define XZ_FUNCS(X) X(lzma_easy_encoder) X(lzma_auto_decoder) X(lzma_code) X(lzma_end)
 #define MEMBER(f) __typeof__(f) *p_##f;
 static struct { BZ2_FUNCS(MEMBER) } bz2_api;
 static struct { XZ_FUNCS(MEMBER) } xz_api;
@@ -104,6 +104,9 @@ typedef struct engine {
     bool ready;     /* the library's state is initialised */
     bool in_stream; /* decoding: inside a stream (member, frame); LZ4 encoding: header out */
     bool restart;   /* decoding: a stream ended, the next needs a fresh state */
+    unsigned streams_done; /* decoding: complete streams so far */
+    bool stream_made;      /* decoding: the current stream gave output */
+    bool trailing;  /* decoding: the rest is not a stream, and ignored (Python's rule) */
     z_stream z;
     gz_header gz_head;
     bz_stream bz;
@@ -167,7 +170,7 @@ static lh_status engine_begin(engine *e, lh_error *err)
         lzma_stream init = LZMA_STREAM_INIT;
         e->xz = init;
         lzma_ret r = e->encode ? xz_api.p_lzma_easy_encoder(&e->xz, 6, LZMA_CHECK_CRC64)
-                               : xz_api.p_lzma_stream_decoder(&e->xz, UINT64_MAX, LZMA_CONCATENATED);
+                               : xz_api.p_lzma_auto_decoder(&e->xz, UINT64_MAX, 0);
         if (r != LZMA_OK) return fail(e, LH_ERR_INTERNAL, "cannot start liblzma", err);
         break;
     }
@@ -425,8 +428,8 @@ static lh_status decode_step(engine *e, const uint8_t *in, size_t n, size_t *use
         lzma_ret rc = xz_api.p_lzma_code(&e->xz, LZMA_RUN);
         *used = n - e->xz.avail_in;
         *made = OUT_STEP - e->xz.avail_out;
-        /* LZMA_CONCATENATED: streams run on; only LZMA_FINISH ends them */
-        if (rc != LZMA_OK && rc != LZMA_STREAM_END && rc != LZMA_BUF_ERROR)
+        if (rc == LZMA_STREAM_END) *ended = true;
+        else if (rc != LZMA_OK && rc != LZMA_BUF_ERROR)
             return fail(e, LH_ERR_CORRUPT, "not a valid xz stream", err);
         return LH_OK;
     }
@@ -460,25 +463,47 @@ lh_status lh_stream_decoder_feed(lh_stream_decoder *d, const void *data, size_t 
     if (e->codec == LH_STREAM_PLAIN) return n ? emit(ctx, data, n, err) : LH_OK;
     const uint8_t *in = data;
     for (;;) {
+        if (e->trailing) return LH_OK;
+        if (n && !e->in_stream && e->streams_done && e->codec == LH_STREAM_GZ) {
+            /* as Python's gzip: zeros may pad a file after a member */
+            while (n && !*in) in++, n--;
+            if (!n) return LH_OK;
+        }
         if (n && !e->in_stream) {
-            /* gzip and bzip2: a fresh state for each further member */
+            /* gzip, bzip2 and xz: a fresh state for each further stream */
             if (e->restart) LH_TRY(engine_begin(e, err));
             e->restart = false;
             e->in_stream = true;
+            e->stream_made = false;
         }
         size_t used = 0, made = 0;
         bool ended = false;
-        LH_TRY(decode_step(e, in, n, &used, d->out, &made, &ended, err));
+        lh_status rc = decode_step(e, in, n, &used, d->out, &made, &ended, err);
+        if (rc != LH_OK && e->streams_done && !e->stream_made &&
+            (e->codec == LH_STREAM_BZ2 || e->codec == LH_STREAM_XZ)) {
+            /* as Python's bz2 and lzma readers: what follows a complete
+             * stream and does not start another is ignored */
+            e->trailing = true;
+            e->in_stream = false;
+            return LH_OK;
+        }
+        LH_TRY(rc);
         in += used;
         n -= used;
-        if (made) LH_TRY(emit(ctx, d->out, made, err));
+        if (made) {
+            e->stream_made = true;
+            LH_TRY(emit(ctx, d->out, made, err));
+        }
         if (ended) {
             e->in_stream = false;
-            e->restart = e->codec == LH_STREAM_GZ || e->codec == LH_STREAM_BZ2;
+            e->streams_done++;
+            e->restart = e->codec == LH_STREAM_GZ || e->codec == LH_STREAM_BZ2 ||
+                         e->codec == LH_STREAM_XZ;
         }
         /* done with this chunk once it is consumed and the output did not
-         * fill up (a full buffer may leave more to take out) */
-        if (!n && made < OUT_STEP) return LH_OK;
+         * fill up (a full buffer may leave more to take out); a stream that
+         * ended has given all it had: bzip2 refuses to be asked again */
+        if (!n && (made < OUT_STEP || ended)) return LH_OK;
         if (!used && !made && !ended) return fail(e, LH_ERR_CORRUPT, "decoder made no progress", err);
     }
 }
@@ -486,17 +511,6 @@ lh_status lh_stream_decoder_feed(lh_stream_decoder *d, const void *data, size_t 
 lh_status lh_stream_decoder_finish(lh_stream_decoder *d, lh_error *err)
 {
     engine *e = &d->e;
-    if (e->codec == LH_STREAM_XZ && e->ready) {
-        /* the end of a concatenated xz input is only known from here */
-        e->xz.next_in = NULL;
-        e->xz.avail_in = 0;
-        e->xz.next_out = d->out;
-        e->xz.avail_out = OUT_STEP;
-        lzma_ret rc = xz_api.p_lzma_code(&e->xz, LZMA_FINISH);
-        if (rc == LZMA_STREAM_END) return LH_OK;
-        if (!e->in_stream && e->xz.total_in == 0) return LH_OK; /* an empty file */
-        return fail(e, LH_ERR_CORRUPT, "the data ends inside a stream (truncated file?)", err);
-    }
     if (e->in_stream)
         return fail(e, LH_ERR_CORRUPT, "the data ends inside a stream (truncated file?)", err);
     return LH_OK;

@@ -182,9 +182,101 @@ static void test_round_trips(void)
     free(dir);
 }
 
+/* A stream that ends exactly as the decoder's output buffer (256 KiB)
+ * fills: bzip2 must not be asked for more after its end. */
+static void test_output_boundaries(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_buf plain = LH_BUF_INIT, stored = LH_BUF_INIT, back = LH_BUF_INIT;
+    for (int c = LH_STREAM_GZ; c <= LH_STREAM_LZ4; c++) {
+        size_t sizes[] = {262144, 262143, 262145, 2 * 262144};
+        for (size_t k = 0; k < 4; k++) {
+            lh_buf_reset(&plain);
+            for (size_t i = 0; i < sizes[k]; i++) lh_buf_append_byte(&plain, (char)('a' + i * 7 % 26));
+            write_file(st, "edge", (lh_stream_codec)c, &plain, &stored);
+            size_t chunks[] = {stored.len, 4093};
+            for (size_t j = 0; j < 2; j++) {
+                lh_buf_reset(&back);
+                CHECK_OK(decode_all((lh_stream_codec)c, stored.data, stored.len, chunks[j], &back,
+                                    &err), &err);
+                CHECK_INT(back.len, plain.len);
+            }
+        }
+    }
+    lh_buf_free(&plain);
+    lh_buf_free(&stored);
+    lh_buf_free(&back);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* Bytes after the last stream, as Python's readers take them (each case
+ * checked against gzip, bz2 and lzma.open). */
+static void test_trailing_bytes(void)
+{
+    char *dir = lh_test_tmpdir();
+    lh_storage *st = NULL;
+    lh_error err;
+    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    lh_buf line = LH_BUF_INIT, stored = LH_BUF_INIT, file = LH_BUF_INIT, back = LH_BUF_INIT;
+    lh_buf_append(&line, "{\"id\":\"a\"}\n", 11);
+    struct {
+        lh_stream_codec c;
+        const char *tail;
+        size_t tail_len;
+        bool ok; /* Python reads the line and stops */
+    } cases[] = {
+        {LH_STREAM_GZ, "\0\0\0\0\0\0\0", 7, true},   /* zero padding */
+        {LH_STREAM_GZ, "junk", 4, false},
+        {LH_STREAM_BZ2, "\0\0\0\0", 4, true},
+        {LH_STREAM_BZ2, "junk after", 10, true},
+        {LH_STREAM_XZ, "\0\0\0\0", 4, false}, /* Python: ends before the end marker */
+        {LH_STREAM_XZ, "junk after", 10, true},
+        {LH_STREAM_ZST, "junk after", 10, false},
+        {LH_STREAM_LZ4, "junk after", 10, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_file(st, "t", cases[i].c, &line, &stored);
+        lh_buf_reset(&file);
+        lh_buf_append(&file, stored.data, stored.len);
+        lh_buf_append(&file, cases[i].tail, cases[i].tail_len);
+        size_t chunks[] = {file.len, 1};
+        for (size_t j = 0; j < 2; j++) {
+            lh_buf_reset(&back);
+            lh_status rc = decode_all(cases[i].c, file.data, file.len, chunks[j], &back, &err);
+            if (cases[i].ok) {
+                CHECK_OK(rc, &err);
+                CHECK_INT(back.len, line.len);
+            } else {
+                CHECK_RC(rc, LH_ERR_CORRUPT);
+            }
+        }
+    }
+    /* junk where the first stream should start is refused by every codec */
+    for (int c = LH_STREAM_GZ; c <= LH_STREAM_LZ4; c++) {
+        lh_buf_reset(&back);
+        CHECK_RC(decode_all((lh_stream_codec)c, "junk before", 11, 11, &back, &err),
+                 LH_ERR_CORRUPT);
+        CHECK(strstr(err.msg, "truncated") == NULL);
+    }
+    lh_buf_free(&line);
+    lh_buf_free(&stored);
+    lh_buf_free(&file);
+    lh_buf_free(&back);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     RUN(test_names);
     RUN(test_round_trips);
+    RUN(test_output_boundaries);
+    RUN(test_trailing_bytes);
     return lh_test_report();
 }

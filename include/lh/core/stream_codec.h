@@ -47,7 +47,10 @@ lh_status lh_stream_writer_wrap(lh_storage_writer *inner, lh_stream_codec c,
 
 /* Decompression of one file fed in chunks: emit gets the plain bytes as
  * they come. Concatenated streams (members, frames) are read one after the
- * other, as Python's readers do. */
+ * other, and what follows the last one as Python's readers take it: zeros
+ * after a gzip member are padding, anything after a complete bzip2 or xz
+ * stream that does not start another is ignored; other trailing bytes are
+ * an error. */
 typedef struct lh_stream_decoder lh_stream_decoder;
 typedef lh_status (*lh_stream_emit_fn)(void *ctx, const void *data, size_t n, lh_error *err);
 
