@@ -19,6 +19,8 @@ typedef struct flush_ctx {
     lh_relay *relay[WRITERS];
     size_t next; /* the relay the next batch goes to */
     lh_progress progress;
+    lh_cli *cli;
+    uint64_t tagged; /* rows committed when statements/last_updated was last set */
 } flush_ctx;
 
 /* On the relay's thread: the batch is sorted into one file per partition. */
@@ -46,7 +48,14 @@ static lh_status segment_done(void *ctx, lh_error *err)
 {
     flush_ctx *f = ctx;
     for (size_t i = 0; i < WRITERS; i++) LH_TRY(lh_relay_wait(f->relay[i], err));
-    return f->txn ? lh_pstore_txn_commit(f->txn, err) : LH_OK;
+    if (!f->txn) return LH_OK;
+    LH_TRY(lh_pstore_txn_commit(f->txn, err));
+    /* stamped before the journal drops the segment: a kill in between
+     * leaves the rows for the next flush, which stamps again */
+    uint64_t n = lh_pstore_txn_rows(f->txn);
+    if (n == f->tagged) return LH_OK;
+    f->tagged = n;
+    return lh_cli_tag_now(f->cli, "statements/last_updated", err);
 }
 
 /* Flush the dataset's journal; *rows gets the count moved. Segments are read
@@ -56,6 +65,7 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
 {
     *rows = 0;
     flush_ctx f = {0};
+    f.cli = cli;
     lh_journal *j = NULL;
     lh_status rc = lh_cli_pstore(cli, &f.ps, err);
     if (rc == LH_OK) rc = lh_cli_journal(cli, &j, err);
@@ -75,7 +85,6 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     /* waits for batches still in flight (after an error) */
     for (size_t i = 0; i < WRITERS; i++) lh_relay_free(f.relay[i]);
     lh_pstore_txn_free(f.txn); /* deletes files staged but not committed */
-    if (rc == LH_OK && stats.rows > 0) rc = lh_cli_tag_now(cli, "statements/last_updated", err);
     *rows = stats.rows;
     lh_journal_free(j);
     lh_pstore_free(f.ps);
