@@ -68,6 +68,14 @@ lh_status lh_delta_vacuum(lh_storage *st, const char *prefix, int64_t retention_
     if (retention_ms < 0) return lh_error_set(err, LH_ERR_INVALID, "negative vacuum retention");
     lh_delta_snapshot *s;
     LH_TRY(lh_delta_snapshot_load(st, prefix, LH_DELTA_LATEST, &s, err));
+    /* As the protocol asks of every vacuum (vacuumProtocolCheck makes it a
+     * must): a writer feature unknown here may reference files this
+     * listing would take for unreferenced (deletion vectors, say). */
+    lh_status ok = lh_delta_check_writable(s, prefix, err);
+    if (ok != LH_OK) {
+        lh_delta_snapshot_free(s);
+        return lh_error_prefix(err, "vacuum");
+    }
     int64_t cutoff = now_ms - retention_ms;
     char *root = lh_delta_key(prefix, "");
     size_t rn = strlen(root);

@@ -549,6 +549,17 @@ static void test_vacuum(void)
     }
     CHECK_OK(lh_storage_exists(st, "t/_delta_log/zzz", &ex, &err), &err);
     CHECK(ex);
+    /* a table this writer cannot write is not vacuumed either: its
+     * features may reference files the listing cannot see as referenced */
+    write_commit(st, "w7", 0, "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+                 "\"readerFeatures\":[\"vacuumProtocolCheck\"],"
+                 "\"writerFeatures\":[\"vacuumProtocolCheck\",\"inCommitTimestamp\"]}}\n" META);
+    touch_old(st, "w7/orphan.parquet", 3600);
+    CHECK_RC(lh_delta_vacuum(st, "w7", 0, now, false, NULL, &n, &err), LH_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "vacuum") && strstr(err.msg, "inCommitTimestamp"));
+    CHECK_INT(n, 0);
+    CHECK_OK(lh_storage_exists(st, "w7/orphan.parquet", &ex, &err), &err);
+    CHECK(ex);
     close_tmp(st, dir);
 }
 
