@@ -50,6 +50,8 @@ typedef struct lh_delta_listing {
     size_t num_commits, cap_commits;
     lh_delta_ckpt_ref *ckpts; /* complete checkpoints, sorted ascending */
     size_t num_ckpts, cap_ckpts;
+    /* the newest V2 checkpoint named by a UUID (not read here), -1 none */
+    int64_t uuid_ckpt;
 } lh_delta_listing;
 
 lh_status lh_delta_list_log(lh_storage *st, const char *prefix, lh_delta_listing *l,

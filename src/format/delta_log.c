@@ -1,4 +1,5 @@
 /* Delta log listing and replay into snapshots (latest or time travel). */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +61,23 @@ void lh_delta_listing_free(lh_delta_listing *l)
     memset(l, 0, sizeof *l);
 }
 
+/* "checkpoint.<uuid>.parquet" or ".json": a V2 checkpoint's name. */
+static bool is_uuid_checkpoint(const char *rest)
+{
+    if (strncmp(rest, "checkpoint.", 11) != 0) return false;
+    const char *u = rest + 11;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? u[i] != '-' : !isxdigit((unsigned char)u[i])) return false;
+    }
+    return strcmp(u + 36, ".parquet") == 0 || strcmp(u + 36, ".json") == 0;
+}
+
 lh_status lh_delta_list_log(lh_storage *st, const char *prefix, lh_delta_listing *l,
                             lh_error *err)
 {
     memset(l, 0, sizeof *l);
+    l->uuid_ckpt = -1;
     char *dir = lh_delta_key(prefix, "_delta_log");
     lh_strlist keys;
     lh_strlist_init(&keys);
@@ -93,6 +107,8 @@ lh_status lh_delta_list_log(lh_storage *st, const char *prefix, lh_delta_listing
             lh_delta_ckpt_ref *c = ckpt_slot(l, v, (int)parts);
             free(c->keys.items[part - 1]);
             c->keys.items[part - 1] = lh_strdup(keys.items[i]);
+        } else if (is_uuid_checkpoint(rest) && v > l->uuid_ckpt) {
+            l->uuid_ckpt = v;
         }
     }
     lh_strlist_free(&keys);
@@ -375,7 +391,13 @@ static lh_status replay(lh_delta_snapshot *s, const lh_delta_listing *l, int64_t
             start = ck->version + 1;
         }
     }
-    if (start == 0 && !has_commit(l, 0) && target >= 0 && l->num_commits && l->commits[0] > 0)
+    bool lost = start == 0 && !has_commit(l, 0) && target >= 0;
+    if (lost && l->uuid_ckpt >= 0 && l->uuid_ckpt <= target)
+        return lh_error_set(err, LH_ERR_UNSUPPORTED,
+                            "version %" PRId64 " of Delta table \"%s\" needs its V2 checkpoint "
+                            "at version %" PRId64 " (named by a UUID): reader feature "
+                            "v2Checkpoint is not supported", target, s->prefix, l->uuid_ckpt);
+    if (lost && l->num_commits && l->commits[0] > 0)
         return lh_error_set(err, LH_ERR_NOT_FOUND,
                             "version %" PRId64 " of Delta table \"%s\" is no longer available "
                             "(log starts at %020" PRId64 ".json, no checkpoint at or before it)",

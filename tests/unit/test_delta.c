@@ -463,6 +463,13 @@ static void test_crafted_logs(void)
     write_commit(st, "t", 3, "{\"commitInfo\":{}}");
     CHECK_RC(lh_delta_snapshot_load(st, "t", LH_DELTA_LATEST, &s, &err), LH_ERR_CORRUPT);
     CHECK(strstr(err.msg, "00000000000000000002.json") != NULL);
+    /* the log's start cleaned up behind a V2 checkpoint named by a UUID:
+     * the refusal names the feature, not a missing checkpoint */
+    write_commit(st, "v2", 2, "{\"commitInfo\":{}}");
+    CHECK_OK(lh_storage_write(st, "v2/_delta_log/00000000000000000001.checkpoint."
+                              "3a0d65cd-4056-49b8-937b-95f9e3ee90e5.parquet", "x", 1, &err), &err);
+    CHECK_RC(lh_delta_snapshot_load(st, "v2", LH_DELTA_LATEST, &s, &err), LH_ERR_UNSUPPORTED);
+    CHECK(strstr(err.msg, "v2Checkpoint") && strstr(err.msg, "version 1 "));
     /* unsupported reader protocol */
     write_commit(st, "u", 0, "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
                  "\"readerFeatures\":[\"deletionVectors\"],\"writerFeatures\":[]}}\n" META);
