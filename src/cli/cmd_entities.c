@@ -1,5 +1,7 @@
 /* ftm-lakehouse entities import | iterate | stream | delete | delete-origin */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,7 @@
 #include "lh/repository/dataset.h"
 #include "lh/repository/export.h"
 #include "lh/storage/journal.h"
+#include "lh/storage/parquet_store.h"
 
 static const char HELP[] =
     "Usage: ftm-lakehouse -d DATASET entities COMMAND [OPTIONS]\n"
@@ -49,6 +52,17 @@ static const char IMPORT_HELP[] =
     "  --journal            Write to the journal instead of the parquet store\n"
     "  --skip-unknown       Skip properties the schema does not know (else an error)\n";
 
+/* s is a decimal integer in [min, max], nothing else. */
+static bool whole_number(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (!*s || *end || errno || n < min || n > max) return false;
+    *out = n;
+    return true;
+}
+
 int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, const char *help)
 {
     static const struct option opts[] = {
@@ -75,13 +89,32 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
         /* an empty origin is the default origin, as the reference takes it */
         case 'O': o->ex.origin = *optarg ? optarg : LH_DEFAULT_ORIGIN; break;
         case 'V': o->ex.override_origin = true; break;
-        case 'R': o->ex.role = optarg; break;
+        case 'R':
+            /* stored in every statement: readers refuse invalid UTF-8 */
+            if (!lh_utf8_valid(optarg, strlen(optarg)))
+                return lh_cli_usage_error(cli, "--role: not valid UTF-8");
+            o->ex.role = optarg;
+            break;
         case 'L':
             if (lh_time_parse_iso(optarg, strlen(optarg), &o->ex.now, &err) != LH_OK)
                 return lh_cli_usage_error(cli, "--last-seen: %s", err.msg);
             break;
-        case 'B': o->bulk_size = strtoull(optarg, NULL, 10); break;
-        case 'S': o->shards = atoi(optarg); break;
+        case 'B': {
+            long long n;
+            if (!whole_number(optarg, 1, LLONG_MAX, &n))
+                return lh_cli_usage_error(cli, "bad --bulk-size `%s` (a count of statements)",
+                                          optarg);
+            o->bulk_size = (size_t)n;
+            break;
+        }
+        case 'S': {
+            long long n;
+            if (!whole_number(optarg, 0, LH_PSTORE_MAX_RESHARD, &n))
+                return lh_cli_usage_error(cli, "bad --shards `%s` (a count, 0 to %d)", optarg,
+                                          LH_PSTORE_MAX_RESHARD);
+            o->shards = (int)n;
+            break;
+        }
         case 'J': o->journal = true; break;
         case 'K': o->ex.flags |= LH_EXPLODE_SKIP_UNKNOWN; break;
         case 'h': fputs(help, stdout); return 0;

@@ -1,5 +1,6 @@
 #include "lh/core/timeutil.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -123,6 +124,13 @@ static int digits(const char *s, size_t n, size_t *pos, int count, int *val)
     return 1;
 }
 
+static int days_in_month(int y, int mo)
+{
+    static const int DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return mo == 2 && leap ? 29 : DAYS[mo - 1];
+}
+
 lh_status lh_time_parse_iso(const char *s, size_t n, int64_t *us, lh_error *err)
 {
     size_t p = 0;
@@ -131,7 +139,8 @@ lh_status lh_time_parse_iso(const char *s, size_t n, int64_t *us, lh_error *err)
     if (!digits(s, n, &p, 4, &y) || p >= n || s[p++] != '-' || !digits(s, n, &p, 2, &mo) ||
         p >= n || s[p++] != '-' || !digits(s, n, &p, 2, &d))
         goto bad;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) goto bad;
+    /* as Python's fromisoformat: a real day of years 1 to 9999 */
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) goto bad;
     if (p < n && (s[p] == 'T' || s[p] == ' ')) {
         p++;
         if (!digits(s, n, &p, 2, &h) || p >= n || s[p++] != ':' || !digits(s, n, &p, 2, &mi))
@@ -151,7 +160,7 @@ lh_status lh_time_parse_iso(const char *s, size_t n, int64_t *us, lh_error *err)
                 for (int i = nd; i < 6; i++) frac *= 10;
             }
         }
-        if (h > 23 || mi > 59 || se > 60) goto bad;
+        if (h > 23 || mi > 59 || se > 59) goto bad;
     }
     int64_t offset_s = 0;
     if (p < n && (s[p] == 'Z' || s[p] == 'z')) {
@@ -162,6 +171,7 @@ lh_status lh_time_parse_iso(const char *s, size_t n, int64_t *us, lh_error *err)
         if (p < n && s[p] == ':') p++;
         if (p < n && !digits(s, n, &p, 2, &om)) goto bad;
         offset_s = sign * (oh * 3600 + om * 60);
+        if (oh * 3600 + om * 60 >= 86400) goto bad; /* Python: less than a day */
     }
     if (p != n) goto bad;
     int64_t days = lh_days_from_civil(y, (unsigned)mo, (unsigned)d);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "lh/core/mem.h"
+#include "lh/core/str.h"
 #include "lh/core/timeutil.h"
 #include "lh/model/keys.h"
 #include "lh/model/stmt_io.h"
@@ -99,11 +100,12 @@ static lh_status read_record(lh_stmt_csv_reader *r, bool *got, lh_error *err)
                 quoted = false;
                 c = d;
                 if (c == EOF) break;
-            } else {
+            } else if (c != 0) {
                 lh_buf_append_byte(&r->rec, (uint8_t)c);
                 continue;
             }
         }
+        if (c == 0) break;
         if (c == '"') quoted = true;
         else if (c == ',') {
             lh_buf_append_byte(&r->rec, 0);
@@ -114,9 +116,15 @@ static lh_status read_record(lh_stmt_csv_reader *r, bool *got, lh_error *err)
     if (ferror(r->f))
         return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "%s:%zu: read", r->name,
                               r->lineno + 1);
+    /* fields end in NUL here: one inside a value would cut it short */
+    if (c == 0)
+        return lh_error_set(err, LH_ERR_INVALID, "%s:%zu: a NUL byte in field %zu", r->name,
+                            r->lineno + 1, r->nf);
     if (quoted)
         return lh_error_set(err, LH_ERR_INVALID, "%s:%zu: unterminated quoted field", r->name,
                             r->recline);
+    if (!lh_utf8_valid(r->rec.data, r->rec.len))
+        return lh_error_set(err, LH_ERR_INVALID, "%s:%zu: not valid UTF-8", r->name, r->recline);
     lh_buf_append_byte(&r->rec, 0);
     *got = true;
     return LH_OK;
@@ -156,17 +164,16 @@ static lh_status parse_ts(const char *v, const char *what, int64_t *out, lh_erro
 }
 
 static lh_status convert(const lh_model *m, lh_stmt_csv_reader *r, const lh_explode_opts *o,
-                         lh_stmt_batch *batch, bool *skipped, lh_error *err)
+                         lh_stmt_batch *batch, lh_error *err)
 {
     lh_statement s = {0};
-    *skipped = false;
     s.entity_id = field(r, C_ENTITY);
     s.prop = field(r, C_PROP);
     s.schema = field(r, C_SCHEMA);
-    if (!s.entity_id || !s.prop || !s.schema) {
-        *skipped = true; /* the reference skips rows without them */
-        return LH_OK;
-    }
+    /* the reference refuses a row without schema or prop (and stores one
+     * without entity_id, which no reader can use: refused here too) */
+    for (int c = C_ENTITY; c <= C_SCHEMA; c++)
+        if (!field(r, c)) return lh_error_set(err, LH_ERR_INVALID, "%s: empty", COLS[c]);
     const lh_schema *schema = lh_model_schema(m, s.schema);
     if (!schema) return lh_error_set(err, LH_ERR_INVALID, "schema: unknown schema %s", s.schema);
     LH_TRY(lh_model_prop_type(m, s.schema, s.prop, &s.prop_type, err));
@@ -211,16 +218,11 @@ lh_status lh_stmt_csv_next(const lh_model *m, lh_stmt_csv_reader *r, const lh_ex
     if (!opts || !opts->dataset || !*opts->dataset)
         return lh_error_set(err, LH_ERR_INVALID, "statements: no target dataset");
     if (!r->header) LH_TRY(read_header(r, err));
-    for (;;) {
-        bool have;
-        LH_TRY(read_record(r, &have, err));
-        if (!have) return LH_OK;
-        bool skipped;
-        lh_status rc = convert(m, r, opts, batch, &skipped, err);
-        if (rc != LH_OK) return lh_error_prefix(err, "%s:%zu", r->name, r->recline);
-        if (!skipped) {
-            *got = true;
-            return LH_OK;
-        }
-    }
+    bool have;
+    LH_TRY(read_record(r, &have, err));
+    if (!have) return LH_OK;
+    lh_status rc = convert(m, r, opts, batch, err);
+    if (rc != LH_OK) return lh_error_prefix(err, "%s:%zu", r->name, r->recline);
+    *got = true;
+    return LH_OK;
 }

@@ -122,21 +122,26 @@ lh_status lh_dataset_check_shards(const lh_dataset_config *cfg, const char *name
 lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
                             lh_dataset_config *cfg, lh_error *err)
 {
-    LH_TRY(lh_dataset_config_read(st, name, cfg, err));
-    if (cfg->exists) return lh_dataset_check_shards(cfg, name, shards, err);
-    cfg->shards = shards < 0 ? 0 : shards;
-    lh_buf yml = LH_BUF_INIT;
-    new_config(&yml, name, cfg->shards);
-    char *key = config_key(name);
-    lh_status rc = lh_storage_put_if_absent(st, key, yml.data, yml.len, err);
-    free(key);
-    lh_buf_free(&yml);
-    if (rc == LH_ERR_EXISTS) { /* created meanwhile: take what is there */
+    /* Created by another process between the read and the put: read
+     * again. Twice more at most: a key that is there but never reads
+     * as a file (a folder in its place) would loop forever. */
+    for (int attempt = 0;; attempt++) {
+        LH_TRY(lh_dataset_config_read(st, name, cfg, err));
+        if (cfg->exists) return lh_dataset_check_shards(cfg, name, shards, err);
+        cfg->shards = shards < 0 ? 0 : shards;
+        lh_buf yml = LH_BUF_INIT;
+        new_config(&yml, name, cfg->shards);
+        char *key = config_key(name);
+        lh_status rc = lh_storage_put_if_absent(st, key, yml.data, yml.len, err);
+        lh_buf_free(&yml);
+        if (rc == LH_ERR_EXISTS && attempt == 2)
+            rc = lh_error_set(err, LH_ERR_CORRUPT, "%s is there but cannot be read as a file",
+                              key);
+        free(key);
+        if (rc == LH_OK) cfg->exists = true;
+        if (rc != LH_ERR_EXISTS) return rc;
         lh_dataset_config_free(cfg);
-        return lh_dataset_ensure(st, name, shards, cfg, err);
     }
-    if (rc == LH_OK) cfg->exists = true;
-    return rc;
 }
 
 static int emit_to_buf(void *ctx, unsigned char *data, size_t n)

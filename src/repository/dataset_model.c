@@ -15,6 +15,7 @@
 #include "lh/core/yaml.h"
 #include "lh/model/countries.h"
 #include "lh/storage/versions.h"
+#include "lh/storage/parquet_store.h"
 
 typedef enum kind {
     TEXT,     /* text */
@@ -539,7 +540,12 @@ lh_status lh_dataset_configure(lh_storage *st, const char *name, const char *tex
         json_t *shards = json_object_get(doc, "shards");
         json_int_t want = json_integer_value(json_object_get(given, "shards"));
         json_int_t have = json_integer_value(json_object_get(model, "shards"));
-        if (shards && has_table && want != have)
+        /* every later command reads the count: one out of range would lock
+         * the dataset out, this command too */
+        if (shards && (want < 0 || want > LH_PSTORE_MAX_RESHARD))
+            rc = lh_error_set(err, LH_ERR_INVALID, "%s: shards: %lld is not a count from 0 to %d",
+                              what, (long long)want, LH_PSTORE_MAX_RESHARD);
+        else if (shards && has_table && want != have)
             rc = lh_error_set(err, LH_ERR_INVALID,
                               "%s: dataset `%s` has %lld shards and a table: `maintenance shard "
                               "--shards %lld` re-shards it",

@@ -431,6 +431,52 @@ def test_bad_input_leaves_lake_unchanged(tmp_path):
     assert "fresh" not in ours(lake, "d", "ls").stdout.split()
 
 
+def test_bad_values_are_refused_before_they_are_stored(tmp_path):
+    """Values a later command (or the reference) could not read back are
+    refused with exit 2 or 3, and the lake stays as it was."""
+    lake = tmp_path / "lake"
+    src = SHARED_DATA / "sanctions_zala.ftm.json"
+    ours(lake, "d", "entities", "import", "-i", src)
+    before = entity_set(ours(lake, "d", "entities", "iterate").stdout)
+    one = tmp_path / "one.json"
+    one.write_text('{"id": "p1", "schema": "Person", "properties": {"name": ["x"]}}\n')
+    for bad in (["--shards", "99999999999"], ["--shards", "abc"], ["--shards", "-5"],
+                ["--bulk-size", "abc"], ["--bulk-size", "-1"], ["--bulk-size", "1x"],
+                ["--role", b"\xff".decode("utf-8", "surrogateescape")]):
+        proc = ours(lake, "n", "entities", "import", "-i", one, *bad, check=False)
+        assert proc.returncode == 2, bad
+        assert bad[0] in proc.stderr
+    assert not (lake / "n").exists()
+    # a shard count out of range would lock every later command out
+    cfg = tmp_path / "c.yml"
+    for value in ("-5", "5000", "99999999999999999999"):
+        cfg.write_text(f"shards: {value}\n")
+        proc = ours(lake, "d", "configure", "-c", cfg, check=False)
+        assert proc.returncode == 3 and "shards" in proc.stderr
+    # statement rows without schema, prop or entity, with bytes no reader takes
+    rows = {"p1,name,,x": "schema: empty", ",name,Person,x": "entity_id: empty",
+            "p1,name": "schema: empty", "p1,name,Person,\xff\xfebad": "not valid UTF-8",
+            "p1,name,Person,a\x00b": "NUL byte",
+            "p1,name,Person,x,2020-02-30T00:00:00": "first_seen",
+            "p1,name,Person,x,0000-01-01T00:00:00": "first_seen"}
+    for row, message in rows.items():
+        csv = tmp_path / "s.csv"
+        csv.write_bytes(b"entity_id,prop,schema,value,first_seen\ngood,name,Person,G\n" +
+                        row.encode("latin-1") + b"\n")
+        proc = ours(lake, "d", "statements", "import", "-i", csv, check=False)
+        assert proc.returncode == 3, row
+        assert f"{csv}:3: " in proc.stderr and message in proc.stderr, proc.stderr
+    # a folder where config.yml goes: an error, not an endless retry
+    (lake / "d" / "config.yml").rename(tmp_path / "config.yml")
+    (lake / "d" / "config.yml").mkdir()
+    proc = ours(lake, "d", "entities", "import", "-i", one, check=False)
+    assert proc.returncode == 5 and "config.yml" in proc.stderr
+    (lake / "d" / "config.yml").rmdir()
+    (tmp_path / "config.yml").rename(lake / "d" / "config.yml")
+    assert ours(lake, "d", "maintenance", "check").returncode == 0
+    assert entity_set(ours(lake, "d", "entities", "iterate").stdout) == before
+
+
 def test_held_lock_and_unlock(tmp_path):
     lake = tmp_path / "lake"
     ours(lake, "z", "entities", "import", "-i", SHARED_DATA / "sanctions_zala.ftm.json")

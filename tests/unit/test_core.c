@@ -194,6 +194,17 @@ static void test_time(void)
     lh_time_format_iso_py(1714566896000000LL, 1, out);
     CHECK_STR(out, "2024-05-01T12:34:56+00:00");
     CHECK_RC(lh_time_parse_iso("2024-13-01", 10, &us, &err), LH_ERR_INVALID);
+    /* only real days and times, as Python's fromisoformat */
+    const char *unreal[] = {"2020-02-30", "2021-02-29T12:00:00", "2023-04-31",
+                            "2020-01-01T23:59:60", "0000-01-01T00:00:00",
+                            "2020-01-01T00:00:00+24:00", "2020-01-01T00:00:00-25:00", NULL};
+    for (size_t i = 0; unreal[i]; i++)
+        CHECK_RC(lh_time_parse_iso(unreal[i], strlen(unreal[i]), &us, &err), LH_ERR_INVALID);
+    const char *real[] = {"2020-02-29", "2000-02-29", "0001-01-01", "9999-12-31T23:59:59",
+                          "2020-01-01T00:00:00+23:59", NULL};
+    for (size_t i = 0; real[i]; i++)
+        CHECK_OK(lh_time_parse_iso(real[i], strlen(real[i]), &us, &err), &err);
+    CHECK_RC(lh_time_parse_iso("1900-02-29", 10, &us, &err), LH_ERR_INVALID);
     CHECK_RC(lh_time_parse_iso("yesterday", 9, &us, &err), LH_ERR_INVALID);
     CHECK_RC(lh_time_parse_iso("2024-05-01T12:34:56junk", 23, &us, &err), LH_ERR_INVALID);
     CHECK(strstr(err.msg, "junk") != NULL);
