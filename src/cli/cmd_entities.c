@@ -375,6 +375,12 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
         f->q.buckets = (const char *const *)f->buckets.items;
         f->q.num_buckets = f->buckets.len;
     }
+    /* ids the query names go down as -e's do (one filter: the query's
+     * match still applies to what comes up) */
+    size_t nids = 0;
+    const char *const *qids = f->equery ? lh_equery_ids(f->equery, &nids) : NULL;
+    if (!f->ids.len)
+        for (size_t i = 0; i < nids; i++) lh_strlist_push(&f->ids, qids[i]);
     if (f->ids.len) {
         f->q.entity_ids = (const char *const *)f->ids.items;
         f->q.num_entity_ids = f->ids.len;

@@ -54,6 +54,50 @@ bool lh_utf8_valid(const char *s, size_t n)
     return true;
 }
 
+/* Bytes of s[0..n) that start a well-formed sequence but end too early or
+ * go wrong: the lead and the continuation bytes its ranges allow (Unicode's
+ * "maximal subpart"); 1 for a byte that cannot lead. */
+static size_t ill_formed_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4 : 1;
+    size_t k = 1;
+    for (; k < len && k < n; k++) {
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (k == 1) {
+            if (c == 0xE0) lo = 0xA0;
+            else if (c == 0xED) hi = 0x9F;
+            else if (c == 0xF0) lo = 0x90;
+            else if (c == 0xF4) hi = 0x8F;
+        }
+        if (s[k] < lo || s[k] > hi) break;
+    }
+    return k;
+}
+
+void lh_utf8_append_replaced(lh_buf *b, const char *s, size_t n)
+{
+    size_t i = 0, run = 0;
+    while (i < n) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t used = lh_utf8_decode(s + i, n - i, &cp);
+        if (cp != 0xFFFD || used != 1) {
+            i += used;
+            continue;
+        }
+        lh_buf_append(b, s + run, i - run);
+        lh_buf_append(b, "\xEF\xBF\xBD", 3);
+        i += ill_formed_len((const unsigned char *)s + i, n - i);
+        run = i;
+    }
+    lh_buf_append(b, s + run, n - run);
+}
+
 size_t lh_utf8_len(const char *s, size_t n)
 {
     size_t count = 0;

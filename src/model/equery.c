@@ -435,13 +435,41 @@ void lh_equery_describe(const lh_equery *q, lh_buf *out)
 
 /* ---- evaluation ---- */
 
+static char ascii_lower(unsigned char c)
+{
+    return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
+
+/* Whether h starts with the (ASCII) needle, compared as DuckDB's lower()
+ * sees text: ASCII letters case-blind, and the only two other letters
+ * whose lower case is ASCII, U+0130 (Turkish dotted I) as i and U+212A
+ * (Kelvin sign) as k. */
+static bool starts_fold(const char *h, const char *needle)
+{
+    for (; *needle; needle++) {
+        char want = ascii_lower((unsigned char)*needle);
+        const unsigned char *u = (const unsigned char *)h;
+        if (u[0] == 0xC4 && u[1] == 0xB0) {
+            if (want != 'i') return false;
+            h += 2;
+        } else if (u[0] == 0xE2 && u[1] == 0x84 && u[2] == 0xAA) {
+            if (want != 'k') return false;
+            h += 3;
+        } else {
+            if (!*h || ascii_lower(u[0]) != want) return false;
+            h++;
+        }
+    }
+    return true;
+}
+
 static bool contains_fold(const char *hay, const char *needle, bool fold)
 {
     if (!fold) return strstr(hay, needle) != NULL;
-    size_t n = strlen(needle);
+    if (!*needle) return true;
     for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0) return true;
-    return !n;
+        if (starts_fold(hay, needle)) return true;
+    return false;
 }
 
 /* v is one of the leaf's values (a set is sorted: searched). */
@@ -586,6 +614,20 @@ bool lh_equery_value_row(const lh_equery *q, const char **prop, const char **pro
         return true;
     }
     return false;
+}
+
+const char *const *lh_equery_ids(const lh_equery *q, size_t *n)
+{
+    *n = 0;
+    const eq_node *top = top_conjunction(q);
+    for (size_t i = 0; top && i < top->n; i++) {
+        const eq_leaf *l = top->items[i].leaf;
+        if (!l || l->op != OP_EQ || !l->values.len) continue;
+        if (l->kind != F_ID && l->kind != F_ENTITY_ID) continue;
+        *n = l->values.len;
+        return (const char *const *)l->values.items;
+    }
+    return NULL;
 }
 
 const char *const *lh_equery_schemata(const lh_equery *q, size_t *n)

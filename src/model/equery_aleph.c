@@ -8,9 +8,10 @@
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
 
-/* Python's urllib.parse.unquote of s[0..n): %XX decoded, a malformed
- * escape kept, `+` kept; *nul set when an escape decodes to NUL (which
- * would end the value early here). */
+/* Python's urllib.parse.unquote of s[0..n): %XX decoded, bytes that are
+ * not UTF-8 replaced by U+FFFD, a malformed escape kept, `+` kept; *nul
+ * set when an escape decodes to NUL (which would end the value early
+ * here). */
 static char *unquote(const char *s, size_t n, bool *nul)
 {
     lh_buf b = LH_BUF_INIT;
@@ -25,7 +26,10 @@ static char *unquote(const char *s, size_t n, bool *nul)
             lh_buf_append_byte(&b, s[i]);
         }
     }
-    return lh_buf_detach(&b, NULL);
+    lh_buf text = LH_BUF_INIT;
+    lh_utf8_append_replaced(&text, b.data ? b.data : "", b.len);
+    lh_buf_free(&b);
+    return lh_buf_detach(&text, NULL);
 }
 
 typedef enum mode { M_FILTER, M_EXCLUDE, M_EMPTY } mode;

@@ -94,6 +94,22 @@ static void test_utf8(void)
     CHECK(lh_utf8_valid("h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80", 15));
     CHECK(!lh_utf8_valid("\xc0\xaf", 2));         /* overlong */
     CHECK(!lh_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    /* as Python's decode("utf-8", "replace"): one U+FFFD per maximal
+     * ill-formed subsequence */
+    struct {
+        const char *in, *want;
+    } repl[] = {{"a\xc3", "a\xef\xbf\xbd"},
+                {"\xe2\x84!", "\xef\xbf\xbd!"},
+                {"\xf0\x80", "\xef\xbf\xbd\xef\xbf\xbd"},
+                {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+                {"\xc3\xa4\xff\xc3\xa4", "\xc3\xa4\xef\xbf\xbd\xc3\xa4"},
+                {"ok", "ok"}};
+    for (size_t i = 0; i < sizeof repl / sizeof *repl; i++) {
+        lh_buf b = LH_BUF_INIT;
+        lh_utf8_append_replaced(&b, repl[i].in, strlen(repl[i].in));
+        CHECK_STR(b.data, repl[i].want);
+        lh_buf_free(&b);
+    }
     CHECK(!lh_utf8_valid("\xe4\xb8", 2));         /* truncated */
     CHECK(!lh_utf8_valid("\xf5\x80\x80\x80", 4)); /* > U+10FFFF */
     CHECK_INT(lh_utf8_len("h\xc3\xa9\xe4\xb8\xad", 6), 3);

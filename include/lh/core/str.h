@@ -10,6 +10,10 @@
 
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool lh_utf8_valid(const char *s, size_t n);
+/* Append s[0..n) to b as Python's bytes.decode("utf-8", "replace") reads
+ * it: each maximal ill-formed subsequence becomes one U+FFFD. */
+struct lh_buf;
+void lh_utf8_append_replaced(struct lh_buf *b, const char *s, size_t n);
 /* Number of code points in well-formed UTF-8 s[0..n). */
 size_t lh_utf8_len(const char *s, size_t n);
 /* Decode one code point at s (n bytes available); returns bytes consumed

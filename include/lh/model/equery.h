@@ -91,6 +91,10 @@ bool lh_equery_numeric(const char *v, int64_t *milli);
  * schemata leaf), for a store to read only their rows' partitions; NULL
  * when the query does not restrict schemata. */
 const char *const *lh_equery_schemata(const lh_equery *q, size_t *n);
+/* The entity ids every match is one of (a positive id or entity_id leaf
+ * of the top-level conjunction), NULL when the query names none: a store
+ * reads just their shards, and each whole. */
+const char *const *lh_equery_ids(const lh_equery *q, size_t *n);
 /* A row every matching entity has: of property *prop (or of property type
  * *prop_type; the other is NULL) with value *value, from the first positive
  * leaf equal to one value of a property or group; false when there is
