@@ -154,6 +154,8 @@ lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s
     /* the bulk path creates the dataset only when it commits */
     rc = lh_dataset_config_read(st, ds, &cfg, err);
     if (rc == LH_OK) rc = lh_dataset_check_shards(&cfg, ds, shards, err);
+    /* before the work, not at its commit */
+    if (rc == LH_OK && !cfg.exists) rc = lh_dataset_name_check(ds, err);
     s->shards = cfg.exists ? cfg.shards : shards < 0 ? 0 : shards;
     lh_dataset_config_free(&cfg);
     if (rc != LH_OK) return rc;

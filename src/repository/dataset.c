@@ -119,6 +119,24 @@ lh_status lh_dataset_check_shards(const lh_dataset_config *cfg, const char *name
                         "--shards %d` re-shards it", name, cfg->shards, shards, shards);
 }
 
+lh_status lh_dataset_name_check(const char *name, lh_error *err)
+{
+    LH_TRY(lh_name_check(name, "dataset", false, err));
+    if (strcmp(name, "catalog") == 0 || strcmp(name, "default") == 0)
+        return lh_error_set(err, LH_ERR_INVALID, "dataset name `%s` is reserved", name);
+    /* FtM's rule (the slug of itself): runs of a-z and 0-9, one _ between */
+    bool ok = true;
+    for (const char *p = name; *p && ok; p++) {
+        bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9');
+        ok = alnum || (*p == '_' && p > name && p[-1] != '_' && p[1]);
+    }
+    if (!ok)
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "dataset name `%s`: only a-z, 0-9 and single underscores between "
+                            "them, as FollowTheMoney names datasets", name);
+    return LH_OK;
+}
+
 lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
                             lh_dataset_config *cfg, lh_error *err)
 {
@@ -128,6 +146,8 @@ lh_status lh_dataset_ensure(lh_storage *st, const char *name, int shards,
     for (int attempt = 0;; attempt++) {
         LH_TRY(lh_dataset_config_read(st, name, cfg, err));
         if (cfg->exists) return lh_dataset_check_shards(cfg, name, shards, err);
+        /* new names only: a dataset an older version made stays usable */
+        LH_TRY(lh_dataset_name_check(name, err));
         cfg->shards = shards < 0 ? 0 : shards;
         lh_buf yml = LH_BUF_INIT;
         new_config(&yml, name, cfg->shards);

@@ -16,6 +16,7 @@
 #include "lh/model/countries.h"
 #include "lh/storage/versions.h"
 #include "lh/storage/parquet_store.h"
+#include "lh/repository/dataset.h"
 
 typedef enum kind {
     TEXT,     /* text */
@@ -534,6 +535,14 @@ lh_status lh_dataset_configure(lh_storage *st, const char *name, const char *tex
         if (!given) rc = lh_error_set(err, LH_ERR_INVALID, "%s: %s", what, problem.data);
     }
     if (rc == LH_OK) rc = lh_dataset_model_load(st, name, &model, err);
+    if (rc == LH_OK) { /* a new dataset: a name the reference takes */
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "%s/config.yml", name);
+        bool exists = false;
+        rc = lh_storage_exists(st, key.data, &exists, err);
+        lh_buf_free(&key);
+        if (rc == LH_OK && !exists) rc = lh_dataset_name_check(name, err);
+    }
     const char *k;
     json_t *x;
     if (rc == LH_OK) {

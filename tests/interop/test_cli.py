@@ -466,6 +466,13 @@ def test_bad_values_are_refused_before_they_are_stored(tmp_path):
         proc = ours(lake, "d", "statements", "import", "-i", csv, check=False)
         assert proc.returncode == 3, row
         assert f"{csv}:3: " in proc.stderr and message in proc.stderr, proc.stderr
+    # new datasets get names the reference takes (FtM's, not reserved ones)
+    for name in ("my-data", "Upper", "a b", "_a", "a__b", "catalog", "default"):
+        proc = ours(lake, name, "entities", "import", "-i", one, check=False)
+        assert proc.returncode == 3 and "dataset name" in proc.stderr, name
+        proc = ours(lake, name, "configure", "-c", cfg, check=False)
+        assert proc.returncode == 3 and "dataset name" in proc.stderr, name
+        assert not (lake / name).exists()
     # a folder where config.yml goes: an error, not an endless retry
     (lake / "d" / "config.yml").rename(tmp_path / "config.yml")
     (lake / "d" / "config.yml").mkdir()

@@ -20,6 +20,9 @@ typedef struct lh_dataset_config {
 /* Read `{name}/config.yml`; a missing file gives defaults (exists=false). */
 lh_status lh_dataset_config_read(lh_storage *st, const char *name, lh_dataset_config *cfg,
                                  lh_error *err);
+/* A name the reference takes for a new dataset (FtM's dataset names, not
+ * `catalog` or `default`); LH_ERR_INVALID naming the rule. */
+lh_status lh_dataset_name_check(const char *name, lh_error *err);
 /* LH_ERR_CONFLICT naming both counts when cfg exists with another shard
  * count than shards (< 0: any). */
 lh_status lh_dataset_check_shards(const lh_dataset_config *cfg, const char *name, int shards,
