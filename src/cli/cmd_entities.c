@@ -386,6 +386,9 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     if (f->ids.len) {
         f->q.entity_ids = (const char *const *)f->ids.items;
         f->q.num_entity_ids = f->ids.len;
+        /* asked for by id, an entity comes whole, as the reference reads
+         * every bucket of the id's shard in one pass then */
+        f->q.whole_entities = true;
     }
     return -1;
 }

@@ -133,15 +133,12 @@ static lh_status each_pair(lh_pstore *ps, const lh_pstore_filter *q, entity_hand
         }
         lh_arena_free(&a);
     }
-    /* asked for by id, an entity comes whole, as the reference reads every
-     * bucket of the id's shard in one pass then */
-    bool whole = q->whole_entities || q->entity_ids;
     lh_parts parts;
     rc = lh_parts_of(snap, &parts, err);
     for (size_t i = 0; rc == LH_OK && i < parts.len;) {
         size_t j = i + 1;
         while (j < parts.len && strcmp(parts.items[i].shard, parts.items[j].shard) == 0 &&
-               (whole || strcmp(parts.items[i].bucket, parts.items[j].bucket) == 0))
+               (q->whole_entities || strcmp(parts.items[i].bucket, parts.items[j].bucket) == 0))
             j++;
         rc = stream_pair(&r, &parts.items[i], j - i, handle, fn, ctx, err);
         i = j;

@@ -180,8 +180,7 @@ typedef struct lh_pstore_filter {
     bool include_tombstones;       /* raw rows (get_changed_entity_ids) */
     /* An entity's rows in every bucket of its shard together, as a query
      * over the whole table sees them (a schema change can leave an entity
-     * in two buckets); else one (shard, bucket) pair at a time. Implied by
-     * entity_ids. */
+     * in two buckets); else one (shard, bucket) pair at a time. */
     bool whole_entities;
     /* An entity-level predicate on an entity's rows (after the filters
      * above), NULL = none: the store knows nothing of what it tests. */
@@ -198,8 +197,8 @@ typedef lh_status (*lh_pstore_entity_fn)(void *ctx, const lh_statement *rows, si
 
 /* Entities matching q (filters apply per entity: an entity matches when one
  * of its live statements matches every statement-level filter), in
- * (shard, bucket) pair order (shard order with whole_entities or
- * entity_ids), entity_id order within a pair. */
+ * (shard, bucket) pair order (shard order with whole_entities), entity_id
+ * order within a pair. */
 lh_status lh_pstore_query(lh_pstore *ps, const lh_pstore_filter *q, lh_pstore_entity_fn fn,
                           void *ctx, lh_error *err);
 
