@@ -190,6 +190,22 @@ static lh_status node(loader *l, yaml_event_t *ev, int depth, json_t **out)
     return fail_at(l, ev->start_mark.line, "anchors and aliases are not supported");
 }
 
+/* After the first document's node: the stream must end with it, as
+ * PyYAML's safe_load wants ("expected a single document"). */
+static lh_status single_document(loader *l)
+{
+    for (;;) {
+        yaml_event_t ev;
+        LH_TRY(next(l, &ev));
+        yaml_event_type_t t = ev.type;
+        size_t line = ev.start_mark.line;
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT) return LH_OK;
+        if (t == YAML_DOCUMENT_START_EVENT)
+            return fail_at(l, line, "expected a single document, found another");
+    }
+}
+
 lh_status lh_yaml_load(const char *text, size_t len, const char *what, json_t **out,
                        lh_error *err)
 {
@@ -207,13 +223,17 @@ lh_status lh_yaml_load(const char *text, size_t len, const char *what, json_t **
             t == YAML_MAPPING_START_EVENT || t == YAML_ALIAS_EVENT) {
             rc = node(&l, &ev, 0, &doc);
             yaml_event_delete(&ev);
-            break; /* the first document only */
+            if (rc == LH_OK) rc = single_document(&l);
+            break;
         }
         yaml_event_delete(&ev);
         if (t == YAML_STREAM_END_EVENT || t == YAML_DOCUMENT_END_EVENT) break;
     }
     yaml_parser_delete(&l.p);
-    if (rc != LH_OK) return rc;
+    if (rc != LH_OK) {
+        json_decref(doc);
+        return rc;
+    }
     *out = doc ? doc : json_null();
     return LH_OK;
 }

@@ -218,6 +218,24 @@ static json_t *normal_url(const char *s)
     const char *host = sep + 3;
     size_t hlen = strcspn(host, "/?#");
     if (!scheme || !hlen) return NULL;
+    /* as pydantic's HttpUrl: http(s), a host, a port of up to 65535 */
+    if (!(scheme == 4 && !strncasecmp(s, "http", 4)) && !(scheme == 5 && !strncasecmp(s, "https", 5)))
+        return NULL;
+    for (size_t i = 0; i < hlen; i++)
+        if ((unsigned char)host[i] <= ' ' || strchr("<>\"{}|\\^`", host[i])) return NULL;
+    const char *last_colon = NULL;
+    for (size_t i = 0; i < hlen; i++)
+        if (host[i] == ':') last_colon = host + i;
+        else if (host[i] == '@' || host[i] == ']') last_colon = NULL;
+    if (last_colon) {
+        size_t plen = hlen - (size_t)(last_colon + 1 - host);
+        long port = 0;
+        for (size_t i = 0; i < plen; i++) {
+            if (!isdigit((unsigned char)last_colon[1 + i])) return NULL;
+            port = port * 10 + (last_colon[1 + i] - '0');
+            if (port > 65535) return NULL;
+        }
+    }
     lh_buf b = LH_BUF_INIT;
     for (size_t i = 0; i < scheme; i++) lh_buf_append_byte(&b, (char)tolower((unsigned char)s[i]));
     lh_buf_append_str(&b, "://");
@@ -264,7 +282,8 @@ static bool ftm_date(const char *s)
     if (n != 4 && n != 7 && n < 10) return false;
     for (size_t i = 0; i < n && i < 10; i++)
         if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != '-') return false;
-    if (n <= 10) return n == 4 || n == 7 || n == 10;
+    if (n == 4) return true;
+    if (n == 7) return (s[5] == '0' && s[6] >= '1') || (s[5] == '1' && s[6] <= '2');
     int64_t us;
     lh_error e2;
     return lh_time_parse_iso(s, n, &us, &e2) == LH_OK;

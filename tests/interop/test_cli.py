@@ -473,6 +473,14 @@ def test_bad_values_are_refused_before_they_are_stored(tmp_path):
         proc = ours(lake, name, "configure", "-c", cfg, check=False)
         assert proc.returncode == 3 and "dataset name" in proc.stderr, name
         assert not (lake / name).exists()
+    # settings the reference's model refuses (and then cannot load the lake)
+    for text in ('coverage: {start: "2020-13-45"}', 'coverage: {end: "2021-02-29"}',
+                 'url: "ftp://x.org/"', 'url: "http://exa mple.com/"', 'url: "http://x:99999/"',
+                 'url: "https://x.org:abc/"', "title: T\n---\ntitle: U"):
+        cfg.write_text(text + "\n")
+        proc = ours(lake, "d", "configure", "-c", cfg, check=False)
+        assert proc.returncode == 3, text
+        assert str(cfg) in proc.stderr, proc.stderr
     # a folder where config.yml goes: an error, not an endless retry
     (lake / "d" / "config.yml").rename(tmp_path / "config.yml")
     (lake / "d" / "config.yml").mkdir()

@@ -288,6 +288,15 @@ static void test_yaml(void)
     CHECK_RC(lh_yaml_load(bad, strlen(bad), "t.yml", &v, &err), LH_ERR_CORRUPT);
     CHECK(strstr(err.msg, "t.yml:") != NULL);
     CHECK(v == NULL);
+    /* one document, as PyYAML's safe_load: a second is an error */
+    const char *two = "a: 1\n---\na: 2\n";
+    CHECK_RC(lh_yaml_load(two, strlen(two), "t.yml", &v, &err), LH_ERR_CORRUPT);
+    CHECK(strstr(err.msg, "t.yml:2: expected a single document") != NULL);
+    CHECK(v == NULL);
+    const char *marked = "---\na: 1\n...\n";
+    CHECK_OK(lh_yaml_load(marked, strlen(marked), "t.yml", &v, &err), &err);
+    CHECK(json_is_object(v));
+    json_decref(v);
     const char *alias = "a: &x 1\nb: *x\n";
     CHECK_RC(lh_yaml_load(alias, strlen(alias), "t.yml", &v, &err), LH_ERR_CORRUPT);
     CHECK(strstr(err.msg, "t.yml:1: anchors") != NULL);
