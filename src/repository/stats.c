@@ -75,17 +75,26 @@ lh_status lh_stats_add(void *ctx, const lh_statement *rows, size_t n, lh_error *
     s->entities++;
     lh_strlist_free(&s->seen);
     lh_strlist_init(&s->seen);
+    /* the entity counts once, under its schema (the rows' merged, as the
+     * reference's entity has it) */
+    const lh_schema *schema = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const lh_schema *sc = lh_model_schema(s->m, rows[i].schema);
+        if (sc) schema = schema ? lh_model_merge_schema(s->m, schema, sc) : sc;
+        if (!schema) schema = sc;
+    }
+    bool thing = schema && lh_schema_is_a(schema, "Thing");
+    bool interval = schema && lh_schema_is_a(schema, "Interval");
+    if (thing) once(s, &s->things, "t", schema->name);
+    if (interval) once(s, &s->intervals, "i", schema->name);
     for (size_t i = 0; i < n; i++) {
         const lh_statement *r = &rows[i];
-        const lh_schema *schema = lh_model_schema(s->m, r->schema);
-        bool thing = schema && lh_schema_is_a(schema, "Thing");
-        bool interval = schema && lh_schema_is_a(schema, "Interval");
         bool country = r->prop_type && strcmp(r->prop_type, "country") == 0;
-        if (thing) once(s, &s->things, "t", r->schema);
-        if (interval) once(s, &s->intervals, "i", r->schema);
         if (thing && country) once(s, &s->things_c, "tc", r->value);
         if (interval && country) once(s, &s->intervals_c, "ic", r->value);
-        if (r->prop_type && strcmp(r->prop_type, "date") == 0) {
+        const lh_prop *prop = schema ? lh_schema_prop(schema, r->prop) : NULL;
+        /* the coverage of what is shown: hidden dates (processedAt) aside */
+        if (r->prop_type && strcmp(r->prop_type, "date") == 0 && !(prop && prop->hidden)) {
             if (!s->start || strcmp(r->value, s->start) < 0) {
                 free(s->start);
                 s->start = lh_strdup(r->value);
