@@ -38,9 +38,9 @@ bad:
     return 1;
 }
 
-bool lh_utf8_valid(const char *s, size_t n)
+/* Offset of the first ill-formed byte of s[i..n), or n. */
+static size_t next_ill_formed(const char *s, size_t n, size_t i)
 {
-    size_t i = 0;
     while (i < n) {
         if ((unsigned char)s[i] < 0x80) {
             i++;
@@ -48,10 +48,15 @@ bool lh_utf8_valid(const char *s, size_t n)
         }
         uint32_t cp;
         size_t used = lh_utf8_decode(s + i, n - i, &cp);
-        if (cp == 0xFFFD && used == 1) return false;
+        if (cp == 0xFFFD && used == 1) return i;
         i += used;
     }
-    return true;
+    return n;
+}
+
+bool lh_utf8_valid(const char *s, size_t n)
+{
+    return next_ill_formed(s, n, 0) == n;
 }
 
 /* Bytes of s[0..n) that start a well-formed sequence but end too early or
@@ -78,22 +83,11 @@ static size_t ill_formed_len(const unsigned char *s, size_t n)
 
 void lh_utf8_append_replaced(lh_buf *b, const char *s, size_t n)
 {
-    size_t i = 0, run = 0;
-    while (i < n) {
-        if ((unsigned char)s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        uint32_t cp;
-        size_t used = lh_utf8_decode(s + i, n - i, &cp);
-        if (cp != 0xFFFD || used != 1) {
-            i += used;
-            continue;
-        }
+    size_t run = 0;
+    for (size_t i; (i = next_ill_formed(s, n, run)) < n;) {
         lh_buf_append(b, s + run, i - run);
         lh_buf_append(b, "\xEF\xBF\xBD", 3);
-        i += ill_formed_len((const unsigned char *)s + i, n - i);
-        run = i;
+        run = i + ill_formed_len((const unsigned char *)s + i, n - i);
     }
     lh_buf_append(b, s + run, n - run);
 }
