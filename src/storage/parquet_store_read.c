@@ -72,125 +72,180 @@ static bool part_wanted(const reader *r, const lh_part *p)
     return true;
 }
 
-typedef lh_status (*entity_handler)(reader *r, const lh_statement *rows, size_t n,
-                                    lh_pstore_entity_fn fn, void *ctx, lh_error *err);
+struct lh_pstore_cursor {
+    reader r;
+    bool by_statement;    /* row-level matches only, else whole entities */
+    lh_delta_snapshot *own_snap;
+    lh_parts parts;
+    size_t next;          /* the first part of the next pair */
+    lh_part *wanted;      /* the current pair's wanted parts, held by es */
+    lh_stmt_pred pred;    /* held by es */
+    lh_entity_stream *es; /* NULL between pairs */
+    lh_statement *match;  /* by_statement's matching rows */
+    size_t match_cap;
+    bool done;
+};
 
-/* Stream the wanted partitions of one (shard, bucket) pair (or shard, see
- * whole_entities) entity by entity:
- * the live view (or raw rows), row-level filters applied. */
-static lh_status stream_pair(reader *r, const lh_part *parts, size_t n, entity_handler handle,
-                             lh_pstore_entity_fn fn, void *ctx, lh_error *err)
+/* Open the stream over the next (shard, bucket) pair (or shard, see
+ * whole_entities) holding a wanted part; c->done past the last. */
+static lh_status open_next_pair(lh_pstore_cursor *c, lh_error *err)
 {
-    lh_part *wanted = lh_malloc((n ? n : 1) * sizeof *wanted);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (part_wanted(r, &parts[i])) wanted[m++] = parts[i];
-    const lh_pstore_filter *q = r->q;
-    bool by_value = q->prop || q->prop_type;
-    lh_stmt_pred pred = {q->schemata, q->num_schemata, q->prop, by_value ? q->value : NULL,
-                         q->prop_type};
-    bool filtered = q->num_schemata || by_value;
-    lh_entity_stream *es = NULL;
-    lh_status rc = m ? lh_entity_stream_open(r->ps, wanted, m, r->ids,
-                                           r->ids ? q->num_entity_ids : 0,
-                                           filtered ? &pred : NULL, &es, err)
-                    : LH_OK;
-    while (rc == LH_OK && es) {
-        lh_statement *rows;
-        size_t k;
-        rc = lh_entity_stream_next(es, &rows, &k, err);
-        if (rc != LH_OK || k == 0) break;
-        if (!has_id(r, rows[0].entity_id)) continue;
-        if (!r->q->include_tombstones) k = lh_entity_dedupe(rows, k, INT64_MAX);
-        size_t v = 0;
-        for (size_t i = 0; i < k; i++)
-            if (row_visible(r->q, &rows[i])) rows[v++] = rows[i];
-        if (v && q->match && !q->match(q->match_ctx, rows, v)) continue;
-        if (v) rc = handle(r, rows, v, fn, ctx, err);
+    const lh_pstore_filter *q = c->r.q;
+    const lh_part *parts = c->parts.items;
+    while (!c->es && c->next < c->parts.len) {
+        size_t i = c->next, j = i + 1;
+        while (j < c->parts.len && strcmp(parts[i].shard, parts[j].shard) == 0 &&
+               (q->whole_entities || strcmp(parts[i].bucket, parts[j].bucket) == 0))
+            j++;
+        c->next = j;
+        size_t m = 0;
+        for (size_t k = i; k < j; k++)
+            if (part_wanted(&c->r, &parts[k])) c->wanted[m++] = parts[k];
+        if (!m) continue;
+        bool filtered = q->num_schemata || c->pred.value;
+        LH_TRY(lh_entity_stream_open(c->r.ps, c->wanted, m, c->r.ids,
+                                     c->r.ids ? q->num_entity_ids : 0,
+                                     filtered ? &c->pred : NULL, &c->es, err));
     }
-    lh_entity_stream_free(es);
-    free(wanted);
-    return rc;
+    if (!c->es) c->done = true;
+    return LH_OK;
 }
 
-static lh_status each_pair(lh_pstore *ps, const lh_pstore_filter *q, entity_handler handle,
-                           lh_pstore_entity_fn fn, void *ctx, lh_error *err)
+lh_status lh_pstore_cursor_open(lh_pstore *ps, const lh_pstore_filter *q,
+                                const lh_delta_snapshot *snap, bool by_statement,
+                                lh_pstore_cursor **out, lh_error *err)
 {
-    reader r = {ps, q, NULL, {0}};
-    lh_strlist_init(&r.shards);
-    lh_delta_snapshot *snap = NULL;
-    lh_status rc = lh_pstore_snapshot(ps, &snap, err);
-    if (rc != LH_OK || !snap) return rc;
+    *out = NULL;
+    lh_pstore_cursor *c = lh_calloc(1, sizeof *c);
+    c->r = (reader){ps, q, NULL, {0}};
+    lh_strlist_init(&c->r.shards);
+    c->by_statement = by_statement;
+    bool by_value = q->prop || q->prop_type;
+    c->pred = (lh_stmt_pred){q->schemata, q->num_schemata, q->prop,
+                             by_value ? q->value : NULL, q->prop_type};
+    lh_status rc = LH_OK;
+    if (!snap) {
+        rc = lh_pstore_snapshot(ps, &c->own_snap, err);
+        snap = c->own_snap;
+    }
+    if (rc == LH_OK && snap) rc = lh_parts_of(snap, &c->parts, err);
+    if (rc != LH_OK) {
+        c->parts = (lh_parts){0};
+        lh_pstore_cursor_free(c);
+        return rc;
+    }
+    c->done = !snap;
+    c->wanted = lh_malloc((c->parts.len ? c->parts.len : 1) * sizeof *c->wanted);
     if (q->entity_ids) {
-        r.ids = lh_malloc((q->num_entity_ids + 1) * sizeof *r.ids);
-        memcpy(r.ids, q->entity_ids, q->num_entity_ids * sizeof *r.ids);
-        qsort(r.ids, q->num_entity_ids, sizeof *r.ids, cmp_cstr);
+        c->r.ids = lh_malloc((q->num_entity_ids + 1) * sizeof *c->r.ids);
+        memcpy(c->r.ids, q->entity_ids, q->num_entity_ids * sizeof *c->r.ids);
+        qsort(c->r.ids, q->num_entity_ids, sizeof *c->r.ids, cmp_cstr);
         lh_arena a;
         lh_arena_init(&a, 4096);
         for (size_t i = 0; i < q->num_entity_ids; i++) {
             const char *sh = lh_pstore_entity_shard(q->entity_ids[i], ps->opts.shards, &a);
-            if (!lh_strlist_contains(&r.shards, sh)) lh_strlist_push(&r.shards, sh);
+            if (!lh_strlist_contains(&c->r.shards, sh)) lh_strlist_push(&c->r.shards, sh);
         }
         lh_arena_free(&a);
     }
-    lh_parts parts;
-    rc = lh_parts_of(snap, &parts, err);
-    for (size_t i = 0; rc == LH_OK && i < parts.len;) {
-        size_t j = i + 1;
-        while (j < parts.len && strcmp(parts.items[i].shard, parts.items[j].shard) == 0 &&
-               (q->whole_entities || strcmp(parts.items[i].bucket, parts.items[j].bucket) == 0))
-            j++;
-        rc = stream_pair(&r, &parts.items[i], j - i, handle, fn, ctx, err);
-        i = j;
-    }
-    lh_parts_free(&parts);
-    lh_delta_snapshot_free(snap);
-    lh_strlist_free(&r.shards);
-    free(r.ids);
-    return rc;
-}
-
-static lh_status entity_handler_fn(reader *r, const lh_statement *rows, size_t n,
-                                   lh_pstore_entity_fn fn, void *ctx, lh_error *err)
-{
-    /* the filters select entities: one matching live statement is enough */
-    for (size_t i = 0; i < n; i++)
-        if (row_matches(r, &rows[i])) return fn(ctx, rows, n, err);
+    *out = c;
     return LH_OK;
 }
 
-static lh_status statement_handler_fn(reader *r, const lh_statement *rows, size_t n,
-                                      lh_pstore_entity_fn fn, void *ctx, lh_error *err)
+/* The live view (or raw rows) entity by entity, row-level filters applied:
+ * an entity is passed whole when one of its rows matches every filter (or,
+ * by_statement, only those rows). */
+lh_status lh_pstore_cursor_next(lh_pstore_cursor *c, const lh_statement **rows, size_t *n,
+                                lh_error *err)
 {
-    lh_statement *match = lh_malloc(n * sizeof *match);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (row_matches(r, &rows[i])) match[m++] = rows[i];
-    lh_status rc = m ? fn(ctx, match, m, err) : LH_OK;
-    free(match);
+    *rows = NULL;
+    *n = 0;
+    const lh_pstore_filter *q = c->r.q;
+    while (!c->done) {
+        if (!c->es) {
+            LH_TRY(open_next_pair(c, err));
+            continue;
+        }
+        lh_statement *got;
+        size_t k;
+        LH_TRY(lh_entity_stream_next(c->es, &got, &k, err));
+        if (k == 0) {
+            lh_entity_stream_free(c->es);
+            c->es = NULL;
+            continue;
+        }
+        if (!has_id(&c->r, got[0].entity_id)) continue;
+        if (!q->include_tombstones) k = lh_entity_dedupe(got, k, INT64_MAX);
+        size_t v = 0;
+        for (size_t i = 0; i < k; i++)
+            if (row_visible(q, &got[i])) got[v++] = got[i];
+        if (!v || (q->match && !q->match(q->match_ctx, got, v))) continue;
+        if (c->by_statement) {
+            if (c->match_cap < v) c->match = lh_grow(c->match, &c->match_cap, v, sizeof *c->match);
+            size_t m = 0;
+            for (size_t i = 0; i < v; i++)
+                if (row_matches(&c->r, &got[i])) c->match[m++] = got[i];
+            if (!m) continue;
+            *rows = c->match;
+            *n = m;
+            return LH_OK;
+        }
+        for (size_t i = 0; i < v; i++)
+            if (row_matches(&c->r, &got[i])) {
+                *rows = got;
+                *n = v;
+                return LH_OK;
+            }
+    }
+    return LH_OK;
+}
+
+void lh_pstore_cursor_free(lh_pstore_cursor *c)
+{
+    if (!c) return;
+    lh_entity_stream_free(c->es);
+    free(c->wanted);
+    free(c->match);
+    free(c->r.ids);
+    lh_strlist_free(&c->r.shards);
+    if (c->parts.items) lh_parts_free(&c->parts);
+    lh_delta_snapshot_free(c->own_snap);
+    free(c);
+}
+
+static lh_status each_entity(lh_pstore *ps, const lh_pstore_filter *q, bool by_statement,
+                             lh_pstore_entity_fn fn, void *ctx, lh_error *err)
+{
+    lh_pstore_filter dflt;
+    if (!q) {
+        lh_pstore_filter_init(&dflt);
+        q = &dflt;
+    }
+    lh_pstore_cursor *c = NULL;
+    LH_TRY(lh_pstore_cursor_open(ps, q, NULL, by_statement, &c, err));
+    lh_status rc;
+    for (;;) {
+        const lh_statement *rows;
+        size_t n;
+        rc = lh_pstore_cursor_next(c, &rows, &n, err);
+        if (rc != LH_OK || n == 0) break;
+        rc = fn(ctx, rows, n, err);
+        if (rc != LH_OK) break;
+    }
+    lh_pstore_cursor_free(c);
     return rc;
 }
 
 lh_status lh_pstore_query(lh_pstore *ps, const lh_pstore_filter *q, lh_pstore_entity_fn fn,
                           void *ctx, lh_error *err)
 {
-    lh_pstore_filter dflt;
-    if (!q) {
-        lh_pstore_filter_init(&dflt);
-        q = &dflt;
-    }
-    return each_pair(ps, q, entity_handler_fn, fn, ctx, err);
+    return each_entity(ps, q, false, fn, ctx, err);
 }
 
 lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
                                      lh_pstore_entity_fn fn, void *ctx, lh_error *err)
 {
-    lh_pstore_filter dflt;
-    if (!q) {
-        lh_pstore_filter_init(&dflt);
-        q = &dflt;
-    }
-    return each_pair(ps, q, statement_handler_fn, fn, ctx, err);
+    return each_entity(ps, q, true, fn, ctx, err);
 }
 
 typedef struct changed_ctx {
@@ -220,7 +275,7 @@ lh_status lh_pstore_changed_entity_ids(lh_pstore *ps, int64_t since, lh_strlist 
      * change can leave an entity in two buckets): each id once */
     q.whole_entities = true;
     changed_ctx c = {since, out};
-    LH_TRY(each_pair(ps, &q, entity_handler_fn, collect_changed, &c, err));
+    LH_TRY(each_entity(ps, &q, false, collect_changed, &c, err));
     lh_strlist_sort(out);
     return LH_OK;
 }

@@ -24,6 +24,7 @@
 #include "lh/core/error.h"
 #include "lh/core/storage.h"
 #include "lh/core/str.h"
+#include "lh/format/delta.h"
 #include "lh/model/statement.h"
 
 typedef struct lh_pstore lh_pstore;
@@ -205,6 +206,18 @@ lh_status lh_pstore_query(lh_pstore *ps, const lh_pstore_filter *q, lh_pstore_en
 /* Statements matching q row by row (no entity grouping of the filters). */
 lh_status lh_pstore_query_statements(lh_pstore *ps, const lh_pstore_filter *q,
                                      lh_pstore_entity_fn fn, void *ctx, lh_error *err);
+
+/* The same reads, pulled: a cursor over snap (NULL = the latest version),
+ * the filter q held (not copied) until it is freed. Each call gives the
+ * next entity's rows (by_statement: only its matching rows), valid until
+ * the next call; *n = 0 at the end. */
+typedef struct lh_pstore_cursor lh_pstore_cursor;
+lh_status lh_pstore_cursor_open(lh_pstore *ps, const lh_pstore_filter *q,
+                                const lh_delta_snapshot *snap, bool by_statement,
+                                lh_pstore_cursor **out, lh_error *err);
+lh_status lh_pstore_cursor_next(lh_pstore_cursor *c, const lh_statement **rows, size_t *n,
+                                lh_error *err);
+void lh_pstore_cursor_free(lh_pstore_cursor *c);
 
 /* Distinct entity ids with first_seen >= since or deleted_at >= since (raw
  * rows, tombstones included), sorted. */
