@@ -147,7 +147,15 @@ static zstd_ctxs *zstd_ctxs_get(void)
 static ZSTD_CCtx *zstd_cctx(void)
 {
     zstd_ctxs *z = zstd_ctxs_get();
-    if (!z->c && !(z->c = ZSTD_createCCtx())) lh_out_of_memory_for("a zstd compression context");
+    if (!z->c) {
+        if (!(z->c = ZSTD_createCCtx())) lh_out_of_memory_for("a zstd compression context");
+        /* A page's frame carries a checksum of its content, which every
+         * zstd decoder verifies: a flipped bit in a page is then an error
+         * at read (and in `maintenance check`), never a wrong value. Parquet
+         * itself checks nothing unless page CRCs are written, and a zstd
+         * frame without one decodes garbage in its literals silently. */
+        ZSTD_CCtx_setParameter(z->c, ZSTD_c_checksumFlag, 1);
+    }
     return z->c;
 }
 
@@ -180,8 +188,9 @@ lh_status lh_pq_compress(lh_pq_codec codec, int level, const void *src, size_t n
     case LH_PQ_ZSTD: {
         size_t cap = ZSTD_compressBound(n);
         lh_buf_reserve(out, cap);
-        size_t r = ZSTD_compressCCtx(zstd_cctx(), out->data + out->len, cap, src, n,
-                                     level ? level : 3);
+        ZSTD_CCtx *cctx = zstd_cctx();
+        size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level ? level : 3);
+        if (!ZSTD_isError(r)) r = ZSTD_compress2(cctx, out->data + out->len, cap, src, n);
         if (ZSTD_isError(r))
             return lh_error_set(err, LH_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
         out->len += r;

@@ -89,6 +89,37 @@ static void test_gzip_members(void)
     lh_buf_free(&g);
 }
 
+/* Every byte of a zstd page is covered: a flipped bit anywhere in it (here
+ * in every byte in turn, literals included) is corruption, never other
+ * values (a flip in the frame header's flags may still give the page). Hex digests, as a page of statement ids, compress to raw
+ * literals that decode to garbage silently without the frame checksum. */
+static void test_zstd_pages_are_checked(void)
+{
+    lh_error err;
+    char src[4096];
+    const char *hex = "0123456789abcdef";
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < sizeof src; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        src[i] = hex[x & 15];
+    }
+    lh_buf comp = LH_BUF_INIT;
+    CHECK_OK(lh_pq_compress(LH_PQ_ZSTD, 1, src, sizeof src, &comp, &err), &err);
+    char *back = lh_malloc(sizeof src);
+    size_t silent = 0, caught = 0;
+    for (size_t i = 0; i < comp.len; i++) {
+        comp.data[i] ^= 0x10;
+        lh_status rc = lh_pq_decompress(LH_PQ_ZSTD, comp.data, comp.len, back, sizeof src, &err);
+        caught += rc == LH_ERR_CORRUPT;
+        silent += rc == LH_OK && memcmp(back, src, sizeof src) != 0;
+        comp.data[i] ^= 0x10;
+    }
+    CHECK(silent == 0);
+    CHECK(caught + 8 > comp.len);
+    free(back);
+    lh_buf_free(&comp);
+}
+
 static void test_bloom(void)
 {
     CHECK_INT(lh_pq_bloom_size(10000, 0.01), 16384);
@@ -132,6 +163,7 @@ int main(void)
     RUN(test_codecs);
     RUN(test_lz4_framing);
     RUN(test_gzip_members);
+    RUN(test_zstd_pages_are_checked);
     RUN(test_bloom);
     return lh_test_report();
 }
