@@ -1,10 +1,12 @@
-/* ftm-lakehouse statements import | iterate | stream */
+/* ftm-lakehouse statements import | iterate | stream | sql */
 #include <getopt.h>
 #include <string.h>
 
 #include "cli_import.h"
+#include "lh/core/buf.h"
 #include "lh/model/stmt_io.h"
 #include "lh/repository/export.h"
+#include "lh/storage/stmt_sql.h"
 
 static const char HELP[] =
     "Usage: ftm-lakehouse -d DATASET statements COMMAND [OPTIONS]\n"
@@ -12,7 +14,8 @@ static const char HELP[] =
     "Commands:\n"
     "  import    Import statements from CSV (ftm-lakehouse or followthemoney columns)\n"
     "  iterate   Print the live statements as CSV (ftm-lakehouse columns)\n"
-    "  stream    Print the exported exports/statements.csv\n";
+    "  stream    Print the exported exports/statements.csv\n"
+    "  sql       Run SQL on the statement tables, results as CSV\n";
 
 static const char IMPORT_HELP[] =
     "Usage: ftm-lakehouse -d DATASET statements import [OPTIONS]\n"
@@ -115,10 +118,81 @@ static int cmd_stream(lh_cli *cli, int argc, char **argv)
     return lh_cli_stream_key(cli, "exports/statements.csv", output);
 }
 
+static const char SQL_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET statements sql [-o FILE] QUERY\n"
+    "\n"
+    "Run SQL (SQLite's dialect) on two read-only tables of the dataset, both\n"
+    "at the table version the run starts from:\n"
+    "  statement      the live statements (deduped, no tombstones), with\n"
+    "                 canonical_id (= entity_id) as the last column\n"
+    "  statement_raw  every stored row, duplicates and tombstones included\n"
+    "Timestamps are ISO text (UTC), `external` 0 or 1. Equality on entity_id,\n"
+    "prop, schema, dataset, origin, bucket or shard narrows what is read.\n"
+    "Each statement of QUERY that returns columns prints its header and rows\n"
+    "as CSV; results of several are separated by an empty line.\n"
+    "\n"
+    "  ftm-lakehouse -d DS statements sql \"SELECT prop, count(*) FROM statement GROUP BY prop\"\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output FILE    Write the results to FILE (default: stdout)\n";
+
+typedef struct sql_out {
+    FILE *f;
+    lh_buf line;
+} sql_out;
+
+static lh_status print_sql_row(void *ctx, size_t stmt, uint64_t row, int ncols,
+                               const char *const *names, const char *const *values,
+                               lh_error *err)
+{
+    (void)row;
+    (void)err;
+    sql_out *o = ctx;
+    lh_buf_reset(&o->line);
+    if (!values && stmt > 0) lh_buf_append_byte(&o->line, '\n');
+    for (int i = 0; i < ncols; i++) {
+        if (i) lh_buf_append_byte(&o->line, ',');
+        const char *v = values ? values[i] : names[i];
+        if (v) lh_buf_append_csv_quoted(&o->line, v);
+    }
+    lh_buf_append_byte(&o->line, '\n');
+    fwrite(o->line.data, 1, o->line.len, o->f);
+    return LH_OK;
+}
+
+static int cmd_sql(lh_cli *cli, int argc, char **argv)
+{
+    if (lh_cli_want_help(argc, argv, SQL_HELP)) return 0;
+    const char *output = "-", *query = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && i + 1 < argc)
+            output = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1])
+            return lh_cli_usage_error(cli, "unknown option `%s`", argv[i]);
+        else if (!query)
+            query = argv[i];
+        else
+            return lh_cli_usage_error(cli, "unexpected argument `%s` (quote the query)", argv[i]);
+    }
+    if (!query) return lh_cli_usage_error(cli, "missing QUERY");
+    lh_error err;
+    lh_pstore *ps = NULL;
+    lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    sql_out o = {NULL, LH_BUF_INIT};
+    if (rc == LH_OK) o.f = lh_cli_open_out(output, &err);
+    if (rc == LH_OK && !o.f) rc = LH_ERR_IO;
+    if (rc == LH_OK) rc = lh_stmt_sql_run(ps, query, print_sql_row, &o, &err);
+    rc = lh_cli_close_out(o.f, output, rc, &err);
+    lh_buf_free(&o.line);
+    lh_pstore_free(ps);
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
+}
+
 static const lh_cmd CMDS[] = {
     {"import", cmd_import, "", true},
     {"iterate", cmd_iterate, "", true},
     {"stream", cmd_stream, "", true},
+    {"sql", cmd_sql, "", true},
     {NULL, NULL, NULL, false},
 };
 

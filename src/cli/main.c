@@ -32,7 +32,7 @@ static const char MAIN_HELP[] =
     "  export           Flush and export a dataset (skips fresh exports)\n"
     "  entities         import | iterate | stream | delete | delete-origin\n"
     "                   FtM entities\n"
-    "  statements       import | iterate | stream   statements (CSV)\n"
+    "  statements       import | iterate | stream | sql   statements (CSV)\n"
     "  maintenance      flush | merge | compact | vacuum | optimize | shard |\n"
     "                   migrate | check | unlock | destroy | export-statements |\n"
     "                   export-entities | export-statistics   (alias: operations)\n"

@@ -15,6 +15,6 @@ enum { N = sizeof NAMES / sizeof *NAMES };
 lh_status lh_libsqlite_load(lh_error *err)
 {
     static lh_dynlib_once once = LH_DYNLIB_ONCE_INIT;
-    return lh_dynlib_load_once(&once, "libsqlite3.so.0", "the SQLite journal", NAMES, N,
+    return lh_dynlib_load_once(&once, "libsqlite3.so.0", "the SQLite journal and `statements sql`", NAMES, N,
                                &lh_libsqlite, sizeof lh_libsqlite, NULL, err);
 }

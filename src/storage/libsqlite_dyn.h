@@ -12,10 +12,13 @@
 
 #define LH_LIBSQLITE_FUNCS(X) \
     X(sqlite3_bind_int) X(sqlite3_bind_null) X(sqlite3_bind_text) X(sqlite3_busy_timeout) \
-    X(sqlite3_clear_bindings) X(sqlite3_close_v2) X(sqlite3_column_bytes) X(sqlite3_column_int) \
-    X(sqlite3_column_int64) X(sqlite3_column_text) X(sqlite3_errmsg) X(sqlite3_exec) \
-    X(sqlite3_finalize) X(sqlite3_get_autocommit) X(sqlite3_open_v2) X(sqlite3_prepare_v2) \
-    X(sqlite3_reset) X(sqlite3_step)
+    X(sqlite3_clear_bindings) X(sqlite3_close_v2) X(sqlite3_column_bytes) \
+    X(sqlite3_column_count) X(sqlite3_column_int) X(sqlite3_column_int64) \
+    X(sqlite3_column_name) X(sqlite3_column_text) X(sqlite3_create_module_v2) \
+    X(sqlite3_declare_vtab) X(sqlite3_errmsg) X(sqlite3_exec) X(sqlite3_finalize) \
+    X(sqlite3_free) X(sqlite3_get_autocommit) X(sqlite3_mprintf) X(sqlite3_open_v2) \
+    X(sqlite3_prepare_v2) X(sqlite3_reset) X(sqlite3_result_int64) X(sqlite3_result_null) \
+    X(sqlite3_result_text) X(sqlite3_step) X(sqlite3_value_text)
 
 typedef struct lh_libsqlite_api {
 #define LH_LIBSQLITE_MEMBER(f) __typeof__(f) *p_##f;
@@ -36,16 +39,26 @@ lh_status lh_libsqlite_load(lh_error *err);
 #define sqlite3_clear_bindings (lh_libsqlite.p_sqlite3_clear_bindings)
 #define sqlite3_close_v2 (lh_libsqlite.p_sqlite3_close_v2)
 #define sqlite3_column_bytes (lh_libsqlite.p_sqlite3_column_bytes)
+#define sqlite3_column_count (lh_libsqlite.p_sqlite3_column_count)
 #define sqlite3_column_int (lh_libsqlite.p_sqlite3_column_int)
 #define sqlite3_column_int64 (lh_libsqlite.p_sqlite3_column_int64)
+#define sqlite3_column_name (lh_libsqlite.p_sqlite3_column_name)
 #define sqlite3_column_text (lh_libsqlite.p_sqlite3_column_text)
+#define sqlite3_create_module_v2 (lh_libsqlite.p_sqlite3_create_module_v2)
+#define sqlite3_declare_vtab (lh_libsqlite.p_sqlite3_declare_vtab)
 #define sqlite3_errmsg (lh_libsqlite.p_sqlite3_errmsg)
 #define sqlite3_exec (lh_libsqlite.p_sqlite3_exec)
 #define sqlite3_finalize (lh_libsqlite.p_sqlite3_finalize)
+#define sqlite3_free (lh_libsqlite.p_sqlite3_free)
 #define sqlite3_get_autocommit (lh_libsqlite.p_sqlite3_get_autocommit)
+#define sqlite3_mprintf (lh_libsqlite.p_sqlite3_mprintf)
 #define sqlite3_open_v2 (lh_libsqlite.p_sqlite3_open_v2)
 #define sqlite3_prepare_v2 (lh_libsqlite.p_sqlite3_prepare_v2)
 #define sqlite3_reset (lh_libsqlite.p_sqlite3_reset)
+#define sqlite3_result_int64 (lh_libsqlite.p_sqlite3_result_int64)
+#define sqlite3_result_null (lh_libsqlite.p_sqlite3_result_null)
+#define sqlite3_result_text (lh_libsqlite.p_sqlite3_result_text)
 #define sqlite3_step (lh_libsqlite.p_sqlite3_step)
+#define sqlite3_value_text (lh_libsqlite.p_sqlite3_value_text)
 
 #endif
