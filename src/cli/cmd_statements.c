@@ -1,4 +1,5 @@
 /* ftm-lakehouse statements import | iterate | stream | sql */
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -138,6 +139,7 @@ static const char SQL_HELP[] =
 
 typedef struct sql_out {
     FILE *f;
+    const char *path;
     lh_buf line;
 } sql_out;
 
@@ -146,7 +148,6 @@ static lh_status print_sql_row(void *ctx, size_t stmt, uint64_t row, int ncols,
                                lh_error *err)
 {
     (void)row;
-    (void)err;
     sql_out *o = ctx;
     lh_buf_reset(&o->line);
     if (!values && stmt > 0) lh_buf_append_byte(&o->line, '\n');
@@ -156,7 +157,9 @@ static lh_status print_sql_row(void *ctx, size_t stmt, uint64_t row, int ncols,
         if (v) lh_buf_append_csv_quoted(&o->line, v);
     }
     lh_buf_append_byte(&o->line, '\n');
-    fwrite(o->line.data, 1, o->line.len, o->f);
+    if (fwrite(o->line.data, 1, o->line.len, o->f) != o->line.len) /* a full disk: stop */
+        return lh_error_errno(err, LH_ERR_IO, errno, "writing `%s`",
+                              strcmp(o->path, "-") ? o->path : "<stdout>");
     return LH_OK;
 }
 
@@ -178,7 +181,7 @@ static int cmd_sql(lh_cli *cli, int argc, char **argv)
     lh_error err;
     lh_pstore *ps = NULL;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
-    sql_out o = {NULL, LH_BUF_INIT};
+    sql_out o = {NULL, output, LH_BUF_INIT};
     if (rc == LH_OK) o.f = lh_cli_open_out(output, &err);
     if (rc == LH_OK && !o.f) rc = LH_ERR_IO;
     if (rc == LH_OK) rc = lh_stmt_sql_run(ps, query, print_sql_row, &o, &err);

@@ -197,3 +197,10 @@ def test_a_dataset_without_a_table(tmp_path):
     out = ours(root, "empty", "statements", "sql",
                "SELECT count(*) FROM statement; SELECT count(*) FROM statement_raw").stdout
     assert out == '"count(*)"\n"0"\n\n"count(*)"\n"0"\n'
+
+
+def test_a_full_disk_stops_the_query(lake):
+    root, _, _ = lake
+    proc = ours(root, DATASET, "statements", "sql", "-o", "/dev/full",
+                "SELECT * FROM statement_raw", check=False)
+    assert proc.returncode == 1 and "writing `/dev/full`: No space left" in proc.stderr
