@@ -30,15 +30,24 @@ static int with_queue(lh_cli *cli, lh_queue **q)
     return -1;
 }
 
+/* A JSON string, or null for a field the item lacks: anystore's Queue
+ * stores any JSON object, so a foreign producer's item may have no action
+ * or resource (lh_queue_get leaves them NULL). */
+static void append_str_or_null(lh_buf *b, const char *s)
+{
+    if (s) lh_buf_append_json_str(b, s, strlen(s));
+    else lh_buf_append_str(b, "null");
+}
+
 static void print_item(const lh_queue_item *it)
 {
     lh_buf line = LH_BUF_INIT;
     lh_buf_append_str(&line, "{\"key\": ");
     lh_buf_append_json_str(&line, it->key, strlen(it->key));
     lh_buf_append_str(&line, ", \"action\": ");
-    lh_buf_append_json_str(&line, it->action, strlen(it->action));
+    append_str_or_null(&line, it->action);
     lh_buf_append_str(&line, ", \"resource\": ");
-    lh_buf_append_json_str(&line, it->resource, strlen(it->resource));
+    append_str_or_null(&line, it->resource);
     lh_buf_printf(&line, ", \"payload\": %s, \"created_at\": ", it->payload ? it->payload : "null");
     if (it->created_at == LH_QUEUE_NO_TIME) {
         lh_buf_append_str(&line, "null");

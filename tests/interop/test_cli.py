@@ -717,3 +717,21 @@ def test_an_output_that_cannot_be_written_fails(tmp_path):
                               "entities", "iterate", "-e", "eu-authorities-a29wp"],
                              stdout=out, stderr=subprocess.PIPE, text=True)
     assert res.returncode == 1 and "writing `standard output`" in res.stderr, res.stderr
+
+
+def test_queue_foreign_item_without_action(tmp_path):
+    """anystore's Queue stores any JSON object: an item another producer wrote
+    without action/resource is listed and popped with nulls (it crashed)."""
+    lake = tmp_path / "lake"
+    ours(lake, "q", "queue", "put", "upsert", "entities", '{"id": "a"}')
+    qdir = lake / "q" / "queue" / "lakehouse"
+    (qdir / "00000000-0000-7000-8000-000000000000.json").write_text(
+        '{"resource": 5, "payload": 1, "created_at": "2024-01-01T00:00:00+00:00"}'
+    )
+    items = [json.loads(line) for line in ours(lake, "q", "queue", "list").stdout.splitlines()]
+    assert len(items) == 2
+    assert items[0]["action"] is None and items[0]["resource"] is None
+    assert items[0]["payload"] == 1
+    assert items[1]["action"] == "upsert"
+    first = json.loads(ours(lake, "q", "queue", "pop").stdout)
+    assert first["key"] == "00000000-0000-7000-8000-000000000000.json"
