@@ -149,6 +149,17 @@ lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err)
     opts.shards = cfg.shards;
     lh_dataset_config_free(&cfg);
     if (rc == LH_OK) rc = lh_journal_open(uri, ds, &opts, j, err);
+    /* One command is one process: rows journalled into memory would be gone
+     * when it exits, after it reported them imported (or found nothing to
+     * flush or delete). */
+    if (rc == LH_OK && lh_journal_is_memory(*j)) {
+        lh_journal_free(*j);
+        *j = NULL;
+        rc = lh_error_set(err, LH_ERR_INVALID,
+                          "LAKEHOUSE_JOURNAL_URI=\"%s\" is an in-memory SQLite database, which "
+                          "dies with each command; use a file (sqlite:///path) or postgresql://...",
+                          uri);
+    }
     free(uri);
     return rc;
 }

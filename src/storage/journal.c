@@ -58,6 +58,11 @@ bool lh_journal_is_postgres(const lh_journal *j)
     return j->postgres;
 }
 
+bool lh_journal_is_memory(const lh_journal *j)
+{
+    return j->memory;
+}
+
 static bool starts_with_ci(const char *s, const char *p)
 {
     return strncasecmp(s, p, strlen(p)) == 0;

@@ -51,6 +51,7 @@ struct lh_journal {
     bool relaxed_sync;
     int shards;
     bool postgres;
+    bool memory; /* SQLite ":memory:": the rows die with the handle */
     bool busy; /* inside flush/iterate: the consumer must not reuse this handle */
 };
 

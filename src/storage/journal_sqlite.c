@@ -449,6 +449,7 @@ lh_status lh_journal_sqlite_open(const char *path, lh_journal **out, lh_journal 
     q->lock_fd = -1;
     q->path = lh_strdup(path);
     bool memory = strcmp(path, ":memory:") == 0;
+    q->base.memory = memory;
     if (!memory) q->lock_path = lh_asprintf("%s-flush-%s.lock", path, q->base.table);
     int src = sqlite3_open_v2(path, &q->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

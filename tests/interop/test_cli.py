@@ -735,3 +735,20 @@ def test_queue_foreign_item_without_action(tmp_path):
     assert items[1]["action"] == "upsert"
     first = json.loads(ours(lake, "q", "queue", "pop").stdout)
     assert first["key"] == "00000000-0000-7000-8000-000000000000.json"
+
+
+def test_in_memory_journal_refused(tmp_path):
+    """An in-memory SQLite journal dies with the command: an import into it
+    reported success and lost every row. The CLI refuses it, naming it."""
+    import os
+
+    lake = tmp_path / "lake"
+    sample = ROOT / "examples" / "sample.ftm.json"
+    for uri in ("sqlite:///:memory:", ":memory:"):
+        env = {**os.environ, "LAKEHOUSE_JOURNAL_URI": uri}
+        proc = ours(lake, "ds", "entities", "import", "-i", sample, "--journal", check=False,
+                    env=env)
+        assert proc.returncode == 3, proc.stderr
+        assert "LAKEHOUSE_JOURNAL_URI" in proc.stderr and "memory" in proc.stderr
+        proc = ours(lake, "ds", "maintenance", "flush", check=False, env=env)
+        assert proc.returncode == 3, proc.stderr

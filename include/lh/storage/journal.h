@@ -72,6 +72,8 @@ void lh_journal_free(lh_journal *j);
 const char *lh_journal_table(const lh_journal *j);
 /* true for PostgreSQL, false for SQLite */
 bool lh_journal_is_postgres(const lh_journal *j);
+/* true for an in-memory SQLite journal, whose rows die with the handle */
+bool lh_journal_is_memory(const lh_journal *j);
 
 /* Append rows in one transaction (SQLite) / one COPY (PostgreSQL). Durable
  * and acknowledged when LH_OK is returned; nothing is written on failure.
