@@ -28,6 +28,10 @@ typedef struct import_sink {
     lh_relay *relay; /* owns txn and journal until lh_relay_wait */
     uint64_t rows;
     int shards; /* of the dataset, or of the one this import creates */
+    lh_cli *cli;
+    /* journal: the dataset is made before the first batch goes in, so that
+     * an import refused before that (bad input) leaves no dataset behind */
+    bool create;
 } import_sink;
 
 lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s, lh_error *err);

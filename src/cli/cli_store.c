@@ -136,6 +136,11 @@ static lh_status journal_uri_to_open(lh_cli *cli, char **uri, lh_error *err)
 
 lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err)
 {
+    return lh_cli_journal_for(cli, -1, j, err);
+}
+
+lh_status lh_cli_journal_for(lh_cli *cli, int shards, lh_journal **j, lh_error *err)
+{
     const char *ds;
     lh_storage *st;
     LH_TRY(lh_cli_dataset(cli, &ds, err));
@@ -144,10 +149,14 @@ lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err)
     LH_TRY(journal_uri_to_open(cli, &uri, err));
     /* rows get their shard on insert, so a flush hands them over shard by shard */
     lh_dataset_config cfg;
-    lh_status rc = lh_dataset_config_read(st, ds, &cfg, err);
+    lh_status rc = shards >= 0 ? LH_OK : lh_dataset_config_read(st, ds, &cfg, err);
     lh_journal_options opts = {0};
-    opts.shards = cfg.shards;
-    lh_dataset_config_free(&cfg);
+    if (shards >= 0) {
+        opts.shards = shards;
+    } else {
+        opts.shards = cfg.shards;
+        lh_dataset_config_free(&cfg);
+    }
     if (rc == LH_OK) rc = lh_journal_open(uri, ds, &opts, j, err);
     /* One command is one process: rows journalled into memory would be gone
      * when it exits, after it reported them imported (or found nothing to

@@ -40,6 +40,9 @@ lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
 lh_status lh_cli_journal_location(lh_cli *cli, char **uri, bool *exists, lh_error *err);
 typedef struct lh_journal lh_journal;
 lh_status lh_cli_journal(lh_cli *cli, lh_journal **j, lh_error *err);
+/* The same, its rows keyed for shards (>= 0) rather than config.yml's
+ * count: for a dataset an import is about to make. */
+lh_status lh_cli_journal_for(lh_cli *cli, int shards, lh_journal **j, lh_error *err);
 
 lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err);
 /* fn for every dataset of the lake in turn (as the -d dataset), stopping

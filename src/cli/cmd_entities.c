@@ -139,26 +139,23 @@ lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s
 {
     memset(s, 0, sizeof *s);
     s->relay = lh_relay_new(sink_consume, s, cli->settings.workers != 1);
+    s->cli = cli;
     const char *ds;
     lh_storage *st;
     LH_TRY(lh_cli_dataset(cli, &ds, err));
     LH_TRY(lh_cli_storage(cli, &st, err));
+    /* A new dataset is made only once rows go in: when its first journal
+     * batch is written, or when the bulk path commits. Its name is checked
+     * before the work, not at its end. */
     lh_dataset_config cfg;
-    lh_status rc;
-    if (journal) {
-        /* journal rows are committed batch by batch: the dataset must exist */
-        rc = lh_dataset_ensure(st, ds, shards, &cfg, err);
-        lh_dataset_config_free(&cfg);
-        return rc == LH_OK ? lh_cli_journal(cli, &s->journal, err) : rc;
-    }
-    /* the bulk path creates the dataset only when it commits */
-    rc = lh_dataset_config_read(st, ds, &cfg, err);
+    lh_status rc = lh_dataset_config_read(st, ds, &cfg, err);
     if (rc == LH_OK) rc = lh_dataset_check_shards(&cfg, ds, shards, err);
-    /* before the work, not at its commit */
     if (rc == LH_OK && !cfg.exists) rc = lh_dataset_name_check(ds, err);
     s->shards = cfg.exists ? cfg.shards : shards < 0 ? 0 : shards;
+    s->create = !cfg.exists;
     lh_dataset_config_free(&cfg);
     if (rc != LH_OK) return rc;
+    if (journal) return lh_cli_journal_for(cli, s->shards, &s->journal, err);
     LH_TRY(lh_cli_pstore_open(cli, s->shards, &s->ps, err));
     LH_TRY(lh_pstore_txn_begin(s->ps, &s->txn, err));
     s->shards = lh_pstore_txn_shards(s->txn); /* a re-shard may have run meanwhile */
@@ -169,6 +166,15 @@ lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err)
 {
     size_t n = b->len;
     if (!n) return LH_OK;
+    if (s->journal && s->create) {
+        /* journal rows are committed batch by batch: the dataset must exist
+         * before the first (made meanwhile elsewhere: its count must agree) */
+        lh_dataset_config cfg;
+        lh_status rc = lh_dataset_ensure(s->cli->st, s->cli->dataset, s->shards, &cfg, err);
+        lh_dataset_config_free(&cfg);
+        if (rc != LH_OK) return rc;
+        s->create = false;
+    }
     lh_status rc = lh_relay_send(s->relay, b, err);
     if (rc == LH_OK) s->rows += n;
     return rc;

@@ -752,3 +752,28 @@ def test_in_memory_journal_refused(tmp_path):
         assert "LAKEHOUSE_JOURNAL_URI" in proc.stderr and "memory" in proc.stderr
         proc = ours(lake, "ds", "maintenance", "flush", check=False, env=env)
         assert proc.returncode == 3, proc.stderr
+
+
+def test_a_refused_first_journal_import_makes_no_dataset(tmp_path):
+    """A dataset is made when the first rows go in: an import --journal into
+    a new dataset that stops at bad input (or a bad name) leaves none
+    behind, as the bulk path does; the next good one makes it with its
+    shard count."""
+    lake = tmp_path / "lake"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "x", "schema": "Person", "properties": {"name": ["a"]}}\n{"id": "y"')
+    for args in (["statements", "import", "-i", ROOT / "README.md"], ["entities", "import", "-i", bad]):
+        proc = ours(lake, "newds", *args, "--journal", check=False)
+        assert proc.returncode == 3, proc.stderr
+    proc = ours(lake, "Bad-Name", "entities", "import", "-i", ROOT / "examples" / "sample.ftm.json",
+                "--journal", check=False)
+    assert proc.returncode == 3 and "dataset name" in proc.stderr
+    assert ours(lake, "newds", "ls").stdout == ""
+    assert not (lake / "newds").exists() and not (lake / "Bad-Name").exists()
+    ours(lake, "newds", "entities", "import", "-i", ROOT / "examples" / "sample.ftm.json",
+         "--journal", "--shards", "4")
+    assert ours(lake, "newds", "ls").stdout.split() == ["newds"]
+    assert "shards: 4" in (lake / "newds" / "config.yml").read_text()
+    ours(lake, "newds", "maintenance", "flush")
+    assert sorted(p.name for p in (lake / "newds" / "statements").glob("shard=*")) == \
+        ["shard=0", "shard=1", "shard=2", "shard=3"]
