@@ -25,6 +25,7 @@ typedef struct lh_cli {
     lh_settings settings;
     const char *uri;     /* --uri or LAKEHOUSE_URI */
     const char *dataset; /* -d */
+    bool dataset_checked; /* -d is a dataset's or a name FtM takes */
     lh_storage *st;      /* opened on first use */
     const char *prog;    /* "ftm-lakehouse entities import" */
     /* the dataset's export codec (config.yml's `compression`), once read */

@@ -84,6 +84,25 @@ lh_status lh_cli_dataset(lh_cli *cli, const char **name, lh_error *err)
     if (!cli->dataset)
         return lh_error_set(err, LH_ERR_INVALID, "no dataset given: use -d DATASET");
     LH_TRY(lh_name_check(cli->dataset, "dataset", false, err));
+    if (!cli->dataset_checked) {
+        /* A name FtM refuses is one of a dataset an older version made, or
+         * none: a command must not make one (a tag, a queue item, a
+         * journal table) that `ls` would never show. */
+        lh_error name_err;
+        if (lh_dataset_name_check(cli->dataset, &name_err) != LH_OK) {
+            lh_storage *st;
+            lh_dataset_config cfg;
+            LH_TRY(lh_cli_storage(cli, &st, err));
+            LH_TRY(lh_dataset_config_read(st, cli->dataset, &cfg, err));
+            bool exists = cfg.exists;
+            lh_dataset_config_free(&cfg);
+            if (!exists) {
+                *err = name_err;
+                return lh_error_suffix(err, " (no such dataset)");
+            }
+        }
+        cli->dataset_checked = true;
+    }
     *name = cli->dataset;
     return LH_OK;
 }
