@@ -206,8 +206,12 @@ void lh_parts_free(lh_parts *p)
 
 /* ------------------------------------------------------------------ write */
 
+/* nulls: the file's null count per column, counted as the rows went in:
+ * the footer has none for the columns written without statistics (source,
+ * role, deleted_at...), and a nullCount of 0 tells Delta readers a column
+ * has no nulls (delta-rs then skipped every file for `deleted_at IS NULL`). */
 static void stats_of(const lh_pq_file_meta *m, const lh_pq_col_spec *cols, size_t ncols,
-                     lh_buf *out)
+                     const int64_t *nulls, lh_buf *out)
 {
     lh_delta_col_stats st[LH_STMT_FILE_NCOLS];
     char tmp_min[LH_STMT_FILE_NCOLS][40], tmp_max[LH_STMT_FILE_NCOLS][40];
@@ -215,6 +219,7 @@ static void stats_of(const lh_pq_file_meta *m, const lh_pq_col_spec *cols, size_
         lh_delta_col_stats *s = &st[c];
         memset(s, 0, sizeof *s);
         s->name = cols[c].name;
+        s->null_count = nulls[c];
         s->kind = cols[c].kind == LH_PQK_STRING ? LH_DELTA_STAT_STRING
                   : cols[c].kind == LH_PQK_BOOL ? LH_DELTA_STAT_BOOL
                                                 : LH_DELTA_STAT_TIMESTAMP_US;
@@ -222,7 +227,6 @@ static void stats_of(const lh_pq_file_meta *m, const lh_pq_col_spec *cols, size_
         for (size_t g = 0; g < m->num_row_groups; g++) {
             const lh_pq_column_meta *cm = &m->row_groups[g].columns[c].meta_data;
             const lh_pq_statistics *ps = &cm->statistics;
-            if (cm->statistics.has_null_count) s->null_count += ps->null_count;
             if (!minmax) continue;
             if (!cm->has_statistics || !ps->has_min_value || !ps->has_max_value) {
                 minmax = false;
@@ -273,6 +277,7 @@ struct lh_part_writer {
     lh_pq_writer *w;
     bool data_change;
     uint64_t rows;
+    int64_t nulls[LH_STMT_FILE_NCOLS]; /* per column, for the add's stats */
     lh_pq_value *span; /* PART_SPAN rows of values, handed to the writer at once */
 };
 
@@ -339,6 +344,8 @@ lh_status lh_part_writer_add(lh_part_writer *pw, const lh_statement *rows, size_
         for (size_t r = 0; r < k; r++)
             lh_stmt_file_values(&rows[i + r], r ? pw->span + (r - 1) * LH_STMT_FILE_NCOLS : NULL,
                                 pw->span + r * LH_STMT_FILE_NCOLS);
+        for (size_t v = 0; v < k * LH_STMT_FILE_NCOLS; v++)
+            pw->nulls[v % LH_STMT_FILE_NCOLS] += pw->span[v].is_null;
         size_t done = 0;
         lh_status rc = lh_pq_writer_append_rows(pw->w, pw->span, k, &done, err);
         if (rc != LH_OK) {
@@ -362,7 +369,8 @@ lh_status lh_part_writer_finish(lh_part_writer *pw, lh_arena *arena, lh_delta_ad
     lh_buf stats = LH_BUF_INIT;
     lh_status rc = lh_pq_writer_finish(pw->w, err);
     uint64_t size = lh_storage_writer_offset(pw->sink);
-    if (rc == LH_OK) stats_of(lh_pq_writer_meta(pw->w), pw->cols, LH_STMT_FILE_NCOLS, &stats);
+    if (rc == LH_OK) stats_of(lh_pq_writer_meta(pw->w), pw->cols, LH_STMT_FILE_NCOLS, pw->nulls,
+                                  &stats);
     if (rc == LH_OK) rc = lh_storage_writer_commit(pw->sink, err);
     if (rc != LH_OK) {
         lh_error_prefix(err, "writing `%s`", pw->key.data);

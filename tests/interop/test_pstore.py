@@ -362,3 +362,30 @@ def test_delete_origin_counts_rows_of_files_without_stats(tmp_path):
                for a in map(json.loads, c.read_text().splitlines()))
     assert int(ours(lake, 4, "delete-origin", "crawl")) == len(rows)
     assert delta_rows(lake) == []
+
+
+def test_null_counts_in_our_stats_let_readers_filter_nulls(tmp_path):
+    """Columns our files carry no parquet statistics for (source, role,
+    deleted_at, ...) get no nullCount in the add's stats: a count of 0 told
+    delta-rs the file had no nulls, and `deleted_at IS NULL` (the live view)
+    skipped every file we wrote, merged or not."""
+    import pyarrow.dataset as pads
+    from deltalake import QueryBuilder
+
+    lake = tmp_path / "lake"
+    rows = entity_statements(SHARED_DATA / "eu_authorities.ftm.json", 40, "bulk", T0)
+    ours_append(lake, 4, rows)
+    table = lake / DATASET / "statements"
+
+    def count(column):
+        dt = DeltaTable(str(table))
+        # delta-rs's query engine and its pyarrow dataset both prune by the stats
+        sql = QueryBuilder().register("t", dt).execute(f"SELECT count(*) AS n FROM t WHERE {column} IS NULL")
+        n = pa.table(sql.read_all()).column("n")[0].as_py()
+        assert dt.to_pyarrow_dataset().to_table(filter=pads.field(column).is_null()).num_rows == n
+        return n
+
+    for _ in range(2):  # as appended, then as merged
+        for column in ("deleted_at", "role", "source", "original_value", "lang"):
+            assert count(column) == sum(r[column] is None for r in rows), column
+        ours(lake, 4, "merge", "force")
