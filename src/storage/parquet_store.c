@@ -344,8 +344,9 @@ lh_status lh_part_writer_add(lh_part_writer *pw, const lh_statement *rows, size_
         for (size_t r = 0; r < k; r++)
             lh_stmt_file_values(&rows[i + r], r ? pw->span + (r - 1) * LH_STMT_FILE_NCOLS : NULL,
                                 pw->span + r * LH_STMT_FILE_NCOLS);
-        for (size_t v = 0; v < k * LH_STMT_FILE_NCOLS; v++)
-            pw->nulls[v % LH_STMT_FILE_NCOLS] += pw->span[v].is_null;
+        for (size_t r = 0; r < k; r++)
+            for (size_t c = 0; c < LH_STMT_FILE_NCOLS; c++)
+                pw->nulls[c] += pw->span[r * LH_STMT_FILE_NCOLS + c].is_null;
         size_t done = 0;
         lh_status rc = lh_pq_writer_append_rows(pw->w, pw->span, k, &done, err);
         if (rc != LH_OK) {
