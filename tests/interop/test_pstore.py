@@ -389,3 +389,33 @@ def test_null_counts_in_our_stats_let_readers_filter_nulls(tmp_path):
         for column in ("deleted_at", "role", "source", "original_value", "lang"):
             assert count(column) == sum(r[column] is None for r in rows), column
         ours(lake, 4, "merge", "force")
+
+
+def test_check_names_null_counts_older_writers_got_wrong(tmp_path):
+    """Files our writers made before the null counts were fixed say 0 nulls
+    for columns full of them: `maintenance check` names such a file (exit
+    5) and `optimize --force` rewrites it with the right counts."""
+    lake = tmp_path / "lake"
+    cli = [tool("ftm-lakehouse"), "--uri", lake, "-d", "eu"]
+    run([*cli, "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json"])
+    assert run([*cli, "maintenance", "check"]).returncode == 0
+    # the log as the older writer left it
+    commit = next((lake / "eu" / "statements" / "_delta_log").glob("*.json"))
+    actions = [json.loads(line) for line in commit.read_text().splitlines()]
+    for action in actions:
+        if "add" in action:
+            stats = json.loads(action["add"]["stats"])
+            stats["nullCount"] = {k: 0 for k in stats["nullCount"]}
+            action["add"]["stats"] = json.dumps(stats)
+    commit.write_text("".join(json.dumps(a) + "\n" for a in actions))
+    live = DeltaTable(str(lake / "eu" / "statements")).to_pyarrow_dataset()
+    import pyarrow.dataset as pads
+    assert live.to_table(filter=pads.field("deleted_at").is_null()).num_rows == 0  # the harm
+    proc = run([*cli, "maintenance", "check"], check=False)
+    assert proc.returncode == 5 and "stats-null-count" in proc.stdout, proc.stdout
+    assert "`maintenance optimize --force`" in proc.stdout
+    run([*cli, "maintenance", "optimize", "--force"])
+    assert run([*cli, "maintenance", "check"]).returncode == 0
+    live = DeltaTable(str(lake / "eu" / "statements")).to_pyarrow_dataset()
+    assert live.to_table(filter=pads.field("deleted_at").is_null()).num_rows == \
+        live.count_rows() > 0
