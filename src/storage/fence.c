@@ -140,8 +140,8 @@ static lh_status busy_error(lh_storage *st, const char *key, int retries, lh_err
                         key, who, retries, dslen, key);
 }
 
-static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence **out,
-                           lh_error *err)
+static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence_moot_fn moot,
+                           void *ctx, lh_fence **out, lh_error *err)
 {
     lh_buf body = LH_BUF_INIT;
     holder_json(&body);
@@ -163,13 +163,24 @@ static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence **ou
             break;
         }
         backoff_sleep(attempt + 1);
+        /* The holder may have done what we wanted the lock for; a caller
+         * holding an append marker must not wait on, as maintenance that
+         * took .LOCK meanwhile would wait for that marker in turn. */
+        bool done = false;
+        if (moot && (rc = moot(ctx, &done, err)) != LH_OK) break;
+        if (done) {
+            rc = LH_OK;
+            free(key);
+            key = NULL;
+            break;
+        }
     }
     lh_buf_free(&body);
     if (rc != LH_OK) {
         free(key);
         return rc;
     }
-    *out = fence_new(st, key);
+    *out = key ? fence_new(st, key) : NULL;
     return LH_OK;
 }
 
@@ -229,7 +240,18 @@ lh_status lh_fence_acquire(lh_storage *st, const char *dataset, lh_fence_kind ki
     *out = NULL;
     int retries = resolve_retries(max_retries);
     if (kind == LH_FENCE_APPEND) return enter_append(st, dataset, retries, out, err);
-    return take_lock(st, key_for(dataset, kind_suffix(kind)), retries, out, err);
+    return take_lock(st, key_for(dataset, kind_suffix(kind)), retries, NULL, NULL, out, err);
+}
+
+lh_status lh_fence_acquire_unless(lh_storage *st, const char *dataset, lh_fence_kind kind,
+                                  int max_retries, lh_fence_moot_fn moot, void *ctx,
+                                  lh_fence **out, lh_error *err)
+{
+    *out = NULL;
+    if (kind == LH_FENCE_APPEND)
+        return lh_error_set(err, LH_ERR_INVALID, "append markers are not waited for");
+    return take_lock(st, key_for(dataset, kind_suffix(kind)), resolve_retries(max_retries), moot,
+                     ctx, out, err);
 }
 
 /* Live append markers (dead processes' markers on this host are removed). */

@@ -424,15 +424,24 @@ lh_status lh_part_write(lh_pstore *ps, const char *prefix, const lh_statement *r
 
 /* ----------------------------------------------------------------- create */
 
+static lh_status table_exists(void *ctx, bool *exists, lh_error *err)
+{
+    return lh_pstore_exists(ctx, exists, err);
+}
+
 static lh_status ensure_table(lh_pstore *ps, lh_error *err)
 {
     bool exists = false;
     LH_TRY(lh_pstore_exists(ps, &exists, err));
     if (exists) return LH_OK;
-    /* under .LOCK, so two first imports cannot both create version 0 */
+    /* under .LOCK, so two first imports cannot both create version 0. The
+     * caller holds an append marker: once another writer has created the
+     * table, waiting on for .LOCK could meet maintenance that took it and
+     * waits for that marker, each until its retries run out. */
     lh_fence *f = NULL;
-    LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_LOCK, ps->opts.lock_max_retries, &f,
-                            err));
+    LH_TRY(lh_fence_acquire_unless(ps->st, ps->dataset, LH_FENCE_LOCK, ps->opts.lock_max_retries,
+                                   table_exists, ps, &f, err));
+    if (!f) return LH_OK; /* created by the writer that held .LOCK */
     lh_status rc = lh_pstore_exists(ps, &exists, err);
     if (rc == LH_OK && !exists) {
         lh_delta_field fields[LH_STMT_NCOLS];

@@ -1,6 +1,7 @@
 /* ParquetStore end to end on a local lake: append, live reads, merge
  * (dedupe, first_seen fold, tombstones, grace), compact, vacuum, concurrent
  * appends, the fence against maintenance, destroy. */
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include "lh/core/storage.h"
@@ -380,6 +381,72 @@ static void test_concurrent_appends(void)
     scratch_close(&lake);
 }
 
+/* A first import that finds .LOCK held while it creates the table: the
+ * holder creates the table, and maintenance takes .LOCK and waits for the
+ * import's append marker. The import must see the table and commit rather
+ * than wait for .LOCK too, until both give up. */
+typedef struct commit_job {
+    lh_pstore_txn *txn;
+    lh_status rc;
+    lh_error err;
+} commit_job;
+
+static void *commit_thread(void *arg)
+{
+    commit_job *j = arg;
+    j->rc = lh_pstore_txn_commit(j->txn, &j->err);
+    lh_pstore_txn_free(j->txn);
+    return NULL;
+}
+
+static void test_first_import_vs_maintenance(void)
+{
+    scratch_lake lake = scratch_open(), other = scratch_open();
+    lh_error err;
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    add(&b, "p1", "name", "x", T0, T0, LH_TS_NULL);
+    /* the table as the other first import creates it: version 0 */
+    lh_pstore *ps2 = open_store(other.st, 1);
+    CHECK_OK(lh_pstore_append(ps2, &b, &err), &err);
+    lh_pstore_free(ps2);
+    const char *v0 = "test/statements/_delta_log/00000000000000000000.json";
+    lh_buf log = LH_BUF_INIT;
+    CHECK_OK(lh_storage_read(other.st, v0, &log, &err), &err);
+
+    lh_pstore *ps = open_store(lake.st, 1);
+    commit_job j = {0};
+    CHECK_OK(lh_pstore_txn_begin(ps, &j.txn, &err), &err);
+    CHECK_OK(lh_pstore_txn_append(j.txn, &b, &err), &err);
+    lh_fence *lock = NULL;
+    CHECK_OK(lh_fence_acquire(lake.st, "test", LH_FENCE_LOCK, 0, &lock, &err), &err);
+    pthread_t th;
+    pthread_create(&th, NULL, commit_thread, &j);
+    usleep(100 * 1000); /* the import found no table and waits for .LOCK */
+    CHECK_OK(lh_storage_write(lake.st, v0, log.data, log.len, &err), &err);
+    /* .LOCK now stands for maintenance: wait (longer than the import's
+     * retries take) for its marker to go */
+    size_t markers = 1;
+    for (int i = 0; i < 400 && markers; i++) {
+        lh_strlist keys;
+        lh_strlist_init(&keys);
+        CHECK_OK(lh_storage_list(lake.st, "test/.LOCK-APPENDS", 0, &keys, &err), &err);
+        markers = keys.len;
+        lh_strlist_free(&keys);
+        if (markers) usleep(10 * 1000);
+    }
+    CHECK_OK(lh_fence_release(lock, &err), &err);
+    pthread_join(th, NULL);
+    CHECK_OK(j.rc, &j.err);
+    CHECK_INT(markers, 0);
+    CHECK_INT(count(ps, NULL).rows, 1);
+    lh_pstore_free(ps);
+    lh_buf_free(&log);
+    lh_stmt_batch_free(&b);
+    scratch_close(&lake);
+    scratch_close(&other);
+}
+
 /* Several sorted files spanning several row groups stream through merge and
  * reads entity by entity; the result equals the in-memory semantics. */
 
@@ -756,6 +823,7 @@ int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
     RUN(test_append_merge_read);
+    RUN(test_first_import_vs_maintenance);
     RUN(test_changed_and_deleted_ids);
     RUN(test_grace_and_compact);
     RUN(test_append_refused_on_newer_writer_protocol);

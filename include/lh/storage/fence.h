@@ -36,6 +36,18 @@ typedef enum lh_fence_kind {
 lh_status lh_fence_acquire(lh_storage *st, const char *dataset, lh_fence_kind kind,
                            int max_retries, lh_fence **out, lh_error *err);
 
+/* Asked between the attempts of lh_fence_acquire_unless: *moot true when
+ * the lock is no longer needed (its holder did the work meanwhile). */
+typedef lh_status (*lh_fence_moot_fn)(void *ctx, bool *moot, lh_error *err);
+
+/* lh_fence_acquire for .LOCK or .LOCK-MERGE that stops waiting once moot
+ * says so: LH_OK with *out NULL. For a holder of an append marker, which
+ * must not wait for .LOCK as long as maintenance may (that waits for the
+ * marker): a first import creating the table. */
+lh_status lh_fence_acquire_unless(lh_storage *st, const char *dataset, lh_fence_kind kind,
+                                  int max_retries, lh_fence_moot_fn moot, void *ctx,
+                                  lh_fence **out, lh_error *err);
+
 /* .LOCK then wait until no append marker remains: exclusive maintenance. */
 lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int max_retries,
                                      lh_fence **out, lh_error *err);
