@@ -234,6 +234,23 @@ static void parse_error_body(lh_s3_resp *r)
     free(msg);
 }
 
+/* Whether the document element of an XML body is <Error>. Only then is a
+ * 200 a failure: a DeleteObjects result lists the keys it could not delete
+ * as <Error> elements inside <DeleteResult>, which the caller reports. */
+static bool root_is_error(const lh_buf *body)
+{
+    const char *p = body->data, *end = body->data + body->len;
+    while (p && p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+        if (end - p < 2 || *p != '<') return false;
+        if (p[1] != '?' && p[1] != '!') break; /* an element */
+        p = memchr(p, '>', (size_t)(end - p)); /* skip the declaration, a comment */
+        if (p) p++;
+    }
+    if (!p || end - p < 7 || memcmp(p, "<Error", 6) != 0) return false;
+    return p[6] == '>' || p[6] == ' ' || p[6] == '\t' || p[6] == '\r' || p[6] == '\n';
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -411,8 +428,9 @@ lh_status lh_s3_perform(lh_s3 *s3, const lh_s3_req *req, lh_s3_resp *resp, lh_er
             CURLcode rc = perform_once(s3, h, req, &where, url, path.data, payload_hash, resp);
             curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
             if (rc == CURLE_OK) {
-                if (resp->status >= 300 || strcmp(req->method, "POST") == 0) parse_error_body(resp);
-                /* A 200 carrying <Error> (CompleteMultipartUpload) is a failure. */
+                if (resp->status >= 300 || (strcmp(req->method, "POST") == 0 && root_is_error(&resp->body)))
+                    parse_error_body(resp);
+                /* A 200 that is an <Error> (CompleteMultipartUpload) is a failure. */
                 if (resp->status == 200 && resp->code[0]) resp->status = 500;
                 if (!redirected && follow_region(s3, &where, resp)) {
                     redirected = again_now = true;

@@ -10,7 +10,9 @@ WSGI layers.
   without an answer; ``mode=drop_after`` applies the request, then closes the
   connection (a success the client never sees); ``region=R`` adds an
   ``x-amz-bucket-region`` header (wrong-region answers); ``server_time=T`` adds
-  ``<ServerTime>`` to the body (clock-skew answers). ``GET /__lh_stats__`` returns
+  ``<ServerTime>`` to the body (clock-skew answers); ``mode=delete_error``
+  answers a DeleteObjects 200 with a DeleteResult that lists the first key
+  asked as failed with ``code`` (a partial failure). ``GET /__lh_stats__`` returns
   request counts per method as JSON.
 - Machine credentials for the credential-chain tests, handing out the
   printed key: EC2 instance metadata (IMDSv2: ``PUT /latest/api/token``, then
@@ -231,6 +233,15 @@ class Faulty:
                 start_response("500 Dropped", [("Content-Length", "0")])
             _drop_connection(environ)
             return []
+        if fault["mode"] == "delete_error":
+            n = int(environ.get("CONTENT_LENGTH") or 0)
+            asked = environ["wsgi.input"].read(n).decode()
+            key = asked.split("<Key>", 1)[1].split("</Key>", 1)[0] if "<Key>" in asked else "?"
+            body = ('<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult><Error>'
+                    f"<Key>{key}</Key><Code>{fault['code']}</Code><Message>injected fault</Message>"
+                    "</Error></DeleteResult>").encode()
+            start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+            return [body]
         _drain(environ)
         body = b"" if method == "HEAD" else _error_body(fault["code"], "injected fault", fault["server_time"])
         headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]

@@ -47,6 +47,15 @@ static void test_retries(void)
     CHECK(strstr(err.msg, "not a ListBucketResult") != NULL);
     CHECK_INT(keys.len, 0);
     lh_strlist_free(&keys);
+    /* A DeleteObjects answer (200) listing a failed key is that key's
+     * failure, not a failed request to retry. */
+    const char *two[] = {"k", "c1"};
+    long posts = stat_count("POST");
+    fault("count=1&mode=delete_error&code=AccessDenied&method=POST");
+    CHECK_RC(lh_storage_delete_many(s, two, 2, &err), LH_ERR_IO);
+    CHECK(strstr(err.msg, "retry/k: delete failed: AccessDenied") != NULL);
+    CHECK(strstr(err.msg, "1 of 2 keys") != NULL);
+    CHECK_INT(stat_count("POST") - posts, 1);
     /* Persistent 5xx: gives up after LH_S3_MAX_ATTEMPTS (4). */
     fault("count=4&status=503&code=SlowDown&method=GET");
     CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO);
