@@ -112,6 +112,9 @@ lh_status lh_pstore_snapshot(lh_pstore *ps, lh_delta_snapshot **snap, lh_error *
     bool exists = true;
     lh_error e2;
     if (lh_delta_exists(ps->st, ps->table, &exists, &e2) == LH_OK && !exists) return LH_OK;
+    /* a table another writer created after the first listing is loaded,
+     * not reported missing */
+    if (exists) rc = lh_delta_snapshot_load(ps->st, ps->table, LH_DELTA_LATEST, snap, err);
     return rc;
 }
 

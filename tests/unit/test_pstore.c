@@ -447,6 +447,73 @@ static void test_first_import_vs_maintenance(void)
     scratch_close(&other);
 }
 
+/* A storage that, right after the first listing of the table's log,
+ * writes version 0 into it: another process creating the table then. */
+typedef struct racing_storage {
+    lh_storage base;
+    lh_storage *inner;
+    const char *log_dir, *v0_key;
+    lh_buf v0;
+    bool done;
+} racing_storage;
+
+static lh_status racing_list(lh_storage *s, const char *prefix, int flags, lh_strlist *out,
+                             lh_error *err)
+{
+    racing_storage *r = (racing_storage *)s;
+    LH_TRY(lh_storage_list(r->inner, prefix, flags, out, err));
+    if (!r->done && strcmp(prefix, r->log_dir) == 0) {
+        r->done = true;
+        LH_TRY(lh_storage_write(r->inner, r->v0_key, r->v0.data, r->v0.len, err));
+    }
+    return LH_OK;
+}
+
+static lh_status racing_read(lh_storage *s, const char *key, lh_buf *out, lh_error *err)
+{
+    return lh_storage_read(((racing_storage *)s)->inner, key, out, err);
+}
+
+static lh_status racing_stat(lh_storage *s, const char *key, lh_stat *st, lh_error *err)
+{
+    return lh_storage_stat(((racing_storage *)s)->inner, key, st, err);
+}
+
+static lh_status racing_reader(lh_storage *s, const char *key, lh_storage_reader **out,
+                               lh_error *err)
+{
+    return lh_storage_reader_open(((racing_storage *)s)->inner, key, out, err);
+}
+
+static void test_table_created_between_listings(void)
+{
+    scratch_lake lake = scratch_open(), other = scratch_open();
+    lh_error err;
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    add(&b, "p1", "name", "x", T0, T0, LH_TS_NULL);
+    lh_pstore *ps2 = open_store(other.st, 1);
+    CHECK_OK(lh_pstore_append(ps2, &b, &err), &err);
+    lh_pstore_free(ps2);
+    static const lh_storage_ops ops = {.scheme = "racing", .read = racing_read, .stat = racing_stat,
+                                       .reader_open = racing_reader, .list = racing_list};
+    racing_storage r = {.base = {.ops = &ops, .uri = "racing"}, .inner = lake.st,
+                        .log_dir = "test/statements/_delta_log",
+                        .v0_key = "test/statements/_delta_log/00000000000000000000.json"};
+    lh_buf_init(&r.v0);
+    CHECK_OK(lh_storage_read(other.st, r.v0_key, &r.v0, &err), &err);
+    lh_pstore *ps = open_store(&r.base, 1);
+    lh_delta_snapshot *snap = NULL;
+    CHECK_OK(lh_pstore_snapshot(ps, &snap, &err), &err);
+    CHECK(r.done && snap != NULL);
+    lh_delta_snapshot_free(snap);
+    lh_pstore_free(ps);
+    lh_buf_free(&r.v0);
+    lh_stmt_batch_free(&b);
+    scratch_close(&lake);
+    scratch_close(&other);
+}
+
 /* Several sorted files spanning several row groups stream through merge and
  * reads entity by entity; the result equals the in-memory semantics. */
 
@@ -824,6 +891,7 @@ int main(void)
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
     RUN(test_append_merge_read);
     RUN(test_first_import_vs_maintenance);
+    RUN(test_table_created_between_listings);
     RUN(test_changed_and_deleted_ids);
     RUN(test_grace_and_compact);
     RUN(test_append_refused_on_newer_writer_protocol);
