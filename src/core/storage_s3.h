@@ -123,7 +123,8 @@ void lh_s3_config_set_region(lh_s3_config *c, const char *region);
  *     https://BUCKET.s3.REGION.amazonaws.com.
  *   AWS_REGION / AWS_DEFAULT_REGION / config file region / us-east-1.
  *   AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), else the
- *     AWS_PROFILE (default "default") of the shared credentials file, else
+ *     AWS_PROFILE (default "default") of the shared credentials file, or of
+ *     the config file ([profile NAME]), else
  *     the container credentials endpoint or instance metadata (refreshed
  *     before they expire); none: anonymous, unsigned requests.
  *   LH_S3_MAX_ATTEMPTS (6), LH_S3_RETRY_BASE_MS (100). */

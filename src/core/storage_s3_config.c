@@ -104,16 +104,27 @@ static lh_status load_credentials(lh_s3_config *c, lh_error *err)
         return LH_OK;
     }
     char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    c->creds.access_key = ini_get(path, profile, "aws_access_key_id");
+    char *section = lh_strdup(profile);
+    c->creds.access_key = ini_get(path, section, "aws_access_key_id");
+    if (!c->creds.access_key) {
+        /* the AWS SDKs also take static keys from the profile's section of
+         * the config file, after the credentials file */
+        free(path);
+        free(section);
+        path = aws_file("AWS_CONFIG_FILE", "config");
+        section = strcmp(profile, "default") == 0 ? lh_strdup("default") : lh_asprintf("profile %s", profile);
+        c->creds.access_key = ini_get(path, section, "aws_access_key_id");
+    }
     if (c->creds.access_key) {
-        c->creds.secret_key = ini_get(path, profile, "aws_secret_access_key");
-        c->creds.session_token = ini_get(path, profile, "aws_session_token");
+        c->creds.secret_key = ini_get(path, section, "aws_secret_access_key");
+        c->creds.session_token = ini_get(path, section, "aws_session_token");
     }
     lh_status rc = LH_OK;
     if (c->creds.access_key && !c->creds.secret_key)
         rc = lh_error_set(err, LH_ERR_INVALID, "%s: profile [%s] has aws_access_key_id but no aws_secret_access_key",
-                          path, profile);
+                          path, section);
     free(path);
+    free(section);
     if (rc != LH_OK || c->creds.access_key) return rc;
     /* none found: NULL keys, anonymous */
     return lh_s3_creds_discover(&c->creds_source, &c->creds, err);

@@ -133,6 +133,19 @@ static void test_credentials_file(void)
         CHECK_STR(((lh_s3 *)s)->cfg.creds.access_key, "wrong");
         lh_storage_free(s);
     }
+    /* keys in the config file's profile section, none in the credentials file */
+    f = fopen(conf, "w");
+    fprintf(f, "[profile cfg]\nregion = us-east-1\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+            server_key_id, server_secret);
+    fclose(f);
+    setenv("AWS_PROFILE", "cfg", 1);
+    s = open_s3("profile");
+    if (s) {
+        CHECK_STR(((lh_s3 *)s)->cfg.creds.access_key, server_key_id);
+        CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
+        lh_storage_free(s);
+    }
+    unsetenv("AWS_PROFILE");
     unsetenv("AWS_SHARED_CREDENTIALS_FILE");
     unsetenv("AWS_CONFIG_FILE");
     setenv("HOME", dir, 1); /* no ~/.aws and no instance metadata: anonymous */
