@@ -32,7 +32,8 @@ static int env_int(const char *name, int dflt, int min)
 }
 
 /* Value of key in [section] of an AWS-style INI file (~/.aws/credentials,
- * ~/.aws/config), or NULL. Caller frees. */
+ * ~/.aws/config), or NULL; key NULL: "" when the file has the section.
+ * Caller frees. */
 static char *ini_get(const char *path, const char *section, const char *key)
 {
     FILE *f = path ? fopen(path, "r") : NULL;
@@ -53,6 +54,7 @@ static char *ini_get(const char *path, const char *section, const char *key)
             size_t nl = strlen(name);
             while (nl && name[nl - 1] == ' ') name[--nl] = '\0';
             in_section = strcmp(name, section) == 0;
+            if (in_section && !key) found = lh_strdup("");
             continue;
         }
         char *eq = strchr(p, '=');
@@ -61,7 +63,7 @@ static char *ini_get(const char *path, const char *section, const char *key)
         while (k_end > p && (k_end[-1] == ' ' || k_end[-1] == '\t')) k_end--;
         char *v = eq + 1;
         while (*v == ' ' || *v == '\t') v++;
-        if ((size_t)(k_end - p) == strlen(key) && strncmp(p, key, strlen(key)) == 0 && *v) found = lh_strdup(v);
+        if (key && (size_t)(k_end - p) == strlen(key) && strncmp(p, key, strlen(key)) == 0 && *v) found = lh_strdup(v);
     }
     fclose(f);
     return found;
@@ -71,6 +73,31 @@ static char *aws_file(const char *env_name, const char *name)
 {
     if (lh_s3_env(env_name)) return lh_strdup(lh_s3_env(env_name));
     return lh_s3_env("HOME") ? lh_asprintf("%s/.aws/%s", lh_s3_env("HOME"), name) : NULL;
+}
+
+/* A profile AWS_PROFILE names must be in one of the shared files: the AWS
+ * SDKs refuse one that is not (ProfileNotFound) rather than go on
+ * anonymous or with the machine's role. */
+static lh_status check_profile(lh_error *err)
+{
+    const char *profile = lh_s3_env("AWS_PROFILE");
+    if (!profile) return LH_OK;
+    char *creds = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    char *config = aws_file("AWS_CONFIG_FILE", "config");
+    char *in_config = strcmp(profile, "default") == 0 ? lh_strdup("default")
+                                                       : lh_asprintf("profile %s", profile);
+    char *a = ini_get(creds, profile, NULL), *b = a ? NULL : ini_get(config, in_config, NULL);
+    lh_status rc = LH_OK;
+    if (!a && !b)
+        rc = lh_error_set(err, LH_ERR_INVALID, "AWS_PROFILE=%s: no such profile in %s or %s",
+                          profile, creds ? creds : "~/.aws/credentials",
+                          config ? config : "~/.aws/config");
+    free(a);
+    free(b);
+    free(in_config);
+    free(creds);
+    free(config);
+    return rc;
 }
 
 /* Environment first, then the shared files of the profile (AWS_PROFILE or
@@ -103,6 +130,7 @@ static lh_status load_credentials(lh_s3_config *c, lh_error *err)
         c->creds_source = LH_S3_CREDS_WEB_IDENTITY;
         return LH_OK;
     }
+    LH_TRY(check_profile(err));
     char *path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
     char *section = lh_strdup(profile);
     c->creds.access_key = ini_get(path, section, "aws_access_key_id");
@@ -169,6 +197,12 @@ lh_status lh_s3_config_load(lh_s3_config *c, lh_error *err)
         }
         size_t hl = strcspn(hostpart, "/?#");
         if (hl == 0) return lh_error_set(err, LH_ERR_INVALID, "AWS_ENDPOINT_URL has no host: \"%s\"", ep);
+        /* requests go to the host's root: a path (a proxy's prefix) would be
+         * dropped without a word, and the bucket looked for elsewhere */
+        if (hostpart[hl] && strcmp(hostpart + hl, "/") != 0)
+            return lh_error_set(err, LH_ERR_INVALID,
+                                "AWS_ENDPOINT_URL \"%s\": a path, query or fragment after the "
+                                "host is not supported", ep);
         c->host = lh_strndup(hostpart, hl);
         c->endpoint = lh_asprintf("%s://%s", scheme, c->host);
         c->path_style = !lh_s3_env_true("AWS_VIRTUAL_HOSTED_STYLE_REQUEST");

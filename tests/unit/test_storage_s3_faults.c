@@ -145,6 +145,12 @@ static void test_credentials_file(void)
         CHECK_OK(lh_storage_write(s, "k", "v", 1, &err), &err);
         lh_storage_free(s);
     }
+    /* a profile in neither file is refused, as the SDKs' ProfileNotFound,
+     * not taken for anonymous access */
+    setenv("AWS_PROFILE", "nowhere", 1);
+    lh_storage *none = NULL;
+    CHECK_RC(lh_storage_open("s3://lh-test/profile", &none, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "AWS_PROFILE=nowhere: no such profile") != NULL);
     unsetenv("AWS_PROFILE");
     unsetenv("AWS_SHARED_CREDENTIALS_FILE");
     unsetenv("AWS_CONFIG_FILE");
@@ -159,6 +165,14 @@ static void test_credentials_file(void)
         lh_storage_free(s);
     }
     unsetenv("AWS_EC2_METADATA_DISABLED");
+    setup_env();
+    /* a path after the endpoint's host would be dropped: refused */
+    const char *endpoint = getenv("AWS_ENDPOINT_URL");
+    char *with_path = lh_asprintf("%s/proxy/s3", endpoint ? endpoint : "http://127.0.0.1:9");
+    setenv("AWS_ENDPOINT_URL", with_path, 1);
+    CHECK_RC(lh_storage_open("s3://lh-test/profile", &none, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "a path, query or fragment after the host") != NULL);
+    free(with_path);
     setup_env();
     lh_test_rmtree(dir);
     free(creds);
