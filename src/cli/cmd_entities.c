@@ -625,6 +625,29 @@ static lh_status collect_deletes(lh_cli *cli, const lh_strlist *ids, tomb_ctx *t
     return rc;
 }
 
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The ids no tombstone was written for; *first (pointing into ids) the
+ * first of them in the order given. */
+static size_t count_unmatched(const lh_strlist *ids, const lh_stmt_batch *tombs,
+                              const char **first)
+{
+    const char **hit = lh_calloc(tombs->len ? tombs->len : 1, sizeof *hit);
+    for (size_t i = 0; i < tombs->len; i++) hit[i] = tombs->rows[i].entity_id;
+    qsort(hit, tombs->len, sizeof *hit, cmp_str_ptr);
+    size_t unmatched = 0;
+    for (size_t i = 0; i < ids->len; i++) {
+        const char *id = ids->items[i];
+        if (tombs->len && bsearch(&id, hit, tombs->len, sizeof *hit, cmp_str_ptr)) continue;
+        if (!unmatched++) *first = id;
+    }
+    free(hit);
+    return unmatched;
+}
+
 static int cmd_delete(lh_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"entity-id", required_argument, 0, 'e'},
@@ -659,7 +682,11 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
             size_t len;
             rc = lh_line_reader_next(r, &line, &len, &err);
             if (rc != LH_OK || !line) break;
-            lh_strlist_push_owned(&ids, lh_strndup(line, len));
+            /* an id pasted with a trailing blank or a CRLF file's \r would
+             * match nothing, silently */
+            while (len && strchr(" \t\r", line[len - 1])) len--;
+            while (len && strchr(" \t", line[0])) line++, len--;
+            if (len) lh_strlist_push_owned(&ids, lh_strndup(line, len));
         }
         lh_line_reader_free(r);
         lh_cli_close(in);
@@ -673,7 +700,9 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
     tomb_ctx t = {&batch, lh_now_us(), origin};
     if (rc == LH_OK && origin) rc = lh_name_check(origin, "origin", false, &err);
     if (rc == LH_OK) rc = collect_deletes(cli, &ids, &t, &err);
-    size_t n = batch.len;
+    size_t n = batch.len, unmatched = 0;
+    const char *first = NULL;
+    if (rc == LH_OK) unmatched = count_unmatched(&ids, &batch, &first); /* the write empties it */
     if (rc == LH_OK && n) {
         import_sink s;
         rc = lh_cli_sink_open(cli, journal, -1, &s, &err);
@@ -681,8 +710,13 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
         if (rc == LH_OK) rc = lh_cli_sink_commit(cli, &s, &err);
         lh_cli_sink_close(&s);
     }
-    if (rc == LH_OK)
-        fprintf(stderr, "deleted %zu statement(s) of %zu entity id(s)\n", n, ids.len);
+    if (rc == LH_OK) {
+        fprintf(stderr, "deleted %zu statement(s) of %zu entity id(s)", n, ids.len);
+        if (unmatched)
+            fprintf(stderr, "; %zu id(s) had no live statement%s (first: `%s`)", unmatched,
+                    origin ? " of that origin" : "", first);
+        fputc('\n', stderr);
+    }
     lh_stmt_batch_free(&batch);
     lh_strlist_free(&ids);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

@@ -777,3 +777,22 @@ def test_a_refused_first_journal_import_makes_no_dataset(tmp_path):
     ours(lake, "newds", "maintenance", "flush")
     assert sorted(p.name for p in (lake / "newds" / "statements").glob("shard=*")) == \
         ["shard=0", "shard=1", "shard=2", "shard=3"]
+
+
+def test_delete_reads_ids_as_pasted_and_names_those_it_missed(tmp_path):
+    """`entities delete -i`: blanks around an id and a CRLF file's \\r are no
+    part of it, empty lines are skipped, and ids that matched no live
+    statement are counted and the first named (they used to pass in
+    silence)."""
+    lake = tmp_path / "lake"
+    src = SHARED_DATA / "sanctions_zala.ftm.json"
+    ours(lake, "d", "entities", "import", "-i", src)
+    first = json.loads(src.read_text().splitlines()[0])["id"]
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(f"  {first} \r\n\r\nnope\n".encode())
+    proc = ours(lake, "d", "entities", "delete", "-i", ids)
+    assert "of 2 entity id(s); 1 id(s) had no live statement (first: `nope`)" in proc.stderr
+    assert first not in {json.loads(line)["id"] for line in
+                         ours(lake, "d", "entities", "iterate").stdout.splitlines()}
+    proc = ours(lake, "d", "entities", "delete", "-e", first)
+    assert proc.stderr.startswith("deleted 0 statement(s) of 1 entity id(s); 1 id(s)")
