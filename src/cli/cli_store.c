@@ -184,9 +184,14 @@ lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err)
 
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err)
 {
+    return lh_cli_tag_at(cli, key, INT64_MIN, err);
+}
+
+lh_status lh_cli_tag_at(lh_cli *cli, const char *key, int64_t ts, lh_error *err)
+{
     lh_tags *t = NULL;
     LH_TRY(lh_cli_tags(cli, &t, err));
-    lh_status rc = lh_tags_set(t, key, INT64_MIN, NULL, err);
+    lh_status rc = lh_tags_set(t, key, ts, NULL, err);
     lh_tags_free(t);
     return rc;
 }
@@ -250,8 +255,10 @@ lh_status lh_cli_export_statements(lh_cli *cli, lh_pstore *ps, uint64_t *rows, l
     LH_TRY(lh_cli_export_codec(cli, &codec, err));
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", cli->dataset, name);
+    /* before the read's snapshot: a commit after it makes the export stale */
+    int64_t started = lh_now_us();
     lh_status rc = lh_export_statements(ps, cli->st, key.data, codec, rows, err);
-    if (rc == LH_OK) rc = lh_cli_tag_now(cli, name, err);
+    if (rc == LH_OK) rc = lh_cli_tag_at(cli, name, started, err);
     lh_buf_free(&key);
     return rc;
 }
@@ -284,15 +291,18 @@ lh_status lh_cli_export_entities_with(lh_cli *cli, lh_pstore *ps, const lh_model
                                  .also_ctx = also_ctx,
                                  .diff = diff,
                                  .docs = docs};
+    /* before the read's snapshot: a commit after it makes the export stale */
+    int64_t started = lh_now_us();
     lh_status rc = lh_export_entities_with(ps, m, &o, entities, err);
     if (rc == LH_OK && docs) rc = lh_docs_commit(docs, doc_counts, err);
     static const char *const doc_files[] = {"exports/parents.csv", "exports/documents.csv",
                                             "exports/documents.crawl.csv"};
-    for (size_t i = 0; docs && rc == LH_OK && i < 3; i++) rc = lh_cli_tag_now(cli, doc_files[i], err);
+    for (size_t i = 0; docs && rc == LH_OK && i < 3; i++)
+        rc = lh_cli_tag_at(cli, doc_files[i], started, err);
     /* the diff and its state before the freshness tag: a crash between
      * leaves the export stale, so the next run writes both again */
     if (rc == LH_OK && diff) rc = lh_diff_commit(diff, counts, err);
-    if (rc == LH_OK) rc = lh_cli_tag_now(cli, name, err);
+    if (rc == LH_OK) rc = lh_cli_tag_at(cli, name, started, err);
     lh_buf_free(&key);
     return rc;
 }

@@ -32,6 +32,10 @@ lh_status lh_cli_optimize(lh_cli *cli, lh_pstore *ps, bool force, int hours, boo
                           lh_error *err);
 /* Stamp a freshness tag of the dataset with the current time. */
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
+/* The same with the time ts (microseconds): an export stamps the time it
+ * started reading, as the reference does, so a commit landing while it
+ * reads leaves it stale rather than marked fresh without those rows. */
+lh_status lh_cli_tag_at(lh_cli *cli, const char *key, int64_t ts, lh_error *err);
 
 /* Where the journal of -d is: LAKEHOUSE_JOURNAL_URI, else `.journal.db` in
  * a local lake; *uri NULL (and LH_OK) for a lake elsewhere without the

@@ -13,9 +13,10 @@
 #include "lh/storage/versions.h"
 
 /* statistics.json from computed stats: to outpath, or into the lake with
- * its freshness tag. */
+ * its freshness tag at read_at, when the read they come from started (a
+ * commit after it leaves them stale). */
 static lh_status write_statistics(lh_cli *cli, lh_stats *stats, const char *outpath,
-                                  lh_error *err)
+                                  int64_t read_at, lh_error *err)
 {
     lh_buf json = LH_BUF_INIT;
     lh_stats_emit(stats, &json);
@@ -32,7 +33,7 @@ static lh_status write_statistics(lh_cli *cli, lh_stats *stats, const char *outp
          * content (so the file) is unchanged */
         rc = lh_versions_put(cli->st, cli->dataset, "exports/statistics.json", json.data,
                              json.len, lh_now_us(), NULL, err);
-        if (rc == LH_OK) rc = lh_cli_tag_now(cli, "exports/statistics.json", err);
+        if (rc == LH_OK) rc = lh_cli_tag_at(cli, "exports/statistics.json", read_at, err);
     }
     lh_buf_free(&json);
     return rc;
@@ -45,8 +46,9 @@ static lh_status export_statistics(lh_cli *cli, const char *outpath, lh_error *e
     lh_pstore *ps = NULL;
     LH_TRY(lh_cli_pstore(cli, &ps, err));
     lh_stats *stats = lh_stats_new(m);
+    int64_t read_at = lh_now_us();
     lh_status rc = lh_pstore_query(ps, NULL, lh_stats_add, stats, err);
-    if (rc == LH_OK) rc = write_statistics(cli, stats, outpath, err);
+    if (rc == LH_OK) rc = write_statistics(cli, stats, outpath, read_at, err);
     lh_stats_free(stats);
     lh_pstore_free(ps);
     return rc;
@@ -280,7 +282,8 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     if (rc == LH_OK && job && stats && n)
         json_object_set_new(lh_job_fields(job), "result",
                             export_result(statements, n, &dc, &doc, lh_stats_entities(stats)));
-    if (rc == LH_OK && stats) rc = write_statistics(cli, stats, NULL, err);
+    /* counted by the entity export's read, which started after `started` */
+    if (rc == LH_OK && stats) rc = write_statistics(cli, stats, NULL, started, err);
     else if (rc == LH_OK && !stats_fresh) rc = export_statistics(cli, NULL, err);
     lh_stats_free(stats);
     if (threaded) pthread_join(th, NULL);

@@ -511,3 +511,66 @@ def test_make_on_s3(s3, tmp_path):
     assert packed == ours("entities", "stream").stdout and len(packed.splitlines()) == total
     runs = [k for k in all_keys(s3, "makelake/zala/jobs/runs/ExportJob/")]
     assert len(runs) == 3 and all(k.endswith(".json") for k in runs)
+
+
+def test_export_stamped_with_its_start(s3, tmp_path):
+    """An import commits while `export` reads: the fixture holds the
+    export's reads of data files (after its snapshot) while the import goes
+    in. The export's freshness tags are the time it started reading, as the
+    reference stamps them, so the next `export` finds it stale and writes the
+    new entity; stamped when it ended (as before), the exports were taken
+    for fresh and stayed without it."""
+    lake = uri(f"exportrace-{uuid.uuid4().hex[:8]}")
+    env = dict(s3["env"], LAKEHOUSE_JOURNAL_URI=f"sqlite:///{tmp_path}/journal.db")
+
+    def ours(*args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", *args], env=env, **kw)
+
+    def person(eid, name):
+        return json.dumps({"id": eid, "schema": "Person", "properties": {"name": [name]}}) + "\n"
+
+    first, second = tmp_path / "first.ftm.json", tmp_path / "second.ftm.json"
+    first.write_text(person("e1", "Ann"))
+    second.write_text(person("e2", "Bob"))
+    ours("entities", "import", "-i", first)
+    ours("export")
+    endpoint = s3["endpoint"]
+    import requests  # moto's own dependency
+
+    held = lambda: requests.get(f"{endpoint}/__lh_stats__").json().get("held", 0)  # noqa: E731
+    before = held()
+    export = None
+    try:
+        requests.post(f"{endpoint}/__lh_hold__", params={"contains": "/race/statements/shard=",
+                                                          "method": "GET"}).raise_for_status()
+        export = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", "export",
+                                   "--force"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        for _ in range(600):
+            if held() > before or export.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert held() > before, "the export never read a data file"
+        ours("entities", "import", "-i", second)
+    finally:
+        requests.post(f"{endpoint}/__lh_release__").raise_for_status()
+        if export:
+            try:
+                out, err = export.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                export.kill()
+                out, err = export.communicate()
+    assert export.returncode == 0, err
+    ours("export")
+
+    prefix = lake[len(f"s3://{BUCKET}/"):]
+
+    def get(key):
+        obj = s3["client"].get_object(Bucket=BUCKET, Key=f"{prefix}/race/{key}")
+        return obj["Body"].read().decode()
+
+    ids = {json.loads(line)["id"] for line in get("entities.ftm.json").splitlines()}
+    assert ids == {"e1", "e2"}
+    rows = get("exports/statements.csv").splitlines()[1:]
+    assert {row.split(",")[1].strip('"') for row in rows} == {"e1", "e2"}
+    assert json.loads(get("exports/statistics.json"))["entity_count"] == 2
