@@ -344,7 +344,8 @@ static bool read_file(lh_storage *st, const char *key, const pfile *pf, entity_s
 /* The file exists with the logged size, then (quick) its footer or (full)
  * every row. */
 static bool check_file(lh_storage *st, const char *prefix, const pfile *pf, bool quick,
-                       entity_scan *es, lh_stmt_batch *all, lh_check_report *rep)
+                       entity_scan *es, lh_stmt_batch *all, lh_strlist *vanished,
+                       lh_check_report *rep)
 {
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/%s", prefix, pf->f->path);
@@ -353,16 +354,23 @@ static bool check_file(lh_storage *st, const char *prefix, const pfile *pf, bool
     bool ok = false;
     lh_status rc = lh_storage_stat(st, key.data, &sb, &e);
     if (rc == LH_ERR_NOT_FOUND) {
-        add(&rep->problems, "missing-file: %s is in the log but not in storage", pf->f->path);
+        /* judged at the end against the table's latest version: a merge
+         * since the snapshot may have removed it and vacuum deleted it */
+        lh_strlist_push(vanished, pf->f->path);
     } else if (rc != LH_OK) {
         add(&rep->problems, "unreadable-file: %s: %s", pf->f->path, e.msg);
     } else if (pf->f->size >= 0 && (uint64_t)pf->f->size != sb.size) {
         add(&rep->problems, "size-mismatch: %s has %llu bytes, the log says %lld", pf->f->path,
             (unsigned long long)sb.size, (long long)pf->f->size);
-    } else if (quick) {
-        ok = check_footer(st, key.data, pf, rep);
     } else {
-        ok = read_file(st, key.data, pf, es, all, rep);
+        size_t before = rep->problems.len;
+        ok = quick ? check_footer(st, key.data, pf, rep) : read_file(st, key.data, pf, es, all, rep);
+        /* deleted while being read (after the stat): the same case as
+         * above, not a file that does not parse */
+        if (!ok && lh_storage_stat(st, key.data, &sb, &e) == LH_ERR_NOT_FOUND) {
+            while (rep->problems.len > before) free(rep->problems.items[--rep->problems.len]);
+            lh_strlist_push(vanished, pf->f->path);
+        }
     }
     lh_buf_free(&key);
     return ok;
@@ -387,7 +395,7 @@ static void check_dupes(const pfile *pf, lh_stmt_batch *rows, lh_check_report *r
 }
 
 static void check_files(lh_storage *st, const char *prefix, const lh_delta_snapshot *snap,
-                        int shards, bool quick, lh_check_report *rep)
+                        int shards, bool quick, lh_strlist *vanished, lh_check_report *rep)
 {
     size_t n = lh_delta_snapshot_num_files(snap);
     pfile *pfs = lh_calloc(n ? n : 1, sizeof *pfs);
@@ -411,14 +419,15 @@ static void check_files(lh_storage *st, const char *prefix, const lh_delta_snaps
             /* the usual merged partition: one sorted file, streamed */
             entity_scan es = {0};
             lh_stmt_batch_init(&es.keep);
-            if (check_file(st, prefix, &pfs[i], quick, &es, NULL, rep))
+            if (check_file(st, prefix, &pfs[i], quick, &es, NULL, vanished, rep))
                 report_dupes(&pfs[i], es.dupes, es.first_dupe, rep);
             lh_stmt_batch_free(&es.keep);
             free(es.first_dupe);
         } else {
             bool all_ok = true;
             for (size_t k = i; k < j; k++)
-                all_ok = check_file(st, prefix, &pfs[k], quick, NULL, clean && !quick ? &all : NULL, rep) &&
+                all_ok = check_file(st, prefix, &pfs[k], quick, NULL, clean && !quick ? &all : NULL,
+                                    vanished, rep) &&
                          all_ok;
             if (clean && all_ok && !quick) check_dupes(&pfs[i], &all, rep);
             lh_stmt_batch_clear(&all);
@@ -486,6 +495,33 @@ static void check_schema(const lh_delta_snapshot *snap, const char *dataset, lh_
     }
 }
 
+/* Files of the checked version that were not in storage: missing when the
+ * table's latest version still references them, else removed by a commit
+ * made while the check ran (a merge, then vacuum, as `optimize` does) and
+ * no finding about the lake. */
+static void settle_vanished(lh_storage *st, const char *prefix, const lh_strlist *vanished,
+                            lh_check_report *rep)
+{
+    lh_delta_snapshot *latest = NULL;
+    lh_error e;
+    if (lh_delta_snapshot_load(st, prefix, LH_DELTA_LATEST, &latest, &e) != LH_OK) latest = NULL;
+    size_t moved = 0;
+    for (size_t i = 0; i < vanished->len; i++) {
+        if (latest && lh_delta_snapshot_version(latest) > rep->version &&
+            !lh_delta_snapshot_find(latest, vanished->items[i]))
+            moved++;
+        else
+            add(&rep->problems, "missing-file: %s is in the log but not in storage",
+                vanished->items[i]);
+    }
+    if (moved)
+        add(&rep->notes,
+            "concurrent: %zu file(s) of version %lld were removed by version %lld, committed "
+            "while the check ran, and deleted (not checked)",
+            moved, (long long)rep->version, (long long)lh_delta_snapshot_version(latest));
+    lh_delta_snapshot_free(latest);
+}
+
 lh_status lh_check_dataset(lh_storage *st, const char *dataset, int shards, lh_journal *journal,
                            bool quick, lh_check_report *rep, lh_error *err)
 {
@@ -500,7 +536,11 @@ lh_status lh_check_dataset(lh_storage *st, const char *dataset, int shards, lh_j
         rep->version = lh_delta_snapshot_version(snap);
         rep->files = lh_delta_snapshot_num_files(snap);
         check_schema(snap, dataset, rep);
-        check_files(st, prefix.data, snap, shards, quick, rep);
+        lh_strlist vanished;
+        lh_strlist_init(&vanished);
+        check_files(st, prefix.data, snap, shards, quick, &vanished, rep);
+        if (vanished.len) settle_vanished(st, prefix.data, &vanished, rep);
+        lh_strlist_free(&vanished);
     } else if (rc == LH_ERR_NOT_FOUND) {
         add(&rep->notes, "table: %s has no Delta log", prefix.data);
     } else {
