@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "libsqlite_dyn.h"
 #include "lh/core/mem.h"
@@ -104,7 +105,9 @@ static int x_disconnect(sqlite3_vtab *tab)
 
 /* idxNum: a bit per pushed-down column kind, their values in argv in
  * kind order. SQLite checks every constraint again (omit stays 0): the
- * store's filter need only narrow, never decide. */
+ * store's filter need only narrow, never decide. The store compares bytes,
+ * so only an equality SQLite decides bytewise too is pushed: one under
+ * another collation (`= 'X' COLLATE NOCASE`) would drop rows it keeps. */
 static int x_best_index(sqlite3_vtab *tab, sqlite3_index_info *info)
 {
     (void)tab;
@@ -113,6 +116,8 @@ static int x_best_index(sqlite3_vtab *tab, sqlite3_index_info *info)
     for (int i = 0; i < info->nConstraint; i++) {
         const struct sqlite3_index_constraint *c = &info->aConstraint[i];
         if (!c->usable || c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+        const char *coll = sqlite3_vtab_collation(info, i);
+        if (coll && strcasecmp(coll, "BINARY") != 0) continue;
         int k = eq_of_column(c->iColumn);
         if (k >= 0 && where[k] < 0) {
             where[k] = i;
@@ -188,8 +193,12 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, 
     int arg = 0;
     for (int k = 0; k < EQ_N && arg < argc; k++) {
         if (!(idx_num & (1 << k))) continue;
-        const unsigned char *v = sqlite3_value_text(argv[arg++]);
-        if (v) c->eq[k] = lh_strdup((const char *)v); /* NULL equals nothing: SQLite says so */
+        sqlite3_value *val = argv[arg++];
+        /* Text only: a number (from a column of numeric affinity, as in a
+         * join) makes SQLite compare numerically, so '05' equals 5, which
+         * its text "5" would not; NULL equals nothing, SQLite says so. */
+        if (sqlite3_value_type(val) != SQLITE_TEXT) continue;
+        c->eq[k] = lh_strdup((const char *)sqlite3_value_text(val));
     }
     lh_pstore_filter *q = &c->q;
     lh_pstore_filter_init(q);
