@@ -392,10 +392,12 @@ static int parse_filter(lh_cli *cli, int argc, char **argv, filter_opts *f, cons
     if (f->ids.len) {
         f->q.entity_ids = (const char *const *)f->ids.items;
         f->q.num_entity_ids = f->ids.len;
-        /* asked for by id, an entity comes whole, as the reference reads
-         * every bucket of the id's shard in one pass then */
-        f->q.whole_entities = true;
     }
+    /* An entity comes whole, as the reference's query reads the table: an
+     * id with rows in two buckets (stored as Thing, then as Document) is one
+     * entity, not one per bucket. (Its export writes one per bucket, and so
+     * does ours.) */
+    f->q.whole_entities = true;
     return -1;
 }
 
