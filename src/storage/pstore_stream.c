@@ -140,6 +140,14 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
             lh_buf_printf(&key, "%s/%s", lh_pstore_table(ps), p->files[k]->path);
             cursor *c = &s->cs[s->n];
             rc = lh_stmt_file_open(ps->st, key.data, p->shard, p->bucket, p->origin, &c->f, err);
+            /* The version this read began with names it. A merge committed
+             * since then replaces files and vacuums them at once (as the
+             * reference's optimize does): the usual reason, and a retry reads
+             * the new version. `check` tells a file really lost. */
+            if (rc == LH_ERR_NOT_FOUND)
+                lh_error_suffix(err, " (a concurrent `optimize` may have replaced it since this "
+                                     "read began: run again; `maintenance check` names lost "
+                                     "files)");
             if (rc != LH_OK) break;
             lh_stmt_batch_init(&c->rows);
             s->n++;
