@@ -198,10 +198,17 @@ lh_status lh_aggregator_add(lh_aggregator *a, const lh_statement *s, lh_buf *out
         a->id = lh_arena_strdup(&a->arena, s->entity_id);
     }
     push_unique(&a->schemata, s->schema);
-    push_unique(&a->datasets, s->dataset);
-    if (s->origin && *s->origin) push_unique(&a->origins, s->origin);
+    bool base = !strcmp(s->prop, LH_BASE_ID);
+    /* StatementEntity (context order) keeps id rows apart from its property
+     * statements, and takes datasets and origins from the latter only: an
+     * entity bare in one origin does not list it there. The export counts
+     * every row. */
+    if (!base || !(a->flags & LH_AGG_CONTEXT_ORDER)) {
+        push_unique(&a->datasets, s->dataset);
+        if (s->origin && *s->origin) push_unique(&a->origins, s->origin);
+    }
     if (s->role && *s->role) push_unique(&a->roles, s->role);
-    if (!strcmp(s->prop, LH_BASE_ID)) {
+    if (base) {
         if (s->first_seen != LH_TS_NULL && (a->last_change == LH_TS_NULL || s->first_seen > a->last_change))
             a->last_change = s->first_seen;
         return LH_OK;

@@ -169,6 +169,50 @@ static void test_aggregate(void)
     lh_stmt_batch_free(&b);
 }
 
+/* `entities iterate` (context order) is StatementEntity.to_dict: datasets and
+ * origins come from the property statements only, so an origin that holds
+ * just the id row is not listed and a bare entity has no dataset; the export
+ * (EntityPayload) counts every row. */
+static void test_aggregate_context_ignores_id_rows(void)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    lh_explode_opts o = O;
+    lh_time_parse_iso("2024-01-02T03:04:05", 19, &o.now, &err);
+    const char *in[] = {
+        "{\"id\": \"e1\", \"schema\": \"Person\", \"origin\": \"o1\"}",
+        "{\"id\": \"e1\", \"schema\": \"Person\", \"origin\": \"o2\", \"properties\": {\"name\": [\"A\"]}}",
+        "{\"id\": \"e2\", \"schema\": \"Person\", \"origin\": \"o1\"}",
+    };
+    for (size_t i = 0; i < 3; i++) CHECK_OK(lh_entity_explode(M, in[i], strlen(in[i]), &o, &b, &err), &err);
+    const char *want[] = {
+        "{\"id\":\"e1\",\"caption\":\"A\",\"schema\":\"Person\",\"referents\":[],\"datasets\":[\"ds\"],"
+        "\"origin\":[\"o2\"],\"first_seen\":\"2024-01-02T03:04:05+00:00\",\"last_seen\":"
+        "\"2024-01-02T03:04:05+00:00\",\"last_change\":\"2024-01-02T03:04:05+00:00\","
+        "\"properties\":{\"name\":[\"A\"]}}\n"
+        "{\"id\":\"e2\",\"caption\":\"Person\",\"schema\":\"Person\",\"referents\":[],\"datasets\":[],"
+        "\"last_change\":\"2024-01-02T03:04:05+00:00\",\"properties\":{}}\n",
+        "{\"id\":\"e1\",\"caption\":\"A\",\"schema\":\"Person\",\"properties\":{\"name\":[\"A\"]},"
+        "\"referents\":[],\"datasets\":[\"ds\"],\"origin\":[\"o1\",\"o2\"],\"first_seen\":"
+        "\"2024-01-02T03:04:05+00:00\",\"last_seen\":\"2024-01-02T03:04:05+00:00\",\"last_change\":"
+        "\"2024-01-02T03:04:05+00:00\"}\n"
+        "{\"id\":\"e2\",\"caption\":\"Person\",\"schema\":\"Person\",\"properties\":{},\"referents\":[],"
+        "\"datasets\":[\"ds\"],\"origin\":[\"o1\"],\"last_change\":\"2024-01-02T03:04:05+00:00\"}\n",
+    };
+    int flags[] = {LH_AGG_CONTEXT_ORDER, 0};
+    for (size_t k = 0; k < 2; k++) {
+        lh_aggregator *a = lh_aggregator_new(M, flags[k]);
+        lh_buf out = LH_BUF_INIT;
+        for (size_t i = 0; i < b.len; i++) CHECK_OK(lh_aggregator_add(a, &b.rows[i], &out, &err), &err);
+        CHECK_OK(lh_aggregator_finish(a, &out, &err), &err);
+        CHECK_STR(out.data, want[k]);
+        lh_buf_free(&out);
+        lh_aggregator_free(a);
+    }
+    lh_stmt_batch_free(&b);
+}
+
 static void test_stmt_json_roundtrip(void)
 {
     lh_stmt_batch b, back;
@@ -326,6 +370,7 @@ int main(void)
     RUN(test_explode_failures);
     RUN(test_lines_reader);
     RUN(test_aggregate);
+    RUN(test_aggregate_context_ignores_id_rows);
     RUN(test_stmt_json_roundtrip);
     RUN(test_csv_import);
     RUN(test_mutations);
