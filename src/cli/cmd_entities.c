@@ -50,7 +50,8 @@ static const char IMPORT_HELP[] =
     "                       $LAKEHOUSE_MAX_BUFFER_ROWS when smaller)\n"
     "  --shards N           Shard count when this import creates the dataset\n"
     "  --journal            Write to the journal instead of the parquet store\n"
-    "  --skip-unknown       Skip properties the schema does not know (else an error)\n";
+    "  --skip-unknown       Skip properties the schema does not know (else an error)\n"
+    "  --unsafe             Accepted for the reference's scripts; input is validated anyway\n";
 
 /* s is a decimal integer in [min, max], nothing else. */
 static bool whole_number(const char *s, long long min, long long max, long long *out)
@@ -70,8 +71,8 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
         {"override-origin", no_argument, 0, 'V'}, {"role", required_argument, 0, 'R'},
         {"last-seen", required_argument, 0, 'L'}, {"bulk-size", required_argument, 0, 'B'},
         {"shards", required_argument, 0, 'S'},    {"journal", no_argument, 0, 'J'},
-        {"skip-unknown", no_argument, 0, 'K'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"skip-unknown", no_argument, 0, 'K'},    {"unsafe", no_argument, 0, 'U'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->input = "-";
     o->ex.origin = "bulk";
@@ -117,6 +118,10 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
         }
         case 'J': o->journal = true; break;
         case 'K': o->ex.flags |= LH_EXPLODE_SKIP_UNKNOWN; break;
+        /* The reference's fast path that skips validation: scripts written
+         * for it pass it, and refusing it would break them. Ours has one
+         * path, which validates, so it changes nothing. */
+        case 'U': break;
         case 'h': fputs(help, stdout); return 0;
         default: return lh_cli_usage_error(cli, "bad option");
         }

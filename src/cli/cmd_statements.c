@@ -35,7 +35,8 @@ static const char IMPORT_HELP[] =
     "  --last-seen ISO      Timestamp for rows without one (default: now)\n"
     "  --bulk-size N        Statements per written batch\n"
     "  --shards N           Shard count when this import creates the dataset\n"
-    "  --journal            Write to the journal instead of the parquet store\n";
+    "  --journal            Write to the journal instead of the parquet store\n"
+    "  --unsafe             Accepted for the reference's scripts; input is validated anyway\n";
 
 static int cmd_import(lh_cli *cli, int argc, char **argv)
 {

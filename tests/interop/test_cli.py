@@ -571,6 +571,23 @@ def test_help_and_usage(tmp_path):
     assert not lake.exists()
 
 
+
+def test_unsafe_is_accepted_as_the_reference_takes_it(tmp_path):
+    """Scripts written for the reference pass --unsafe (its unvalidated fast
+    path) to both imports: accepted, the same statements stored."""
+    ents = tmp_path / "e.json"
+    ents.write_text('{"id": "p1", "schema": "Person", "properties": {"name": ["Ann"]}}\n')
+    stmts = tmp_path / "s.csv"
+    stmts.write_text("entity_id,prop,schema,value,dataset\np2,name,Person,Bob,d\n")
+    for side in ("ours", "ref"):
+        lake = tmp_path / side
+        for args in (["entities", "import", "-i", ents], ["statements", "import", "-i", stmts]):
+            args = [*args, "--unsafe", "--last-seen", LAST_SEEN]
+            ours(lake, "d", *args) if side == "ours" else ref_cli(["--uri", lake, "-d", "d", *args])
+    mine = ours(tmp_path / "ours", "d", "statements", "iterate").stdout.splitlines()
+    theirs = ours(tmp_path / "ref", "d", "statements", "iterate").stdout.splitlines()
+    assert len(mine) == 4 and sorted(mine) == sorted(theirs)
+
 def test_queue_and_tags_commands(tmp_path):
     lake = tmp_path / "lake"
     key = ours(lake, "q", "queue", "put", "upsert", "entities", '{"id": "a"}').stdout.strip()
