@@ -831,3 +831,34 @@ def test_an_entity_in_two_buckets_iterates_as_one(tmp_path):
     assert entity_set(got, caption=False) == entity_set(
         ref_cli(["--uri", lake, "-d", "d", "entities", "iterate"]).stdout, caption=False)
     assert json.loads(got)["schema"] == "Document"
+
+
+def test_country_labels_as_ftmq_gives_them(tmp_path):
+    """statistics.json labels a country as ftmq's get_country_name does
+    (rigour's territory lookup): ISO, other and alpha-3 codes, Wikidata
+    ids and ASCII names, cleaned as rigour cleans them; a value it does not
+    know keeps the value as its label."""
+    import random
+
+    from ftmq.util import get_country_name
+    from rigour.territories.lookup import _get_identifier_map, _get_territory_names
+
+    rng = random.Random(7)
+    values = rng.sample(sorted(_get_identifier_map()), 150)
+    values += rng.sample(sorted(k for k in _get_territory_names() if k.isascii()), 150)
+    values += ["UK", " de ", "U.K.", "sh_ac", "Q183", "DEU", "St. Kitts & Nevis", "xx", "zz1"]
+    src = tmp_path / "addresses.json"
+    src.write_text("".join(json.dumps({"id": f"a{i}", "schema": "Address",
+                                       "properties": {"full": [f"a{i}"], "country": [v]}}) + "\n"
+                           for i, v in enumerate(values)))
+    lake = tmp_path / "lake"
+    ours(lake, "d", "entities", "import", "-i", src)
+    out = tmp_path / "statistics.json"
+    ours(lake, "d", "maintenance", "export-statistics", "-o", out)
+    countries = json.loads(out.read_text())["things"]["countries"]
+    labels = {c["code"]: c["label"] for c in countries}
+    assert len(labels) > 250
+    wrong = {code: (label, get_country_name(code)) for code, label in labels.items()
+             if label != get_country_name(code)}
+    assert not wrong, list(wrong.items())[:10]
+    assert labels["UK"] == "United Kingdom" and labels["xx"] == "xx"

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "lh/core/mem.h"
+#include "lh/model/countries.h"
 #include "lh/model/keys.h"
 #include "lh/model/model.h"
 #include "lh/model/statement.h"
@@ -320,6 +321,23 @@ static void test_builtin_matches_json(void)
     lh_model_free(want);
 }
 
+/* Labels as ftmq's get_country_name gives them: rigour's identifiers
+ * (other codes, alpha-3, Wikidata ids), cleaned as rigour cleans them. */
+static void test_country_names(void)
+{
+    CHECK_STR(lh_country_name("de"), "Germany");
+    CHECK_STR(lh_country_name("UK"), "United Kingdom");
+    CHECK_STR(lh_country_name(" deu "), "Germany");
+    CHECK_STR(lh_country_name("Q183"), "Germany");
+    CHECK_STR(lh_country_name("su"), "Soviet Union");
+    CHECK_STR(lh_country_name("sh_ac"), "Ascension Island");
+    CHECK(lh_country_name("xx") == NULL);
+    CHECK(lh_country_name("") == NULL);
+    /* the model's own codes, for config.yml, are unchanged */
+    CHECK_STR(lh_country_code("Germany"), "de");
+    CHECK(lh_country_code("deu") == NULL);
+}
+
 int main(void)
 {
     lh_error err;
@@ -338,5 +356,6 @@ int main(void)
     RUN(test_batch_hold);
     RUN(test_yaml_override);
     RUN(test_json_override);
+    RUN(test_country_names);
     return lh_test_report();
 }
