@@ -57,23 +57,44 @@ static bool state_is(PGresult *res, const char *state)
     return s && strcmp(s, state) == 0;
 }
 
-/* A dropped connection is re-dialled once before a statement. */
-static lh_status ensure_conn(pg_journal *p, lh_error *err)
-{
-    if (PQstatus(p->conn) == CONNECTION_OK) return LH_OK;
-    PQreset(p->conn);
-    if (PQstatus(p->conn) != CONNECTION_OK)
-        return lh_error_set(err, LH_ERR_IO, "reconnect: %s", PQerrorMessage(p->conn));
-    p->locked = false; /* the advisory lock died with the old session */
-    return LH_OK;
-}
-
 static lh_status pg_exec(pg_journal *p, const char *sql, lh_error *err)
 {
     PGresult *res = PQexec(p->conn, sql);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return res_err(p, res, err, sql);
     PQclear(res);
+    return LH_OK;
+}
+
+static void quiet_notices(void *arg, const char *message);
+
+/* What every session of ours is set to: a new one after a reconnect too
+ * (PQreset dials with the conninfo only), else text would cross in the
+ * server's default encoding. */
+static lh_status session_setup(pg_journal *p, lh_error *err)
+{
+    PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
+    if (PQsetClientEncoding(p->conn, "UTF8") != 0)
+        return lh_error_set(err, LH_ERR_IO, "client encoding: %s", PQerrorMessage(p->conn));
+    return pg_exec(p, "SET TIME ZONE 'UTC'", err);
+}
+
+/* A dropped connection is re-dialled once before a statement. Not within a
+ * flush: its advisory lock died with the old session, and going on
+ * without it would let another flusher drain the same segment. */
+static lh_status ensure_conn(pg_journal *p, lh_error *err)
+{
+    if (PQstatus(p->conn) == CONNECTION_OK) return LH_OK;
+    PQreset(p->conn);
+    if (PQstatus(p->conn) != CONNECTION_OK)
+        return lh_error_set(err, LH_ERR_IO, "reconnect: %s", PQerrorMessage(p->conn));
+    bool was_locked = p->locked;
+    p->locked = false;
+    LH_TRY(session_setup(p, err));
+    if (was_locked)
+        return lh_error_set(err, LH_ERR_IO,
+                            "the connection dropped during a flush, and the flush lock with it: "
+                            "the rows not yet moved stay in the journal; flush again");
     return LH_OK;
 }
 
@@ -499,12 +520,7 @@ lh_status lh_journal_pg_open(const char *conninfo, lh_journal **out, lh_journal 
         rc = lh_error_set(err, LH_ERR_IO, "connect: %s", msg);
         goto fail;
     }
-    PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
-    if (PQsetClientEncoding(p->conn, "UTF8") != 0) {
-        rc = lh_error_set(err, LH_ERR_IO, "client encoding: %s", PQerrorMessage(p->conn));
-        goto fail;
-    }
-    if ((rc = pg_exec(p, "SET TIME ZONE 'UTC'", err)) != LH_OK) goto fail;
+    if ((rc = session_setup(p, err)) != LH_OK) goto fail;
     if ((rc = ensure_live(p, err)) != LH_OK) goto fail;
     *out = &p->base;
     return LH_OK;

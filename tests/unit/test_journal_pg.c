@@ -112,6 +112,41 @@ static void test_advisory_lock(void)
     lh_journal_free(j);
 }
 
+/* The consumer cuts the journal's connection (as a server restart or a
+ * proxy would) after its first batch: the flush fails, nothing is dropped,
+ * and the next flush on the same handle re-dials, sets its session up
+ * again and moves every row. */
+static lh_status cut_connection(void *ctx, const lh_stmt_batch *b, lh_error *err)
+{
+    jt_collect *c = ctx;
+    if (c->batches == 0)
+        psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE pid <> pg_backend_pid() AND datname = current_database()");
+    return jt_consume(ctx, b, err);
+}
+
+static void test_connection_lost_during_flush(void)
+{
+    lh_error err;
+    char *uri = NULL;
+    lh_journal *j = jt_open_four("cut", &uri);
+    if (!j) goto out;
+    jt_collect c;
+    jt_collect_init(&c);
+    CHECK(lh_journal_flush(j, 7, cut_connection, &c, NULL, &err) != LH_OK);
+    lh_strlist_free(&c.ids);
+    jt_collect_init(&c);
+    lh_journal_flush_stats st;
+    CHECK_OK(lh_journal_flush(j, 7, jt_consume, &c, &st, &err), &err);
+    CHECK_INT(c.ids.len, 100);
+    CHECK(c.ordered_ok);
+    CHECK_INT(count(j), 0);
+    lh_strlist_free(&c.ids);
+    lh_journal_free(j);
+out:
+    free(uri);
+}
+
 static void test_bad_server(void)
 {
     lh_error err;
@@ -159,6 +194,7 @@ int main(void)
     RUN(test_reference_tables);
     RUN(test_advisory_lock);
     RUN(test_bad_server);
+    RUN(test_connection_lost_during_flush);
     RUN(test_reentrant);
     RUN(test_shard_option);
     RUN(test_concurrent);
