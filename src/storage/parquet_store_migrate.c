@@ -38,6 +38,18 @@ lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *
                           "statement table \"%s\" has no column %s (an older version created "
                           "it): run `ftm-lakehouse -d %s maintenance migrate` first",
                           ps->table, missing.data, ps->dataset);
+    /* another writer may have retyped a column (delta-rs schema_mode
+     * "overwrite"): our files would contradict the table's schema, and
+     * readers that trust it misread them, as delta-rs refuses such an
+     * append for the reference */
+    for (int c = 0; rc == LH_OK && c < LH_STMT_NCOLS; c++) {
+        const lh_delta_field *f = lh_delta_metadata_field(m, lh_stmt_col_names[c]);
+        if (f && strcmp(f->type, lh_stmt_col_type(c)) != 0)
+            rc = lh_error_set(err, LH_ERR_UNSUPPORTED,
+                              "statement table \"%s\" has column `%s` of type %.100s, not %s: "
+                              "another writer changed its schema",
+                              ps->table, lh_stmt_col_names[c], f->type, lh_stmt_col_type(c));
+    }
     /* a required column this writer does not know would be NULL in its files */
     for (size_t i = 0; rc == LH_OK && i < m->num_fields; i++) {
         if (lh_stmt_col_index(m->fields[i].name) < 0 && !m->fields[i].nullable)

@@ -287,6 +287,10 @@ static lh_status fill_column(lh_stmt_batch *out, size_t base, size_t n, const ro
             /* the reference collapses an empty role to NULL */
             *slot = (c == LH_COL_ROLE && len == 0) ? NULL : p;
         } else if (COLS[c].type == T_BOOL) {
+            /* another writer may have retyped the column: no booleans to read */
+            if (present && col->type != LH_PQ_BOOLEAN)
+                return lh_error_set(err, LH_ERR_CORRUPT, "%s: column %s is not a boolean", key,
+                                    lh_stmt_col_names[c]);
             s->external = present ? ((const uint8_t *)col->values)[vi++] != 0 : false;
         } else {
             int64_t *slot = ts_slot(s, c);

@@ -288,6 +288,31 @@ def test_reads_of_optional_columns_other_writers_make(tmp_path):
         assert canon(got) == [r for r in live if r["entity_id"] == eid] != []
 
 
+
+def test_column_another_writer_retyped(tmp_path):
+    """delta-rs rewrites the table with `external` as a string (schema_mode
+    "overwrite"): reads name the file and column (they once crashed on the
+    missing booleans) and appends are refused, as delta-rs refuses the
+    reference's, rather than writing booleans under a string column."""
+    import pyarrow.compute as pc
+
+    lake = tmp_path / "lake"
+    rows = entity_statements(SHARED_DATA / "eu_authorities.ftm.json", 5, "bulk", T0)
+    ours_append(lake, 1, rows)
+    root = str(lake / DATASET / "statements")
+    table = DeltaTable(root).to_pyarrow_table()
+    i = table.schema.get_field_index("external")
+    table = table.set_column(i, pa.field("external", pa.string()), pc.cast(table.column("external"), pa.string()))
+    write_deltalake(root, table, mode="overwrite", schema_mode="overwrite", partition_by=["shard", "bucket", "origin"])
+    version = DeltaTable(root).version()
+    read = run([tool("lh-pstore"), lake, DATASET, 1, "dump"], check=False)
+    assert read.returncode == 1 and "column external is not a boolean" in read.stderr, read.stderr
+    assert ".parquet" in read.stderr
+    append = run([tool("lh-pstore"), lake, DATASET, 1, "append"], check=False,
+                 input="\n".join(to_json(r) for r in rows) + "\n")
+    assert append.returncode != 0 and "column `external` of type string, not boolean" in append.stderr, append.stderr
+    assert DeltaTable(root).version() == version
+
 def last_commit_info(lake: Path):
     log = lake / DATASET / "statements" / "_delta_log"
     last = sorted(log.glob("*.json"))[-1]
