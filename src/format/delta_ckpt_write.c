@@ -435,8 +435,25 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
     lh_buf old = LH_BUF_INIT;
     if (lh_storage_read(st, hint_key, &old, NULL) == LH_OK) {
         json_t *j = json_loadb(old.data ? old.data : "", old.len, 0, NULL);
-        json_t *v = json_object_get(j, "version");
+        json_t *v = json_object_get(j, "version"), *parts = json_object_get(j, "parts");
         bool newer = json_is_integer(v) && json_integer_value(v) > s->version;
+        if (newer) {
+            /* a hint naming a checkpoint that is not there (a log cut back
+             * or restored) stops delta-rs from opening the table: replace
+             * it; a concurrent writer writes its checkpoint before its hint */
+            char name[80];
+            if (json_is_integer(parts) && json_integer_value(parts) > 1)
+                snprintf(name, sizeof name, "_delta_log/%020" PRId64 ".checkpoint.0000000001.%010" PRId64 ".parquet",
+                         (int64_t)json_integer_value(v), (int64_t)json_integer_value(parts));
+            else
+                snprintf(name, sizeof name, "_delta_log/%020" PRId64 ".checkpoint.parquet",
+                         (int64_t)json_integer_value(v));
+            char *ck = lh_delta_key(s->prefix, name);
+            lh_stat cst;
+            lh_error serr;
+            if (lh_storage_stat(st, ck, &cst, &serr) == LH_ERR_NOT_FOUND) newer = false;
+            free(ck);
+        }
         json_decref(j);
         if (newer) {
             lh_buf_free(&old);

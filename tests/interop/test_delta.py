@@ -347,3 +347,24 @@ def test_mixed_concurrent_writers(tmp_path):
     assert snap["version"] == 100 and len(snap["files"]) == 100
     assert ours(root) == theirs(root)
     assert DeltaTable(str(root)).to_pyarrow_table().num_rows == 100
+
+
+def test_checkpoint_replaces_a_hint_to_a_missing_checkpoint(tmp_path):
+    """_last_checkpoint naming a checkpoint that is not there (a log cut
+    back, restored) stops delta-rs opening the table; our checkpoint does
+    not move a valid hint backwards, but replaces that one."""
+    root = tmp_path / "t"
+    lhd("create", root, ".", "id:string,origin:string", "origin")
+    commit(root, {"adds": [write_data(root, "a", make_rows("h", 1, "a"))]})
+    hint = root / "_delta_log" / "_last_checkpoint"
+    hint.write_text('{"version":999,"size":3}')
+    with pytest.raises(Exception):
+        DeltaTable(str(root))
+    lhd("checkpoint", root, ".")
+    assert json.loads(hint.read_text())["version"] == 1
+    assert ours(root) == theirs(root)
+    # a hint to a newer checkpoint that exists stays
+    commit(root, {"adds": [write_data(root, "a", make_rows("i", 1, "a"))]})
+    lhd("checkpoint", root, ".")
+    lhd("checkpoint", root, ".", "1")
+    assert json.loads(hint.read_text())["version"] == 2
