@@ -26,6 +26,9 @@ typedef struct lh_cli {
     const char *uri;     /* --uri or LAKEHOUSE_URI */
     const char *dataset; /* -d */
     bool dataset_checked; /* -d is a dataset's or a name FtM takes */
+    /* a command needed -d and had none: a usage error (exit 2), as
+     * `maintenance migrate` without -d or --all is, not bad input (3) */
+    bool dataset_missing;
     lh_storage *st;      /* opened on first use */
     const char *prog;    /* "ftm-lakehouse entities import" */
     /* the dataset's export codec (config.yml's `compression`), once read */

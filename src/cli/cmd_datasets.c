@@ -12,34 +12,42 @@
 #include "lh/repository/dataset_model.h"
 
 /* One JSON line, as the reference prints its models. */
-static void print_model(json_t *model)
+static void print_model(json_t *model, FILE *out)
 {
     char *line = json_dumps(model, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!line) lh_out_of_memory_for("a dataset model");
-    puts(line);
+    fprintf(out, "%s\n", line);
     free(line);
 }
 
 static int list(lh_cli *cli, int argc, char **argv, bool details, const char *help)
 {
     if (lh_cli_want_help(argc, argv, help)) return 0;
-    if (argc > 1) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    /* -o FILE, as the reference's ls and datasets take it (default "-") */
+    const char *output = "-";
+    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
+        output = argv[2];
+    else if (argc > 1)
+        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
     lh_error err;
     lh_storage *st;
     lh_strlist names;
     lh_strlist_init(&names);
+    FILE *out = NULL;
     lh_status rc = lh_cli_storage(cli, &st, &err);
     if (rc == LH_OK) rc = lh_dataset_list(st, &names, &err);
+    if (rc == LH_OK && !(out = lh_cli_open_out(output, &err))) rc = err.code;
     for (size_t i = 0; rc == LH_OK && i < names.len; i++) {
         if (!details) {
-            printf("%s\n", names.items[i]);
+            fprintf(out, "%s\n", names.items[i]);
             continue;
         }
         json_t *model = NULL;
         rc = lh_dataset_model_load(st, names.items[i], &model, &err);
-        if (rc == LH_OK) print_model(model);
+        if (rc == LH_OK) print_model(model, out);
         json_decref(model);
     }
+    rc = lh_cli_close_out(out, output, rc, &err);
     lh_strlist_free(&names);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
@@ -47,17 +55,17 @@ static int list(lh_cli *cli, int argc, char **argv, bool details, const char *he
 int lh_cmd_ls(lh_cli *cli, int argc, char **argv)
 {
     return list(cli, argc, argv, false,
-                "Usage: ftm-lakehouse [--uri URI] ls\n\nPrint the dataset names of the lake, "
-                "one per line.\n");
+                "Usage: ftm-lakehouse [--uri URI] ls [-o FILE]\n\nPrint the dataset names of the lake, "
+                "one per line (-o: into FILE).\n");
 }
 
 int lh_cmd_datasets(lh_cli *cli, int argc, char **argv)
 {
     return list(cli, argc, argv, true,
-                "Usage: ftm-lakehouse [--uri URI] datasets\n\nPrint the datasets of the lake "
+                "Usage: ftm-lakehouse [--uri URI] datasets [-o FILE]\n\nPrint the datasets of the lake "
                 "with their configuration, one JSON object per line: the reference's dataset\n"
                 "model (name, title, summary, publisher, ..., uri, shards) from each\n"
-                "config.yml, defaults filled in.\n");
+                "config.yml, defaults filled in (-o: into FILE).\n");
 }
 
 lh_status lh_cli_configure(lh_cli *cli, const char *path, bool print, lh_error *err)
@@ -83,7 +91,7 @@ lh_status lh_cli_configure(lh_cli *cli, const char *path, bool print, lh_error *
     if (rc == LH_OK)
         rc = lh_dataset_configure(st, ds, text.data ? text.data : "", text.len, path, has_table,
                                   lh_now_us(), &model, err);
-    if (rc == LH_OK && print) print_model(model);
+    if (rc == LH_OK && print) print_model(model, stdout);
     json_decref(model);
     lh_buf_free(&text);
     return rc;

@@ -4,9 +4,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
 
@@ -53,6 +55,7 @@ static const char MAIN_HELP[] =
 int lh_cli_fail(lh_cli *cli, const lh_error *err)
 {
     fprintf(stderr, "ftm-lakehouse: error: %s\n", err->msg[0] ? err->msg : lh_status_name(err->code));
+    if (cli->dataset_missing) return LH_EXIT_USAGE;
     switch (err->code) {
     case LH_ERR_INVALID: return LH_EXIT_INPUT;
     case LH_ERR_BUSY: return LH_EXIT_BUSY;
@@ -81,8 +84,10 @@ lh_status lh_cli_storage(lh_cli *cli, lh_storage **st, lh_error *err)
 
 lh_status lh_cli_dataset(lh_cli *cli, const char **name, lh_error *err)
 {
-    if (!cli->dataset)
+    if (!cli->dataset) {
+        cli->dataset_missing = true;
         return lh_error_set(err, LH_ERR_INVALID, "no dataset given: use -d DATASET");
+    }
     LH_TRY(lh_name_check(cli->dataset, "dataset", false, err));
     if (!cli->dataset_checked) {
         /* A name FtM refuses is one of a dataset an older version made, or
@@ -107,10 +112,34 @@ lh_status lh_cli_dataset(lh_cli *cli, const char **name, lh_error *err)
     return LH_OK;
 }
 
+/* The local path of an -i/-o argument: the reference opens them with
+ * fsspec, which takes file:// URIs as well as plain paths. */
+static const char *local_path(const char *path)
+{
+    return strncmp(path, "file://", 7) == 0 ? path + 7 : path;
+}
+
+/* mkdir -p of the directories above path: the reference's outputs
+ * (fsspec, auto_mkdir) create them, so `-o out/dir/file` works there. */
+static void make_parents(const char *path)
+{
+    char *dir = lh_strdup(path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        /* an error shows in the fopen that follows, naming the path */
+        (void)mkdir(dir, 0777);
+        *p = '/';
+    }
+    free(dir);
+}
+
 FILE *lh_cli_open_out(const char *path, lh_error *err)
 {
     if (!path || strcmp(path, "-") == 0) return stdout;
-    FILE *f = fopen(path, "w");
+    const char *local = local_path(path);
+    make_parents(local);
+    FILE *f = fopen(local, "w");
     if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot write `%s`", path);
     return f;
 }
@@ -118,7 +147,7 @@ FILE *lh_cli_open_out(const char *path, lh_error *err)
 FILE *lh_cli_open_in(const char *path, lh_error *err)
 {
     if (!path || strcmp(path, "-") == 0) return stdin;
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(local_path(path), "r");
     if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot read `%s`", path);
     return f;
 }

@@ -736,6 +736,28 @@ def test_an_output_that_cannot_be_written_fails(tmp_path):
     assert res.returncode == 1 and "writing `standard output`" in res.stderr, res.stderr
 
 
+def test_inputs_and_outputs_as_the_reference_opens_them(tmp_path):
+    """-i and -o take file:// URIs, an output's missing directories are
+    created, and ls and datasets take -o, as the reference's (fsspec)
+    outputs do; a command without -d is a usage error (exit 2)."""
+    lake = tmp_path / "lake"
+    src = tmp_path / "e.ftm.json"
+    src.write_text('{"id": "p1", "schema": "Person", "properties": {"name": ["Ann"]}}\n')
+    ours(lake, "d", "entities", "import", "-i", f"file://{src}")
+    out = tmp_path / "new" / "dir" / "e.json"
+    ours(lake, "d", "entities", "iterate", "-o", f"file://{out}")
+    assert json.loads(out.read_text())["id"] == "p1"
+    ours(lake, "d", "statements", "iterate", "-o", tmp_path / "other" / "s.csv")
+    assert "p1" in (tmp_path / "other" / "s.csv").read_text()
+    run([tool("ftm-lakehouse"), "--uri", lake, "ls", "-o", tmp_path / "ls" / "names.txt"])
+    assert (tmp_path / "ls" / "names.txt").read_text() == "d\n"
+    run([tool("ftm-lakehouse"), "--uri", lake, "datasets", "-o", tmp_path / "ds.json"])
+    assert json.loads((tmp_path / "ds.json").read_text())["name"] == "d"
+    for cmd in (["entities", "iterate"], ["maintenance", "flush"], ["make"]):
+        res = run([tool("ftm-lakehouse"), "--uri", lake, *cmd], check=False)
+        assert res.returncode == 2 and "no dataset given" in res.stderr, (cmd, res.stderr)
+
+
 def test_queue_foreign_item_without_action(tmp_path):
     """anystore's Queue stores any JSON object: an item another producer wrote
     without action/resource is listed and popped with nulls (it crashed)."""
