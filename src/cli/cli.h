@@ -68,6 +68,11 @@ int lh_cli_dispatch(lh_cli *cli, const char *group, const char *help, const lh_c
                     int argc, char **argv);
 /* True when argv has -h/--help; prints help first. */
 bool lh_cli_want_help(int argc, char **argv, const char *help);
+/* The arguments of a command that takes only [-o|--output FILE]: *out is
+ * FILE, else dflt. Returns an exit code (0 after help, 2 for anything
+ * else), or -1 to go on. */
+int lh_cli_parse_output(lh_cli *cli, int argc, char **argv, const char *help, const char *dflt,
+                        const char **out);
 
 /* Progress on stderr when it is a terminal: label, count, rate, elapsed. */
 typedef struct lh_progress {

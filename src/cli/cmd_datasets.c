@@ -22,13 +22,10 @@ static void print_model(json_t *model, FILE *out)
 
 static int list(lh_cli *cli, int argc, char **argv, bool details, const char *help)
 {
-    if (lh_cli_want_help(argc, argv, help)) return 0;
-    /* -o FILE, as the reference's ls and datasets take it (default "-") */
-    const char *output = "-";
-    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
-        output = argv[2];
-    else if (argc > 1)
-        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    /* -o FILE, as the reference's ls and datasets take it */
+    const char *output;
+    int u = lh_cli_parse_output(cli, argc, argv, help, "-", &output);
+    if (u >= 0) return u;
     lh_error err;
     lh_storage *st;
     lh_strlist names;

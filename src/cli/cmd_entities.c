@@ -499,12 +499,9 @@ static int cmd_stream(lh_cli *cli, int argc, char **argv)
     static const char help[] =
         "Usage: ftm-lakehouse -d DATASET entities stream [-o FILE]\n\n"
         "Print the exported entities.ftm.json (see `maintenance export-entities`).\n";
-    if (lh_cli_want_help(argc, argv, help)) return 0;
-    const char *out = "-";
-    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
-        out = argv[2];
-    else if (argc != 1)
-        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    const char *out;
+    int u = lh_cli_parse_output(cli, argc, argv, help, "-", &out);
+    if (u >= 0) return u;
     return lh_cli_stream_key(cli, "entities.ftm.json", out);
 }
 
@@ -769,12 +766,9 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
         "Usage: ftm-lakehouse -d DATASET maintenance export-entities [-o FILE]\n\n"
         "Write every entity as FtM JSON lines to entities.ftm.json in the dataset\n"
         "(or to FILE).\n";
-    if (lh_cli_want_help(argc, argv, help)) return 0;
-    const char *outpath = NULL;
-    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
-        outpath = argv[2];
-    else if (argc != 1)
-        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    const char *outpath;
+    int u = lh_cli_parse_output(cli, argc, argv, help, NULL, &outpath);
+    if (u >= 0) return u;
     lh_error err;
     const lh_model *m = lh_model_get(&err);
     if (!m) return lh_cli_fail(cli, &err);

@@ -60,12 +60,9 @@ int lh_cmd_export_statistics(lh_cli *cli, int argc, char **argv)
         "Usage: ftm-lakehouse -d DATASET maintenance export-statistics [-o FILE]\n\n"
         "Compute the dataset statistics (entity count, schemata, countries, date\n"
         "range) into exports/statistics.json (or FILE).\n";
-    if (lh_cli_want_help(argc, argv, help)) return 0;
-    const char *out = NULL;
-    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
-        out = argv[2];
-    else if (argc != 1)
-        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    const char *out;
+    int u = lh_cli_parse_output(cli, argc, argv, help, NULL, &out);
+    if (u >= 0) return u;
     lh_error err;
     return export_statistics(cli, out, &err) == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }

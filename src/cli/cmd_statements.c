@@ -77,25 +77,14 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
     return 0;
 }
 
-static int parse_output(lh_cli *cli, int argc, char **argv, const char *help, const char **out)
-{
-    if (lh_cli_want_help(argc, argv, help)) return 0;
-    *out = "-";
-    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
-        *out = argv[2];
-    else if (argc != 1)
-        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
-    return -1;
-}
-
 static int cmd_iterate(lh_cli *cli, int argc, char **argv)
 {
     const char *output;
-    int u = parse_output(cli, argc, argv,
-                         "Usage: ftm-lakehouse -d DATASET statements iterate [-o FILE]\n\n"
-                         "Print the live statements as CSV (ftm-lakehouse columns), entity by "
-                         "entity.\n",
-                         &output);
+    int u = lh_cli_parse_output(cli, argc, argv,
+                                "Usage: ftm-lakehouse -d DATASET statements iterate [-o FILE]\n\n"
+                                "Print the live statements as CSV (ftm-lakehouse columns), "
+                                "entity by entity.\n",
+                                "-", &output);
     if (u >= 0) return u;
     lh_error err;
     lh_pstore *ps = NULL;
@@ -112,10 +101,10 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
 static int cmd_stream(lh_cli *cli, int argc, char **argv)
 {
     const char *output;
-    int u = parse_output(cli, argc, argv,
-                         "Usage: ftm-lakehouse -d DATASET statements stream [-o FILE]\n\n"
-                         "Print the exported exports/statements.csv.\n",
-                         &output);
+    int u = lh_cli_parse_output(cli, argc, argv,
+                                "Usage: ftm-lakehouse -d DATASET statements stream [-o FILE]\n\n"
+                                "Print the exported exports/statements.csv.\n",
+                                "-", &output);
     if (u >= 0) return u;
     return lh_cli_stream_key(cli, "exports/statements.csv", output);
 }

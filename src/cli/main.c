@@ -182,6 +182,18 @@ bool lh_cli_want_help(int argc, char **argv, const char *help)
     return false;
 }
 
+int lh_cli_parse_output(lh_cli *cli, int argc, char **argv, const char *help, const char *dflt,
+                        const char **out)
+{
+    if (lh_cli_want_help(argc, argv, help)) return 0;
+    *out = dflt;
+    if (argc == 3 && (strcmp(argv[1], "-o") == 0 || strcmp(argv[1], "--output") == 0))
+        *out = argv[2];
+    else if (argc != 1)
+        return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[1]);
+    return -1;
+}
+
 int lh_cli_dispatch(lh_cli *cli, const char *group, const char *help, const lh_cmd *cmds,
                     int argc, char **argv)
 {
