@@ -629,11 +629,6 @@ static lh_status collect_deletes(lh_cli *cli, const lh_strlist *ids, tomb_ctx *t
     return rc;
 }
 
-static int cmp_str_ptr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The ids no tombstone was written for; *first (pointing into ids) the
  * first of them in the order given. */
 static size_t count_unmatched(const lh_strlist *ids, const lh_stmt_batch *tombs,
@@ -641,11 +636,11 @@ static size_t count_unmatched(const lh_strlist *ids, const lh_stmt_batch *tombs,
 {
     const char **hit = lh_calloc(tombs->len ? tombs->len : 1, sizeof *hit);
     for (size_t i = 0; i < tombs->len; i++) hit[i] = tombs->rows[i].entity_id;
-    qsort(hit, tombs->len, sizeof *hit, cmp_str_ptr);
+    qsort(hit, tombs->len, sizeof *hit, lh_str_ptr_cmp);
     size_t unmatched = 0;
     for (size_t i = 0; i < ids->len; i++) {
         const char *id = ids->items[i];
-        if (tombs->len && bsearch(&id, hit, tombs->len, sizeof *hit, cmp_str_ptr)) continue;
+        if (tombs->len && bsearch(&id, hit, tombs->len, sizeof *hit, lh_str_ptr_cmp)) continue;
         if (!unmatched++) *first = id;
     }
     free(hit);

@@ -176,14 +176,14 @@ void lh_strlist_push(lh_strlist *l, const char *s)
     lh_strlist_push_owned(l, lh_strdup(s));
 }
 
-static int cmp_str(const void *a, const void *b)
+int lh_str_ptr_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 void lh_strlist_sort(lh_strlist *l)
 {
-    if (l->len > 1) qsort(l->items, l->len, sizeof *l->items, cmp_str);
+    if (l->len > 1) qsort(l->items, l->len, sizeof *l->items, lh_str_ptr_cmp);
 }
 
 bool lh_strlist_contains(const lh_strlist *l, const char *s)

@@ -10,6 +10,7 @@
 
 #include "equery_int.h"
 #include "lh/core/buf.h"
+#include "lh/core/str.h"
 #include "lh/core/mem.h"
 
 /* ---- leaves ---- */
@@ -242,18 +243,13 @@ static void leaf_json(const eq_leaf *l, lh_buf *out)
     lh_buf_append(out, "}}", 2);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* ftmq's to_dict, children in byte order of their JSON (ftmq orders them
  * by hash: a canonical order either way). */
 static void node_json(const eq_node *n, lh_buf *out)
 {
     char **kids = lh_calloc(n->n ? n->n : 1, sizeof *kids);
     for (size_t i = 0; i < n->n; i++) kids[i] = item_text(&n->items[i]);
-    qsort(kids, n->n, sizeof *kids, cmp_str);
+    qsort(kids, n->n, sizeof *kids, lh_str_ptr_cmp);
     lh_buf_printf(out, "{\"%s\":[", n->or ? "or" : "and");
     for (size_t i = 0; i < n->n; i++) {
         if (i) lh_buf_append_byte(out, ',');
@@ -476,7 +472,7 @@ static bool contains_fold(const char *hay, const char *needle, bool fold)
 static bool one_of(const eq_leaf *l, const char *v)
 {
     if (l->values.len > 4)
-        return bsearch(&v, l->values.items, l->values.len, sizeof *l->values.items, cmp_str);
+        return bsearch(&v, l->values.items, l->values.len, sizeof *l->values.items, lh_str_ptr_cmp);
     for (size_t i = 0; i < l->values.len; i++)
         if (strcmp(v, l->values.items[i]) == 0) return true;
     return false;

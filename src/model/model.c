@@ -15,6 +15,7 @@
 
 #include "lh/core/buf.h"
 #include "lh/core/mem.h"
+#include "lh/core/str.h"
 #include "model/model_internal.h"
 
 
@@ -48,11 +49,6 @@ static int cmp_prop_ptr(const void *a, const void *b)
 {
     const lh_prop *x = *(const lh_prop *const *)a, *y = *(const lh_prop *const *)b;
     return strcmp(x->name, y->name);
-}
-
-static int cmp_str_ptr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static const char *adup(lh_model *m, const char *s)
@@ -135,7 +131,7 @@ static void add_own(builder *b, build_schema *bs, lh_prop *p)
 
 static bool type_index(const lh_model *m, const char *type, size_t *idx)
 {
-    const char **hit = bsearch(&type, m->types, m->n_types, sizeof *m->types, cmp_str_ptr);
+    const char **hit = bsearch(&type, m->types, m->n_types, sizeof *m->types, lh_str_ptr_cmp);
     if (hit && idx) *idx = (size_t)(hit - m->types);
     return hit != NULL;
 }
@@ -166,7 +162,7 @@ static lh_status parse_types(builder *b, json_t *types)
     const char *name;
     json_t *spec;
     json_object_foreach(types, name, spec) m->types[i++] = adup(m, name);
-    qsort(m->types, n, sizeof *m->types, cmp_str_ptr);
+    qsort(m->types, n, sizeof *m->types, lh_str_ptr_cmp);
     m->n_types = n;
     for (i = 0; i < n; i++) {
         json_t *spec_i = json_object_get(types, m->types[i]);

@@ -13,11 +13,6 @@ void lh_pstore_filter_init(lh_pstore_filter *q)
     q->changed_since = LH_TS_NULL;
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 typedef struct reader {
     lh_pstore *ps;
     const lh_pstore_filter *q;
@@ -28,7 +23,7 @@ typedef struct reader {
 static bool has_id(const reader *r, const char *id)
 {
     if (!r->ids) return true;
-    return bsearch(&id, r->ids, r->q->num_entity_ids, sizeof *r->ids, cmp_cstr) != NULL;
+    return bsearch(&id, r->ids, r->q->num_entity_ids, sizeof *r->ids, lh_str_ptr_cmp) != NULL;
 }
 
 static bool has_schema(const lh_pstore_filter *q, const char *schema)
@@ -139,7 +134,7 @@ lh_status lh_pstore_cursor_open(lh_pstore *ps, const lh_pstore_filter *q,
     if (q->entity_ids) {
         c->r.ids = lh_malloc((q->num_entity_ids + 1) * sizeof *c->r.ids);
         memcpy(c->r.ids, q->entity_ids, q->num_entity_ids * sizeof *c->r.ids);
-        qsort(c->r.ids, q->num_entity_ids, sizeof *c->r.ids, cmp_cstr);
+        qsort(c->r.ids, q->num_entity_ids, sizeof *c->r.ids, lh_str_ptr_cmp);
         lh_arena a;
         lh_arena_init(&a, 4096);
         for (size_t i = 0; i < q->num_entity_ids; i++) {

@@ -50,6 +50,8 @@ void lh_strlist_free(lh_strlist *l);
 void lh_strlist_push(lh_strlist *l, const char *s);      /* copies s */
 void lh_strlist_push_owned(lh_strlist *l, char *s);      /* takes s */
 void lh_strlist_sort(lh_strlist *l);                     /* byte-wise */
+/* strcmp of two `const char *` elements: qsort and bsearch over string arrays. */
+int lh_str_ptr_cmp(const void *a, const void *b);
 void lh_strlist_uniq(lh_strlist *l);                     /* sorted: drop repeats */
 bool lh_strlist_contains(const lh_strlist *l, const char *s);
 
