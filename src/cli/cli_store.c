@@ -148,12 +148,12 @@ lh_status lh_cli_journal_for(lh_cli *cli, int shards, lh_journal **j, lh_error *
     char *uri = NULL;
     LH_TRY(journal_uri_to_open(cli, &uri, err));
     /* rows get their shard on insert, so a flush hands them over shard by shard */
-    lh_dataset_config cfg;
-    lh_status rc = shards >= 0 ? LH_OK : lh_dataset_config_read(st, ds, &cfg, err);
     lh_journal_options opts = {0};
-    if (shards >= 0) {
-        opts.shards = shards;
-    } else {
+    opts.shards = shards;
+    lh_status rc = LH_OK;
+    if (shards < 0) {
+        lh_dataset_config cfg;
+        rc = lh_dataset_config_read(st, ds, &cfg, err);
         opts.shards = cfg.shards;
         lh_dataset_config_free(&cfg);
     }
