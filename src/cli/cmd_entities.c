@@ -683,8 +683,9 @@ static int cmd_delete(lh_cli *cli, int argc, char **argv)
             if (rc != LH_OK || !line) break;
             /* an id pasted with a trailing blank or a CRLF file's \r would
              * match nothing, silently */
-            while (len && strchr(" \t\r", line[len - 1])) len--;
-            while (len && strchr(" \t", line[0])) line++, len--;
+            while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+                len--;
+            while (len && (line[0] == ' ' || line[0] == '\t')) line++, len--;
             if (len) lh_strlist_push_owned(&ids, lh_strndup(line, len));
         }
         lh_line_reader_free(r);
