@@ -388,6 +388,19 @@ static int64_t tombstone_retention_ms(const lh_delta_snapshot *s)
                                 7LL * 86400000);
 }
 
+/* The key of version's checkpoint: its one file, or the first of its
+ * parts (the protocol's multi-part names). */
+static char *checkpoint_key(const char *prefix, int64_t version, int64_t parts)
+{
+    char rel[96];
+    if (parts > 1)
+        snprintf(rel, sizeof rel, "_delta_log/%020" PRId64 ".checkpoint.0000000001.%010" PRId64
+                 ".parquet", version, parts);
+    else
+        snprintf(rel, sizeof rel, "_delta_log/%020" PRId64 ".checkpoint.parquet", version);
+    return lh_delta_key(prefix, rel);
+}
+
 lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, lh_error *err)
 {
     const lh_delta_protocol *p = &s->protocol;
@@ -421,9 +434,7 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
     leaves_free(L);
     lh_pq_file_meta_free(&fm);
 
-    char rel[64];
-    snprintf(rel, sizeof rel, "_delta_log/%020" PRId64 ".checkpoint.parquet", s->version);
-    char *key = lh_delta_key(s->prefix, rel);
+    char *key = checkpoint_key(s->prefix, s->version, 1);
     lh_status rc = lh_storage_write(st, key, file.data, file.len, err);
     free(key);
     size_t file_len = file.len;
@@ -441,14 +452,8 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
             /* a hint naming a checkpoint that is not there (a log cut back
              * or restored) stops delta-rs from opening the table: replace
              * it; a concurrent writer writes its checkpoint before its hint */
-            char name[80];
-            if (json_is_integer(parts) && json_integer_value(parts) > 1)
-                snprintf(name, sizeof name, "_delta_log/%020" PRId64 ".checkpoint.0000000001.%010" PRId64 ".parquet",
-                         (int64_t)json_integer_value(v), (int64_t)json_integer_value(parts));
-            else
-                snprintf(name, sizeof name, "_delta_log/%020" PRId64 ".checkpoint.parquet",
-                         (int64_t)json_integer_value(v));
-            char *ck = lh_delta_key(s->prefix, name);
+            char *ck = checkpoint_key(s->prefix, json_integer_value(v),
+                                      json_is_integer(parts) ? json_integer_value(parts) : 1);
             lh_stat cst;
             lh_error serr;
             if (lh_storage_stat(st, ck, &cst, &serr) == LH_ERR_NOT_FOUND) newer = false;
