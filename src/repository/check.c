@@ -264,43 +264,25 @@ static void scan_sorted(const pfile *pf, const lh_stmt_batch *rows, int64_t firs
     }
 }
 
-/* The nullable columns: their nulls, counted over a file's rows, are what
- * its add's nullCount must say. */
-static const int NULLABLE[] = {LH_COL_SOURCE, LH_COL_PROP_TYPE, LH_COL_ORIGINAL_VALUE,
-                               LH_COL_LANG, LH_COL_FIRST_SEEN, LH_COL_LAST_SEEN, LH_COL_ROLE,
-                               LH_COL_DELETED_AT};
-enum { NUM_NULLABLE = sizeof NULLABLE / sizeof *NULLABLE };
-
-static bool is_null(const lh_statement *s, int col)
-{
-    switch (col) {
-    case LH_COL_SOURCE: return !s->source;
-    case LH_COL_PROP_TYPE: return !s->prop_type;
-    case LH_COL_ORIGINAL_VALUE: return !s->original_value;
-    case LH_COL_LANG: return !s->lang;
-    case LH_COL_FIRST_SEEN: return s->first_seen == LH_TS_NULL;
-    case LH_COL_LAST_SEEN: return s->last_seen == LH_TS_NULL;
-    case LH_COL_ROLE: return !s->role;
-    default: return s->deleted_at == LH_TS_NULL;
-    }
-}
-
 /* A nullCount that says fewer nulls than the file holds makes readers that
  * skip files by it (delta-rs: `deleted_at IS NULL`, the live view) miss
  * its rows; our writers before 2026-12-03 said 0 for every such column. */
 static void check_null_counts(const pfile *pf, const int64_t *nulls, lh_check_report *rep)
 {
     if (!pf->f->stats) return;
+    /* the data-file columns, in the order of the cells nulls counts */
+    lh_pq_col_spec cols[LH_STMT_FILE_NCOLS];
+    lh_pq_writer_opts opts;
+    lh_stmt_writer_profile(pf->bucket, cols, &opts);
     json_t *stats = json_loads(pf->f->stats, 0, NULL);
     json_t *counts = json_object_get(stats, "nullCount");
-    for (int k = 0; k < NUM_NULLABLE; k++) {
-        const char *name = lh_stmt_col_names[NULLABLE[k]];
-        json_t *v = json_object_get(counts, name);
-        if (!json_is_integer(v) || json_integer_value(v) == nulls[k]) continue;
+    for (size_t c = 0; c < LH_STMT_FILE_NCOLS; c++) {
+        json_t *v = json_object_get(counts, cols[c].name);
+        if (!json_is_integer(v) || json_integer_value(v) == nulls[c]) continue;
         add(&rep->problems,
             "stats-null-count: %s holds %lld null(s) in `%s`, the log says %lld: readers that "
             "skip files by it miss rows (`maintenance optimize --force` rewrites the files)",
-            pf->f->path, (long long)nulls[k], name, (long long)json_integer_value(v));
+            pf->f->path, (long long)nulls[c], cols[c].name, (long long)json_integer_value(v));
         break;
     }
     json_decref(stats);
@@ -317,14 +299,17 @@ static bool read_file(lh_storage *st, const char *key, const pfile *pf, entity_s
     lh_status rc = lh_stmt_file_open(st, key, pf->shard, pf->bucket, pf->origin, &f, &e);
     lh_stmt_batch rows;
     lh_stmt_batch_init(&rows);
-    int64_t seen = 0, nulls[NUM_NULLABLE] = {0};
+    int64_t seen = 0, nulls[LH_STMT_FILE_NCOLS] = {0};
+    lh_pq_value cells[LH_STMT_FILE_NCOLS];
     for (size_t rg = 0; rc == LH_OK && rg < lh_stmt_file_row_groups(f); rg++) {
         lh_stmt_batch *into = all ? all : &rows;
         size_t before = into->len;
         rc = lh_stmt_file_read(f, rg, into, &e);
         if (rc != LH_OK) break;
-        for (size_t i = before; i < into->len; i++)
-            for (int k = 0; k < NUM_NULLABLE; k++) nulls[k] += is_null(&into->rows[i], NULLABLE[k]);
+        for (size_t i = before; i < into->len; i++) {
+            lh_stmt_file_values(&into->rows[i], NULL, cells);
+            lh_stmt_count_nulls(cells, 1, nulls);
+        }
         if (es) scan_sorted(pf, &rows, seen, es, rep);
         seen += (int64_t)(into->len - before);
         lh_stmt_batch_clear(&rows);

@@ -347,9 +347,7 @@ lh_status lh_part_writer_add(lh_part_writer *pw, const lh_statement *rows, size_
         for (size_t r = 0; r < k; r++)
             lh_stmt_file_values(&rows[i + r], r ? pw->span + (r - 1) * LH_STMT_FILE_NCOLS : NULL,
                                 pw->span + r * LH_STMT_FILE_NCOLS);
-        for (size_t r = 0; r < k; r++)
-            for (size_t c = 0; c < LH_STMT_FILE_NCOLS; c++)
-                pw->nulls[c] += pw->span[r * LH_STMT_FILE_NCOLS + c].is_null;
+        lh_stmt_count_nulls(pw->span, k, pw->nulls);
         size_t done = 0;
         lh_status rc = lh_pq_writer_append_rows(pw->w, pw->span, k, &done, err);
         if (rc != LH_OK) {

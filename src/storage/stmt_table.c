@@ -194,6 +194,13 @@ void lh_stmt_file_values(const lh_statement *s, const lh_pq_value *prev, lh_pq_v
     }
 }
 
+void lh_stmt_count_nulls(const lh_pq_value *vals, size_t rows, int64_t *nulls)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < LH_STMT_FILE_NCOLS; c++)
+            nulls[c] += vals[r * LH_STMT_FILE_NCOLS + c].is_null;
+}
+
 /* A subset of a row group's rows: ascending row numbers. */
 typedef struct row_sel {
     const uint32_t *rows; /* NULL = every row */

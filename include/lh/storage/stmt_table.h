@@ -39,6 +39,9 @@ void lh_stmt_writer_profile(const char *bucket, lh_pq_col_spec *cols, lh_pq_writ
  * prev (may be NULL): the cells of a row whose strings are still alive; a
  * string s shares with it by address takes its length from there. */
 void lh_stmt_file_values(const lh_statement *s, const lh_pq_value *prev, lh_pq_value *vals);
+/* Add the nulls among rows rows of such cells to nulls (LH_STMT_FILE_NCOLS
+ * counters): what a data file's add says as its nullCount. */
+void lh_stmt_count_nulls(const lh_pq_value *vals, size_t rows, int64_t *nulls);
 
 /* Read every row of one data file into out, filling the partition columns
  * from the given values (the log's, never the path's). Columns a file
