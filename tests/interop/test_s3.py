@@ -406,53 +406,72 @@ def test_reshard_on_s3(s3, tmp_path):
     assert entity_view(ref) == before
 
 
+def race_lake(s3, tmp_path, name):
+    """A lake on the fixture for a race test (dataset `race`, a local
+    journal): its uri, environment and a runner of our CLI on it."""
+    lake = uri(f"{name}-{uuid.uuid4().hex[:8]}")
+    env = dict(s3["env"], LAKEHOUSE_JOURNAL_URI=f"sqlite:///{tmp_path}/journal.db")
+
+    def cli(*args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", *args], env=env, **kw)
+
+    return lake, env, cli
+
+
+def person(eid, name):
+    return json.dumps({"id": eid, "schema": "Person", "properties": {"name": [name]}}) + "\n"
+
+
+def while_held(s3, lake, env, args, meanwhile, count=None):
+    """Run `ftm-lakehouse -d race *args` while the fixture holds its reads of
+    the table's data files (the first `count` of them, default all); once
+    one is held, call meanwhile(), then release them. The command's
+    (returncode, stdout, stderr)."""
+    endpoint = s3["endpoint"]
+    import requests  # moto's own dependency
+
+    held = lambda: requests.get(f"{endpoint}/__lh_stats__").json().get("held", 0)  # noqa: E731
+    before = held()
+    hold = {"contains": "/race/statements/shard=", "method": "GET"}
+    if count is not None:
+        hold["count"] = count
+    proc = None
+    try:
+        requests.post(f"{endpoint}/__lh_hold__", params=hold).raise_for_status()
+        proc = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", *args],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(600):
+            if held() > before or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert held() > before, f"`{' '.join(args)}` never read a data file"
+        meanwhile()
+    finally:
+        requests.post(f"{endpoint}/__lh_release__").raise_for_status()
+        if proc:
+            try:
+                out, err = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
+    return proc.returncode, out, err
+
+
 def test_delete_reads_the_journal_before_the_store(s3, tmp_path):
     """`entities delete` races a flush: the fixture holds the delete's first
     read of a data file (its store read) while a flush moves the entity's
     statements from the journal into the store. Read journal-first they are
     found there; read store-first (as before) they were in neither read and
     the entity stayed live after a delete that said it deleted nothing."""
-    lake = uri(f"deleterace-{uuid.uuid4().hex[:8]}")
-    env = dict(s3["env"], LAKEHOUSE_JOURNAL_URI=f"sqlite:///{tmp_path}/journal.db")
-
-    def ours(*args, **kw):
-        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", *args], env=env, **kw)
-
-    def person(eid, name):
-        return json.dumps({"id": eid, "schema": "Person", "properties": {"name": [name]}}) + "\n"
-
+    lake, env, ours = race_lake(s3, tmp_path, "deleterace")
     stored, journalled = tmp_path / "stored.ftm.json", tmp_path / "journalled.ftm.json"
     stored.write_text(person("e1", "Ann") + person("e9", "Bob"))
     journalled.write_text(person("e5", "Cid"))
     ours("entities", "import", "-i", stored)  # the store's file, whose range holds e5
     ours("entities", "import", "--journal", "-i", journalled)
-    endpoint = s3["endpoint"]
-    import requests  # moto's own dependency
-
-    held = lambda: requests.get(f"{endpoint}/__lh_stats__").json().get("held", 0)  # noqa: E731
-    before = held()
-    delete = None
-    try:
-        requests.post(f"{endpoint}/__lh_hold__", params={"contains": "/race/statements/shard=",
-                                                          "method": "GET"}).raise_for_status()
-        delete = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", "entities",
-                                   "delete", "-e", "e5"], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        for _ in range(600):
-            if held() > before or delete.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert held() > before, "the delete never read a data file"
-        ours("maintenance", "flush")
-    finally:
-        requests.post(f"{endpoint}/__lh_release__").raise_for_status()
-        if delete:
-            try:
-                out, err = delete.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                delete.kill()
-                out, err = delete.communicate()
-    assert delete.returncode == 0, err
+    rc, _, err = while_held(s3, lake, env, ["entities", "delete", "-e", "e5"],
+                            lambda: ours("maintenance", "flush"))
+    assert rc == 0, err
     assert "deleted 2 statement(s)" in err  # e5's id and name rows
     live = {json.loads(line)["id"] for line in ours("entities", "iterate", "-o", "-").stdout.splitlines()}
     assert live == {"e1", "e9"}
@@ -521,47 +540,15 @@ def test_export_stamped_with_its_start(s3, tmp_path):
     reference stamps them, so the next `export` finds it stale and writes the
     new entity; stamped when it ended (as before), the exports were taken
     for fresh and stayed without it."""
-    lake = uri(f"exportrace-{uuid.uuid4().hex[:8]}")
-    env = dict(s3["env"], LAKEHOUSE_JOURNAL_URI=f"sqlite:///{tmp_path}/journal.db")
-
-    def ours(*args, **kw):
-        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", *args], env=env, **kw)
-
-    def person(eid, name):
-        return json.dumps({"id": eid, "schema": "Person", "properties": {"name": [name]}}) + "\n"
-
+    lake, env, ours = race_lake(s3, tmp_path, "exportrace")
     first, second = tmp_path / "first.ftm.json", tmp_path / "second.ftm.json"
     first.write_text(person("e1", "Ann"))
     second.write_text(person("e2", "Bob"))
     ours("entities", "import", "-i", first)
     ours("export")
-    endpoint = s3["endpoint"]
-    import requests  # moto's own dependency
-
-    held = lambda: requests.get(f"{endpoint}/__lh_stats__").json().get("held", 0)  # noqa: E731
-    before = held()
-    export = None
-    try:
-        requests.post(f"{endpoint}/__lh_hold__", params={"contains": "/race/statements/shard=",
-                                                          "method": "GET"}).raise_for_status()
-        export = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", "export",
-                                   "--force"], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        for _ in range(600):
-            if held() > before or export.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert held() > before, "the export never read a data file"
-        ours("entities", "import", "-i", second)
-    finally:
-        requests.post(f"{endpoint}/__lh_release__").raise_for_status()
-        if export:
-            try:
-                out, err = export.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                export.kill()
-                out, err = export.communicate()
-    assert export.returncode == 0, err
+    rc, _, err = while_held(s3, lake, env, ["export", "--force"],
+                            lambda: ours("entities", "import", "-i", second))
+    assert rc == 0, err
     ours("export")
 
     prefix = lake[len(f"s3://{BUCKET}/"):]
@@ -583,45 +570,18 @@ def test_check_while_optimize_vacuums(s3, tmp_path):
     and vacuums the files the check's version lists. Those files were
     removed by a newer version, not lost: check stays healthy and says so
     in a note; before, it named each as a missing file and exited 5 (corrupt)."""
-    lake = uri(f"checkrace-{uuid.uuid4().hex[:8]}")
-    env = dict(s3["env"], LAKEHOUSE_JOURNAL_URI=f"sqlite:///{tmp_path}/journal.db")
-
-    def ours(*args, **kw):
-        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", *args], env=env, **kw)
-
+    lake, env, ours = race_lake(s3, tmp_path, "checkrace")
     for i in range(3):
         batch = tmp_path / f"batch{i}.ftm.json"
-        batch.write_text(json.dumps({"id": f"e{i}", "schema": "Person",
-                                     "properties": {"name": [f"P{i}"]}}) + "\n")
+        batch.write_text(person(f"e{i}", f"P{i}"))
         ours("entities", "import", "-i", batch)
-    endpoint = s3["endpoint"]
-    import requests  # moto's own dependency
 
-    held = lambda: requests.get(f"{endpoint}/__lh_stats__").json().get("held", 0)  # noqa: E731
-    before = held()
-    check = None
-    try:
-        requests.post(f"{endpoint}/__lh_hold__", params={"contains": "/race/statements/shard=",
-                                                          "method": "GET", "count": 1}).raise_for_status()
-        check = subprocess.Popen([tool("ftm-lakehouse"), "--uri", lake, "-d", "race", "maintenance",
-                                  "check"], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
-        for _ in range(600):
-            if held() > before or check.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert held() > before, "the check never read a data file"
+    def optimize():
         res = ours("maintenance", "optimize")
         assert "3 file(s) deleted" in res.stderr, res.stderr
-    finally:
-        requests.post(f"{endpoint}/__lh_release__").raise_for_status()
-        if check:
-            try:
-                out, err = check.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                check.kill()
-                out, err = check.communicate()
-    assert check.returncode == 0, out + err
+
+    rc, out, err = while_held(s3, lake, env, ["maintenance", "check"], optimize, count=1)
+    assert rc == 0, out + err
     assert "missing-file" not in out
     assert re.search(r"3 file\(s\) of version \d+ were removed by version \d+", out), out
     ours("maintenance", "check")
