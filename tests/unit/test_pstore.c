@@ -399,20 +399,32 @@ static void *commit_thread(void *arg)
     return NULL;
 }
 
+/* Where version 0 of the test table goes. */
+static const char V0_KEY[] = "test/statements/_delta_log/00000000000000000000.json";
+
+/* Version 0 of the table as another process's first import of rows
+ * creates it (in a lake of its own), into log. */
+static void other_first_import(lh_stmt_batch *rows, lh_buf *log)
+{
+    scratch_lake other = scratch_open();
+    lh_error err;
+    lh_pstore *ps = open_store(other.st, 1);
+    CHECK_OK(lh_pstore_append(ps, rows, &err), &err);
+    lh_pstore_free(ps);
+    CHECK_OK(lh_storage_read(other.st, V0_KEY, log, &err), &err);
+    scratch_close(&other);
+}
+
 static void test_first_import_vs_maintenance(void)
 {
-    scratch_lake lake = scratch_open(), other = scratch_open();
+    scratch_lake lake = scratch_open();
     lh_error err;
     lh_stmt_batch b;
     lh_stmt_batch_init(&b);
     add(&b, "p1", "name", "x", T0, T0, LH_TS_NULL);
-    /* the table as the other first import creates it: version 0 */
-    lh_pstore *ps2 = open_store(other.st, 1);
-    CHECK_OK(lh_pstore_append(ps2, &b, &err), &err);
-    lh_pstore_free(ps2);
-    const char *v0 = "test/statements/_delta_log/00000000000000000000.json";
+    const char *v0 = V0_KEY;
     lh_buf log = LH_BUF_INIT;
-    CHECK_OK(lh_storage_read(other.st, v0, &log, &err), &err);
+    other_first_import(&b, &log);
 
     lh_pstore *ps = open_store(lake.st, 1);
     commit_job j = {0};
@@ -444,7 +456,6 @@ static void test_first_import_vs_maintenance(void)
     lh_buf_free(&log);
     lh_stmt_batch_free(&b);
     scratch_close(&lake);
-    scratch_close(&other);
 }
 
 /* A storage that, right after the first listing of the table's log,
@@ -487,21 +498,17 @@ static lh_status racing_reader(lh_storage *s, const char *key, lh_storage_reader
 
 static void test_table_created_between_listings(void)
 {
-    scratch_lake lake = scratch_open(), other = scratch_open();
+    scratch_lake lake = scratch_open();
     lh_error err;
     lh_stmt_batch b;
     lh_stmt_batch_init(&b);
     add(&b, "p1", "name", "x", T0, T0, LH_TS_NULL);
-    lh_pstore *ps2 = open_store(other.st, 1);
-    CHECK_OK(lh_pstore_append(ps2, &b, &err), &err);
-    lh_pstore_free(ps2);
     static const lh_storage_ops ops = {.scheme = "racing", .read = racing_read, .stat = racing_stat,
                                        .reader_open = racing_reader, .list = racing_list};
     racing_storage r = {.base = {.ops = &ops, .uri = "racing"}, .inner = lake.st,
-                        .log_dir = "test/statements/_delta_log",
-                        .v0_key = "test/statements/_delta_log/00000000000000000000.json"};
+                        .log_dir = "test/statements/_delta_log", .v0_key = V0_KEY};
     lh_buf_init(&r.v0);
-    CHECK_OK(lh_storage_read(other.st, r.v0_key, &r.v0, &err), &err);
+    other_first_import(&b, &r.v0);
     lh_pstore *ps = open_store(&r.base, 1);
     lh_delta_snapshot *snap = NULL;
     CHECK_OK(lh_pstore_snapshot(ps, &snap, &err), &err);
@@ -511,7 +518,6 @@ static void test_table_created_between_listings(void)
     lh_buf_free(&r.v0);
     lh_stmt_batch_free(&b);
     scratch_close(&lake);
-    scratch_close(&other);
 }
 
 /* Several sorted files spanning several row groups stream through merge and
