@@ -183,6 +183,8 @@ static int advance(vcursor *c)
     return SQLITE_OK;
 }
 
+static int x_next(sqlite3_vtab_cursor *cur);
+
 static int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, int argc,
                     sqlite3_value **argv)
 {
@@ -223,17 +225,13 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idx_num, const char *idx_str, 
     sql_env *env = t->kind->env;
     lh_status rc = lh_pstore_cursor_open(env->ps, q, env->snap, true, &c->cur, &err);
     if (rc != LH_OK) return fail(&t->base, env, rc, &err);
-    /* a shard filter matches partitions, not rows: skip the others here */
-    for (;;) {
-        int src = advance(c);
-        if (src != SQLITE_OK || c->eof || !c->eq[EQ_SHARD]) return src;
-        if (strcmp(c->rows[c->i].shard, c->eq[EQ_SHARD]) == 0) return SQLITE_OK;
-    }
+    return x_next(cur); /* the first row */
 }
 
 static int x_next(sqlite3_vtab_cursor *cur)
 {
     vcursor *c = (vcursor *)cur;
+    /* a shard filter matches partitions, not rows: skip the others here */
     for (;;) {
         int src = advance(c);
         if (src != SQLITE_OK || c->eof || !c->eq[EQ_SHARD]) return src;
