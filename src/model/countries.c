@@ -19,62 +19,46 @@
 extern const unsigned char lh_model_embedded_json[];
 extern const size_t lh_model_embedded_json_len;
 
-typedef struct country {
-    char code[16];
+/* A key (a code, or a normalised name) and the English name it labels. */
+typedef struct entry {
+    char *key;
     char *name;
-} country;
+} entry;
 
-static country *g_table;
-static size_t g_len;
-/* rigour's identifiers and ASCII names: the labels ftmq gives */
-static country *g_terr;
-static size_t g_terr_len;
-typedef struct named {
-    char *key; /* normalised */
-    char *name;
-} named;
-static named *g_names;
-static size_t g_names_len;
+/* Sorted by key: the model's codes, rigour's identifiers, rigour's ASCII
+ * names (the labels ftmq gives). */
+typedef struct table {
+    entry *items;
+    size_t len;
+} table;
+
+static table g_model, g_codes, g_names;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-static int by_code(const void *a, const void *b)
-{
-    return strcmp(((const country *)a)->code, ((const country *)b)->code);
-}
-
-static country *table_of(json_t *map, size_t *len)
-{
-    country *table = lh_calloc(json_object_size(map) + 1, sizeof *table);
-    *len = 0;
-    const char *code;
-    json_t *name;
-    json_object_foreach(map, code, name)
-    {
-        if (!json_is_string(name) || strlen(code) >= sizeof table[0].code) continue;
-        strcpy(table[*len].code, code);
-        table[(*len)++].name = lh_strdup(json_string_value(name));
-    }
-    qsort(table, *len, sizeof *table, by_code);
-    return table;
-}
 
 static int by_key(const void *a, const void *b)
 {
-    return strcmp(((const named *)a)->key, ((const named *)b)->key);
+    return strcmp(((const entry *)a)->key, ((const entry *)b)->key);
 }
 
-static void load_names(json_t *map)
+static table table_of(json_t *map)
 {
-    g_names = lh_calloc(json_object_size(map) + 1, sizeof *g_names);
+    table t = {lh_calloc(json_object_size(map) + 1, sizeof *t.items), 0};
     const char *key;
     json_t *name;
     json_object_foreach(map, key, name)
     {
         if (!json_is_string(name)) continue;
-        g_names[g_names_len].key = lh_strdup(key);
-        g_names[g_names_len++].name = lh_strdup(json_string_value(name));
+        t.items[t.len].key = lh_strdup(key);
+        t.items[t.len++].name = lh_strdup(json_string_value(name));
     }
-    qsort(g_names, g_names_len, sizeof *g_names, by_key);
+    qsort(t.items, t.len, sizeof *t.items, by_key);
+    return t;
+}
+
+static const entry *find(const table *t, char *key)
+{
+    entry probe = {key, NULL};
+    return bsearch(&probe, t->items, t->len, sizeof *t->items, by_key);
 }
 
 static void load(void)
@@ -83,9 +67,9 @@ static void load(void)
         json_loadb((const char *)lh_model_embedded_json, lh_model_embedded_json_len, 0, NULL);
     json_t *values = json_object_get(json_object_get(json_object_get(root, "types"), "country"),
                                      "values");
-    g_table = table_of(values, &g_len);
-    g_terr = table_of(json_object_get(root, "territory_codes"), &g_terr_len);
-    load_names(json_object_get(root, "territory_names"));
+    g_model = table_of(values);
+    g_codes = table_of(json_object_get(root, "territory_codes"));
+    g_names = table_of(json_object_get(root, "territory_names"));
     json_decref(root);
 }
 
@@ -114,8 +98,7 @@ static const char *name_lookup(const char *text, size_t n)
         key[k++] = (char)tolower(ch);
     }
     key[k] = '\0';
-    named probe = {key, NULL};
-    named *hit = k ? bsearch(&probe, g_names, g_names_len, sizeof *g_names, by_key) : NULL;
+    const entry *hit = k ? find(&g_names, key) : NULL;
     free(key);
     return hit ? hit->name : NULL;
 }
@@ -128,30 +111,26 @@ const char *lh_country_name(const char *code)
     while (isspace((unsigned char)*code)) code++;
     size_t n = strlen(code);
     while (n && isspace((unsigned char)code[n - 1])) n--;
-    country key;
-    if (n < sizeof key.code) {
-        for (size_t i = 0; i < n; i++)
-            key.code[i] = code[i] == '_' ? '-' : (char)tolower((unsigned char)code[i]);
-        key.code[n] = '\0';
-        country *hit = bsearch(&key, g_terr, g_terr_len, sizeof *g_terr, by_code);
-        if (!hit) hit = bsearch(&key, g_table, g_len, sizeof *g_table, by_code);
-        if (hit) return hit->name;
-    }
-    return name_lookup(code, n);
+    char *key = lh_malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        key[i] = code[i] == '_' ? '-' : (char)tolower((unsigned char)code[i]);
+    key[n] = '\0';
+    const entry *hit = find(&g_codes, key);
+    if (!hit) hit = find(&g_model, key);
+    free(key);
+    return hit ? hit->name : name_lookup(code, n);
 }
 
 const char *lh_country_code(const char *text)
 {
     pthread_once(&g_once, load);
     if (!text) return NULL;
-    country key;
-    size_t n = strlen(text);
-    if (n < sizeof key.code) {
-        for (size_t i = 0; i <= n; i++) key.code[i] = (char)tolower((unsigned char)text[i]);
-        country *hit = bsearch(&key, g_table, g_len, sizeof *g_table, by_code);
-        if (hit) return hit->code;
-    }
-    for (size_t i = 0; i < g_len; i++) /* a name: rare, so a scan */
-        if (strcasecmp(g_table[i].name, text) == 0) return g_table[i].code;
+    char *key = lh_strdup(text);
+    for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
+    const entry *hit = find(&g_model, key);
+    free(key);
+    if (hit) return hit->key;
+    for (size_t i = 0; i < g_model.len; i++) /* a name: rare, so a scan */
+        if (strcasecmp(g_model.items[i].name, text) == 0) return g_model.items[i].key;
     return NULL;
 }
