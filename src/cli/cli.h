@@ -41,9 +41,10 @@ typedef int (*lh_cmd_fn)(lh_cli *cli, int argc, char **argv);
 typedef struct lh_cmd {
     const char *name;
     lh_cmd_fn fn;
-    const char *summary;
-    /* the command answers -h/--help itself; otherwise the group's help is
-     * printed for it, and the command never sees the flag */
+    /* printed for -h/--help; NULL: the group's help */
+    const char *help;
+    /* the command answers -h/--help itself; otherwise help (or the group's)
+     * is printed for it, and the command never sees the flag */
     bool own_help;
 } lh_cmd;
 

@@ -789,11 +789,11 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"import", cmd_import, "", true},
-    {"iterate", cmd_iterate, "", true},
-    {"stream", cmd_stream, "", true},
-    {"delete", cmd_delete, "", true},
-    {"delete-origin", cmd_delete_origin, "", true},
+    {"import", cmd_import, NULL, true},
+    {"iterate", cmd_iterate, NULL, true},
+    {"stream", cmd_stream, NULL, true},
+    {"delete", cmd_delete, NULL, true},
+    {"delete-origin", cmd_delete_origin, NULL, true},
     {NULL, NULL, NULL, false},
 };
 

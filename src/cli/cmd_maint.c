@@ -45,6 +45,68 @@ static const char HELP[] =
     "  export-entities [-o FILE]     entities.ftm.json (default: in the dataset)\n"
     "  export-statistics [-o FILE]   statistics.json (default: exports/statistics.json)\n";
 
+static const char MERGE_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance merge [--force]\n"
+    "\n"
+    "Rewrite each partition that has more than merge output (appends, flushes)\n"
+    "as one sorted file: one row per statement id (the latest last_seen wins,\n"
+    "first_seen folds to the earliest), a fragment's older rows superseded,\n"
+    "tombstones older than LAKEHOUSE_GRACE_PERIOD_DAYS dropped. One Delta commit\n"
+    "per batch of partitions, then a checkpoint; replaced files stay on disk\n"
+    "until `vacuum`. --force: rewrite clean partitions too. Takes the write\n"
+    "fence; the journal is not flushed (`optimize` does that).\n";
+
+static const char COMPACT_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance compact\n"
+    "\n"
+    "Bin-pack each partition with several files into one, every row kept as\n"
+    "it is (no dedupe: that is `merge`). Replaced files stay until `vacuum`.\n";
+
+static const char VACUUM_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance vacuum [--retention-hours N]\n"
+    "\n"
+    "Delete data files the Delta log no longer references and that were\n"
+    "removed more than N hours ago (default 0: all of them, as the reference),\n"
+    "and what killed writers left behind (temp files, open S3 uploads).\n"
+    "Readers of an older version lose its files: keep N above your longest read.\n";
+
+static const char OPTIMIZE_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance optimize [--retention-hours N] [--force]\n"
+    "\n"
+    "The reference's optimize: flush the journal, `merge` when a partition is\n"
+    "dirty (--force: every partition), checkpoint, then `vacuum` with\n"
+    "--retention-hours N (default 0). The run is stamped in the tags.\n";
+
+static const char SHARD_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance shard --shards N [--force]\n"
+    "\n"
+    "Flush the journal, rewrite the statement table onto N entity-id hash\n"
+    "shards (0 or 1: one) in one Delta commit, then record N in config.yml.\n"
+    "Run with writers stopped, then `optimize`. Nothing happens when\n"
+    "config.yml already says N, unless --force. A run killed between the\n"
+    "commit and config.yml is completed by `unlock` or by running it again.\n";
+
+static const char UNLOCK_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance unlock\n"
+    "\n"
+    "Release the write fence (.LOCK, .LOCK-MERGE, append markers) a crashed\n"
+    "writer left, and record the shard count an interrupted re-shard\n"
+    "committed. Only when no writer of the dataset is running: a live\n"
+    "writer's fence is released too.\n";
+
+static const char DESTROY_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance destroy --yes\n"
+    "\n"
+    "Delete the dataset's statement table: its Delta log and every data file.\n"
+    "The journal, tags, exports and config.yml stay.\n";
+
+static const char EXPORT_STATEMENTS_HELP[] =
+    "Usage: ftm-lakehouse -d DATASET maintenance export-statements [-o FILE]\n"
+    "\n"
+    "Write every live statement as CSV (the reference's statements.csv\n"
+    "columns) to FILE (\"-\": standard output), by default to\n"
+    "exports/statements.csv in the dataset. The journal is not flushed.\n";
+
 /* `--NAME N` (a count up to max, INT_MAX: any) and, when force is not
  * NULL, `--force`; -1 when parsed, else the exit code. */
 static int parse_count(lh_cli *cli, int argc, char **argv, const char *name, int max,
@@ -392,19 +454,19 @@ static int cmd_migrate(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"flush", lh_cmd_flush, "", true},
-    {"merge", cmd_merge, "", false},
-    {"compact", cmd_compact, "", false},
-    {"shard", cmd_shard, "", false},
-    {"vacuum", cmd_vacuum, "", false},
-    {"optimize", cmd_optimize, "", false},
-    {"migrate", cmd_migrate, "", true},
-    {"unlock", cmd_unlock, "", false},
-    {"check", lh_cmd_check, "", true},
-    {"destroy", cmd_destroy, "", false},
-    {"export-statements", cmd_export_statements, "", false},
-    {"export-entities", lh_cmd_export_entities, "", true},
-    {"export-statistics", lh_cmd_export_statistics, "", true},
+    {"flush", lh_cmd_flush, NULL, true},
+    {"merge", cmd_merge, MERGE_HELP, false},
+    {"compact", cmd_compact, COMPACT_HELP, false},
+    {"shard", cmd_shard, SHARD_HELP, false},
+    {"vacuum", cmd_vacuum, VACUUM_HELP, false},
+    {"optimize", cmd_optimize, OPTIMIZE_HELP, false},
+    {"migrate", cmd_migrate, NULL, true},
+    {"unlock", cmd_unlock, UNLOCK_HELP, false},
+    {"check", lh_cmd_check, NULL, true},
+    {"destroy", cmd_destroy, DESTROY_HELP, false},
+    {"export-statements", cmd_export_statements, EXPORT_STATEMENTS_HELP, false},
+    {"export-entities", lh_cmd_export_entities, NULL, true},
+    {"export-statistics", lh_cmd_export_statistics, NULL, true},
     {NULL, NULL, NULL, false},
 };
 

@@ -143,8 +143,8 @@ static int cmd_count(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"put", cmd_put, "", false},   {"list", cmd_list, "", false},   {"pop", cmd_pop, "", false},
-    {"ack", cmd_ack, "", false},   {"count", cmd_count, "", false}, {NULL, NULL, NULL, false},
+    {"put", cmd_put, NULL, false},   {"list", cmd_list, NULL, false},   {"pop", cmd_pop, NULL, false},
+    {"ack", cmd_ack, NULL, false},   {"count", cmd_count, NULL, false}, {NULL, NULL, NULL, false},
 };
 
 int lh_cmd_queue(lh_cli *cli, int argc, char **argv)

@@ -182,10 +182,10 @@ static int cmd_sql(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"import", cmd_import, "", true},
-    {"iterate", cmd_iterate, "", true},
-    {"stream", cmd_stream, "", true},
-    {"sql", cmd_sql, "", true},
+    {"import", cmd_import, NULL, true},
+    {"iterate", cmd_iterate, NULL, true},
+    {"stream", cmd_stream, NULL, true},
+    {"sql", cmd_sql, NULL, true},
     {NULL, NULL, NULL, false},
 };
 

@@ -101,10 +101,10 @@ static int cmd_is_latest(lh_cli *cli, int argc, char **argv)
 }
 
 static const lh_cmd CMDS[] = {
-    {"list", cmd_list, "", false},
-    {"get", cmd_get, "", false},
-    {"set", cmd_set, "", false},
-    {"is-latest", cmd_is_latest, "", false},
+    {"list", cmd_list, NULL, false},
+    {"get", cmd_get, NULL, false},
+    {"set", cmd_set, NULL, false},
+    {"is-latest", cmd_is_latest, NULL, false},
     {NULL, NULL, NULL, false},
 };
 

@@ -206,7 +206,8 @@ int lh_cli_dispatch(lh_cli *cli, const char *group, const char *help, const lh_c
             static char prog[128];
             snprintf(prog, sizeof prog, "ftm-lakehouse %s %s", group, c->name);
             cli->prog = prog;
-            if (!c->own_help && lh_cli_want_help(argc - 1, argv + 1, help)) return LH_EXIT_OK;
+            if (!c->own_help && lh_cli_want_help(argc - 1, argv + 1, c->help ? c->help : help))
+                return LH_EXIT_OK;
             optind = 1;
             return c->fn(cli, argc - 1, argv + 1);
         }
@@ -252,17 +253,17 @@ void lh_progress_done(lh_progress *p)
 }
 
 static const lh_cmd TOP[] = {
-    {"ls", lh_cmd_ls, "list datasets", false},
-    {"datasets", lh_cmd_datasets, "datasets with config", false},
-    {"configure", lh_cmd_configure, "dataset settings", false},
-    {"make", lh_cmd_make, "flush, optimize, export", false},
-    {"export", lh_cmd_export, "flush, export", false},
-    {"entities", lh_cmd_entities, "entities", false},
-    {"statements", lh_cmd_statements, "statements", false},
-    {"maintenance", lh_cmd_maintenance, "maintenance", false},
-    {"operations", lh_cmd_maintenance, "maintenance", false},
-    {"tags", lh_cmd_tags, "tags", false},
-    {"queue", lh_cmd_queue, "queue", false},
+    {"ls", lh_cmd_ls, NULL, false},
+    {"datasets", lh_cmd_datasets, NULL, false},
+    {"configure", lh_cmd_configure, NULL, false},
+    {"make", lh_cmd_make, NULL, false},
+    {"export", lh_cmd_export, NULL, false},
+    {"entities", lh_cmd_entities, NULL, false},
+    {"statements", lh_cmd_statements, NULL, false},
+    {"maintenance", lh_cmd_maintenance, NULL, false},
+    {"operations", lh_cmd_maintenance, NULL, false},
+    {"tags", lh_cmd_tags, NULL, false},
+    {"queue", lh_cmd_queue, NULL, false},
     {NULL, NULL, NULL, false},
 };
 
