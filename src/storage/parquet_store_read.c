@@ -79,7 +79,29 @@ struct lh_pstore_cursor {
     lh_statement *match;  /* by_statement's matching rows */
     size_t match_cap;
     bool done;
+    /* Where the read is, to resume it on a newer snapshot when a file of
+     * its own is gone (see resume): the pair being opened or streamed
+     * (bucket NULL with whole_entities) and the last entity handed out
+     * from it (NULL: none yet). */
+    char *pair_shard, *pair_bucket;
+    lh_buf last_entity; /* len 0: none */
+    /* entities of the pair up to this one were handed out before a
+     * resume (NULL: none) */
+    char *skip_through;
+    int resumes;
 };
+
+/* How often one read moves on to a newer snapshot: each time a merge
+ * replaced and vacuumed files it had yet to read. */
+#define MAX_RESUMES 8
+
+/* Order of part p against the pair (shard, bucket); bucket NULL: the
+ * shard alone. */
+static int pair_cmp(const lh_part *p, const char *shard, const char *bucket)
+{
+    int c = strcmp(p->shard, shard);
+    return c || !bucket ? c : strcmp(p->bucket, bucket);
+}
 
 /* Open the stream over the next (shard, bucket) pair (or shard, see
  * whole_entities) holding a wanted part; c->done past the last. */
@@ -93,6 +115,15 @@ static lh_status open_next_pair(lh_pstore_cursor *c, lh_error *err)
                (q->whole_entities || strcmp(parts[i].bucket, parts[j].bucket) == 0))
             j++;
         c->next = j;
+        if (!c->pair_shard || pair_cmp(&parts[i], c->pair_shard, c->pair_bucket) != 0) {
+            free(c->skip_through); /* only the resumed pair had entities handed out */
+            c->skip_through = NULL;
+        }
+        free(c->pair_shard);
+        free(c->pair_bucket);
+        c->pair_shard = lh_strdup(parts[i].shard);
+        c->pair_bucket = q->whole_entities ? NULL : lh_strdup(parts[i].bucket);
+        lh_buf_reset(&c->last_entity);
         size_t m = 0;
         for (size_t k = i; k < j; k++)
             if (part_wanted(&c->r, &parts[k])) c->wanted[m++] = parts[k];
@@ -147,6 +178,57 @@ lh_status lh_pstore_cursor_open(lh_pstore *ps, const lh_pstore_filter *q,
     return LH_OK;
 }
 
+/* A file of the cursor's snapshot is gone: the usual cause is a merge that
+ * replaced it and vacuumed it at once (retention 0, as the reference's
+ * optimize). Where the cursor owns its snapshot, it goes on from the
+ * newest one at the pair it was in, after the last entity it handed out:
+ * pairs come in (shard, bucket) order and entities in id order within a
+ * pair, in every snapshot of one shard layout. *resumed false: the error
+ * stands (a pinned snapshot, no newer version, another shard layout since,
+ * too many resumes). */
+static lh_status resume(lh_pstore_cursor *c, bool *resumed, lh_error *err)
+{
+    *resumed = false;
+    if (!c->own_snap || c->resumes >= MAX_RESUMES || !c->pair_shard) return LH_OK;
+    lh_pstore_layout_state layout;
+    lh_error e;
+    if (lh_pstore_layout_repair(c->r.ps, false, &layout, &e) != LH_OK || layout.differs ||
+        layout.recorded != c->r.ps->opts.shards)
+        return LH_OK;
+    lh_delta_snapshot *snap = NULL;
+    if (lh_pstore_snapshot(c->r.ps, &snap, &e) != LH_OK || !snap ||
+        lh_delta_snapshot_version(snap) <= lh_delta_snapshot_version(c->own_snap)) {
+        lh_delta_snapshot_free(snap);
+        return LH_OK;
+    }
+    lh_parts parts;
+    lh_status rc = lh_parts_of(snap, &parts, err);
+    if (rc != LH_OK) {
+        lh_delta_snapshot_free(snap);
+        return rc;
+    }
+    /* the stream holds parts of the old snapshot */
+    lh_entity_stream_free(c->es);
+    c->es = NULL;
+    if (c->parts.items) lh_parts_free(&c->parts);
+    lh_delta_snapshot_free(c->own_snap);
+    c->own_snap = snap;
+    c->parts = parts;
+    free(c->wanted);
+    c->wanted = lh_malloc((parts.len ? parts.len : 1) * sizeof *c->wanted);
+    c->next = 0;
+    while (c->next < parts.len && pair_cmp(&parts.items[c->next], c->pair_shard, c->pair_bucket) < 0)
+        c->next++;
+    if (c->last_entity.len) {
+        free(c->skip_through);
+        c->skip_through = lh_strdup(c->last_entity.data);
+        lh_buf_reset(&c->last_entity);
+    }
+    c->resumes++;
+    *resumed = true;
+    return LH_OK;
+}
+
 /* The live view (or raw rows) entity by entity, row-level filters applied:
  * an entity is passed whole when one of its rows matches every filter (or,
  * by_statement, only those rows). */
@@ -157,18 +239,27 @@ lh_status lh_pstore_cursor_next(lh_pstore_cursor *c, const lh_statement **rows, 
     *n = 0;
     const lh_pstore_filter *q = c->r.q;
     while (!c->done) {
-        if (!c->es) {
-            LH_TRY(open_next_pair(c, err));
-            continue;
+        lh_statement *got = NULL;
+        size_t k = 0;
+        bool opening = !c->es;
+        lh_status rc = opening ? open_next_pair(c, err) : lh_entity_stream_next(c->es, &got, &k, err);
+        if (rc == LH_ERR_NOT_FOUND) {
+            bool resumed;
+            LH_TRY(resume(c, &resumed, err));
+            if (resumed) continue;
         }
-        lh_statement *got;
-        size_t k;
-        LH_TRY(lh_entity_stream_next(c->es, &got, &k, err));
+        if (rc != LH_OK) return rc;
+        if (opening) continue;
         if (k == 0) {
             lh_entity_stream_free(c->es);
             c->es = NULL;
+            free(c->skip_through); /* a new pair: nothing of it handed out */
+            c->skip_through = NULL;
             continue;
         }
+        if (c->skip_through && strcmp(got[0].entity_id, c->skip_through) <= 0) continue;
+        lh_buf_reset(&c->last_entity);
+        lh_buf_append_str(&c->last_entity, got[0].entity_id);
         if (!has_id(&c->r, got[0].entity_id)) continue;
         if (!q->include_tombstones) k = lh_entity_dedupe(got, k, INT64_MAX);
         size_t v = 0;
@@ -203,6 +294,10 @@ void lh_pstore_cursor_free(lh_pstore_cursor *c)
     free(c->match);
     free(c->r.ids);
     lh_strlist_free(&c->r.shards);
+    free(c->pair_shard);
+    free(c->pair_bucket);
+    lh_buf_free(&c->last_entity);
+    free(c->skip_through);
     if (c->parts.items) lh_parts_free(&c->parts);
     lh_delta_snapshot_free(c->own_snap);
     free(c);

@@ -477,6 +477,25 @@ def test_delete_reads_the_journal_before_the_store(s3, tmp_path):
     assert live == {"e1", "e9"}
 
 
+def test_read_goes_on_after_optimize_vacuumed_its_files(s3, tmp_path):
+    """`optimize` merges and vacuums at once (retention 0, as the
+    reference's), so a read that began before it finds its files gone: the
+    fixture holds the read's first data-file request while optimize runs.
+    The read goes on from the merged version, every entity once, where it
+    used to fail naming the vanished file."""
+    lake, env, ours = race_lake(s3, tmp_path, "vacuumrace")
+    for batch in range(2):  # two files in the partition: optimize rewrites it
+        src = tmp_path / f"b{batch}.ftm.json"
+        src.write_text("".join(person(f"e{i:03d}", f"N{batch}") for i in range(50)))
+        ours("entities", "import", "-i", src)
+    rc, out, err = while_held(s3, lake, env, ["entities", "iterate", "-o", "-"],
+                              lambda: ours("maintenance", "optimize"), count=1)
+    assert rc == 0, err
+    ents = [json.loads(line) for line in out.splitlines()]
+    assert sorted(e["id"] for e in ents) == [f"e{i:03d}" for i in range(50)]
+    assert all(sorted(e["properties"]["name"]) == ["N0", "N1"] for e in ents)
+
+
 def test_make_on_s3(s3, tmp_path):
     """`make` on S3 writes what it writes locally: the diff of a second make,
     index.json with its resources (checksums of the objects) and versioned

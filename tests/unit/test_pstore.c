@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/wait.h>
 
+#include "lh/core/mem.h"
 #include "lh/core/storage.h"
 #include "lh/core/timeutil.h"
 #include "lh/storage/fence.h"
@@ -523,6 +524,166 @@ static void test_table_created_between_listings(void)
 /* Several sorted files spanning several row groups stream through merge and
  * reads entity by entity; the result equals the in-memory semantics. */
 
+/* A storage with S3's semantics for open files: a read of an object that
+ * has been deleted since it was opened fails NOT_FOUND (local files stay
+ * readable through their descriptor). */
+typedef struct vanishing_storage {
+    lh_storage base;
+    lh_storage *inner;
+    int gone; /* reads that found their object deleted */
+} vanishing_storage;
+
+typedef struct vanishing_reader {
+    lh_storage_reader base;
+    lh_storage_reader *inner;
+    vanishing_storage *st;
+} vanishing_reader;
+
+static lh_status vanishing_pread(lh_storage_reader *r, uint64_t off, void *dst, size_t n,
+                                 lh_error *err)
+{
+    vanishing_reader *v = (vanishing_reader *)r;
+    lh_stat stat;
+    lh_status rc = lh_storage_stat(v->st->inner, v->inner->key, &stat, err);
+    if (rc == LH_ERR_NOT_FOUND) v->st->gone++;
+    if (rc != LH_OK) return rc;
+    return lh_storage_reader_pread(v->inner, off, dst, n, err);
+}
+
+static void vanishing_reader_free(lh_storage_reader *r)
+{
+    vanishing_reader *v = (vanishing_reader *)r;
+    lh_storage_reader_free(v->inner);
+    free(v);
+}
+
+static lh_status vanishing_open(lh_storage *s, const char *key, lh_storage_reader **out,
+                                lh_error *err)
+{
+    vanishing_storage *vs = (vanishing_storage *)s;
+    lh_storage_reader *inner = NULL;
+    lh_status rc = lh_storage_reader_open(vs->inner, key, &inner, err);
+    if (rc == LH_ERR_NOT_FOUND) vs->gone++;
+    if (rc != LH_OK) return rc;
+    vanishing_reader *v = lh_calloc(1, sizeof *v);
+    v->base = (lh_storage_reader){vanishing_pread, vanishing_reader_free, inner->size, inner->key};
+    v->inner = inner;
+    v->st = vs;
+    *out = &v->base;
+    return LH_OK;
+}
+
+static lh_status vanishing_read(lh_storage *s, const char *key, lh_buf *out, lh_error *err)
+{
+    return lh_storage_read(((vanishing_storage *)s)->inner, key, out, err);
+}
+
+static lh_status vanishing_stat(lh_storage *s, const char *key, lh_stat *st, lh_error *err)
+{
+    return lh_storage_stat(((vanishing_storage *)s)->inner, key, st, err);
+}
+
+static lh_status vanishing_list(lh_storage *s, const char *prefix, int flags, lh_strlist *out,
+                                lh_error *err)
+{
+    return lh_storage_list(((vanishing_storage *)s)->inner, prefix, flags, out, err);
+}
+
+/* Append every entity's name v{round}. */
+static void append_round(lh_pstore *ps, int entities, int round)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    char ent[32], val[32];
+    for (int i = 0; i < entities; i++) {
+        snprintf(ent, sizeof ent, "e%06d", i);
+        snprintf(val, sizeof val, "v%d", round);
+        add(&b, ent, "name", val, T0 + round, T0 + round, LH_TS_NULL);
+    }
+    lh_error err;
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    lh_stmt_batch_free(&b);
+}
+
+static void merge_and_vacuum(lh_pstore *ps, size_t want_deleted)
+{
+    lh_error err;
+    lh_pstore_report rep;
+    size_t deleted = 0;
+    CHECK_OK(lh_pstore_merge(ps, false, &rep, &err), &err);
+    CHECK_OK(lh_pstore_vacuum(ps, 0, &deleted, NULL, &err), &err);
+    CHECK_INT(deleted, want_deleted);
+}
+
+/* A read that merges overtake (files replaced and vacuumed at once, as
+ * optimize does) goes on from the newest version: in the middle of the
+ * pair it streams (a read of a deleted object), and at the next pair (an
+ * open of one); every entity handed out once, in order within its pair,
+ * with the rows of the version it was read from. */
+static void test_read_resumes_after_vacuum(void)
+{
+    scratch_lake lake = scratch_open();
+    lh_error err;
+    enum { ENTITIES = 50000 };
+    lh_pstore *maint = open_store(lake.st, 2);
+    append_round(maint, ENTITIES, 0);
+    append_round(maint, ENTITIES, 1);
+    /* entities of shard 0, the first pair */
+    size_t first_pair = 0;
+    lh_arena a;
+    lh_arena_init(&a, 4096);
+    char ent[32];
+    for (int i = 0; i < ENTITIES; i++) {
+        snprintf(ent, sizeof ent, "e%06d", i);
+        first_pair += strcmp(lh_pstore_entity_shard(ent, 2, &a), "0") == 0;
+    }
+    lh_arena_free(&a);
+    CHECK(first_pair > 20000 && first_pair < 30000); /* two row groups */
+    static const lh_storage_ops ops = {.scheme = "vanishing", .read = vanishing_read,
+                                       .stat = vanishing_stat, .reader_open = vanishing_open,
+                                       .list = vanishing_list};
+    vanishing_storage vs = {.base = {.ops = &ops, .uri = "vanishing"}, .inner = lake.st};
+    lh_pstore *ps = open_store(&vs.base, 2);
+    lh_pstore_filter q;
+    lh_pstore_filter_init(&q);
+    lh_pstore_cursor *c = NULL;
+    CHECK_OK(lh_pstore_cursor_open(ps, &q, NULL, false, &c, &err), &err);
+    static unsigned char seen[ENTITIES];
+    memset(seen, 0, sizeof seen);
+    size_t entities = 0, bad = 0;
+    char last[32] = "", shard[8] = "";
+    for (;;) {
+        if (entities == 5000) { /* inside the first pair's first row group */
+            merge_and_vacuum(maint, 4); /* two shards' two appended files each */
+        } else if (entities == first_pair - 1) {
+            /* the first pair's last entity: its rows are loaded, the
+             * second pair's files not yet opened */
+            CHECK_INT(vs.gone, 1);
+            append_round(maint, ENTITIES, 2);
+            merge_and_vacuum(maint, 4); /* merged and appended, per shard */
+        }
+        const lh_statement *rows;
+        size_t n;
+        CHECK_OK(lh_pstore_cursor_next(c, &rows, &n, &err), &err);
+        if (!n) break;
+        int e = atoi(rows[0].entity_id + 1);
+        bool second = strcmp(rows[0].shard, "1") == 0;
+        if (strcmp(shard, rows[0].shard) != 0) last[0] = 0; /* the next pair */
+        if (last[0] && strcmp(last, rows[0].entity_id) >= 0) bad++;
+        if (n != (second ? 3u : 2u) || e < 0 || e >= ENTITIES || seen[e]++) bad++;
+        snprintf(last, sizeof last, "%s", rows[0].entity_id);
+        snprintf(shard, sizeof shard, "%s", rows[0].shard);
+        entities++;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(entities, ENTITIES);
+    CHECK_INT(vs.gone, 2);
+    lh_pstore_cursor_free(c);
+    lh_pstore_free(ps);
+    lh_pstore_free(maint);
+    scratch_close(&lake);
+}
+
 /* Rows digested as text, for comparing one read path with another. */
 typedef struct digest {
     const char *const *only; /* sorted ids to keep; NULL = all */
@@ -898,6 +1059,7 @@ int main(void)
     RUN(test_append_merge_read);
     RUN(test_first_import_vs_maintenance);
     RUN(test_table_created_between_listings);
+    RUN(test_read_resumes_after_vacuum);
     RUN(test_changed_and_deleted_ids);
     RUN(test_grace_and_compact);
     RUN(test_append_refused_on_newer_writer_protocol);
