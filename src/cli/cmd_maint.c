@@ -359,7 +359,7 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
     if (rc == LH_OK && out) {
         FILE *f = lh_cli_open_out(out, &err);
-        rc = f ? lh_export_statements_file(ps, f, &rows, &err) : LH_ERR_IO;
+        rc = f ? lh_export_statements_file(ps, f, LH_CSV_LAKEHOUSE, &rows, &err) : LH_ERR_IO;
         rc = lh_cli_close_out(f, out, rc, &err);
     } else if (rc == LH_OK) {
         rc = lh_cli_export_statements(cli, ps, &rows, &err);

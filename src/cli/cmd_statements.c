@@ -14,7 +14,7 @@ static const char HELP[] =
     "\n"
     "Commands:\n"
     "  import    Import statements from CSV (ftm-lakehouse or followthemoney columns)\n"
-    "  iterate   Print the live statements as CSV (ftm-lakehouse columns)\n"
+    "  iterate   Print the live statements as CSV (the stored columns)\n"
     "  stream    Print the exported exports/statements.csv\n"
     "  sql       Run SQL on the statement tables, results as CSV\n";
 
@@ -82,8 +82,11 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
     const char *output;
     int u = lh_cli_parse_output(cli, argc, argv,
                                 "Usage: ftm-lakehouse -d DATASET statements iterate [-o FILE]\n\n"
-                                "Print the live statements as CSV (ftm-lakehouse columns), "
-                                "entity by entity.\n",
+                                "Print the live statements as CSV, entity by entity: the stored\n"
+                                "columns (shard ... deleted_at) as the reference prints them,\n"
+                                "nothing for an empty dataset. `statements stream` and\n"
+                                "`maintenance export-statements` give the exported\n"
+                                "statements.csv layout.\n",
                                 "-", &output);
     if (u >= 0) return u;
     lh_error err;
@@ -92,7 +95,7 @@ static int cmd_iterate(lh_cli *cli, int argc, char **argv)
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
     FILE *out = rc == LH_OK ? lh_cli_open_out(output, &err) : NULL;
     if (rc == LH_OK && !out) rc = LH_ERR_IO;
-    if (rc == LH_OK) rc = lh_export_statements_file(ps, out, &rows, &err);
+    if (rc == LH_OK) rc = lh_export_statements_file(ps, out, LH_CSV_STORED, &rows, &err);
     rc = lh_cli_close_out(out, output, rc, &err);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

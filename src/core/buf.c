@@ -106,6 +106,12 @@ void lh_buf_append_csv_quoted(lh_buf *b, const char *s)
     lh_buf_append_byte(b, '"');
 }
 
+void lh_buf_append_csv_minimal(lh_buf *b, const char *s)
+{
+    if (s[strcspn(s, ",\"\r\n")]) lh_buf_append_csv_quoted(b, s);
+    else lh_buf_append_str(b, s);
+}
+
 void lh_buf_append_json_str(lh_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

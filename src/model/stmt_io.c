@@ -207,13 +207,13 @@ lh_status lh_stmt_parse_json(const char *text, size_t n, lh_stmt_batch *batch, l
 typedef enum csv_col {
     C_ID, C_ENTITY_ID, C_CANONICAL_ID, C_PROP, C_PROP_TYPE, C_SCHEMA, C_VALUE,
     C_ORIGINAL_VALUE, C_DATASET, C_ORIGIN, C_LANG, C_EXTERNAL, C_FIRST_SEEN, C_LAST_SEEN,
-    C_FRAGMENT, C_ROLE, C_COUNT
+    C_FRAGMENT, C_ROLE, C_SHARD, C_BUCKET, C_SOURCE, C_DELETED_AT, C_COUNT
 } csv_col;
 
 static const char *const COL_NAMES[C_COUNT] = {
     "id", "entity_id", "canonical_id", "prop", "prop_type", "schema", "value",
     "original_value", "dataset", "origin", "lang", "external", "first_seen", "last_seen",
-    "fragment", "role"};
+    "fragment", "role", "shard", "bucket", "source", "deleted_at"};
 static const csv_col LAKEHOUSE_COLS[] = {
     C_ID, C_ENTITY_ID, C_CANONICAL_ID, C_PROP, C_PROP_TYPE, C_SCHEMA, C_VALUE, C_ORIGINAL_VALUE,
     C_DATASET, C_ORIGIN, C_LANG, C_EXTERNAL, C_FIRST_SEEN, C_LAST_SEEN, C_FRAGMENT, C_ROLE};
@@ -221,11 +221,27 @@ static const csv_col FTM_COLS[] = {
     C_CANONICAL_ID, C_ENTITY_ID, C_PROP, C_PROP_TYPE, C_SCHEMA, C_VALUE, C_DATASET,
     C_ORIGIN, C_LANG, C_ORIGINAL_VALUE, C_EXTERNAL, C_FIRST_SEEN, C_LAST_SEEN, C_ID};
 
+static const csv_col STORED_COLS[] = {
+    C_SHARD, C_ID, C_ENTITY_ID, C_DATASET, C_BUCKET, C_ORIGIN, C_SOURCE, C_SCHEMA, C_PROP,
+    C_PROP_TYPE, C_VALUE, C_ORIGINAL_VALUE, C_LANG, C_EXTERNAL, C_FIRST_SEEN, C_LAST_SEEN,
+    C_FRAGMENT, C_ROLE, C_DELETED_AT};
+
+#define NCOLS(a) (sizeof a / sizeof *a)
+
 static void flavor_cols(lh_csv_flavor flavor, const csv_col **cols, size_t *n)
 {
-    *cols = flavor == LH_CSV_FTM ? FTM_COLS : LAKEHOUSE_COLS;
-    *n = flavor == LH_CSV_FTM ? sizeof FTM_COLS / sizeof *FTM_COLS
-                              : sizeof LAKEHOUSE_COLS / sizeof *LAKEHOUSE_COLS;
+    switch (flavor) {
+    case LH_CSV_FTM: *cols = FTM_COLS; *n = NCOLS(FTM_COLS); return;
+    case LH_CSV_STORED: *cols = STORED_COLS; *n = NCOLS(STORED_COLS); return;
+    case LH_CSV_LAKEHOUSE: break;
+    }
+    *cols = LAKEHOUSE_COLS;
+    *n = NCOLS(LAKEHOUSE_COLS);
+}
+
+static const char *line_end(lh_csv_flavor flavor)
+{
+    return flavor == LH_CSV_STORED ? "\r\n" : "\n";
 }
 
 void lh_stmt_csv_header(lh_buf *out, lh_csv_flavor flavor)
@@ -235,9 +251,10 @@ void lh_stmt_csv_header(lh_buf *out, lh_csv_flavor flavor)
     flavor_cols(flavor, &cols, &n);
     for (size_t i = 0; i < n; i++) {
         if (i) lh_buf_append_byte(out, ',');
-        lh_buf_append_csv_quoted(out, COL_NAMES[cols[i]]);
+        if (flavor == LH_CSV_STORED) lh_buf_append_str(out, COL_NAMES[cols[i]]);
+        else lh_buf_append_csv_quoted(out, COL_NAMES[cols[i]]);
     }
-    lh_buf_append_byte(out, '\n');
+    lh_buf_append_str(out, line_end(flavor));
 }
 
 static void csv_field(lh_buf *out, const lh_statement *s, csv_col col, lh_csv_flavor flavor)
@@ -248,11 +265,15 @@ static void csv_field(lh_buf *out, const lh_statement *s, csv_col col, lh_csv_fl
     case C_EXTERNAL:
         /* followthemoney spells booleans with rigour's bool_text: "t"/"f". */
         if (flavor == LH_CSV_FTM) lh_buf_append_csv_quoted(out, s->external ? "t" : "f");
+        else if (flavor == LH_CSV_STORED) lh_buf_append_str(out, s->external ? "True" : "False");
         else lh_buf_append_str(out, s->external ? "true" : "false");
         return;
     case C_FIRST_SEEN:
-    case C_LAST_SEEN: {
-        int64_t ts = col == C_FIRST_SEEN ? s->first_seen : s->last_seen;
+    case C_LAST_SEEN:
+    case C_DELETED_AT: {
+        int64_t ts = col == C_FIRST_SEEN  ? s->first_seen
+                     : col == C_LAST_SEEN ? s->last_seen
+                                          : s->deleted_at;
         if (ts != LH_TS_NULL) {
             lh_time_format_iso_py(ts, 1, iso);
             v = iso;
@@ -272,9 +293,13 @@ static void csv_field(lh_buf *out, const lh_statement *s, csv_col col, lh_csv_fl
     case C_LANG: v = s->lang; break;
     case C_FRAGMENT: v = s->fragment ? s->fragment : ""; break;
     case C_ROLE: v = s->role; break;
+    case C_SHARD: v = s->shard; break;
+    case C_BUCKET: v = s->bucket; break;
+    case C_SOURCE: v = s->source; break;
     case C_COUNT: break;
     }
-    if (v) lh_buf_append_csv_quoted(out, v);
+    if (v && flavor == LH_CSV_STORED) lh_buf_append_csv_minimal(out, v);
+    else if (v) lh_buf_append_csv_quoted(out, v);
     else if (flavor == LH_CSV_FTM) lh_buf_append_str(out, "\"\"");
 }
 
@@ -287,5 +312,5 @@ void lh_stmt_csv_row(lh_buf *out, const lh_statement *s, lh_csv_flavor flavor)
         if (i) lh_buf_append_byte(out, ',');
         csv_field(out, s, cols[i], flavor);
     }
-    lh_buf_append_byte(out, '\n');
+    lh_buf_append_str(out, line_end(flavor));
 }

@@ -13,6 +13,7 @@ typedef struct sink {
     const char *what; /* for errors: "statements", "entities" */
     lh_buf buf;
     uint64_t rows;
+    lh_csv_flavor flavor; /* of statement rows */
 } sink;
 
 static lh_status drain(sink *s, lh_error *err)
@@ -30,14 +31,16 @@ static lh_status drain(sink *s, lh_error *err)
 static lh_status on_rows(void *ctx, const lh_statement *rows, size_t n, lh_error *err)
 {
     sink *s = ctx;
-    for (size_t i = 0; i < n; i++) lh_stmt_csv_row(&s->buf, &rows[i], LH_CSV_LAKEHOUSE);
+    /* the reference's `statements iterate` writes a header with its first row */
+    if (s->flavor == LH_CSV_STORED && !s->rows && n) lh_stmt_csv_header(&s->buf, s->flavor);
+    for (size_t i = 0; i < n; i++) lh_stmt_csv_row(&s->buf, &rows[i], s->flavor);
     s->rows += n;
     return s->buf.len > (1u << 20) ? drain(s, err) : LH_OK;
 }
 
 static lh_status run(lh_pstore *ps, sink *s, lh_error *err)
 {
-    lh_stmt_csv_header(&s->buf, LH_CSV_LAKEHOUSE);
+    if (s->flavor != LH_CSV_STORED) lh_stmt_csv_header(&s->buf, s->flavor);
     lh_status rc = lh_pstore_query_statements(ps, NULL, on_rows, s, err);
     if (rc == LH_OK) rc = drain(s, err);
     return rc;
@@ -56,9 +59,10 @@ lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key,
     return rc;
 }
 
-lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, uint64_t *rows, lh_error *err)
+lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, lh_csv_flavor flavor,
+                                    uint64_t *rows, lh_error *err)
 {
-    sink s = {.what = "statements"};
+    sink s = {.what = "statements", .flavor = flavor};
     s.f = out;
     lh_status rc = run(ps, &s, err);
     lh_buf_free(&s.buf);

@@ -591,6 +591,37 @@ def test_unsafe_is_accepted_as_the_reference_takes_it(tmp_path):
     theirs = ours(tmp_path / "ref", "d", "statements", "iterate").stdout.splitlines()
     assert len(mine) == 4 and sorted(mine) == sorted(theirs)
 
+def test_statements_iterate_prints_what_the_reference_prints(tmp_path):
+    """`statements iterate` prints the stored columns as the reference's
+    does (its Python csv writer: quoting only where needed, CRLF, True/False,
+    isoformat timestamps), on real data and on values that need quoting;
+    the rows are the same, their order is each side's; an empty live view
+    prints nothing on both sides. The exported layout stays with
+    `maintenance export-statements`."""
+    lake = tmp_path / "lake"
+    odd = tmp_path / "odd.ftm.json"
+    odd.write_text(json.dumps({"id": "o1", "schema": "Person", "properties": {
+        "name": ['Comma, "quoted"', "line\nbreak", "Ünïcode ", " lead"],
+        "notes": ["cr\rhere"]}}) + "\n")
+    ours(lake, "d", "entities", "import", "-i", SHARED_DATA / "sanctions_zala.ftm.json")
+    ours(lake, "d", "entities", "import", "-i", odd, "--last-seen", LAST_SEEN)
+    ours(lake, "d", "entities", "delete", "-e", "o1", "--origin", "nonesuch")  # nothing
+    mine = ours(lake, "d", "statements", "iterate", text=False).stdout.decode()
+    theirs = ref_cli(["--uri", lake, "-d", "d", "statements", "iterate"], text=False).stdout.decode()
+    assert mine.startswith("shard,id,entity_id,dataset,bucket,origin,source,schema,prop,")
+    assert "2025-06-01T00:00:00+00:00" in mine  # no zero fraction, as isoformat()
+    assert '"Comma, ""quoted"""' in mine and ',"line\nbreak",' in mine
+    assert ",name,name, lead," in mine  # a leading space needs no quotes
+    rows = mine.split("\r\n")
+    assert len(rows) > 1000 and sorted(rows) == sorted(theirs.split("\r\n"))
+    exported = ours(lake, "d", "maintenance", "export-statements", "-o", "-").stdout
+    assert exported.startswith('"id","entity_id","canonical_id"')
+    ours(lake, "e", "entities", "import", "-i", odd)
+    ours(lake, "e", "entities", "delete", "-e", "o1")
+    assert ours(lake, "e", "statements", "iterate").stdout == ""
+    assert ref_cli(["--uri", lake, "-d", "e", "statements", "iterate"]).stdout == ""
+
+
 def test_queue_and_tags_commands(tmp_path):
     lake = tmp_path / "lake"
     key = ours(lake, "q", "queue", "put", "upsert", "entities", '{"id": "a"}').stdout.strip()

@@ -30,6 +30,9 @@ void lh_buf_append_u64le(lh_buf *b, uint64_t v);
 void lh_buf_append_json_str(lh_buf *b, const char *s, size_t n);
 /* Append s as a CSV field in double quotes, inner quotes doubled. */
 void lh_buf_append_csv_quoted(lh_buf *b, const char *s);
+/* s as Python's csv writer gives it (QUOTE_MINIMAL): quoted only when it
+ * holds a comma, a quote, CR or LF. */
+void lh_buf_append_csv_minimal(lh_buf *b, const char *s);
 /* Hand the data to the caller (who frees it with free()) and reset b. */
 char *lh_buf_detach(lh_buf *b, size_t *len_out);
 

@@ -52,6 +52,13 @@ typedef enum lh_csv_flavor {
      * prop_type, schema, value, dataset, origin, lang, original_value,
      * external, first_seen, last_seen, id; every field quoted. */
     LH_CSV_FTM,
+    /* The stored columns in table order, as the reference's `statements
+     * iterate` prints them (Python's csv writer): shard, id, entity_id,
+     * dataset, bucket, origin, source, schema, prop, prop_type, value,
+     * original_value, lang, external, first_seen, last_seen, fragment,
+     * role, deleted_at; quoted only where needed, NULL empty, external
+     * True/False, timestamps isoformat() with +00:00, lines end in CRLF. */
+    LH_CSV_STORED,
 } lh_csv_flavor;
 
 void lh_stmt_csv_header(lh_buf *out, lh_csv_flavor flavor);

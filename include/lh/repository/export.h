@@ -12,6 +12,7 @@
 #include "lh/model/entity.h"
 #include "lh/model/equery.h"
 #include "lh/model/statement.h"
+#include "lh/model/stmt_io.h"
 #include "lh/repository/diff.h"
 #include "lh/repository/documents.h"
 #include "lh/storage/parquet_store.h"
@@ -21,8 +22,10 @@
  * count. */
 lh_status lh_export_statements(lh_pstore *ps, lh_storage *st, const char *key,
                                lh_stream_codec codec, uint64_t *rows, lh_error *err);
-/* Same, to a stdio stream. */
-lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, uint64_t *rows, lh_error *err);
+/* Same, to a stdio stream, in flavor (LH_CSV_STORED: a header only with
+ * the first row, as the reference's `statements iterate`). */
+lh_status lh_export_statements_file(lh_pstore *ps, FILE *out, lh_csv_flavor flavor,
+                                    uint64_t *rows, lh_error *err);
 
 /* Progress callback: n more items done. */
 typedef void (*lh_progress_fn)(void *ctx, uint64_t n);
