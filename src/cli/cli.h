@@ -56,10 +56,15 @@ int lh_cli_usage_error(lh_cli *cli, const char *fmt, ...) __attribute__((format(
 lh_status lh_cli_storage(lh_cli *cli, lh_storage **st, lh_error *err);
 /* The dataset (-d) validated, or an error. */
 lh_status lh_cli_dataset(lh_cli *cli, const char **name, lh_error *err);
-/* Open an output ("-" = stdout) / input ("-" = stdin). */
+/* Open an output ("-" = stdout) / input ("-" = stdin): a path, a file://
+ * or an s3:// URI (an s3:// output is stored whole when closed); a gzip,
+ * bzip2, xz, zstd or LZ4 input is read decompressed (cli_io.c). */
 FILE *lh_cli_open_out(const char *path, lh_error *err);
 FILE *lh_cli_open_in(const char *path, lh_error *err);
 void lh_cli_close(FILE *f);
+/* Why the last input or output stream failed (its reads and writes can
+ * only say EIO), or NULL. */
+const char *lh_cli_io_cause(void);
 /* Close (flush, for stdout) an output of lh_cli_open_out: rc, or when rc
  * is LH_OK and the output could not be written, LH_ERR_IO naming path. */
 lh_status lh_cli_close_out(FILE *f, const char *path, lh_status rc, lh_error *err);

@@ -54,7 +54,9 @@ static const char MAIN_HELP[] =
 
 int lh_cli_fail(lh_cli *cli, const lh_error *err)
 {
-    fprintf(stderr, "ftm-lakehouse: error: %s\n", err->msg[0] ? err->msg : lh_status_name(err->code));
+    const char *cause = err->code == LH_ERR_IO ? lh_cli_io_cause() : NULL;
+    fprintf(stderr, "ftm-lakehouse: error: %s%s%s\n", err->msg[0] ? err->msg : lh_status_name(err->code),
+            cause ? ": " : "", cause ? cause : "");
     if (cli->dataset_missing) return LH_EXIT_USAGE;
     switch (err->code) {
     case LH_ERR_INVALID: return LH_EXIT_INPUT;
@@ -112,63 +114,6 @@ lh_status lh_cli_dataset(lh_cli *cli, const char **name, lh_error *err)
     return LH_OK;
 }
 
-/* The local path of an -i/-o argument: the reference opens them with
- * fsspec, which takes file:// URIs as well as plain paths. */
-static const char *local_path(const char *path)
-{
-    return strncmp(path, "file://", 7) == 0 ? path + 7 : path;
-}
-
-/* mkdir -p of the directories above path: the reference's outputs
- * (fsspec, auto_mkdir) create them, so `-o out/dir/file` works there. */
-static void make_parents(const char *path)
-{
-    char *dir = lh_strdup(path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        /* an error shows in the fopen that follows, naming the path */
-        (void)mkdir(dir, 0777);
-        *p = '/';
-    }
-    free(dir);
-}
-
-FILE *lh_cli_open_out(const char *path, lh_error *err)
-{
-    if (!path || strcmp(path, "-") == 0) return stdout;
-    const char *local = local_path(path);
-    make_parents(local);
-    FILE *f = fopen(local, "w");
-    if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot write `%s`", path);
-    return f;
-}
-
-FILE *lh_cli_open_in(const char *path, lh_error *err)
-{
-    if (!path || strcmp(path, "-") == 0) return stdin;
-    FILE *f = fopen(local_path(path), "r");
-    if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot read `%s`", path);
-    return f;
-}
-
-void lh_cli_close(FILE *f)
-{
-    if (f && f != stdout && f != stdin && f != stderr) fclose(f);
-    else if (f == stdout) fflush(stdout);
-}
-
-lh_status lh_cli_close_out(FILE *f, const char *path, lh_status rc, lh_error *err)
-{
-    if (!f) return rc;
-    /* buffered output fails only here on a full disk or a closed pipe */
-    bool failed = f == stdout ? fflush(f) != 0 || ferror(f) : ferror(f) | (fclose(f) != 0);
-    int e = errno;
-    if (failed && rc == LH_OK)
-        return lh_error_errno(err, LH_ERR_IO, e ? e : EIO, "writing `%s`",
-                              !path || strcmp(path, "-") == 0 ? "standard output" : path);
-    return rc;
-}
 
 bool lh_cli_want_help(int argc, char **argv, const char *help)
 {

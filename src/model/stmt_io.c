@@ -44,12 +44,11 @@ lh_status lh_line_reader_next(lh_line_reader *r, const char **line, size_t *len,
     for (;;) {
         errno = 0;
         ssize_t got = getline(&r->line, &r->cap, r->f);
-        if (got < 0) {
-            if (ferror(r->f))
-                return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "%s:%zu: read",
-                                      r->name, r->lineno + 1);
-            return LH_OK;
-        }
+        /* a read that failed inside a line may still hand out its start */
+        if (ferror(r->f))
+            return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "%s:%zu: read",
+                                  r->name, r->lineno + 1);
+        if (got < 0) return LH_OK;
         r->lineno++;
         size_t n = (size_t)got;
         while (n && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r')) n--;

@@ -159,3 +159,47 @@ def test_lz4_and_refusals(tmp_path):
     proc = ours(packed, "export", "--force", check=False)
     assert proc.returncode != 0 and "`compression`" in proc.stderr and "config.yml" in proc.stderr
     assert path.read_bytes() == before
+
+
+PACK = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress, "zst": zstd.compress,
+        "lz4": lambda data: subprocess.run(["lz4", "-c"], input=data, capture_output=True,
+                                           check=True).stdout}
+
+
+def test_compressed_inputs_are_read_decompressed(tmp_path, shared_data):
+    """`entities import` and `statements import` read gzip, bzip2, xz, zstd
+    and LZ4 input as the plain file, told by its first bytes (the name
+    says nothing: a piped stream has none); the reference reads plain input
+    only. A truncated stream is a read error naming the file, nothing
+    imported."""
+    src = shared_data / "sanctions_zala.ftm.json"
+    raw = src.read_bytes()
+
+    def entities(lake):
+        out = run([tool("ftm-lakehouse"), "--uri", lake, "-d", "z", "entities", "iterate"]).stdout
+        return sorted(line for line in out.splitlines())
+
+    def load(lake, *args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "z", *args,
+                    "--last-seen", "2025-01-01T00:00:00"], **kw)
+
+    load(tmp_path / "plain", "entities", "import", "-i", src)
+    want = entities(tmp_path / "plain")
+    for name, pack in PACK.items():
+        packed = tmp_path / f"in.json.{name}"
+        packed.write_bytes(pack(raw))
+        load(tmp_path / name, "entities", "import", "-i", packed)
+        assert entities(tmp_path / name) == want, name
+    # standard input, and a name that says nothing of the codec
+    load(tmp_path / "stdin", "entities", "import", input=gzip.compress(raw), text=False)
+    assert entities(tmp_path / "stdin") == want
+    csv_in = tmp_path / "statements.bin"
+    csv_in.write_bytes(zstd.compress(b"entity_id,prop,schema,value\r\ne1,name,Person,Ann\r\n"))
+    load(tmp_path / "csv", "statements", "import", "-i", csv_in)
+    assert '"name": ["Ann"]' in json.dumps(json.loads(entities(tmp_path / "csv")[0]))
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(gzip.compress(raw)[:5000])
+    proc = load(tmp_path / "cut", "entities", "import", "-i", cut, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "cut.json.gz" in proc.stderr and "ends inside a stream" in proc.stderr, proc.stderr
+    assert not (tmp_path / "cut" / "z" / "statements").exists()

@@ -496,6 +496,37 @@ def test_read_goes_on_after_optimize_vacuumed_its_files(s3, tmp_path):
     assert all(sorted(e["properties"]["name"]) == ["N0", "N1"] for e in ents)
 
 
+def test_inputs_and_outputs_on_s3(s3, tmp_path):
+    """-i and -o take s3:// objects, as the reference's (fsspec) do: an
+    import reads a (gzip-compressed) object, iterate writes one, stored
+    whole when the command ends; a missing object is an error naming it,
+    and a failed output leaves no object."""
+    import gzip
+
+    from conftest import SHARED_DATA
+    src = SHARED_DATA / "eu_authorities.ftm.json"
+    prefix = f"io-{uuid.uuid4().hex[:8]}"
+    s3["client"].put_object(Bucket=BUCKET, Key=f"{prefix}/in/eu.ftm.json.gz",
+                            Body=gzip.compress(src.read_bytes()))
+    lake = tmp_path / "lake"
+
+    def cli(*args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "eu", *args], env=s3["env"], **kw)
+
+    cli("entities", "import", "-i", uri(f"{prefix}/in/eu.ftm.json.gz"))
+    cli("entities", "iterate", "-o", uri(f"{prefix}/out/entities.json"))
+    got = s3["client"].get_object(Bucket=BUCKET, Key=f"{prefix}/out/entities.json")["Body"].read()
+    assert got.decode() == cli("entities", "iterate").stdout and got.count(b"\n") > 100
+    proc = cli("entities", "import", "-i", uri(f"{prefix}/in/none.json"), check=False)
+    assert proc.returncode == 1 and f"{prefix}/in/none.json" in proc.stderr, proc.stderr
+    # a data file cut short: the iterate fails after it began its output
+    for part in (lake / "eu" / "statements").rglob("*.parquet"):
+        part.write_bytes(part.read_bytes()[:-100])
+    proc = cli("entities", "iterate", "-o", uri(f"{prefix}/out/bad.json"), check=False)
+    assert proc.returncode != 0 and ".parquet" in proc.stderr, proc.stderr
+    assert all_keys(s3, f"{prefix}/out/") == [f"{prefix}/out/entities.json"]
+
+
 def test_make_on_s3(s3, tmp_path):
     """`make` on S3 writes what it writes locally: the diff of a second make,
     index.json with its resources (checksums of the objects) and versioned

@@ -1,0 +1,320 @@
+/* -i and -o of the commands as stdio streams: local paths (file:// URIs
+ * too, as the reference's fsspec takes them) and s3:// objects; inputs
+ * compressed with gzip, bzip2, xz, zstd or LZ4 frames come decompressed,
+ * told by their first bytes whatever their name. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "lh/core/mem.h"
+#include "lh/core/stream_codec.h"
+
+#define CHUNK (1u << 16)
+
+/* Why the last stream of this process failed, for lh_cli_fail: a cookie
+ * stream can only say EIO through stdio. */
+static lh_error io_cause;
+static bool io_cause_set;
+
+const char *lh_cli_io_cause(void)
+{
+    return io_cause_set ? io_cause.msg : NULL;
+}
+
+static ssize_t fail(const lh_error *e)
+{
+    io_cause = *e;
+    io_cause_set = true;
+    errno = EIO;
+    return -1;
+}
+
+/* The local path of an -i/-o argument. */
+static const char *local_path(const char *path)
+{
+    return strncmp(path, "file://", 7) == 0 ? path + 7 : path;
+}
+
+static bool is_s3(const char *path)
+{
+    return strncmp(path, "s3://", 5) == 0;
+}
+
+/* An s3:// URI as the storage of its "directory" and the object's key. */
+static lh_status s3_open(const char *uri, lh_storage **st, const char **key, lh_error *err)
+{
+    const char *slash = strrchr(uri + 5, '/');
+    if (!slash || !slash[1] || slash == uri + 5)
+        return lh_error_set(err, LH_ERR_INVALID, "not an object (s3://BUCKET/KEY)");
+    char *dir = lh_strndup(uri, (size_t)(slash - uri));
+    lh_status rc = lh_storage_open(dir, st, err);
+    free(dir);
+    *key = slash + 1;
+    return rc;
+}
+
+static lh_stream_codec sniff(const unsigned char *p, size_t n)
+{
+    static const struct {
+        lh_stream_codec codec;
+        const char *magic;
+        size_t len;
+    } MAGIC[] = {
+        {LH_STREAM_GZ, "\x1f\x8b", 2},
+        {LH_STREAM_ZST, "\x28\xb5\x2f\xfd", 4},
+        {LH_STREAM_XZ, "\xfd" "7zXZ\x00", 6},
+        {LH_STREAM_BZ2, "BZh", 3},
+        {LH_STREAM_LZ4, "\x04\x22\x4d\x18", 4},
+    };
+    for (size_t i = 0; i < sizeof MAGIC / sizeof *MAGIC; i++)
+        if (n >= MAGIC[i].len && memcmp(p, MAGIC[i].magic, MAGIC[i].len) == 0)
+            return MAGIC[i].codec;
+    return LH_STREAM_PLAIN;
+}
+
+/* ---- input ---- */
+
+typedef struct in_stream {
+    FILE *raw;               /* a local file or stdin; NULL: S3 */
+    lh_storage *st;          /* S3 */
+    lh_storage_reader *sr;
+    uint64_t off;
+    lh_stream_decoder *dec;  /* NULL: plain */
+    bool started, eof;
+    lh_buf plain;            /* bytes to hand out from plain_pos */
+    size_t plain_pos;
+    char *raw_buf;
+} in_stream;
+
+static lh_status emit(void *ctx, const void *data, size_t n, lh_error *err)
+{
+    (void)err;
+    lh_buf_append(&((in_stream *)ctx)->plain, data, n);
+    return LH_OK;
+}
+
+static lh_status read_raw(in_stream *s, size_t *n, lh_error *err)
+{
+    if (s->raw) {
+        *n = fread(s->raw_buf, 1, CHUNK, s->raw);
+        if (*n < CHUNK && ferror(s->raw))
+            return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "read");
+        return LH_OK;
+    }
+    uint64_t size = lh_storage_reader_size(s->sr);
+    *n = size - s->off < CHUNK ? (size_t)(size - s->off) : CHUNK;
+    LH_TRY(lh_storage_reader_pread(s->sr, s->off, s->raw_buf, *n, err));
+    s->off += *n;
+    return LH_OK;
+}
+
+/* Fill s->plain with the next bytes; none at the end. */
+static lh_status refill(in_stream *s, lh_error *err)
+{
+    lh_buf_reset(&s->plain);
+    s->plain_pos = 0;
+    while (!s->eof && !s->plain.len) {
+        size_t n;
+        LH_TRY(read_raw(s, &n, err));
+        if (!s->started) {
+            s->started = true;
+            lh_stream_codec c = sniff((const unsigned char *)s->raw_buf, n);
+            if (c != LH_STREAM_PLAIN) LH_TRY(lh_stream_decoder_new(c, "decompressing", &s->dec, err));
+        }
+        if (!n) {
+            s->eof = true;
+            if (s->dec) LH_TRY(lh_stream_decoder_finish(s->dec, err));
+        } else if (s->dec) {
+            LH_TRY(lh_stream_decoder_feed(s->dec, s->raw_buf, n, emit, s, err));
+        } else {
+            lh_buf_append(&s->plain, s->raw_buf, n);
+        }
+    }
+    return LH_OK;
+}
+
+static ssize_t in_read(void *cookie, char *buf, size_t size)
+{
+    in_stream *s = cookie;
+    if (s->plain_pos == s->plain.len) {
+        lh_error err;
+        if (refill(s, &err) != LH_OK) return fail(&err);
+    }
+    size_t n = s->plain.len - s->plain_pos;
+    if (n > size) n = size;
+    memcpy(buf, s->plain.data + s->plain_pos, n);
+    s->plain_pos += n;
+    return (ssize_t)n;
+}
+
+static int in_close(void *cookie)
+{
+    in_stream *s = cookie;
+    if (s->raw && s->raw != stdin) fclose(s->raw);
+    lh_storage_reader_free(s->sr);
+    lh_storage_free(s->st);
+    lh_stream_decoder_free(s->dec);
+    lh_buf_free(&s->plain);
+    free(s->raw_buf);
+    free(s);
+    return 0;
+}
+
+static FILE *in_cookie(in_stream *s, const char *path, lh_error *err)
+{
+    s->raw_buf = lh_malloc(CHUNK);
+    FILE *f = fopencookie(s, "r", (cookie_io_functions_t){.read = in_read, .close = in_close});
+    if (!f) {
+        lh_error_errno(err, LH_ERR_IO, errno, "cannot read `%s`", path);
+        in_close(s);
+    }
+    return f;
+}
+
+FILE *lh_cli_open_in(const char *path, lh_error *err)
+{
+    in_stream *s;
+    if (is_s3(path)) {
+        const char *key = NULL;
+        lh_storage *st = NULL;
+        lh_storage_reader *sr = NULL;
+        lh_status rc = s3_open(path, &st, &key, err);
+        if (rc == LH_OK) rc = lh_storage_reader_open(st, key, &sr, err);
+        if (rc != LH_OK) {
+            lh_storage_free(st);
+            lh_error_prefix(err, "cannot read `%s`", path);
+            return NULL;
+        }
+        s = lh_calloc(1, sizeof *s);
+        s->st = st;
+        s->sr = sr;
+        return in_cookie(s, path, err);
+    }
+    FILE *raw = stdin;
+    if (path && strcmp(path, "-") != 0) {
+        raw = fopen(local_path(path), "r");
+        if (!raw) {
+            lh_error_errno(err, LH_ERR_IO, errno, "cannot read `%s`", path);
+            return NULL;
+        }
+        /* a plain file is handed out as it is, without a copy of its bytes */
+        unsigned char head[6];
+        size_t n = fread(head, 1, sizeof head, raw);
+        if (sniff(head, n) == LH_STREAM_PLAIN && fseek(raw, 0, SEEK_SET) == 0) return raw;
+        rewind(raw);
+    }
+    s = lh_calloc(1, sizeof *s);
+    s->raw = raw;
+    return in_cookie(s, path ? path : "-", err);
+}
+
+void lh_cli_close(FILE *f)
+{
+    if (f && f != stdout && f != stdin && f != stderr) fclose(f);
+    else if (f == stdout) fflush(stdout);
+}
+
+/* ---- output ---- */
+
+typedef struct out_stream {
+    lh_storage *st;
+    lh_storage_writer *w;
+    FILE *f;
+    bool abort; /* the command failed: store nothing */
+    struct out_stream *next;
+} out_stream;
+
+static out_stream *outs; /* the open ones */
+
+static ssize_t out_write(void *cookie, const char *buf, size_t size)
+{
+    lh_error err;
+    if (lh_storage_writer_write(((out_stream *)cookie)->w, buf, size, &err) != LH_OK)
+        return fail(&err);
+    return (ssize_t)size;
+}
+
+/* The object is written whole here, and only here: an output that failed
+ * before leaves none. */
+static int out_close(void *cookie)
+{
+    out_stream *o = cookie;
+    for (out_stream **p = &outs; *p; p = &(*p)->next)
+        if (*p == o) {
+            *p = o->next;
+            break;
+        }
+    lh_error err;
+    lh_status rc = o->w && !o->abort ? lh_storage_writer_commit(o->w, &err) : LH_OK;
+    lh_storage_writer_free(o->w); /* aborts an upload not committed */
+    lh_storage_free(o->st);
+    free(o);
+    return rc == LH_OK ? 0 : (int)fail(&err);
+}
+
+/* mkdir -p of the directories above path: the reference's outputs
+ * (fsspec, auto_mkdir) create them, so `-o out/dir/file` works there. */
+static void make_parents(const char *path)
+{
+    char *dir = lh_strdup(path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        /* an error shows in the fopen that follows, naming the path */
+        (void)mkdir(dir, 0777);
+        *p = '/';
+    }
+    free(dir);
+}
+
+static FILE *s3_out(const char *path, lh_error *err)
+{
+    out_stream *o = lh_calloc(1, sizeof *o);
+    const char *key = NULL;
+    lh_status rc = s3_open(path, &o->st, &key, err);
+    if (rc == LH_OK) rc = lh_storage_writer_open(o->st, key, &o->w, err);
+    FILE *f = NULL;
+    if (rc == LH_OK) {
+        f = fopencookie(o, "w", (cookie_io_functions_t){.write = out_write, .close = out_close});
+        if (!f) rc = lh_error_errno(err, LH_ERR_IO, errno, "fopencookie");
+    }
+    if (f) {
+        o->f = f;
+        o->next = outs;
+        outs = o;
+    }
+    if (rc != LH_OK) {
+        lh_error_prefix(err, "cannot write `%s`", path);
+        lh_storage_writer_free(o->w);
+        o->w = NULL;
+        out_close(o);
+    }
+    return f;
+}
+
+FILE *lh_cli_open_out(const char *path, lh_error *err)
+{
+    if (!path || strcmp(path, "-") == 0) return stdout;
+    if (is_s3(path)) return s3_out(path, err);
+    const char *local = local_path(path);
+    make_parents(local);
+    FILE *f = fopen(local, "w");
+    if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot write `%s`", path);
+    return f;
+}
+
+lh_status lh_cli_close_out(FILE *f, const char *path, lh_status rc, lh_error *err)
+{
+    if (!f) return rc;
+    for (out_stream *o = outs; o; o = o->next)
+        if (o->f == f) o->abort = rc != LH_OK;
+    /* buffered output fails only here on a full disk or a closed pipe */
+    bool failed = f == stdout ? fflush(f) != 0 || ferror(f) : ferror(f) | (fclose(f) != 0);
+    int e = errno;
+    if (failed && rc == LH_OK)
+        return lh_error_errno(err, LH_ERR_IO, e ? e : EIO, "writing `%s`",
+                              !path || strcmp(path, "-") == 0 ? "standard output" : path);
+    return rc;
+}
