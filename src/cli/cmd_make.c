@@ -10,6 +10,7 @@
 #include "lh/repository/export.h"
 #include "lh/repository/index.h"
 #include "lh/repository/stats.h"
+#include "lh/storage/fence.h"
 #include "lh/storage/versions.h"
 
 /* statistics.json from computed stats: to outpath, or into the lake with
@@ -209,8 +210,8 @@ static json_t *export_result(uint64_t statements, uint64_t entities, const lh_di
 /* The stale exports: statements.csv (the longest) on a second thread while
  * this one writes entities.ftm.json and statistics.json; each reads the
  * store on its own. A run is recorded as the reference's ExportJob. */
-static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char *cmd,
-                              lh_error *err)
+static lh_status exports_locked(lh_cli *cli, lh_pstore *ps, bool force, const char *cmd,
+                                lh_error *err)
 {
     const lh_model *m = lh_model_get(err);
     if (!m) return err->code;
@@ -302,6 +303,46 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
     if (rc == LH_OK && job) lh_job_add_done(job, 1);
     rc = lh_cli_job_stop(job, rc, err);
     if (rc == LH_OK) rc = lh_cli_tag_now(cli, "operations/make/last_run", err);
+    return rc;
+}
+
+/* Whether every export is fresh and index.json there: a run that held the
+ * fence meanwhile did this one's work. */
+static lh_status exports_done(void *ctx, bool *done, lh_error *err)
+{
+    lh_cli *cli = ctx;
+    static const char *const targets[] = {"exports/statements.csv", "entities.ftm.json",
+                                          "exports/statistics.json"};
+    *done = true;
+    for (size_t i = 0; *done && i < sizeof targets / sizeof *targets; i++)
+        LH_TRY(fresh(cli, targets[i], done, err));
+    bool missing = false;
+    if (*done) LH_TRY(index_missing(cli, &missing, err));
+    if (missing) *done = false;
+    return LH_OK;
+}
+
+/* The exports under .LOCK-MERGE, as the reference's export sweep holds it:
+ * two runs at once would each write a diff of the same window (every
+ * change twice in the series) from the same series state. A run that waits
+ * stops waiting once the holder made the exports fresh (unless forced). */
+static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char *cmd,
+                              lh_error *err)
+{
+    lh_fence *f = NULL;
+    LH_TRY(lh_fence_acquire_unless(cli->st, cli->dataset, LH_FENCE_MERGE, -1,
+                                   force ? NULL : exports_done, cli, &f, err));
+    if (!f) {
+        fprintf(stderr, "%s: exports are fresh (written meanwhile by another run)\n", cmd);
+        return LH_OK;
+    }
+    lh_status rc = exports_locked(cli, ps, force, cmd, err);
+    lh_error e2;
+    lh_status rel = lh_fence_release(f, &e2);
+    if (rc == LH_OK && rel != LH_OK) {
+        *err = e2;
+        rc = rel;
+    }
     return rc;
 }
 

@@ -156,3 +156,48 @@ def test_bad_state_is_named(tmp_path, inputs):
     assert proc.returncode == 5
     assert "entities.ftm.json-current" in proc.stderr and "yesterday:3" in proc.stderr
     assert not (lake / "eu" / SERIES).exists()
+
+
+def test_concurrent_exports_one_diff(tmp_path, inputs):
+    """Two exports at once are serialized by .LOCK-MERGE, as the reference's
+    export sweep: the window's changes land in one diff file, not once per
+    run (both read the same series state, so each wrote the whole window)."""
+    import subprocess
+    first, second, ids = inputs
+    lake = tmp_path / "lake"
+    env = env_for(lake)
+    first_step("ours", lake, first)
+    ours(lake, "entities", "import", "-i", second, env=env)
+    argv = [str(tool("ftm-lakehouse")), "--uri", str(lake), "-d", "eu", "export"]
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    seen = {}
+    for path in (lake / "eu" / SERIES).glob("*.delta.json"):
+        for line in path.read_text().splitlines():
+            entry = json.loads(line)
+            key = (entry["op"], entry["entity"]["id"])
+            seen[key] = seen.get(key, 0) + 1
+    assert seen and max(seen.values()) == 1, sorted(k for k, n in seen.items() if n > 1)[:3]
+    assert sorted(op for op, _ in seen).count("ADD") == 51
+
+
+def test_export_waits_for_merge_fence(tmp_path, inputs):
+    """An export takes .LOCK-MERGE: held by a live process (a reference
+    export sweep, a merge), the export waits, then gives up naming it."""
+    first, _, _ = inputs
+    lake = tmp_path / "lake"
+    first_step("ours", lake, first)
+    lock = lake / "eu" / ".LOCK-MERGE"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": os.uname().nodename,
+                                "created_at": "2026-01-01T00:00:00"}) + "\n")
+    env = {**env_for(lake), "LAKEHOUSE_LOCK_MAX_RETRIES": "2", "LAKEHOUSE_LOCK_BACKOFF_MS": "10"}
+    proc = ours(lake, "export", "--force", check=False, env=env)
+    assert proc.returncode == 4 and ".LOCK-MERGE" in proc.stderr, proc.stderr
+    # without --force, a holder that left the exports fresh makes the wait moot
+    proc = ours(lake, "export", check=False, env=env)
+    assert proc.returncode == 0 and "fresh" in proc.stderr, proc.stderr
+    lock.unlink()
+    ours(lake, "export", "--force", env=env)
