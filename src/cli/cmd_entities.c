@@ -194,8 +194,12 @@ lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err)
     lh_status rc = lh_dataset_ensure(cli->st, cli->dataset, s->shards, &cfg, err);
     lh_dataset_config_free(&cfg);
     if (rc != LH_OK) return rc;
+    /* stamped before the commit as well as after it: a process killed
+     * between the commit and the stamp after it would leave the exports
+     * fresh beside a table that moved on (make would not export the rows) */
+    LH_TRY(lh_cli_tag_now(cli, "statements/last_updated", err));
     LH_TRY(lh_pstore_txn_commit(s->txn, err));
-    return s->rows ? lh_cli_tag_now(cli, "statements/last_updated", err) : LH_OK;
+    return lh_cli_tag_now(cli, "statements/last_updated", err);
 }
 
 void lh_cli_sink_close(import_sink *s)
@@ -748,6 +752,8 @@ static int cmd_delete_origin(lh_cli *cli, int argc, char **argv)
     lh_pstore *ps = NULL;
     int64_t deleted = 0;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
+    /* stamped before the commit too (see lh_cli_sink_commit) */
+    if (rc == LH_OK) rc = lh_cli_tag_now(cli, "statements/last_updated", &err);
     if (rc == LH_OK) rc = lh_pstore_delete_origin(ps, origin, &deleted, &err);
     if (rc == LH_OK && deleted) rc = lh_cli_tag_now(cli, "statements/last_updated", &err);
     if (rc == LH_OK)

@@ -400,6 +400,31 @@ def test_flush_tags_before_the_journal_lets_go(tmp_path):
     assert ours(lake, "d", "maintenance", "check").returncode == 0
 
 
+def test_import_tags_before_its_commit(tmp_path):
+    """statements/last_updated is set before a bulk import's commit as well as
+    after it: an import killed between its commit and the stamp after it
+    must not leave the exports fresh beside its rows (the next `make` would
+    not export them). The stamp is made impossible here; the tag is then
+    put back as a kill would have left it."""
+    lake = tmp_path / "lake"
+    ours(lake, "d", "entities", "import", "-i", SHARED_DATA / "donations.ftm.json")
+    ours(lake, "d", "make")
+    exported = lambda: len(read(lake / "d" / "entities.ftm.json").splitlines())  # noqa: E731
+    folder = lake / "d" / "tags" / "lakehouse" / "statements"
+    stamp = (folder / "last_updated").read_bytes()
+    shutil.rmtree(folder)
+    folder.write_text("in the way")
+    res = ours(lake, "d", "entities", "import", "-i", SHARED_DATA / "sanctions_zala.ftm.json",
+               check=False)
+    assert res.returncode != 0
+    folder.unlink()
+    folder.mkdir()
+    (folder / "last_updated").write_bytes(stamp)
+    ours(lake, "d", "make")
+    table = {json.loads(line)["id"] for line in ours(lake, "d", "entities", "iterate").stdout.splitlines()}
+    assert exported() == len(table)
+
+
 def test_bad_input_leaves_lake_unchanged(tmp_path):
     lake = tmp_path / "lake"
     src = SHARED_DATA / "donations.ftm.json"
