@@ -26,10 +26,13 @@ lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
                          lh_error *err);
 /* The reference's OptimizeOperation: merge, then vacuum (retention hours),
  * then its tag operations/optimize/last_run; recorded as an OptimizeJob
- * when record (a partition was dirty, or the merge is forced). */
+ * when record (a partition was dirty, or the merge is forced). defer_vacuum
+ * (a command name, or NULL): a vacuum refused by a busy fence (an append
+ * still in flight after the retries) is left to the next run with a
+ * warning under that name, not an error. */
 lh_status lh_cli_optimize(lh_cli *cli, lh_pstore *ps, bool force, int hours, bool record,
-                          lh_pstore_report *rep, size_t *deleted, size_t *debris,
-                          lh_error *err);
+                          const char *defer_vacuum, lh_pstore_report *rep, size_t *deleted,
+                          size_t *debris, lh_error *err);
 /* Stamp a freshness tag of the dataset with the current time. */
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
 /* The same with the time ts (microseconds): an export stamps the time it

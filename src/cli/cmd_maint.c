@@ -202,7 +202,7 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
     bool needs = force;
     if (rc == LH_OK && merge && !needs) rc = lh_pstore_needs_merge(ps, &needs, &err);
     if (rc == LH_OK && merge) {
-        rc = lh_cli_optimize(cli, ps, force, hours, needs, &rep, &deleted, &debris, &err);
+        rc = lh_cli_optimize(cli, ps, force, hours, needs, NULL, &rep, &deleted, &debris, &err);
         if (rc == LH_OK) print_report("merge", &rep);
     } else if (rc == LH_OK) {
         rc = lh_pstore_vacuum(ps, hours, &deleted, &debris, &err);

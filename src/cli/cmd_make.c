@@ -363,7 +363,7 @@ static lh_status optimize_step(lh_cli *cli, lh_pstore *ps, bool force, lh_error 
     }
     lh_pstore_report rep;
     size_t deleted = 0, debris = 0;
-    LH_TRY(lh_cli_optimize(cli, ps, force, 0, true, &rep, &deleted, &debris, err));
+    LH_TRY(lh_cli_optimize(cli, ps, force, 0, true, "make", &rep, &deleted, &debris, err));
     if (debris)
         fprintf(stderr,
                 "make: merged %zu partition(s), vacuumed %zu file(s) and %zu left by "
