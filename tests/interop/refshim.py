@@ -88,7 +88,14 @@ def snapshot_scan_sql(table_uri: str) -> str:
         return f"(SELECT {cols} WHERE false)"
     parts = []
     for add in adds:
-        local = _local(f"{dt.table_uri.rstrip('/')}/{add['path']}")
+        root = dt.table_uri.rstrip('/')
+        if root.startswith("file://"):
+            # the log's paths are percent-encoded (origin `a b` lives in
+            # `origin=a%20b/`, logged as `origin=a%2520b/`): a plain path,
+            # as DuckDB does not decode a file:// URI (pyarrow does)
+            local = f"{unquote(urlparse(root).path)}/{unquote(add['path'])}"
+        else:
+            local = _local(f"{root}/{add['path']}")  # decodes the key
         # as delta_scan: a column the file predates (added to the table later) reads NULL
         in_file = set(pq.read_schema(local).names)
         cols = []
