@@ -190,6 +190,13 @@ lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err)
     return lh_tags_open(st, ds, NULL, t, err);
 }
 
+lh_status lh_cli_sweep_fence(lh_cli *cli, lh_fence **f, lh_error *err)
+{
+    lh_storage *st;
+    LH_TRY(lh_cli_storage(cli, &st, err));
+    return lh_fence_acquire(st, cli->dataset, LH_FENCE_MERGE, -1, f, err);
+}
+
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err)
 {
     return lh_cli_tag_at(cli, key, INT64_MIN, err);

@@ -9,6 +9,7 @@
 #include "lh/repository/diff.h"
 #include "lh/repository/documents.h"
 #include "lh/repository/jobs.h"
+#include "lh/storage/fence.h"
 #include "lh/storage/parquet_store.h"
 #include "lh/storage/tags.h"
 
@@ -75,6 +76,13 @@ lh_status lh_cli_job_stop(lh_job *job, lh_status rc, lh_error *err);
  * already read). */
 lh_status lh_cli_export_codec(lh_cli *cli, lh_stream_codec *codec, lh_error *err);
 void lh_cli_set_export_codec(lh_cli *cli, const json_t *model);
+
+/* The dataset's .LOCK-MERGE for an export's read of the whole store, as
+ * the reference's ExportOperation holds it for its sweep: a merge (ours or
+ * the reference's optimize, whose vacuum deletes the files it replaced at
+ * once) waits until the export has read them. LH_ERR_BUSY names the
+ * holder when it stays held; release with lh_fence_release. */
+lh_status lh_cli_sweep_fence(lh_cli *cli, lh_fence **f, lh_error *err);
 
 /* The dataset's exports/statements.csv and entities.ftm.json, written into
  * the lake (compressed as the dataset asks) with their freshness tags

@@ -775,7 +775,9 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
     const lh_model *m = lh_model_get(&err);
     if (!m) return lh_cli_fail(cli, &err);
     lh_pstore *ps = NULL;
+    lh_fence *sweep = NULL;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) rc = lh_cli_sweep_fence(cli, &sweep, &err);
     lh_progress prog;
     lh_progress_start(&prog, "export entities");
     uint64_t n = 0;
@@ -789,6 +791,12 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
         rc = lh_cli_export_entities(cli, ps, m, &prog, &n, &err);
     }
     lh_progress_done(&prog);
+    lh_error e2;
+    lh_status rel = lh_fence_release(sweep, &e2);
+    if (rc == LH_OK && rel != LH_OK) {
+        err = e2;
+        rc = rel;
+    }
     if (rc == LH_OK) fprintf(stderr, "exported %llu entities\n", (unsigned long long)n);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

@@ -353,16 +353,23 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
     const char *out = NULL;
     int u = parse_out(cli, argc, argv, &out);
     if (u >= 0) return u;
-    lh_error err;
+    lh_error err, e2;
     lh_pstore *ps = NULL;
     uint64_t rows = 0;
+    lh_fence *sweep = NULL;
     lh_status rc = lh_cli_pstore(cli, &ps, &err);
+    if (rc == LH_OK) rc = lh_cli_sweep_fence(cli, &sweep, &err);
     if (rc == LH_OK && out) {
         FILE *f = lh_cli_open_out(out, &err);
         rc = f ? lh_export_statements_file(ps, f, LH_CSV_LAKEHOUSE, &rows, &err) : LH_ERR_IO;
         rc = lh_cli_close_out(f, out, rc, &err);
     } else if (rc == LH_OK) {
         rc = lh_cli_export_statements(cli, ps, &rows, &err);
+    }
+    lh_status rel = lh_fence_release(sweep, &e2);
+    if (rc == LH_OK && rel != LH_OK) {
+        err = e2;
+        rc = rel;
     }
     if (rc == LH_OK) fprintf(stderr, "exported %llu statements\n", (unsigned long long)rows);
     lh_pstore_free(ps);

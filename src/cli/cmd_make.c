@@ -64,8 +64,16 @@ int lh_cmd_export_statistics(lh_cli *cli, int argc, char **argv)
     const char *out;
     int u = lh_cli_parse_output(cli, argc, argv, help, NULL, &out);
     if (u >= 0) return u;
-    lh_error err;
-    return export_statistics(cli, out, &err) == LH_OK ? 0 : lh_cli_fail(cli, &err);
+    lh_error err, e2;
+    lh_fence *sweep = NULL;
+    lh_status rc = lh_cli_sweep_fence(cli, &sweep, &err);
+    if (rc == LH_OK) rc = export_statistics(cli, out, &err);
+    lh_status rel = lh_fence_release(sweep, &e2);
+    if (rc == LH_OK && rel != LH_OK) {
+        err = e2;
+        rc = rel;
+    }
+    return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
 static const char HELP[] =
@@ -232,9 +240,14 @@ static lh_status exports_locked(lh_cli *cli, lh_pstore *ps, bool force, const ch
     if (ran)
         rc = lh_cli_job_start(cli, "ExportJob",
                               json_pack("{s:b,s:n}", "make_diff", 1, "result"), &job, err);
+    /* the reads under .LOCK-MERGE, as the reference's sweep: an optimize
+     * (ours or the reference's, which vacuums at once) would delete the
+     * files they are about to read */
+    lh_fence *sweep = NULL;
+    if (rc == LH_OK && ran) rc = lh_cli_sweep_fence(cli, &sweep, err);
     if (rc != LH_OK) {
         json_decref(model);
-        return rc;
+        return lh_cli_job_stop(job, rc, err);
     }
     /* the diff window ends here: what lands during the export is the next one's */
     int64_t started = lh_now_us();
@@ -291,6 +304,12 @@ static lh_status exports_locked(lh_cli *cli, lh_pstore *ps, bool force, const ch
     }
     if (rc == LH_OK && !csv_fresh)
         fprintf(stderr, "%s: exported %llu statements\n", cmd, (unsigned long long)csv.rows);
+    lh_error e2;
+    lh_status rel = lh_fence_release(sweep, &e2); /* every read is done */
+    if (rc == LH_OK && rel != LH_OK) {
+        *err = e2;
+        rc = rel;
+    }
     /* as the reference's ExportOperation: index.json last, from what the
      * exports left, then the stamp */
     bool indexed = false;

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -553,6 +554,42 @@ def test_held_lock_and_unlock(tmp_path):
     ours(lake, "z", "maintenance", "unlock")
     ours(lake, "z", "maintenance", "optimize")
     assert not (lake / "z" / ".LOCK").exists()
+
+
+def test_exports_read_under_the_merge_lock_as_the_reference(tmp_path):
+    """As the reference's ExportOperation, an export reads the store under
+    .LOCK-MERGE, which the reference's optimize takes for its merge and
+    vacuum (retention 0: the replaced files go at once). Held by the
+    reference, our exports wait for it (and give up as a busy fence),
+    rather than reading files that vanish under them."""
+    lake = tmp_path / "lake"
+    ref_cli(["--uri", lake, "-d", "eu", "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json"])
+    lock = lake / "eu" / ".LOCK-MERGE"
+    lock.write_text("")  # the reference's merge or export sweep is running
+    env = {**os.environ, "LAKEHOUSE_LOCK_MAX_RETRIES": "1", "LAKEHOUSE_LOCK_BACKOFF_MS": "1"}
+    for args in (["export"], ["make"], ["maintenance", "export-statements"],
+                 ["maintenance", "export-entities"], ["maintenance", "export-statistics"],
+                 ["maintenance", "export-statements", "-o", tmp_path / "s.csv"]):
+        proc = ours(lake, "eu", *args, check=False, env=env)
+        assert proc.returncode == 4, (args, proc.stderr)
+        assert "eu/.LOCK-MERGE" in proc.stderr
+    assert not (lake / "eu" / "entities.ftm.json").exists()
+    assert not (lake / "eu" / "exports" / "statements.csv").exists()
+    assert not (tmp_path / "s.csv").exists()
+    assert lock.exists()
+    # released meanwhile: the export goes on, and lets go of the lock after
+    env = {**os.environ, "LAKEHOUSE_LOCK_MAX_RETRIES": "30", "LAKEHOUSE_LOCK_BACKOFF_MS": "20"}
+    proc = subprocess.Popen([str(tool("ftm-lakehouse")), "--uri", str(lake), "-d", "eu", "export"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(0.3)
+    assert proc.poll() is None  # waiting for the lock
+    lock.unlink()
+    out, errs = proc.communicate(timeout=120)
+    assert proc.returncode == 0, errs
+    assert len((lake / "eu" / "entities.ftm.json").read_text().splitlines()) == 151
+    assert not lock.exists()
+    # and the reference's optimize, which needs it, runs after
+    ref_cli(["--uri", lake, "-d", "eu", "maintenance", "optimize"])
 
 
 def test_libraries_loaded_on_first_use():
