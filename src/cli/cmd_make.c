@@ -240,11 +240,6 @@ static lh_status exports_locked(lh_cli *cli, lh_pstore *ps, bool force, const ch
     if (ran)
         rc = lh_cli_job_start(cli, "ExportJob",
                               json_pack("{s:b,s:n}", "make_diff", 1, "result"), &job, err);
-    /* the reads under .LOCK-MERGE, as the reference's sweep: an optimize
-     * (ours or the reference's, which vacuums at once) would delete the
-     * files they are about to read */
-    lh_fence *sweep = NULL;
-    if (rc == LH_OK && ran) rc = lh_cli_sweep_fence(cli, &sweep, err);
     if (rc != LH_OK) {
         json_decref(model);
         return lh_cli_job_stop(job, rc, err);
@@ -304,12 +299,6 @@ static lh_status exports_locked(lh_cli *cli, lh_pstore *ps, bool force, const ch
     }
     if (rc == LH_OK && !csv_fresh)
         fprintf(stderr, "%s: exported %llu statements\n", cmd, (unsigned long long)csv.rows);
-    lh_error e2;
-    lh_status rel = lh_fence_release(sweep, &e2); /* every read is done */
-    if (rc == LH_OK && rel != LH_OK) {
-        *err = e2;
-        rc = rel;
-    }
     /* as the reference's ExportOperation: index.json last, from what the
      * exports left, then the stamp */
     bool indexed = false;
@@ -343,8 +332,10 @@ static lh_status exports_done(void *ctx, bool *done, lh_error *err)
 
 /* The exports under .LOCK-MERGE, as the reference's export sweep holds it:
  * two runs at once would each write a diff of the same window (every
- * change twice in the series) from the same series state. A run that waits
- * stops waiting once the holder made the exports fresh (unless forced). */
+ * change twice in the series) from the same series state, and an optimize
+ * (ours or the reference's, which vacuums at once) would delete the files
+ * the sweep is about to read. A run that waits stops waiting once the
+ * holder made the exports fresh (unless forced). */
 static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char *cmd,
                               lh_error *err)
 {
