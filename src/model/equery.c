@@ -162,9 +162,11 @@ static lh_status check_leaf(const lh_model *m, const char *ctx, const eq_leaf *l
     if (l->kind == F_CONTEXT && l->column == EXTERNAL && !names)
         return lh_error_set(err, LH_ERR_INVALID, "%s: `context.external` compares for equality only",
                             ctx);
-    if (l->op == OP_EMPTY && l->kind != F_PROP && l->kind != F_GROUP)
-        return lh_error_set(err, LH_ERR_INVALID, "%s: empty: takes a property or a group here",
-                            ctx);
+    bool emptiable = l->kind == F_PROP || l->kind == F_GROUP ||
+                     (l->kind == F_CONTEXT && l->column != EXTERNAL);
+    if (l->op == OP_EMPTY && !emptiable)
+        return lh_error_set(err, LH_ERR_INVALID,
+                            "%s: empty: takes a property, a group or a context column here", ctx);
     /* ASCII case folding only: the reference lowers Unicode */
     if (l->op == OP_ILIKE)
         for (const char *c = l->values.items[0]; *c; c++)
@@ -330,7 +332,8 @@ static bool same_field(const eq_leaf *a, const eq_leaf *b)
 
 static bool row_scoped(const eq_leaf *l)
 {
-    return l->kind == F_DATASET || l->kind == F_CONTEXT;
+    /* an absence holds of the entity, not of a row */
+    return (l->kind == F_DATASET || l->kind == F_CONTEXT) && l->op != OP_EMPTY;
 }
 
 /* Whether the AND node's leaves on a's field are several and all bounds
@@ -539,8 +542,11 @@ static bool row_ok(const lh_model *m, const eq_leaf *l, const lh_statement *r)
             for (size_t i = 0; i < l->values.len; i++) any = any || as_bool(l->values.items[i]) == r->external;
             return any != (l->op == OP_NE);
         }
-        /* a NULL column matches nothing, as in SQL */
-        return value_ok(l, *(const char *const *)((const char *)r + l->column));
+        /* a NULL column matches nothing, as in SQL; empty: a row with a
+         * value (the fragment "" is none) is what the entity must lack */
+        const char *v = *(const char *const *)((const char *)r + l->column);
+        if (l->op == OP_EMPTY) return v && *v;
+        return value_ok(l, v);
     }
     return false;
 }

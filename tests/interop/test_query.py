@@ -56,6 +56,8 @@ QUERIES = [
     "filter:gte:context.value=2020&filter:context.prop_type=date",
     "exclude:context.prop=notes",
     "filter:context.external=false&filter:schema=Payment",
+    # empty on a context column: no row of the entity has a value there
+    "empty:context.lang&filter:schemata=LegalEntity",
 ]
 
 
@@ -157,7 +159,8 @@ def test_queries_select_something(lake):
     ("filter:schema=Nope", "unknown schema `Nope`"),
     ("filter:schemata=Company&filter:schemata=Nope", "unknown schema `Nope`"),
     ("filter:gte:schemata=Company", "schemata takes names only"),
-    ("empty:schema", "empty: takes a property or a group"),
+    ("empty:schema", "empty: takes a property, a group or a context column"),
+    ("empty:context.external", "`context.external` compares for equality only"),
     ("filter:bogus=1", "unknown field `bogus`"),
     ("q=foo", "unknown parameter `q`"),
     ("filter:ilike:properties.name=über", "ilike takes ASCII text only"),
@@ -382,3 +385,17 @@ def test_changed_since_and_a_query_are_separate_tests(tmp_path):
               "filter:schema=Person&filter:properties.name=Alice"):
         out = ours(lake, "x", "entities", "iterate", "--changed-since", since, "-q", q).stdout
         assert ordered_ids(out) == ["p1"], q
+
+
+def test_empty_context_column_as_the_reference(tmp_path):
+    """`empty:context.role`: entities none of whose rows has a role, as the
+    reference selects them (one stored with and without a role is not)."""
+    lake = tmp_path / "lake"
+    for eid, role in (("e1", "x"), ("e2", None), ("e3", "y"), ("e1", None)):
+        src = tmp_path / f"{eid}.json"
+        src.write_text(json.dumps({"id": eid, "schema": "Person", "properties": {"name": [eid]}}))
+        ours(lake, "r", "entities", "import", "-i", src, *(["--role", role] if role else []))
+    queries = ["empty:context.role", "empty:context.role&filter:context.origin=bulk"]
+    want = reference_ids(lake, ["r"], queries)["ids"]["r"]
+    for q in queries:
+        assert ids(ours(lake, "r", "entities", "iterate", "-q", q).stdout) == want[q] == ["e2"], q
