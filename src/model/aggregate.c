@@ -8,6 +8,7 @@
 #include "lh/core/timeutil.h"
 #include "lh/model/entity.h"
 #include "lh/model/keys.h"
+#include "lh/model/names.h"
 
 typedef struct pv {
     const char *prop;
@@ -145,23 +146,35 @@ static lh_status emit(lh_aggregator *a, lh_buf *out, lh_error *err)
     if (a->n_props) qsort(a->props, a->n_props, sizeof *a->props, cmp_pv);
     /* Caption: the first caption property with values; the export takes its
      * smallest value, StatementEntity (context order) the value of its
-     * smallest statement id. */
+     * smallest statement id, or of several names the one rigour's
+     * pick_name picks (followthemoney's caption). */
     const char *caption = NULL;
     bool context = a->flags & LH_AGG_CONTEXT_ORDER;
     for (size_t c = 0; c < schema->n_caption && !caption; c++) {
-        /* Names are picked by rigour's pick_lang_name there, which we do not
-         * reproduce: the smallest value is the closer guess. */
         const lh_prop *cp = lh_schema_prop(schema, schema->caption[c]);
-        bool by_id = context && !(cp && !strcmp(cp->type, "name"));
+        bool names = context && cp && !strcmp(cp->type, "name");
         const pv *best = NULL;
+        size_t first = 0, distinct = 0;
         for (size_t i = 0; i < a->n_props; i++) {
             const pv *p = &a->props[i];
             if (strcmp(p->prop, schema->caption[c]) != 0) continue;
+            if (!best) first = i;
+            /* sorted by value: a repeat follows its first */
+            if (!best || strcmp(p->value, a->props[i - 1].value) != 0) distinct++;
             if (!best) best = p;
-            else if (!by_id) break; /* sorted: the first is the smallest value */
+            else if (!context) break; /* sorted: the first is the smallest value */
             else if (p->id && best->id && strcmp(p->id, best->id) < 0) best = p;
         }
-        if (best) caption = best->value;
+        if (best && names && distinct > 1) {
+            const char **values = lh_malloc(distinct * sizeof *values);
+            size_t k = 0;
+            for (size_t i = first; i < a->n_props && !strcmp(a->props[i].prop, best->prop); i++)
+                if (!k || strcmp(a->props[i].value, values[k - 1]) != 0)
+                    values[k++] = a->props[i].value;
+            caption = lh_pick_name(values, k);
+            free(values);
+        }
+        if (best && !caption) caption = best->value;
     }
     if (!caption) caption = schema->label;
 
