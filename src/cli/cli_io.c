@@ -86,6 +86,9 @@ typedef struct in_stream {
     lh_buf plain;            /* bytes to hand out from plain_pos */
     size_t plain_pos;
     char *raw_buf;
+    /* the first bytes of raw, read to sniff them: a pipe cannot seek back */
+    unsigned char head[6];
+    size_t head_len;
 } in_stream;
 
 static lh_status emit(void *ctx, const void *data, size_t n, lh_error *err)
@@ -98,7 +101,10 @@ static lh_status emit(void *ctx, const void *data, size_t n, lh_error *err)
 static lh_status read_raw(in_stream *s, size_t *n, lh_error *err)
 {
     if (s->raw) {
-        *n = fread(s->raw_buf, 1, CHUNK, s->raw);
+        size_t h = s->head_len;
+        memcpy(s->raw_buf, s->head, h);
+        s->head_len = 0;
+        *n = h + fread(s->raw_buf + h, 1, CHUNK - h, s->raw);
         if (*n < CHUNK && ferror(s->raw))
             return lh_error_errno(err, LH_ERR_IO, errno ? errno : EIO, "read");
         return LH_OK;
@@ -199,14 +205,20 @@ FILE *lh_cli_open_in(const char *path, lh_error *err)
             lh_error_errno(err, LH_ERR_IO, errno, "cannot read `%s`", path);
             return NULL;
         }
-        /* a plain file is handed out as it is, without a copy of its bytes */
-        unsigned char head[6];
-        size_t n = fread(head, 1, sizeof head, raw);
-        if (sniff(head, n) == LH_STREAM_PLAIN && fseek(raw, 0, SEEK_SET) == 0) return raw;
-        rewind(raw);
     }
     s = lh_calloc(1, sizeof *s);
     s->raw = raw;
+    if (raw != stdin) {
+        /* a plain file is handed out as it is, without a copy of its
+         * bytes, when it can go back to its start; a pipe named by its path
+         * (/dev/stdin, <(...)) cannot: the bytes read go in front */
+        s->head_len = fread(s->head, 1, sizeof s->head, raw);
+        if (!ferror(raw) && sniff(s->head, s->head_len) == LH_STREAM_PLAIN &&
+            fseek(raw, 0, SEEK_SET) == 0) {
+            free(s);
+            return raw;
+        }
+    }
     return in_cookie(s, path ? path : "-", err);
 }
 
