@@ -55,6 +55,9 @@ static lh_status s3_open(const char *uri, lh_storage **st, const char **key, lh_
     return rc;
 }
 
+/* Bytes sniff needs to tell every codec. */
+#define MAGIC_MAX 10
+
 static lh_stream_codec sniff(const unsigned char *p, size_t n)
 {
     static const struct {
@@ -65,12 +68,18 @@ static lh_stream_codec sniff(const unsigned char *p, size_t n)
         {LH_STREAM_GZ, "\x1f\x8b", 2},
         {LH_STREAM_ZST, "\x28\xb5\x2f\xfd", 4},
         {LH_STREAM_XZ, "\xfd" "7zXZ\x00", 6},
-        {LH_STREAM_BZ2, "BZh", 3},
         {LH_STREAM_LZ4, "\x04\x22\x4d\x18", 4},
     };
     for (size_t i = 0; i < sizeof MAGIC / sizeof *MAGIC; i++)
         if (n >= MAGIC[i].len && memcmp(p, MAGIC[i].magic, MAGIC[i].len) == 0)
             return MAGIC[i].codec;
+    /* "BZh" alone starts plain text too (an id list, a YAML key): a bzip2
+     * stream goes on with its level and the magic of its first block, or of
+     * its end when it is empty */
+    if (n >= MAGIC_MAX && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' && p[3] <= '9' &&
+        (memcmp(p + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0 ||
+         memcmp(p + 4, "\x17\x72\x45\x38\x50\x90", 6) == 0))
+        return LH_STREAM_BZ2;
     return LH_STREAM_PLAIN;
 }
 
@@ -87,7 +96,7 @@ typedef struct in_stream {
     size_t plain_pos;
     char *raw_buf;
     /* the first bytes of raw, read to sniff them: a pipe cannot seek back */
-    unsigned char head[6];
+    unsigned char head[MAGIC_MAX];
     size_t head_len;
 } in_stream;
 

@@ -233,3 +233,31 @@ def test_piped_input_named_by_path_is_read_whole(tmp_path, shared_data):
         input=gzip.compress(raw), text=False)
     got = run([tool("ftm-lakehouse"), "--uri", lake, "-d", "z", "entities", "iterate"]).stdout
     assert len(got.splitlines()) == 91
+
+
+def test_plain_input_that_starts_like_bzip2_is_plain(tmp_path):
+    """Only a real bzip2 header (BZh, a level, a block or end magic) makes
+    input bzip2: an id list or a YAML file starting with `BZh` is plain text
+    (it was refused as `not a valid bzip2 stream`)."""
+    lake = tmp_path / "lake"
+
+    def cli(*args):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "z", *args])
+
+    ents = tmp_path / "e.json"
+    ents.write_text("".join(json.dumps({"id": i, "schema": "Person", "properties": {"name": [i]}})
+                            + "\n" for i in ("BZh9", "BZhx", "other")))
+    cli("entities", "import", "-i", ents)
+    for ids in ("BZh9\n", "BZhx\r\n"):
+        (tmp_path / "ids.txt").write_text(ids)
+        cli("entities", "delete", "-i", tmp_path / "ids.txt")
+    assert [json.loads(line)["id"] for line in cli("entities", "iterate").stdout.splitlines()] \
+        == ["other"]
+    (tmp_path / "meta.yml").write_text("BZh: 1\ntitle: Plain\n")
+    assert json.loads(cli("configure", "-c", tmp_path / "meta.yml").stdout)["title"] == "Plain"
+    packed = tmp_path / "in.bz2"  # real ones still are bzip2
+    packed.write_bytes(bz2.compress(b"title: Packed\n"))
+    assert json.loads(cli("configure", "-c", packed).stdout)["title"] == "Packed"
+    packed.write_bytes(bz2.compress(b"other\n") + bz2.compress(b""))
+    cli("entities", "delete", "-i", packed)
+    assert cli("entities", "iterate").stdout == ""
