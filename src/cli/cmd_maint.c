@@ -84,7 +84,9 @@ static const char SHARD_HELP[] =
     "shards (0 or 1: one) in one Delta commit, then record N in config.yml.\n"
     "Run with writers stopped, then `optimize`. Nothing happens when\n"
     "config.yml already says N, unless --force. A run killed between the\n"
-    "commit and config.yml is completed by `unlock` or by running it again.\n";
+    "commit and config.yml leaves its fence held (writers, and this command\n"
+    "run again, give up with exit 4): `unlock` records the committed count,\n"
+    "then releases the fence.\n";
 
 static const char UNLOCK_HELP[] =
     "Usage: ftm-lakehouse -d DATASET maintenance unlock\n"

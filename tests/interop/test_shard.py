@@ -2,6 +2,7 @@
 by either side is read by the other, whole and entity by entity (lookups go
 to the shard config.yml names), merged by both, and `check` finds it sound."""
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -193,6 +194,13 @@ def test_unlock_completes_a_reshard_killed_before_config(tmp_path):
         (lake / "eu" / ".LOCK").write_text("")
         check = ours(lake, "eu", "maintenance", "check", check=False)
         assert check.returncode == 5
+        # as its help says: run again, it gives up on the fence, naming unlock
+        env = {**os.environ, "LAKEHOUSE_LOCK_MAX_RETRIES": "1", "LAKEHOUSE_LOCK_BACKOFF_MS": "1"}
+        again = ours(lake, "eu", "maintenance", "shard", "--shards", str(new), check=False, env=env)
+        assert again.returncode == 4 and "maintenance unlock" in again.stderr
+        usage = " ".join(ours(lake, "eu", "maintenance", "shard", "--help").stdout.split())
+        assert "leaves its fence held (writers, and this command run again, give up with exit 4): " \
+            "`unlock` records the committed count" in usage
         assert (f"FAIL layout: the last commit re-sharded the table to {new} shard(s) but "
                 f"config.yml says {old}") in check.stdout
         res = ours(lake, "eu", "maintenance", "unlock")
