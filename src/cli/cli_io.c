@@ -190,6 +190,7 @@ static FILE *in_cookie(in_stream *s, const char *path, lh_error *err)
 
 FILE *lh_cli_open_in(const char *path, lh_error *err)
 {
+    io_cause_set = false; /* a cause is the last stream's */
     in_stream *s;
     if (is_s3(path)) {
         const char *key = NULL;
@@ -317,6 +318,7 @@ static FILE *s3_out(const char *path, lh_error *err)
 
 FILE *lh_cli_open_out(const char *path, lh_error *err)
 {
+    io_cause_set = false;
     if (!path || strcmp(path, "-") == 0) return stdout;
     if (is_s3(path)) return s3_out(path, err);
     const char *local = local_path(path);

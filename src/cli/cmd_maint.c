@@ -53,8 +53,9 @@ static const char MERGE_HELP[] =
     "first_seen folds to the earliest), a fragment's older rows superseded,\n"
     "tombstones older than LAKEHOUSE_GRACE_PERIOD_DAYS dropped. One Delta commit\n"
     "per batch of partitions, then a checkpoint; replaced files stay on disk\n"
-    "until `vacuum`. --force: rewrite clean partitions too. Takes the write\n"
-    "fence; the journal is not flushed (`optimize` does that).\n";
+    "until `vacuum`. --force: rewrite clean partitions too. Takes the merge\n"
+    "fence (.LOCK-MERGE; imports and flushes go on beside it); the journal is\n"
+    "not flushed (`optimize` does that).\n";
 
 static const char COMPACT_HELP[] =
     "Usage: ftm-lakehouse -d DATASET maintenance compact\n"
