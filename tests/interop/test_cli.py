@@ -1048,3 +1048,32 @@ def test_captions_pick_among_names_as_the_reference(tmp_path):
     assert len(several) > 400
     assert all(len(scripts(mine[k][1])) > 1 for k in differ), [(mine[k], theirs[k][0]) for k in differ]
     assert len(differ) <= 2, differ
+
+
+def test_captions_letters_beyond_the_letter_categories(tmp_path):
+    """pick_name's letters are Rust's Alphabetic and Uppercase properties,
+    wider than the letter categories: a Roman numeral Ⅻ is an upper-case
+    letter (ⅻ a lower-case one), circled letters, U+0345 and vowel signs
+    are letters (not word breaks), so they weigh in the case and Latin
+    scores. Single-script bags, captioned as the reference's iterate and
+    rigour's pick_name do."""
+    from rigour.names import pick_name
+
+    bags = [["HENRYⅫ", "HENRYⅻ", "henry"], ["Henry Ⓐbc", "henry"], ["Henry ⓐbc", "henry"],
+            ["Henry ͅa", "henry"], ["HENRY Ⅷ", "HENRY ⅷ", "Henry"], ["Ⓐcme", "ⓐcme"],
+            ["Louis Ⅻ", "LOUIS ⅻ", "louis"]]
+    src = tmp_path / "names.ftm.json"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "schema": "Person",
+                                       "properties": {"name": bag}}) + "\n"
+                           for i, bag in enumerate(bags)))
+    lake = tmp_path / "lake"
+    ours(lake, "d", "entities", "import", "-i", src)
+
+    def captions(text):
+        return {e["id"]: e["caption"] for e in map(json.loads, text.splitlines())}
+
+    mine = captions(ours(lake, "d", "entities", "iterate").stdout)
+    theirs = captions(ref_cli(["--uri", lake, "-d", "d", "entities", "iterate"]).stdout)
+    expected = {f"r{i}": pick_name(sorted(bag)) for i, bag in enumerate(bags)}
+    assert theirs == expected
+    assert mine == expected
