@@ -236,6 +236,83 @@ static size_t levenshtein(const int32_t *a, size_t an, const int32_t *b, size_t 
     return row[bn];
 }
 
+/* Myers' bit-parallel Levenshtein for a pattern of at most 64 code
+ * points, prepared once and compared with many texts (rapidfuzz's
+ * BatchComparator): a pair costs one word operation per text character
+ * where the table costs one per cell. */
+typedef struct pattern {
+    size_t len;
+    uint64_t ascii[128];
+    int32_t *other; /* the non-ASCII code points, sorted, and their masks */
+    uint64_t *other_mask;
+    size_t n_other;
+} pattern;
+
+static int cp_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void pattern_init(pattern *p, const int32_t *a, size_t n)
+{
+    memset(p, 0, sizeof *p);
+    p->len = n;
+    int32_t tmp[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] < 0 || a[i] >= 128) tmp[k++] = a[i];
+    qsort(tmp, k, sizeof *tmp, cp_cmp);
+    p->other = lh_malloc((k ? k : 1) * sizeof *p->other);
+    p->other_mask = lh_calloc(k ? k : 1, sizeof *p->other_mask);
+    for (size_t i = 0; i < k; i++)
+        if (!p->n_other || p->other[p->n_other - 1] != tmp[i]) p->other[p->n_other++] = tmp[i];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bit = (uint64_t)1 << i;
+        if (a[i] >= 0 && a[i] < 128) {
+            p->ascii[a[i]] |= bit;
+            continue;
+        }
+        int32_t *at = bsearch(&a[i], p->other, p->n_other, sizeof *p->other, cp_cmp);
+        p->other_mask[at - p->other] |= bit;
+    }
+}
+
+static uint64_t pattern_eq(const pattern *p, int32_t c)
+{
+    if (c >= 0 && c < 128) return p->ascii[c];
+    const int32_t *at = bsearch(&c, p->other, p->n_other, sizeof *p->other, cp_cmp);
+    return at ? p->other_mask[at - p->other] : 0;
+}
+
+static size_t pattern_distance(const pattern *p, const int32_t *b, size_t bn)
+{
+    if (!p->len) return bn;
+    uint64_t pv = p->len == 64 ? ~(uint64_t)0 : ((uint64_t)1 << p->len) - 1, mv = 0;
+    uint64_t last = (uint64_t)1 << (p->len - 1);
+    size_t score = p->len;
+    for (size_t j = 0; j < bn; j++) {
+        uint64_t eq = pattern_eq(p, b[j]);
+        uint64_t xv = eq | mv;
+        uint64_t xh = (((eq & pv) + pv) ^ pv) | eq;
+        uint64_t ph = mv | ~(xh | pv);
+        uint64_t mh = pv & xh;
+        if (ph & last) score++;
+        else if (mh & last) score--;
+        ph = (ph << 1) | 1;
+        mh <<= 1;
+        pv = mh | ~(xv | ph);
+        mv = ph & xv;
+    }
+    return score;
+}
+
+static void pattern_free(pattern *p)
+{
+    free(p->other);
+    free(p->other_mask);
+}
+
 typedef struct name {
     const char *text;
     int32_t *cps;
@@ -356,15 +433,21 @@ const char *lh_pick_name(const char *const *in, size_t n)
     } else if (nforms) {
         /* each pair adds its similarity, weighted, to both forms' scores */
         size_t *row = lh_malloc((MAX_NAME_LENGTH + 1) * sizeof *row);
-        for (size_t i = 0; i < nforms; i++)
+        for (size_t i = 0; i < nforms; i++) {
+            pattern pat = {0};
+            bool fast = forms[i].len <= 64;
+            if (fast) pattern_init(&pat, forms[i].cps, forms[i].len);
             for (size_t j = i + 1; j < nforms; j++) {
                 form *a = &forms[i], *b = &forms[j];
-                size_t d = levenshtein(a->cps, a->len, b->cps, b->len, row);
+                size_t d = fast ? pattern_distance(&pat, b->cps, b->len)
+                                : levenshtein(a->cps, a->len, b->cps, b->len, row);
                 size_t base = a->len > b->len ? a->len : b->len;
                 double sim = 1.0 - (double)d / (double)(base ? base : 1);
                 a->score += sim * a->weight;
                 b->score += sim * b->weight;
             }
+            if (fast) pattern_free(&pat);
+        }
         free(row);
         form **ranked = lh_malloc(nforms * sizeof *ranked);
         for (size_t i = 0; i < nforms; i++) ranked[i] = &forms[i];

@@ -1077,3 +1077,40 @@ def test_captions_letters_beyond_the_letter_categories(tmp_path):
     expected = {f"r{i}": pick_name(sorted(bag)) for i, bag in enumerate(bags)}
     assert theirs == expected
     assert mine == expected
+
+
+def test_captions_many_names_bit_parallel(tmp_path):
+    """Names of up to 64 code points are compared bit-parallel (Myers), the
+    longer ones by the table: both give rigour's distances, so the captions
+    of many-name entities (ASCII, accented, Cyrillic; 63, 64 and 65 code
+    points at the edge; each bag in one script) are pick_name's."""
+    import random
+
+    from rigour.names import pick_name
+
+    rnd = random.Random(11)
+    alphabets = ["abcdefgh ABC", "aeéèêëAÉ ßẞ", "абвгдеёжАБВ ", "ⅫⅻⒶⓐab "]
+    bags = []
+    for i in range(60):
+        alpha = alphabets[i % len(alphabets)]
+        base = "".join(rnd.choice(alpha) for _ in range(rnd.choice([5, 20, 63, 64, 65, 70])))
+        bag = set()
+        for _ in range(rnd.randint(2, 40)):
+            s = list(base)
+            for _ in range(rnd.randint(0, 6)):
+                s[rnd.randrange(len(s))] = rnd.choice(alpha)
+            tail = "".join(rnd.choice(alpha) for _ in range(rnd.randint(0, 2)))
+            bag.add(("".join(s) + tail).strip() or alpha[0])
+        if len(bag) > 1:
+            bags.append(sorted(bag))
+    src = tmp_path / "names.ftm.json"
+    src.write_text("".join(json.dumps({"id": f"b{i}", "schema": "Person",
+                                       "properties": {"name": bag}}) + "\n"
+                           for i, bag in enumerate(bags)))
+    lake = tmp_path / "lake"
+    ours(lake, "d", "entities", "import", "-i", src)
+    got = {e["id"]: (e["caption"], sorted(e["properties"]["name"]))
+           for e in map(json.loads, ours(lake, "d", "entities", "iterate").stdout.splitlines())}
+    assert len(got) == len(bags)
+    for caption, names in got.values():
+        assert caption == pick_name(names), names
