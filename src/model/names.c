@@ -326,7 +326,7 @@ typedef struct form {
     size_t len; /* at most MAX_NAME_LENGTH */
     double weight, score;
     size_t *names; /* indices of its distinct spellings */
-    size_t num_names;
+    size_t num_names, cap_names;
 } form;
 
 static int str_cmp(const void *a, const void *b)
@@ -419,13 +419,17 @@ const char *lh_pick_name(const char *const *in, size_t n)
             f->key = key;
             f->cps = decode(key, strlen(key), &f->len);
             if (f->len > MAX_NAME_LENGTH) f->len = MAX_NAME_LENGTH;
-            f->names = lh_malloc(n * sizeof *f->names);
         }
         f->weight += 1.0 + nm->latin;
         bool seen = false;
         for (size_t k = 0; k < f->num_names && !seen; k++)
             seen = strcmp(names[f->names[k]].text, nm->text) == 0;
-        if (!seen) f->names[f->num_names++] = i;
+        if (!seen) {
+            /* grown as needed: most forms have one spelling, a bag thousands */
+            if (f->num_names == f->cap_names)
+                f->names = lh_grow(f->names, &f->cap_names, f->num_names + 1, sizeof *f->names);
+            f->names[f->num_names++] = i;
+        }
     }
     const char *picked = NULL;
     if (latin_names == 1) {
