@@ -1050,6 +1050,18 @@ def test_captions_pick_among_names_as_the_reference(tmp_path):
     assert len(differ) <= 2, differ
 
 
+def name_bags_lake(tmp_path, bags, prefix):
+    """A lake with dataset `d` holding one Person per bag of names,
+    {prefix}{i}."""
+    src = tmp_path / "names.ftm.json"
+    src.write_text("".join(json.dumps({"id": f"{prefix}{i}", "schema": "Person",
+                                       "properties": {"name": bag}}) + "\n"
+                           for i, bag in enumerate(bags)))
+    lake = tmp_path / "lake"
+    ours(lake, "d", "entities", "import", "-i", src)
+    return lake
+
+
 def test_captions_letters_beyond_the_letter_categories(tmp_path):
     """pick_name's letters are Rust's Alphabetic and Uppercase properties,
     wider than the letter categories: a Roman numeral Ⅻ is an upper-case
@@ -1062,12 +1074,7 @@ def test_captions_letters_beyond_the_letter_categories(tmp_path):
     bags = [["HENRYⅫ", "HENRYⅻ", "henry"], ["Henry Ⓐbc", "henry"], ["Henry ⓐbc", "henry"],
             ["Henry ͅa", "henry"], ["HENRY Ⅷ", "HENRY ⅷ", "Henry"], ["Ⓐcme", "ⓐcme"],
             ["Louis Ⅻ", "LOUIS ⅻ", "louis"]]
-    src = tmp_path / "names.ftm.json"
-    src.write_text("".join(json.dumps({"id": f"r{i}", "schema": "Person",
-                                       "properties": {"name": bag}}) + "\n"
-                           for i, bag in enumerate(bags)))
-    lake = tmp_path / "lake"
-    ours(lake, "d", "entities", "import", "-i", src)
+    lake = name_bags_lake(tmp_path, bags, "r")
 
     def captions(text):
         return {e["id"]: e["caption"] for e in map(json.loads, text.splitlines())}
@@ -1103,12 +1110,7 @@ def test_captions_many_names_bit_parallel(tmp_path):
             bag.add(("".join(s) + tail).strip() or alpha[0])
         if len(bag) > 1:
             bags.append(sorted(bag))
-    src = tmp_path / "names.ftm.json"
-    src.write_text("".join(json.dumps({"id": f"b{i}", "schema": "Person",
-                                       "properties": {"name": bag}}) + "\n"
-                           for i, bag in enumerate(bags)))
-    lake = tmp_path / "lake"
-    ours(lake, "d", "entities", "import", "-i", src)
+    lake = name_bags_lake(tmp_path, bags, "b")
     got = {e["id"]: (e["caption"], sorted(e["properties"]["name"]))
            for e in map(json.loads, ours(lake, "d", "entities", "iterate").stdout.splitlines())}
     assert len(got) == len(bags)
