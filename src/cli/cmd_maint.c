@@ -139,6 +139,20 @@ static int parse_count(lh_cli *cli, int argc, char **argv, const char *name, int
     return -1;
 }
 
+/* `--force` when force is not NULL, else no option at all; -1 when
+ * parsed, else the exit code. */
+static int parse_force(lh_cli *cli, int argc, char **argv, bool *force)
+{
+    const struct option opts[] = {{"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'f' && force) *force = true;
+        else return lh_cli_usage_error(cli, "bad option");
+    }
+    if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+    return -1;
+}
+
 static int parse_retention(lh_cli *cli, int argc, char **argv, int *hours, bool *force)
 {
     return parse_count(cli, argc, argv, "retention-hours", INT_MAX, hours, force);
@@ -159,9 +173,8 @@ static void print_report(const char *what, const lh_pstore_report *r)
 
 static int cmd_merge(lh_cli *cli, int argc, char **argv)
 {
-    int hours = 0;
     bool force = false;
-    int u = parse_retention(cli, argc, argv, &hours, &force);
+    int u = parse_force(cli, argc, argv, &force);
     if (u >= 0) return u;
     lh_error err;
     lh_pstore *ps = NULL;
@@ -175,8 +188,7 @@ static int cmd_merge(lh_cli *cli, int argc, char **argv)
 
 static int cmd_compact(lh_cli *cli, int argc, char **argv)
 {
-    int hours = 0;
-    int u = parse_retention(cli, argc, argv, &hours, NULL);
+    int u = parse_force(cli, argc, argv, NULL);
     if (u >= 0) return u;
     lh_error err;
     lh_pstore *ps = NULL;

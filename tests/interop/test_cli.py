@@ -634,6 +634,10 @@ def test_help_and_usage(tmp_path):
             proc = ours(lake, "x", group, cmd, "ARG", "--help", check=False)
             assert proc.returncode == 0, (group, cmd, proc.stderr)
     assert not lake.exists()
+    # options a command would ignore are refused
+    for args in (["merge", "--retention-hours", "5"], ["compact", "--force"]):
+        proc = ours(lake, "x", "maintenance", *args, check=False)
+        assert proc.returncode == 2 and "bad option" in proc.stderr, (args, proc.stderr)
 
 
 
