@@ -791,12 +791,7 @@ int lh_cmd_export_entities(lh_cli *cli, int argc, char **argv)
         rc = lh_cli_export_entities(cli, ps, m, &prog, &n, &err);
     }
     lh_progress_done(&prog);
-    lh_error e2;
-    lh_status rel = lh_fence_release(sweep, &e2);
-    if (rc == LH_OK && rel != LH_OK) {
-        err = e2;
-        rc = rel;
-    }
+    rc = lh_fence_release_keep(sweep, rc, &err);
     if (rc == LH_OK) fprintf(stderr, "exported %llu entities\n", (unsigned long long)n);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

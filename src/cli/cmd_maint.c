@@ -368,7 +368,7 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
     const char *out = NULL;
     int u = parse_out(cli, argc, argv, &out);
     if (u >= 0) return u;
-    lh_error err, e2;
+    lh_error err;
     lh_pstore *ps = NULL;
     uint64_t rows = 0;
     lh_fence *sweep = NULL;
@@ -381,11 +381,7 @@ static int cmd_export_statements(lh_cli *cli, int argc, char **argv)
     } else if (rc == LH_OK) {
         rc = lh_cli_export_statements(cli, ps, &rows, &err);
     }
-    lh_status rel = lh_fence_release(sweep, &e2);
-    if (rc == LH_OK && rel != LH_OK) {
-        err = e2;
-        rc = rel;
-    }
+    rc = lh_fence_release_keep(sweep, rc, &err);
     if (rc == LH_OK) fprintf(stderr, "exported %llu statements\n", (unsigned long long)rows);
     lh_pstore_free(ps);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

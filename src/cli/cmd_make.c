@@ -64,15 +64,11 @@ int lh_cmd_export_statistics(lh_cli *cli, int argc, char **argv)
     const char *out;
     int u = lh_cli_parse_output(cli, argc, argv, help, NULL, &out);
     if (u >= 0) return u;
-    lh_error err, e2;
+    lh_error err;
     lh_fence *sweep = NULL;
     lh_status rc = lh_cli_sweep_fence(cli, &sweep, &err);
     if (rc == LH_OK) rc = export_statistics(cli, out, &err);
-    lh_status rel = lh_fence_release(sweep, &e2);
-    if (rc == LH_OK && rel != LH_OK) {
-        err = e2;
-        rc = rel;
-    }
+    rc = lh_fence_release_keep(sweep, rc, &err);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
 }
 
@@ -347,13 +343,7 @@ static lh_status make_exports(lh_cli *cli, lh_pstore *ps, bool force, const char
         return LH_OK;
     }
     lh_status rc = exports_locked(cli, ps, force, cmd, err);
-    lh_error e2;
-    lh_status rel = lh_fence_release(f, &e2);
-    if (rc == LH_OK && rel != LH_OK) {
-        *err = e2;
-        rc = rel;
-    }
-    return rc;
+    return lh_fence_release_keep(f, rc, err);
 }
 
 typedef struct make_steps {

@@ -313,6 +313,17 @@ lh_status lh_fence_release(lh_fence *f, lh_error *err)
     return rc;
 }
 
+lh_status lh_fence_release_keep(lh_fence *f, lh_status rc, lh_error *err)
+{
+    lh_error e2;
+    lh_status rel = lh_fence_release(f, &e2);
+    if (rc == LH_OK && rel != LH_OK) {
+        *err = e2;
+        return rel;
+    }
+    return rc;
+}
+
 void lh_fence_keep(lh_fence *f)
 {
     if (!f) return;

@@ -462,13 +462,7 @@ static lh_status ensure_table(lh_pstore *ps, lh_error *err)
         rc = lh_delta_create(ps->st, ps->table, &spec, &v, err);
         if (rc == LH_ERR_EXISTS) rc = LH_OK; /* created by a writer that ignores .LOCK */
     }
-    lh_error e2;
-    lh_status rel = lh_fence_release(f, &e2);
-    if (rc == LH_OK && rel != LH_OK) {
-        *err = e2;
-        rc = rel;
-    }
-    return rc;
+    return lh_fence_release_keep(f, rc, err);
 }
 
 /* ----------------------------------------------------------------- append */

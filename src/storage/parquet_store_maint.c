@@ -279,23 +279,12 @@ static lh_status rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     return rc;
 }
 
-lh_status lh_pstore_release_keep(lh_fence *f, lh_status rc, lh_error *err)
-{
-    lh_error e2;
-    lh_status rel = lh_fence_release(f, &e2);
-    if (rc == LH_OK && rel != LH_OK) {
-        *err = e2;
-        return rel;
-    }
-    return rc;
-}
-
 lh_status lh_pstore_merge(lh_pstore *ps, bool force, lh_pstore_report *rep, lh_error *err)
 {
     lh_fence *f = NULL;
     LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_MERGE, ps->opts.lock_max_retries, &f,
                             err));
-    return lh_pstore_release_keep(f, rewrite(ps, true, force, rep, err), err);
+    return lh_fence_release_keep(f, rewrite(ps, true, force, rep, err), err);
 }
 
 lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
@@ -303,7 +292,7 @@ lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
     lh_fence *f = NULL;
     LH_TRY(lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_MERGE, ps->opts.lock_max_retries, &f,
                             err));
-    return lh_pstore_release_keep(f, rewrite(ps, false, false, rep, err), err);
+    return lh_fence_release_keep(f, rewrite(ps, false, false, rep, err), err);
 }
 
 /* .LOCK (appends drained) plus .LOCK-MERGE. */
@@ -328,8 +317,8 @@ lh_status lh_pstore_fenced(lh_pstore *ps, lh_pstore_fenced_fn fn, void *ctx, lh_
     lh_fence *lock = NULL, *merge = NULL;
     LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
     lh_status rc = fn(ps, ctx, err);
-    rc = lh_pstore_release_keep(merge, rc, err);
-    return lh_pstore_release_keep(lock, rc, err);
+    rc = lh_fence_release_keep(merge, rc, err);
+    return lh_fence_release_keep(lock, rc, err);
 }
 
 typedef struct vacuum_job {
@@ -453,8 +442,8 @@ lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)
     size_t debris = 0;
     if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, INT64_MAX, false, &debris, err);
     lh_buf_free(&log);
-    rc = lh_pstore_release_keep(merge, rc, err);
-    return lh_pstore_release_keep(lock, rc, err);
+    rc = lh_fence_release_keep(merge, rc, err);
+    return lh_fence_release_keep(lock, rc, err);
 }
 
 lh_status lh_pstore_unlock(lh_pstore *ps, bool *released, lh_error *err)

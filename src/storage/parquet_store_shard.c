@@ -239,8 +239,8 @@ lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh
         lh_fence_keep(lock);
         return rc;
     }
-    rc = lh_pstore_release_keep(merge, rc, err);
-    return lh_pstore_release_keep(lock, rc, err);
+    rc = lh_fence_release_keep(merge, rc, err);
+    return lh_fence_release_keep(lock, rc, err);
 }
 
 lh_status lh_pstore_layout_repair(lh_pstore *ps, bool repair, lh_pstore_layout_state *state,

@@ -150,8 +150,6 @@ lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence *
  * (LH_OK) when there is no table. */
 typedef lh_status (*lh_pstore_fenced_fn)(lh_pstore *ps, void *ctx, lh_error *err);
 lh_status lh_pstore_fenced(lh_pstore *ps, lh_pstore_fenced_fn fn, void *ctx, lh_error *err);
-/* Release f; its error replaces rc only when rc was LH_OK. */
-lh_status lh_pstore_release_keep(lh_fence *f, lh_status rc, lh_error *err);
 /* Checkpoint the table at version (a failure goes to rep, not fatal). */
 void lh_pstore_checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep);
 /* Threads maintenance may use: the workers setting, else one per CPU. */

@@ -54,6 +54,9 @@ lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int ma
 
 /* Release (delete the lock file or marker) and free. NULL is a no-op. */
 lh_status lh_fence_release(lh_fence *f, lh_error *err);
+/* Release f after work that ended with rc: rc and err stay when the work
+ * failed; a failed release is the result when it succeeded. */
+lh_status lh_fence_release_keep(lh_fence *f, lh_status rc, lh_error *err);
 
 /* Free the handle but leave the lock file held, as a crashed holder would:
  * for a holder that stopped halfway and wants `unlock` to complete it. */
