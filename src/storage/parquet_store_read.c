@@ -137,6 +137,16 @@ static lh_status open_next_pair(lh_pstore_cursor *c, lh_error *err)
     return LH_OK;
 }
 
+/* The cursor's partitions from here on (the stream over the old ones
+ * freed before), with room for a pair's wanted ones. */
+static void adopt_parts(lh_pstore_cursor *c, lh_parts parts)
+{
+    if (c->parts.items) lh_parts_free(&c->parts);
+    c->parts = parts;
+    free(c->wanted);
+    c->wanted = lh_malloc((parts.len ? parts.len : 1) * sizeof *c->wanted);
+}
+
 lh_status lh_pstore_cursor_open(lh_pstore *ps, const lh_pstore_filter *q,
                                 const lh_delta_snapshot *snap, bool by_statement,
                                 lh_pstore_cursor **out, lh_error *err)
@@ -154,14 +164,14 @@ lh_status lh_pstore_cursor_open(lh_pstore *ps, const lh_pstore_filter *q,
         rc = lh_pstore_snapshot(ps, &c->own_snap, err);
         snap = c->own_snap;
     }
-    if (rc == LH_OK && snap) rc = lh_parts_of(snap, &c->parts, err);
+    lh_parts parts = {0};
+    if (rc == LH_OK && snap) rc = lh_parts_of(snap, &parts, err);
     if (rc != LH_OK) {
-        c->parts = (lh_parts){0};
         lh_pstore_cursor_free(c);
         return rc;
     }
+    adopt_parts(c, parts);
     c->done = !snap;
-    c->wanted = lh_malloc((c->parts.len ? c->parts.len : 1) * sizeof *c->wanted);
     if (q->entity_ids) {
         c->r.ids = lh_malloc((q->num_entity_ids + 1) * sizeof *c->r.ids);
         memcpy(c->r.ids, q->entity_ids, q->num_entity_ids * sizeof *c->r.ids);
@@ -210,12 +220,9 @@ static lh_status resume(lh_pstore_cursor *c, bool *resumed, lh_error *err)
     /* the stream holds parts of the old snapshot */
     lh_entity_stream_free(c->es);
     c->es = NULL;
-    if (c->parts.items) lh_parts_free(&c->parts);
+    adopt_parts(c, parts);
     lh_delta_snapshot_free(c->own_snap);
     c->own_snap = snap;
-    c->parts = parts;
-    free(c->wanted);
-    c->wanted = lh_malloc((parts.len ? parts.len : 1) * sizeof *c->wanted);
     c->next = 0;
     while (c->next < parts.len && pair_cmp(&parts.items[c->next], c->pair_shard, c->pair_bucket) < 0)
         c->next++;
@@ -250,11 +257,9 @@ lh_status lh_pstore_cursor_next(lh_pstore_cursor *c, const lh_statement **rows, 
         }
         if (rc != LH_OK) return rc;
         if (opening) continue;
-        if (k == 0) {
+        if (k == 0) { /* the next pair's open forgets skip_through */
             lh_entity_stream_free(c->es);
             c->es = NULL;
-            free(c->skip_through); /* a new pair: nothing of it handed out */
-            c->skip_through = NULL;
             continue;
         }
         if (c->skip_through && strcmp(got[0].entity_id, c->skip_through) <= 0) continue;
