@@ -192,7 +192,7 @@ FILE *lh_cli_open_in(const char *path, lh_error *err)
 {
     io_cause_set = false; /* a cause is the last stream's */
     in_stream *s;
-    if (is_s3(path)) {
+    if (path && is_s3(path)) {
         const char *key = NULL;
         lh_storage *st = NULL;
         lh_storage_reader *sr = NULL;

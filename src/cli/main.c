@@ -4,11 +4,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
 
