@@ -95,7 +95,9 @@ static const char UNLOCK_HELP[] =
     "Release the write fence (.LOCK, .LOCK-MERGE, append markers) a crashed\n"
     "writer left, and record the shard count an interrupted re-shard\n"
     "committed. Only when no writer of the dataset is running: a live\n"
-    "writer's fence is released too.\n";
+    "writer's fence is released too. On a local lake a crashed writer's\n"
+    "locks are leased and the next writer takes them over by itself; this\n"
+    "is for S3, locks the reference left, and a re-shard's fence.\n";
 
 static const char DESTROY_HELP[] =
     "Usage: ftm-lakehouse -d DATASET maintenance destroy --yes\n"

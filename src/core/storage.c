@@ -210,6 +210,35 @@ lh_status lh_storage_put_if_absent(lh_storage *s, const char *key, const void *d
     return s->ops->put_if_absent(s, key, data, n, err);
 }
 
+bool lh_storage_can_lease(const lh_storage *s)
+{
+    return s->ops->put_if_absent_leased != NULL;
+}
+
+lh_status lh_storage_put_if_absent_leased(lh_storage *s, const char *key, const void *data,
+                                          size_t n, lh_storage_lease **lease, lh_error *err)
+{
+    *lease = NULL;
+    LH_TRY(lh_storage_check_key(key, err));
+    if (!s->ops->put_if_absent_leased)
+        return lh_error_set(err, LH_ERR_UNSUPPORTED, "%s storage has no leases", s->ops->scheme);
+    return s->ops->put_if_absent_leased(s, key, data, n, lease, err);
+}
+
+void lh_storage_lease_free(lh_storage_lease *lease)
+{
+    if (lease) lease->free(lease);
+}
+
+lh_status lh_storage_lease_abandoned(lh_storage *s, const char *key, const void *data, size_t n,
+                                     bool remove, bool *abandoned, lh_error *err)
+{
+    *abandoned = false;
+    LH_TRY(lh_storage_check_key(key, err));
+    if (!s->ops->lease_abandoned) return LH_OK;
+    return s->ops->lease_abandoned(s, key, data, n, remove, abandoned, err);
+}
+
 lh_status lh_storage_delete(lh_storage *s, const char *key, lh_error *err)
 {
     LH_TRY(lh_storage_check_key(key, err));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -248,6 +249,112 @@ static lh_status local_put_if_absent(lh_storage *s, const char *key, const void 
     lh_status rc = lw_write(w, data, n, err);
     if (rc == LH_OK) rc = lw_commit(w, true, err);
     lw_abort(w);
+    return rc;
+}
+
+/* ---- leases: flock(2) on the object's inode ---- */
+
+typedef struct local_lease {
+    lh_storage_lease base;
+    int fd; /* holds the flock; closing it drops the lease */
+} local_lease;
+
+static void local_lease_free(lh_storage_lease *base)
+{
+    local_lease *l = (local_lease *)base;
+    close(l->fd);
+    free(l);
+}
+
+/* File systems without flock (some FUSE mounts) say so with these. */
+static bool flock_unsupported(int e)
+{
+    return e == ENOLCK || e == EINVAL || e == EOPNOTSUPP || e == ENOSYS;
+}
+
+/* The flock is taken on the temp file before link(2) names it key, so no
+ * waiter ever finds the key unleased while its creator lives; a duplicate
+ * of the descriptor keeps it once the writer closes its own. */
+static lh_status local_put_if_absent_leased(lh_storage *s, const char *key, const void *data,
+                                            size_t n, lh_storage_lease **lease, lh_error *err)
+{
+    lh_storage_writer *w;
+    LH_TRY(local_writer_open(s, key, &w, err));
+    local_writer *lw = (local_writer *)w;
+    lh_status rc = LH_OK;
+    int held = -1;
+    if (flock(lw->fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        rc = flock_unsupported(e) ? lh_error_set(err, LH_ERR_UNSUPPORTED, "no flock on %s", lw->tmp)
+                                  : lh_error_errno(err, LH_ERR_IO, e, "lock %s", lw->tmp);
+    } else if ((held = fcntl(lw->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        rc = lh_error_errno(err, LH_ERR_IO, errno, "duplicate the descriptor of %s", lw->tmp);
+    }
+    if (rc == LH_OK) rc = lw_write(w, data, n, err);
+    if (rc == LH_OK) rc = lw_commit(w, true, err);
+    lw_abort(w);
+    if (rc != LH_OK) {
+        if (held >= 0) close(held);
+        return rc;
+    }
+    local_lease *l = lh_malloc(sizeof *l);
+    l->base.free = local_lease_free;
+    l->fd = held;
+    *lease = &l->base;
+    return LH_OK;
+}
+
+static bool fd_holds(int fd, const void *data, size_t n)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size != n) return false;
+    char *found = lh_malloc(n ? n : 1);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, found + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    bool same = got == n && memcmp(found, data, n) == 0;
+    free(found);
+    return same;
+}
+
+/* Whoever holds the flock of the key's inode is its creator or the one
+ * caller removing it: while we hold it, the key can only change by its
+ * creator's release, which fstat against stat tells. */
+static lh_status local_lease_abandoned(lh_storage *s, const char *key, const void *data, size_t n,
+                                       bool remove, bool *abandoned, lh_error *err)
+{
+    local_storage *ls = (local_storage *)s;
+    char *path = join(ls, key);
+    lh_status rc = LH_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT && errno != ENOTDIR) rc = lh_error_errno(err, LH_ERR_IO, errno, "open %s", path);
+        free(path);
+        return rc;
+    }
+    struct stat mine, named;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && !flock_unsupported(errno))
+            rc = lh_error_errno(err, LH_ERR_IO, errno, "lock %s", path);
+    } else if (fd_holds(fd, data, n) && fstat(fd, &mine) == 0 && stat(path, &named) == 0 &&
+               mine.st_dev == named.st_dev && mine.st_ino == named.st_ino) {
+        if (remove && unlink(path) != 0) {
+            rc = lh_error_errno(err, LH_ERR_IO, errno, "delete %s", path);
+        } else {
+            *abandoned = true;
+            if (remove) {
+                char *dir = dirname_of(path);
+                rc = fsync_dir(dir, err);
+                free(dir);
+            }
+        }
+    }
+    close(fd);
+    free(path);
     return rc;
 }
 
@@ -514,6 +621,8 @@ static const lh_storage_ops local_ops = {
     .reader_open = local_reader_open,
     .writer_open = local_writer_open,
     .put_if_absent = local_put_if_absent,
+    .put_if_absent_leased = local_put_if_absent_leased,
+    .lease_abandoned = local_lease_abandoned,
     .del = local_delete,
     .list = local_list,
     .remove_debris = local_remove_debris,

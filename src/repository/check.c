@@ -50,13 +50,18 @@ static void add(lh_strlist *l, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ locks */
 
-/* 1 = holder recorded as a process of this host that is gone, 0 = alive or
- * elsewhere, -1 = no holder recorded (the Python reference writes none). */
-static int holder_dead(lh_storage *st, const char *key)
+typedef enum holder_state {
+    HOLDER_UNKNOWN,    /* no holder recorded (the Python reference writes none) */
+    HOLDER_ALIVE,      /* or elsewhere, or cannot tell */
+    HOLDER_DEAD,       /* a process of this host that is gone */
+    HOLDER_TAKEN_OVER, /* a leased lock whose holder is gone: the next writer takes it */
+} holder_state;
+
+static holder_state holder_of(lh_storage *st, const char *key)
 {
     lh_buf data = LH_BUF_INIT;
     lh_error e;
-    int dead = -1;
+    holder_state state = HOLDER_UNKNOWN;
     if (lh_storage_read(st, key, &data, &e) == LH_OK && data.len) {
         json_t *j = json_loadb(data.data, data.len, 0, NULL);
         if (json_is_object(j)) {
@@ -64,30 +69,54 @@ static int holder_dead(lh_storage *st, const char *key)
             gethostname(host, sizeof host - 1);
             const char *h = json_string_value(json_object_get(j, "host"));
             json_int_t pid = json_integer_value(json_object_get(j, "pid"));
-            dead = 0;
-            if (h && strcmp(h, host) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
-                errno == ESRCH)
-                dead = 1;
+            bool abandoned = false;
+            state = HOLDER_ALIVE;
+            if (json_is_true(json_object_get(j, "lease"))) {
+                /* the lease knows better than a pid (reused, or in another
+                 * pid namespace) */
+                if (lh_storage_lease_abandoned(st, key, data.data, data.len, false, &abandoned,
+                                               &e) == LH_OK &&
+                    abandoned)
+                    state = HOLDER_TAKEN_OVER;
+            } else if (h && strcmp(h, host) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+                       errno == ESRCH) {
+                state = HOLDER_DEAD;
+            }
         }
         json_decref(j);
     }
     lh_buf_free(&data);
-    return dead;
+    return state;
 }
 
-static void check_lock(lh_storage *st, const char *key, lh_check_report *rep)
+/* marker: an append's, which maintenance removes once its process is gone
+ * (on this host), so blocks nobody; a lock of a dead holder that is not
+ * leased (sticky, or of an older version) blocks every writer. */
+static void check_lock(lh_storage *st, const char *key, bool marker, lh_check_report *rep)
 {
     char who[512];
     lh_fence_describe(st, key, who, sizeof who);
     const char *slash = strchr(key, '/');
     int dslen = slash ? (int)(slash - key) : (int)strlen(key);
-    if (holder_dead(st, key) == 1)
+    switch (holder_of(st, key)) {
+    case HOLDER_DEAD:
+        if (marker) {
+            add(&rep->notes,
+                "lock: `%s` was left by %s, which is gone: the next maintenance removes it", key,
+                who);
+            break;
+        }
         add(&rep->problems,
             "stale-lock: `%s` is held by %s, which is no longer running; release it with "
             "`ftm-lakehouse -d %.*s maintenance unlock`",
             key, who, dslen, key);
-    else
-        add(&rep->notes, "lock: `%s` is held by %s", key, who);
+        break;
+    case HOLDER_TAKEN_OVER:
+        add(&rep->notes, "lock: `%s` was left by %s, which is gone: the next writer takes it over",
+            key, who);
+        break;
+    default: add(&rep->notes, "lock: `%s` is held by %s", key, who);
+    }
 }
 
 static lh_status check_locks(lh_storage *st, const char *dataset, lh_check_report *rep,
@@ -99,7 +128,7 @@ static lh_status check_locks(lh_storage *st, const char *dataset, lh_check_repor
         lh_buf_printf(&key, "%s/%s", dataset, names[i]);
         bool exists = false;
         lh_status rc = lh_storage_exists(st, key.data, &exists, err);
-        if (rc == LH_OK && exists) check_lock(st, key.data, rep);
+        if (rc == LH_OK && exists) check_lock(st, key.data, false, rep);
         lh_buf_free(&key);
         LH_TRY(rc);
     }
@@ -108,7 +137,8 @@ static lh_status check_locks(lh_storage *st, const char *dataset, lh_check_repor
     lh_strlist markers;
     lh_strlist_init(&markers);
     lh_status rc = lh_storage_list(st, dir.data, LH_LIST_RECURSIVE, &markers, err);
-    for (size_t i = 0; rc == LH_OK && i < markers.len; i++) check_lock(st, markers.items[i], rep);
+    for (size_t i = 0; rc == LH_OK && i < markers.len; i++)
+        check_lock(st, markers.items[i], true, rep);
     lh_strlist_free(&markers);
     lh_buf_free(&dir);
     return rc;

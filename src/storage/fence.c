@@ -22,6 +22,7 @@
 struct lh_fence {
     lh_storage *st;
     char *key;
+    lh_storage_lease *lease; /* NULL: sticky, or storage without leases */
 };
 
 static const char *kind_suffix(lh_fence_kind kind)
@@ -41,7 +42,10 @@ static char *key_for(const char *dataset, const char *name)
     return lh_buf_detach(&b, NULL);
 }
 
-static void holder_json(lh_buf *out)
+/* leased: the lock says so, and only then may a waiter take it over once
+ * the lease is gone (a lock of the reference or of a sticky holder, also
+ * unleased, looks abandoned to the storage). */
+static void holder_json(lh_buf *out, bool leased)
 {
     char host[256] = "";
     char ts[LH_ISO_MAX];
@@ -49,7 +53,8 @@ static void holder_json(lh_buf *out)
     lh_time_format_iso(lh_now_us(), ts);
     lh_buf_printf(out, "{\"pid\": %ld, \"host\": ", (long)getpid());
     lh_buf_append_json_str(out, host, strlen(host));
-    lh_buf_printf(out, ", \"created_at\": \"%s\", \"tool\": \"ftm-lakehouse-c\"}\n", ts);
+    lh_buf_printf(out, ", \"created_at\": \"%s\", \"tool\": \"ftm-lakehouse-c\"%s}\n", ts,
+                  leased ? ", \"lease\": true" : "");
 }
 
 static void backoff_sleep(int attempt)
@@ -119,12 +124,46 @@ static bool holder_is_dead(const lh_buf *data)
     return dead;
 }
 
-static lh_fence *fence_new(lh_storage *st, char *key)
+static lh_fence *fence_new(lh_storage *st, char *key, lh_storage_lease *lease)
 {
     lh_fence *f = lh_malloc(sizeof *f);
     f->st = st;
     f->key = key;
+    f->lease = lease;
     return f;
+}
+
+/* Remove key when it is a leased lock whose holder died (kill -9, a crash):
+ * true when it went, so the caller can take it at once. Failures leave it,
+ * and the caller waits as for a live holder. */
+static bool break_abandoned(lh_storage *st, const char *key)
+{
+    lh_buf data = LH_BUF_INIT;
+    lh_error e;
+    bool broken = false;
+    if (lh_storage_read(st, key, &data, &e) == LH_OK) {
+        json_t *j = json_loadb(data.data, data.len, 0, NULL);
+        if (json_is_true(json_object_get(j, "lease")))
+            lh_storage_lease_abandoned(st, key, data.data, data.len, true, &broken, &e);
+        json_decref(j);
+    }
+    lh_buf_free(&data);
+    return broken;
+}
+
+/* One put-if-absent of the lock; *leased turns false (and body is written
+ * again without the lease) where the file system refuses locks. */
+static lh_status put_lock(lh_storage *st, const char *key, bool *leased, lh_buf *body,
+                          lh_storage_lease **lease, lh_error *err)
+{
+    if (*leased) {
+        lh_status rc = lh_storage_put_if_absent_leased(st, key, body->data, body->len, lease, err);
+        if (rc != LH_ERR_UNSUPPORTED) return rc;
+        *leased = false;
+        lh_buf_reset(body);
+        holder_json(body, false);
+    }
+    return lh_storage_put_if_absent(st, key, body->data, body->len, err);
 }
 
 static lh_status busy_error(lh_storage *st, const char *key, int retries, lh_error *err)
@@ -140,14 +179,18 @@ static lh_status busy_error(lh_storage *st, const char *key, int retries, lh_err
                         key, who, retries, dslen, key);
 }
 
-static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence_moot_fn moot,
-                           void *ctx, lh_fence **out, lh_error *err)
+static lh_status take_lock(lh_storage *st, char *key, lh_fence_life life, int retries,
+                           lh_fence_moot_fn moot, void *ctx, lh_fence **out, lh_error *err)
 {
+    bool leased = life == LH_FENCE_LEASED && lh_storage_can_lease(st);
     lh_buf body = LH_BUF_INIT;
-    holder_json(&body);
+    holder_json(&body, leased);
+    lh_storage_lease *lease = NULL;
     lh_status rc = LH_OK;
     for (int attempt = 0;; attempt++) {
-        rc = lh_storage_put_if_absent(st, key, body.data, body.len, err);
+        rc = put_lock(st, key, &leased, &body, &lease, err);
+        if (rc == LH_ERR_EXISTS && break_abandoned(st, key))
+            rc = put_lock(st, key, &leased, &body, &lease, err);
         if (rc != LH_OK && rc != LH_ERR_EXISTS) {
             /* The put can fail after the lock became visible (fsync of the
              * directory after link): a lock we do not know we hold would
@@ -176,11 +219,12 @@ static lh_status take_lock(lh_storage *st, char *key, int retries, lh_fence_moot
         }
     }
     lh_buf_free(&body);
+    if (rc != LH_OK || !key) lh_storage_lease_free(lease);
     if (rc != LH_OK) {
         free(key);
         return rc;
     }
-    *out = key ? fence_new(st, key) : NULL;
+    *out = key ? fence_new(st, key, lease) : NULL;
     return LH_OK;
 }
 
@@ -204,13 +248,19 @@ static lh_status enter_append(lh_storage *st, const char *dataset, int retries,
     char *key = key_for(dataset, name.data);
     lh_buf_free(&name);
     lh_buf body = LH_BUF_INIT;
-    holder_json(&body);
+    holder_json(&body, false);
     lh_status rc = LH_OK;
     for (int attempt = 0;; attempt++) {
         rc = lh_storage_write(st, key, body.data, body.len, err);
         if (rc != LH_OK) break;
         bool held = false;
         rc = lock_exists(st, dataset, &held, err);
+        if (rc == LH_OK && held) {
+            /* maintenance that died holding it drains nothing any more */
+            char *lock = key_for(dataset, ".LOCK");
+            if (break_abandoned(st, lock)) rc = lock_exists(st, dataset, &held, err);
+            free(lock);
+        }
         if (rc != LH_OK || !held) break;
         /* maintenance holds .LOCK: step aside so it can drain, then retry */
         lh_error ignore;
@@ -230,17 +280,25 @@ static lh_status enter_append(lh_storage *st, const char *dataset, int retries,
         free(key);
         return rc;
     }
-    *out = fence_new(st, key);
+    *out = fence_new(st, key, NULL);
     return LH_OK;
+}
+
+lh_status lh_fence_acquire_life(lh_storage *st, const char *dataset, lh_fence_kind kind,
+                                lh_fence_life life, int max_retries, lh_fence **out,
+                                lh_error *err)
+{
+    *out = NULL;
+    int retries = resolve_retries(max_retries);
+    if (kind == LH_FENCE_APPEND) return enter_append(st, dataset, retries, out, err);
+    return take_lock(st, key_for(dataset, kind_suffix(kind)), life, retries, NULL, NULL, out,
+                     err);
 }
 
 lh_status lh_fence_acquire(lh_storage *st, const char *dataset, lh_fence_kind kind,
                            int max_retries, lh_fence **out, lh_error *err)
 {
-    *out = NULL;
-    int retries = resolve_retries(max_retries);
-    if (kind == LH_FENCE_APPEND) return enter_append(st, dataset, retries, out, err);
-    return take_lock(st, key_for(dataset, kind_suffix(kind)), retries, NULL, NULL, out, err);
+    return lh_fence_acquire_life(st, dataset, kind, LH_FENCE_LEASED, max_retries, out, err);
 }
 
 lh_status lh_fence_acquire_unless(lh_storage *st, const char *dataset, lh_fence_kind kind,
@@ -250,8 +308,8 @@ lh_status lh_fence_acquire_unless(lh_storage *st, const char *dataset, lh_fence_
     *out = NULL;
     if (kind == LH_FENCE_APPEND)
         return lh_error_set(err, LH_ERR_INVALID, "append markers are not waited for");
-    return take_lock(st, key_for(dataset, kind_suffix(kind)), resolve_retries(max_retries), moot,
-                     ctx, out, err);
+    return take_lock(st, key_for(dataset, kind_suffix(kind)), LH_FENCE_LEASED,
+                     resolve_retries(max_retries), moot, ctx, out, err);
 }
 
 /* Live append markers (dead processes' markers on this host are removed). */
@@ -278,12 +336,12 @@ static lh_status live_markers(lh_storage *st, const char *dataset, size_t *count
     return rc;
 }
 
-lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int max_retries,
-                                     lh_fence **out, lh_error *err)
+lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, lh_fence_life life,
+                                     int max_retries, lh_fence **out, lh_error *err)
 {
     int retries = resolve_retries(max_retries);
     lh_fence *f = NULL;
-    LH_TRY(lh_fence_acquire(st, dataset, LH_FENCE_LOCK, retries, &f, err));
+    LH_TRY(lh_fence_acquire_life(st, dataset, LH_FENCE_LOCK, life, retries, &f, err));
     for (int attempt = 0;; attempt++) {
         size_t n = 0;
         lh_status rc = live_markers(st, dataset, &n, err);
@@ -307,7 +365,11 @@ lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int ma
 lh_status lh_fence_release(lh_fence *f, lh_error *err)
 {
     if (!f) return LH_OK;
+    /* the lock goes before its lease: a waiter that took the lease over in
+     * between would find the lock still ours and remove it, then take it,
+     * and this delete would remove the waiter's */
     lh_status rc = lh_storage_delete(f->st, f->key, err);
+    lh_storage_lease_free(f->lease);
     free(f->key);
     free(f);
     return rc;
@@ -327,6 +389,7 @@ lh_status lh_fence_release_keep(lh_fence *f, lh_status rc, lh_error *err)
 void lh_fence_keep(lh_fence *f)
 {
     if (!f) return;
+    lh_storage_lease_free(f->lease);
     free(f->key);
     free(f);
 }

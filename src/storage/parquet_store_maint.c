@@ -296,12 +296,13 @@ lh_status lh_pstore_compact(lh_pstore *ps, lh_pstore_report *rep, lh_error *err)
 }
 
 /* .LOCK (appends drained) plus .LOCK-MERGE. */
-lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **merge,
-                                      lh_error *err)
+lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence_life life, lh_fence **lock,
+                                      lh_fence **merge, lh_error *err)
 {
-    LH_TRY(lh_fence_acquire_exclusive(ps->st, ps->dataset, ps->opts.lock_max_retries, lock, err));
-    lh_status rc = lh_fence_acquire(ps->st, ps->dataset, LH_FENCE_MERGE,
-                                    ps->opts.lock_max_retries, merge, err);
+    LH_TRY(lh_fence_acquire_exclusive(ps->st, ps->dataset, life, ps->opts.lock_max_retries, lock,
+                                      err));
+    lh_status rc = lh_fence_acquire_life(ps->st, ps->dataset, LH_FENCE_MERGE, life,
+                                         ps->opts.lock_max_retries, merge, err);
     if (rc != LH_OK) {
         lh_error e2;
         lh_fence_release(*lock, &e2);
@@ -315,7 +316,7 @@ lh_status lh_pstore_fenced(lh_pstore *ps, lh_pstore_fenced_fn fn, void *ctx, lh_
     LH_TRY(lh_pstore_exists(ps, &exists, err));
     if (!exists) return LH_OK;
     lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    LH_TRY(lh_pstore_maintenance_fence(ps, LH_FENCE_LEASED, &lock, &merge, err));
     lh_status rc = fn(ps, ctx, err);
     rc = lh_fence_release_keep(merge, rc, err);
     return lh_fence_release_keep(lock, rc, err);
@@ -433,7 +434,7 @@ lh_status lh_pstore_delete_origin(lh_pstore *ps, const char *origin, int64_t *de
 lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)
 {
     lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    LH_TRY(lh_pstore_maintenance_fence(ps, LH_FENCE_LEASED, &lock, &merge, err));
     /* the log first: from then on there is no table, whatever remains */
     lh_buf log = LH_BUF_INIT;
     lh_buf_printf(&log, "%s/_delta_log", ps->table);

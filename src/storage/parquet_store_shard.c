@@ -223,7 +223,9 @@ lh_status lh_pstore_reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, lh
                             "is written at once, a row group of each in memory)",
                             shards, LH_PSTORE_MAX_RESHARD);
     lh_fence *lock = NULL, *merge = NULL;
-    LH_TRY(lh_pstore_maintenance_fence(ps, &lock, &merge, err));
+    /* sticky: a run killed after its commit must leave the fence for
+     * `unlock`, which records the committed count before writers go on */
+    LH_TRY(lh_pstore_maintenance_fence(ps, LH_FENCE_STICKY, &lock, &merge, err));
     bool committed = false;
     lh_status rc = reshard(ps, shards, rep, &committed, err);
     if (rc != LH_OK && committed) {

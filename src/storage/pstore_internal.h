@@ -144,8 +144,8 @@ const char *lh_pstore_entity_shard(const char *entity_id, int shards, lh_arena *
 
 /* Maintenance helpers (parquet_store_maint.c). */
 /* .LOCK with the appends drained, then .LOCK-MERGE: no other writer. */
-lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence **lock, lh_fence **merge,
-                                      lh_error *err);
+lh_status lh_pstore_maintenance_fence(lh_pstore *ps, lh_fence_life life, lh_fence **lock,
+                                      lh_fence **merge, lh_error *err);
 /* fn(ps, ctx, err) under the maintenance fence, released after; nothing
  * (LH_OK) when there is no table. */
 typedef lh_status (*lh_pstore_fenced_fn)(lh_pstore *ps, void *ctx, lh_error *err);

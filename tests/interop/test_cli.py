@@ -556,6 +556,37 @@ def test_held_lock_and_unlock(tmp_path):
     assert not (lake / "z" / ".LOCK").exists()
 
 
+def test_killed_holder_lock_taken_over(tmp_path):
+    """kill -9 of an export holding .LOCK-MERGE (blocked writing to a full
+    pipe): `check` notes the lock, and the next optimize takes it over at
+    once, with no `unlock` and no waiting."""
+    lake = tmp_path / "lake"
+    ours(lake, "z", "entities", "import", "-i", SHARED_DATA / "sanctions_zala.ftm.json")
+    lock = lake / "z" / ".LOCK-MERGE"
+    proc = subprocess.Popen([str(tool("ftm-lakehouse")), "--uri", str(lake), "-d", "z",
+                             "maintenance", "export-entities", "-o", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not lock.exists():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert lock.exists()
+    holder = json.loads(lock.read_text())
+    assert holder["pid"] == proc.pid and holder["lease"] is True
+    res = ours(lake, "z", "maintenance", "check")
+    assert f"pid {proc.pid}" in res.stdout and "the next writer takes it over" in res.stdout
+    env = {"LAKEHOUSE_LOCK_MAX_RETRIES": "0", "PATH": "/usr/bin:/bin"}
+    run([tool("ftm-lakehouse"), "--uri", lake, "-d", "z", "maintenance", "optimize"], env=env)
+    assert not lock.exists()
+    run([tool("ftm-lakehouse"), "--uri", lake, "-d", "z", "maintenance", "export-entities"],
+        env=env)
+    assert not lock.exists()
+
+
 def test_exports_read_under_the_merge_lock_as_the_reference(tmp_path):
     """As the reference's ExportOperation, an export reads the store under
     .LOCK-MERGE, which the reference's optimize takes for its merge and

@@ -48,7 +48,7 @@ static void test_append_vs_maintenance(void)
     CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 0, &app1, &err), &err);
     CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 0, &app2, &err), &err);
     /* maintenance waits for in-flight appends, gives up with a clear error */
-    CHECK_RC(lh_fence_acquire_exclusive(st, "ds", 1, &maint, &err), LH_ERR_BUSY);
+    CHECK_RC(lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 1, &maint, &err), LH_ERR_BUSY);
     CHECK(strstr(err.msg, "2 append(s) still in flight") != NULL);
     /* and left no .LOCK behind */
     bool held = true;
@@ -56,7 +56,7 @@ static void test_append_vs_maintenance(void)
     CHECK(!held);
     CHECK_OK(lh_fence_release(app1, &err), &err);
     CHECK_OK(lh_fence_release(app2, &err), &err);
-    CHECK_OK(lh_fence_acquire_exclusive(st, "ds", 0, &maint, &err), &err);
+    CHECK_OK(lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &maint, &err), &err);
     /* an append backs off while maintenance runs */
     CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 1, &app1, &err), LH_ERR_BUSY);
     lh_strlist keys;
@@ -81,7 +81,9 @@ static void test_dead_marker_reaped_and_unlock(void)
         lh_fence *f = NULL;
         lh_error e;
         if (lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 0, &f, &e) != LH_OK) _exit(2);
-        if (lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) != LH_OK) _exit(2);
+        /* sticky: a leased one would be taken over (test_leased_lock_taken_over) */
+        if (lh_fence_acquire_life(st, "ds", LH_FENCE_LOCK, LH_FENCE_STICKY, 0, &f, &e) != LH_OK)
+            _exit(2);
         raise(SIGKILL);
     }
     int status = 0;
@@ -89,7 +91,7 @@ static void test_dead_marker_reaped_and_unlock(void)
     CHECK(WIFSIGNALED(status));
     /* the stale .LOCK is reported, the dead marker would be reaped */
     lh_fence *maint = NULL;
-    CHECK_RC(lh_fence_acquire_exclusive(st, "ds", 0, &maint, &err), LH_ERR_BUSY);
+    CHECK_RC(lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &maint, &err), LH_ERR_BUSY);
     char pidstr[32];
     snprintf(pidstr, sizeof pidstr, "pid %d", (int)pid);
     CHECK(strstr(err.msg, pidstr) != NULL);
@@ -98,11 +100,45 @@ static void test_dead_marker_reaped_and_unlock(void)
     CHECK(released);
     CHECK_OK(lh_fence_unlock(st, "ds", &released, &err), &err);
     CHECK(!released);
-    CHECK_OK(lh_fence_acquire_exclusive(st, "ds", 0, &maint, &err), &err);
+    CHECK_OK(lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &maint, &err), &err);
     CHECK_OK(lh_fence_release(maint, &err), &err);
     lh_storage_free(st);
     lh_test_rmtree(dir);
     free(dir);
+}
+
+/* n processes race for ds/.LOCK without retries; the winners hold it until
+ * all have tried (a winner gone would leave it to be taken over). */
+static int race_for_lock(lh_storage *st, int n)
+{
+    int results[2], go[2];
+    if (pipe(results) != 0 || pipe(go) != 0) abort();
+    pid_t pids[16];
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(results[0]);
+            close(go[1]);
+            lh_fence *f = NULL;
+            lh_error e;
+            char c = lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) == LH_OK ? '1' : '0';
+            if (write(results[1], &c, 1) != 1) _exit(2);
+            if (read(go[0], &c, 1) < 0) _exit(2); /* until the parent closes go */
+            _exit(0);
+        }
+    }
+    close(results[1]);
+    close(go[0]);
+    int winners = 0;
+    for (int i = 0; i < n; i++) {
+        char c = 0;
+        if (read(results[0], &c, 1) != 1) abort();
+        winners += c == '1';
+    }
+    close(go[1]);
+    close(results[0]);
+    for (int i = 0; i < n; i++) waitpid(pids[i], NULL, 0);
+    return winners;
 }
 
 static void test_lock_race_processes(void)
@@ -110,26 +146,149 @@ static void test_lock_race_processes(void)
     char *dir;
     lh_storage *st = open_tmp(&dir);
     lh_error err;
-    /* 4 processes race for .LOCK without retries: exactly one wins */
-    pid_t pids[4];
-    for (int i = 0; i < 4; i++) {
-        pids[i] = fork();
-        if (pids[i] == 0) {
-            lh_fence *f = NULL;
-            lh_error e;
-            _exit(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) == LH_OK ? 0 : 1);
-        }
-    }
-    int winners = 0;
-    for (int i = 0; i < 4; i++) {
-        int status = 0;
-        waitpid(pids[i], &status, 0);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) winners++;
-    }
-    CHECK_INT(winners, 1);
+    CHECK_INT(race_for_lock(st, 4), 1);
     bool released = false;
     CHECK_OK(lh_fence_unlock(st, "ds", &released, &err), &err);
     CHECK(released);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* The storage's leases by themselves: held, dropped, other bytes. */
+static void test_storage_lease(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    CHECK(lh_storage_can_lease(st));
+    lh_storage_lease *lease = NULL, *other = NULL;
+    CHECK_OK(lh_storage_put_if_absent_leased(st, "ds/L", "a", 1, &lease, &err), &err);
+    CHECK(lease != NULL);
+    CHECK_RC(lh_storage_put_if_absent_leased(st, "ds/L", "b", 1, &other, &err), LH_ERR_EXISTS);
+    CHECK(other == NULL);
+    bool gone = true;
+    CHECK_OK(lh_storage_lease_abandoned(st, "ds/L", "a", 1, true, &gone, &err), &err);
+    CHECK(!gone); /* held, even by this process through another descriptor */
+    lh_storage_lease_free(lease);
+    CHECK_OK(lh_storage_lease_abandoned(st, "ds/L", "b", 1, true, &gone, &err), &err);
+    CHECK(!gone); /* other bytes: somebody else's lock */
+    CHECK_OK(lh_storage_lease_abandoned(st, "ds/L", "a", 1, false, &gone, &err), &err);
+    CHECK(gone);
+    bool exists = false;
+    CHECK_OK(lh_storage_exists(st, "ds/L", &exists, &err), &err);
+    CHECK(exists); /* asked, not removed */
+    CHECK_OK(lh_storage_lease_abandoned(st, "ds/L", "a", 1, true, &gone, &err), &err);
+    CHECK(gone);
+    CHECK_OK(lh_storage_exists(st, "ds/L", &exists, &err), &err);
+    CHECK(!exists);
+    CHECK_OK(lh_storage_lease_abandoned(st, "ds/L", "a", 1, true, &gone, &err), &err);
+    CHECK(!gone); /* absent */
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* A holder killed with its locks held: the next writer takes them over at
+ * once, no `unlock` needed. */
+static void test_leased_lock_taken_over(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    pid_t pid = fork();
+    if (pid == 0) {
+        lh_fence *f = NULL, *m = NULL;
+        lh_error e;
+        if (lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &f, &e) != LH_OK) _exit(2);
+        if (lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &m, &e) != LH_OK) _exit(2);
+        raise(SIGKILL);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    lh_fence *lock = NULL, *merge = NULL, *append = NULL;
+    /* an append, which only looks at .LOCK, takes it over too */
+    CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 0, &append, &err), &err);
+    bool exists = true;
+    CHECK_OK(lh_storage_exists(st, "ds/.LOCK", &exists, &err), &err);
+    CHECK(!exists);
+    CHECK_OK(lh_fence_release(append, &err), &err);
+    CHECK_OK(lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &lock, &err), &err);
+    CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &merge, &err), &err);
+    char who[512], mine[64];
+    lh_fence_describe(st, "ds/.LOCK", who, sizeof who);
+    snprintf(mine, sizeof mine, "pid %d ", (int)getpid());
+    CHECK(strstr(who, mine) == who);
+    CHECK_OK(lh_fence_release(merge, &err), &err);
+    CHECK_OK(lh_fence_release(lock, &err), &err);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* A live holder keeps its lock, also once it stops without releasing; the
+ * reference's lock files (no lease) are never taken over. */
+static void test_live_and_foreign_locks_kept(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    int ready[2], go[2];
+    CHECK(pipe(ready) == 0 && pipe(go) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        close(go[1]);
+        lh_fence *f = NULL;
+        lh_error e;
+        char c = lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) == LH_OK ? '1' : '0';
+        if (write(ready[1], &c, 1) != 1) _exit(2);
+        if (read(go[0], &c, 1) < 0) _exit(2); /* until the parent closes go */
+        _exit(0);                              /* without releasing */
+    }
+    close(ready[1]);
+    close(go[0]);
+    char c = 0;
+    CHECK(read(ready[0], &c, 1) == 1 && c == '1');
+    lh_fence *f = NULL;
+    CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 1, &f, &err), LH_ERR_BUSY);
+    close(go[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &err), &err);
+    CHECK_OK(lh_fence_release(f, &err), &err);
+    /* as the Python reference leaves one: a timestamp, or nothing */
+    CHECK_OK(lh_storage_write(st, "ds/.LOCK-MERGE", "2026-12-03T10:00:00", 19, &err), &err);
+    CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &f, &err), LH_ERR_BUSY);
+    /* nor a sticky one of ours */
+    CHECK_OK(lh_fence_acquire_life(st, "ds", LH_FENCE_LOCK, LH_FENCE_STICKY, 0, &f, &err), &err);
+    lh_fence_keep(f);
+    CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &err), LH_ERR_BUSY);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* Processes racing to take over one abandoned lock: exactly one gets it,
+ * and none removes the winner's. */
+static void test_takeover_race(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    pid_t dead = fork();
+    if (dead == 0) {
+        lh_fence *f = NULL;
+        lh_error e;
+        if (lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) != LH_OK) _exit(2);
+        raise(SIGKILL);
+    }
+    int status = 0;
+    waitpid(dead, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    CHECK_INT(race_for_lock(st, 6), 1);
     lh_storage_free(st);
     lh_test_rmtree(dir);
     free(dir);
@@ -142,5 +301,9 @@ int main(void)
     RUN(test_append_vs_maintenance);
     RUN(test_dead_marker_reaped_and_unlock);
     RUN(test_lock_race_processes);
+    RUN(test_storage_lease);
+    RUN(test_leased_lock_taken_over);
+    RUN(test_live_and_foreign_locks_kept);
+    RUN(test_takeover_race);
     return lh_test_report();
 }

@@ -18,6 +18,7 @@
 typedef struct lh_storage lh_storage;
 typedef struct lh_storage_writer lh_storage_writer;
 typedef struct lh_storage_reader lh_storage_reader;
+typedef struct lh_storage_lease lh_storage_lease;
 
 typedef struct lh_stat {
     uint64_t size;
@@ -64,6 +65,25 @@ lh_status lh_storage_write(lh_storage *s, const char *key, const void *data, siz
  * key already exists, without touching it. */
 lh_status lh_storage_put_if_absent(lh_storage *s, const char *key, const void *data,
                                    size_t n, lh_error *err);
+
+/* Leases (optional: local files have them, S3 has not). A leased object is
+ * tied to its creator's open handle, which the kernel drops when the
+ * creator dies, even by SIGKILL: a waiter can tell an abandoned lock from
+ * a held one without trusting pids, host names or clocks. */
+bool lh_storage_can_lease(const lh_storage *s);
+/* put_if_absent, with *lease held until lh_storage_lease_free.
+ * LH_ERR_UNSUPPORTED where the backend has no leases. */
+lh_status lh_storage_put_if_absent_leased(lh_storage *s, const char *key, const void *data,
+                                          size_t n, lh_storage_lease **lease, lh_error *err);
+/* Drop the lease; the object stays. NULL is a no-op. */
+void lh_storage_lease_free(lh_storage_lease *lease);
+/* Whether key, holding exactly data[0..n), has lost its lease (its creator
+ * is gone); with remove, delete it then, at most one caller succeeding
+ * however many race. *abandoned is false when the lease is held, the key
+ * is absent or holds other bytes, or the backend has no leases. Only for
+ * keys known to be created leased: any other object looks abandoned. */
+lh_status lh_storage_lease_abandoned(lh_storage *s, const char *key, const void *data, size_t n,
+                                     bool remove, bool *abandoned, lh_error *err);
 
 /* Streaming write: bytes go to a temp object; commit makes them durable and
  * visible under key atomically; abort (or free without commit) discards. */
@@ -121,6 +141,11 @@ typedef struct lh_storage_ops {
     lh_status (*put_if_absent)(lh_storage *s, const char *key, const void *data, size_t n,
                                lh_error *err);
     lh_status (*del)(lh_storage *s, const char *key, lh_error *err);
+    /* Optional pair (NULL: no leases); see lh_storage_put_if_absent_leased. */
+    lh_status (*put_if_absent_leased)(lh_storage *s, const char *key, const void *data,
+                                      size_t n, lh_storage_lease **lease, lh_error *err);
+    lh_status (*lease_abandoned)(lh_storage *s, const char *key, const void *data, size_t n,
+                                 bool remove, bool *abandoned, lh_error *err);
     /* Optional (NULL: one del a key); keys already checked. */
     lh_status (*del_many)(lh_storage *s, const char *const *keys, size_t n, lh_error *err);
     lh_status (*list)(lh_storage *s, const char *prefix, int flags, lh_strlist *out,
@@ -140,6 +165,10 @@ struct lh_storage_reader {
     void (*free)(lh_storage_reader *r);
     uint64_t size;
     char *key;
+};
+
+struct lh_storage_lease {
+    void (*free)(lh_storage_lease *lease);
 };
 
 struct lh_storage_writer {

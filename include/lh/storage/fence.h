@@ -13,7 +13,11 @@
  *
  * Lock files hold a JSON line naming the holder (pid, host, time) so a busy
  * error can say who holds it; markers of dead processes on this host are
- * reaped. Acquisition retries are bounded: attempt n sleeps n * backoff
+ * reaped. Where the storage has leases (local files), a lock is leased:
+ * once its holder dies, even by kill -9, the next writer takes it over
+ * instead of waiting for `maintenance unlock` (the reference's lock files,
+ * which carry no lease, are never taken over). A sticky lock stays for
+ * `unlock`, which completes what its holder left half done (a re-shard). Acquisition retries are bounded: attempt n sleeps n * backoff
  * (LAKEHOUSE_LOCK_BACKOFF_MS, default 1000), about N^2/2 backoffs in all. */
 #ifndef LH_STORAGE_FENCE_H
 #define LH_STORAGE_FENCE_H
@@ -31,10 +35,22 @@ typedef enum lh_fence_kind {
     LH_FENCE_APPEND, /* a marker in .LOCK-APPENDS/ (shared between appends) */
 } lh_fence_kind;
 
+/* What becomes of a lock whose holder dies without releasing it. */
+typedef enum lh_fence_life {
+    LH_FENCE_LEASED, /* taken over by the next writer, where the storage can tell */
+    LH_FENCE_STICKY, /* held until `maintenance unlock` */
+} lh_fence_life;
+
 /* Acquire a fence of kind on dataset; max_retries < 0 uses the settings'
- * default. LH_ERR_BUSY names the lock key and its holder. */
+ * default. LH_ERR_BUSY names the lock key and its holder. Leased (an
+ * append marker is neither: a dead process's marker on this host is
+ * reaped). */
 lh_status lh_fence_acquire(lh_storage *st, const char *dataset, lh_fence_kind kind,
                            int max_retries, lh_fence **out, lh_error *err);
+/* lh_fence_acquire with the lock's life chosen. */
+lh_status lh_fence_acquire_life(lh_storage *st, const char *dataset, lh_fence_kind kind,
+                                lh_fence_life life, int max_retries, lh_fence **out,
+                                lh_error *err);
 
 /* Asked between the attempts of lh_fence_acquire_unless: *moot true when
  * the lock is no longer needed (its holder did the work meanwhile). */
@@ -49,8 +65,8 @@ lh_status lh_fence_acquire_unless(lh_storage *st, const char *dataset, lh_fence_
                                   lh_fence **out, lh_error *err);
 
 /* .LOCK then wait until no append marker remains: exclusive maintenance. */
-lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, int max_retries,
-                                     lh_fence **out, lh_error *err);
+lh_status lh_fence_acquire_exclusive(lh_storage *st, const char *dataset, lh_fence_life life,
+                                     int max_retries, lh_fence **out, lh_error *err);
 
 /* Release (delete the lock file or marker) and free. NULL is a no-op. */
 lh_status lh_fence_release(lh_fence *f, lh_error *err);
@@ -59,7 +75,8 @@ lh_status lh_fence_release(lh_fence *f, lh_error *err);
 lh_status lh_fence_release_keep(lh_fence *f, lh_status rc, lh_error *err);
 
 /* Free the handle but leave the lock file held, as a crashed holder would:
- * for a holder that stopped halfway and wants `unlock` to complete it. */
+ * for a sticky holder that stopped halfway and wants `unlock` to complete
+ * it (a leased lock left so is taken over by the next writer). */
 void lh_fence_keep(lh_fence *f);
 
 /* Forcibly remove .LOCK, .LOCK-MERGE and the append markers after a crash;
