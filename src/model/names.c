@@ -215,34 +215,17 @@ static double case_errors(const int32_t *cps, size_t n)
     return n ? errors / (double)n : 0.0;
 }
 
-static size_t levenshtein(const int32_t *a, size_t an, const int32_t *b, size_t bn, size_t *row)
-{
-    for (size_t j = 0; j <= bn; j++) row[j] = j;
-    for (size_t i = 1; i <= an; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= bn; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[bn];
-}
-
-/* Myers' bit-parallel Levenshtein for a pattern of at most 64 code
- * points, prepared once and compared with many texts (rapidfuzz's
- * BatchComparator): a pair costs one word operation per text character
- * where the table costs one per cell. */
+/* Myers' bit-parallel Levenshtein in Hyyro's blocks of 64 pattern code
+ * points, the pattern prepared once and compared with many texts
+ * (rapidfuzz's BatchComparator): a pair costs one word operation per block
+ * and text character where a table costs one per cell. */
 typedef struct pattern {
-    size_t len;
-    uint64_t ascii[128];
-    int32_t *other; /* the non-ASCII code points, sorted, and their masks */
-    uint64_t *other_mask;
+    size_t len, blocks;
+    uint64_t *ascii;      /* [128][blocks]: where each ASCII code point is */
+    int32_t *other;       /* the other code points, sorted */
+    uint64_t *other_mask; /* [n_other][blocks] */
     size_t n_other;
+    uint64_t *vp, *vn; /* [blocks]: the vertical deltas, per distance */
 } pattern;
 
 static int cp_cmp(const void *a, const void *b)
@@ -255,59 +238,84 @@ static void pattern_init(pattern *p, const int32_t *a, size_t n)
 {
     memset(p, 0, sizeof *p);
     p->len = n;
-    int32_t tmp[64];
+    p->blocks = n ? (n + 63) / 64 : 1;
+    size_t nb = p->blocks;
+    p->ascii = lh_calloc(128 * nb, sizeof *p->ascii);
+    p->vp = lh_malloc(nb * sizeof *p->vp);
+    p->vn = lh_malloc(nb * sizeof *p->vn);
+    int32_t *tmp = lh_malloc((n ? n : 1) * sizeof *tmp);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (a[i] < 0 || a[i] >= 128) tmp[k++] = a[i];
     qsort(tmp, k, sizeof *tmp, cp_cmp);
     p->other = lh_malloc((k ? k : 1) * sizeof *p->other);
-    p->other_mask = lh_calloc(k ? k : 1, sizeof *p->other_mask);
     for (size_t i = 0; i < k; i++)
         if (!p->n_other || p->other[p->n_other - 1] != tmp[i]) p->other[p->n_other++] = tmp[i];
+    free(tmp);
+    p->other_mask = lh_calloc((p->n_other ? p->n_other : 1) * nb, sizeof *p->other_mask);
     for (size_t i = 0; i < n; i++) {
-        uint64_t bit = (uint64_t)1 << i;
+        uint64_t bit = (uint64_t)1 << (i % 64);
         if (a[i] >= 0 && a[i] < 128) {
-            p->ascii[a[i]] |= bit;
+            p->ascii[(size_t)a[i] * nb + i / 64] |= bit;
             continue;
         }
         int32_t *at = bsearch(&a[i], p->other, p->n_other, sizeof *p->other, cp_cmp);
-        p->other_mask[at - p->other] |= bit;
+        p->other_mask[(size_t)(at - p->other) * nb + i / 64] |= bit;
     }
 }
 
-static uint64_t pattern_eq(const pattern *p, int32_t c)
+/* The masks of c's places in the pattern, a block each; NULL: nowhere. */
+static const uint64_t *pattern_row(const pattern *p, int32_t c)
 {
-    if (c >= 0 && c < 128) return p->ascii[c];
+    if (c >= 0 && c < 128) return &p->ascii[(size_t)c * p->blocks];
     const int32_t *at = bsearch(&c, p->other, p->n_other, sizeof *p->other, cp_cmp);
-    return at ? p->other_mask[at - p->other] : 0;
+    return at ? &p->other_mask[(size_t)(at - p->other) * p->blocks] : NULL;
 }
 
-static size_t pattern_distance(const pattern *p, const int32_t *b, size_t bn)
+static size_t pattern_distance(pattern *p, const int32_t *b, size_t bn)
 {
     if (!p->len) return bn;
-    uint64_t pv = p->len == 64 ? ~(uint64_t)0 : ((uint64_t)1 << p->len) - 1, mv = 0;
-    uint64_t last = (uint64_t)1 << (p->len - 1);
+    size_t nb = p->blocks;
+    for (size_t k = 0; k < nb; k++) {
+        p->vp[k] = ~(uint64_t)0;
+        p->vn[k] = 0;
+    }
+    uint64_t last = (uint64_t)1 << ((p->len - 1) % 64);
     size_t score = p->len;
     for (size_t j = 0; j < bn; j++) {
-        uint64_t eq = pattern_eq(p, b[j]);
-        uint64_t xv = eq | mv;
-        uint64_t xh = (((eq & pv) + pv) ^ pv) | eq;
-        uint64_t ph = mv | ~(xh | pv);
-        uint64_t mh = pv & xh;
-        if (ph & last) score++;
-        else if (mh & last) score--;
-        ph = (ph << 1) | 1;
-        mh <<= 1;
-        pv = mh | ~(xv | ph);
-        mv = ph & xv;
+        const uint64_t *eq = pattern_row(p, b[j]);
+        /* the horizontal deltas carried from block to block: the top row
+         * grows by one per text character */
+        uint64_t hp_in = 1, hn_in = 0;
+        for (size_t k = 0; k < nb; k++) {
+            uint64_t vp = p->vp[k], vn = p->vn[k];
+            uint64_t x = (eq ? eq[k] : 0) | hn_in;
+            uint64_t d0 = (((x & vp) + vp) ^ vp) | x | vn;
+            uint64_t hp = vn | ~(d0 | vp);
+            uint64_t hn = d0 & vp;
+            if (k == nb - 1) {
+                if (hp & last) score++;
+                else if (hn & last) score--;
+            }
+            uint64_t hp_out = hp >> 63, hn_out = hn >> 63;
+            hp = (hp << 1) | hp_in;
+            hn = (hn << 1) | hn_in;
+            p->vp[k] = hn | ~(d0 | hp);
+            p->vn[k] = hp & d0;
+            hp_in = hp_out;
+            hn_in = hn_out;
+        }
     }
     return score;
 }
 
 static void pattern_free(pattern *p)
 {
+    free(p->ascii);
     free(p->other);
     free(p->other_mask);
+    free(p->vp);
+    free(p->vn);
 }
 
 typedef struct name {
@@ -420,23 +428,19 @@ const char *lh_pick_name(const char *const *in, size_t n)
         picked = only_latin;
     } else if (nforms) {
         /* each pair adds its similarity, weighted, to both forms' scores */
-        size_t *row = lh_malloc((MAX_NAME_LENGTH + 1) * sizeof *row);
         for (size_t i = 0; i < nforms; i++) {
-            pattern pat = {0};
-            bool fast = forms[i].len <= 64;
-            if (fast) pattern_init(&pat, forms[i].cps, forms[i].len);
+            pattern pat;
+            pattern_init(&pat, forms[i].cps, forms[i].len);
             for (size_t j = i + 1; j < nforms; j++) {
                 form *a = &forms[i], *b = &forms[j];
-                size_t d = fast ? pattern_distance(&pat, b->cps, b->len)
-                                : levenshtein(a->cps, a->len, b->cps, b->len, row);
+                size_t d = pattern_distance(&pat, b->cps, b->len);
                 size_t base = a->len > b->len ? a->len : b->len;
                 double sim = 1.0 - (double)d / (double)(base ? base : 1);
                 a->score += sim * a->weight;
                 b->score += sim * b->weight;
             }
-            if (fast) pattern_free(&pat);
+            pattern_free(&pat);
         }
-        free(row);
         /* rigour ranks the forms (a stable sort) and takes the first with a
          * spelling: every form has one, so the highest score, first seen */
         const form *top = &forms[0];
@@ -454,4 +458,19 @@ const char *lh_pick_name(const char *const *in, size_t n)
     free(names);
     free(sorted);
     return picked; /* one of the caller's pointers */
+}
+
+size_t lh_names_distance(const char *a, const char *b)
+{
+    size_t an, bn;
+    int32_t *acps = decode(a, strlen(a), &an), *bcps = decode(b, strlen(b), &bn);
+    if (an > MAX_NAME_LENGTH) an = MAX_NAME_LENGTH;
+    if (bn > MAX_NAME_LENGTH) bn = MAX_NAME_LENGTH;
+    pattern pat;
+    pattern_init(&pat, acps, an);
+    size_t d = pattern_distance(&pat, bcps, bn);
+    pattern_free(&pat);
+    free(acps);
+    free(bcps);
+    return d;
 }

@@ -1122,10 +1122,11 @@ def test_captions_letters_beyond_the_letter_categories(tmp_path):
 
 
 def test_captions_many_names_bit_parallel(tmp_path):
-    """Names of up to 64 code points are compared bit-parallel (Myers), the
-    longer ones by the table: both give rigour's distances, so the captions
-    of many-name entities (ASCII, accented, Cyrillic; 63, 64 and 65 code
-    points at the edge; each bag in one script) are pick_name's."""
+    """Names are compared bit-parallel (Myers, in blocks of 64 code points):
+    the distances are rigour's, so the captions of many-name entities
+    (ASCII, accented, Cyrillic; 63, 64, 65, 128 and 129 code points at the
+    block edges, past rigour's cap of 384 too; each bag in one script) are
+    pick_name's."""
     import random
 
     from rigour.names import pick_name
@@ -1133,9 +1134,10 @@ def test_captions_many_names_bit_parallel(tmp_path):
     rnd = random.Random(11)
     alphabets = ["abcdefgh ABC", "aeéèêëAÉ ßẞ", "абвгдеёжАБВ ", "ⅫⅻⒶⓐab "]
     bags = []
-    for i in range(60):
+    for i in range(100):
         alpha = alphabets[i % len(alphabets)]
-        base = "".join(rnd.choice(alpha) for _ in range(rnd.choice([5, 20, 63, 64, 65, 70])))
+        base = "".join(rnd.choice(alpha)
+                       for _ in range(rnd.choice([5, 20, 63, 64, 65, 70, 128, 129, 200, 383, 390])))
         bag = set()
         for _ in range(rnd.randint(2, 40)):
             s = list(base)

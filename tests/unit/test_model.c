@@ -10,6 +10,7 @@
 #include "lh/model/countries.h"
 #include "lh/model/keys.h"
 #include "lh/model/model.h"
+#include "lh/model/names.h"
 #include "lh/model/statement.h"
 #include "model/model_internal.h"
 #include "test.h"
@@ -338,6 +339,97 @@ static void test_country_names(void)
     CHECK(lh_country_code("deu") == NULL);
 }
 
+/* The table the bit-parallel distance must agree with, cell by cell. */
+static size_t table_distance(const unsigned *a, size_t an, const unsigned *b, size_t bn)
+{
+    size_t *row = malloc((bn + 1) * sizeof *row);
+    for (size_t j = 0; j <= bn; j++) row[j] = j;
+    for (size_t i = 1; i <= an; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= bn; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    size_t d = row[bn];
+    free(row);
+    return d;
+}
+
+static size_t encode_utf8(const unsigned *cps, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = cps[i];
+        if (c < 0x80) {
+            out[k++] = (char)c;
+        } else if (c < 0x800) {
+            out[k++] = (char)(0xC0 | c >> 6);
+            out[k++] = (char)(0x80 | (c & 0x3F));
+        } else {
+            out[k++] = (char)(0xE0 | c >> 12);
+            out[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+            out[k++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    out[k] = 0;
+    return k;
+}
+
+/* Names of every length up to rigour's cap and past it (one to seven
+ * blocks of 64), edited copies of each other over small alphabets mixing
+ * ASCII and other scripts, so that both matches and edits are common. */
+static void test_names_distance(void)
+{
+    static const unsigned alpha[] = {'a', 'b', 'c', ' ', 0xE9, 0x436, 0x3B1, 0x4E2D};
+    unsigned seed = 12345;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7FFF)
+    unsigned a[450], b[450];
+    char as[450 * 3 + 1], bs[450 * 3 + 1];
+    size_t checked = 0;
+    for (int round = 0; round < 600; round++) {
+        size_t an = round < 450 ? (size_t)round : RND() % 450;
+        size_t nalpha = 2 + RND() % 7;
+        for (size_t i = 0; i < an; i++) a[i] = alpha[RND() % nalpha];
+        /* b: a edited, or unrelated */
+        size_t bn = 0;
+        if (RND() % 4) {
+            for (size_t i = 0; i < an && bn < 440; i++) {
+                unsigned r = RND() % 20;
+                if (r == 0) continue;                               /* deleted */
+                if (r == 1) b[bn++] = alpha[RND() % nalpha];       /* inserted */
+                b[bn++] = r == 2 ? alpha[RND() % nalpha] : a[i];   /* substituted */
+            }
+        } else {
+            bn = RND() % 450;
+            for (size_t i = 0; i < bn; i++) b[i] = alpha[RND() % nalpha];
+        }
+        encode_utf8(a, an, as);
+        encode_utf8(b, bn, bs);
+        size_t capa = an > 384 ? 384 : an, capb = bn > 384 ? 384 : bn;
+        size_t want = table_distance(a, capa, b, capb);
+        size_t got = lh_names_distance(as, bs);
+        if (got != want) {
+            fprintf(stderr, "round %d: lengths %zu and %zu: %zu, the table %zu\n", round, an, bn,
+                    got, want);
+            CHECK(got == want);
+            break;
+        }
+        CHECK_INT(lh_names_distance(bs, as), want); /* symmetric */
+        checked++;
+    }
+#undef RND
+    CHECK_INT(checked, 600);
+    CHECK_INT(lh_names_distance("", ""), 0);
+    CHECK_INT(lh_names_distance("", "abc"), 3);
+    CHECK_INT(lh_names_distance("kitten", "sitting"), 3);
+    CHECK_INT(lh_names_distance("Müller", "Mueller"), 2);
+}
+
 int main(void)
 {
     lh_error err;
@@ -357,5 +449,6 @@ int main(void)
     RUN(test_yaml_override);
     RUN(test_json_override);
     RUN(test_country_names);
+    RUN(test_names_distance);
     return lh_test_report();
 }

@@ -15,4 +15,8 @@
  * bag of names in several scripts it can pick another one. */
 const char *lh_pick_name(const char *const *names, size_t n);
 
+/* The Levenshtein distance of two UTF-8 strings in code points, over the
+ * first 384 of each (rigour's cap), the one lh_pick_name ranks by. */
+size_t lh_names_distance(const char *a, const char *b);
+
 #endif
