@@ -6,7 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
+#include "cli_store.h"
+#include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
 
@@ -22,6 +26,7 @@ static const char MAIN_HELP[] =
     "                   $LAKEHOUSE_URI or ./data\n"
     "  -d, --dataset D  Dataset name\n"
     "  --version        Show the version and exit\n"
+    "  --settings       Show the settings in effect (JSON) and exit\n"
     "  -h, --help       Show this help and exit\n"
     "\n"
     "Commands:\n"
@@ -195,6 +200,55 @@ void lh_progress_done(lh_progress *p)
     if (p->tty) progress_print(p, lh_monotonic_us(), true);
 }
 
+/* uri with the password of its user info, if any, as "***". */
+static char *without_password(const char *uri)
+{
+    const char *auth = strstr(uri, "://");
+    if (!auth) return lh_strdup(uri);
+    auth += 3;
+    /* the last '@' ends the user info (a password may hold one) */
+    const char *at = NULL;
+    for (const char *p = auth; *p && !strchr("/?#", *p); p++)
+        if (*p == '@') at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) return lh_strdup(uri);
+    return lh_asprintf("%.*s***%s", (int)(colon + 1 - uri), uri, at);
+}
+
+/* --settings: what the environment and the options make of the settings,
+ * and where they put the lake, the dataset and the journal (the
+ * reference prints the same figures, as Python objects). */
+static int print_settings(lh_cli *cli)
+{
+    lh_error err;
+    lh_storage *st;
+    const char *ds = NULL;
+    if (lh_cli_storage(cli, &st, &err) != LH_OK) return lh_cli_fail(cli, &err);
+    if (cli->dataset && lh_cli_dataset(cli, &ds, &err) != LH_OK) return lh_cli_fail(cli, &err);
+    char *found = NULL;
+    bool exists;
+    if (lh_cli_journal_location(cli, &found, &exists, &err) != LH_OK)
+        return lh_cli_fail(cli, &err);
+    char *journal = found ? without_password(found) : NULL;
+    free(found);
+    const lh_settings *s = &cli->settings;
+    char *dataset_uri = ds ? lh_asprintf("%s/%s", lh_storage_uri(st), ds) : NULL;
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:i, s:I, s:i, s:i, s:i, s:I, s:s, s:s?, s:s?}",
+                          "uri", s->uri, "journal_uri", journal, "public_url_prefix",
+                          s->public_url_prefix, "grace_period_days", s->grace_period_days,
+                          "max_buffer_rows", (json_int_t)s->max_buffer_rows, "lock_max_retries",
+                          s->lock_max_retries, "lock_backoff_ms", s->lock_backoff_ms, "workers",
+                          s->workers, "sort_memory_mb", (json_int_t)s->sort_memory_mb, "catalog",
+                          lh_storage_uri(st), "dataset", ds, "dataset_uri", dataset_uri);
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text) printf("%s\n", text);
+    free(text);
+    json_decref(o);
+    free(dataset_uri);
+    free(journal);
+    return text ? 0 : LH_EXIT_ERROR;
+}
+
 static const lh_cmd TOP[] = {
     {"ls", lh_cmd_ls, NULL, false},
     {"datasets", lh_cmd_datasets, NULL, false},
@@ -218,6 +272,7 @@ int main(int argc, char **argv)
     if (lh_settings_load(&cli.settings, &err) != LH_OK) return lh_cli_fail(&cli, &err);
     cli.uri = cli.settings.uri;
     int i = 1, rc = -1;
+    bool show_settings = false;
     /* global options come before the command */
     for (; rc < 0 && i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -227,6 +282,8 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--version") == 0) {
             printf("ftm-lakehouse (C) %s\n", LH_VERSION);
             rc = 0;
+        } else if (strcmp(a, "--settings") == 0) {
+            show_settings = true; /* after the options that follow it */
         } else if ((strcmp(a, "--uri") == 0 || strcmp(a, "-d") == 0 ||
                     strcmp(a, "--dataset") == 0) && i + 1 < argc) {
             if (a[1] == '-' && a[2] == 'u') cli.uri = argv[++i];
@@ -242,6 +299,9 @@ int main(int argc, char **argv)
     }
     if (rc >= 0) {
         /* handled by a global option */
+    } else if (show_settings) {
+        cli.prog = "ftm-lakehouse";
+        rc = print_settings(&cli);
     } else if (i >= argc) {
         fputs(MAIN_HELP, stderr);
         rc = LH_EXIT_USAGE;

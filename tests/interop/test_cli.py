@@ -1153,3 +1153,30 @@ def test_captions_many_names_bit_parallel(tmp_path):
     assert len(got) == len(bags)
     for caption, names in got.values():
         assert caption == pick_name(names), names
+
+
+def test_settings_shows_what_is_in_effect(tmp_path):
+    """`--settings`, as the reference's: the settings the environment makes,
+    and where the options put the lake, the dataset and the journal; a
+    journal password is not shown, a bad dataset name is refused."""
+    lake = tmp_path / "lake"
+    env = {"PATH": "/usr/bin:/bin", "LAKEHOUSE_GRACE_PERIOD_DAYS": "7",
+           "LAKEHOUSE_LOCK_MAX_RETRIES": "3", "LAKEHOUSE_URI": str(tmp_path / "elsewhere")}
+    # options after --settings count too
+    got = json.loads(run([tool("ftm-lakehouse"), "--settings", "--uri", lake, "-d", "eu"],
+                         env=env).stdout)
+    assert got["grace_period_days"] == 7 and got["lock_max_retries"] == 3
+    assert got["uri"] == str(tmp_path / "elsewhere")
+    assert got["catalog"] == f"file://{lake}"
+    assert got["dataset"] == "eu" and got["dataset_uri"] == f"file://{lake}/eu"
+    assert got["journal_uri"] == f"sqlite:///{lake}/.journal.db"
+    assert not lake.exists()  # nothing made
+    env["LAKEHOUSE_JOURNAL_URI"] = "postgresql://bob:pa@ss@db.example:5432/j?sslmode=require"
+    got = json.loads(run([tool("ftm-lakehouse"), "--uri", lake, "--settings"], env=env).stdout)
+    assert got["journal_uri"] == "postgresql://bob:***@db.example:5432/j?sslmode=require"
+    assert got["dataset"] is None and got["dataset_uri"] is None
+    bad = run([tool("ftm-lakehouse"), "--uri", lake, "-d", "../x", "--settings"], env=env,
+              check=False)
+    assert bad.returncode == 3 and "path traversal" in bad.stderr
+    bad = run([tool("ftm-lakehouse"), "--settings", "--uri"], env=env, check=False)
+    assert bad.returncode == 2
