@@ -71,7 +71,7 @@ static holder_state holder_of(lh_storage *st, const char *key)
             json_int_t pid = json_integer_value(json_object_get(j, "pid"));
             bool abandoned = false;
             state = HOLDER_ALIVE;
-            if (json_is_true(json_object_get(j, "lease"))) {
+            if (lh_fence_leased_here(data.data, data.len)) {
                 /* the lease knows better than a pid (reused, or in another
                  * pid namespace) */
                 if (lh_storage_lease_abandoned(st, key, data.data, data.len, false, &abandoned,

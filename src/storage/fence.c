@@ -133,6 +133,17 @@ static lh_fence *fence_new(lh_storage *st, char *key, lh_storage_lease *lease)
     return f;
 }
 
+bool lh_fence_leased_here(const char *data, size_t len)
+{
+    json_t *j = json_loadb(data, len, 0, NULL);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    const char *h = json_string_value(json_object_get(j, "host"));
+    bool here = json_is_true(json_object_get(j, "lease")) && h && strcmp(h, host) == 0;
+    json_decref(j);
+    return here;
+}
+
 /* Remove key when it is a leased lock whose holder died (kill -9, a crash):
  * true when it went, so the caller can take it at once. Failures leave it,
  * and the caller waits as for a live holder. */
@@ -141,12 +152,8 @@ static bool break_abandoned(lh_storage *st, const char *key)
     lh_buf data = LH_BUF_INIT;
     lh_error e;
     bool broken = false;
-    if (lh_storage_read(st, key, &data, &e) == LH_OK) {
-        json_t *j = json_loadb(data.data, data.len, 0, NULL);
-        if (json_is_true(json_object_get(j, "lease")))
-            lh_storage_lease_abandoned(st, key, data.data, data.len, true, &broken, &e);
-        json_decref(j);
-    }
+    if (lh_storage_read(st, key, &data, &e) == LH_OK && lh_fence_leased_here(data.data, data.len))
+        lh_storage_lease_abandoned(st, key, data.data, data.len, true, &broken, &e);
     lh_buf_free(&data);
     return broken;
 }

@@ -263,6 +263,12 @@ static void test_live_and_foreign_locks_kept(void)
     /* as the Python reference leaves one: a timestamp, or nothing */
     CHECK_OK(lh_storage_write(st, "ds/.LOCK-MERGE", "2026-12-03T10:00:00", 19, &err), &err);
     CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &f, &err), LH_ERR_BUSY);
+    /* nor one leased on another host: a file system shared between hosts
+     * may keep flock(2) locks per host, so its lease may only look gone */
+    const char *remote = "{\"pid\": 1, \"host\": \"elsewhere.invalid\", \"created_at\": "
+                         "\"2026-12-03T10:00:00\", \"tool\": \"ftm-lakehouse-c\", \"lease\": true}\n";
+    CHECK_OK(lh_storage_write(st, "ds/.LOCK-MERGE", remote, strlen(remote), &err), &err);
+    CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &f, &err), LH_ERR_BUSY);
     /* nor a sticky one of ours */
     CHECK_OK(lh_fence_acquire_life(st, "ds", LH_FENCE_LOCK, LH_FENCE_STICKY, 0, &f, &err), &err);
     lh_fence_keep(f);
