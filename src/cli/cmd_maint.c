@@ -68,7 +68,8 @@ static const char VACUUM_HELP[] =
     "\n"
     "Delete data files the Delta log no longer references and that were\n"
     "removed more than N hours ago (default 0: all of them, as the reference),\n"
-    "and what killed writers left behind (temp files, open S3 uploads).\n"
+    "and what killed writers left behind in the dataset (temp files, open S3\n"
+    "uploads; outside the table once a minute old).\n"
     "Readers of an older version lose its files: keep N above your longest read.\n";
 
 static const char OPTIMIZE_HELP[] =

@@ -475,17 +475,18 @@ static lh_status check_orphans(lh_storage *st, const char *prefix, const lh_delt
     return rc;
 }
 
-/* What killed writers left in the table (never read; vacuum removes it). */
-static lh_status check_debris(lh_storage *st, const char *prefix, lh_check_report *rep,
+/* What killed writers left in the dataset (never read; vacuum removes it:
+ * in the table at once, elsewhere once a minute old). */
+static lh_status check_debris(lh_storage *st, const char *dataset, lh_check_report *rep,
                               lh_error *err)
 {
     size_t n = 0;
-    LH_TRY(lh_storage_remove_debris(st, prefix, INT64_MAX, true, &n, err));
+    LH_TRY(lh_storage_remove_debris(st, dataset, INT64_MAX, true, &n, err));
     if (n)
         add(&rep->notes,
-            "debris: %zu temp file(s) or upload(s) of writes in flight or killed (vacuum removes "
-            "them)",
-            n);
+            "debris: %zu temp file(s) or upload(s) of writes in flight or killed in `%s` (vacuum "
+            "removes them)",
+            n, dataset);
     return LH_OK;
 }
 
@@ -563,7 +564,7 @@ lh_status lh_check_dataset(lh_storage *st, const char *dataset, int shards, lh_j
     }
     /* without a snapshot every file would look unreferenced */
     rc = replayed ? check_orphans(st, prefix.data, snap, rep, err) : LH_OK;
-    if (rc == LH_OK) rc = check_debris(st, prefix.data, rep, err);
+    if (rc == LH_OK) rc = check_debris(st, dataset, rep, err);
     if (rc == LH_OK) rc = check_locks(st, dataset, rep, err);
     if (rc == LH_OK && journal) {
         int64_t n = 0;

@@ -327,6 +327,12 @@ typedef struct vacuum_job {
     size_t *deleted, *debris;
 } vacuum_job;
 
+/* What killed writers left elsewhere in the dataset (an export's half
+ * statements.csv can be gigabytes) goes once it is this old: under the
+ * fence no export runs, and the writers outside it (configure, tags, the
+ * queue, a lock being taken) write small files in well under that. */
+#define DEBRIS_MIN_AGE_MS (60LL * 1000)
+
 static lh_status vacuum_fenced(lh_pstore *ps, void *ctx, lh_error *err)
 {
     vacuum_job *j = ctx;
@@ -334,7 +340,12 @@ static lh_status vacuum_fenced(lh_pstore *ps, void *ctx, lh_error *err)
     int64_t retention_ms = (int64_t)j->retention_hours * 3600000LL;
     LH_TRY(lh_delta_vacuum(ps->st, ps->table, retention_ms, now, false, NULL, j->deleted, err));
     /* the fence is held: no writer of ours is mid-file in the table */
-    return lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, j->debris, err);
+    LH_TRY(lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, j->debris, err));
+    int64_t age = retention_ms > DEBRIS_MIN_AGE_MS ? retention_ms : DEBRIS_MIN_AGE_MS;
+    size_t elsewhere = 0;
+    lh_status rc = lh_storage_remove_debris(ps->st, ps->dataset, now - age, false, &elsewhere, err);
+    *j->debris += elsewhere;
+    return rc;
 }
 
 lh_status lh_pstore_vacuum(lh_pstore *ps, int retention_hours, size_t *deleted, size_t *debris,
