@@ -158,6 +158,9 @@ static ssize_t in_read(void *cookie, char *buf, size_t size)
         if (refill(s, &err) != LH_OK) return fail(&err);
     }
     size_t n = s->plain.len - s->plain_pos;
+    /* empty input (stdin, a pipe, an empty gzip) never filled plain: its
+     * data is still NULL, which memcpy must not be handed even for 0 bytes */
+    if (!n) return 0;
     if (n > size) n = size;
     memcpy(buf, s->plain.data + s->plain_pos, n);
     s->plain_pos += n;

@@ -261,3 +261,24 @@ def test_plain_input_that_starts_like_bzip2_is_plain(tmp_path):
     packed.write_bytes(bz2.compress(b"other\n") + bz2.compress(b""))
     cli("entities", "delete", "-i", packed)
     assert cli("entities", "iterate").stdout == ""
+
+
+def test_empty_input_imports_nothing(tmp_path):
+    """Empty input, on standard input, through a pipe named by its path or
+    as an empty compressed stream, is an import of nothing, as the
+    reference's import of empty standard input is; it was handed to memcpy
+    as a NULL buffer (the sanitizers stopped the import)."""
+    lake = tmp_path / "lake"
+
+    def cli(*args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "z", *args], **kw)
+
+    cli("entities", "import", input="")
+    cli("entities", "import", "-i", "/dev/stdin", input="")
+    for name, pack in PACK.items():
+        packed = tmp_path / f"empty.json.{name}"
+        packed.write_bytes(pack(b""))
+        proc = cli("entities", "import", "-i", packed)
+        assert "imported 0 entities" in proc.stderr, (name, proc.stderr)
+    ref_cli(["--uri", tmp_path / "ref", "-d", "z", "entities", "import"], input="")
+    assert cli("entities", "iterate").stdout == ""
