@@ -13,7 +13,8 @@
 typedef struct pv {
     const char *prop;
     const char *value;
-    const char *id; /* statement id, for the context-order caption */
+    const char *id;   /* statement id, for the context-order caption */
+    const char *lang; /* NULL: none; for the context-order caption */
 } pv;
 
 struct lh_aggregator {
@@ -78,6 +79,41 @@ static int cmp_pv(const void *x, const void *y)
     const pv *a = x, *b = y;
     int c = strcmp(a->prop, b->prop);
     return c ? c : strcmp(a->value, b->value);
+}
+
+static int cmp_pv_id(const void *x, const void *y)
+{
+    const pv *a = *(const pv *const *)x, *b = *(const pv *const *)y;
+    if (!a->id || !b->id) return (b->id == NULL) - (a->id == NULL);
+    return strcmp(a->id, b->id);
+}
+
+/* rigour's pick_lang_name, as followthemoney's StatementEntity.caption
+ * runs it on a name property's statements: the English ones first, then
+ * those of no language, "mul" or a language of rigour's PREFERRED_LANGS,
+ * then all; one value per statement, so a name stated in two languages
+ * weighs twice (pick_name counts it twice). NULL when no tier gives one. */
+static const char *pick_lang_name(const pv *const *stmts, size_t n)
+{
+    static const char *const PREFERRED[] = {
+        "eng", "spa", "fra", "por", "deu", "nld", "ita", "tur", "pol", "ron", "ces",
+        "srp", "hrv", "dan", "nor", "rus", "ukr", "ara", "fas", "urd", "zho", "mul"};
+    const char **values = lh_malloc(n * sizeof *values);
+    const char *picked = NULL;
+    for (int tier = 0; tier < 3 && !picked; tier++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *lang = stmts[i]->lang;
+            bool take = tier == 2;
+            if (tier == 0) take = lang && !strcmp(lang, "eng");
+            for (size_t j = 0; tier == 1 && !take && j < sizeof PREFERRED / sizeof *PREFERRED; j++)
+                take = !lang || !strcmp(lang, PREFERRED[j]);
+            if (take) values[k++] = stmts[i]->value;
+        }
+        if (k) picked = lh_pick_name(values, k);
+    }
+    free(values);
+    return picked;
 }
 
 static void put_str(lh_buf *out, const char *s)
@@ -154,25 +190,28 @@ static lh_status emit(lh_aggregator *a, lh_buf *out, lh_error *err)
         const lh_prop *cp = lh_schema_prop(schema, schema->caption[c]);
         bool names = context && cp && !strcmp(cp->type, "name");
         const pv *best = NULL;
-        size_t first = 0, distinct = 0;
+        size_t first = 0, count = 0;
         for (size_t i = 0; i < a->n_props; i++) {
             const pv *p = &a->props[i];
             if (strcmp(p->prop, schema->caption[c]) != 0) continue;
             if (!best) first = i;
-            /* sorted by value: a repeat follows its first */
-            if (!best || strcmp(p->value, a->props[i - 1].value) != 0) distinct++;
+            count++;
             if (!best) best = p;
             else if (!context) break; /* sorted: the first is the smallest value */
             else if (p->id && best->id && strcmp(p->id, best->id) < 0) best = p;
         }
-        if (best && names && distinct > 1) {
-            const char **values = lh_malloc(distinct * sizeof *values);
+        if (best && names && count > 1) {
+            /* StatementEntity keeps a set of statements (by id): a value
+             * in two languages is two of them, a row repeated is one */
+            const pv **stmts = lh_malloc(count * sizeof *stmts);
+            for (size_t i = 0; i < count; i++) stmts[i] = &a->props[first + i];
+            qsort(stmts, count, sizeof *stmts, cmp_pv_id);
             size_t k = 0;
-            for (size_t i = first; i < a->n_props && !strcmp(a->props[i].prop, best->prop); i++)
-                if (!k || strcmp(a->props[i].value, values[k - 1]) != 0)
-                    values[k++] = a->props[i].value;
-            caption = lh_pick_name(values, k);
-            free(values);
+            for (size_t i = 0; i < count; i++)
+                if (!k || !stmts[i]->id || !stmts[k - 1]->id || strcmp(stmts[i]->id, stmts[k - 1]->id))
+                    stmts[k++] = stmts[i];
+            if (k > 1) caption = pick_lang_name(stmts, k);
+            free(stmts);
         }
         if (best && !caption) caption = best->value;
     }
@@ -230,6 +269,8 @@ lh_status lh_aggregator_add(lh_aggregator *a, const lh_statement *s, lh_buf *out
     a->props[a->n_props].prop = lh_arena_strdup(&a->arena, s->prop);
     a->props[a->n_props].value = lh_arena_strdup(&a->arena, s->value);
     a->props[a->n_props].id = s->id ? lh_arena_strdup(&a->arena, s->id) : NULL;
+    /* "" is no language, as NULL */
+    a->props[a->n_props].lang = s->lang && *s->lang ? lh_arena_strdup(&a->arena, s->lang) : NULL;
     a->n_props++;
     if (s->first_seen != LH_TS_NULL && (a->first_seen == LH_TS_NULL || s->first_seen < a->first_seen))
         a->first_seen = s->first_seen;

@@ -1180,3 +1180,36 @@ def test_settings_shows_what_is_in_effect(tmp_path):
     assert bad.returncode == 3 and "path traversal" in bad.stderr
     bad = run([tool("ftm-lakehouse"), "--settings", "--uri"], env=env, check=False)
     assert bad.returncode == 2
+
+
+def test_captions_by_statement_language_as_the_reference(tmp_path):
+    """The reference's iterate captions by rigour's pick_lang_name over the
+    name statements (followthemoney's StatementEntity.caption): English
+    statements first, then those of no, "mul" or a preferred language, then
+    all; one value per statement, so a name stated in two languages weighs
+    twice. Ours ignored the language and counted each value once."""
+    from rigour.langs import LangStr
+    from rigour.names.pick import pick_lang_name
+
+    bags = {
+        "p1": [("Foo Bar", "eng"), ("Foo Baz", ""), ("Foo Baz Inc", "")],
+        "p2": [("Xyz", "deu"), ("Xyz", "fra"), ("12345", ""), ("12346", "")],
+        "p3": [("Alpha Beta", "jpn"), ("Gamma", ""), ("Gamma Delta", "")],
+        "p4": [("Alpha Beta", "jpn"), ("Gamma", "kor"), ("Gamma Delta", "kor")],
+        "p5": [("Acme", "mul"), ("ACME Holding", "tur"), ("Acme Holding", "hun")],
+    }
+    src = tmp_path / "names.csv"
+    src.write_text("entity_id,prop,schema,value,lang\r\n" + "".join(
+        f"{eid},name,Person,{value},{lang}\r\n" for eid, bag in bags.items() for value, lang in bag))
+    lake = tmp_path / "lake"
+    ours(lake, "d", "statements", "import", "-i", src)
+
+    def captions(text):
+        return {e["id"]: e["caption"] for e in map(json.loads, text.splitlines())}
+
+    mine = captions(ours(lake, "d", "entities", "iterate").stdout)
+    theirs = captions(ref_cli(["--uri", lake, "-d", "d", "entities", "iterate"]).stdout)
+    expected = {eid: pick_lang_name([LangStr(v, lang=lang or None) for v, lang in bag])
+                for eid, bag in bags.items()}
+    assert theirs == expected
+    assert mine == expected

@@ -66,9 +66,10 @@ enum {
      * keys id, caption, schema, referents, datasets, origin, first_seen,
      * last_seen, last_change, properties; no role; caption from the caption
      * property's statement with the smallest id. Differences that remain:
-     * the reference prints values in set order (ours stay sorted), and for a
-     * name-typed caption property with several values it picks with rigour's
-     * pick_lang_name (ours: the smallest value, as the export). */
+     * the reference prints values in set order (ours stay sorted). A
+     * name-typed caption property with several statements is captioned as
+     * rigour's pick_lang_name picks (English statements first, then those
+     * of no or a preferred language; lh_pick_name). */
     LH_AGG_CONTEXT_ORDER = 1,
 };
 
