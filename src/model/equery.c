@@ -543,9 +543,11 @@ static bool row_ok(const lh_model *m, const eq_leaf *l, const lh_statement *r)
             return any != (l->op == OP_NE);
         }
         /* a NULL column matches nothing, as in SQL; empty: a row with a
-         * value (the fragment "" is none) is what the entity must lack */
+         * value is what the entity must lack, a value being anything not
+         * NULL as the reference's IS NOT NULL: "" too, and the fragment
+         * always (stored "" when a statement has none, never NULL) */
         const char *v = *(const char *const *)((const char *)r + l->column);
-        if (l->op == OP_EMPTY) return v && *v;
+        if (l->op == OP_EMPTY) return v || l->column == offsetof(lh_statement, fragment);
         return value_ok(l, v);
     }
     return false;

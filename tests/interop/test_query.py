@@ -399,3 +399,24 @@ def test_empty_context_column_as_the_reference(tmp_path):
     want = reference_ids(lake, ["r"], queries)["ids"]["r"]
     for q in queries:
         assert ids(ours(lake, "r", "entities", "iterate", "-q", q).stdout) == want[q] == ["e2"], q
+
+
+def test_empty_context_fragment_as_the_reference(tmp_path):
+    """`empty:context.fragment` is the reference's `fragment IS NULL` on
+    every row: the stored fragment is "" when a statement has none, never
+    NULL, so no entity has an empty fragment column, on a lake either side
+    wrote. Ours took "" for no fragment and selected every entity without
+    one. A "" elsewhere is a value too (SQL's IS NOT NULL)."""
+    from conftest import ref_cli
+
+    lake = tmp_path / "lake"
+    src = tmp_path / "s.csv"
+    src.write_text("entity_id,prop,schema,value,fragment\r\n"
+                   "e1,name,Person,Ann,\r\ne2,name,Person,Bob,f1\r\n")
+    ours(lake, "r", "statements", "import", "-i", src)
+    ref_cli(["--uri", lake, "-d", "z", "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json"])
+    queries = ["empty:context.fragment", "empty:context.fragment&filter:schema=Person"]
+    want = reference_ids(lake, ["r", "z"], queries)["ids"]
+    for ds in ("r", "z"):
+        for q in queries:
+            assert ids(ours(lake, ds, "entities", "iterate", "-q", q).stdout) == want[ds][q] == [], (ds, q)
