@@ -248,6 +248,11 @@ typedef struct out_stream {
     lh_storage_writer *w;
     FILE *f;
     bool abort; /* the command failed: store nothing */
+    /* a write failed: store nothing either. stdio may not pass the failure
+     * on (glibc takes a cookie's -1 for a direct write of a large block as
+     * bytes written) and the command goes on; the writer then holds the
+     * stream with a gap or bytes twice */
+    bool failed;
     struct out_stream *next;
 } out_stream;
 
@@ -255,9 +260,16 @@ static out_stream *outs; /* the open ones */
 
 static ssize_t out_write(void *cookie, const char *buf, size_t size)
 {
+    out_stream *o = cookie;
+    if (o->failed) {
+        errno = EIO;
+        return -1;
+    }
     lh_error err;
-    if (lh_storage_writer_write(((out_stream *)cookie)->w, buf, size, &err) != LH_OK)
+    if (lh_storage_writer_write(o->w, buf, size, &err) != LH_OK) {
+        o->failed = true;
         return fail(&err);
+    }
     return (ssize_t)size;
 }
 
@@ -272,10 +284,15 @@ static int out_close(void *cookie)
             break;
         }
     lh_error err;
-    lh_status rc = o->w && !o->abort ? lh_storage_writer_commit(o->w, &err) : LH_OK;
+    bool failed = o->failed; /* its cause is set already */
+    lh_status rc = o->w && !o->abort && !failed ? lh_storage_writer_commit(o->w, &err) : LH_OK;
     lh_storage_writer_free(o->w); /* aborts an upload not committed */
     lh_storage_free(o->st);
     free(o);
+    if (failed) {
+        errno = EIO;
+        return -1;
+    }
     return rc == LH_OK ? 0 : (int)fail(&err);
 }
 

@@ -530,6 +530,37 @@ def test_inputs_and_outputs_on_s3(s3, tmp_path):
     assert all_keys(s3, f"{prefix}/out/") == [f"{prefix}/out/entities.json"]
 
 
+def test_failed_upload_leaves_no_output_on_s3(s3, tmp_path):
+    """An -o s3:// output whose part upload fails midway is not stored.
+    glibc's stdio takes a failed direct write of a large block as written,
+    so the command went on; the object was then completed from what the
+    writer held (bytes lost or twice) while the command exited 1."""
+    import urllib.request
+
+    src = tmp_path / "big.json"
+    src.write_text("".join(json.dumps({"id": f"e{i:05d}", "schema": "Person",
+                                       "properties": {"name": [f"n{i}" + "y" * 4000]}}) + "\n"
+                           for i in range(1100)))
+    lake = tmp_path / "lake"
+    env = dict(s3["env"], LH_S3_MAX_ATTEMPTS="1")
+
+    def cli(*args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "d", *args], env=env, **kw)
+
+    cli("entities", "import", "-i", src)
+    assert len(cli("entities", "iterate").stdout) > 8 << 20  # past the first part
+    prefix = f"fail-{uuid.uuid4().hex[:8]}"
+    urllib.request.urlopen(urllib.request.Request(
+        s3["endpoint"] + "/__lh_fault__?count=1&status=503&code=SlowDown&method=PUT", method="POST"))
+    proc = cli("entities", "iterate", "-o", uri(f"{prefix}/e.json"), check=False)
+    assert proc.returncode == 1 and "SlowDown" in proc.stderr, proc.stderr
+    assert all_keys(s3, f"{prefix}/") == []
+    # and with no fault, the whole of it
+    cli("entities", "iterate", "-o", uri(f"{prefix}/e.json"))
+    got = s3["client"].get_object(Bucket=BUCKET, Key=f"{prefix}/e.json")["Body"].read()
+    assert got.decode() == cli("entities", "iterate").stdout
+
+
 def test_make_on_s3(s3, tmp_path):
     """`make` on S3 writes what it writes locally: the diff of a second make,
     index.json with its resources (checksums of the objects) and versioned
