@@ -794,6 +794,7 @@ lh_status lh_storage_open_s3(const char *uri, lh_storage **out, lh_error *err)
         s3_free(&s3->base);
         return rc;
     }
+    s3->anonymous = !s3->cfg.creds.access_key && s3->cfg.creds_source == LH_S3_CREDS_NONE;
     *out = &s3->base;
     return LH_OK;
 }

@@ -139,6 +139,7 @@ typedef struct lh_s3 {
     void **pool;               /* CURL * handles kept for connection reuse */
     size_t pool_len, pool_cap;
     int64_t clock_offset_s;    /* server time - local time, learnt from RequestTimeTooSkewed (atomic) */
+    bool anonymous;            /* no credentials found: requests go unsigned */
 } lh_s3;
 
 typedef struct lh_s3_req {

@@ -482,9 +482,15 @@ lh_status lh_s3_fail(lh_s3 *s3, lh_status code, const lh_s3_req *req, const lh_s
     char *what = lh_s3_describe(s3, req->key);
     char rid[96] = "";
     if (resp->request_id[0]) snprintf(rid, sizeof rid, " (request id %s)", resp->request_id);
-    lh_status rc = lh_error_set(err, code, "S3 %s %s: HTTP %ld%s%s%s%s%s", req->method, what,
+    /* anonymous access is what public buckets want; anywhere else a
+     * refusal most likely means credentials that were not found */
+    const char *hint = s3->anonymous && (resp->status == 401 || resp->status == 403)
+                           ? " (no AWS credentials were found, so the request went unsigned: set "
+                             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+                           : "";
+    lh_status rc = lh_error_set(err, code, "S3 %s %s: HTTP %ld%s%s%s%s%s%s", req->method, what,
                                 resp->status, resp->code[0] ? " " : "", resp->code,
-                                resp->message[0] ? ": " : "", resp->message, rid);
+                                resp->message[0] ? ": " : "", resp->message, rid, hint);
     free(what);
     return rc;
 }

@@ -161,6 +161,8 @@ static void test_credentials_file(void)
         CHECK(((lh_s3 *)s)->cfg.creds.access_key == NULL);
         lh_buf b = LH_BUF_INIT;
         CHECK_RC(lh_storage_read(s, "k", &b, &err), LH_ERR_IO); /* moto refuses unsigned requests */
+        /* and the refusal says why it most likely came */
+        CHECK(strstr(err.msg, "no AWS credentials were found") != NULL);
         lh_buf_free(&b);
         lh_storage_free(s);
     }
