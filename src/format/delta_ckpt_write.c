@@ -539,3 +539,55 @@ lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t reten
     free(dir);
     return rc;
 }
+
+lh_status lh_delta_delete_log(lh_storage *st, const char *prefix, lh_error *err)
+{
+    /* The checkpoint of the newest version, written when missing, is the
+     * table on its own: kept to the last, it keeps every state before its
+     * delete whole. Deleted in listing order, the log lost commits from its
+     * middle (a gap no reader replays) or its newest ones first (an older
+     * version replayed as if it were the table). */
+    int64_t keep = -1;
+    lh_delta_snapshot *s = NULL;
+    lh_error serr;
+    if (lh_delta_snapshot_load(st, prefix, LH_DELTA_LATEST, &s, &serr) == LH_OK) {
+        int64_t version = lh_delta_snapshot_version(s);
+        lh_delta_listing l;
+        bool have = false;
+        if (lh_delta_list_log(st, prefix, &l, &serr) == LH_OK) {
+            have = l.num_ckpts && l.ckpts[l.num_ckpts - 1].version == version;
+            lh_delta_listing_free(&l);
+        }
+        lh_status crc = have ? LH_OK : lh_delta_checkpoint_write(st, s, &serr);
+        lh_delta_snapshot_free(s);
+        if (crc == LH_OK) keep = version;
+        /* a table this module cannot checkpoint goes oldest first; a write
+         * that failed has deleted nothing yet */
+        else if (crc != LH_ERR_UNSUPPORTED) {
+            if (!err) return crc;
+            *err = serr;
+            return lh_error_prefix(err, "checkpoint before deleting the log");
+        }
+    }
+    char *dir = lh_delta_key(prefix, "_delta_log");
+    lh_strlist keys, last;
+    lh_strlist_init(&keys);
+    lh_strlist_init(&last);
+    /* sorted: the zero-padded versions oldest first, _last_checkpoint after */
+    lh_status rc = lh_storage_list(st, dir, 0, &keys, err);
+    size_t dn = strlen(dir);
+    for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
+        const char *name = keys.items[i] + dn + 1;
+        if (keep >= 0 && strlen(name) > 21 && name[20] == '.' &&
+            strncmp(name + 21, "checkpoint.", 11) == 0 && strtoll(name, NULL, 10) == keep) {
+            lh_strlist_push(&last, keys.items[i]);
+            continue;
+        }
+        rc = lh_storage_delete(st, keys.items[i], err);
+    }
+    for (size_t i = 0; rc == LH_OK && i < last.len; i++) rc = lh_storage_delete(st, last.items[i], err);
+    lh_strlist_free(&last);
+    lh_strlist_free(&keys);
+    free(dir);
+    return rc;
+}

@@ -446,14 +446,12 @@ lh_status lh_pstore_destroy(lh_pstore *ps, lh_error *err)
 {
     lh_fence *lock = NULL, *merge = NULL;
     LH_TRY(lh_pstore_maintenance_fence(ps, LH_FENCE_LEASED, &lock, &merge, err));
-    /* the log first: from then on there is no table, whatever remains */
-    lh_buf log = LH_BUF_INIT;
-    lh_buf_printf(&log, "%s/_delta_log", ps->table);
-    lh_status rc = lh_storage_delete_prefix(ps->st, log.data, err);
+    /* the log first, in an order that a kill leaves the table whole or
+     * gone: from then on there is no table, whatever remains */
+    lh_status rc = lh_delta_delete_log(ps->st, ps->table, err);
     if (rc == LH_OK) rc = lh_storage_delete_prefix(ps->st, ps->table, err);
     size_t debris = 0;
     if (rc == LH_OK) rc = lh_storage_remove_debris(ps->st, ps->table, INT64_MAX, false, &debris, err);
-    lh_buf_free(&log);
     rc = lh_fence_release_keep(merge, rc, err);
     return lh_fence_release_keep(lock, rc, err);
 }

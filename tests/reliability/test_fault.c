@@ -3,10 +3,12 @@
  * table at its old version, readable, with the old rows, and `check` finds
  * nothing wrong (orphans allowed); the next write succeeds. A fault after
  * the commit landed (the log directory's fsync) fails the call with the new
- * version in place and every file it references kept. */
+ * version in place and every file it references kept. A destroy stopped
+ * after any of its deletes leaves the table as it was or no table. */
 #include <errno.h>
 
 #include "lh/core/storage.h"
+#include "lh/format/delta.h"
 #include "lh/repository/check.h"
 #include "lh/storage/parquet_store.h"
 #include "test.h"
@@ -203,8 +205,88 @@ static void test_fsync_faults(void)
     CHECK(faults > 8);
 }
 
+/* The table's state as a reader sees it: its version and live files,
+ * version -1 when there is no table, -2 when its log does not replay. */
+static void table_state(lh_storage *st, int64_t *version, size_t *files)
+{
+    lh_delta_snapshot *s = NULL;
+    lh_error err;
+    lh_status rc = lh_delta_snapshot_load(st, "ds/statements", LH_DELTA_LATEST, &s, &err);
+    if (rc == LH_ERR_NOT_FOUND) {
+        *version = -1;
+        *files = 0;
+        return;
+    }
+    if (rc != LH_OK) {
+        fprintf(stderr, "  the log does not replay: %s\n", err.msg);
+        *version = -2;
+        *files = 0;
+        return;
+    }
+    *version = lh_delta_snapshot_version(s);
+    *files = lh_delta_snapshot_num_files(s);
+    lh_delta_snapshot_free(s);
+}
+
+/* A destroy stopped after its nth delete (the fsync of the directory
+ * fails, as if the process were killed there) leaves the table whole, at
+ * its last version, or no table: never a log with a gap that no reader
+ * replays, nor an older version that replays without the newer commits.
+ * Run again, it completes. */
+static void test_destroy_faults(void)
+{
+    int stops = 0, whole = 0, gone = 0;
+    for (int nth = 1; nth < 200; nth++) {
+        char *dir = lh_test_tmpdir();
+        lh_storage *st = NULL;
+        lh_error err;
+        CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+        lh_pstore_opts o;
+        lh_pstore_opts_init(&o);
+        o.shards = 4;
+        o.lock_max_retries = 0;
+        lh_pstore *ps = NULL;
+        CHECK_OK(lh_pstore_open(st, "ds", &o, &ps, &err), &err);
+        /* commits before a checkpoint (the merge's) and after it */
+        CHECK_OK(do_op(ps, OP_APPEND, 1000, &err), &err);
+        CHECK_OK(do_op(ps, OP_APPEND, 1001, &err), &err);
+        CHECK_OK(do_op(ps, OP_MERGE, 1002, &err), &err);
+        CHECK_OK(do_op(ps, OP_APPEND, 1003, &err), &err);
+        CHECK_OK(do_op(ps, OP_APPEND, 1004, &err), &err);
+        int64_t v0, v1;
+        size_t files0, files1;
+        table_state(st, &v0, &files0);
+        lh_storage_fault_fsync(nth, EIO);
+        lh_status rc = lh_pstore_destroy(ps, &err);
+        lh_storage_fault_fsync(0, 0);
+        bool done = rc == LH_OK;
+        table_state(st, &v1, &files1);
+        if (!done) {
+            stops++;
+            if (v1 >= 0) whole++;
+            else gone++;
+            if (v1 != -1 && (v1 != v0 || files1 != files0))
+                fprintf(stderr, "destroy stopped at fsync %d: version %lld (%zu files), was %lld (%zu)\n",
+                        nth, (long long)v1, files1, (long long)v0, files0);
+            CHECK(v1 == -1 || (v1 == v0 && files1 == files0));
+            CHECK_OK(lh_pstore_destroy(ps, &err), &err);
+            table_state(st, &v1, &files1);
+        }
+        CHECK_INT(v1, -1);
+        lh_pstore_free(ps);
+        lh_storage_free(st);
+        lh_test_rmtree(dir);
+        free(dir);
+        if (done) break;
+    }
+    printf("destroy: stopped %d times, the table whole %d times, gone %d times\n", stops, whole,
+           gone);
+    CHECK(whole > 0 && gone > 0);
+}
+
 int main(void)
 {
     RUN(test_fsync_faults);
+    RUN(test_destroy_faults);
     return lh_test_report();
 }

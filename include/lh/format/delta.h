@@ -296,6 +296,15 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
 lh_status lh_delta_cleanup_log(lh_storage *st, const char *prefix, int64_t retention_ms,
                                int64_t now_ms, size_t *deleted, lh_error *err);
 
+/* Delete the whole log of the table at prefix so that a process killed
+ * after any delete leaves the table as it was or no table: a checkpoint of
+ * the newest version first (unless there is one), then every other log
+ * file, that checkpoint last. Without one (a table this module cannot
+ * checkpoint, or a log that no longer replays) in version order, oldest
+ * first: what remains then fails to replay rather than replaying an older
+ * version. Files below _delta_log/ (sidecars) are left to the caller. */
+lh_status lh_delta_delete_log(lh_storage *st, const char *prefix, lh_error *err);
+
 /* A checkpoint at s's version, then the metadata cleanup with the table's
  * delta.logRetentionDuration, as delta-rs's create_checkpoint +
  * cleanup_metadata (explicit: delta.enableExpiredLogCleanup, which turns off
