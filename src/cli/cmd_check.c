@@ -89,8 +89,13 @@ int lh_cmd_check(lh_cli *cli, int argc, char **argv)
     } else {
         for (size_t i = 0; i < rep.problems.len; i++) printf("FAIL %s\n", rep.problems.items[i]);
         for (size_t i = 0; i < rep.notes.len; i++) printf("note %s\n", rep.notes.items[i]);
+        /* a lock its dead holder left blocks writers but harms no data */
+        bool only_locked = rep.problems.len > 0;
+        for (size_t i = 0; i < rep.problems.len; i++)
+            if (strncmp(rep.problems.items[i], "stale-lock:", 11) != 0) only_locked = false;
         printf("%s: dataset %s, version %lld, %zu file(s), %llu row(s), %zu orphan(s), ",
-               lh_check_healthy(&rep) ? "healthy" : "CORRUPT", ds, (long long)rep.version,
+               lh_check_healthy(&rep) ? "healthy" : only_locked ? "LOCKED" : "CORRUPT", ds,
+               (long long)rep.version,
                rep.files, (unsigned long long)rep.rows, rep.orphans);
         if (rep.journal_rows >= 0) printf("journal %lld row(s)\n", (long long)rep.journal_rows);
         else printf("no journal\n");

@@ -149,7 +149,8 @@ def main():
     # the lock blocks every writer (not leased: as an older version's or a
     # re-shard's); the marker nobody (maintenance removes it)
     expect(lk, 5, "FAIL stale-lock", "ds/.LOCK`", f"pid {pid}", "maintenance unlock",
-           "note lock: `ds/.LOCK-APPENDS/m1` was left by", "the next maintenance removes it")
+           "note lock: `ds/.LOCK-APPENDS/m1` was left by", "the next maintenance removes it",
+           "LOCKED: dataset ds")  # not CORRUPT: the data is whole
     lk.run("maintenance", "unlock")
     expect(lk, 0, "healthy")
     # a lock of a live process is reported, not a failure
