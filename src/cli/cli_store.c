@@ -24,6 +24,36 @@ lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
     return rc;
 }
 
+lh_status lh_cli_vacuum(lh_cli *cli, lh_pstore *ps, int hours, const char *defer,
+                        size_t *deleted, size_t *debris, lh_error *err)
+{
+    lh_status rc = lh_pstore_vacuum(ps, hours, deleted, debris, err);
+    lh_tags *t = NULL;
+    if (rc == LH_ERR_BUSY && defer) {
+        /* the merge is done and nothing after it needs the fence: a long
+         * import or flush beside it must not fail the whole run; the mark
+         * has the next run vacuum though it finds nothing to merge */
+        fprintf(stderr, "%s: warning: vacuum left to the next run: %s\n", defer, err->msg);
+        *deleted = *debris = 0;
+        return lh_cli_tag_now(cli, LH_CLI_TAG_VACUUM_DEFERRED, err);
+    }
+    if (rc == LH_OK) rc = lh_cli_tags(cli, &t, err);
+    if (rc == LH_OK) rc = lh_tags_delete(t, LH_CLI_TAG_VACUUM_DEFERRED, err);
+    lh_tags_free(t);
+    return rc;
+}
+
+lh_status lh_cli_vacuum_deferred(lh_cli *cli, bool *deferred, lh_error *err)
+{
+    lh_tags *t = NULL;
+    int64_t ts;
+    *deferred = false;
+    LH_TRY(lh_cli_tags(cli, &t, err));
+    lh_status rc = lh_tags_get(t, LH_CLI_TAG_VACUUM_DEFERRED, &ts, deferred, err);
+    lh_tags_free(t);
+    return rc;
+}
+
 lh_status lh_cli_optimize(lh_cli *cli, lh_pstore *ps, bool force, int hours, bool record,
                           const char *defer_vacuum, lh_pstore_report *rep, size_t *deleted,
                           size_t *debris, lh_error *err)
@@ -37,15 +67,7 @@ lh_status lh_cli_optimize(lh_cli *cli, lh_pstore *ps, bool force, int hours, boo
         lh_job_add_done(job, 1);
         rc = lh_job_save(job, lh_now_us(), err);
     }
-    if (rc == LH_OK) rc = lh_pstore_vacuum(ps, hours, deleted, debris, err);
-    if (rc == LH_ERR_BUSY && defer_vacuum) {
-        /* the merge is done and nothing after it needs the fence: a long
-         * import or flush beside it must not fail the whole run */
-        fprintf(stderr, "%s: warning: vacuum left to the next run: %s\n", defer_vacuum,
-                err->msg);
-        *deleted = *debris = 0;
-        rc = LH_OK;
-    }
+    if (rc == LH_OK) rc = lh_cli_vacuum(cli, ps, hours, defer_vacuum, deleted, debris, err);
     if (rc == LH_OK && job) lh_job_add_done(job, 1);
     rc = lh_cli_job_stop(job, rc, err);
     return rc == LH_OK ? lh_cli_tag_now(cli, "operations/optimize/last_run", err) : rc;

@@ -34,6 +34,14 @@ lh_status lh_cli_rewrite(lh_pstore *ps, bool merge, bool force, lh_pstore_report
 lh_status lh_cli_optimize(lh_cli *cli, lh_pstore *ps, bool force, int hours, bool record,
                           const char *defer_vacuum, lh_pstore_report *rep, size_t *deleted,
                           size_t *debris, lh_error *err);
+/* Set while a vacuum a busy fence refused is owed (ours, not the reference's). */
+#define LH_CLI_TAG_VACUUM_DEFERRED "operations/vacuum/deferred"
+/* lh_pstore_vacuum, deferred as lh_cli_optimize's when defer names the
+ * command; a vacuum done clears the mark, one deferred sets it. */
+lh_status lh_cli_vacuum(lh_cli *cli, lh_pstore *ps, int hours, const char *defer,
+                        size_t *deleted, size_t *debris, lh_error *err);
+/* Whether a deferred vacuum is owed. */
+lh_status lh_cli_vacuum_deferred(lh_cli *cli, bool *deferred, lh_error *err);
 /* Stamp a freshness tag of the dataset with the current time. */
 lh_status lh_cli_tag_now(lh_cli *cli, const char *key, lh_error *err);
 /* The same with the time ts (microseconds): an export stamps the time it

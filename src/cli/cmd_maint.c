@@ -223,7 +223,7 @@ static int vacuum_or_optimize(lh_cli *cli, int argc, char **argv, bool merge)
         rc = lh_cli_optimize(cli, ps, force, hours, needs, NULL, &rep, &deleted, &debris, &err);
         if (rc == LH_OK) print_report("merge", &rep);
     } else if (rc == LH_OK) {
-        rc = lh_pstore_vacuum(ps, hours, &deleted, &debris, &err);
+        rc = lh_cli_vacuum(cli, ps, hours, NULL, &deleted, &debris, &err);
     }
     if (rc == LH_OK && debris)
         fprintf(stderr, "vacuum: %zu file(s) deleted, %zu left by interrupted writes removed\n",

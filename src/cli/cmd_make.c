@@ -355,8 +355,17 @@ typedef struct make_steps {
 
 static lh_status optimize_step(lh_cli *cli, lh_pstore *ps, bool force, lh_error *err)
 {
-    bool needs = force;
+    bool needs = force, owed = false;
     if (!needs) LH_TRY(lh_pstore_needs_merge(ps, &needs, err));
+    if (!needs) LH_TRY(lh_cli_vacuum_deferred(cli, &owed, err));
+    if (!needs && owed) {
+        /* the last run merged but a busy fence refused its vacuum */
+        size_t deleted = 0, debris = 0;
+        LH_TRY(lh_cli_vacuum(cli, ps, 0, "make", &deleted, &debris, err));
+        fprintf(stderr, "make: statement store is optimized; vacuumed %zu file(s) the last run left\n",
+                deleted + debris);
+        return LH_OK;
+    }
     if (!needs) {
         fprintf(stderr, "make: statement store is optimized\n");
         return LH_OK;

@@ -1040,6 +1040,18 @@ def test_make_defers_vacuum_beside_an_append(tmp_path):
     assert not (lake / "d" / ".LOCK").exists()
     (markers / "in-flight").unlink()
     assert ours(lake, "d", "maintenance", "check").returncode == 0
+    # the files the merge replaced are still on disk; the next make, with
+    # nothing to merge, vacuums them
+    table_files = lambda: sorted(p.name for p in (lake / "d").rglob("*.parquet")
+                                 if "_delta_log" not in p.parts)
+    referenced = {Path(f).name for f in DeltaTable(str(lake / "d" / "statements")).file_uris()}
+    assert set(table_files()) > referenced
+    res = ours(lake, "d", "make", env=env)
+    assert "vacuumed" in res.stderr and "the last run left" in res.stderr, res.stderr
+    assert set(table_files()) == referenced
+    # and once done, not again
+    res = ours(lake, "d", "make", env=env)
+    assert "the last run left" not in res.stderr, res.stderr
 
 
 def test_captions_pick_among_names_as_the_reference(tmp_path):
