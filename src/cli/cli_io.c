@@ -253,6 +253,8 @@ typedef struct out_stream {
      * bytes written) and the command goes on; the writer then holds the
      * stream with a gap or bytes twice */
     bool failed;
+    char *keep_mode_of; /* a file replaced: its path, to give the new one its mode */
+    mode_t mode;
     struct out_stream *next;
 } out_stream;
 
@@ -288,6 +290,8 @@ static int out_close(void *cookie)
     lh_status rc = o->w && !o->abort && !failed ? lh_storage_writer_commit(o->w, &err) : LH_OK;
     lh_storage_writer_free(o->w); /* aborts an upload not committed */
     lh_storage_free(o->st);
+    if (rc == LH_OK && !failed && !o->abort && o->keep_mode_of) (void)chmod(o->keep_mode_of, o->mode);
+    free(o->keep_mode_of);
     free(o);
     if (failed) {
         errno = EIO;
@@ -311,12 +315,18 @@ static void make_parents(const char *path)
     free(dir);
 }
 
-static FILE *s3_out(const char *path, lh_error *err)
+/* An output through a storage writer: the object appears whole when the
+ * command succeeds, and not at all when it fails. st is the output's. */
+static FILE *storage_out(lh_storage *st, const char *key, const char *path,
+                         const struct stat *replaced, lh_error *err)
 {
     out_stream *o = lh_calloc(1, sizeof *o);
-    const char *key = NULL;
-    lh_status rc = s3_open(path, &o->st, &key, err);
-    if (rc == LH_OK) rc = lh_storage_writer_open(o->st, key, &o->w, err);
+    o->st = st;
+    if (replaced) {
+        o->keep_mode_of = lh_strdup(local_path(path));
+        o->mode = replaced->st_mode & 07777;
+    }
+    lh_status rc = lh_storage_writer_open(o->st, key, &o->w, err);
     FILE *f = NULL;
     if (rc == LH_OK) {
         f = fopencookie(o, "w", (cookie_io_functions_t){.write = out_write, .close = out_close});
@@ -336,14 +346,51 @@ static FILE *s3_out(const char *path, lh_error *err)
     return f;
 }
 
+/* A regular file (new or replaced) goes through a temp file renamed into
+ * place on success, so a failed command leaves the old file, not half a
+ * new one; anything else (a pipe, a device, a symlink) is written in
+ * place. NULL when path is not such a file: the caller opens it. */
+static FILE *local_file_out(const char *local, const char *path, lh_error *err)
+{
+    struct stat sb;
+    bool exists = lstat(local, &sb) == 0;
+    if (exists && !S_ISREG(sb.st_mode)) return NULL;
+    const char *slash = strrchr(local, '/');
+    const char *name = slash ? slash + 1 : local;
+    char *dir = slash ? lh_strndup(local, (size_t)(slash - local)) : lh_strdup(".");
+    if (!*dir) {
+        free(dir);
+        dir = lh_strdup("/");
+    }
+    lh_error e;
+    lh_storage *st = NULL;
+    FILE *f = NULL;
+    if (lh_storage_check_key(name, &e) == LH_OK && lh_storage_open(dir, &st, &e) == LH_OK)
+        f = storage_out(st, name, path, exists ? &sb : NULL, err);
+    free(dir);
+    return f;
+}
+
 FILE *lh_cli_open_out(const char *path, lh_error *err)
 {
     io_cause_set = false;
     if (!path || strcmp(path, "-") == 0) return stdout;
-    if (is_s3(path)) return s3_out(path, err);
+    lh_storage *st = NULL;
+    const char *key = NULL;
+    if (is_s3(path)) {
+        lh_status rc = s3_open(path, &st, &key, err);
+        if (rc != LH_OK) {
+            lh_storage_free(st);
+            lh_error_prefix(err, "cannot write `%s`", path);
+            return NULL;
+        }
+        return storage_out(st, key, path, NULL, err);
+    }
     const char *local = local_path(path);
     make_parents(local);
-    FILE *f = fopen(local, "w");
+    FILE *f = local_file_out(local, path, err);
+    if (f) return f;
+    f = fopen(local, "w");
     if (!f) lh_error_errno(err, LH_ERR_IO, errno, "cannot write `%s`", path);
     return f;
 }

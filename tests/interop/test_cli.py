@@ -1225,3 +1225,33 @@ def test_captions_by_statement_language_as_the_reference(tmp_path):
                 for eid, bag in bags.items()}
     assert theirs == expected
     assert mine == expected
+
+
+def test_local_output_whole_or_untouched(tmp_path):
+    """`-o FILE` is written to a temp file renamed into place when the
+    command succeeds (the file keeps its mode); a command that fails leaves
+    the old file as it was and no temp file, not half a new one."""
+    import stat
+
+    lake = tmp_path / "lake"
+    ours(lake, "d", "entities", "import", "-i", SHARED_DATA / "sanctions_zala.ftm.json")
+    out = tmp_path / "out" / "entities.json"
+    out.parent.mkdir()
+    out.write_text("OLD\n")
+    out.chmod(0o640)
+    ours(lake, "d", "entities", "iterate", "-o", out)
+    good = out.read_text()
+    assert len(good.splitlines()) > 50 and stat.S_IMODE(out.stat().st_mode) == 0o640
+    # a data file damaged mid-way: the read fails, the output stays as it was
+    for f in (lake / "d" / "statements").rglob("*.parquet"):
+        data = bytearray(f.read_bytes())
+        mid = len(data) // 2
+        data[mid:mid + 64] = b"\xff" * 64
+        f.write_bytes(bytes(data))
+    res = ours(lake, "d", "entities", "iterate", "-o", out, check=False)
+    assert res.returncode != 0, res.stderr
+    assert out.read_text() == good
+    assert [p.name for p in out.parent.iterdir()] == ["entities.json"]
+    # a new file that fails is not made at all
+    res = ours(lake, "d", "entities", "iterate", "-o", tmp_path / "out" / "new.json", check=False)
+    assert res.returncode != 0 and not (tmp_path / "out" / "new.json").exists()
