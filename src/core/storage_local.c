@@ -292,6 +292,17 @@ static lh_status local_put_if_absent_leased(lh_storage *s, const char *key, cons
     }
     if (rc == LH_OK) rc = lw_write(w, data, n, err);
     if (rc == LH_OK) rc = lw_commit(w, true, err);
+    if (rc != LH_OK && held >= 0 && !lw->tmp) {
+        /* Linked (the temp is gone), then failed (the directory's fsync):
+         * the key names our inode, which only we can remove while we hold
+         * its flock. Remove it before the lease goes: after, a waiter may
+         * take the key over and make its own, and a caller's cleanup that
+         * reads the key and then deletes it would remove that live lock. */
+        struct stat mine, named;
+        if (fstat(held, &mine) == 0 && stat(lw->path, &named) == 0 &&
+            mine.st_dev == named.st_dev && mine.st_ino == named.st_ino)
+            unlink(lw->path);
+    }
     lw_abort(w);
     if (rc != LH_OK) {
         if (held >= 0) close(held);

@@ -198,10 +198,13 @@ static lh_status take_lock(lh_storage *st, char *key, lh_fence_life life, int re
         rc = put_lock(st, key, &leased, &body, &lease, err);
         if (rc == LH_ERR_EXISTS && break_abandoned(st, key))
             rc = put_lock(st, key, &leased, &body, &lease, err);
-        if (rc != LH_OK && rc != LH_ERR_EXISTS) {
+        if (rc != LH_OK && rc != LH_ERR_EXISTS && !leased) {
             /* The put can fail after the lock became visible (fsync of the
              * directory after link): a lock we do not know we hold would
-             * stay until `unlock`. Take it back if it is ours. */
+             * stay until `unlock`. Take it back if it is ours. Not a leased
+             * one: the storage removed it under its lease, and once that
+             * went a waiter may have taken the key over, whose lock this
+             * read-then-delete would remove (left, it is taken over). */
             bool ours = false;
             lh_error ignore;
             if (lh_storage_holds(st, key, body.data, body.len, &ours, &ignore) == LH_OK && ours)

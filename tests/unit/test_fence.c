@@ -1,5 +1,6 @@
 /* Write fence: exclusive locks, append markers vs maintenance, stale
  * markers, bounded retries with a clear error, unlock. */
+#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -300,6 +301,41 @@ static void test_takeover_race(void)
     free(dir);
 }
 
+/* A leased put that fails after its link made the lock visible (the
+ * directory's fsync) leaves no lock behind: its lease is gone, so a waiter
+ * may take the key over at once, and the failed holder's cleanup ("delete
+ * it if it still reads as ours", read then delete) could then remove the
+ * waiter's live lock, letting a third writer in beside it. */
+static void test_failed_leased_put_leaves_nothing(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    /* the directory exists: the put's first fsync is its temp file's, the
+     * second the directory's after link */
+    CHECK_OK(lh_storage_write(st, "ds/x", "x", 1, &err), &err);
+    lh_storage_lease *lease = NULL;
+    lh_storage_fault_fsync(2, EIO);
+    CHECK_RC(lh_storage_put_if_absent_leased(st, "ds/L", "a", 1, &lease, &err), LH_ERR_IO);
+    lh_storage_fault_fsync(0, 0);
+    CHECK(lease == NULL);
+    bool exists = true;
+    CHECK_OK(lh_storage_exists(st, "ds/L", &exists, &err), &err);
+    CHECK(!exists);
+    /* so the fence's own cleanup finds nothing to delete */
+    lh_fence *f = NULL;
+    lh_storage_fault_fsync(2, EIO);
+    CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &err), LH_ERR_IO);
+    lh_storage_fault_fsync(0, 0);
+    CHECK_OK(lh_storage_exists(st, "ds/.LOCK", &exists, &err), &err);
+    CHECK(!exists);
+    CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &err), &err);
+    CHECK_OK(lh_fence_release(f, &err), &err);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "1", 1);
@@ -311,5 +347,6 @@ int main(void)
     RUN(test_leased_lock_taken_over);
     RUN(test_live_and_foreign_locks_kept);
     RUN(test_takeover_race);
+    RUN(test_failed_leased_put_leaves_nothing);
     return lh_test_report();
 }
