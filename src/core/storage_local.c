@@ -341,7 +341,13 @@ static lh_status local_lease_abandoned(lh_storage *s, const char *key, const voi
     local_storage *ls = (local_storage *)s;
     char *path = join(ls, key);
     lh_status rc = LH_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* For writing where we may: NFS emulates flock(2) with fcntl(2) locks,
+     * whose exclusive lock needs a descriptor open for writing (EBADF on a
+     * read-only one, and the lease could never be asked). Read-only where
+     * the file or the mount refuses writing, as before. */
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+        fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno != ENOENT && errno != ENOTDIR) rc = lh_error_errno(err, LH_ERR_IO, errno, "open %s", path);
         free(path);

@@ -1,12 +1,32 @@
 /* Write fence: exclusive locks, append markers vs maintenance, stale
  * markers, bounded retries with a clear error, unlock. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lh/core/storage.h"
 #include "lh/storage/fence.h"
 #include "test.h"
+
+/* NFS (without local_lock=flock) emulates flock(2) with fcntl(2) locks,
+ * so LOCK_EX needs the file open for writing (flock(2), NOTES): with
+ * nfs_flock set, this binary's flock (which the library's calls resolve
+ * to) refuses it on a read-only descriptor with EBADF, as there. */
+static int nfs_flock;
+
+int flock(int fd, int op)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (nfs_flock && (op & LOCK_EX) && fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {
+        errno = EBADF;
+        return -1;
+    }
+    return (int)syscall(SYS_flock, fd, op);
+}
 
 static lh_storage *open_tmp(char **dir)
 {
@@ -336,6 +356,45 @@ static void test_failed_leased_put_leaves_nothing(void)
     free(dir);
 }
 
+/* On NFS a killed holder's leased lock is taken over too: the lease is
+ * asked with an exclusive flock, which there needs a descriptor open for
+ * writing; asked on a read-only one it failed (EBADF) and the lock stayed
+ * for good, `check` calling it held by its dead holder. */
+static void test_nfs_lease_taken_over(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    nfs_flock = 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        lh_fence *f = NULL;
+        lh_error e;
+        if (lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) != LH_OK) _exit(2);
+        raise(SIGKILL);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    lh_buf data = LH_BUF_INIT;
+    CHECK_OK(lh_storage_read(st, "ds/.LOCK", &data, &err), &err);
+    bool gone = false;
+    CHECK_OK(lh_storage_lease_abandoned(st, "ds/.LOCK", data.data, data.len, false, &gone, &err),
+             &err);
+    CHECK(gone);
+    lh_buf_free(&data);
+    lh_fence *f = NULL;
+    CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &err), &err);
+    /* and a live lease still holds */
+    lh_fence *g = NULL;
+    CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &g, &err), LH_ERR_BUSY);
+    CHECK_OK(lh_fence_release(f, &err), &err);
+    nfs_flock = 0;
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "1", 1);
@@ -348,5 +407,6 @@ int main(void)
     RUN(test_live_and_foreign_locks_kept);
     RUN(test_takeover_race);
     RUN(test_failed_leased_put_leaves_nothing);
+    RUN(test_nfs_lease_taken_over);
     return lh_test_report();
 }
