@@ -287,7 +287,9 @@ static lh_status local_put_if_absent_leased(lh_storage *s, const char *key, cons
         int e = errno;
         rc = flock_unsupported(e) ? lh_error_set(err, LH_ERR_UNSUPPORTED, "no flock on %s", lw->tmp)
                                   : lh_error_errno(err, LH_ERR_IO, e, "lock %s", lw->tmp);
-    } else if ((held = fcntl(lw->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+    } else if ((held = fcntl(lw->fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        /* (3 and up: a process started with stdout closed must not find
+         * its output going into the lock) */
         rc = lh_error_errno(err, LH_ERR_IO, errno, "duplicate the descriptor of %s", lw->tmp);
     }
     if (rc == LH_OK) rc = lw_write(w, data, n, err);

@@ -179,6 +179,16 @@ static lh_status busy_error(lh_storage *st, const char *key, int retries, lh_err
     lh_fence_describe(st, key, who, sizeof who);
     const char *slash = strchr(key, '/');
     int dslen = slash ? (int)(slash - key) : (int)strlen(key);
+    lh_buf data = LH_BUF_INIT;
+    lh_error e;
+    bool leased = lh_storage_read(st, key, &data, &e) == LH_OK &&
+                  lh_fence_leased_here(data.data, data.len);
+    lh_buf_free(&data);
+    if (leased) /* not taken over: its holder is alive */
+        return lh_error_set(err, LH_ERR_BUSY,
+                            "write fence busy: `%s` is held by %s, which is still running "
+                            "(gave up after %d retries)",
+                            key, who, retries);
     return lh_error_set(err, LH_ERR_BUSY,
                         "write fence busy: `%s` is held by %s (gave up after %d retries); "
                         "if that process is gone, release it with "
