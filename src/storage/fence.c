@@ -42,10 +42,22 @@ static char *key_for(const char *dataset, const char *name)
     return lh_buf_detach(&b, NULL);
 }
 
-/* leased: the lock says so, and only then may a waiter take it over once
- * the lease is gone (a lock of the reference or of a sticky holder, also
- * unleased, looks abandoned to the storage). */
-static void holder_json(lh_buf *out, bool leased)
+/* The running kernel's boot id: processes that share it share flock(2)
+ * locks, whatever their host names (containers); "" when unknown. */
+static void kernel_boot_id(char out[64])
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+    if (!f) return;
+    if (!fgets(out, 64, f)) out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+/* leased: the lock says so, with its kernel, and only then may a waiter on
+ * that kernel take it over once the lease is gone (a lock of the reference
+ * or of a sticky holder, unleased, looks abandoned to the storage). */
+static void holder_json(lh_buf *out, const char *boot_id)
 {
     char host[256] = "";
     char ts[LH_ISO_MAX];
@@ -53,8 +65,12 @@ static void holder_json(lh_buf *out, bool leased)
     lh_time_format_iso(lh_now_us(), ts);
     lh_buf_printf(out, "{\"pid\": %ld, \"host\": ", (long)getpid());
     lh_buf_append_json_str(out, host, strlen(host));
-    lh_buf_printf(out, ", \"created_at\": \"%s\", \"tool\": \"ftm-lakehouse-c\"%s}\n", ts,
-                  leased ? ", \"lease\": true" : "");
+    lh_buf_printf(out, ", \"created_at\": \"%s\", \"tool\": \"ftm-lakehouse-c\"", ts);
+    if (boot_id) {
+        lh_buf_printf(out, ", \"lease\": true, \"boot_id\": ");
+        lh_buf_append_json_str(out, boot_id, strlen(boot_id));
+    }
+    lh_buf_printf(out, "}\n");
 }
 
 static void backoff_sleep(int attempt)
@@ -136,10 +152,11 @@ static lh_fence *fence_new(lh_storage *st, char *key, lh_storage_lease *lease)
 bool lh_fence_leased_here(const char *data, size_t len)
 {
     json_t *j = json_loadb(data, len, 0, NULL);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    const char *h = json_string_value(json_object_get(j, "host"));
-    bool here = json_is_true(json_object_get(j, "lease")) && h && strcmp(h, host) == 0;
+    char boot_id[64];
+    kernel_boot_id(boot_id);
+    const char *b = json_string_value(json_object_get(j, "boot_id"));
+    bool here = json_is_true(json_object_get(j, "lease")) && b && *boot_id &&
+                strcmp(b, boot_id) == 0;
     json_decref(j);
     return here;
 }
@@ -168,7 +185,7 @@ static lh_status put_lock(lh_storage *st, const char *key, bool *leased, lh_buf 
         if (rc != LH_ERR_UNSUPPORTED) return rc;
         *leased = false;
         lh_buf_reset(body);
-        holder_json(body, false);
+        holder_json(body, NULL);
     }
     return lh_storage_put_if_absent(st, key, body->data, body->len, err);
 }
@@ -199,9 +216,11 @@ static lh_status busy_error(lh_storage *st, const char *key, int retries, lh_err
 static lh_status take_lock(lh_storage *st, char *key, lh_fence_life life, int retries,
                            lh_fence_moot_fn moot, void *ctx, lh_fence **out, lh_error *err)
 {
-    bool leased = life == LH_FENCE_LEASED && lh_storage_can_lease(st);
+    char boot_id[64];
+    kernel_boot_id(boot_id);
+    bool leased = life == LH_FENCE_LEASED && lh_storage_can_lease(st) && *boot_id;
     lh_buf body = LH_BUF_INIT;
-    holder_json(&body, leased);
+    holder_json(&body, leased ? boot_id : NULL);
     lh_storage_lease *lease = NULL;
     lh_status rc = LH_OK;
     for (int attempt = 0;; attempt++) {
@@ -268,7 +287,7 @@ static lh_status enter_append(lh_storage *st, const char *dataset, int retries,
     char *key = key_for(dataset, name.data);
     lh_buf_free(&name);
     lh_buf body = LH_BUF_INIT;
-    holder_json(&body, false);
+    holder_json(&body, NULL);
     lh_status rc = LH_OK;
     for (int attempt = 0;; attempt++) {
         rc = lh_storage_write(st, key, body.data, body.len, err);

@@ -577,6 +577,7 @@ def test_killed_holder_lock_taken_over(tmp_path):
     assert lock.exists()
     holder = json.loads(lock.read_text())
     assert holder["pid"] == proc.pid and holder["lease"] is True
+    assert holder["boot_id"] == Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     res = ours(lake, "z", "maintenance", "check")
     assert f"pid {proc.pid}" in res.stdout and "the next writer takes it over" in res.stdout
     env = {"LAKEHOUSE_LOCK_MAX_RETRIES": "0", "PATH": "/usr/bin:/bin"}

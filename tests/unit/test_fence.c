@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lh/core/mem.h"
 #include "lh/core/storage.h"
 #include "lh/storage/fence.h"
 #include "test.h"
@@ -286,11 +287,17 @@ static void test_live_and_foreign_locks_kept(void)
     /* as the Python reference leaves one: a timestamp, or nothing */
     CHECK_OK(lh_storage_write(st, "ds/.LOCK-MERGE", "2026-12-03T10:00:00", 19, &err), &err);
     CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &f, &err), LH_ERR_BUSY);
-    /* nor one leased on another host: a file system shared between hosts
-     * may keep flock(2) locks per host, so its lease may only look gone */
-    const char *remote = "{\"pid\": 1, \"host\": \"elsewhere.invalid\", \"created_at\": "
-                         "\"2026-12-03T10:00:00\", \"tool\": \"ftm-lakehouse-c\", \"lease\": true}\n";
+    /* nor one leased on another machine, though of the same host name: a
+     * file system shared between machines may keep flock(2) locks per
+     * machine, so its lease may only look gone */
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    char *remote = lh_asprintf("{\"pid\": 1, \"host\": \"%s\", \"created_at\": "
+                               "\"2026-12-03T10:00:00\", \"tool\": \"ftm-lakehouse-c\", "
+                               "\"lease\": true, \"boot_id\": \"00000000-0000-0000-0000-000000000000\"}\n",
+                               host);
     CHECK_OK(lh_storage_write(st, "ds/.LOCK-MERGE", remote, strlen(remote), &err), &err);
+    free(remote);
     CHECK_RC(lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &f, &err), LH_ERR_BUSY);
     /* nor a sticky one of ours */
     CHECK_OK(lh_fence_acquire_life(st, "ds", LH_FENCE_LOCK, LH_FENCE_STICKY, 0, &f, &err), &err);

@@ -14,9 +14,9 @@
  * Lock files hold a JSON line naming the holder (pid, host, time) so a busy
  * error can say who holds it; markers of dead processes on this host are
  * reaped. Where the storage has leases (local files), a lock is leased:
- * once its holder dies, even by kill -9, the next writer on its host takes
- * it over instead of waiting for `maintenance unlock` (the reference's
- * lock files, which carry no lease, are never taken over). A sticky lock stays for
+ * once its holder dies, even by kill -9, the next writer on its machine
+ * takes it over instead of waiting for `maintenance unlock` (the
+ * reference's lock files, which carry no lease, are never taken over). A sticky lock stays for
  * `unlock`, which completes what its holder left half done (a re-shard). Acquisition retries are bounded: attempt n sleeps n * backoff
  * (LAKEHOUSE_LOCK_BACKOFF_MS, default 1000), about N^2/2 backoffs in all. */
 #ifndef LH_STORAGE_FENCE_H
@@ -84,10 +84,11 @@ void lh_fence_keep(lh_fence *f);
 lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released,
                           lh_error *err);
 
-/* Whether a lock file's data says it is leased by a process of this host:
- * only then may its lease be asked. A file system shared between hosts
- * may keep flock(2) locks per host (FUSE mounts, NFS with local locks),
- * where another host's live lease would look dropped. */
+/* Whether a lock file's data says it is leased by a process of the running
+ * kernel (its boot id; containers on one kernel share it): only then may
+ * its lease be asked. A file system shared between machines may keep
+ * flock(2) locks per machine (FUSE mounts, NFS with local locks), where
+ * another machine's live lease would look dropped. */
 bool lh_fence_leased_here(const char *data, size_t len);
 
 /* Describe the holder of key ("pid 12 on host x since ..."), or "unknown". */
