@@ -103,11 +103,15 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
         free(conninfo);
     } else {
         const char *path = uri;
-        if (starts_with_ci(uri, "sqlite+")) {
+        if (starts_with_ci(uri, "sqlite+") || starts_with_ci(uri, "sqlite://")) {
             const char *rest = strstr(uri, "://");
             path = rest ? rest + 3 : uri;
-        } else if (starts_with_ci(uri, "sqlite://")) {
-            path = uri + strlen("sqlite://");
+            /* SQLAlchemy's URL, as the reference reads the same setting: the
+             * host (always empty) ends at the third slash, so sqlite:///x.db
+             * is x.db in the working directory and sqlite:////abs/x.db is
+             * /abs/x.db. Taking the slash as part of the path opened /x.db,
+             * a journal the reference never sees. */
+            if (*path == '/') path++;
         } else if (starts_with_ci(uri, "file://")) {
             path = uri + strlen("file://");
         } else if (strstr(uri, "://")) {
@@ -116,8 +120,6 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
             lh_journal_free_base(&proto);
             return rc;
         }
-        /* "sqlite:///:memory:" keeps its leading slash after the scheme. */
-        if (strcmp(path, "/:memory:") == 0) path = ":memory:";
         if (!*path) {
             lh_journal_free_base(&proto);
             return lh_error_set(err, LH_ERR_INVALID, "journal: uri \"%s\" has no path", uri);

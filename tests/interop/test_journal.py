@@ -93,7 +93,7 @@ def journal(request, tmp_path):
     """(reference-side SQLAlchemy uri, our uri) for one journal database."""
     if request.param == "sqlite":
         db = tmp_path / "journal.db"
-        return f"sqlite:///{db}", f"sqlite://{db}"
+        return f"sqlite:///{db}", f"sqlite:///{db}"
     server = request.getfixturevalue("pg_server")
     return server.sqlalchemy_uri(), server.uri
 
@@ -235,3 +235,19 @@ def test_reference_writers_while_we_flush(journal, tmp_path):
     expect = [f"w{i}-b{b}-{k:04d}" for i in range(2) for b in range(8) for k in range(20)]
     assert len(ids) == len(set(ids)), "a row was delivered twice"
     assert sorted(ids) == sorted(expect)
+
+
+def test_relative_sqlite_uri_is_one_file(tmp_path, monkeypatch):
+    """`sqlite:///j.db` is j.db in the working directory for SQLAlchemy, so
+    for the reference; ours opened /j.db and neither saw the other's rows."""
+    monkeypatch.chdir(tmp_path)
+    uri, ds = "sqlite:///rel.db", "relative"
+    rows = _rows("rel", 6)
+    store = _ref_store(uri, ds)
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(rows, schema=JOURNAL_SCHEMA))
+    assert _ours(uri, ds, "count", cwd=tmp_path).strip() == "6"
+    run([tool("lh-journal"), uri, ds, "insert"], input=_jsonl(_rows("more", 3)), cwd=tmp_path)
+    assert store.count() == 9
+    store.dispose()
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["rel.db"]

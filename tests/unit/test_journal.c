@@ -11,30 +11,43 @@ static char *tmp;
 
 static char *db_uri(const char *name)
 {
-    return lh_asprintf("sqlite://%s/%s.db", tmp, name);
+    return lh_asprintf("sqlite:///%s/%s.db", tmp, name); /* sqlite:////abs */
 }
 
+/* SQLAlchemy's SQLite URLs, as the reference reads LAKEHOUSE_JOURNAL_URI:
+ * sqlite:////abs is /abs, sqlite:///rel is rel (in the working directory),
+ * so both sides of one setting open one file. */
 static void test_uris(void)
 {
     lh_error err;
     lh_journal *j = NULL;
-    char *abs = lh_asprintf("sqlite:///%s/u1.db", tmp + 1); /* sqlite:///abs */
-    CHECK_OK(lh_journal_open(abs, "ds", NULL, &j, &err), &err);
-    lh_journal_free(j);
-    free(abs);
     char *sa = lh_asprintf("sqlite:///%s/u2.db", tmp); /* SQLAlchemy's sqlite:////abs */
     CHECK_OK(lh_journal_open(sa, "ds", NULL, &j, &err), &err);
     lh_journal_free(j);
     free(sa);
+    char *driver = lh_asprintf("sqlite+pysqlite:///%s/u5.db", tmp);
+    CHECK_OK(lh_journal_open(driver, "ds", NULL, &j, &err), &err);
+    lh_journal_free(j);
+    free(driver);
     char *plain = lh_asprintf("%s/u3.db", tmp);
     CHECK_OK(lh_journal_open(plain, "ds", NULL, &j, &err), &err);
     lh_journal_free(j);
-    char *path = lh_asprintf("%s/u1.db", tmp);
-    CHECK(access(path, F_OK) == 0);
-    free(path);
-    path = lh_asprintf("%s/u2.db", tmp);
-    CHECK(access(path, F_OK) == 0);
-    free(path);
+    char cwd[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(tmp) == 0);
+    CHECK_OK(lh_journal_open("sqlite:///u1.db", "ds", NULL, &j, &err), &err); /* relative */
+    lh_journal_free(j);
+    CHECK_OK(lh_journal_open("sqlite+pysqlite:///u6.db", "ds", NULL, &j, &err), &err);
+    lh_journal_free(j);
+    CHECK(chdir(cwd) == 0);
+    CHECK(access("/u1.db", F_OK) != 0); /* not at the root */
+    CHECK(access("/u6.db", F_OK) != 0);
+    const char *made[] = {"u1.db", "u2.db", "u5.db", "u6.db"};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
+        char *path = lh_asprintf("%s/%s", tmp, made[i]);
+        CHECK(access(path, F_OK) == 0);
+        free(path);
+    }
     CHECK(access(plain, F_OK) == 0);
     free(plain);
 
