@@ -4,12 +4,14 @@
  * Python reference reads and writes the same file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "lh/core/hash.h"
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 #include "storage/journal_impl.h"
@@ -17,6 +19,10 @@
 
 /* timestamps as SQLAlchemy renders the reference's journal_table on SQLite */
 #define SQ_TS "DATETIME"
+
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
 
 typedef struct sq_journal {
     lh_journal base;
@@ -425,6 +431,21 @@ static void sq_free(lh_journal *j)
     free(q);
 }
 
+/* The flush lock's file, beside the database and named after the table.
+ * A dataset name may be 255 characters, which with the database's name
+ * makes a file name no filesystem takes (ENAMETOOLONG: no flush could ever
+ * run, the rows stayed in the journal): such a table goes by its SHA-1. */
+static char *lock_path_for(const char *path, const char *table)
+{
+    char *lock = lh_asprintf("%s-flush-%s.lock", path, table);
+    const char *slash = strrchr(lock, '/');
+    if (strlen(slash ? slash + 1 : lock) <= NAME_MAX) return lock;
+    free(lock);
+    char hex[LH_SHA1_HEX_LEN + 1];
+    lh_sha1_hex(table, strlen(table), hex);
+    return lh_asprintf("%s-flush-%s.lock", path, hex);
+}
+
 static const lh_journal_ops sq_ops = {
     .insert = sq_insert,
     .segments = sq_segments,
@@ -450,7 +471,7 @@ lh_status lh_journal_sqlite_open(const char *path, lh_journal **out, lh_journal 
     q->path = lh_strdup(path);
     bool memory = strcmp(path, ":memory:") == 0;
     q->base.memory = memory;
-    if (!memory) q->lock_path = lh_asprintf("%s-flush-%s.lock", path, q->base.table);
+    if (!memory) q->lock_path = lock_path_for(path, q->base.table);
     int src = sqlite3_open_v2(path, &q->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);

@@ -210,6 +210,33 @@ static void test_timestamps_repeat(void)
     lh_journal_free(j);
 }
 
+/* A dataset name as long as a lake allows (255 characters): the flush
+ * lock file beside the database is named after the table, and that name
+ * must still fit a file name, or no flush could ever move the rows. */
+static void test_long_dataset_name(void)
+{
+    char ds[256];
+    memset(ds, 'a', 255);
+    ds[255] = 0;
+    char *path = lh_asprintf("%s/long.db", tmp);
+    lh_error err;
+    lh_journal *j = NULL;
+    CHECK_OK(lh_journal_open(path, ds, NULL, &j, &err), &err);
+    free(path);
+    if (!j) return;
+    insert_n(j, "long", 0, 5, "0");
+    jt_collect c;
+    jt_collect_init(&c);
+    CHECK_OK(lh_journal_flush(j, 0, jt_consume, &c, NULL, &err), &err);
+    CHECK_INT(c.ids.len, 5);
+    lh_strlist_free(&c.ids);
+    CHECK_INT(count(j), 0);
+    int64_t cleared = -1;
+    CHECK_OK(lh_journal_clear(j, &cleared, &err), &err); /* takes the lock too */
+    CHECK_INT(cleared, 0);
+    lh_journal_free(j);
+}
+
 int main(void)
 {
     tmp = lh_test_tmpdir();
@@ -225,6 +252,7 @@ int main(void)
     RUN(test_reference_tables);
     RUN(test_drop_keeps_pages);
     RUN(test_timestamps_repeat);
+    RUN(test_long_dataset_name);
     RUN(test_reentrant);
     RUN(test_shard_option);
     RUN(test_concurrent);
