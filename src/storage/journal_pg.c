@@ -275,11 +275,16 @@ static lh_status pg_rotate(lh_journal *j, const char *seg, bool *rotated, lh_err
 {
     pg_journal *p = (pg_journal *)j;
     *rotated = false;
-    if (strlen(seg) > 63)
-        return lh_error_set(err, LH_ERR_INVALID,
-                            "segment name %s exceeds postgres' 63-byte identifiers; "
-                            "dataset name too long",
-                            seg);
+    /* Cut to postgres' 63-byte identifiers as the server cuts the
+     * reference's segment names (its RENAME takes the cut name): the
+     * prefix fits (checked at open), so the cut falls in the ASCII stamp
+     * and the name still lists as a segment of this table. A cut name is
+     * no less unique: a flush drains every segment before it rotates,
+     * under the advisory lock the reference's flush takes too, and a clash
+     * would fail the RENAME with every row kept. */
+    char name[64];
+    snprintf(name, sizeof name, "%s", seg);
+    seg = name;
     LH_TRY(ensure_conn(p, err));
     lh_buf sql = LH_BUF_INIT;
     lh_buf_append_str(&sql, "SELECT 1 FROM ");
@@ -502,12 +507,14 @@ lh_status lh_journal_pg_open(const char *conninfo, lh_journal **out, lh_journal 
     lh_status rc;
     p->base.postgres = true;
     const char *tbl = p->base.table;
-    /* Segment names ("{table}-seg-" + 19) must fit postgres' 63-byte
-     * identifiers, which it would otherwise truncate silently. */
-    if (strlen(p->base.seg_prefix) + 19 > 63) {
+    /* The segment prefix ("{table}-seg-") must fit postgres' 63-byte
+     * identifiers: the server cuts longer names, and a cut prefix would no
+     * longer tell the segments (the reference's too) from other tables.
+     * The stamp after it may be cut (see pg_rotate). */
+    if (strlen(p->base.seg_prefix) > 63) {
         rc = lh_error_set(err, LH_ERR_INVALID,
                           "dataset name \"%s\" too long for a postgres journal (max %zu bytes)",
-                          p->base.dataset, (size_t)(63 - 19 - strlen("journal_-seg-")));
+                          p->base.dataset, (size_t)(63 - strlen("journal_-seg-")));
         goto fail;
     }
     p->lock_key = (long long)crc32(0L, (const Bytef *)tbl, (uInt)strlen(tbl));

@@ -251,3 +251,25 @@ def test_relative_sqlite_uri_is_one_file(tmp_path, monkeypatch):
     assert store.count() == 9
     store.dispose()
     assert sorted(p.name for p in tmp_path.glob("*.db")) == ["rel.db"]
+
+
+def test_long_dataset_name(journal):
+    """A dataset name of 40 bytes: on postgres the full segment name passes
+    63 bytes and the server cuts the reference's; ours count, drain and
+    rotate under the cut names (they refused the dataset outright)."""
+    ref_uri, our_uri = journal
+    ds = "l" * 40
+    rows, more = _rows("long", 8), _rows("longer", 5)
+    store = _ref_store(ref_uri, ds)
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(rows, schema=JOURNAL_SCHEMA))
+    gen = store.flush_batches()  # the reference abandons its flush: a segment stays
+    next(gen)
+    gen.close()
+    run([tool("lh-journal"), our_uri, ds, "insert"], input=_jsonl(more))
+    assert _ours(our_uri, ds, "count").strip() == "13"
+    assert _by_id(_flush_ours(our_uri, ds)) == _by_id(rows + more)
+    run([tool("lh-journal"), our_uri, ds, "insert"], input=_jsonl(rows))
+    assert _by_id(_flush_ref(store)) == _by_id(rows)  # the reference drains ours
+    assert store.count() == 0
+    store.dispose()
