@@ -669,3 +669,27 @@ def test_check_while_optimize_vacuums(s3, tmp_path):
     assert "missing-file" not in out
     assert re.search(r"3 file\(s\) of version \d+ were removed by version \d+", out), out
     ours("maintenance", "check")
+
+
+def test_make_without_a_journal_on_s3(s3, tmp_path):
+    """An S3 lake has no journal unless LAKEHOUSE_JOURNAL_URI names one
+    (the reference's default journal is in memory): `make` and `export`
+    have nothing to flush and go on, as merge and optimize do. They
+    failed (exit 3) asking for the setting."""
+    from conftest import SHARED_DATA
+
+    lake = uri("nojournal")
+    env = {k: v for k, v in s3["env"].items() if k != "LAKEHOUSE_JOURNAL_URI"}
+    src = tmp_path / "in.json"
+    src.write_text("\n".join((SHARED_DATA / "eu_authorities.ftm.json").read_text().splitlines()[:20]) + "\n")
+
+    def ours(*args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", "nj", *args], env=env, **kw)
+
+    ours("entities", "import", "-i", src)
+    assert "wrote index.json" in ours("make").stderr
+    ours("export", "--force")
+    assert "nojournal/nj/index.json" in all_keys(s3, "nojournal/nj/")
+    # an explicit journal operation still says what is missing
+    proc = ours("maintenance", "flush", check=False)
+    assert proc.returncode == 3 and "LAKEHOUSE_JOURNAL_URI" in proc.stderr
