@@ -141,7 +141,13 @@ lh_status lh_cli_journal_location(lh_cli *cli, char **uri, bool *exists, lh_erro
     lh_status rc = lh_storage_exists(st, ".journal.db", exists, err);
     if (rc == LH_OK) {
         lh_buf b = LH_BUF_INIT;
-        lh_buf_printf(&b, "sqlite:///%s", local);
+        /* read as SQLAlchemy reads it (the reference too): a % would be
+         * decoded and a ? start the driver's arguments */
+        lh_buf_append_str(&b, "sqlite:///");
+        for (const char *p = local; *p; p++) {
+            if (*p == '%' || *p == '?') lh_buf_printf(&b, "%%%02X", (unsigned char)*p);
+            else lh_buf_append_byte(&b, (uint8_t)*p);
+        }
         *uri = lh_buf_detach(&b, NULL);
     }
     free(local);

@@ -68,6 +68,34 @@ static bool starts_with_ci(const char *s, const char *p)
     return strncasecmp(s, p, strlen(p)) == 0;
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* The first n bytes of s with each %XX decoded (a % not followed by two
+ * hex digits stays, as Python's unquote leaves it). */
+static char *percent_decode(const char *s, size_t n)
+{
+    char *out = lh_malloc(n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
+            (lo = hex_value(s[i + 2])) >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = 0;
+    return out;
+}
+
 lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal_options *opts,
                           lh_journal **out, lh_error *err)
 {
@@ -103,6 +131,7 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
         free(conninfo);
     } else {
         const char *path = uri;
+        char *decoded = NULL;
         if (starts_with_ci(uri, "sqlite+") || starts_with_ci(uri, "sqlite://")) {
             const char *rest = strstr(uri, "://");
             path = rest ? rest + 3 : uri;
@@ -112,6 +141,10 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
              * /abs/x.db. Taking the slash as part of the path opened /x.db,
              * a journal the reference never sees. */
             if (*path == '/') path++;
+            /* The query is the driver's arguments (?timeout=30) and the
+             * name is percent-decoded: both were taken into the file name,
+             * another file than the reference's. */
+            path = decoded = percent_decode(path, strcspn(path, "?"));
         } else if (starts_with_ci(uri, "file://")) {
             path = uri + strlen("file://");
         } else if (strstr(uri, "://")) {
@@ -121,10 +154,12 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
             return rc;
         }
         if (!*path) {
+            free(decoded);
             lh_journal_free_base(&proto);
             return lh_error_set(err, LH_ERR_INVALID, "journal: uri \"%s\" has no path", uri);
         }
         rc = lh_journal_sqlite_open(path, out, &proto, err);
+        free(decoded);
     }
     lh_journal_free_base(&proto);
     if (rc != LH_OK) lh_error_prefix(err, "journal %s", uri);

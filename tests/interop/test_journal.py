@@ -273,3 +273,21 @@ def test_long_dataset_name(journal):
     assert _by_id(_flush_ref(store)) == _by_id(rows)  # the reference drains ours
     assert store.count() == 0
     store.dispose()
+
+
+def test_sqlite_uri_query_and_escapes(tmp_path):
+    """The reference takes LAKEHOUSE_JOURNAL_URI apart with SQLAlchemy: the
+    query is the driver's arguments and the path is percent-decoded. Ours
+    took both into the file name: another journal than the reference's."""
+    d = tmp_path / "a b%"
+    d.mkdir()
+    uri, ds = f"sqlite:///{tmp_path}/a%20b%25/j.db?timeout=30", "query"
+    store = _ref_store(uri, ds)
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(_rows("q", 4), schema=JOURNAL_SCHEMA))
+    assert _ours(uri, ds, "count").strip() == "4"
+    assert _by_id(_flush_ours(uri, ds)) == _by_id(_rows("q", 4))
+    assert store.count() == 0
+    store.dispose()
+    names = {p.name for p in d.iterdir()}
+    assert "j.db" in names and not any("?" in n for n in names), names

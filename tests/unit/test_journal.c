@@ -42,7 +42,20 @@ static void test_uris(void)
     CHECK(chdir(cwd) == 0);
     CHECK(access("/u1.db", F_OK) != 0); /* not at the root */
     CHECK(access("/u6.db", F_OK) != 0);
-    const char *made[] = {"u1.db", "u2.db", "u5.db", "u6.db"};
+    /* the query (driver arguments) is no part of the name, which is
+     * percent-decoded, as SQLAlchemy parses the URL */
+    char *query = lh_asprintf("sqlite:///%s/u7.db?timeout=30&check_same_thread=false", tmp);
+    CHECK_OK(lh_journal_open(query, "ds", NULL, &j, &err), &err);
+    lh_journal_free(j);
+    free(query);
+    char *escaped = lh_asprintf("sqlite:///%s/u%%208%%3Fx%%25.db", tmp);
+    CHECK_OK(lh_journal_open(escaped, "ds", NULL, &j, &err), &err);
+    lh_journal_free(j);
+    free(escaped);
+    char *literal = lh_asprintf("%s/u7.db?timeout=30&check_same_thread=false", tmp);
+    CHECK(access(literal, F_OK) != 0);
+    free(literal);
+    const char *made[] = {"u1.db", "u2.db", "u5.db", "u6.db", "u7.db", "u 8?x%.db"};
     for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
         char *path = lh_asprintf("%s/%s", tmp, made[i]);
         CHECK(access(path, F_OK) == 0);
