@@ -36,11 +36,14 @@ static lh_journal *open_journal(lh_cli *cli, const char *ds, lh_check_report *re
     bool exists = false;
     lh_journal *j = NULL;
     lh_error e;
-    if (lh_cli_journal_location(cli, &uri, &exists, &e) != LH_OK ||
-        (exists && lh_journal_open(uri, ds, NULL, &j, &e) != LH_OK)) {
+    /* a configured SQLite file that is not there is no journal: checking
+     * must not make one */
+    lh_journal_options opts = {.existing = true};
+    lh_status rc = lh_cli_journal_location(cli, &uri, &exists, &e);
+    if (rc == LH_OK && exists) rc = lh_journal_open(uri, ds, &opts, &j, &e);
+    if (rc != LH_OK && rc != LH_ERR_NOT_FOUND)
         lh_strlist_push_owned(&rep->problems, lh_asprintf("journal: cannot open: %s", e.msg));
-        j = NULL;
-    }
+    if (rc != LH_OK) j = NULL;
     free(uri);
     return j;
 }

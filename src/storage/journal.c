@@ -120,6 +120,7 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
     proto.busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : DEFAULT_BUSY_MS;
     proto.relaxed_sync = opts && opts->relaxed_sync;
     proto.shards = opts && opts->shards > 0 ? opts->shards : 0;
+    proto.existing = opts && opts->existing;
 
     lh_status rc;
     if (starts_with_ci(uri, "postgresql://") || starts_with_ci(uri, "postgres://") ||

@@ -52,6 +52,7 @@ struct lh_journal {
     int shards;
     bool postgres;
     bool memory; /* SQLite ":memory:": the rows die with the handle */
+    bool existing; /* SQLite: a missing file is LH_ERR_NOT_FOUND, not made */
     bool busy; /* inside flush/iterate: the consumer must not reuse this handle */
 };
 

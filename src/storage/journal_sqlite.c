@@ -472,10 +472,14 @@ lh_status lh_journal_sqlite_open(const char *path, lh_journal **out, lh_journal 
     bool memory = strcmp(path, ":memory:") == 0;
     q->base.memory = memory;
     if (!memory) q->lock_path = lock_path_for(path, q->base.table);
+    lh_status rc = LH_OK;
+    if (q->base.existing && !memory && access(path, F_OK) != 0) {
+        rc = lh_error_set(err, LH_ERR_NOT_FOUND, "no journal file %s", path);
+        goto fail;
+    }
     int src = sqlite3_open_v2(path, &q->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);
-    lh_status rc = LH_OK;
     if (src != SQLITE_OK) {
         rc = sq_err(q->db, src, err, "open");
         goto fail;

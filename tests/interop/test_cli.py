@@ -1256,3 +1256,16 @@ def test_local_output_whole_or_untouched(tmp_path):
     # a new file that fails is not made at all
     res = ours(lake, "d", "entities", "iterate", "-o", tmp_path / "out" / "new.json", check=False)
     assert res.returncode != 0 and not (tmp_path / "out" / "new.json").exists()
+
+
+def test_check_makes_no_journal(tmp_path):
+    """`check` with LAKEHOUSE_JOURNAL_URI naming a SQLite file that is not
+    there reports no journal and leaves it unmade."""
+    lake = tmp_path / "lake"
+    ours(lake, "d", "entities", "import", "-i", SHARED_DATA / "sanctions_zala.ftm.json")
+    missing = tmp_path / "j" / "journal.db"
+    missing.parent.mkdir()
+    env = {"PATH": "/usr/bin:/bin", "LAKEHOUSE_JOURNAL_URI": f"sqlite:///{missing}"}
+    res = run([tool("ftm-lakehouse"), "--uri", lake, "-d", "d", "maintenance", "check"], env=env)
+    assert "healthy" in res.stdout and "no journal" in res.stdout, res.stdout
+    assert not missing.exists() and list(missing.parent.iterdir()) == []

@@ -61,6 +61,8 @@ typedef struct lh_journal_options {
     int shards;          /* > 0: the dataset's shard count; rows inserted without a shard
                           * get lh_shard_key(entity_id, shards), so flushes group by
                           * shard. 0: a NULL shard stays NULL. */
+    bool existing;       /* SQLite: open the file only if it exists (LH_ERR_NOT_FOUND
+                          * otherwise), for readers that must not make one */
 } lh_journal_options;
 
 /* Open (and create if needed) the journal of dataset at uri. opts may be NULL. */
