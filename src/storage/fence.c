@@ -436,18 +436,10 @@ void lh_fence_keep(lh_fence *f)
 lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released, lh_error *err)
 {
     *released = false;
-    const char *names[] = {".LOCK", ".LOCK-MERGE"};
-    for (size_t i = 0; i < 2; i++) {
-        char *key = key_for(dataset, names[i]);
-        bool exists = false;
-        lh_status rc = lh_storage_exists(st, key, &exists, err);
-        if (rc == LH_OK && exists) {
-            rc = lh_storage_delete(st, key, err);
-            *released = true;
-        }
-        free(key);
-        if (rc != LH_OK) return rc;
-    }
+    /* The append markers first, while .LOCK still holds appends back: once
+     * it goes, an append waiting on it (a sticky re-shard's fence is
+     * released with writers waiting) writes a live marker, which deleting
+     * afterwards would hide from the next maintenance. */
     char *prefix = key_for(dataset, ".LOCK-APPENDS");
     lh_strlist keys;
     lh_strlist_init(&keys);
@@ -458,5 +450,16 @@ lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released, l
     }
     lh_strlist_free(&keys);
     free(prefix);
+    const char *names[] = {".LOCK-MERGE", ".LOCK"};
+    for (size_t i = 0; rc == LH_OK && i < 2; i++) {
+        char *key = key_for(dataset, names[i]);
+        bool exists = false;
+        rc = lh_storage_exists(st, key, &exists, err);
+        if (rc == LH_OK && exists) {
+            rc = lh_storage_delete(st, key, err);
+            *released = true;
+        }
+        free(key);
+    }
     return rc;
 }
