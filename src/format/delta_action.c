@@ -52,13 +52,7 @@ static lh_status parse_file(lh_storage *st, const char *prefix, json_t *o, bool 
                                     "partitionValues", err);
     /* The protocol reads "" as a null partition value (delta-rs writes "" for
      * an empty string and reads it back as null). */
-    for (size_t i = 0; rc == LH_OK && i < f->partition_values.len; i++) {
-        lh_delta_kv *kv = &f->partition_values.items[i];
-        if (kv->value && !*kv->value) {
-            free((char *)kv->value);
-            kv->value = NULL;
-        }
-    }
+    if (rc == LH_OK) lh_delta_pv_empty_to_null(&f->partition_values);
     if (rc == LH_OK) rc = get_i64(o, "size", is_add, -1, &f->size, err);
     if (rc == LH_OK) rc = get_i64(o, "modificationTime", false, 0, &f->modification_time, err);
     if (rc == LH_OK && !is_add)

@@ -169,6 +169,9 @@ static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg
         char *apath = add_def == cols[A_PATH].max_def ? str_at(&cols[A_PATH], vi) : NULL;
         lh_delta_map apv = {0};
         map_row(&cols[A_PV_K], &cols[A_PV_V], &apv);
+        /* delta-rs writes an empty-string partition value as "" here (null in
+         * its JSON commits): read as null, as from a commit */
+        lh_delta_pv_empty_to_null(&apv);
         int64_t asize = -1, amtime = 0, adc = 0;
         flat_int(&cols[A_SIZE], &asize);
         flat_int(&cols[A_MTIME], &amtime);
@@ -183,6 +186,7 @@ static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg
         flat_int(&cols[R_DC], &rdc);
         lh_delta_map rpv = {0};
         map_row(&cols[R_PV_K], &cols[R_PV_V], &rpv);
+        lh_delta_pv_empty_to_null(&rpv);
         flat_int(&cols[R_SIZE], &rsize);
         /* metaData */
         char *mid = flat_str(&cols[M_ID]);

@@ -12,6 +12,9 @@ void lh_delta_map_push(lh_delta_map *m, const char *key, const char *value);
 void lh_delta_map_copy(lh_delta_map *dst, const lh_delta_kv *src, size_t n);
 /* JSON object of string/null values (non-strings are serialized). */
 lh_status lh_delta_map_from_json(json_t *obj, lh_delta_map *m, const char *what, lh_error *err);
+/* Partition values "" become null, as the protocol reads them: delta-rs
+ * writes null in its JSON commits but "" in its checkpoints. */
+void lh_delta_pv_empty_to_null(lh_delta_map *pv);
 void lh_delta_map_to_json(const lh_delta_map *m, lh_buf *out);
 void lh_delta_file_free(lh_delta_file *f);
 void lh_delta_metadata_free(lh_delta_metadata *m);

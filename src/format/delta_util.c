@@ -51,6 +51,17 @@ void lh_delta_map_copy(lh_delta_map *dst, const lh_delta_kv *src, size_t n)
     for (size_t i = 0; i < n; i++) lh_delta_map_push(dst, src[i].key, src[i].value);
 }
 
+void lh_delta_pv_empty_to_null(lh_delta_map *pv)
+{
+    for (size_t i = 0; i < pv->len; i++) {
+        lh_delta_kv *kv = &pv->items[i];
+        if (kv->value && !*kv->value) {
+            free((char *)kv->value);
+            kv->value = NULL;
+        }
+    }
+}
+
 lh_status lh_delta_map_from_json(json_t *obj, lh_delta_map *m, const char *what, lh_error *err)
 {
     if (!obj || json_is_null(obj)) return LH_OK;

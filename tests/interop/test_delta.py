@@ -368,3 +368,19 @@ def test_checkpoint_replaces_a_hint_to_a_missing_checkpoint(tmp_path):
     lhd("checkpoint", root, ".")
     lhd("checkpoint", root, ".", "1")
     assert json.loads(hint.read_text())["version"] == 2
+
+
+def test_deltars_checkpoint_empty_partition_value(tmp_path):
+    """delta-rs keeps an empty-string partition value as "" in its
+    checkpoints (null in its JSON commits) and reads both back as null; the
+    replay must not depend on whether a checkpoint covers the file."""
+    root = tmp_path / "t"
+    mk = deltars_table(root)
+    write_deltalake(str(root), pa.concat_tables([mk("e", 2, ""), mk("a", 2, "a")]), partition_by=["origin"])
+    write_deltalake(str(root), mk("o", 1, "a"), mode="overwrite", predicate="origin = 'a'")
+    before = ours(root)
+    assert before == theirs(root) and None in [pv["origin"] for pv in before.values()]
+    DeltaTable(str(root)).create_checkpoint()
+    assert ours(root) == theirs(root) == before
+    tomb = {t["raw_path"]: t["pv"] for t in snapshot(root)["tombstones"]}
+    assert sorted(v["origin"] for v in tomb.values()) == ["a"]
