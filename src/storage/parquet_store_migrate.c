@@ -65,6 +65,10 @@ lh_status lh_pstore_check_columns(const lh_pstore *ps, const lh_delta_snapshot *
 lh_status lh_pstore_check_rewritable(const lh_pstore *ps, const lh_delta_snapshot *snap,
                                      lh_error *err)
 {
+    /* Before any file is rewritten: a table whose protocol the commit will
+     * refuse (a writer feature delta-rs added) would be left with a copy
+     * of every rewritten partition as orphans. */
+    LH_TRY(lh_delta_check_writable(snap, ps->table, err));
     const lh_delta_metadata *m = lh_delta_snapshot_metadata(snap);
     for (size_t i = 0; i < m->num_fields; i++) {
         if (lh_stmt_col_index(m->fields[i].name) < 0)

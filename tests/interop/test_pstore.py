@@ -444,3 +444,23 @@ def test_check_names_null_counts_older_writers_got_wrong(tmp_path):
     live = DeltaTable(str(lake / "eu" / "statements")).to_pyarrow_dataset()
     assert live.to_table(filter=pads.field("deleted_at").is_null()).num_rows == \
         live.count_rows() > 0
+
+
+@pytest.mark.parametrize("cmd", ["merge", "compact"])
+def test_rewrite_refused_by_a_writer_feature_writes_nothing(tmp_path, cmd):
+    """A table delta-rs gave a writer feature we cannot honour (change data
+    feed here) is refused before any file is rewritten: the refused commit
+    left a full copy of the rewritten partitions behind, orphans that our
+    vacuum (refusing the same table) could not delete either."""
+    from deltalake import TableFeatures
+
+    rows = entity_statements(SHARED_DATA / "parteispenden.ftm.json", 40, "bulk", T0)
+    lake = tmp_path / "lake"
+    ours_append(lake, 0, rows[:20])
+    ours_append(lake, 0, rows[20:])
+    root = lake / DATASET / "statements"
+    DeltaTable(str(root)).alter.add_feature(TableFeatures.ChangeDataFeed, allow_protocol_versions_increase=True)
+    before = sorted(p for p in root.rglob("*.parquet") if "_delta_log" not in p.parts)
+    proc = run([tool("lh-pstore"), lake, DATASET, 0, cmd], check=False)
+    assert proc.returncode != 0 and "changeDataFeed" in proc.stderr, proc.stderr
+    assert sorted(p for p in root.rglob("*.parquet") if "_delta_log" not in p.parts) == before
