@@ -47,6 +47,14 @@ lh_status lh_delta_check_writable(const lh_delta_snapshot *read, const char *pre
         lh_buf features = LH_BUF_INIT;
         for (size_t i = 0; i < p->writer_features.len; i++)
             lh_buf_printf(&features, "%s%s", i ? ", " : " (features: ", p->writer_features.items[i]);
+        /* A legacy protocol (writer version 3 to 6, no feature list) names
+         * its features by its version: the ones versions 3..N bring (delta-rs
+         * gives a table writer version 3 for a CHECK constraint, 4 for
+         * delta.enableChangeDataFeed), so the refusal says which. */
+        static const char *const LEGACY[] = {"checkConstraints", "changeDataFeed, generatedColumns",
+                                             "columnMapping", "identityColumns"};
+        for (int v = 3; !p->writer_features.len && v <= p->min_writer_version && v <= 6; v++)
+            lh_buf_printf(&features, "%s%s", v > 3 ? ", " : " (features: ", LEGACY[v - 3]);
         if (features.len) lh_buf_append_byte(&features, ')');
         lh_status rc = lh_error_set(err, LH_ERR_UNSUPPORTED,
                                     "Delta table \"%s\" needs writer version %d%s; this writer supports 2",

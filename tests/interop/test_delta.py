@@ -384,3 +384,22 @@ def test_deltars_checkpoint_empty_partition_value(tmp_path):
     assert ours(root) == theirs(root) == before
     tomb = {t["raw_path"]: t["pv"] for t in snapshot(root)["tombstones"]}
     assert sorted(v["origin"] for v in tomb.values()) == ["a"]
+
+
+def test_legacy_writer_versions_are_refused_by_feature(tmp_path):
+    """delta-rs raises a table to writer version 3 for a CHECK constraint
+    and 4 for delta.enableChangeDataFeed (legacy protocols: no feature
+    list). Our writes are refused, naming the feature, not only the version."""
+    root = tmp_path / "t"
+    lhd("create", root, ".", "id:string,ts:timestamp,flag:boolean,origin:string", "origin")
+    commit(root, {"adds": [write_data(root, "a", make_rows("a", 2, "a"))]})
+    DeltaTable(str(root)).alter.add_constraint({"id_set": "id IS NOT NULL"})
+    assert DeltaTable(str(root)).protocol().min_writer_version == 3
+    spec = json.dumps({"read": True, "adds": [write_data(root, "a", make_rows("b", 1, "a"))]})
+    proc = lhd("commit", root, ".", spec, check=False)
+    assert proc.returncode != 0 and "writer version 3 (features: checkConstraints)" in proc.stderr, proc.stderr
+    DeltaTable(str(root)).alter.set_table_properties({"delta.enableChangeDataFeed": "true"})
+    assert DeltaTable(str(root)).protocol().min_writer_version == 4
+    proc = lhd("commit", root, ".", spec, check=False)
+    assert proc.returncode != 0 and "changeDataFeed" in proc.stderr, proc.stderr
+    assert DeltaTable(str(root)).version() == 3
