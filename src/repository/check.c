@@ -455,9 +455,22 @@ static void check_files(lh_storage *st, const char *prefix, const lh_delta_snaps
 
 /* Data files under the table that the snapshot does not reference: removed
  * files awaiting vacuum and files of writers that never committed. */
+static int path_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Data files the snapshot does not reference: those a commit removed
+ * (replaced by a merge, kept until vacuum) apart from true orphans (a
+ * killed writer's, or another tool's). */
 static lh_status check_orphans(lh_storage *st, const char *prefix, const lh_delta_snapshot *snap,
                                lh_check_report *rep, lh_error *err)
 {
+    size_t nt = snap ? lh_delta_snapshot_num_tombstones(snap) : 0;
+    const char **removed = lh_malloc((nt ? nt : 1) * sizeof *removed);
+    for (size_t i = 0; i < nt; i++) removed[i] = lh_delta_snapshot_tombstone(snap, i)->path;
+    qsort(removed, nt, sizeof *removed, path_cmp);
+    size_t replaced = 0;
     lh_strlist keys;
     lh_strlist_init(&keys);
     lh_status rc = lh_storage_list(st, prefix, LH_LIST_RECURSIVE, &keys, err);
@@ -466,12 +479,19 @@ static lh_status check_orphans(lh_storage *st, const char *prefix, const lh_delt
         const char *rel = keys.items[i] + plen + 1;
         if (rel[0] == '_' || rel[0] == '.' || strstr(rel, "/_") || strstr(rel, "/.")) continue;
         if (snap && lh_delta_snapshot_find(snap, rel)) continue;
+        if (nt && bsearch(&rel, removed, nt, sizeof *removed, path_cmp)) {
+            replaced++;
+            continue;
+        }
         rep->orphans++;
         if (rep->orphans <= CHECK_LIST_MAX) add(&rep->notes, "orphan: %s", rel);
     }
     if (rep->orphans > CHECK_LIST_MAX)
         add(&rep->notes, "orphan: ... %zu more", rep->orphans - CHECK_LIST_MAX);
+    if (replaced)
+        add(&rep->notes, "replaced: %zu file(s) the log removed, kept until vacuum", replaced);
     lh_strlist_free(&keys);
+    free(removed);
     return rc;
 }
 

@@ -26,7 +26,7 @@ typedef struct lh_check_report {
     int64_t version;     /* table version, -1 when there is no table */
     size_t files;        /* live files */
     uint64_t rows;       /* rows read from the live files */
-    size_t orphans;      /* data files the snapshot does not reference */
+    size_t orphans;      /* data files the snapshot neither references nor removed */
     int64_t journal_rows; /* -1 when no journal was given or it failed */
 } lh_check_report;
 
