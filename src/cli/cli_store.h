@@ -69,6 +69,8 @@ lh_status lh_cli_each_dataset(lh_cli *cli, lh_status (*fn)(lh_cli *cli, void *ct
  * journal drained into the store first, when the lake has one (a lake on
  * S3 has one only when LAKEHOUSE_JOURNAL_URI names it). */
 lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err);
+/* lh_cli_flush when the lake has a journal (*rows 0 when it has none). */
+lh_status lh_cli_flush_existing(lh_cli *cli, int64_t *rows, lh_error *err);
 lh_status lh_cli_tags(lh_cli *cli, lh_tags **t, lh_error *err);
 
 /* The reference's record of an operation's run (lh/repository/jobs.h):

@@ -91,15 +91,20 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     return rc;
 }
 
-lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err)
+lh_status lh_cli_flush_existing(lh_cli *cli, int64_t *rows, lh_error *err)
 {
     char *uri = NULL;
     bool exists = false;
+    *rows = 0;
     LH_TRY(lh_cli_journal_location(cli, &uri, &exists, err));
     free(uri);
-    if (!exists) return LH_OK;
+    return exists ? lh_cli_flush(cli, rows, err) : LH_OK;
+}
+
+lh_status lh_cli_flush_first(lh_cli *cli, lh_error *err)
+{
     int64_t flushed = 0;
-    LH_TRY(lh_cli_flush(cli, &flushed, err));
+    LH_TRY(lh_cli_flush_existing(cli, &flushed, err));
     if (flushed)
         fprintf(stderr, "flush: %lld statement(s) moved from the journal first\n",
                 (long long)flushed);

@@ -393,14 +393,10 @@ static int run_steps(lh_cli *cli, const make_steps *m)
     if (m->config) rc = lh_cli_configure(cli, m->config, false, &err);
     if (rc == LH_OK && m->flush) {
         int64_t rows = 0;
-        char *uri = NULL;
-        bool journal = false;
-        rc = lh_cli_journal_location(cli, &uri, &journal, &err);
-        free(uri);
         /* No journal (an S3 lake without LAKEHOUSE_JOURNAL_URI, a local one
          * never written to) holds nothing to flush, as merge and optimize
          * see it; flushing it failed the whole make on S3 (exit 3). */
-        if (rc == LH_OK && journal) rc = lh_cli_flush(cli, &rows, &err);
+        rc = lh_cli_flush_existing(cli, &rows, &err);
         if (rc == LH_OK)
             fprintf(stderr, "%s: flushed %lld journal statements\n", m->cmd, (long long)rows);
     }

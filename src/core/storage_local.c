@@ -272,6 +272,14 @@ static bool flock_unsupported(int e)
     return e == ENOLCK || e == EINVAL || e == EOPNOTSUPP || e == ENOSYS;
 }
 
+/* Whether path names fd's inode (not one put there since). */
+static bool names_inode(const char *path, int fd)
+{
+    struct stat mine, named;
+    return fstat(fd, &mine) == 0 && stat(path, &named) == 0 && mine.st_dev == named.st_dev &&
+           mine.st_ino == named.st_ino;
+}
+
 /* The flock is taken on the temp file before link(2) names it key, so no
  * waiter ever finds the key unleased while its creator lives; a duplicate
  * of the descriptor keeps it once the writer closes its own. */
@@ -300,10 +308,7 @@ static lh_status local_put_if_absent_leased(lh_storage *s, const char *key, cons
          * its flock. Remove it before the lease goes: after, a waiter may
          * take the key over and make its own, and a caller's cleanup that
          * reads the key and then deletes it would remove that live lock. */
-        struct stat mine, named;
-        if (fstat(held, &mine) == 0 && stat(lw->path, &named) == 0 &&
-            mine.st_dev == named.st_dev && mine.st_ino == named.st_ino)
-            unlink(lw->path);
+        if (names_inode(lw->path, held)) unlink(lw->path);
     }
     lw_abort(w);
     if (rc != LH_OK) {
@@ -355,12 +360,10 @@ static lh_status local_lease_abandoned(lh_storage *s, const char *key, const voi
         free(path);
         return rc;
     }
-    struct stat mine, named;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && !flock_unsupported(errno))
             rc = lh_error_errno(err, LH_ERR_IO, errno, "lock %s", path);
-    } else if (fd_holds(fd, data, n) && fstat(fd, &mine) == 0 && stat(path, &named) == 0 &&
-               mine.st_dev == named.st_dev && mine.st_ino == named.st_ino) {
+    } else if (fd_holds(fd, data, n) && names_inode(path, fd)) {
         if (remove && unlink(path) != 0) {
             rc = lh_error_errno(err, LH_ERR_IO, errno, "delete %s", path);
         } else {

@@ -132,6 +132,20 @@ int lh_hex_value(char c)
     return -1;
 }
 
+void lh_percent_unquote(lh_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = lh_hex_value(s[i + 1])) >= 0 &&
+            (lo = lh_hex_value(s[i + 2])) >= 0) {
+            lh_buf_append_byte(b, (uint8_t)(hi * 16 + lo));
+            i += 2;
+        } else {
+            lh_buf_append_byte(b, (uint8_t)s[i]);
+        }
+    }
+}
+
 bool lh_str_startswith(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -15,17 +15,9 @@
 static char *unquote(const char *s, size_t n, bool *nul)
 {
     lh_buf b = LH_BUF_INIT;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = lh_hex_value(s[i + 1])) >= 0 &&
-            (lo = lh_hex_value(s[i + 2])) >= 0) {
-            lh_buf_append_byte(&b, (char)(hi * 16 + lo));
-            *nul = *nul || (hi | lo) == 0;
-            i += 2;
-        } else {
-            lh_buf_append_byte(&b, s[i]);
-        }
-    }
+    lh_percent_unquote(&b, s, n);
+    /* s has no NUL of its own: one in b came from an escape */
+    *nul = *nul || (b.len && memchr(b.data, 0, b.len));
     lh_buf text = LH_BUF_INIT;
     lh_utf8_append_replaced(&text, b.data ? b.data : "", b.len);
     lh_buf_free(&b);

@@ -1,13 +1,10 @@
 /* Dataset health check (see check.h). Reads only: never repairs. */
 #include "lh/repository/check.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -51,8 +48,7 @@ static void add(lh_strlist *l, const char *fmt, ...)
 /* ------------------------------------------------------------------ locks */
 
 typedef enum holder_state {
-    HOLDER_UNKNOWN,    /* no holder recorded (the Python reference writes none) */
-    HOLDER_ALIVE,      /* or elsewhere, or cannot tell */
+    HOLDER_ALIVE,      /* or elsewhere, or unrecorded, or cannot tell */
     HOLDER_DEAD,       /* a process of this host that is gone */
     HOLDER_TAKEN_OVER, /* a leased lock whose holder is gone: the next writer takes it */
 } holder_state;
@@ -61,29 +57,19 @@ static holder_state holder_of(lh_storage *st, const char *key)
 {
     lh_buf data = LH_BUF_INIT;
     lh_error e;
-    holder_state state = HOLDER_UNKNOWN;
+    bool abandoned = false;
+    holder_state state = HOLDER_ALIVE;
     if (lh_storage_read(st, key, &data, &e) == LH_OK && data.len) {
-        json_t *j = json_loadb(data.data, data.len, 0, NULL);
-        if (json_is_object(j)) {
-            char host[256] = "";
-            gethostname(host, sizeof host - 1);
-            const char *h = json_string_value(json_object_get(j, "host"));
-            json_int_t pid = json_integer_value(json_object_get(j, "pid"));
-            bool abandoned = false;
-            state = HOLDER_ALIVE;
-            if (lh_fence_leased_here(data.data, data.len)) {
-                /* the lease knows better than a pid (reused, or in another
-                 * pid namespace) */
-                if (lh_storage_lease_abandoned(st, key, data.data, data.len, false, &abandoned,
-                                               &e) == LH_OK &&
-                    abandoned)
-                    state = HOLDER_TAKEN_OVER;
-            } else if (h && strcmp(h, host) == 0 && pid > 0 && kill((pid_t)pid, 0) != 0 &&
-                       errno == ESRCH) {
-                state = HOLDER_DEAD;
-            }
+        if (lh_fence_leased_here(data.data, data.len)) {
+            /* the lease knows better than a pid (reused, or in another pid
+             * namespace) */
+            if (lh_storage_lease_abandoned(st, key, data.data, data.len, false, &abandoned, &e) ==
+                    LH_OK &&
+                abandoned)
+                state = HOLDER_TAKEN_OVER;
+        } else if (lh_fence_holder_dead(data.data, data.len)) {
+            state = HOLDER_DEAD;
         }
-        json_decref(j);
     }
     lh_buf_free(&data);
     return state;
@@ -453,13 +439,6 @@ static void check_files(lh_storage *st, const char *prefix, const lh_delta_snaps
     free(pfs);
 }
 
-/* Data files under the table that the snapshot does not reference: removed
- * files awaiting vacuum and files of writers that never committed. */
-static int path_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Data files the snapshot does not reference: those a commit removed
  * (replaced by a merge, kept until vacuum) apart from true orphans (a
  * killed writer's, or another tool's). */
@@ -469,7 +448,7 @@ static lh_status check_orphans(lh_storage *st, const char *prefix, const lh_delt
     size_t nt = snap ? lh_delta_snapshot_num_tombstones(snap) : 0;
     const char **removed = lh_malloc((nt ? nt : 1) * sizeof *removed);
     for (size_t i = 0; i < nt; i++) removed[i] = lh_delta_snapshot_tombstone(snap, i)->path;
-    qsort(removed, nt, sizeof *removed, path_cmp);
+    qsort(removed, nt, sizeof *removed, lh_str_ptr_cmp);
     size_t replaced = 0;
     lh_strlist keys;
     lh_strlist_init(&keys);
@@ -479,7 +458,7 @@ static lh_status check_orphans(lh_storage *st, const char *prefix, const lh_delt
         const char *rel = keys.items[i] + plen + 1;
         if (rel[0] == '_' || rel[0] == '.' || strstr(rel, "/_") || strstr(rel, "/.")) continue;
         if (snap && lh_delta_snapshot_find(snap, rel)) continue;
-        if (nt && bsearch(&rel, removed, nt, sizeof *removed, path_cmp)) {
+        if (nt && bsearch(&rel, removed, nt, sizeof *removed, lh_str_ptr_cmp)) {
             replaced++;
             continue;
         }

@@ -123,10 +123,9 @@ void lh_fence_describe(lh_storage *st, const char *key, char *out, size_t outlen
     lh_buf_free(&data);
 }
 
-/* True when the holder recorded in data is a dead process on this host. */
-static bool holder_is_dead(const lh_buf *data)
+bool lh_fence_holder_dead(const char *data, size_t len)
 {
-    json_t *j = json_loadb(data->data, data->len, 0, NULL);
+    json_t *j = json_loadb(data, len, 0, NULL);
     bool dead = false;
     if (json_is_object(j)) {
         char host[256] = "";
@@ -364,7 +363,7 @@ static lh_status live_markers(lh_storage *st, const char *dataset, size_t *count
         lh_buf data = LH_BUF_INIT;
         lh_error e;
         lh_status r = lh_storage_read(st, keys.items[i], &data, &e);
-        if (r == LH_OK && holder_is_dead(&data))
+        if (r == LH_OK && lh_fence_holder_dead(data.data, data.len))
             lh_storage_delete(st, keys.items[i], &e);
         else if (r != LH_ERR_NOT_FOUND) /* gone meanwhile: that append finished */
             (*count)++;

@@ -68,34 +68,6 @@ static bool starts_with_ci(const char *s, const char *p)
     return strncasecmp(s, p, strlen(p)) == 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* The first n bytes of s with each %XX decoded (a % not followed by two
- * hex digits stays, as Python's unquote leaves it). */
-static char *percent_decode(const char *s, size_t n)
-{
-    char *out = lh_malloc(n + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-            (lo = hex_value(s[i + 2])) >= 0) {
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = 0;
-    return out;
-}
-
 lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal_options *opts,
                           lh_journal **out, lh_error *err)
 {
@@ -145,7 +117,9 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
             /* The query is the driver's arguments (?timeout=30) and the
              * name is percent-decoded: both were taken into the file name,
              * another file than the reference's. */
-            path = decoded = percent_decode(path, strcspn(path, "?"));
+            lh_buf name = LH_BUF_INIT;
+            lh_percent_unquote(&name, path, strcspn(path, "?"));
+            path = decoded = lh_buf_detach(&name, NULL);
         } else if (starts_with_ci(uri, "file://")) {
             path = uri + strlen("file://");
         } else if (strstr(uri, "://")) {

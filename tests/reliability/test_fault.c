@@ -103,22 +103,40 @@ static lh_status do_op(lh_pstore *ps, enum op op, int round, lh_error *err)
     return rc;
 }
 
-/* Fail the nth fsync of op, for n = 1.. until op no longer reaches it. */
-static void sweep(enum op op, int errnum, int *faults, int *landed)
+/* A store of 4 shards in a new directory, two appends in it (so merge
+ * and compact have several files per partition). */
+static lh_pstore *store_new(char **dir, lh_storage **st)
 {
-    char *dir = lh_test_tmpdir();
-    lh_storage *st = NULL;
     lh_error err;
-    CHECK_OK(lh_storage_open(dir, &st, &err), &err);
+    *dir = lh_test_tmpdir();
+    *st = NULL;
+    CHECK_OK(lh_storage_open(*dir, st, &err), &err);
     lh_pstore_opts o;
     lh_pstore_opts_init(&o);
     o.shards = 4;
     o.lock_max_retries = 0;
     lh_pstore *ps = NULL;
-    CHECK_OK(lh_pstore_open(st, "ds", &o, &ps, &err), &err);
-    /* two appends: merge and compact have several files per partition */
+    CHECK_OK(lh_pstore_open(*st, "ds", &o, &ps, &err), &err);
     CHECK_OK(do_op(ps, OP_APPEND, 1000, &err), &err);
     CHECK_OK(do_op(ps, OP_APPEND, 1001, &err), &err);
+    return ps;
+}
+
+static void store_free(lh_pstore *ps, lh_storage *st, char *dir)
+{
+    lh_pstore_free(ps);
+    lh_storage_free(st);
+    lh_test_rmtree(dir);
+    free(dir);
+}
+
+/* Fail the nth fsync of op, for n = 1.. until op no longer reaches it. */
+static void sweep(enum op op, int errnum, int *faults, int *landed)
+{
+    char *dir;
+    lh_storage *st;
+    lh_error err;
+    lh_pstore *ps = store_new(&dir, &st);
     int layout = 4; /* the shard count the table is laid out for */
     for (int nth = 1; nth < 200; nth++) {
         int64_t v0 = -2, v1 = -2;
@@ -184,10 +202,7 @@ static void sweep(enum op op, int errnum, int *faults, int *landed)
         CHECK(!released);
     }
     CHECK(healthy(st, op == OP_RESHARD ? RESHARD_TO : 4));
-    lh_pstore_free(ps);
-    lh_storage_free(st);
-    lh_test_rmtree(dir);
-    free(dir);
+    store_free(ps, st, dir);
 }
 
 static void test_fsync_faults(void)
@@ -237,19 +252,11 @@ static void test_destroy_faults(void)
 {
     int stops = 0, whole = 0, gone = 0;
     for (int nth = 1; nth < 200; nth++) {
-        char *dir = lh_test_tmpdir();
-        lh_storage *st = NULL;
+        char *dir;
+        lh_storage *st;
         lh_error err;
-        CHECK_OK(lh_storage_open(dir, &st, &err), &err);
-        lh_pstore_opts o;
-        lh_pstore_opts_init(&o);
-        o.shards = 4;
-        o.lock_max_retries = 0;
-        lh_pstore *ps = NULL;
-        CHECK_OK(lh_pstore_open(st, "ds", &o, &ps, &err), &err);
+        lh_pstore *ps = store_new(&dir, &st);
         /* commits before a checkpoint (the merge's) and after it */
-        CHECK_OK(do_op(ps, OP_APPEND, 1000, &err), &err);
-        CHECK_OK(do_op(ps, OP_APPEND, 1001, &err), &err);
         CHECK_OK(do_op(ps, OP_MERGE, 1002, &err), &err);
         CHECK_OK(do_op(ps, OP_APPEND, 1003, &err), &err);
         CHECK_OK(do_op(ps, OP_APPEND, 1004, &err), &err);
@@ -273,10 +280,7 @@ static void test_destroy_faults(void)
             table_state(st, &v1, &files1);
         }
         CHECK_INT(v1, -1);
-        lh_pstore_free(ps);
-        lh_storage_free(st);
-        lh_test_rmtree(dir);
-        free(dir);
+        store_free(ps, st, dir);
         if (done) break;
     }
     printf("destroy: stopped %d times, the table whole %d times, gone %d times\n", stops, whole,

@@ -94,25 +94,63 @@ static void test_append_vs_maintenance(void)
     free(dir);
 }
 
+/* A child that takes fences with take, then is killed holding them; its
+ * pid. take returns false when one was refused (the child exits 2). */
+static pid_t killed_holder(lh_storage *st, bool (*take)(lh_storage *st))
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!take(st)) _exit(2);
+        raise(SIGKILL);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    return pid;
+}
+
+static bool take_marker_and_sticky_lock(lh_storage *st)
+{
+    lh_fence *f = NULL;
+    lh_error e;
+    /* sticky: a leased one would be taken over (test_leased_lock_taken_over) */
+    return lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 0, &f, &e) == LH_OK &&
+           lh_fence_acquire_life(st, "ds", LH_FENCE_LOCK, LH_FENCE_STICKY, 0, &f, &e) == LH_OK;
+}
+
+static bool take_maintenance(lh_storage *st)
+{
+    lh_fence *f = NULL, *m = NULL;
+    lh_error e;
+    return lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &f, &e) == LH_OK &&
+           lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &m, &e) == LH_OK;
+}
+
+static bool take_lock(lh_storage *st)
+{
+    lh_fence *f = NULL;
+    lh_error e;
+    return lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) == LH_OK;
+}
+
+/* In a child: take ds/.LOCK, write '1' (taken) or '0' to report, then
+ * hold it until go reads end of file (the parent closed it), and exit
+ * without releasing. */
+_Noreturn static void child_holds_lock(lh_storage *st, int report, int go)
+{
+    char c = take_lock(st) ? '1' : '0';
+    if (write(report, &c, 1) != 1) _exit(2);
+    if (read(go, &c, 1) < 0) _exit(2);
+    _exit(0);
+}
+
 static void test_dead_marker_reaped_and_unlock(void)
 {
     char *dir;
     lh_storage *st = open_tmp(&dir);
     lh_error err;
     /* a child takes an append marker and is killed without releasing it */
-    pid_t pid = fork();
-    if (pid == 0) {
-        lh_fence *f = NULL;
-        lh_error e;
-        if (lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 0, &f, &e) != LH_OK) _exit(2);
-        /* sticky: a leased one would be taken over (test_leased_lock_taken_over) */
-        if (lh_fence_acquire_life(st, "ds", LH_FENCE_LOCK, LH_FENCE_STICKY, 0, &f, &e) != LH_OK)
-            _exit(2);
-        raise(SIGKILL);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status));
+    pid_t pid = killed_holder(st, take_marker_and_sticky_lock);
     /* the stale .LOCK is reported, the dead marker would be reaped */
     lh_fence *maint = NULL;
     CHECK_RC(lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &maint, &err), LH_ERR_BUSY);
@@ -143,12 +181,7 @@ static int race_for_lock(lh_storage *st, int n)
         if (pids[i] == 0) {
             close(results[0]);
             close(go[1]);
-            lh_fence *f = NULL;
-            lh_error e;
-            char c = lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) == LH_OK ? '1' : '0';
-            if (write(results[1], &c, 1) != 1) _exit(2);
-            if (read(go[0], &c, 1) < 0) _exit(2); /* until the parent closes go */
-            _exit(0);
+            child_holds_lock(st, results[1], go[0]);
         }
     }
     close(results[1]);
@@ -220,17 +253,7 @@ static void test_leased_lock_taken_over(void)
     char *dir;
     lh_storage *st = open_tmp(&dir);
     lh_error err;
-    pid_t pid = fork();
-    if (pid == 0) {
-        lh_fence *f = NULL, *m = NULL;
-        lh_error e;
-        if (lh_fence_acquire_exclusive(st, "ds", LH_FENCE_LEASED, 0, &f, &e) != LH_OK) _exit(2);
-        if (lh_fence_acquire(st, "ds", LH_FENCE_MERGE, 0, &m, &e) != LH_OK) _exit(2);
-        raise(SIGKILL);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status));
+    killed_holder(st, take_maintenance);
     lh_fence *lock = NULL, *merge = NULL, *append = NULL;
     /* an append, which only looks at .LOCK, takes it over too */
     CHECK_OK(lh_fence_acquire(st, "ds", LH_FENCE_APPEND, 0, &append, &err), &err);
@@ -264,12 +287,7 @@ static void test_live_and_foreign_locks_kept(void)
     if (pid == 0) {
         close(ready[0]);
         close(go[1]);
-        lh_fence *f = NULL;
-        lh_error e;
-        char c = lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) == LH_OK ? '1' : '0';
-        if (write(ready[1], &c, 1) != 1) _exit(2);
-        if (read(go[0], &c, 1) < 0) _exit(2); /* until the parent closes go */
-        _exit(0);                              /* without releasing */
+        child_holds_lock(st, ready[1], go[0]);
     }
     close(ready[1]);
     close(go[0]);
@@ -314,16 +332,7 @@ static void test_takeover_race(void)
 {
     char *dir;
     lh_storage *st = open_tmp(&dir);
-    pid_t dead = fork();
-    if (dead == 0) {
-        lh_fence *f = NULL;
-        lh_error e;
-        if (lh_fence_acquire(st, "ds", LH_FENCE_LOCK, 0, &f, &e) != LH_OK) _exit(2);
-        raise(SIGKILL);
-    }
-    int status = 0;
-    waitpid(dead, &status, 0);
-    CHECK(WIFSIGNALED(status));
+    killed_holder(st, take_lock);
     CHECK_INT(race_for_lock(st, 6), 1);
     lh_storage_free(st);
     lh_test_rmtree(dir);

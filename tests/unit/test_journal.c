@@ -17,41 +17,41 @@ static char *db_uri(const char *name)
 /* SQLAlchemy's SQLite URLs, as the reference reads LAKEHOUSE_JOURNAL_URI:
  * sqlite:////abs is /abs, sqlite:///rel is rel (in the working directory),
  * so both sides of one setting open one file. */
+/* The journal at the URI fmt formats opens. */
+static void opens(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void opens(const char *fmt, ...)
+{
+    char uri[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(uri, sizeof uri, fmt, ap);
+    va_end(ap);
+    lh_error err;
+    lh_journal *j = NULL;
+    CHECK_OK(lh_journal_open(uri, "ds", NULL, &j, &err), &err);
+    lh_journal_free(j);
+}
+
 static void test_uris(void)
 {
     lh_error err;
     lh_journal *j = NULL;
-    char *sa = lh_asprintf("sqlite:///%s/u2.db", tmp); /* SQLAlchemy's sqlite:////abs */
-    CHECK_OK(lh_journal_open(sa, "ds", NULL, &j, &err), &err);
-    lh_journal_free(j);
-    free(sa);
-    char *driver = lh_asprintf("sqlite+pysqlite:///%s/u5.db", tmp);
-    CHECK_OK(lh_journal_open(driver, "ds", NULL, &j, &err), &err);
-    lh_journal_free(j);
-    free(driver);
+    opens("sqlite:///%s/u2.db", tmp); /* SQLAlchemy's sqlite:////abs */
+    opens("sqlite+pysqlite:///%s/u5.db", tmp);
     char *plain = lh_asprintf("%s/u3.db", tmp);
-    CHECK_OK(lh_journal_open(plain, "ds", NULL, &j, &err), &err);
-    lh_journal_free(j);
+    opens("%s", plain);
     char cwd[4096];
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
     CHECK(chdir(tmp) == 0);
-    CHECK_OK(lh_journal_open("sqlite:///u1.db", "ds", NULL, &j, &err), &err); /* relative */
-    lh_journal_free(j);
-    CHECK_OK(lh_journal_open("sqlite+pysqlite:///u6.db", "ds", NULL, &j, &err), &err);
-    lh_journal_free(j);
+    opens("sqlite:///u1.db"); /* relative */
+    opens("sqlite+pysqlite:///u6.db");
     CHECK(chdir(cwd) == 0);
     CHECK(access("/u1.db", F_OK) != 0); /* not at the root */
     CHECK(access("/u6.db", F_OK) != 0);
     /* the query (driver arguments) is no part of the name, which is
      * percent-decoded, as SQLAlchemy parses the URL */
-    char *query = lh_asprintf("sqlite:///%s/u7.db?timeout=30&check_same_thread=false", tmp);
-    CHECK_OK(lh_journal_open(query, "ds", NULL, &j, &err), &err);
-    lh_journal_free(j);
-    free(query);
-    char *escaped = lh_asprintf("sqlite:///%s/u%%208%%3Fx%%25.db", tmp);
-    CHECK_OK(lh_journal_open(escaped, "ds", NULL, &j, &err), &err);
-    lh_journal_free(j);
-    free(escaped);
+    opens("sqlite:///%s/u7.db?timeout=30&check_same_thread=false", tmp);
+    opens("sqlite:///%s/u%%208%%3Fx%%25.db", tmp);
     char *literal = lh_asprintf("%s/u7.db?timeout=30&check_same_thread=false", tmp);
     CHECK(access(literal, F_OK) != 0);
     free(literal);

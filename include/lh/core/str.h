@@ -24,6 +24,10 @@ size_t lh_utf8_encode(uint32_t cp, char *out);
 
 /* The value of hex digit c, -1 when c is none. */
 int lh_hex_value(char c);
+/* Append s[0..n) to b with each %XX decoded, as Python's unquote decodes
+ * bytes: an escape not followed by two hex digits stays as it is, `+`
+ * too. */
+void lh_percent_unquote(struct lh_buf *b, const char *s, size_t n);
 
 bool lh_str_startswith(const char *s, const char *prefix);
 bool lh_str_endswith(const char *s, const char *suffix);

@@ -84,6 +84,10 @@ void lh_fence_keep(lh_fence *f);
 lh_status lh_fence_unlock(lh_storage *st, const char *dataset, bool *released,
                           lh_error *err);
 
+/* Whether a lock file's data names its holder as a process of this host
+ * that is gone (no holder recorded, as the reference's: false). */
+bool lh_fence_holder_dead(const char *data, size_t len);
+
 /* Whether a lock file's data says it is leased by a process of the running
  * kernel (its boot id; containers on one kernel share it): only then may
  * its lease be asked. A file system shared between machines may keep
