@@ -61,6 +61,9 @@ static lh_status parse_file(lh_storage *st, const char *prefix, json_t *o, bool 
         json_t *dc = json_object_get(o, "dataChange");
         f->data_change = !json_is_false(dc);
         f->stats = opt_str(json_object_get(o, "stats"));
+        if (is_add) rc = lh_delta_map_from_json(json_object_get(o, "tags"), &f->tags, "tags", err);
+    }
+    if (rc == LH_OK) {
         json_t *dv = json_object_get(o, "deletionVector");
         if (dv && !json_is_null(dv))
             rc = lh_error_set(err, LH_ERR_UNSUPPORTED, "deletion vectors are not supported");
@@ -71,6 +74,19 @@ static lh_status parse_file(lh_storage *st, const char *prefix, json_t *o, bool 
         return rc;
     }
     *out = f;
+    return LH_OK;
+}
+
+static lh_status parse_txn(json_t *o, lh_delta_app_txn *t, const char *where, lh_error *err)
+{
+    memset(t, 0, sizeof *t);
+    if (!json_is_object(o)) return lh_error_set(err, LH_ERR_CORRUPT, "%s: txn is not an object", where);
+    json_t *app = json_object_get(o, "appId");
+    if (!json_is_string(app)) return lh_error_set(err, LH_ERR_CORRUPT, "%s: txn.appId missing", where);
+    if (get_i64(o, "version", true, 0, &t->version, err) != LH_OK ||
+        get_i64(o, "lastUpdated", false, -1, &t->last_updated, err) != LH_OK)
+        return lh_error_prefix(err, "%s: txn", where);
+    t->app_id = lh_strdup(json_string_value(app));
     return LH_OK;
 }
 
@@ -132,6 +148,7 @@ void lh_delta_action_clear(lh_delta_action *a)
     lh_delta_file_free(a->file);
     if (a->kind == LH_DA_METADATA) lh_delta_metadata_free(&a->metadata);
     if (a->kind == LH_DA_PROTOCOL) lh_delta_protocol_free(&a->protocol);
+    free(a->txn.app_id);
     memset(a, 0, sizeof *a);
 }
 
@@ -154,7 +171,10 @@ lh_status lh_delta_parse_action(lh_storage *st, const char *prefix, json_t *obj,
     } else if ((v = json_object_get(obj, "protocol"))) {
         a->kind = LH_DA_PROTOCOL;
         rc = parse_protocol(v, &a->protocol, where, err);
-    } else if (json_object_get(obj, "txn") || json_object_get(obj, "domainMetadata")) {
+    } else if ((v = json_object_get(obj, "txn"))) {
+        a->kind = LH_DA_TXN;
+        rc = parse_txn(v, &a->txn, where, err);
+    } else if (json_object_get(obj, "domainMetadata")) {
         a->kind = LH_DA_UNTRACKED;
     } else if ((v = json_object_get(obj, "commitInfo"))) {
         a->kind = LH_DA_COMMIT_INFO;

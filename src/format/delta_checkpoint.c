@@ -23,10 +23,10 @@ typedef struct ccol {
 } ccol;
 
 enum {
-    A_PATH, A_PV_K, A_PV_V, A_SIZE, A_MTIME, A_DC, A_STATS, A_DV,
+    A_PATH, A_PV_K, A_PV_V, A_SIZE, A_MTIME, A_DC, A_STATS, A_DV, A_TAG_K, A_TAG_V,
     R_PATH, R_DTS, R_DC, R_PV_K, R_PV_V, R_SIZE,
     M_ID, M_NAME, M_DESC, M_SCHEMA, M_PCOLS, M_CTIME, M_CONF_K, M_CONF_V,
-    P_MINR, P_MINW, P_RF, P_WF, X_TXN, X_DOMAIN,
+    P_MINR, P_MINW, P_RF, P_WF, T_APPID, T_VERSION, T_LASTUPD, X_DOMAIN,
     NCOLS
 };
 
@@ -35,13 +35,15 @@ enum {
 static const char *const COLS[NCOLS] = {
     "add.path", "add.partitionValues.*0", "add.partitionValues.*1", "add.size",
     "add.modificationTime", "add.dataChange", "add.stats", "add.deletionVector.*0",
+    "add.tags.*0", "add.tags.*1",
     "remove.path", "remove.deletionTimestamp", "remove.dataChange", "remove.partitionValues.*0",
     "remove.partitionValues.*1", "remove.size",
     "metaData.id", "metaData.name", "metaData.description", "metaData.schemaString",
     "metaData.partitionColumns.*0", "metaData.createdTime", "metaData.configuration.*0",
     "metaData.configuration.*1",
     "protocol.minReaderVersion", "protocol.minWriterVersion", "protocol.readerFeatures.*0",
-    "protocol.writerFeatures.*0", "txn.appId", "domainMetadata.domain",
+    "protocol.writerFeatures.*0", "txn.appId", "txn.version", "txn.lastUpdated",
+    "domainMetadata.domain",
 };
 
 static int find_leaf(const lh_pq_reader *r, const char *spec)
@@ -178,6 +180,8 @@ static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg
         flat_int(&cols[A_DC], &adc);
         char *astats = flat_str(&cols[A_STATS]);
         int dv_def = flat_next(&cols[A_DV], &vi);
+        lh_delta_map atags = {0};
+        map_row(&cols[A_TAG_K], &cols[A_TAG_V], &atags);
         /* remove */
         int rm_def = flat_next(&cols[R_PATH], &vi);
         char *rpath = rm_def == cols[R_PATH].max_def && cols[R_PATH].leaf >= 0 ? str_at(&cols[R_PATH], vi) : NULL;
@@ -209,7 +213,9 @@ static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg
         lh_strlist_init(&wf);
         list_row(&cols[P_RF], &rf);
         list_row(&cols[P_WF], &wf);
-        if (flat_next(&cols[X_TXN], &vi) == cols[X_TXN].max_def && cols[X_TXN].leaf >= 0) s->untracked = true;
+        lh_delta_app_txn txn = {flat_str(&cols[T_APPID]), -1, -1};
+        bool has_txn_version = flat_int(&cols[T_VERSION], &txn.version);
+        flat_int(&cols[T_LASTUPD], &txn.last_updated);
         if (flat_next(&cols[X_DOMAIN], &vi) == cols[X_DOMAIN].max_def && cols[X_DOMAIN].leaf >= 0)
             s->untracked = true;
 
@@ -229,6 +235,8 @@ static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg
             f->data_change = adc != 0;
             f->stats = astats;
             astats = NULL;
+            f->tags = atags;
+            memset(&atags, 0, sizeof atags);
             f->deletion_timestamp = -1;
             f->version = version;
             if (rc == LH_OK) rc = lh_delta_resolve_path(s->st, s->prefix, f->raw_path, &f->path, err);
@@ -278,11 +286,18 @@ static lh_status load_row_group(lh_delta_snapshot *s, lh_pq_reader *r, size_t rg
             lh_strlist_init(&rf);
             lh_strlist_init(&wf);
             s->has_protocol = true;
+        } else if (txn.app_id) {
+            if (has_txn_version)
+                lh_delta_apply_txn(s, &txn);
+            else
+                rc = lh_error_set(err, LH_ERR_CORRUPT, "txn of \"%s\" has no version", txn.app_id);
         }
+        free(txn.app_id);
         free(apath);
         free(astats);
         free(rpath);
         lh_delta_map_free(&apv);
+        lh_delta_map_free(&atags);
         lh_delta_map_free(&rpv);
         free(mid);
         free(mname);

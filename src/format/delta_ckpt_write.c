@@ -35,10 +35,10 @@ static const node SCHEMA[] = {
     {"schema", REQ, 5, G, ANN_NONE},
     {"txn", OPT, 3, G, ANN_NONE},
     STR("appId", REQ), {"version", REQ, 0, LH_PQ_INT64, 0}, {"lastUpdated", OPT, 0, LH_PQ_INT64, 0},
-    {"add", OPT, 6, G, ANN_NONE},
+    {"add", OPT, 7, G, ANN_NONE},
     STR("path", REQ), MAPKV("partitionValues", REQ), {"size", REQ, 0, LH_PQ_INT64, 0},
     {"modificationTime", REQ, 0, LH_PQ_INT64, 0}, {"dataChange", REQ, 0, LH_PQ_BOOLEAN, 0},
-    STR("stats", OPT),
+    STR("stats", OPT), MAPKV("tags", OPT),
     {"remove", OPT, 6, G, ANN_NONE},
     STR("path", REQ), {"deletionTimestamp", OPT, 0, LH_PQ_INT64, 0},
     {"dataChange", REQ, 0, LH_PQ_BOOLEAN, 0}, {"extendedFileMetadata", OPT, 0, LH_PQ_BOOLEAN, 0},
@@ -58,7 +58,7 @@ static const node SCHEMA[] = {
 /* Leaf indexes in depth-first order. */
 enum {
     T_APPID, T_VERSION, T_LASTUPD,
-    A_PATH, A_PVK, A_PVV, A_SIZE, A_MTIME, A_DC, A_STATS,
+    A_PATH, A_PVK, A_PVV, A_SIZE, A_MTIME, A_DC, A_STATS, A_TAGK, A_TAGV,
     R_PATH, R_DTS, R_DC, R_EFM, R_PVK, R_PVV, R_SIZE,
     M_ID, M_NAME, M_DESC, M_PROVIDER, M_OPTK, M_OPTV, M_SCHEMA, M_PCOL, M_CTIME, M_CONFK, M_CONFV,
     P_MINR, P_MINW,
@@ -178,6 +178,21 @@ static void row_add(wleaf *L, const lh_delta_file *f)
     lv(&L[A_DC], 1, 0);
     v_bool(&L[A_DC], false); /* checkpoints rearrange, they change no data */
     f_str(&L[A_STATS], 1, f->stats, 0);
+    if (f->tags.len) {
+        f_map(&L[A_TAGK], &L[A_TAGV], 2, &f->tags);
+    } else {
+        lv(&L[A_TAGK], 1, 0);
+        lv(&L[A_TAGV], 1, 0);
+    }
+}
+
+static void row_txn(wleaf *L, const lh_delta_app_txn *t)
+{
+    null_structs(L, 0);
+    f_str(&L[T_APPID], 1, t->app_id, 0);
+    lv(&L[T_VERSION], 1, 0);
+    v_i64(&L[T_VERSION], t->version);
+    f_opt_i64(&L[T_LASTUPD], t->last_updated >= 0, t->last_updated);
 }
 
 static void row_remove(wleaf *L, const lh_delta_file *f)
@@ -410,7 +425,7 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
                             p->min_reader_version, p->min_writer_version);
     if (p->reader_features.len || p->writer_features.len || s->untracked || !s->metadata.schema_string)
         return lh_error_set(err, LH_ERR_UNSUPPORTED,
-                            "checkpoint of \"%s\": the log has table features or txn/domainMetadata "
+                            "checkpoint of \"%s\": the log has table features or domainMetadata "
                             "actions this writer does not carry", s->prefix);
     wleaf L[NLEAVES];
     memset(L, 0, sizeof L);
@@ -421,8 +436,20 @@ lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, 
     row_protocol(L, &s->protocol);
     row_metadata(L, &s->metadata);
     rows += 2;
+    int64_t now_ms = lh_now_us() / 1000;
+    /* Without (an understood) delta.setTransactionRetentionDuration app ids
+     * never expire. */
+    int64_t txn_keep_ms = lh_delta_interval_ms(
+        lh_delta_snapshot_config(s, "delta.setTransactionRetentionDuration", NULL), -1);
+    int64_t txn_cutoff = txn_keep_ms >= 0 ? now_ms - txn_keep_ms : INT64_MIN;
+    for (size_t i = 0; i < s->num_txns; i++) {
+        const lh_delta_app_txn *t = &s->txns[i];
+        if (t->last_updated >= 0 && t->last_updated < txn_cutoff) continue;
+        row_txn(L, t);
+        rows++;
+    }
     for (size_t i = 0; i < s->num_files; i++, rows++) row_add(L, s->files[i]);
-    int64_t cutoff = lh_now_us() / 1000 - tombstone_retention_ms(s);
+    int64_t cutoff = now_ms - tombstone_retention_ms(s);
     for (size_t i = 0; i < s->num_tombstones; i++) {
         const lh_delta_file *f = s->tombstones[i];
         if (f->deletion_timestamp >= 0 && f->deletion_timestamp <= cutoff) continue;

@@ -82,19 +82,25 @@ struct lh_delta_snapshot {
     size_t num_tombstones;
     char *commit_info;
     int64_t timestamp;
-    bool untracked; /* the log has txn/domainMetadata actions (not kept) */
+    lh_delta_app_txn *txns; /* newest per app id */
+    size_t num_txns;
+    bool untracked; /* the log has domainMetadata actions (not kept) */
 };
 
 /* Apply one action (ownership of f passes to the snapshot). */
 void lh_delta_apply_add(lh_delta_snapshot *s, lh_delta_file *f);
 void lh_delta_apply_remove(lh_delta_snapshot *s, lh_delta_file *f);
+/* Record t as its app's newest (ownership of t->app_id passes). */
+void lh_delta_apply_txn(lh_delta_snapshot *s, lh_delta_app_txn *t);
 
 /* Parse one JSON action object; fills exactly one of the out-params or none
  * (unknown/ignored actions). Strings copied. `where` names the source for errors. */
 typedef struct lh_delta_action {
     enum { LH_DA_NONE, LH_DA_ADD, LH_DA_REMOVE, LH_DA_METADATA, LH_DA_PROTOCOL,
-           LH_DA_COMMIT_INFO, LH_DA_UNTRACKED /* txn, domainMetadata: state we do not keep */ } kind;
+           LH_DA_COMMIT_INFO, LH_DA_TXN,
+           LH_DA_UNTRACKED /* domainMetadata: state we do not keep */ } kind;
     lh_delta_file *file;
+    lh_delta_app_txn txn;
     lh_delta_metadata metadata;
     lh_delta_protocol protocol;
     json_t *commit_info; /* borrowed reference into the parsed line */

@@ -265,6 +265,22 @@ void lh_delta_apply_remove(lh_delta_snapshot *s, lh_delta_file *f)
     fm_put(&s->tomb, f);
 }
 
+void lh_delta_apply_txn(lh_delta_snapshot *s, lh_delta_app_txn *t)
+{
+    /* a handful of apps per table at most: a linear search */
+    for (size_t i = 0; i < s->num_txns; i++) {
+        if (strcmp(s->txns[i].app_id, t->app_id) != 0) continue;
+        free(t->app_id);
+        s->txns[i].version = t->version;
+        s->txns[i].last_updated = t->last_updated;
+        t->app_id = NULL;
+        return;
+    }
+    s->txns = lh_realloc(s->txns, (s->num_txns + 1) * sizeof *s->txns);
+    s->txns[s->num_txns++] = *t;
+    t->app_id = NULL;
+}
+
 /* ----------------------------------------------------------------- replay */
 
 typedef struct replay_ctx {
@@ -299,6 +315,9 @@ static lh_status replay_action(void *vctx, lh_delta_action *a, lh_error *err)
         s->protocol = a->protocol;
         s->has_protocol = true;
         a->kind = LH_DA_NONE;
+        break;
+    case LH_DA_TXN:
+        lh_delta_apply_txn(s, &a->txn);
         break;
     case LH_DA_UNTRACKED:
         s->untracked = true;
@@ -347,6 +366,10 @@ static void snapshot_reset(lh_delta_snapshot *s)
     if (s->has_protocol) lh_delta_protocol_free(&s->protocol);
     s->has_metadata = s->has_protocol = false;
     s->untracked = false;
+    for (size_t i = 0; i < s->num_txns; i++) free(s->txns[i].app_id);
+    free(s->txns);
+    s->txns = NULL;
+    s->num_txns = 0;
     free(s->commit_info);
     s->commit_info = NULL;
     s->timestamp = -1;
@@ -466,6 +489,11 @@ int64_t lh_delta_snapshot_version(const lh_delta_snapshot *s) { return s->versio
 const char *lh_delta_snapshot_prefix(const lh_delta_snapshot *s) { return s->prefix; }
 const lh_delta_protocol *lh_delta_snapshot_protocol(const lh_delta_snapshot *s) { return &s->protocol; }
 const lh_delta_metadata *lh_delta_snapshot_metadata(const lh_delta_snapshot *s) { return &s->metadata; }
+size_t lh_delta_snapshot_num_app_txns(const lh_delta_snapshot *s) { return s->num_txns; }
+const lh_delta_app_txn *lh_delta_snapshot_app_txn(const lh_delta_snapshot *s, size_t i)
+{
+    return &s->txns[i];
+}
 size_t lh_delta_snapshot_num_files(const lh_delta_snapshot *s) { return s->num_files; }
 size_t lh_delta_snapshot_num_tombstones(const lh_delta_snapshot *s) { return s->num_tombstones; }
 const char *lh_delta_snapshot_commit_info(const lh_delta_snapshot *s) { return s->commit_info; }

@@ -105,6 +105,7 @@ void lh_delta_file_free(lh_delta_file *f)
     free(f->raw_path);
     lh_delta_map_free(&f->partition_values);
     free(f->stats);
+    lh_delta_map_free(&f->tags);
     free(f);
 }
 

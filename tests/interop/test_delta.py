@@ -403,3 +403,38 @@ def test_legacy_writer_versions_are_refused_by_feature(tmp_path):
     proc = lhd("commit", root, ".", spec, check=False)
     assert proc.returncode != 0 and "changeDataFeed" in proc.stderr, proc.stderr
     assert DeltaTable(str(root)).version() == 3
+
+
+def test_checkpoint_keeps_app_txns_and_tags(tmp_path):
+    """A streaming writer's txn identifiers (delta-rs app_transactions) and
+    the tags other writers put on adds survive our checkpoint: delta-rs
+    reads the same transaction version from it once the JSON commits
+    before it are gone."""
+    from deltalake import CommitProperties, Transaction
+
+    root = tmp_path / "t"
+    table = pa.table({"id": ["a"], "origin": ["x"]})
+    for version, mode in ((5, "error"), (6, "append")):
+        props = CommitProperties(app_transactions=[Transaction(app_id="stream", version=version,
+                                                               last_updated=int(time.time() * 1000))])
+        write_deltalake(str(root), table, partition_by=["origin"], mode=mode, commit_properties=props)
+    data = sorted((root / "origin=x").glob("*.parquet"))[0]
+    tagged = root / "origin=x" / "tagged.parquet"
+    tagged.write_bytes(data.read_bytes())
+    tags = {"INSERTION_TIME": "1700000000000000", "OPTIMIZE_TARGET_SIZE": "268435456"}
+    add = {"path": "origin=x/tagged.parquet", "partitionValues": {"origin": "x"},
+           "size": tagged.stat().st_size, "modificationTime": 1, "dataChange": True, "tags": tags}
+    log = root / "_delta_log"
+    (log / f"{2:020d}.json").write_text(json.dumps({"add": add}) + "\n")
+    lhd("checkpoint", root, ".")
+    assert (log / f"{2:020d}.checkpoint.parquet").exists()
+    for v in range(3):
+        (log / f"{v:020d}.json").unlink()
+    snap = snapshot(root)
+    assert snap["txns"] == {"stream": 6}
+    assert [f.get("tags") for f in snap["files"] if f["path"] == "origin=x/tagged.parquet"] == [tags]
+    dt = DeltaTable(str(root))
+    assert dt.version() == 2 and dt.transaction_version("stream") == 6
+    assert dt.to_pyarrow_table().num_rows == 3
+    rows = pq.read_table(log / f"{2:020d}.checkpoint.parquet").column("add").to_pylist()
+    assert [dict(r["tags"]) for r in rows if r and r["path"] == "origin=x/tagged.parquet"] == [tags]

@@ -220,6 +220,7 @@ static json_t *file_json(const lh_delta_file *f)
     json_object_set_new(o, "dataChange", json_boolean(f->data_change));
     json_object_set_new(o, "stats", f->stats ? json_string(f->stats) : json_null());
     json_object_set_new(o, "version", json_integer(f->version));
+    if (f->tags.len) json_object_set_new(o, "tags", map_json(&f->tags));
     return o;
 }
 
@@ -252,6 +253,12 @@ static int cmd_snapshot(lh_storage *st, const char *prefix, int64_t version)
     json_object_set_new(o, "configuration", map_json(&m->configuration));
     json_object_set_new(o, "files", files);
     json_object_set_new(o, "tombstones", tombs);
+    json_t *txns = json_object();
+    for (size_t i = 0; i < lh_delta_snapshot_num_app_txns(s); i++) {
+        const lh_delta_app_txn *t = lh_delta_snapshot_app_txn(s, i);
+        json_object_set_new(txns, t->app_id, json_integer(t->version));
+    }
+    json_object_set_new(o, "txns", txns);
     const lh_delta_protocol *p = lh_delta_snapshot_protocol(s);
     json_object_set_new(o, "minReaderVersion", json_integer(p->min_reader_version));
     json_object_set_new(o, "minWriterVersion", json_integer(p->min_writer_version));

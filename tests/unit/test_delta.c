@@ -387,7 +387,9 @@ static void test_crafted_logs(void)
         CHECK_INT(lh_delta_snapshot_num_files(s), 1);
         CHECK_STR(lh_delta_snapshot_file(s, 0)->path, "f 1.parquet");
         CHECK(lh_delta_snapshot_commit_info(s) == NULL);
-        /* the txn action would be lost in a checkpoint of ours */
+        CHECK_INT(lh_delta_snapshot_num_app_txns(s), 1);
+        /* a domainMetadata action would be lost in a checkpoint of ours */
+        s->untracked = true;
         CHECK_RC(lh_delta_checkpoint_write(st, s, &err), LH_ERR_UNSUPPORTED);
         lh_delta_snapshot_free(s);
         s = NULL;
@@ -708,6 +710,85 @@ static void test_checkpoint_roundtrip(void)
     close_tmp(st, dir);
 }
 
+static const lh_delta_app_txn *app_txn(const lh_delta_snapshot *s, const char *app)
+{
+    for (size_t i = 0; i < lh_delta_snapshot_num_app_txns(s); i++)
+        if (strcmp(lh_delta_snapshot_app_txn(s, i)->app_id, app) == 0)
+            return lh_delta_snapshot_app_txn(s, i);
+    return NULL;
+}
+
+/* Other writers' txn identifiers (the newest per app) and add tags survive
+ * a checkpoint of ours; expired identifiers go as the retention says. */
+static void test_checkpoint_keeps_txns_and_tags(void)
+{
+    char *dir;
+    lh_storage *st = open_tmp(&dir);
+    lh_error err;
+    write_commit(st, "t", 0, PROTO META
+                 "{\"txn\":{\"appId\":\"stream\",\"version\":1,\"lastUpdated\":5}}\n"
+                 "{\"add\":{\"path\":\"f.parquet\",\"partitionValues\":{},\"size\":1,"
+                 "\"modificationTime\":2,\"dataChange\":true,"
+                 "\"tags\":{\"INSERTION_TIME\":\"1700000000000000\",\"empty\":\"\"}}}\n"
+                 "{\"add\":{\"path\":\"g.parquet\",\"partitionValues\":{},\"size\":1,"
+                 "\"modificationTime\":2,\"dataChange\":true}}\n");
+    char now[200];
+    snprintf(now, sizeof now,
+             "{\"txn\":{\"appId\":\"stream\",\"version\":3}}\n"
+             "{\"txn\":{\"appId\":\"batch\",\"version\":7,\"lastUpdated\":%lld}}\n",
+             (long long)(time(NULL) * 1000LL));
+    write_commit(st, "t", 1, now);
+    lh_delta_snapshot *s = load(st, "t", LH_DELTA_LATEST);
+    if (!s) goto out;
+    CHECK_INT(lh_delta_snapshot_num_app_txns(s), 2);
+    CHECK_INT(app_txn(s, "stream")->version, 3);
+    CHECK_INT(app_txn(s, "stream")->last_updated, -1);
+    CHECK_INT(app_txn(s, "batch")->version, 7);
+    CHECK_OK(lh_delta_checkpoint_write(st, s, &err), &err);
+    lh_delta_snapshot_free(s);
+    for (int i = 0; i <= 1; i++) {
+        char *key = lh_delta_commit_key("t", i);
+        CHECK_OK(lh_storage_delete(st, key, &err), &err);
+        free(key);
+    }
+    s = load(st, "t", LH_DELTA_LATEST);
+    if (!s) goto out;
+    CHECK_INT(lh_delta_snapshot_num_app_txns(s), 2);
+    CHECK_INT(app_txn(s, "stream")->version, 3);
+    CHECK_INT(app_txn(s, "stream")->last_updated, -1);
+    CHECK(app_txn(s, "batch")->last_updated > 5);
+    const lh_delta_file *f = lh_delta_snapshot_find(s, "f.parquet");
+    CHECK(f && f->tags.len == 2);
+    if (f) CHECK_STR(lh_delta_map_get(&f->tags, "INSERTION_TIME", NULL), "1700000000000000");
+    if (f) CHECK_STR(lh_delta_map_get(&f->tags, "empty", NULL), "");
+    CHECK_INT(lh_delta_snapshot_find(s, "g.parquet")->tags.len, 0);
+    lh_delta_snapshot_free(s);
+    /* with a retention of a day, an identifier last updated in 1970 expires */
+    write_commit(st, "t", 2,
+                 "{\"txn\":{\"appId\":\"stream\",\"version\":4,\"lastUpdated\":5}}\n"
+                 "{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+                 "\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\","
+                 "\"partitionColumns\":[],\"configuration\":"
+                 "{\"delta.setTransactionRetentionDuration\":\"interval 1 days\"}}}\n");
+    s = load(st, "t", LH_DELTA_LATEST);
+    if (!s) goto out;
+    CHECK_INT(app_txn(s, "stream")->version, 4);
+    CHECK_OK(lh_delta_checkpoint_write(st, s, &err), &err);
+    lh_delta_snapshot_free(s);
+    char *key = lh_delta_commit_key("t", 2);
+    CHECK_OK(lh_storage_delete(st, key, &err), &err);
+    free(key);
+    s = load(st, "t", LH_DELTA_LATEST);
+    if (s) {
+        CHECK_INT(lh_delta_snapshot_version(s), 2);
+        CHECK(app_txn(s, "stream") == NULL);
+        CHECK(app_txn(s, "batch") != NULL);
+    }
+    lh_delta_snapshot_free(s);
+out:
+    close_tmp(st, dir);
+}
+
 static void age_log(lh_storage *st, const char *prefix, int64_t age_s)
 {
     lh_error err;
@@ -980,6 +1061,7 @@ int main(void)
     RUN(test_vacuum);
     RUN(test_concurrent_appends);
     RUN(test_checkpoint_roundtrip);
+    RUN(test_checkpoint_keeps_txns_and_tags);
     RUN(test_log_cleanup);
     RUN(test_metadata_update);
     RUN(test_auto_cleanup_flag);

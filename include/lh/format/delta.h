@@ -85,6 +85,7 @@ typedef struct lh_delta_file {
     bool data_change;
     char *stats;     /* JSON text or NULL */
     int64_t version; /* commit that added (or removed) it; checkpoint version if from one */
+    lh_delta_map tags; /* an add's tags (other writers' annotations), kept for checkpoints */
 } lh_delta_file;
 
 /* ---------------------------------------------------------------- reading */
@@ -127,6 +128,16 @@ lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t vers
                                 const char *key, char **value, lh_error *err);
 /* Timestamp (ms) of the snapshot's commit: commitInfo.timestamp, else -1. */
 int64_t lh_delta_snapshot_timestamp(const lh_delta_snapshot *s);
+/* An application's transaction identifier (the log's txn actions, e.g. a
+ * streaming writer's progress): the newest version recorded for app_id. */
+typedef struct lh_delta_app_txn {
+    char *app_id;
+    int64_t version;
+    int64_t last_updated; /* ms; -1 when absent */
+} lh_delta_app_txn;
+size_t lh_delta_snapshot_num_app_txns(const lh_delta_snapshot *s);
+/* In the order the apps first appear in the log. */
+const lh_delta_app_txn *lh_delta_snapshot_app_txn(const lh_delta_snapshot *s, size_t i);
 /* Configuration value with a default ("delta.checkpointInterval", ...). */
 const char *lh_delta_snapshot_config(const lh_delta_snapshot *s, const char *key,
                                      const char *dflt);
@@ -280,9 +291,10 @@ lh_status lh_delta_create(lh_storage *st, const char *prefix, const lh_delta_tab
 /* ------------------------------------------------- checkpoints and vacuum */
 
 /* Write <version>.checkpoint.parquet for snapshot s (protocol, metaData,
- * live adds, unexpired tombstones) and update _last_checkpoint (never
+ * txn identifiers not past delta.setTransactionRetentionDuration, live adds
+ * with their tags, unexpired tombstones) and update _last_checkpoint (never
  * backwards). LH_ERR_UNSUPPORTED for tables with reader/writer features or
- * with txn/domainMetadata actions, which this module does not carry. */
+ * with domainMetadata actions, which this module does not carry. */
 lh_status lh_delta_checkpoint_write(lh_storage *st, const lh_delta_snapshot *s, lh_error *err);
 
 /* Metadata cleanup: delete commit and checkpoint files whose storage mtime
