@@ -25,6 +25,7 @@ typedef struct lh_cli {
     lh_settings settings;
     const char *uri;     /* --uri or LAKEHOUSE_URI */
     const char *dataset; /* -d */
+    const char *dataset_uri; /* --dataset-uri: the dataset's own location */
     bool dataset_checked; /* -d is a dataset's or a name FtM takes */
     /* a command needed -d and had none: a usage error (exit 2), as
      * `maintenance migrate` without -d or --all is, not bad input (3) */

@@ -25,6 +25,8 @@ static const char MAIN_HELP[] =
     "  --uri URI        Lake root (local path, file:// or s3://); default\n"
     "                   $LAKEHOUSE_URI or ./data\n"
     "  -d, --dataset D  Dataset name\n"
+    "  --dataset-uri U  Where the dataset is (path, file:// or s3://), when\n"
+    "                   not at URI/DATASET; needs -d\n"
     "  --version        Show the version and exit\n"
     "  --settings       Show the settings in effect (JSON) and exit\n"
     "  -h, --help       Show this help and exit\n"
@@ -80,9 +82,28 @@ int lh_cli_usage_error(lh_cli *cli, const char *fmt, ...)
     return LH_EXIT_USAGE;
 }
 
+/* The lake, with the dataset of --dataset-uri mounted at its name. */
+static lh_status open_storage(lh_cli *cli, lh_error *err)
+{
+    if (!cli->dataset_uri) return lh_storage_open(cli->uri, &cli->st, err);
+    if (!cli->dataset) {
+        cli->dataset_missing = true;
+        return lh_error_set(err, LH_ERR_INVALID, "--dataset-uri needs -d DATASET");
+    }
+    LH_TRY(lh_name_check(cli->dataset, "dataset", false, err));
+    lh_storage *lake = NULL, *ds = NULL;
+    LH_TRY(lh_storage_open(cli->uri, &lake, err));
+    lh_status rc = lh_storage_open(cli->dataset_uri, &ds, err);
+    if (rc != LH_OK) {
+        lh_storage_free(lake);
+        return lh_error_prefix(err, "--dataset-uri");
+    }
+    return lh_storage_mount(lake, cli->dataset, ds, &cli->st, err);
+}
+
 lh_status lh_cli_storage(lh_cli *cli, lh_storage **st, lh_error *err)
 {
-    if (!cli->st) LH_TRY(lh_storage_open(cli->uri, &cli->st, err));
+    if (!cli->st) LH_TRY(open_storage(cli, err));
     *st = cli->st;
     return LH_OK;
 }
@@ -232,7 +253,7 @@ static int print_settings(lh_cli *cli)
     char *journal = found ? without_password(found) : NULL;
     free(found);
     const lh_settings *s = &cli->settings;
-    char *dataset_uri = ds ? lh_asprintf("%s/%s", lh_storage_uri(st), ds) : NULL;
+    char *dataset_uri = ds ? lh_storage_key_uri(st, ds) : NULL;
     json_t *o = json_pack("{s:s, s:s?, s:s?, s:i, s:I, s:i, s:i, s:i, s:I, s:s, s:s?, s:s?}",
                           "uri", s->uri, "journal_uri", journal, "public_url_prefix",
                           s->public_url_prefix, "grace_period_days", s->grace_period_days,
@@ -292,6 +313,10 @@ int main(int argc, char **argv)
             cli.uri = a + 6;
         } else if (strncmp(a, "--dataset=", 10) == 0) {
             cli.dataset = a + 10;
+        } else if (strcmp(a, "--dataset-uri") == 0 && i + 1 < argc) {
+            cli.dataset_uri = argv[++i];
+        } else if (strncmp(a, "--dataset-uri=", 14) == 0) {
+            cli.dataset_uri = a + 14;
         } else {
             cli.prog = "ftm-lakehouse";
             rc = lh_cli_usage_error(&cli, "unknown or incomplete option `%s`", a);

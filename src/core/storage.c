@@ -36,6 +36,15 @@ char *lh_storage_local_path(const lh_storage *s, const char *key)
     return s->ops->local_path ? s->ops->local_path(s, key) : NULL;
 }
 
+char *lh_storage_key_uri(const lh_storage *s, const char *key)
+{
+    if (s->ops->key_uri) return s->ops->key_uri(s, key);
+    size_t n = strlen(s->uri);
+    bool slash = n && s->uri[n - 1] == '/';
+    if (!key || !*key) return slash ? lh_strndup(s->uri, n - 1) : lh_strdup(s->uri);
+    return lh_asprintf("%s%s%s", s->uri, slash ? "" : "/", key);
+}
+
 lh_status lh_storage_check_key(const char *key, lh_error *err)
 {
     if (!key) return lh_error_set(err, LH_ERR_INVALID, "storage key is NULL");
@@ -210,8 +219,9 @@ lh_status lh_storage_put_if_absent(lh_storage *s, const char *key, const void *d
     return s->ops->put_if_absent(s, key, data, n, err);
 }
 
-bool lh_storage_can_lease(const lh_storage *s)
+bool lh_storage_can_lease(const lh_storage *s, const char *key)
 {
+    if (s->ops->can_lease) return s->ops->can_lease(s, key);
     return s->ops->put_if_absent_leased != NULL;
 }
 

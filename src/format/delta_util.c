@@ -267,7 +267,7 @@ lh_status lh_delta_resolve_path(lh_storage *st, const char *prefix, const char *
     scheme = scheme && rel[k] == ':';
     if (scheme || rel[0] == '/') {
         /* Absolute: accept only when it points inside this table. */
-        char *root_uri = lh_delta_key(lh_storage_uri(st), prefix && *prefix ? prefix : "");
+        char *root_uri = lh_storage_key_uri(st, prefix ? prefix : "");
         size_t rn = strlen(root_uri);
         if (rn && root_uri[rn - 1] == '/') root_uri[rn - 1] = 0;
         char *root_local = lh_storage_local_path(st, prefix && *prefix ? prefix : "");

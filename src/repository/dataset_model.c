@@ -483,7 +483,9 @@ lh_status lh_dataset_model_load(lh_storage *st, const char *name, json_t **out,
         json_t *title = json_object_get(model, "title");
         if (!json_is_string(title) || !json_string_length(title))
             json_object_set_new(model, "title", json_string(name));
-        json_object_set_new(model, "uri", json_sprintf("%s/%s", lh_storage_uri(st), name));
+        char *uri = lh_storage_key_uri(st, name);
+        json_object_set_new(model, "uri", json_string(uri));
+        free(uri);
     }
     json_decref(config);
     lh_buf_free(&key);

@@ -217,7 +217,7 @@ static lh_status take_lock(lh_storage *st, char *key, lh_fence_life life, int re
 {
     char boot_id[64];
     kernel_boot_id(boot_id);
-    bool leased = life == LH_FENCE_LEASED && lh_storage_can_lease(st) && *boot_id;
+    bool leased = life == LH_FENCE_LEASED && lh_storage_can_lease(st, key) && *boot_id;
     lh_buf body = LH_BUF_INIT;
     holder_json(&body, leased ? boot_id : NULL);
     lh_storage_lease *lease = NULL;

@@ -1269,3 +1269,51 @@ def test_check_makes_no_journal(tmp_path):
     res = run([tool("ftm-lakehouse"), "--uri", lake, "-d", "d", "maintenance", "check"], env=env)
     assert "healthy" in res.stdout and "no journal" in res.stdout, res.stdout
     assert not missing.exists() and list(missing.parent.iterdir()) == []
+
+
+def test_dataset_uri_keeps_a_dataset_outside_the_lake(tmp_path):
+    """`--dataset-uri`, as the reference's: the dataset's files (table,
+    tags, config, exports, locks) live there, not under the lake; each side
+    reads and writes what the other put there; the journal stays the lake's."""
+    lake, away = tmp_path / "lake", tmp_path / "away"
+    src = SHARED_DATA / "eu_authorities.ftm.json"
+
+    def mine(ds, *args, **kw):
+        return run([tool("ftm-lakehouse"), "--uri", lake, "-d", ds, "--dataset-uri", away / ds,
+                    *args], **kw)
+
+    def ref(ds, *args):
+        return ref_cli(["--uri", lake, "-d", ds, "--dataset-uri", away / ds, *args])
+
+    def entities(proc):
+        # the same entities, each dataset naming itself
+        return sorted(canonical({k: v for k, v in json.loads(line).items() if k != "datasets"})
+                      for line in proc.stdout.splitlines() if line)
+
+    mine("eu", "entities", "import", "-i", src, "--last-seen", LAST_SEEN)
+    mine("eu", "make")
+    assert (away / "eu" / "statements" / "_delta_log").is_dir()
+    assert not (lake / "eu").exists()
+    want = entities(mine("eu", "entities", "iterate"))
+    assert len(want) == 151
+    assert entities(ref("eu", "entities", "iterate")) == want
+    # the reference writes there, ours merges and reads it
+    ref("ref", "entities", "import", "-i", src, "--last-seen", LAST_SEEN)
+    assert not (lake / "ref").exists()
+    mine("ref", "maintenance", "optimize")
+    assert entities(mine("ref", "entities", "iterate")) == want
+    assert entities(ref("ref", "entities", "iterate")) == want
+    # through the journal: rows wait in the lake's journal, the flush lands away
+    mine("jr", "entities", "import", "--journal", "-i", src, "--last-seen", LAST_SEEN)
+    assert (lake / ".journal.db").exists() and not (lake / "jr").exists()
+    mine("jr", "maintenance", "flush")
+    assert entities(mine("jr", "entities", "iterate")) == want
+    mine("eu", "tags", "set", "k", "2025-01-01T00:00:00")
+    assert (away / "eu" / "tags").is_dir()
+    got = json.loads(run([tool("ftm-lakehouse"), "--uri", lake, "-d", "eu", "--dataset-uri",
+                          f"file://{away}/eu", "--settings"]).stdout)
+    assert got["dataset_uri"] == f"file://{away}/eu" and got["catalog"] == f"file://{lake}"
+    # without -d it is a usage error, not a silent fallback to the lake
+    bad = run([tool("ftm-lakehouse"), "--uri", lake, "--dataset-uri", away / "eu", "ls"],
+              check=False)
+    assert bad.returncode == 2 and "--dataset-uri needs -d" in bad.stderr

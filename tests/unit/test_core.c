@@ -434,6 +434,81 @@ static void test_storage_debris(void)
     free(dir);
 }
 
+/* A dataset mounted from elsewhere: its keys go there (stripped of the
+ * mount), every other key to the lake; listings name full keys. */
+static void test_storage_mount(void)
+{
+    char *dir = lh_test_tmpdir();
+    char *lake_root = lh_asprintf("%s/lake", dir), *away_root = lh_asprintf("%s/away/ds", dir);
+    lh_error err;
+    lh_storage *lake, *away, *s;
+    CHECK_OK(lh_storage_open(lake_root, &lake, &err), &err);
+    CHECK_OK(lh_storage_open(away_root, &away, &err), &err);
+    CHECK_OK(lh_storage_mount(lake, "ds", away, &s, &err), &err);
+    CHECK_OK(lh_storage_write(s, "ds/t/a.json", "a", 1, &err), &err);
+    CHECK_OK(lh_storage_put_if_absent(s, "ds/.LOCK", "l", 1, &err), &err);
+    CHECK_RC(lh_storage_put_if_absent(s, "ds/.LOCK", "l", 1, &err), LH_ERR_EXISTS);
+    CHECK_OK(lh_storage_write(s, "dsx/b.json", "b", 1, &err), &err); /* not the mount */
+    CHECK_OK(lh_storage_write(s, ".journal.db", "j", 1, &err), &err);
+    char *p = lh_asprintf("%s/t/a.json", away_root);
+    CHECK(access(p, F_OK) == 0);
+    free(p);
+    p = lh_asprintf("%s/dsx/b.json", lake_root);
+    CHECK(access(p, F_OK) == 0);
+    free(p);
+    p = lh_asprintf("%s/ds", lake_root);
+    CHECK(access(p, F_OK) != 0);
+    free(p);
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    CHECK_OK(lh_storage_list(s, "ds", LH_LIST_RECURSIVE, &keys, &err), &err);
+    CHECK_INT(keys.len, 2);
+    if (keys.len == 2) {
+        CHECK_STR(keys.items[0], "ds/.LOCK");
+        CHECK_STR(keys.items[1], "ds/t/a.json");
+    }
+    lh_strlist_free(&keys);
+    lh_strlist_init(&keys);
+    CHECK_OK(lh_storage_list(s, "ds/t/", 0, &keys, &err), &err);
+    CHECK(keys.len == 1 && strcmp(keys.items[0], "ds/t/a.json") == 0);
+    lh_strlist_free(&keys);
+    lh_storage_reader *r;
+    CHECK_OK(lh_storage_reader_open(s, "ds/t/a.json", &r, &err), &err);
+    CHECK_STR(r->key, "ds/t/a.json"); /* messages name the caller's key */
+    lh_storage_reader_free(r);
+    char *uri = lh_storage_key_uri(s, "ds");
+    char *want = lh_asprintf("file://%s", away_root);
+    CHECK_STR(uri, want);
+    free(uri);
+    free(want);
+    uri = lh_storage_key_uri(s, "dsx");
+    want = lh_asprintf("file://%s/dsx", lake_root);
+    CHECK_STR(uri, want);
+    free(uri);
+    free(want);
+    CHECK_STR(lh_storage_uri(s), lh_storage_uri(lake));
+    CHECK(lh_storage_can_lease(s, "ds/.LOCK"));
+    const char *doomed[] = {"ds/t/a.json", "dsx/b.json", "ds/.LOCK"};
+    CHECK_OK(lh_storage_delete_many(s, doomed, 3, &err), &err);
+    bool ex = true;
+    CHECK_OK(lh_storage_exists(s, "ds/t/a.json", &ex, &err), &err);
+    CHECK(!ex);
+    CHECK_OK(lh_storage_exists(s, "dsx/b.json", &ex, &err), &err);
+    CHECK(!ex);
+    CHECK_OK(lh_storage_exists(s, ".journal.db", &ex, &err), &err);
+    CHECK(ex);
+    lh_storage_free(s);
+    /* a mount point of more than one segment is refused, both storages freed */
+    CHECK_OK(lh_storage_open(lake_root, &lake, &err), &err);
+    CHECK_OK(lh_storage_open(away_root, &away, &err), &err);
+    CHECK_RC(lh_storage_mount(lake, "a/b", away, &s, &err), LH_ERR_INVALID);
+    CHECK(s == NULL);
+    lh_test_rmtree(dir);
+    free(lake_root);
+    free(away_root);
+    free(dir);
+}
+
 static void test_storage_local(void)
 {
     char *dir = lh_test_tmpdir();
@@ -748,6 +823,7 @@ int main(void)
     RUN(test_keys);
     RUN(test_storage_local);
     RUN(test_storage_debris);
+    RUN(test_storage_mount);
     RUN(test_storage_failures);
     RUN(test_put_if_absent_race);
     RUN(test_dynlib);

@@ -218,7 +218,7 @@ static void test_storage_lease(void)
     char *dir;
     lh_storage *st = open_tmp(&dir);
     lh_error err;
-    CHECK(lh_storage_can_lease(st));
+    CHECK(lh_storage_can_lease(st, "ds/.LOCK"));
     lh_storage_lease *lease = NULL, *other = NULL;
     CHECK_OK(lh_storage_put_if_absent_leased(st, "ds/L", "a", 1, &lease, &err), &err);
     CHECK(lease != NULL);

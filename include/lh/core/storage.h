@@ -33,6 +33,15 @@ void lh_storage_free(lh_storage *s);
 const char *lh_storage_uri(const lh_storage *s);
 /* Local filesystem path of key (NULL for non-local backends); caller frees. */
 char *lh_storage_local_path(const lh_storage *s, const char *key);
+/* The URI of key ("" = the storage's own); caller frees. */
+char *lh_storage_key_uri(const lh_storage *s, const char *key);
+
+/* A storage serving the keys under mount (one segment: "name" and
+ * "name/...") from inner, as keys without that prefix, and every other key
+ * from outer: a dataset kept outside its lake. Takes both storages, also
+ * on failure; its URI is outer's. */
+lh_status lh_storage_mount(lh_storage *outer, const char *mount, lh_storage *inner,
+                           lh_storage **out, lh_error *err);
 
 /* Validate a key (see above); LH_ERR_INVALID names the offending part. */
 lh_status lh_storage_check_key(const char *key, lh_error *err);
@@ -70,7 +79,7 @@ lh_status lh_storage_put_if_absent(lh_storage *s, const char *key, const void *d
  * tied to its creator's open handle, which the kernel drops when the
  * creator dies, even by SIGKILL: a waiter can tell an abandoned lock from
  * a held one without trusting pids, host names or clocks. */
-bool lh_storage_can_lease(const lh_storage *s);
+bool lh_storage_can_lease(const lh_storage *s, const char *key);
 /* put_if_absent, with *lease held until lh_storage_lease_free.
  * LH_ERR_UNSUPPORTED where the backend has no leases. */
 lh_status lh_storage_put_if_absent_leased(lh_storage *s, const char *key, const void *data,
@@ -132,6 +141,10 @@ typedef struct lh_storage_ops {
     const char *scheme;
     void (*free)(lh_storage *s);
     char *(*local_path)(const lh_storage *s, const char *key);
+    /* Optional (NULL: the storage's URI, a slash, the key). */
+    char *(*key_uri)(const lh_storage *s, const char *key);
+    /* Optional (NULL: whether put_if_absent_leased is there). */
+    bool (*can_lease)(const lh_storage *s, const char *key);
     lh_status (*read)(lh_storage *s, const char *key, lh_buf *out, lh_error *err);
     lh_status (*stat)(lh_storage *s, const char *key, lh_stat *st, lh_error *err);
     lh_status (*reader_open)(lh_storage *s, const char *key, lh_storage_reader **out,
