@@ -339,8 +339,12 @@ static lh_status vacuum_fenced(lh_pstore *ps, void *ctx, lh_error *err)
     int64_t now = lh_now_us() / 1000;
     int64_t retention_ms = (int64_t)j->retention_hours * 3600000LL;
     LH_TRY(lh_delta_vacuum(ps->st, ps->table, retention_ms, now, false, NULL, j->deleted, err));
-    /* the fence is held: no writer of ours is mid-file in the table */
-    LH_TRY(lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, j->debris, err));
+    /* The fence is held: no writer of ours is mid-file in the table, whose
+     * debris goes at the retention; with a retention of a minute or more
+     * the dataset-wide pass below has that cutoff and walks the table too. */
+    if (retention_ms < DEBRIS_MIN_AGE_MS)
+        LH_TRY(lh_storage_remove_debris(ps->st, ps->table, now - retention_ms, false, j->debris,
+                                        err));
     int64_t age = retention_ms > DEBRIS_MIN_AGE_MS ? retention_ms : DEBRIS_MIN_AGE_MS;
     size_t elsewhere = 0;
     lh_status rc = lh_storage_remove_debris(ps->st, ps->dataset, now - age, false, &elsewhere, err);

@@ -245,6 +245,18 @@ def main():
         fail(f"vacuum: an hour-old temp file of the dataset {'left' if old.exists() else 'kept'}, "
              f"a fresh one {'kept' if fresh.exists() else 'removed'}")
     fresh.unlink()
+    # with a retention of an hour, the table's temp files older than that go
+    # (in the one dataset-wide pass), younger ones stay
+    temp.write_bytes(b"PAR1 half a file")
+    young = temp.parent / ".lh-tmp-4245-00000000deadbeef"
+    young.write_bytes(b"PAR1 half a file")
+    os.utime(temp, (hours_ago, hours_ago))
+    lk.run("maintenance", "vacuum", "--retention-hours", "1")
+    if temp.exists() or not young.exists():
+        fail(f"vacuum --retention-hours 1: a 2-hour-old table temp file "
+             f"{'left' if temp.exists() else 'removed'}, a fresh one "
+             f"{'kept' if young.exists() else 'removed'}")
+    young.unlink()
     # make's vacuum reports the temp files apart from the replaced files
     temp.write_bytes(b"PAR1 half a file")
     made = lk.run("make", "--force-optimize", "--no-exports").stderr.decode()
