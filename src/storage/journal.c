@@ -1,10 +1,12 @@
 /* JournalStore front end: URI dispatch, the buffered writer and the flush
  * protocol (lock, rotate, drain segments oldest first, drop after success).
  * Backends live in journal_sqlite.c and journal_pg.c. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
@@ -68,6 +70,26 @@ static bool starts_with_ci(const char *s, const char *p)
     return strncasecmp(s, p, strlen(p)) == 0;
 }
 
+/* Before this version read SQLAlchemy's URL as the reference does,
+ * sqlite:///x/j.db named /x/j.db; now it names x/j.db in the working
+ * directory. A setting written for the old reading would open a new, empty
+ * journal and leave the rows waiting in the old one unflushed: refused
+ * while only the absolute file is there. */
+static lh_status check_not_moved(const char *uri, const char *path, lh_error *err)
+{
+    if (!*path || *path == '/' || strcmp(path, ":memory:") == 0) return LH_OK;
+    if (access(path, F_OK) == 0 || errno != ENOENT) return LH_OK;
+    char *abs = lh_asprintf("/%s", path);
+    bool there = access(abs, F_OK) == 0;
+    free(abs);
+    if (!there) return LH_OK;
+    return lh_error_set(err, LH_ERR_INVALID,
+                        "journal %s names %s relative to the working directory (SQLAlchemy's "
+                        "reading, the reference's), which does not exist, while /%s does: for "
+                        "that file write sqlite:////%s",
+                        uri, path, path, path);
+}
+
 lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal_options *opts,
                           lh_journal **out, lh_error *err)
 {
@@ -120,6 +142,12 @@ lh_status lh_journal_open(const char *uri, const char *dataset, const lh_journal
             lh_buf name = LH_BUF_INIT;
             lh_percent_unquote(&name, path, strcspn(path, "?"));
             path = decoded = lh_buf_detach(&name, NULL);
+            rc = check_not_moved(uri, path, err);
+            if (rc != LH_OK) {
+                free(decoded);
+                lh_journal_free_base(&proto);
+                return rc;
+            }
         } else if (starts_with_ci(uri, "file://")) {
             path = uri + strlen("file://");
         } else if (strstr(uri, "://")) {

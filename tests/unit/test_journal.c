@@ -45,6 +45,13 @@ static void test_uris(void)
     CHECK(chdir(tmp) == 0);
     opens("sqlite:///u1.db"); /* relative */
     opens("sqlite+pysqlite:///u6.db");
+    /* a setting written when sqlite:///abs meant /abs: refused while only
+     * the absolute file is there (a new relative journal would strand the
+     * rows of the old one), with the URI that names it */
+    char *moved = lh_asprintf("sqlite:///%s/u2.db", tmp + 1);
+    CHECK_RC(lh_journal_open(moved, "ds", NULL, &j, &err), LH_ERR_INVALID);
+    CHECK(strstr(err.msg, "for that file write sqlite:////") != NULL);
+    free(moved);
     CHECK(chdir(cwd) == 0);
     CHECK(access("/u1.db", F_OK) != 0); /* not at the root */
     CHECK(access("/u6.db", F_OK) != 0);
