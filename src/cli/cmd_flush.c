@@ -1,9 +1,11 @@
 /* ftm-lakehouse maintenance flush: journal -> parquet store. */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_store.h"
+#include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
 #include "lh/storage/journal.h"
 #include "lh/storage/relay.h"
@@ -43,12 +45,22 @@ static lh_status to_store(void *ctx, const lh_stmt_batch *batch, lh_error *err)
     return LH_OK;
 }
 
-/* Commit the segment's files before the journal drops the segment. */
-static lh_status segment_done(void *ctx, lh_error *err)
+/* The commit parameter naming the journal segment a flush commit holds. */
+#define SEGMENT_PARAM "lakehouse.journalSegment"
+/* How far before a segment's rotation (its name's second) the commits are
+ * searched: clocks of the machines sharing a lake may disagree. */
+#define SEGMENT_CLOCK_SLACK_MS (10 * 60 * 1000)
+
+/* Commit the segment's files before the journal drops the segment; the
+ * commit names the segment, so a flush that committed it but could not drop
+ * it (a full disk) is known to the next one, which does not commit the
+ * rows again. */
+static lh_status segment_done(void *ctx, const char *segment, lh_error *err)
 {
     flush_ctx *f = ctx;
     for (size_t i = 0; i < WRITERS; i++) LH_TRY(lh_relay_wait(f->relay[i], err));
     if (!f->txn) return LH_OK;
+    lh_pstore_txn_set_param(f->txn, SEGMENT_PARAM, segment);
     LH_TRY(lh_pstore_txn_commit(f->txn, err));
     /* stamped before the journal drops the segment: a kill in between
      * leaves the rows for the next flush, which stamps again */
@@ -56,6 +68,29 @@ static lh_status segment_done(void *ctx, lh_error *err)
     if (n == f->tagged) return LH_OK;
     f->tagged = n;
     return lh_cli_tag_now(f->cli, "statements/last_updated", err);
+}
+
+/* A segment an earlier flush left: is it in the table already? Its name ends
+ * in the second of its rotation (YYYYmmddTHHMMSS, then 4 hex digits), and
+ * its commit came after that; a name of another form is read again. */
+static lh_status segment_stored(void *ctx, const char *segment, bool *done, lh_error *err)
+{
+    flush_ctx *f = ctx;
+    *done = false;
+    size_t n = strlen(segment);
+    if (n < 19) return LH_OK;
+    const char *s = segment + n - 19;
+    char iso[32];
+    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", s, s + 4, s + 6, s + 9, s + 11,
+             s + 13);
+    int64_t us;
+    lh_error ignore;
+    if (s[8] != 'T' || lh_time_parse_iso(iso, strlen(iso), &us, &ignore) != LH_OK) return LH_OK;
+    LH_TRY(lh_pstore_find_commit_param(f->ps, SEGMENT_PARAM, segment,
+                                       us / 1000 - SEGMENT_CLOCK_SLACK_MS, done, err));
+    /* the stamp that flush may not have set (it failed right after the
+     * commit), before the segment goes */
+    return *done ? lh_cli_tag_now(f->cli, "statements/last_updated", err) : LH_OK;
 }
 
 /* Flush the dataset's journal; *rows gets the count moved. Segments are read
@@ -74,7 +109,8 @@ lh_status lh_cli_flush(lh_cli *cli, int64_t *rows, lh_error *err)
     lh_progress_start(&f.progress, "flush");
     lh_journal_flush_stats stats = {0};
     if (rc == LH_OK) {
-        lh_journal_flush_opts o = {.unordered = true, .segment_done = segment_done};
+        lh_journal_flush_opts o = {
+            .unordered = true, .segment_done = segment_done, .segment_stored = segment_stored};
         o.batch_size = (size_t)cli->settings.max_buffer_rows;
         /* three batches are in memory (one read, two written): 250k rows
          * keep a flush near 300 MiB, the files per partition few for merge */

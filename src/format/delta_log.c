@@ -534,11 +534,12 @@ const char *lh_delta_snapshot_config(const lh_delta_snapshot *s, const char *key
 
 /* Only the commitInfo line is read: a commit whose other actions this
  * reader refuses (deletion vectors, ...) still tells its parameters. */
-static char *commit_info_param(const char *data, size_t len, const char *key)
+static char *commit_info_param(const char *data, size_t len, const char *key, int64_t *ts)
 {
     size_t pos = 0, n;
     int line = 0;
     const char *start;
+    *ts = -1;
     while (lh_delta_next_line(data, len, &pos, &line, &start, &n)) {
         json_t *obj = json_loadb(start, n, JSON_ALLOW_NUL, NULL); /* torn: skipped */
         json_t *info = json_object_get(obj, "commitInfo");
@@ -546,6 +547,8 @@ static char *commit_info_param(const char *data, size_t len, const char *key)
         if (info) {
             json_t *v = json_object_get(json_object_get(info, "operationParameters"), key);
             if (json_is_string(v)) value = lh_strdup(json_string_value(v));
+            json_t *t = json_object_get(info, "timestamp");
+            if (json_is_integer(t)) *ts = (int64_t)json_integer_value(t);
         }
         json_decref(obj);
         if (info) return value;
@@ -553,15 +556,24 @@ static char *commit_info_param(const char *data, size_t len, const char *key)
     return NULL;
 }
 
-lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t version,
-                                const char *key, char **value, lh_error *err)
+lh_status lh_delta_commit_param_ts(lh_storage *st, const char *prefix, int64_t version,
+                                   const char *key, char **value, int64_t *timestamp,
+                                   lh_error *err)
 {
     *value = NULL;
+    *timestamp = -1;
     char *ckey = lh_delta_commit_key(prefix, version);
     lh_buf data = LH_BUF_INIT;
     lh_status rc = lh_storage_read(st, ckey, &data, err);
     free(ckey);
-    if (rc == LH_OK && data.len) *value = commit_info_param(data.data, data.len, key);
+    if (rc == LH_OK && data.len) *value = commit_info_param(data.data, data.len, key, timestamp);
     lh_buf_free(&data);
     return rc;
+}
+
+lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t version,
+                                const char *key, char **value, lh_error *err)
+{
+    int64_t ts;
+    return lh_delta_commit_param_ts(st, prefix, version, key, value, &ts, err);
 }

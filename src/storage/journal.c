@@ -358,7 +358,7 @@ static char *segment_name(lh_journal *j, lh_error *err)
 
 /* Drain every current segment, oldest first; each is dropped only after the
  * consumer accepted all of its rows. */
-static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o,
+static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o, bool leftovers,
                                 lh_journal_consumer fn, void *ctx, lh_journal_flush_stats *stats,
                                 lh_error *err)
 {
@@ -366,9 +366,12 @@ static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o,
     lh_strlist_init(&segs);
     lh_status rc = j->ops->segments(j, &segs, err);
     for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
-        rc = j->ops->scan(j, segs.items[i], NULL, !o->unordered, o->batch_size, fn, ctx, stats,
-                          err);
-        if (rc == LH_OK && o->segment_done) rc = o->segment_done(ctx, err);
+        bool stored = false;
+        if (leftovers && o->segment_stored) rc = o->segment_stored(ctx, segs.items[i], &stored, err);
+        if (rc == LH_OK && !stored)
+            rc = j->ops->scan(j, segs.items[i], NULL, !o->unordered, o->batch_size, fn, ctx,
+                              stats, err);
+        if (rc == LH_OK && !stored && o->segment_done) rc = o->segment_done(ctx, segs.items[i], err);
         if (rc != LH_OK) {
             lh_error_prefix(err, "journal %s: draining %s", j->table, segs.items[i]);
             break;
@@ -403,7 +406,7 @@ lh_status lh_journal_flush_with(lh_journal *j, const lh_journal_flush_opts *opts
     /* Leftovers of a failed or killed flush go first, before the rotation:
      * segment names only order by the second, so a fresh segment could
      * otherwise sort before an older one. */
-    rc = drain_segments(j, &o, fn, ctx, stats, err);
+    rc = drain_segments(j, &o, true, fn, ctx, stats, err);
     char *seg = NULL;
     if (rc == LH_OK && !(seg = segment_name(j, err))) rc = err ? err->code : LH_ERR_INTERNAL;
     bool rotated = false;
@@ -412,7 +415,7 @@ lh_status lh_journal_flush_with(lh_journal *j, const lh_journal_flush_opts *opts
         if (rc != LH_OK) lh_error_prefix(err, "journal %s: rotate", j->table);
     }
     free(seg);
-    if (rc == LH_OK && rotated) rc = drain_segments(j, &o, fn, ctx, stats, err);
+    if (rc == LH_OK && rotated) rc = drain_segments(j, &o, false, fn, ctx, stats, err);
     j->busy = false;
     j->ops->unlock(j);
     return rc;

@@ -513,6 +513,7 @@ struct lh_pstore_txn {
      * version since (a writer that changed the protocol meanwhile wins) */
     lh_delta_snapshot *read;
     int shards; /* the layout's count when the marker was registered */
+    char *param_key, *param_value; /* an extra operationParameters entry */
 };
 
 int lh_pstore_txn_shards(const lh_pstore_txn *t)
@@ -641,8 +642,9 @@ lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err)
         for (size_t i = 0; rc == LH_OK && i < t->len; i++) rc = lh_delta_txn_add(txn, &t->adds[i], err);
         if (rc == LH_OK) {
             lh_delta_kv params[] = {{"mode", "Append"},
-                                    {"partitionBy", "[\"shard\",\"bucket\",\"origin\"]"}};
-            lh_delta_txn_set_operation(txn, "WRITE", params, 2);
+                                    {"partitionBy", "[\"shard\",\"bucket\",\"origin\"]"},
+                                    {t->param_key, t->param_value}};
+            lh_delta_txn_set_operation(txn, "WRITE", params, t->param_key ? 3 : 2);
             int64_t v;
             rc = lh_delta_txn_commit(txn, &v, err);
             /* a commit in the log despite the error (or maybe in it)
@@ -658,9 +660,42 @@ lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err)
     return rc;
 }
 
+void lh_pstore_txn_set_param(lh_pstore_txn *t, const char *key, const char *value)
+{
+    free(t->param_key);
+    free(t->param_value);
+    t->param_key = value ? lh_strdup(key) : NULL;
+    t->param_value = value ? lh_strdup(value) : NULL;
+}
+
+lh_status lh_pstore_find_commit_param(lh_pstore *ps, const char *key, const char *value,
+                                      int64_t since_ms, bool *found, lh_error *err)
+{
+    *found = false;
+    int64_t v;
+    LH_TRY(lh_pstore_version(ps, &v, err));
+    lh_status rc = LH_OK;
+    for (; v >= 0 && !*found; v--) {
+        char *got = NULL;
+        int64_t ts;
+        rc = lh_delta_commit_param_ts(ps->st, ps->table, v, key, &got, &ts, err);
+        if (rc == LH_ERR_NOT_FOUND) {
+            rc = LH_OK;
+            break;
+        }
+        if (rc != LH_OK) break;
+        *found = got && strcmp(got, value) == 0;
+        free(got);
+        if (ts >= 0 && ts < since_ms) break;
+    }
+    return rc;
+}
+
 void lh_pstore_txn_free(lh_pstore_txn *t)
 {
     if (!t) return;
+    free(t->param_key);
+    free(t->param_value);
     lh_error ignore;
     /* not committed: the staged files are nobody's; remove them now rather
      * than leaving them to vacuum */

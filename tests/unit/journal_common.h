@@ -316,7 +316,19 @@ typedef struct jt_taker {
     jt_collect c;
     int segments_done;
     int fail_segments; /* segment_done calls that fail */
+    char *last_segment;  /* the name segment_done was last given */
+    const char *stored;  /* segment_stored says this one is in the store */
+    int asked;           /* segment_stored calls */
 } jt_taker;
+
+static lh_status jt_segment_stored(void *ctx, const char *segment, bool *done, lh_error *err)
+{
+    (void)err;
+    jt_taker *t = ctx;
+    t->asked++;
+    *done = t->stored && strcmp(segment, t->stored) == 0;
+    return LH_OK;
+}
 
 static lh_status jt_take(void *ctx, const lh_stmt_batch *b, lh_error *err)
 {
@@ -330,9 +342,12 @@ static lh_status jt_take(void *ctx, const lh_stmt_batch *b, lh_error *err)
     return LH_OK;
 }
 
-static lh_status jt_segment_done(void *ctx, lh_error *err)
+static lh_status jt_segment_done(void *ctx, const char *segment, lh_error *err)
 {
     jt_taker *t = ctx;
+    CHECK(segment && *segment);
+    free(t->last_segment);
+    t->last_segment = lh_strdup(segment);
     t->segments_done++;
     if (t->fail_segments > 0) {
         t->fail_segments--;
@@ -363,6 +378,7 @@ static void test_flush_unordered(void)
 
     /* the next flush re-delivers it, then the new rows; storage order, no sort */
     insert_n(j, "e4", 0, 5, "3");
+    free(t.last_segment);
     memset(&t, 0, sizeof t);
     jt_collect_init(&t.c);
     CHECK_OK(lh_journal_flush_with(j, &o, jt_take, &t, &st, &err), &err);
@@ -378,6 +394,33 @@ static void test_flush_unordered(void)
     CHECK_INT(distinct, 105);
     CHECK_INT(count(j), 0);
     lh_strlist_free(&t.c.ids);
+    free(t.last_segment);
+
+    /* a segment whose rows the store holds already (its flush committed,
+     * then could not drop it: a full disk) is dropped unread, once */
+    lh_journal_flush_opts so = o;
+    so.segment_stored = jt_segment_stored;
+    insert_n(j, "e5", 0, 6, "5");
+    memset(&t, 0, sizeof t);
+    t.fail_segments = 1;
+    jt_collect_init(&t.c);
+    CHECK_RC(lh_journal_flush_with(j, &so, jt_take, &t, &st, &err), LH_ERR_IO);
+    CHECK_INT(t.asked, 0); /* no leftover then */
+    CHECK_INT(count(j), 6);
+    char *left = t.last_segment;
+    lh_strlist_free(&t.c.ids);
+    insert_n(j, "e6", 0, 4, "6");
+    memset(&t, 0, sizeof t);
+    t.stored = left;
+    jt_collect_init(&t.c);
+    CHECK_OK(lh_journal_flush_with(j, &so, jt_take, &t, &st, &err), &err);
+    CHECK_INT(t.asked, 1);
+    CHECK_INT(t.c.ids.len, 4); /* only the new rows */
+    CHECK_INT(st.segments, 2);
+    CHECK_INT(count(j), 0);
+    lh_strlist_free(&t.c.ids);
+    free(t.last_segment);
+    free(left);
     lh_journal_free(j);
 out:
     free(uri);

@@ -126,6 +126,10 @@ const char *lh_delta_snapshot_commit_info(const lh_delta_snapshot *s);
  * commitInfo line only: LH_ERR_NOT_FOUND when it is gone (log cleanup). */
 lh_status lh_delta_commit_param(lh_storage *st, const char *prefix, int64_t version,
                                 const char *key, char **value, lh_error *err);
+/* The same, with commitInfo.timestamp (ms; -1 when absent) into *timestamp. */
+lh_status lh_delta_commit_param_ts(lh_storage *st, const char *prefix, int64_t version,
+                                   const char *key, char **value, int64_t *timestamp,
+                                   lh_error *err);
 /* Timestamp (ms) of the snapshot's commit: commitInfo.timestamp, else -1. */
 int64_t lh_delta_snapshot_timestamp(const lh_delta_snapshot *s);
 /* An application's transaction identifier (the log's txn actions, e.g. a

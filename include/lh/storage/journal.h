@@ -119,13 +119,20 @@ lh_status lh_journal_flush(lh_journal *j, size_t batch_size, lh_journal_consumer
 /* Called once a segment's last batch was accepted, before the segment is
  * dropped: a consumer that buffers or writes asynchronously makes the rows
  * durable here (anything but LH_OK keeps the segment and aborts the flush). */
-typedef lh_status (*lh_journal_segment_done)(void *ctx, lh_error *err);
+typedef lh_status (*lh_journal_segment_done)(void *ctx, const char *segment, lh_error *err);
+/* Asked before a segment left by an earlier flush is read: *done when its
+ * rows are in the store already (that flush made them durable, then failed
+ * to drop the segment, e.g. on a full disk); the segment is then dropped
+ * unread. */
+typedef lh_status (*lh_journal_segment_stored)(void *ctx, const char *segment, bool *done,
+                                               lh_error *err);
 
 typedef struct lh_journal_flush_opts {
     size_t batch_size;                  /* rows per consumer call; 0 = 100,000 */
     bool unordered;                     /* rows in storage order: no sort in the
                                          * database (the consumer sorts) */
     lh_journal_segment_done segment_done; /* may be NULL */
+    lh_journal_segment_stored segment_stored; /* may be NULL */
 } lh_journal_flush_opts;
 
 /* lh_journal_flush with options. */

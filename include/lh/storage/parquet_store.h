@@ -81,8 +81,17 @@ lh_status lh_pstore_txn_begin(lh_pstore *ps, lh_pstore_txn **out, lh_error *err)
 int lh_pstore_txn_shards(const lh_pstore_txn *t);
 lh_status lh_pstore_txn_append(lh_pstore_txn *t, lh_stmt_batch *batch, lh_error *err);
 uint64_t lh_pstore_txn_rows(const lh_pstore_txn *t);
+/* Record key = value in the next commit's operationParameters (copied;
+ * replaces the previous one; NULL value: none). */
+void lh_pstore_txn_set_param(lh_pstore_txn *t, const char *key, const char *value);
 lh_status lh_pstore_txn_commit(lh_pstore_txn *t, lh_error *err);
 void lh_pstore_txn_free(lh_pstore_txn *t);
+
+/* *found: a commit of the table, no older than since_ms (by its
+ * commitInfo.timestamp), has operationParameters[key] == value. Reads the
+ * commits from the newest back; a commit gone (log cleanup) ends the search. */
+lh_status lh_pstore_find_commit_param(lh_pstore *ps, const char *key, const char *value,
+                                      int64_t since_ms, bool *found, lh_error *err);
 
 typedef struct lh_pstore_report {
     size_t partitions;       /* rewritten */

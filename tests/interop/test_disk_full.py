@@ -1,0 +1,96 @@
+"""A full disk, for real: a small tmpfs filled with a filler file so that a
+command runs out of space at a different write each time (root only, for
+the mount; skipped otherwise)."""
+import os
+import shutil
+import subprocess
+
+import pytest
+from deltalake import DeltaTable
+
+from conftest import SHARED_DATA, run, tool
+
+STEP = 4096
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2048k", "tmpfs", str(mnt)],
+                          capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {proc.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+def fill(mnt, free):
+    """Leave about `free` bytes of mnt free."""
+    st = os.statvfs(mnt)
+    n = st.f_bavail * st.f_frsize - free
+    if n > 0:
+        with open(mnt / "filler", "wb") as f:
+            os.posix_fallocate(f.fileno(), 0, n)
+
+
+def rows(lake):
+    return DeltaTable(str(lake / "ds" / "statements")).to_pyarrow_table().num_rows
+
+
+@pytest.mark.parametrize("place", ["journal", "lake"])
+def test_flush_failing_after_its_commit_is_not_committed_twice(tmp_path, tmpfs, place):
+    """A flush on a full disk can commit a segment to the table and then fail
+    (SQLite needs room to drop the segment; the freshness tag is written
+    after the commit): the next flush must not commit the rows again, and
+    must stamp statements/last_updated. place: what is on the full disk,
+    the journal alone or the whole lake (journal inside)."""
+    exe = tool("ftm-lakehouse")
+    stage = tmp_path / "stage"
+    lake = tmpfs / "lake" if place == "lake" else tmp_path / "lake"
+    journal = tmpfs / "j.db" if place == "journal" else lake / ".journal.db"
+    env = dict(os.environ, LAKEHOUSE_JOURNAL_URI=f"sqlite:///{journal}", LH_NO_PROGRESS="1")
+    lh = lambda *a, **kw: run([exe, "--uri", lake, "-d", "ds", *a], env=env, **kw)
+    lake.mkdir()
+    lh("entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json")
+    base = rows(lake)
+    lh("entities", "import", "-i", SHARED_DATA / "donations.ftm.json", "--journal")
+    shutil.copytree(lake, stage / "lake")
+    shutil.copy2(journal, stage / "j.db")
+    lh("maintenance", "flush")
+    expected = rows(lake)
+    assert expected > base
+
+    failed = committed_then_failed = 0
+    free = 0
+    while True:
+        for p in tmpfs.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.copytree(stage / "lake", lake)
+        shutil.copy2(stage / "j.db", journal)
+        fill(tmpfs, free)
+        before = lh("tags", "get", "statements/last_updated").stdout.strip()
+        proc = lh("maintenance", "flush", check=False)
+        (tmpfs / "filler").unlink(missing_ok=True)
+        if proc.returncode == 0:
+            break
+        failed += 1
+        assert proc.returncode == 1, proc.stderr
+        assert "Sanitizer" not in proc.stderr
+        if rows(lake) > base:
+            committed_then_failed += 1
+        lh("maintenance", "flush")
+        assert rows(lake) == expected, f"free={free}: {proc.stderr}"
+        check = lh("maintenance", "check")
+        assert "journal 0 row(s)" in check.stdout, check.stdout
+        after = lh("tags", "get", "statements/last_updated").stdout.strip()
+        assert after > before, f"free={free}: {proc.stderr}"
+        free += STEP
+        assert free < 1024 * 1024, "the flush never succeeded"
+    assert rows(lake) == expected
+    assert failed and committed_then_failed, (failed, committed_then_failed)
