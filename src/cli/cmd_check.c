@@ -27,10 +27,15 @@ static const char HELP[] =
     "            duplicate check. Seconds instead of a full read on big lakes.\n"
     "\n"
     "Output: one line per finding, `FAIL <kind>: ...` or `note <kind>: ...`,\n"
-    "then a summary. Exit 0 when healthy, 5 otherwise.\n";
+    "then a summary. Exit 0 when healthy, 5 otherwise; 1 when the journal\n"
+    "could not be opened to count it (a full disk, a server down).\n";
 
-/* The journal when one exists; never creates one. */
-static lh_journal *open_journal(lh_cli *cli, const char *ds, lh_check_report *rep)
+/* The journal when one exists; never creates one. A journal that does not
+ * open for another reason than its content (a full disk: SQLite needs room
+ * for its WAL index; a database server down) is not a corrupt one: *unchecked
+ * gets the error, and check ends in it (exit 1) rather than in CORRUPT. */
+static lh_journal *open_journal(lh_cli *cli, const char *ds, lh_check_report *rep,
+                                lh_error *unchecked)
 {
     char *uri = NULL;
     bool exists = false;
@@ -41,8 +46,10 @@ static lh_journal *open_journal(lh_cli *cli, const char *ds, lh_check_report *re
     lh_journal_options opts = {.existing = true};
     lh_status rc = lh_cli_journal_location(cli, &uri, &exists, &e);
     if (rc == LH_OK && exists) rc = lh_journal_open(uri, ds, &opts, &j, &e);
-    if (rc != LH_OK && rc != LH_ERR_NOT_FOUND)
+    if (rc == LH_ERR_CORRUPT)
         lh_strlist_push_owned(&rep->problems, lh_asprintf("journal: cannot open: %s", e.msg));
+    else if (rc != LH_OK && rc != LH_ERR_NOT_FOUND)
+        *unchecked = e;
     if (rc != LH_OK) j = NULL;
     free(uri);
     return j;
@@ -81,7 +88,8 @@ int lh_cmd_check(lh_cli *cli, int argc, char **argv)
     }
     lh_check_report rep;
     lh_check_report_init(&rep);
-    lh_journal *j = open_journal(cli, ds, &rep);
+    lh_error unchecked = {0};
+    lh_journal *j = open_journal(cli, ds, &rep, &unchecked);
     lh_status rc = lh_check_dataset(st, ds, cfg.shards, j, quick, &rep, &err);
     lh_journal_free(j);
     if (rc == LH_OK) check_layout(cli, &rep);
@@ -103,6 +111,10 @@ int lh_cmd_check(lh_cli *cli, int argc, char **argv)
         if (rep.journal_rows >= 0) printf("journal %lld row(s)\n", (long long)rep.journal_rows);
         else printf("no journal\n");
         exit_code = lh_check_healthy(&rep) ? LH_EXIT_OK : LH_EXIT_CORRUPT;
+        if (exit_code == LH_EXIT_OK && unchecked.code != LH_OK) {
+            lh_error_prefix(&unchecked, "journal not checked");
+            exit_code = lh_cli_fail(cli, &unchecked);
+        }
     }
     lh_check_report_free(&rep);
     return exit_code;

@@ -39,7 +39,13 @@ static lh_status sq_err(sqlite3 *db, int rc, lh_error *err, const char *what)
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) code = LH_ERR_BUSY;
     else if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB) code = LH_ERR_CORRUPT;
     else if (prim == SQLITE_NOMEM) code = LH_ERR_NOMEM;
-    return lh_error_set(err, code, "%s: %s (sqlite %d)", what, db ? sqlite3_errmsg(db) : "?", rc);
+    /* "disk I/O error" alone does not say that the disk is full: the
+     * system's errno of the failed call does */
+    int sys = db && (prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_CANTOPEN)
+                  ? sqlite3_system_errno(db)
+                  : 0;
+    return lh_error_set(err, code, "%s: %s (sqlite %d%s%s)", what, db ? sqlite3_errmsg(db) : "?",
+                        rc, sys ? ": " : "", sys ? strerror(sys) : "");
 }
 
 static lh_status sq_exec(sq_journal *q, const char *sql, lh_error *err)

@@ -18,8 +18,8 @@
     X(sqlite3_declare_vtab) X(sqlite3_errmsg) X(sqlite3_exec) X(sqlite3_finalize) \
     X(sqlite3_free) X(sqlite3_get_autocommit) X(sqlite3_mprintf) X(sqlite3_open_v2) \
     X(sqlite3_prepare_v2) X(sqlite3_reset) X(sqlite3_result_int64) X(sqlite3_result_null) \
-    X(sqlite3_result_text) X(sqlite3_step) X(sqlite3_value_text) X(sqlite3_value_type) \
-    X(sqlite3_vtab_collation)
+    X(sqlite3_result_text) X(sqlite3_step) X(sqlite3_system_errno) X(sqlite3_value_text) \
+    X(sqlite3_value_type) X(sqlite3_vtab_collation)
 
 typedef struct lh_libsqlite_api {
 #define LH_LIBSQLITE_MEMBER(f) __typeof__(f) *p_##f;
@@ -60,6 +60,7 @@ lh_status lh_libsqlite_load(lh_error *err);
 #define sqlite3_result_null (lh_libsqlite.p_sqlite3_result_null)
 #define sqlite3_result_text (lh_libsqlite.p_sqlite3_result_text)
 #define sqlite3_step (lh_libsqlite.p_sqlite3_step)
+#define sqlite3_system_errno (lh_libsqlite.p_sqlite3_system_errno)
 #define sqlite3_value_text (lh_libsqlite.p_sqlite3_value_text)
 #define sqlite3_value_type (lh_libsqlite.p_sqlite3_value_type)
 #define sqlite3_vtab_collation (lh_libsqlite.p_sqlite3_vtab_collation)

@@ -82,6 +82,7 @@ def test_flush_failing_after_its_commit_is_not_committed_twice(tmp_path, tmpfs, 
         failed += 1
         assert proc.returncode == 1, proc.stderr
         assert "Sanitizer" not in proc.stderr
+        assert "No space left on device" in proc.stderr or "disk is full" in proc.stderr, proc.stderr
         if rows(lake) > base:
             committed_then_failed += 1
         lh("maintenance", "flush")
@@ -94,3 +95,28 @@ def test_flush_failing_after_its_commit_is_not_committed_twice(tmp_path, tmpfs, 
         assert free < 1024 * 1024, "the flush never succeeded"
     assert rows(lake) == expected
     assert failed and committed_then_failed, (failed, committed_then_failed)
+
+
+def test_full_disk_under_the_journal_is_no_corruption(tmp_path, tmpfs):
+    """SQLite cannot open a WAL journal on a full disk (its index needs
+    room): the error says the disk is full, and `maintenance check` ends in
+    that I/O error (exit 1), not in CORRUPT (exit 5)."""
+    exe = tool("ftm-lakehouse")
+    lake, journal = tmp_path / "lake", tmpfs / "j.db"
+    env = dict(os.environ, LAKEHOUSE_JOURNAL_URI=f"sqlite:///{journal}", LH_NO_PROGRESS="1")
+    lh = lambda *a, **kw: run([exe, "--uri", lake, "-d", "ds", *a], env=env, **kw)
+    lake.mkdir()
+    lh("entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json", "--journal")
+    fill(tmpfs, 0)
+    proc = lh("maintenance", "flush", check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "No space left on device" in proc.stderr, proc.stderr
+    check = lh("maintenance", "check", check=False)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "CORRUPT" not in check.stdout, check.stdout
+    assert "journal not checked" in check.stderr and "No space left on device" in check.stderr, check.stderr
+    (tmpfs / "filler").unlink()
+    assert lh("maintenance", "check").returncode == 0
+    lh("maintenance", "flush")
+    check = lh("maintenance", "check")
+    assert "journal 0 row(s)" in check.stdout, check.stdout
