@@ -691,6 +691,17 @@ lh_status lh_pstore_find_commit_param(lh_pstore *ps, const char *key, const char
     return rc;
 }
 
+void lh_pstore_discard_adds(lh_pstore *ps, const lh_delta_add *adds, size_t n)
+{
+    lh_error ignore;
+    for (size_t i = 0; i < n; i++) {
+        lh_buf key = LH_BUF_INIT;
+        lh_buf_printf(&key, "%s/%s", ps->table, adds[i].path);
+        lh_storage_delete(ps->st, key.data, &ignore);
+        lh_buf_free(&key);
+    }
+}
+
 void lh_pstore_txn_free(lh_pstore_txn *t)
 {
     if (!t) return;
@@ -699,12 +710,7 @@ void lh_pstore_txn_free(lh_pstore_txn *t)
     lh_error ignore;
     /* not committed: the staged files are nobody's; remove them now rather
      * than leaving them to vacuum */
-    for (size_t i = 0; i < t->len; i++) {
-        lh_buf key = LH_BUF_INIT;
-        lh_buf_printf(&key, "%s/%s", t->ps->table, t->adds[i].path);
-        lh_storage_delete(t->ps->st, key.data, &ignore);
-        lh_buf_free(&key);
-    }
+    lh_pstore_discard_adds(t->ps, t->adds, t->len);
     lh_fence_release(t->marker, &ignore);
     lh_delta_snapshot_free(t->read);
     free(t->adds);

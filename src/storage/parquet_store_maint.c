@@ -42,8 +42,16 @@ typedef struct slot {
     lh_pstore_report rep;
 } slot;
 
+/* The new files of the successful slots, which no commit references. */
+static void discard_slots(lh_pstore *ps, const slot *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (slots[i].rc == LH_OK && slots[i].has_add) lh_pstore_discard_adds(ps, &slots[i].add, 1);
+}
+
 /* Commit the successful slots as one dataChange=false transaction; *version
- * gets its version (unchanged when there was nothing to commit). */
+ * gets its version (unchanged when there was nothing to commit). A commit
+ * that did not reach the log deletes their files. */
 static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot *slots,
                               size_t n, lh_pstore_report *rep, int64_t *version, lh_error *err)
 {
@@ -51,8 +59,11 @@ static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot
     for (size_t i = 0; i < n; i++) ok += slots[i].rc == LH_OK;
     if (!ok) return LH_OK;
     lh_delta_txn *txn = NULL;
-    LH_TRY(lh_delta_txn_new(ps->st, ps->table, snap, &txn, err));
-    lh_status rc = LH_OK;
+    lh_status rc = lh_delta_txn_new(ps->st, ps->table, snap, &txn, err);
+    if (rc != LH_OK) {
+        discard_slots(ps, slots, n);
+        return rc;
+    }
     int64_t now = lh_now_us() / 1000;
     for (size_t i = 0; rc == LH_OK && i < n; i++) {
         slot *sl = &slots[i];
@@ -70,6 +81,8 @@ static lh_status commit_slots(lh_pstore *ps, const lh_delta_snapshot *snap, slot
         lh_delta_txn_set_operation(txn, "OPTIMIZE", NULL, 0);
         rc = lh_delta_txn_commit(txn, version, err);
     }
+    if (rc != LH_OK && lh_delta_txn_outcome(txn, NULL) == LH_DELTA_NOT_COMMITTED)
+        discard_slots(ps, slots, n);
     lh_delta_txn_free(txn);
     return rc;
 }

@@ -70,8 +70,10 @@ static lh_status shard_group(lh_pstore *ps, int shards, group *g)
         g->adds = lh_arena_alloc(&g->arena, (open ? open : 1) * sizeof *g->adds);
     }
     for (size_t k = 0; k < nslots; k++) {
-        if (rc == LH_OK && w[k])
-            rc = lh_part_writer_finish(w[k], &g->arena, &g->adds[g->nadds++], err);
+        if (rc == LH_OK && w[k]) {
+            rc = lh_part_writer_finish(w[k], &g->arena, &g->adds[g->nadds], err);
+            if (rc == LH_OK) g->nadds++;
+        }
         lh_part_writer_free(w[k]); /* an unfinished file is discarded */
     }
     free(w);
@@ -197,6 +199,10 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, bool 
     if (rc == LH_OK && parts.len)
         rc = commit(ps, shards, snap, &parts, gs, ngroups, rep, &version, &maybe, err);
     *committed = (rc == LH_OK && version >= 0) || maybe;
+    /* not in the log: the new files are nobody's (a full disk would keep
+     * them until vacuum, in the space a retry needs) */
+    if (rc != LH_OK && !maybe)
+        for (size_t i = 0; i < ngroups; i++) lh_pstore_discard_adds(ps, gs[i].adds, gs[i].nadds);
     /* recorded at once, before the checkpoint: the window in which a kill
      * leaves the table and the recorded count apart stays short */
     if (rc == LH_OK) rc = record_shards(ps, shards, err);

@@ -152,6 +152,11 @@ typedef lh_status (*lh_pstore_fenced_fn)(lh_pstore *ps, void *ctx, lh_error *err
 lh_status lh_pstore_fenced(lh_pstore *ps, lh_pstore_fenced_fn fn, void *ctx, lh_error *err);
 /* Checkpoint the table at version (a failure goes to rep, not fatal). */
 void lh_pstore_checkpoint(lh_pstore *ps, int64_t version, lh_pstore_report *rep);
+
+/* Delete data files a rewrite wrote but did not commit (the commit failed
+ * before it reached the log, e.g. on a full disk): they are nobody's, and
+ * left for vacuum they would hold the space a retry needs. Best effort. */
+void lh_pstore_discard_adds(lh_pstore *ps, const lh_delta_add *adds, size_t n);
 /* Threads maintenance may use: the workers setting, else one per CPU. */
 size_t lh_pstore_workers(const lh_pstore *ps);
 /* fn(ctx, i) for every i in [0, n), on up to lh_pstore_workers threads

@@ -42,6 +42,14 @@ def rows(lake):
     return DeltaTable(str(lake / "ds" / "statements")).to_pyarrow_table().num_rows
 
 
+def statements(lake):
+    """The distinct stored statements (a merge that committed some of its
+    partitions has dropped duplicate rows, no statement)."""
+    t = DeltaTable(str(lake / "ds" / "statements")).to_pyarrow_table()
+    cols = [t.column(c).to_pylist() for c in ("id", "origin", "value", "deleted_at")]
+    return {(i, o, v, d is None) for i, o, v, d in zip(*cols)}
+
+
 @pytest.mark.parametrize("place", ["journal", "lake"])
 def test_flush_failing_after_its_commit_is_not_committed_twice(tmp_path, tmpfs, place):
     """A flush on a full disk can commit a segment to the table and then fail
@@ -120,3 +128,37 @@ def test_full_disk_under_the_journal_is_no_corruption(tmp_path, tmpfs):
     lh("maintenance", "flush")
     check = lh("maintenance", "check")
     assert "journal 0 row(s)" in check.stdout, check.stdout
+
+
+@pytest.mark.parametrize("command", [["merge"], ["compact"], ["optimize"], ["shard", "--shards", "4"]])
+def test_failed_rewrite_leaves_no_orphans(tmp_path, tmpfs, command):
+    """A merge, compaction or re-shard that runs out of space deletes the
+    files it wrote and did not commit, rather than leaving them (in the
+    space a retry needs) for vacuum; the table stays as it was."""
+    exe = tool("ftm-lakehouse")
+    stage, lake = tmp_path / "stage", tmpfs / "lake"
+    env = dict(os.environ, LH_NO_PROGRESS="1")
+    lh = lambda where, *a, **kw: run([exe, "--uri", where, "-d", "ds", *a], env=env, **kw)
+    for name in ("eu_authorities", "donations", "eu_authorities"):
+        lh(stage, "entities", "import", "-i", SHARED_DATA / f"{name}.ftm.json")
+    base = statements(stage)
+    failed = 0
+    free = 0
+    while True:
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.copytree(stage, lake)
+        fill(tmpfs, free)
+        proc = lh(lake, "maintenance", *command, check=False)
+        (tmpfs / "filler").unlink(missing_ok=True)
+        if proc.returncode == 0:
+            break
+        failed += 1
+        assert proc.returncode == 1, proc.stderr
+        assert "Sanitizer" not in proc.stderr
+        assert "No space left on device" in proc.stderr, proc.stderr
+        check = lh(lake, "maintenance", "check")
+        assert " 0 orphan(s)" in check.stdout, f"free={free}: {proc.stderr}\n{check.stdout}"
+        assert statements(lake) == base
+        free += 2 * STEP
+        assert free < 1024 * 1024, "the command never succeeded"
+    assert failed
