@@ -138,14 +138,19 @@ static void *csv_export(void *arg)
     return NULL;
 }
 
+/* index.json missing, or the run that wrote the exports stopped before its
+ * stamp (a full disk: index.json written, its tags or the stamp not): the
+ * sweep's last steps are owed though every export is fresh. */
 static lh_status index_missing(lh_cli *cli, bool *missing, lh_error *err)
 {
     lh_buf key = LH_BUF_INIT;
     lh_buf_printf(&key, "%s/index.json", cli->dataset);
     bool exists = false;
     lh_status rc = lh_storage_exists(cli->st, key.data, &exists, err);
-    *missing = !exists;
     lh_buf_free(&key);
+    bool stamped = false;
+    if (rc == LH_OK && exists) rc = fresh(cli, "operations/export/last_run", &stamped, err);
+    *missing = !exists || !stamped;
     return rc;
 }
 

@@ -162,3 +162,32 @@ def test_failed_rewrite_leaves_no_orphans(tmp_path, tmpfs, command):
         free += 2 * STEP
         assert free < 1024 * 1024, "the command never succeeded"
     assert failed
+
+
+def test_export_stopped_after_index_json_is_completed_by_the_next(tmp_path):
+    """An export that ran out of space after index.json was written, before
+    its tags and the run's stamp (found by the full-disk sweep; here the
+    state is made by removing those tags): the next export owes the last
+    steps, though every export file is fresh."""
+    exe = tool("ftm-lakehouse")
+    lake = tmp_path / "lake"
+    env = dict(os.environ, LH_NO_PROGRESS="1")
+    lh = lambda *a, **kw: run([exe, "--uri", lake, "-d", "ds", *a], env=env, **kw)
+    lh("entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json")
+    lh("export")
+    tags = lake / "ds" / "tags" / "lakehouse"
+    stamp = tags / "operations" / "export" / "last_run"
+    assert stamp.exists() and (tags / "index.json").exists()
+    stamp.unlink()
+    (tags / "index.json").unlink()
+    for p in tags.glob("index.json-*"):
+        p.unlink()
+    proc = lh("export")
+    assert "wrote index.json" in proc.stderr or stamp.exists(), proc.stderr
+    assert stamp.exists(), proc.stderr
+    assert (tags / "index.json").exists(), proc.stderr
+    assert lh("tags", "is-latest", "operations/export/last_run", "statements/last_updated",
+              check=False).returncode == 0
+    # and then nothing is owed
+    proc = lh("export")
+    assert "wrote index.json" not in proc.stderr, proc.stderr
