@@ -199,7 +199,15 @@ lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err)
      * fresh beside a table that moved on (make would not export the rows) */
     LH_TRY(lh_cli_tag_now(cli, "statements/last_updated", err));
     LH_TRY(lh_pstore_txn_commit(s->txn, err));
-    return lh_cli_tag_now(cli, "statements/last_updated", err);
+    rc = lh_cli_tag_now(cli, "statements/last_updated", err);
+    /* the import stands (a full disk can refuse the stamp after the commit
+     * took the last of it): said, so that it is not run again, which would
+     * store every statement twice */
+    if (rc != LH_OK)
+        lh_error_suffix(err, "; the import itself is committed (%llu statements): do not run it "
+                             "again",
+                        (unsigned long long)lh_pstore_txn_rows(s->txn));
+    return rc;
 }
 
 void lh_cli_sink_close(import_sink *s)

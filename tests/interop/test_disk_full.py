@@ -191,3 +191,38 @@ def test_export_stopped_after_index_json_is_completed_by_the_next(tmp_path):
     # and then nothing is owed
     proc = lh("export")
     assert "wrote index.json" not in proc.stderr, proc.stderr
+
+
+def test_bulk_import_says_when_it_committed_before_failing(tmp_path, tmpfs):
+    """A bulk import on a full disk fails before its commit (nothing stored)
+    or, when the commit took the last of the space, at the freshness stamp
+    after it: then the message says the import is committed (re-running it
+    would store every statement twice)."""
+    exe = tool("ftm-lakehouse")
+    stage, lake = tmp_path / "stage", tmpfs / "lake"
+    # batches of 500 rows: a file per batch and partition, so the commit
+    # lands at many more fill levels
+    env = dict(os.environ, LH_NO_PROGRESS="1", LAKEHOUSE_MAX_BUFFER_ROWS="500")
+    lh = lambda where, *a, **kw: run([exe, "--uri", where, "-d", "ds", *a], env=env, **kw)
+    lh(stage, "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json")
+    base = rows(stage)
+    free, committed = 0, 0
+    while True:
+        shutil.rmtree(lake, ignore_errors=True)
+        shutil.copytree(stage, lake)
+        fill(tmpfs, free)
+        proc = lh(lake, "entities", "import", "-i", SHARED_DATA / "donations.ftm.json",
+                  check=False)
+        (tmpfs / "filler").unlink(missing_ok=True)
+        if proc.returncode == 0:
+            break
+        assert proc.returncode == 1, proc.stderr
+        assert "Sanitizer" not in proc.stderr
+        assert "No space left on device" in proc.stderr, proc.stderr
+        stored = rows(lake) > base
+        committed += stored
+        assert stored == ("import itself is committed" in proc.stderr), f"free={free}: {proc.stderr}"
+        assert " 0 orphan(s)" in lh(lake, "maintenance", "check").stdout
+        free += STEP
+        assert free < 1024 * 1024, "the import never succeeded"
+    assert committed, "no fill level failed the stamp after the commit"
