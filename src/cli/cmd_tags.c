@@ -33,15 +33,29 @@ static int cmd_list(lh_cli *cli, int argc, char **argv)
     lh_strlist keys;
     lh_strlist_init(&keys);
     lh_status rc = lh_tags_list(t, argc == 2 ? argv[1] : "", &keys, &err);
+    lh_buf raw = LH_BUF_INIT;
     for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
         int64_t us = 0;
         bool found = false;
         rc = lh_tags_get(t, keys.items[i], &us, &found, &err);
+        if (rc == LH_ERR_CORRUPT) {
+            /* not a time: a tag the exports keep (a diff series' "ts:version",
+             * statistics), shown as stored, on one line */
+            lh_buf_reset(&raw);
+            rc = lh_tags_read(t, keys.items[i], &raw, &found, &err);
+            if (rc != LH_OK || !found) continue;
+            for (size_t k = 0; k < raw.len; k++)
+                if (raw.data[k] == '\n' || raw.data[k] == '\r' || raw.data[k] == '\t') raw.data[k] = ' ';
+            while (raw.len && raw.data[raw.len - 1] == ' ') raw.len--;
+            printf("%s\t%.*s\n", keys.items[i], (int)raw.len, raw.data ? raw.data : "");
+            continue;
+        }
         if (rc != LH_OK || !found) continue;
         char iso[LH_ISO_MAX];
         lh_time_format_iso_py(us, 1, iso);
         printf("%s\t%s\n", keys.items[i], iso);
     }
+    lh_buf_free(&raw);
     lh_strlist_free(&keys);
     lh_tags_free(t);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);

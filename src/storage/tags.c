@@ -78,21 +78,27 @@ lh_status lh_tags_set(lh_tags *t, const char *key, int64_t ts, int64_t *stored, 
     return rc;
 }
 
-lh_status lh_tags_get(lh_tags *t, const char *key, int64_t *ts, bool *found, lh_error *err)
+lh_status lh_tags_read(lh_tags *t, const char *key, lh_buf *value, bool *found, lh_error *err)
 {
     *found = false;
     char *k;
     LH_TRY(full_key(t, key, &k, err));
+    lh_status rc = lh_storage_read(t->st, k, value, err);
+    if (rc == LH_OK) *found = true;
+    else if (rc == LH_ERR_NOT_FOUND) rc = LH_OK;
+    else lh_error_prefix(err, "reading tag %s", k);
+    free(k);
+    return rc;
+}
+
+lh_status lh_tags_get(lh_tags *t, const char *key, int64_t *ts, bool *found, lh_error *err)
+{
+    *found = false;
     lh_buf b = LH_BUF_INIT;
-    lh_status rc = lh_storage_read(t->st, k, &b, err);
-    if (rc == LH_ERR_NOT_FOUND) {
-        rc = LH_OK;
-        goto out;
-    }
-    if (rc != LH_OK) {
-        lh_error_prefix(err, "reading tag %s", k);
-        goto out;
-    }
+    bool there = false;
+    lh_status rc = lh_tags_read(t, key, &b, &there, err);
+    char *k = lh_tags_key(t, key);
+    if (rc != LH_OK || !there) goto out;
     /* A JSON string of ISO text: no escapes can occur in it. */
     size_t n = b.len;
     while (n && (b.data[n - 1] == '\n' || b.data[n - 1] == ' ' || b.data[n - 1] == '\r')) n--;

@@ -102,3 +102,22 @@ def test_queue_reference_writes_we_read(tmp_path):
     assert [it["payload"]["i"] for it in consumed] == [1, 2]
     assert list(q.iterate_keys()) == []
     assert _queue(tmp_path, "pop", check=False).returncode == 4
+
+
+def test_tags_list_after_make(tmp_path):
+    """`make` keeps tags that hold no time (a diff series' "ts:version", a
+    statistics snapshot's): `tags list` shows them as stored, beside the
+    times, and exits 0."""
+    from conftest import SHARED_DATA
+
+    lake = tmp_path / "lake"
+    base = [tool("ftm-lakehouse"), "--uri", lake, "-d", "eu"]
+    run([*base, "entities", "import", "-i", SHARED_DATA / "eu_authorities.ftm.json"])
+    run([*base, "make"])
+    out = run([*base, "tags", "list"]).stdout
+    tags = dict(line.split("\t", 1) for line in out.splitlines())
+    import re
+
+    assert re.fullmatch(r"\d{8}T\d{12}Z:\d+", tags["diffs/entities.ftm.json-current"])
+    assert tags["statements/last_updated"].endswith("+00:00")
+    assert "exports/statistics.json" in tags

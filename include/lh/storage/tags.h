@@ -45,6 +45,11 @@ lh_status lh_tags_set(lh_tags *t, const char *key, int64_t ts, int64_t *stored, 
  * names the key when the value is not a JSON ISO-8601 string. */
 lh_status lh_tags_get(lh_tags *t, const char *key, int64_t *ts, bool *found, lh_error *err);
 
+/* The stored value of key as it is (appended to value): tags the exports
+ * keep hold other JSON than a timestamp (a diff series' "ts:version",
+ * statistics). *found = false when the tag does not exist. */
+lh_status lh_tags_read(lh_tags *t, const char *key, lh_buf *value, bool *found, lh_error *err);
+
 /* The reference's is_latest: false when key is unset or no dependency is
  * set; else true iff key is strictly newer than every dependency that is set. */
 lh_status lh_tags_is_latest(lh_tags *t, const char *key, const char *const *deps, size_t ndeps,
