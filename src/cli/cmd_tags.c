@@ -23,6 +23,32 @@ static int with_tags(lh_cli *cli, lh_tags **t)
     return -1;
 }
 
+/* Print the tag's time, or a tag that holds no time (a diff series'
+ * "ts:version", statistics: tags the exports keep) as stored, on one line;
+ * with_key: after its key and a tab. *found = false when it is not set. */
+static lh_status show_tag(lh_tags *t, const char *key, bool with_key, bool *found, lh_error *err)
+{
+    int64_t us = 0;
+    lh_status rc = lh_tags_get(t, key, &us, found, err);
+    if (rc == LH_OK && *found) {
+        char iso[LH_ISO_MAX];
+        lh_time_format_iso_py(us, 1, iso);
+        printf("%s%s%s\n", with_key ? key : "", with_key ? "\t" : "", iso);
+        return LH_OK;
+    }
+    if (rc != LH_ERR_CORRUPT) return rc;
+    lh_buf raw = LH_BUF_INIT;
+    rc = lh_tags_read(t, key, &raw, found, err);
+    for (size_t k = 0; k < raw.len; k++)
+        if (raw.data[k] == '\n' || raw.data[k] == '\r' || raw.data[k] == '\t') raw.data[k] = ' ';
+    while (raw.len && raw.data[raw.len - 1] == ' ') raw.len--;
+    if (rc == LH_OK && *found)
+        printf("%s%s%.*s\n", with_key ? key : "", with_key ? "\t" : "", (int)raw.len,
+               raw.data ? raw.data : "");
+    lh_buf_free(&raw);
+    return rc;
+}
+
 static int cmd_list(lh_cli *cli, int argc, char **argv)
 {
     if (argc > 2) return lh_cli_usage_error(cli, "too many arguments");
@@ -33,29 +59,10 @@ static int cmd_list(lh_cli *cli, int argc, char **argv)
     lh_strlist keys;
     lh_strlist_init(&keys);
     lh_status rc = lh_tags_list(t, argc == 2 ? argv[1] : "", &keys, &err);
-    lh_buf raw = LH_BUF_INIT;
     for (size_t i = 0; rc == LH_OK && i < keys.len; i++) {
-        int64_t us = 0;
-        bool found = false;
-        rc = lh_tags_get(t, keys.items[i], &us, &found, &err);
-        if (rc == LH_ERR_CORRUPT) {
-            /* not a time: a tag the exports keep (a diff series' "ts:version",
-             * statistics), shown as stored, on one line */
-            lh_buf_reset(&raw);
-            rc = lh_tags_read(t, keys.items[i], &raw, &found, &err);
-            if (rc != LH_OK || !found) continue;
-            for (size_t k = 0; k < raw.len; k++)
-                if (raw.data[k] == '\n' || raw.data[k] == '\r' || raw.data[k] == '\t') raw.data[k] = ' ';
-            while (raw.len && raw.data[raw.len - 1] == ' ') raw.len--;
-            printf("%s\t%.*s\n", keys.items[i], (int)raw.len, raw.data ? raw.data : "");
-            continue;
-        }
-        if (rc != LH_OK || !found) continue;
-        char iso[LH_ISO_MAX];
-        lh_time_format_iso_py(us, 1, iso);
-        printf("%s\t%s\n", keys.items[i], iso);
+        bool found;
+        rc = show_tag(t, keys.items[i], true, &found, &err);
     }
-    lh_buf_free(&raw);
     lh_strlist_free(&keys);
     lh_tags_free(t);
     return rc == LH_OK ? 0 : lh_cli_fail(cli, &err);
@@ -68,18 +75,14 @@ static int cmd_get(lh_cli *cli, int argc, char **argv)
     int u = with_tags(cli, &t);
     if (u >= 0) return u;
     lh_error err;
-    int64_t us = 0;
     bool found = false;
-    lh_status rc = lh_tags_get(t, argv[1], &us, &found, &err);
+    lh_status rc = show_tag(t, argv[1], false, &found, &err);
     lh_tags_free(t);
     if (rc != LH_OK) return lh_cli_fail(cli, &err);
     if (!found) {
         fprintf(stderr, "tag `%s` is not set\n", argv[1]);
         return 1;
     }
-    char iso[LH_ISO_MAX];
-    lh_time_format_iso_py(us, 1, iso);
-    printf("%s\n", iso);
     return 0;
 }
 

@@ -121,3 +121,5 @@ def test_tags_list_after_make(tmp_path):
     assert re.fullmatch(r"\d{8}T\d{12}Z:\d+", tags["diffs/entities.ftm.json-current"])
     assert tags["statements/last_updated"].endswith("+00:00")
     assert "exports/statistics.json" in tags
+    got = run([*base, "tags", "get", "diffs/entities.ftm.json-current"]).stdout
+    assert got == tags["diffs/entities.ftm.json-current"] + "\n"
