@@ -241,21 +241,31 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
     lh_progress prog;
     lh_progress_start(&prog, "import");
     lh_status rc = lh_cli_sink_open(cli, o.journal, o.shards, &s, &err);
+    /* a statement given twice (an entity repeated in the input) is one row
+     * of a batch, the later one, as in the reference's write buffer; a
+     * batch is full with bulk-size distinct rows, as the buffer is */
+    lh_stmt_index *seen = lh_stmt_index_new();
     uint64_t entities = 0;
     while (rc == LH_OK) {
         const char *line;
         size_t len;
         rc = lh_line_reader_next(r, &line, &len, &err);
         if (rc != LH_OK || !line) break;
+        size_t from = batch.len;
         rc = lh_entity_explode(m, line, len, &o.ex, &batch, &err);
         if (rc != LH_OK) {
             lh_error_prefix(&err, "%s:%zu", lh_line_reader_name(r), lh_line_reader_lineno(r));
             break;
         }
+        lh_stmt_index_fold(seen, &batch, from);
         entities++;
         lh_progress_add(&prog, 1);
-        if (batch.len >= o.bulk_size) rc = lh_cli_sink_write(&s, &batch, &err);
+        if (batch.len >= o.bulk_size) {
+            rc = lh_cli_sink_write(&s, &batch, &err);
+            lh_stmt_index_reset(seen);
+        }
     }
+    lh_stmt_index_free(seen);
     if (rc == LH_OK) rc = lh_cli_sink_write(&s, &batch, &err);
     if (rc == LH_OK) rc = lh_cli_sink_commit(cli, &s, &err);
     lh_progress_done(&prog);

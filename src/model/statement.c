@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lh/core/hash.h"
 #include "lh/core/mem.h"
 #include "lh/model/keys.h"
 
@@ -128,4 +129,105 @@ void lh_stmt_batch_assign_shards(lh_stmt_batch *b, size_t from, int shards)
         }
         s->shard = prev_shard;
     }
+}
+
+static const char *role_key(const char *role)
+{
+    return role ? role : "";
+}
+
+static int identity_cmp(const lh_statement *a, const lh_statement *b)
+{
+    int c;
+    if ((c = strcmp(a->id, b->id))) return c;
+    if ((c = strcmp(a->origin, b->origin))) return c;
+    if ((c = strcmp(a->fragment, b->fragment))) return c;
+    return strcmp(role_key(a->role), role_key(b->role));
+}
+
+/* An open-addressing table of the batch's row identities: slot k holds
+ * a row's place + 1 (0: free) and its identity hash. */
+struct lh_stmt_index {
+    size_t *place;
+    uint64_t *hash;
+    size_t cap, used; /* cap: a power of two, at most half used */
+};
+
+lh_stmt_index *lh_stmt_index_new(void)
+{
+    return lh_calloc(1, sizeof(lh_stmt_index));
+}
+
+void lh_stmt_index_free(lh_stmt_index *x)
+{
+    if (!x) return;
+    free(x->place);
+    free(x->hash);
+    free(x);
+}
+
+void lh_stmt_index_reset(lh_stmt_index *x)
+{
+    if (x->cap) memset(x->place, 0, x->cap * sizeof *x->place);
+    x->used = 0;
+}
+
+static uint64_t identity_hash(const lh_statement *s)
+{
+    /* the fields with their NULs: "ab" + "c" and "a" + "bc" differ */
+    const char *parts[] = {s->id, s->origin, s->fragment, role_key(s->role)};
+    uint64_t h = 0;
+    for (size_t i = 0; i < 4; i++) h = lh_xxh64(parts[i], strlen(parts[i]) + 1, h);
+    return h;
+}
+
+static void index_put(lh_stmt_index *x, uint64_t h, size_t place)
+{
+    size_t k = (size_t)h & (x->cap - 1);
+    while (x->place[k]) k = (k + 1) & (x->cap - 1);
+    x->place[k] = place + 1;
+    x->hash[k] = h;
+    x->used++;
+}
+
+static void index_grow(lh_stmt_index *x)
+{
+    size_t old_cap = x->cap;
+    size_t *old_place = x->place;
+    uint64_t *old_hash = x->hash;
+    x->cap = old_cap ? old_cap * 2 : 1024;
+    x->place = lh_calloc(x->cap, sizeof *x->place);
+    x->hash = lh_calloc(x->cap, sizeof *x->hash);
+    x->used = 0;
+    for (size_t k = 0; k < old_cap; k++)
+        if (old_place[k]) index_put(x, old_hash[k], old_place[k] - 1);
+    free(old_place);
+    free(old_hash);
+}
+
+size_t lh_stmt_index_fold(lh_stmt_index *x, lh_stmt_batch *b, size_t from)
+{
+    size_t kept = from;
+    for (size_t i = from; i < b->len; i++) {
+        const lh_statement *s = &b->rows[i];
+        uint64_t h = identity_hash(s);
+        size_t found = 0;
+        if (x->cap) {
+            for (size_t k = (size_t)h & (x->cap - 1); x->place[k]; k = (k + 1) & (x->cap - 1))
+                if (x->hash[k] == h && identity_cmp(&b->rows[x->place[k] - 1], s) == 0) {
+                    found = x->place[k];
+                    break;
+                }
+        }
+        if (found) {
+            b->rows[found - 1] = *s; /* the later row, in the first one's place */
+            continue;
+        }
+        if (2 * (x->used + 1) > x->cap) index_grow(x);
+        b->rows[kept] = *s;
+        index_put(x, h, kept++);
+    }
+    size_t dropped = b->len - kept;
+    b->len = kept;
+    return dropped;
 }

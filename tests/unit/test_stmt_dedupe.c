@@ -1,5 +1,6 @@
 /* Dedupe semantics of merge and live reads (stmt_table.h), case by case. */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lh/storage/stmt_table.h"
 #include "test.h"
@@ -139,6 +140,67 @@ static void test_sort_order_late_inversion(void)
     CHECK_STR(rows[3].entity_id, "e2");
 }
 
+/* An import's batch keeps one row per (id, origin, fragment, role), the
+ * last one given, in the place of the first: the reference's write buffer
+ * (a dict by dedupe_key) does, so an entity repeated in the input is not
+ * stored twice, and a batch is full with so many distinct rows. */
+static void test_batch_index_fold(void)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_stmt_index *x = lh_stmt_index_new();
+    lh_statement rows[] = {
+        row("e1", "a", "name", 1, 10, N, "", NULL),
+        row("e1", "b", "name", 1, 10, N, "", NULL),
+        row("e1", "a", "name", 2, 20, N, "", NULL),  /* again: replaces the first */
+        row("e1", "a", "name", 3, 30, N, "", "x"),   /* another role */
+        row("e1", "a", "name", 4, 40, N, "f1", NULL), /* another fragment */
+        row("e1", "a", "name", 5, 50, N, "", ""),    /* "" role is no role */
+    };
+    for (size_t i = 0; i < 6; i++) {
+        rows[i].origin = "bulk";
+        size_t from = b.len;
+        lh_stmt_batch_push(&b, &rows[i]);
+        lh_stmt_index_fold(x, &b, from);
+    }
+    lh_statement other = row("e1", "b", "name", 6, 60, N, "", NULL);
+    other.origin = "crawl"; /* another origin */
+    size_t from = b.len;
+    lh_stmt_batch_push(&b, &other);
+    lh_stmt_batch_push(&b, &other); /* twice in one go */
+    CHECK_INT(lh_stmt_index_fold(x, &b, from), 1);
+    CHECK_INT(b.len, 5);
+    CHECK_STR(b.rows[0].id, "a");
+    CHECK_INT(b.rows[0].last_seen, 50);
+    CHECK_INT(b.rows[0].first_seen, 5);
+    CHECK_STR(b.rows[1].id, "b");
+    CHECK_STR(b.rows[1].origin, "bulk");
+    CHECK_STR(b.rows[2].role, "x");
+    CHECK_STR(b.rows[3].fragment, "f1");
+    CHECK_STR(b.rows[4].origin, "crawl");
+    /* a batch handed on: the next one starts afresh, the same rows again */
+    lh_stmt_batch_clear(&b);
+    lh_stmt_index_reset(x);
+    lh_stmt_batch_push(&b, &rows[0]);
+    CHECK_INT(lh_stmt_index_fold(x, &b, 0), 0);
+    CHECK_INT(b.len, 1);
+    /* many distinct rows (the table grows), each given twice */
+    char ids[3000][8];
+    for (size_t i = 0; i < 3000; i++) {
+        snprintf(ids[i], sizeof ids[i], "i%zu", i);
+        lh_statement s = row("e2", ids[i], "name", 1, (int64_t)i, N, "", NULL);
+        s.origin = "bulk";
+        from = b.len;
+        lh_stmt_batch_push(&b, &s);
+        lh_stmt_batch_push(&b, &s);
+        lh_stmt_index_fold(x, &b, from);
+    }
+    CHECK_INT(b.len, 3001);
+    CHECK_STR(b.rows[3000].id, "i2999");
+    lh_stmt_index_free(x);
+    lh_stmt_batch_free(&b);
+}
+
 int main(void)
 {
     RUN(test_latest_wins_first_seen_folds);
@@ -147,5 +209,6 @@ int main(void)
     RUN(test_fragment_supersession);
     RUN(test_sort_order);
     RUN(test_sort_order_late_inversion);
+    RUN(test_batch_index_fold);
     return lh_test_report();
 }

@@ -94,5 +94,19 @@ size_t lh_stmt_batch_bytes(const lh_stmt_batch *b);
 /* Set the shard of rows [from, len) from their entity_id for a dataset with
  * `shards` shards (lh_shard_key in lh/model/keys.h). */
 void lh_stmt_batch_assign_shards(lh_stmt_batch *b, size_t from, int shards);
+/* The row identities of a batch being filled (id, origin, fragment, role;
+ * NULL and "" roles alike), to keep one row per identity as the
+ * reference's write buffer (a dict by dedupe_key) does: the last row given,
+ * in the place of the first. */
+typedef struct lh_stmt_index lh_stmt_index;
+lh_stmt_index *lh_stmt_index_new(void);
+void lh_stmt_index_free(lh_stmt_index *x);
+/* Forget every identity: the batch was handed on or cleared. */
+void lh_stmt_index_reset(lh_stmt_index *x);
+/* Fold the rows [from, len) of b, just added, into the batch: one whose
+ * identity an earlier row has replaces that row and leaves the end.
+ * Rows [0, from) must be the ones folded since the last reset. Returns
+ * the rows dropped. */
+size_t lh_stmt_index_fold(lh_stmt_index *x, lh_stmt_batch *b, size_t from);
 
 #endif
