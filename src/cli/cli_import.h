@@ -13,6 +13,11 @@ typedef struct import_opts {
     size_t bulk_size;
     int shards;
     bool journal;
+    /* --last-seen given: every entity without last_change takes it; else
+     * each takes the time it is read (first seen: when the run started),
+     * as the reference stamps each entity: a later emission of a fragment
+     * in one import supersedes an earlier one */
+    bool fixed_now;
 } import_opts;
 
 /* Parse the import options; returns an exit code, or -1 to go on. */

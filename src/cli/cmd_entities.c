@@ -76,7 +76,7 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
     memset(o, 0, sizeof *o);
     o->input = "-";
     o->ex.origin = "bulk";
-    o->ex.now = lh_now_us();
+    o->ex.now = o->ex.started = lh_now_us();
     /* batches of at most 250k statements bound an import's memory (~150 MB);
      * each batch is a file per partition, which merge folds together */
     o->bulk_size = (size_t)cli->settings.max_buffer_rows;
@@ -99,6 +99,8 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
         case 'L':
             if (lh_time_parse_iso(optarg, strlen(optarg), &o->ex.now, &err) != LH_OK)
                 return lh_cli_usage_error(cli, "--last-seen: %s", err.msg);
+            o->ex.started = o->ex.now;
+            o->fixed_now = true;
             break;
         case 'B': {
             long long n;
@@ -251,6 +253,11 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
         size_t len;
         rc = lh_line_reader_next(r, &line, &len, &err);
         if (rc != LH_OK || !line) break;
+        if (!o.fixed_now) {
+            /* strictly later than the entity before: no two emissions tie */
+            int64_t t = lh_now_us();
+            o.ex.now = t > o.ex.now ? t : o.ex.now + 1;
+        }
         size_t from = batch.len;
         rc = lh_entity_explode(m, line, len, &o.ex, &batch, &err);
         if (rc != LH_OK) {

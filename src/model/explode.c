@@ -200,8 +200,9 @@ static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
         json_array_foreach(values, i, v) LH_TRY(ref ? add_ref(c, p, v) : add_value(c, p, v));
     }
 
-    /* Timestamps: the entity's last_change, else the run's now. */
-    int64_t seen = o->now;
+    /* Timestamps: the entity's last_change, else the caller's now (first
+     * seen when the run started, if the caller says so). */
+    int64_t seen = o->now, first = o->started ? o->started : o->now;
     json_t *lc = json_object_get(obj, "last_change");
     if (lc && !json_is_null(lc)) {
         if (!json_is_string(lc))
@@ -210,6 +211,7 @@ static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
             lh_error terr;
             if (lh_time_parse_iso(json_string_value(lc), json_string_length(lc), &seen, &terr) != LH_OK)
                 return lh_error_set(c->err, LH_ERR_INVALID, "last_change: %s", terr.msg);
+            first = seen;
         }
     }
     const char *origin = NULL, *fragment = NULL, *role = NULL;
@@ -246,7 +248,7 @@ static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
     s.bucket = lh_schema_bucket(c->schema);
     s.origin = origin;
     s.schema = c->schema->name;
-    s.first_seen = seen;
+    s.first_seen = first;
     s.last_seen = seen;
     s.fragment = fragment ? fragment : "";
     s.role = role;

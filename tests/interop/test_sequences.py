@@ -74,3 +74,42 @@ def test_a_batch_is_full_with_bulk_size_distinct_statements(tmp_path):
     ref(b, "statements", "import", "-i", csv, "--origin", "crawl", "--bulk-size", "2",
         "--last-seen", LAST_SEEN)
     assert table_rows(a) == table_rows(b)
+
+
+def test_a_later_fragment_emission_in_one_import_supersedes(tmp_path):
+    """Without --last-seen the reference stamps each entity when it reads
+    it: the second emission of a fragment in one import is the later and
+    supersedes the first. Ours stamped the whole run with one time, so the
+    two tied and both stayed live."""
+    lines = [json.dumps({"id": "p", "schema": "Person", "properties": {"name": [name]},
+                         "fragment": "f1"}) for name in ("A", "B")]
+    lines.append(json.dumps({"id": "q", "schema": "Person", "properties": {"name": ["C"]}}))
+    src = tmp_path / "in.ftm.json"
+    src.write_text("\n".join(lines) + "\n")
+    a, b = tmp_path / "ours", tmp_path / "ref"
+    ours(a, "entities", "import", "-i", src)
+    ref(b, "entities", "import", "-i", src)
+
+    def names(text):
+        return {e["id"]: e["properties"]["name"] for e in map(json.loads, text.splitlines())}
+
+    assert names(ours(a, "entities", "iterate").stdout) == {"p": ["B"], "q": ["C"]}
+    assert names(ref(a, "entities", "iterate").stdout) == {"p": ["B"], "q": ["C"]}
+    assert names(ours(b, "entities", "iterate").stdout) == {"p": ["B"], "q": ["C"]}
+
+    def shape(lake):
+        """first seen: one time for the run; last seen: increasing by entity"""
+        rows = DeltaTable(str(lake / "seq" / "statements")).to_pyarrow_table().to_pylist()
+        assert len({r["first_seen"] for r in rows}) == 1
+        by_value = {r["value"]: r["last_seen"] for r in rows if r["prop"] == "name"}
+        assert by_value["A"] < by_value["B"] < by_value["C"]
+        assert min(r["last_seen"] for r in rows) > rows[0]["first_seen"]
+
+    shape(a)
+    shape(b)
+    # the journal takes the same stamps
+    c = tmp_path / "journal"
+    ours(c, "entities", "import", "-i", src, "--journal")
+    ours(c, "maintenance", "flush")
+    assert names(ours(c, "entities", "iterate").stdout) == {"p": ["B"], "q": ["C"]}
+    shape(c)

@@ -169,6 +169,41 @@ static void test_aggregate(void)
     lh_stmt_batch_free(&b);
 }
 
+/* An import without --last-seen stamps each entity when it is read (last
+ * seen) and every row with the run's start (first seen), as the
+ * reference's buffer does; an entity's last_change stands for both. */
+static void test_explode_started(void)
+{
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    lh_error err;
+    lh_explode_opts o = O;
+    o.started = 1000;
+    o.now = 2000;
+    const char *e1 = "{\"id\": \"e1\", \"schema\": \"Person\", \"properties\": {\"name\": [\"A\"]}}";
+    const char *e2 = "{\"id\": \"e2\", \"schema\": \"Person\", \"last_change\": \"2024-01-02\","
+                     " \"properties\": {\"name\": [\"B\"]}}";
+    CHECK_OK(lh_entity_explode(M, e1, strlen(e1), &o, &b, &err), &err);
+    CHECK_INT(b.len, 2); /* name and the id row */
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_INT(b.rows[i].first_seen, 1000);
+        CHECK_INT(b.rows[i].last_seen, 2000);
+    }
+    CHECK_OK(lh_entity_explode(M, e2, strlen(e2), &o, &b, &err), &err);
+    CHECK_INT(b.len, 4);
+    int64_t lc;
+    CHECK_OK(lh_time_parse_iso("2024-01-02", 10, &lc, &err), &err);
+    for (size_t i = 2; i < 4; i++) {
+        CHECK_INT(b.rows[i].first_seen, lc);
+        CHECK_INT(b.rows[i].last_seen, lc);
+    }
+    /* started 0: first seen is now, as before */
+    o.started = 0;
+    CHECK_OK(lh_entity_explode(M, e1, strlen(e1), &o, &b, &err), &err);
+    CHECK_INT(b.rows[4].first_seen, 2000);
+    lh_stmt_batch_free(&b);
+}
+
 /* `entities iterate` (context order) is StatementEntity.to_dict: datasets and
  * origins come from the property statements only, so an origin that holds
  * just the id row is not listed and a bare entity has no dataset; the export
@@ -370,6 +405,7 @@ int main(void)
     RUN(test_explode_failures);
     RUN(test_lines_reader);
     RUN(test_aggregate);
+    RUN(test_explode_started);
     RUN(test_aggregate_context_ignores_id_rows);
     RUN(test_stmt_json_roundtrip);
     RUN(test_csv_import);

@@ -49,6 +49,7 @@ typedef struct lh_explode_opts {
     bool override_origin; /* force origin over the entity's own */
     const char *role;     /* default role, or NULL */
     int64_t now;          /* µs UTC: timestamp for entities without last_change */
+    int64_t started;      /* µs UTC: their first_seen, when not `now` (0: `now`) */
     int flags;            /* LH_EXPLODE_* */
 } lh_explode_opts;
 
