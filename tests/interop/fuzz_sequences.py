@@ -125,6 +125,8 @@ def gen_entities(rng, step):
         if rng.random() < 0.2:
             e["first_seen"] = ts(rng.randint(0, 40))
             e["last_seen"] = ts(rng.randint(40, 80))
+        if rng.random() < 0.15:
+            e["last_change"] = ts(rng.randint(0, 80))
     return out
 
 
@@ -137,7 +139,8 @@ def gen_ops(rng):
         # first op is an import
         if step == 0 or r < 0.30:
             o = {"op": "import", "ents": gen_entities(rng, step), "origin": rng.choice(["bulk", "bulk", "crawl", "other"]),
-                 "day": rng.randint(0, 60), "override": rng.random() < 0.15,
+                 # no --last-seen: each side stamps the entities with the time
+                 "day": None if rng.random() < 0.15 else rng.randint(0, 60), "override": rng.random() < 0.15,
                  "role": rng.choice([None, None, None, "analyst"]),
                  # a --bulk-size the entities straddle: the reference writes the
                  # straddling entity's first rows twice (a flush mid-entity,
@@ -273,7 +276,9 @@ def run_op(lake, who, o, step, del_ids):
     if who == "ours":
         if name == "import":
             inp = write_input(lake, step, o["ents"])
-            args = ["entities", "import", "-i", inp, "--origin", o["origin"], "--last-seen", ts(o["day"])]
+            args = ["entities", "import", "-i", inp, "--origin", o["origin"]]
+            if o["day"] is not None:
+                args += ["--last-seen", ts(o["day"])]
             if o.get("override"):
                 args.append("--override-origin")
             if o.get("role"):
@@ -341,7 +346,7 @@ def run_op(lake, who, o, step, del_ids):
             repo = ref_setup(lake)
         import_entities(repo, smart_read_proxies(str(inp)), bulk_size=o.get("bulk") or 1_000_000, origin=o["origin"],
                         override_origin=bool(o.get("override")), role=o.get("role"),
-                        last_seen=datetime.fromisoformat(ts(o["day"])))
+                        last_seen=datetime.fromisoformat(ts(o["day"])) if o["day"] is not None else None)
     elif name == "jimport":
         inp = write_input(lake, step, o["ents"])
         # the bulk import's provenance rules, through the journal writer
