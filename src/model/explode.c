@@ -117,19 +117,21 @@ static lh_status add_ref(explode_ctx *c, const lh_prop *p, json_t *v)
     return LH_OK;
 }
 
-/* banal ensure_list + single_string: a string, or a list of exactly one. */
+/* banal ensure_list + single_string: a string, or a list of exactly one;
+ * NULL when absent, null or a list of another length. The reference takes
+ * str() of anything else (a null in a list becomes "None"): refused. */
 static lh_status single_string(explode_ctx *c, json_t *obj, const char *key, const char **out)
 {
     *out = NULL;
     json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) return LH_OK;
     if (json_is_array(v)) {
         if (json_array_size(v) != 1) return LH_OK;
         v = json_array_get(v, 0);
     }
-    if (!v || json_is_null(v)) return LH_OK;
     if (!json_is_string(v))
         return lh_error_set(c->err, LH_ERR_INVALID, "%s: expected a string", key);
-    if (json_string_length(v)) *out = json_string_value(v);
+    *out = json_string_value(v);
     return LH_OK;
 }
 
@@ -216,11 +218,13 @@ static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
     }
     const char *origin = NULL, *fragment = NULL, *role = NULL;
     if (!o->override_origin) LH_TRY(single_string(c, obj, "origin", &origin));
+    /* an empty origin is refused, as the reference's (an empty fragment or
+     * role is none) */
     if (!origin) origin = o->origin ? o->origin : LH_DEFAULT_ORIGIN;
     if (lh_origin_check(origin, c->err) != LH_OK) return c->err->code;
     LH_TRY(single_string(c, obj, "fragment", &fragment));
     LH_TRY(single_string(c, obj, "role", &role));
-    if (!role) role = o->role;
+    if (!role || !*role) role = o->role;
 
     /* Repeated (prop, value) pairs share an id: keep the first of each. */
     bool *dup = lh_arena_alloc(c->arena, (c->n ? c->n : 1) * sizeof *dup);
