@@ -145,11 +145,16 @@ static int identity_cmp(const lh_statement *a, const lh_statement *b)
     return strcmp(role_key(a->role), role_key(b->role));
 }
 
-/* An open-addressing table of the batch's row identities: slot k holds
- * a row's place + 1 (0: free) and its identity hash. */
+/* An open-addressing table of the batch's row identities, a slot per
+ * 8 bytes (the table is a cache miss per row at best: two arrays were two):
+ * the row's place + 1 (0: free) and 32 bits of its identity hash. */
+typedef struct index_slot {
+    uint32_t place;
+    uint32_t tag;
+} index_slot;
+
 struct lh_stmt_index {
-    size_t *place;
-    uint64_t *hash;
+    index_slot *slots;
     size_t cap, used; /* cap: a power of two, at most half used */
 };
 
@@ -161,61 +166,83 @@ lh_stmt_index *lh_stmt_index_new(void)
 void lh_stmt_index_free(lh_stmt_index *x)
 {
     if (!x) return;
-    free(x->place);
-    free(x->hash);
+    free(x->slots);
     free(x);
 }
 
 void lh_stmt_index_reset(lh_stmt_index *x)
 {
-    if (x->cap) memset(x->place, 0, x->cap * sizeof *x->place);
+    if (x->cap) memset(x->slots, 0, x->cap * sizeof *x->slots);
     x->used = 0;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Rows of one identity share their id, so the id alone is the hash; a
+ * statement id is a SHA-1 in hex, whose first 16 digits are one already
+ * (other ids are hashed). */
 static uint64_t identity_hash(const lh_statement *s)
 {
-    /* the fields with their NULs: "ab" + "c" and "a" + "bc" differ */
-    const char *parts[] = {s->id, s->origin, s->fragment, role_key(s->role)};
     uint64_t h = 0;
-    for (size_t i = 0; i < 4; i++) h = lh_xxh64(parts[i], strlen(parts[i]) + 1, h);
+    for (int i = 0; i < 16; i++) {
+        int d = hex_digit(s->id[i]);
+        if (d < 0) return lh_xxh64(s->id, strlen(s->id), 0);
+        h = h << 4 | (uint64_t)d;
+    }
     return h;
 }
 
 static void index_put(lh_stmt_index *x, uint64_t h, size_t place)
 {
     size_t k = (size_t)h & (x->cap - 1);
-    while (x->place[k]) k = (k + 1) & (x->cap - 1);
-    x->place[k] = place + 1;
-    x->hash[k] = h;
+    while (x->slots[k].place) k = (k + 1) & (x->cap - 1);
+    x->slots[k] = (index_slot){(uint32_t)(place + 1), (uint32_t)(h >> 32)};
     x->used++;
 }
 
-static void index_grow(lh_stmt_index *x)
+static void index_grow(lh_stmt_index *x, const lh_stmt_batch *b)
 {
     size_t old_cap = x->cap;
-    size_t *old_place = x->place;
-    uint64_t *old_hash = x->hash;
+    index_slot *old = x->slots;
     x->cap = old_cap ? old_cap * 2 : 1024;
-    x->place = lh_calloc(x->cap, sizeof *x->place);
-    x->hash = lh_calloc(x->cap, sizeof *x->hash);
+    x->slots = lh_calloc(x->cap, sizeof *x->slots);
     x->used = 0;
     for (size_t k = 0; k < old_cap; k++)
-        if (old_place[k]) index_put(x, old_hash[k], old_place[k] - 1);
-    free(old_place);
-    free(old_hash);
+        if (old[k].place)
+            index_put(x, identity_hash(&b->rows[old[k].place - 1]), old[k].place - 1);
+    free(old);
 }
+
+/* Rows hashed ahead of their lookups: the table is far larger than the
+ * caches, and a slot's load a miss; prefetched together, an entity's
+ * misses overlap instead of following one another. */
+#define FOLD_AHEAD 16
 
 size_t lh_stmt_index_fold(lh_stmt_index *x, lh_stmt_batch *b, size_t from)
 {
     size_t kept = from;
+    uint64_t ahead[FOLD_AHEAD];
     for (size_t i = from; i < b->len; i++) {
+        size_t lane = (i - from) % FOLD_AHEAD;
+        if (lane == 0) {
+            for (size_t j = 0; j < FOLD_AHEAD && i + j < b->len; j++) {
+                ahead[j] = identity_hash(&b->rows[i + j]);
+                if (x->cap) __builtin_prefetch(&x->slots[(size_t)ahead[j] & (x->cap - 1)]);
+            }
+        }
         const lh_statement *s = &b->rows[i];
-        uint64_t h = identity_hash(s);
+        uint64_t h = ahead[lane];
+        uint32_t tag = (uint32_t)(h >> 32);
         size_t found = 0;
         if (x->cap) {
-            for (size_t k = (size_t)h & (x->cap - 1); x->place[k]; k = (k + 1) & (x->cap - 1))
-                if (x->hash[k] == h && identity_cmp(&b->rows[x->place[k] - 1], s) == 0) {
-                    found = x->place[k];
+            for (size_t k = (size_t)h & (x->cap - 1); x->slots[k].place; k = (k + 1) & (x->cap - 1))
+                if (x->slots[k].tag == tag && identity_cmp(&b->rows[x->slots[k].place - 1], s) == 0) {
+                    found = x->slots[k].place;
                     break;
                 }
         }
@@ -223,9 +250,13 @@ size_t lh_stmt_index_fold(lh_stmt_index *x, lh_stmt_batch *b, size_t from)
             b->rows[found - 1] = *s; /* the later row, in the first one's place */
             continue;
         }
-        if (2 * (x->used + 1) > x->cap) index_grow(x);
-        b->rows[kept] = *s;
-        index_put(x, h, kept++);
+        if (kept != i) b->rows[kept] = *s;
+        /* places past 32 bits (a batch of four billion rows) go unindexed */
+        if (kept < UINT32_MAX - 1) {
+            if (2 * (x->used + 1) > x->cap) index_grow(x, b);
+            index_put(x, h, kept);
+        }
+        kept++;
     }
     size_t dropped = b->len - kept;
     b->len = kept;
