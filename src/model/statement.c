@@ -6,6 +6,7 @@
 
 #include "lh/core/hash.h"
 #include "lh/core/mem.h"
+#include "lh/core/str.h"
 #include "lh/model/keys.h"
 
 void lh_stmt_batch_init(lh_stmt_batch *b)
@@ -176,13 +177,6 @@ void lh_stmt_index_reset(lh_stmt_index *x)
     x->used = 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 /* Rows of one identity share their id, so the id alone is the hash; a
  * statement id is a SHA-1 in hex, whose first 16 digits are one already
  * (other ids are hashed). */
@@ -190,7 +184,7 @@ static uint64_t identity_hash(const lh_statement *s)
 {
     uint64_t h = 0;
     for (int i = 0; i < 16; i++) {
-        int d = hex_digit(s->id[i]);
+        int d = lh_hex_value(s->id[i]);
         if (d < 0) return lh_xxh64(s->id, strlen(s->id), 0);
         h = h << 4 | (uint64_t)d;
     }
