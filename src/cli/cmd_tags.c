@@ -28,25 +28,30 @@ static int with_tags(lh_cli *cli, lh_tags **t)
  * with_key: after its key and a tab. *found = false when it is not set. */
 static lh_status show_tag(lh_tags *t, const char *key, bool with_key, bool *found, lh_error *err)
 {
-    int64_t us = 0;
-    lh_status rc = lh_tags_get(t, key, &us, found, err);
-    if (rc == LH_OK && *found) {
-        char iso[LH_ISO_MAX];
-        lh_time_format_iso_py(us, 1, iso);
-        printf("%s%s%s\n", with_key ? key : "", with_key ? "\t" : "", iso);
-        return LH_OK;
-    }
-    if (rc != LH_ERR_CORRUPT) return rc;
     lh_buf raw = LH_BUF_INIT;
-    rc = lh_tags_read(t, key, &raw, found, err);
-    for (size_t k = 0; k < raw.len; k++)
-        if (raw.data[k] == '\n' || raw.data[k] == '\r' || raw.data[k] == '\t') raw.data[k] = ' ';
-    while (raw.len && raw.data[raw.len - 1] == ' ') raw.len--;
-    if (rc == LH_OK && *found)
-        printf("%s%s%.*s\n", with_key ? key : "", with_key ? "\t" : "", (int)raw.len,
-               raw.data ? raw.data : "");
+    lh_status rc = lh_tags_read(t, key, &raw, found, err);
+    if (rc != LH_OK || !*found) {
+        lh_buf_free(&raw);
+        return rc;
+    }
+    int64_t us = 0;
+    lh_error not_time;
+    char iso[LH_ISO_MAX];
+    const char *text = iso;
+    int len = -1;
+    if (lh_tags_parse(raw.data, raw.len, &us, &not_time) == LH_OK) {
+        lh_time_format_iso_py(us, 1, iso);
+        len = (int)strlen(iso);
+    } else {
+        for (size_t k = 0; k < raw.len; k++)
+            if (raw.data[k] == '\n' || raw.data[k] == '\r' || raw.data[k] == '\t') raw.data[k] = ' ';
+        while (raw.len && raw.data[raw.len - 1] == ' ') raw.len--;
+        text = raw.data ? raw.data : "";
+        len = (int)raw.len;
+    }
+    printf("%s%s%.*s\n", with_key ? key : "", with_key ? "\t" : "", len, text);
     lh_buf_free(&raw);
-    return rc;
+    return LH_OK;
 }
 
 static int cmd_list(lh_cli *cli, int argc, char **argv)

@@ -91,30 +91,30 @@ lh_status lh_tags_read(lh_tags *t, const char *key, lh_buf *value, bool *found, 
     return rc;
 }
 
+lh_status lh_tags_parse(const char *data, size_t len, int64_t *ts, lh_error *err)
+{
+    /* A JSON string of ISO text: no escapes can occur in it. */
+    size_t n = len;
+    while (n && (data[n - 1] == '\n' || data[n - 1] == ' ' || data[n - 1] == '\r')) n--;
+    if (n < 2 || data[0] != '"' || data[n - 1] != '"' || memchr(data + 1, '\\', n - 2))
+        return lh_error_set(err, LH_ERR_CORRUPT, "value is not a JSON timestamp string");
+    if (lh_time_parse_iso(data + 1, n - 2, ts, err) != LH_OK)
+        return lh_error_set(err, LH_ERR_CORRUPT, "bad timestamp %.*s", (int)n, data);
+    return LH_OK;
+}
+
 lh_status lh_tags_get(lh_tags *t, const char *key, int64_t *ts, bool *found, lh_error *err)
 {
     *found = false;
     lh_buf b = LH_BUF_INIT;
     bool there = false;
     lh_status rc = lh_tags_read(t, key, &b, &there, err);
-    char *k = lh_tags_key(t, key);
-    if (rc != LH_OK || !there) goto out;
-    /* A JSON string of ISO text: no escapes can occur in it. */
-    size_t n = b.len;
-    while (n && (b.data[n - 1] == '\n' || b.data[n - 1] == ' ' || b.data[n - 1] == '\r')) n--;
-    if (n < 2 || b.data[0] != '"' || b.data[n - 1] != '"' ||
-        memchr(b.data + 1, '\\', n - 2)) {
-        rc = lh_error_set(err, LH_ERR_CORRUPT, "tag %s: value is not a JSON timestamp string", k);
-        goto out;
+    if (rc == LH_OK && there) {
+        rc = lh_tags_parse(b.data, b.len, ts, err);
+        if (rc == LH_OK) *found = true;
+        else lh_error_prefix(err, "tag %s%s", t->prefix, key);
     }
-    if (lh_time_parse_iso(b.data + 1, n - 2, ts, err) != LH_OK) {
-        rc = lh_error_set(err, LH_ERR_CORRUPT, "tag %s: bad timestamp %.*s", k, (int)n, b.data);
-        goto out;
-    }
-    *found = true;
-out:
     lh_buf_free(&b);
-    free(k);
     return rc;
 }
 

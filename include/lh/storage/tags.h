@@ -49,6 +49,9 @@ lh_status lh_tags_get(lh_tags *t, const char *key, int64_t *ts, bool *found, lh_
  * keep hold other JSON than a timestamp (a diff series' "ts:version",
  * statistics). *found = false when the tag does not exist. */
 lh_status lh_tags_read(lh_tags *t, const char *key, lh_buf *value, bool *found, lh_error *err);
+/* The time of a stored value data[0..len) (lh_tags_get's reading);
+ * LH_ERR_CORRUPT when it is not a JSON ISO-8601 string. */
+lh_status lh_tags_parse(const char *data, size_t len, int64_t *ts, lh_error *err);
 
 /* The reference's is_latest: false when key is unset or no dependency is
  * set; else true iff key is strictly newer than every dependency that is set. */
