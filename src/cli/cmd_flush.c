@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli_store.h"
-#include "lh/core/timeutil.h"
 #include "lh/repository/dataset.h"
 #include "lh/storage/journal.h"
 #include "lh/storage/relay.h"
@@ -70,24 +69,14 @@ static lh_status segment_done(void *ctx, const char *segment, lh_error *err)
     return lh_cli_tag_now(f->cli, "statements/last_updated", err);
 }
 
-/* A segment an earlier flush left: is it in the table already? Its name ends
- * in the second of its rotation (YYYYmmddTHHMMSS, then 4 hex digits), and
- * its commit came after that; a name of another form is read again. */
-static lh_status segment_stored(void *ctx, const char *segment, bool *done, lh_error *err)
+/* A segment an earlier flush left: is it in the table already? Its commit
+ * came after its rotation. */
+static lh_status segment_stored(void *ctx, const char *segment, int64_t rotated_us, bool *done,
+                                lh_error *err)
 {
     flush_ctx *f = ctx;
-    *done = false;
-    size_t n = strlen(segment);
-    if (n < 19) return LH_OK;
-    const char *s = segment + n - 19;
-    char iso[32];
-    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", s, s + 4, s + 6, s + 9, s + 11,
-             s + 13);
-    int64_t us;
-    lh_error ignore;
-    if (s[8] != 'T' || lh_time_parse_iso(iso, strlen(iso), &us, &ignore) != LH_OK) return LH_OK;
     LH_TRY(lh_pstore_find_commit_param(f->ps, SEGMENT_PARAM, segment,
-                                       us / 1000 - SEGMENT_CLOCK_SLACK_MS, done, err));
+                                       rotated_us / 1000 - SEGMENT_CLOCK_SLACK_MS, done, err));
     /* the stamp that flush may not have set (it failed right after the
      * commit), before the segment goes */
     return *done ? lh_cli_tag_now(f->cli, "statements/last_updated", err) : LH_OK;

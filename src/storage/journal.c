@@ -356,6 +356,22 @@ static char *segment_name(lh_journal *j, lh_error *err)
     return lh_asprintf("%s%s%02x%02x", j->seg_prefix, stamp, u.b[0], u.b[1]);
 }
 
+/* The second a segment was rotated, from the stamp segment_name put at its
+ * end ("YYYYmmddTHHMMSS" and 4 hex digits; read from the end, as a
+ * server may cut a long name's start); false for a name of another form. */
+static bool segment_time(const char *name, int64_t *us)
+{
+    size_t n = strlen(name);
+    if (n < 19) return false;
+    const char *s = name + n - 19;
+    if (s[8] != 'T') return false;
+    char iso[32];
+    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", s, s + 4, s + 6, s + 9, s + 11,
+             s + 13);
+    lh_error ignore;
+    return lh_time_parse_iso(iso, strlen(iso), us, &ignore) == LH_OK;
+}
+
 /* Drain every current segment, oldest first; each is dropped only after the
  * consumer accepted all of its rows. */
 static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o, bool leftovers,
@@ -367,7 +383,9 @@ static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o, b
     lh_status rc = j->ops->segments(j, &segs, err);
     for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
         bool stored = false;
-        if (leftovers && o->segment_stored) rc = o->segment_stored(ctx, segs.items[i], &stored, err);
+        int64_t rotated;
+        if (leftovers && o->segment_stored && segment_time(segs.items[i], &rotated))
+            rc = o->segment_stored(ctx, segs.items[i], rotated, &stored, err);
         if (rc == LH_OK && !stored)
             rc = j->ops->scan(j, segs.items[i], NULL, !o->unordered, o->batch_size, fn, ctx,
                               stats, err);

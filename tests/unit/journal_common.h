@@ -17,6 +17,7 @@
 
 #include "lh/core/mem.h"
 #include "lh/core/str.h"
+#include "lh/core/timeutil.h"
 #include "lh/model/keys.h"
 #include "lh/storage/journal.h"
 #include "test.h"
@@ -319,13 +320,16 @@ typedef struct jt_taker {
     char *last_segment;  /* the name segment_done was last given */
     const char *stored;  /* segment_stored says this one is in the store */
     int asked;           /* segment_stored calls */
+    int64_t rotated;     /* the rotation time segment_stored was last given */
 } jt_taker;
 
-static lh_status jt_segment_stored(void *ctx, const char *segment, bool *done, lh_error *err)
+static lh_status jt_segment_stored(void *ctx, const char *segment, int64_t rotated_us, bool *done,
+                                   lh_error *err)
 {
     (void)err;
     jt_taker *t = ctx;
     t->asked++;
+    t->rotated = rotated_us;
     *done = t->stored && strcmp(segment, t->stored) == 0;
     return LH_OK;
 }
@@ -415,6 +419,8 @@ static void test_flush_unordered(void)
     jt_collect_init(&t.c);
     CHECK_OK(lh_journal_flush_with(j, &so, jt_take, &t, &st, &err), &err);
     CHECK_INT(t.asked, 1);
+    /* read from the segment's name: the second it was rotated, just now */
+    CHECK(t.rotated <= lh_now_us() && t.rotated > lh_now_us() - 600 * 1000000LL);
     CHECK_INT(t.c.ids.len, 4); /* only the new rows */
     CHECK_INT(st.segments, 2);
     CHECK_INT(count(j), 0);

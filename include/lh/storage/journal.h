@@ -123,9 +123,9 @@ typedef lh_status (*lh_journal_segment_done)(void *ctx, const char *segment, lh_
 /* Asked before a segment left by an earlier flush is read: *done when its
  * rows are in the store already (that flush made them durable, then failed
  * to drop the segment, e.g. on a full disk); the segment is then dropped
- * unread. */
-typedef lh_status (*lh_journal_segment_stored)(void *ctx, const char *segment, bool *done,
-                                               lh_error *err);
+ * unread. rotated_us: when the segment was rotated (its commit came after). */
+typedef lh_status (*lh_journal_segment_stored)(void *ctx, const char *segment, int64_t rotated_us,
+                                               bool *done, lh_error *err);
 
 typedef struct lh_journal_flush_opts {
     size_t batch_size;                  /* rows per consumer call; 0 = 100,000 */
