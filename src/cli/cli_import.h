@@ -37,12 +37,20 @@ typedef struct import_sink {
     /* journal: the dataset is made before the first batch goes in, so that
      * an import refused before that (bad input) leaves no dataset behind */
     bool create;
+    /* the statement identities of the batch being filled (imports: see
+     * lh_cli_sink_fold); made on first use, forgotten with each batch sent */
+    lh_stmt_index *seen;
 } import_sink;
 
 lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s, lh_error *err);
 /* Hand the batch over (it comes back empty); an error may be the one of
  * an earlier batch. */
 lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err);
+/* Keep one row per statement identity in b, the later one, as the
+ * reference's write buffer (an entity repeated in the input): rows
+ * [from, len) were just added, the ones before folded since the last
+ * lh_cli_sink_write. A batch is then full with bulk-size distinct rows. */
+void lh_cli_sink_fold(import_sink *s, lh_stmt_batch *b, size_t from);
 lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err);
 void lh_cli_sink_close(import_sink *s);
 

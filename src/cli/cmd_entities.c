@@ -184,7 +184,14 @@ lh_status lh_cli_sink_write(import_sink *s, lh_stmt_batch *b, lh_error *err)
     }
     lh_status rc = lh_relay_send(s->relay, b, err);
     if (rc == LH_OK) s->rows += n;
+    if (s->seen) lh_stmt_index_reset(s->seen); /* the batch is handed on */
     return rc;
+}
+
+void lh_cli_sink_fold(import_sink *s, lh_stmt_batch *b, size_t from)
+{
+    if (!s->seen) s->seen = lh_stmt_index_new();
+    lh_stmt_index_fold(s->seen, b, from);
 }
 
 lh_status lh_cli_sink_commit(lh_cli *cli, import_sink *s, lh_error *err)
@@ -218,6 +225,7 @@ void lh_cli_sink_close(import_sink *s)
     lh_pstore_txn_free(s->txn);
     lh_pstore_free(s->ps);
     lh_journal_free(s->journal);
+    lh_stmt_index_free(s->seen);
 }
 
 static int cmd_import(lh_cli *cli, int argc, char **argv)
@@ -243,10 +251,6 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
     lh_progress prog;
     lh_progress_start(&prog, "import");
     lh_status rc = lh_cli_sink_open(cli, o.journal, o.shards, &s, &err);
-    /* a statement given twice (an entity repeated in the input) is one row
-     * of a batch, the later one, as in the reference's write buffer; a
-     * batch is full with bulk-size distinct rows, as the buffer is */
-    lh_stmt_index *seen = lh_stmt_index_new();
     uint64_t entities = 0;
     while (rc == LH_OK) {
         const char *line;
@@ -264,15 +268,13 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
             lh_error_prefix(&err, "%s:%zu", lh_line_reader_name(r), lh_line_reader_lineno(r));
             break;
         }
-        lh_stmt_index_fold(seen, &batch, from);
+        /* a statement given twice (an entity repeated in the input) is
+         * one row of a batch, the later one */
+        lh_cli_sink_fold(&s, &batch, from);
         entities++;
         lh_progress_add(&prog, 1);
-        if (batch.len >= o.bulk_size) {
-            rc = lh_cli_sink_write(&s, &batch, &err);
-            lh_stmt_index_reset(seen);
-        }
+        if (batch.len >= o.bulk_size) rc = lh_cli_sink_write(&s, &batch, &err);
     }
-    lh_stmt_index_free(seen);
     if (rc == LH_OK) rc = lh_cli_sink_write(&s, &batch, &err);
     if (rc == LH_OK) rc = lh_cli_sink_commit(cli, &s, &err);
     lh_progress_done(&prog);

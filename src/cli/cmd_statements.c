@@ -57,21 +57,15 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
     lh_progress prog;
     lh_progress_start(&prog, "import");
     lh_status rc = lh_cli_sink_open(cli, o.journal, o.shards, &s, &err);
-    /* one row per statement identity in a batch, as entities import */
-    lh_stmt_index *seen = lh_stmt_index_new();
     while (rc == LH_OK) {
         bool got = false;
         size_t from = batch.len;
         rc = lh_stmt_csv_next(m, r, &o.ex, &batch, &got, &err);
         if (rc != LH_OK || !got) break;
-        lh_stmt_index_fold(seen, &batch, from);
+        lh_cli_sink_fold(&s, &batch, from); /* one row per statement identity */
         lh_progress_add(&prog, 1);
-        if (batch.len >= o.bulk_size) {
-            rc = lh_cli_sink_write(&s, &batch, &err);
-            lh_stmt_index_reset(seen);
-        }
+        if (batch.len >= o.bulk_size) rc = lh_cli_sink_write(&s, &batch, &err);
     }
-    lh_stmt_index_free(seen);
     if (rc == LH_OK) rc = lh_cli_sink_write(&s, &batch, &err);
     if (rc == LH_OK) rc = lh_cli_sink_commit(cli, &s, &err);
     lh_progress_done(&prog);
