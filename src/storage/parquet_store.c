@@ -693,13 +693,16 @@ lh_status lh_pstore_find_commit_param(lh_pstore *ps, const char *key, const char
 
 void lh_pstore_discard_adds(lh_pstore *ps, const lh_delta_add *adds, size_t n)
 {
+    if (!n) return;
+    /* one request per thousand files on S3, where a failed re-shard leaves
+     * a file per partition */
+    lh_strlist keys;
+    lh_strlist_init(&keys);
+    for (size_t i = 0; i < n; i++)
+        lh_strlist_push_owned(&keys, lh_asprintf("%s/%s", ps->table, adds[i].path));
     lh_error ignore;
-    for (size_t i = 0; i < n; i++) {
-        lh_buf key = LH_BUF_INIT;
-        lh_buf_printf(&key, "%s/%s", ps->table, adds[i].path);
-        lh_storage_delete(ps->st, key.data, &ignore);
-        lh_buf_free(&key);
-    }
+    lh_storage_delete_many(ps->st, (const char *const *)keys.items, keys.len, &ignore);
+    lh_strlist_free(&keys);
 }
 
 void lh_pstore_txn_free(lh_pstore_txn *t)
