@@ -101,25 +101,31 @@ static int resolve_retries(int max_retries)
     return n;
 }
 
+/* Who a lock's content names as its holder. */
+static void describe_holder(const lh_buf *data, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "an unknown holder");
+    if (!data->len) return;
+    json_t *j = json_loadb(data->data, data->len, 0, NULL);
+    if (json_is_object(j)) {
+        json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+        const char *host = json_string_value(json_object_get(j, "host"));
+        const char *at = json_string_value(json_object_get(j, "created_at"));
+        snprintf(out, outlen, "pid %lld on host %s since %s", (long long)pid, host ? host : "?",
+                 at ? at : "?");
+    } else {
+        /* the Python reference touches the file with a timestamp or nothing */
+        snprintf(out, outlen, "another writer (%.64s)", data->data);
+    }
+    json_decref(j);
+}
+
 void lh_fence_describe(lh_storage *st, const char *key, char *out, size_t outlen)
 {
     lh_buf data = LH_BUF_INIT;
     lh_error e;
-    snprintf(out, outlen, "an unknown holder");
-    if (lh_storage_read(st, key, &data, &e) == LH_OK && data.len) {
-        json_t *j = json_loadb(data.data, data.len, 0, NULL);
-        if (json_is_object(j)) {
-            json_int_t pid = json_integer_value(json_object_get(j, "pid"));
-            const char *host = json_string_value(json_object_get(j, "host"));
-            const char *at = json_string_value(json_object_get(j, "created_at"));
-            snprintf(out, outlen, "pid %lld on host %s since %s", (long long)pid,
-                     host ? host : "?", at ? at : "?");
-        } else {
-            /* the Python reference touches the file with a timestamp or nothing */
-            snprintf(out, outlen, "another writer (%.64s)", data.data);
-        }
-        json_decref(j);
-    }
+    if (lh_storage_read(st, key, &data, &e) != LH_OK) lh_buf_reset(&data);
+    describe_holder(&data, out, outlen);
     lh_buf_free(&data);
 }
 
@@ -191,14 +197,16 @@ static lh_status put_lock(lh_storage *st, const char *key, bool *leased, lh_buf 
 
 static lh_status busy_error(lh_storage *st, const char *key, int retries, lh_error *err)
 {
-    char who[512];
-    lh_fence_describe(st, key, who, sizeof who);
     const char *slash = strchr(key, '/');
     int dslen = slash ? (int)(slash - key) : (int)strlen(key);
+    /* read once: the holder named and the lease judged are the same lock */
     lh_buf data = LH_BUF_INIT;
     lh_error e;
-    bool leased = lh_storage_read(st, key, &data, &e) == LH_OK &&
-                  lh_fence_leased_here(data.data, data.len);
+    bool read = lh_storage_read(st, key, &data, &e) == LH_OK;
+    if (!read) lh_buf_reset(&data);
+    char who[512];
+    describe_holder(&data, who, sizeof who);
+    bool leased = read && lh_fence_leased_here(data.data, data.len);
     lh_buf_free(&data);
     if (leased) /* not taken over: its holder is alive */
         return lh_error_set(err, LH_ERR_BUSY,
