@@ -229,6 +229,38 @@ def test_corrupt_file_fails_cleanly(tmp_path, table):
     assert proc.returncode == 1 and "[corrupt]" in proc.stderr
 
 
+@pytest.mark.parametrize("page_version", ["1.0", "2.0"])
+@pytest.mark.parametrize("dictionary", [True, False])
+def test_page_checksums(tmp_path, table, page_version, dictionary):
+    """Pages a writer checksummed (CRC32) are read when whole, and a byte
+    flipped in one fails the read naming the column, where the flip alone
+    (an uncompressed page of plain integers) would change a value unseen."""
+    path = tmp_path / "crc.parquet"
+    pq.write_table(table, path, compression="NONE", use_dictionary=dictionary,
+                   data_page_version=page_version, write_page_checksum=True, row_group_size=1200)
+    assert_same(path)
+    md = pq.ParquetFile(path).metadata.row_group(1).column(2)  # i64, plain
+    assert md.path_in_schema == "i64" and md.compression == "UNCOMPRESSED"
+    data = bytearray(path.read_bytes())
+    start = md.dictionary_page_offset if md.has_dictionary_page else md.data_page_offset
+    last = start + md.total_compressed_size - 1  # a byte of the last data page's values
+    data[last] ^= 0x10
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(bytes(data))
+    # the oracle: the flip lands in a checksummed page, and only the checksum tells
+    with pytest.raises(OSError, match="CRC"):
+        pq.read_table(bad, page_checksum_verification=True)
+    if not dictionary:  # (a dictionary page's last byte can be an index run's padding)
+        assert not pq.read_table(bad).column("i64").equals(pq.read_table(path).column("i64"))
+    proc = run([tool("lh-pqread"), bad], check=False)
+    assert proc.returncode == 1, proc.stdout[-300:]
+    assert "[corrupt]" in proc.stderr and "row group 1, column i64" in proc.stderr, proc.stderr
+    assert "checksum does not match" in proc.stderr, proc.stderr
+    # the other columns' pages are whole and still read
+    rows = lh_rows(bad, "uniq")
+    assert [r["uniq"] for r in rows] == pq.read_table(path).column("uniq").to_pylist()
+
+
 # ---------------------------------------------------------------- DuckDB
 
 @pytest.mark.parametrize("codec", ["zstd", "snappy", "gzip", "uncompressed", "lz4", "brotli"])
