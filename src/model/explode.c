@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "lh/core/hash.h"
+#include "lh/core/json.h"
 #include "lh/core/mem.h"
 #include "lh/core/str.h"
 #include "lh/core/timeutil.h"
@@ -278,11 +279,8 @@ lh_status lh_entity_explode(const lh_model *m, const char *text, size_t n,
 {
     if (!opts || !opts->dataset || !*opts->dataset)
         return lh_error_set(err, LH_ERR_INVALID, "explode: no target dataset");
-    json_error_t jerr;
-    json_t *obj = json_loadb(text, n, 0, &jerr);
-    if (!obj)
-        return lh_error_set(err, LH_ERR_INVALID, "bad JSON at column %d: %s", jerr.column,
-                            jerr.text);
+    json_t *obj = lh_json_parse(text, n, 0, err);
+    if (!obj) return LH_ERR_INVALID;
     if (!json_is_object(obj)) {
         json_decref(obj);
         return lh_error_set(err, LH_ERR_INVALID, "expected a JSON object");

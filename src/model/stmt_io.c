@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "lh/core/json.h"
 #include "lh/core/mem.h"
 #include "lh/core/timeutil.h"
 
@@ -189,11 +190,8 @@ static lh_status parse_stmt(json_t *o, lh_stmt_batch *batch, lh_error *err)
 
 lh_status lh_stmt_parse_json(const char *text, size_t n, lh_stmt_batch *batch, lh_error *err)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb(text, n, 0, &jerr);
-    if (!o)
-        return lh_error_set(err, LH_ERR_INVALID, "bad JSON at column %d: %s", jerr.column,
-                            jerr.text);
+    json_t *o = lh_json_parse(text, n, 0, err);
+    if (!o) return LH_ERR_INVALID;
     lh_status rc = json_is_object(o) ? parse_stmt(o, batch, err)
                                      : lh_error_set(err, LH_ERR_INVALID, "expected a JSON object");
     json_decref(o);

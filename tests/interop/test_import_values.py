@@ -93,3 +93,20 @@ def test_null_in_context_list_refused(tmp_path, key):
                          PERSON | {"id": "p3", key: "" if key != "origin" else "o"}))
     mine, theirs = both(tmp_path, "ok.json", src.read_text(), "entities", "import")
     assert mine == theirs
+
+
+@pytest.mark.parametrize("command,line,field", [
+    ("entities", PERSON | {"properties": {"name": ["A", "B\u0000C"]}}, "properties.name[1]"),
+    ("entities", PERSON | {"id": "p\u0000"}, "id"),
+])
+def test_nul_in_a_string_names_its_field(tmp_path, command, line, field):
+    """A NUL character ends every C string, so a value holding one would be
+    stored cut short: refused, naming the line and the field (not the JSON
+    library's flag), and nothing is stored."""
+    src = tmp_path / "e.json"
+    src.write_text(lines(PERSON | {"id": "ok"}, line))
+    proc = ours(tmp_path / "ours", command, "import", "-i", src, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert f"{src}:2: {field}: a NUL character (\\u0000) in a string is not allowed" in proc.stderr
+    assert "JSON_ALLOW_NUL" not in proc.stderr
+    assert not (tmp_path / "ours" / "t" / "statements").exists()

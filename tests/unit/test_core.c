@@ -11,6 +11,7 @@
 #include "lh/core/buf.h"
 #include "lh/core/dynlib.h"
 #include "lh/core/hash.h"
+#include "lh/core/json.h"
 #include "lh/core/mem.h"
 #include "lh/core/settings.h"
 #include "lh/core/storage.h"
@@ -735,6 +736,26 @@ typedef struct zstd_api {
  * library or symbol is a clear error naming the feature, the library and
  * the symbol, and leaves the struct as it was; a library loaded once keeps
  * its first outcome. */
+/* A NUL in a string is refused naming its field; other errors keep
+ * jansson's words; what parses is returned whole. */
+static void test_json_parse(void)
+{
+    lh_error err;
+    const char *ok = "{\"a\": [1, \"x\"]}";
+    json_t *v = lh_json_parse(ok, strlen(ok), 0, &err);
+    CHECK(v && json_array_size(json_object_get(v, "a")) == 2);
+    json_decref(v);
+    const char *nul = "{\"a\": {\"b\": [\"x\", \"y\\u0000z\"]}}";
+    CHECK(!lh_json_parse(nul, strlen(nul), 0, &err));
+    CHECK_INT(err.code, LH_ERR_INVALID);
+    CHECK_STR(err.msg, "a.b[1]: a NUL character (\\u0000) in a string is not allowed (column 28)");
+    /* even when the caller asks for NULs */
+    CHECK(!lh_json_parse(nul, strlen(nul), JSON_ALLOW_NUL, &err));
+    const char *bad = "{\"a\": }";
+    CHECK(!lh_json_parse(bad, strlen(bad), 0, &err));
+    CHECK(strstr(err.msg, "bad JSON at column 7: unexpected token") == err.msg);
+}
+
 static void test_dynlib(void)
 {
     lh_error err;
@@ -826,6 +847,7 @@ int main(void)
     RUN(test_storage_mount);
     RUN(test_storage_failures);
     RUN(test_put_if_absent_race);
+    RUN(test_json_parse);
     RUN(test_dynlib);
     return lh_test_report();
 }
