@@ -145,8 +145,11 @@ static lh_status ensure_live(pg_journal *p, lh_error *err)
         PQclear(res);
         return LH_OK;
     }
-    /* Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog. */
-    if (state_is(res, "23505") || state_is(res, "42P07") || state_is(res, "42701")) {
+    /* Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog:
+     * on its index (23505), its table (42P07), the table's row type (42710),
+     * or the column another ALTER added (42701). The other one committed. */
+    if (state_is(res, "23505") || state_is(res, "42P07") || state_is(res, "42710") ||
+        state_is(res, "42701")) {
         PQclear(res);
         return LH_OK;
     }

@@ -291,3 +291,27 @@ def test_sqlite_uri_query_and_escapes(tmp_path):
     store.dispose()
     names = {p.name for p in d.iterdir()}
     assert "j.db" in names and not any("?" in n for n in names), names
+
+
+def test_first_writers_race_to_create_the_table(pg_server):
+    """Writers that find no journal table all create it at once: postgres
+    lets one CREATE TABLE IF NOT EXISTS win and fails the others on its
+    catalog (the table, its row type or its index), which must read as
+    "it exists", not as an error (seen in CI with concurrent imports)."""
+    import subprocess
+
+    rows = _jsonl(_rows("race", 3))
+    for round_ in range(30):
+        dataset = f"race_{round_}"
+        procs = [subprocess.Popen([tool("lh-journal"), pg_server.uri, dataset, "insert"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for p in procs:
+            p.stdin.write(rows)
+            p.stdin.close()
+        for p in procs:
+            err = p.stderr.read()
+            assert p.wait() == 0, err
+            p.stdout.close()
+            p.stderr.close()
+        assert _ours(pg_server.uri, dataset, "count").strip() == "18"
