@@ -44,6 +44,7 @@ static const char IMPORT_HELP[] =
     "  -i, --input FILE     Input file, - for stdin (default)\n"
     "  --origin NAME        Origin for entities that carry none (default: bulk)\n"
     "  --override-origin    Use --origin even for entities that carry one\n"
+    "                       (--no-override-origin: the default)\n"
     "  --role NAME          Role for entities that carry none\n"
     "  --last-seen ISO      Timestamp for entities without last_change (default: now)\n"
     "  --bulk-size N        Statements per written batch (default: 250000, or\n"
@@ -69,6 +70,8 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
     static const struct option opts[] = {
         {"input", required_argument, 0, 'i'},     {"origin", required_argument, 0, 'O'},
         {"override-origin", no_argument, 0, 'V'}, {"role", required_argument, 0, 'R'},
+        /* the reference's switch in its other form (the default) */
+        {"no-override-origin", no_argument, 0, 'v'},
         {"last-seen", required_argument, 0, 'L'}, {"bulk-size", required_argument, 0, 'B'},
         {"shards", required_argument, 0, 'S'},    {"journal", no_argument, 0, 'J'},
         {"skip-unknown", no_argument, 0, 'K'},    {"unsafe", no_argument, 0, 'U'},
@@ -90,6 +93,7 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
         /* an empty origin is the default origin, as the reference takes it */
         case 'O': o->ex.origin = *optarg ? optarg : LH_DEFAULT_ORIGIN; break;
         case 'V': o->ex.override_origin = true; break;
+        case 'v': o->ex.override_origin = false; break;
         case 'R':
             /* stored in every statement: readers refuse invalid UTF-8 */
             if (!lh_utf8_valid(optarg, strlen(optarg)))

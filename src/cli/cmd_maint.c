@@ -114,12 +114,15 @@ static const char EXPORT_STATEMENTS_HELP[] =
     "exports/statements.csv in the dataset. The journal is not flushed.\n";
 
 /* `--NAME N` (a count up to max, INT_MAX: any) and, when force is not
- * NULL, `--force`; -1 when parsed, else the exit code. */
+ * NULL, `--force` and `--no-force` (the reference's switches come in both
+ * forms, and scripts pass the default explicitly); -1 when parsed, else
+ * the exit code. */
 static int parse_count(lh_cli *cli, int argc, char **argv, const char *name, int max,
                        int *count, bool *force)
 {
     const struct option opts[] = {{name, required_argument, 0, 'n'},
                                   {"force", no_argument, 0, 'f'},
+                                  {"no-force", no_argument, 0, 'F'},
                                   {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -132,8 +135,8 @@ static int parse_count(lh_cli *cli, int argc, char **argv, const char *name, int
                                           max);
             }
             *count = (int)v;
-        } else if (c == 'f' && force) {
-            *force = true;
+        } else if ((c == 'f' || c == 'F') && force) {
+            *force = c == 'f';
         } else {
             return lh_cli_usage_error(cli, "bad option");
         }
@@ -142,14 +145,16 @@ static int parse_count(lh_cli *cli, int argc, char **argv, const char *name, int
     return -1;
 }
 
-/* `--force` when force is not NULL, else no option at all; -1 when
- * parsed, else the exit code. */
+/* `--force` and `--no-force` when force is not NULL, else no option at
+ * all; -1 when parsed, else the exit code. */
 static int parse_force(lh_cli *cli, int argc, char **argv, bool *force)
 {
-    const struct option opts[] = {{"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};
+    const struct option opts[] = {{"force", no_argument, 0, 'f'},
+                                  {"no-force", no_argument, 0, 'F'},
+                                  {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'f' && force) *force = true;
+        if ((c == 'f' || c == 'F') && force) *force = c == 'f';
         else return lh_cli_usage_error(cli, "bad option");
     }
     if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
@@ -454,14 +459,16 @@ static int cmd_migrate(lh_cli *cli, int argc, char **argv)
         "again (they are idempotent). --all: every dataset of the lake (not\n"
         "with -d). Run with writers stopped: migrations take the write fence.\n";
     if (lh_cli_want_help(argc, argv, help)) return 0;
+    /* --force in both forms, as the reference takes it; --all has one */
     static const struct option opts[] = {{"all", no_argument, 0, 'a'},
                                           {"force", no_argument, 0, 'f'},
+                                          {"no-force", no_argument, 0, 'F'},
                                           {0, 0, 0, 0}};
     bool all = false, force = false;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'a') all = true;
-        else if (c == 'f') force = true;
+        else if (c == 'f' || c == 'F') force = c == 'f';
         else return lh_cli_usage_error(cli, "bad option");
     }
     if (optind < argc) return lh_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);

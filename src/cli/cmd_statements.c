@@ -31,6 +31,7 @@ static const char IMPORT_HELP[] =
     "  -i, --input FILE     Input file, - for stdin (default)\n"
     "  --origin NAME        Origin for rows that carry none (default: bulk)\n"
     "  --override-origin    Use --origin even for rows that carry one\n"
+    "                       (--no-override-origin: the default)\n"
     "  --role NAME          Role for rows that carry none\n"
     "  --last-seen ISO      Timestamp for rows without one (default: now)\n"
     "  --bulk-size N        Statements per written batch\n"

@@ -692,6 +692,41 @@ def test_unsafe_is_accepted_as_the_reference_takes_it(tmp_path):
     theirs = ours(tmp_path / "ref", "d", "statements", "iterate").stdout.splitlines()
     assert len(mine) == 4 and sorted(mine) == sorted(theirs)
 
+def test_negative_switches_as_the_reference_takes_them(tmp_path):
+    """The reference's boolean options (typer) come as --X/--no-X: scripts
+    pass the default explicitly (`--no-force`, `--no-override-origin`).
+    Each is taken, and the later of the two forms wins."""
+    ents = tmp_path / "e.json"
+    ents.write_text('{"id": "p1", "schema": "Person", "properties": {"name": ["Ann"]}, '
+                    '"origin": "given"}\n')
+    stmts = tmp_path / "s.csv"
+    stmts.write_text("entity_id,prop,schema,value,dataset,origin\np2,name,Person,Bob,d,given\n")
+    lake = tmp_path / "lake"
+    for args in (["entities", "import", "-i", ents], ["statements", "import", "-i", stmts]):
+        ours(lake, "d", *args, "--origin", "o", "--override-origin", "--no-override-origin")
+    assert {row.split(",")[5] for row in
+            ours(lake, "d", "statements", "iterate").stdout.splitlines()[1:]} == {"given"}
+    ref_cli(["--uri", tmp_path / "ref", "-d", "d", "entities", "import", "-i", ents,
+             "--no-override-origin"])
+    for args in (["maintenance", "optimize", "--no-force"],
+                 ["maintenance", "optimize", "--retention-hours", "0", "--force", "--no-force"],
+                 ["maintenance", "merge", "--no-force"],
+                 ["maintenance", "migrate", "--no-force"],
+                 ["maintenance", "shard", "--shards", "0", "--no-force"],
+                 ["export", "--no-force"]):
+        ours(lake, "d", *args)
+    ref_cli(["--uri", tmp_path / "ref", "-d", "d", "maintenance", "optimize", "--no-force"])
+    run([tool("ftm-lakehouse"), "--uri", lake, "maintenance", "migrate", "--all", "--no-force"])
+    assert run([tool("ftm-lakehouse"), "--no-version", "--uri", lake, "--no-settings",
+                "ls"]).stdout == "d\n"
+    # --no-force leaves a fresh shard count alone, as without it
+    proc = ours(lake, "d", "maintenance", "shard", "--shards", "0", "--force", "--no-force")
+    assert "already has" in proc.stderr
+    # a command without --force takes neither form
+    proc = ours(lake, "d", "maintenance", "compact", "--no-force", check=False)
+    assert proc.returncode == 2 and "bad option" in proc.stderr
+
+
 def test_statements_iterate_prints_what_the_reference_prints(tmp_path):
     """`statements iterate` prints the stored columns as the reference's
     does (its Python csv writer: quoting only where needed, CRLF, True/False,
