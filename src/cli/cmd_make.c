@@ -108,7 +108,8 @@ static const char HELP[] =
     "                     `configure -c FILE` does\n"
     "  --no-flush         Do not flush the journal\n"
     "  --no-optimize      Do not merge and vacuum\n"
-    "  --no-exports       Do not regenerate exports\n"
+    "  --no-exports       Do not regenerate exports, nor merge and vacuum: flush\n"
+    "                     only, as the reference's make\n"
     "  --force-optimize   Merge even clean partitions\n"
     "  --force-exports    Regenerate exports even when fresh\n";
 
@@ -407,7 +408,11 @@ static int run_steps(lh_cli *cli, const make_steps *m)
     }
     lh_pstore *ps = NULL;
     if (rc == LH_OK) rc = lh_cli_pstore(cli, &ps, &err);
-    if (rc == LH_OK && m->optimize) rc = optimize_step(cli, ps, m->force_opt, &err);
+    /* the reference optimizes only to export (its `--no-exports` flushes
+     * only): a make meant to drain the journal must not take the merge
+     * fence and vacuum (retention 0) under readers */
+    if (rc == LH_OK && m->optimize && m->exports)
+        rc = optimize_step(cli, ps, m->force_opt, &err);
     /* make's exports run as the reference's MakeJob around its ExportJob,
      * unless the make stamp is newer than the content */
     lh_job *job = NULL;

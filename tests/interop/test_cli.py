@@ -324,11 +324,21 @@ def test_export_and_flush_all(tmp_path):
     assert "zala: flushed" in proc.stderr and "zala: flushed 0 " not in proc.stderr
     zala_ids = {json.loads(line)["id"] for line in zala.read_text().splitlines() if line}
     assert {json.loads(line)["id"] for line in ours(lake, "zala", "entities", "iterate").stdout.splitlines()} == zala_ids
-    proc = ours(lake, "zala", "make", "--flush", "--optimize", "--no-exports", "--no-force-optimize",
+    # --no-exports flushes only, as the reference's: no merge (it optimizes
+    # only to export), whatever --optimize says
+    ours(lake, "zala", "entities", "import", "-i", zala, "--journal")
+    files = sorted(p.name for p in (lake / "zala" / "statements").rglob("*.parquet"))
+    proc = ours(lake, "zala", "make", "--flush", "--optimize", "--no-exports", "--force-optimize",
                 "--no-force-exports")
-    assert "make: merged" in proc.stderr and not (lake / "zala" / "entities.ftm.json").exists()
+    assert "make: flushed 1710 journal statements" in proc.stderr
+    assert "merged" not in proc.stderr and "optimized" not in proc.stderr
+    assert not (lake / "zala" / "entities.ftm.json").exists()
+    assert not (lake / "zala" / "tags" / "lakehouse" / "operations" / "optimize").exists()
+    after = sorted(p.name for p in (lake / "zala" / "statements").rglob("*.parquet"))
+    assert set(files) < set(after)  # the flush's files added, none merged away
     ours(lake, "zala", "make", "--no-flush", "--no-optimize", "--exports", "--force-exports")
     assert (lake / "zala" / "entities.ftm.json").is_file()
+    assert "make: merged" in ours(lake, "zala", "make", "--no-force-optimize").stderr
 
 
 def test_flush_all_stops_at_a_broken_dataset(tmp_path):
