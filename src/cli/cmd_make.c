@@ -106,7 +106,8 @@ static const char HELP[] =
     "Options (each switch also as --X / --no-X, as the reference takes them):\n"
     "  -c, --config FILE  First merge these settings (YAML) into config.yml, as\n"
     "                     `configure -c FILE` does\n"
-    "  --no-flush         Do not flush the journal\n"
+    "  --no-flush         Do not flush the journal first (with exports it is\n"
+    "                     flushed anyway, as the reference's exports drain it)\n"
     "  --no-optimize      Do not merge and vacuum\n"
     "  --no-exports       Do not regenerate exports, nor merge and vacuum: flush\n"
     "                     only, as the reference's make\n"
@@ -397,7 +398,10 @@ static int run_steps(lh_cli *cli, const make_steps *m)
     lh_error err;
     lh_status rc = LH_OK;
     if (m->config) rc = lh_cli_configure(cli, m->config, false, &err);
-    if (rc == LH_OK && m->flush) {
+    /* The reference's optimize and export each drain the journal before
+     * they read, whatever --no-flush says: exports never leave out rows
+     * the journal holds (they did here, stamped fresh). */
+    if (rc == LH_OK && (m->flush || m->exports)) {
         int64_t rows = 0;
         /* No journal (an S3 lake without LAKEHOUSE_JOURNAL_URI, a local one
          * never written to) holds nothing to flush, as merge and optimize

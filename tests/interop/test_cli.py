@@ -341,6 +341,29 @@ def test_export_and_flush_all(tmp_path):
     assert "make: merged" in ours(lake, "zala", "make", "--no-force-optimize").stderr
 
 
+def test_make_no_flush_still_exports_the_journal(tmp_path):
+    """The reference's `make --no-flush` skips only its own flush step: its
+    optimize and its export each drain the journal before they read, so
+    the exports hold the journal's rows. Ours exported without them."""
+    src = SHARED_DATA / "eu_authorities.ftm.json"
+    lake, ref = tmp_path / "ours", tmp_path / "ref"
+    ours(lake, "eu", "entities", "import", "-i", src, "--journal")
+    shutil.copytree(lake, ref)
+    proc = ours(lake, "eu", "make", "--no-flush", "--no-optimize")
+    assert "make: flushed" in proc.stderr
+    assert len(read(lake / "eu" / "entities.ftm.json").splitlines()) == 151
+    ref_cli(["--uri", ref, "-d", "eu", "make", "--no-flush"],
+            env={"LAKEHOUSE_JOURNAL_URI": f"sqlite:///{ref / '.journal.db'}"})
+    assert entity_set(read(ref / "eu" / "entities.ftm.json")) == \
+        entity_set(read(lake / "eu" / "entities.ftm.json"))
+    # without exports, --no-flush leaves the journal alone
+    ours(lake, "eu", "entities", "import", "-i", src, "--journal", "--origin", "again")
+    proc = ours(lake, "eu", "make", "--no-flush", "--no-exports")
+    assert "flushed" not in proc.stderr
+    origins = ours(lake, "eu", "statements", "sql", "SELECT DISTINCT origin FROM statement").stdout
+    assert origins.split() == ['"origin"', '"bulk"']
+
+
 def test_flush_all_stops_at_a_broken_dataset(tmp_path):
     """flush --all stops at the first dataset it cannot flush, names it and
     its config line, and loses nothing: the journals keep their rows until
