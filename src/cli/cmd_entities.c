@@ -51,7 +51,8 @@ static const char IMPORT_HELP[] =
     "                       $LAKEHOUSE_MAX_BUFFER_ROWS when smaller)\n"
     "  --shards N           Shard count when this import creates the dataset\n"
     "  --journal            Write to the journal instead of the parquet store\n"
-    "  --skip-unknown       Skip properties the schema does not know (else an error)\n"
+    "  --skip-unknown       Skip properties the schema does not know, as the\n"
+    "                       reference does (the default; --no-skip-unknown: an error)\n"
     "  --unsafe             Accepted for the reference's scripts; input is validated anyway\n";
 
 /* s is a decimal integer in [min, max], nothing else. */
@@ -75,10 +76,16 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
         {"last-seen", required_argument, 0, 'L'}, {"bulk-size", required_argument, 0, 'B'},
         {"shards", required_argument, 0, 'S'},    {"journal", no_argument, 0, 'J'},
         {"skip-unknown", no_argument, 0, 'K'},    {"unsafe", no_argument, 0, 'U'},
+        {"no-skip-unknown", no_argument, 0, 'k'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->input = "-";
     o->ex.origin = "bulk";
+    /* The reference (followthemoney's proxy) drops a property the schema
+     * does not know and imports the rest: data written under another
+     * model version carries such properties, and refusing the file would
+     * fail an import the reference takes. */
+    o->ex.flags |= LH_EXPLODE_SKIP_UNKNOWN;
     o->ex.now = o->ex.started = lh_now_us();
     /* batches of at most 250k statements bound an import's memory (~150 MB);
      * each batch is a file per partition, which merge folds together */
@@ -124,6 +131,7 @@ int lh_cli_parse_import(lh_cli *cli, int argc, char **argv, import_opts *o, cons
         }
         case 'J': o->journal = true; break;
         case 'K': o->ex.flags |= LH_EXPLODE_SKIP_UNKNOWN; break;
+        case 'k': o->ex.flags &= ~LH_EXPLODE_SKIP_UNKNOWN; break;
         /* The reference's fast path that skips validation: scripts written
          * for it pass it, and refusing it would break them. Ours has one
          * path, which validates, so it changes nothing. */

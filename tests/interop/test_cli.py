@@ -493,6 +493,25 @@ def test_bad_input_leaves_lake_unchanged(tmp_path):
     assert "fresh" not in ours(lake, "d", "ls").stdout.split()
 
 
+def test_unknown_properties_are_dropped_as_the_reference_drops_them(tmp_path):
+    """followthemoney's proxy drops a property its schema does not know (data
+    of another model version) and the reference imports the rest; ours
+    refused the whole file (exit 3). --no-skip-unknown still refuses."""
+    src = tmp_path / "e.json"
+    src.write_text(json.dumps({"id": "p1", "schema": "Person", "properties": {
+        "name": ["Ann"], "spaceshipName": ["Enterprise"]}}) + "\n")
+    ours(tmp_path / "ours", "d", "entities", "import", "-i", src, "--last-seen", LAST_SEEN)
+    ref_cli(["--uri", tmp_path / "ref", "-d", "d", "entities", "import", "-i", src,
+             "--last-seen", LAST_SEEN])
+    mine = ours(tmp_path / "ours", "d", "statements", "iterate").stdout.splitlines()
+    theirs = ours(tmp_path / "ref", "d", "statements", "iterate").stdout.splitlines()
+    assert len(mine) == 3 and sorted(mine) == sorted(theirs)  # header, id, name
+    proc = ours(tmp_path / "strict", "d", "entities", "import", "-i", src, "--no-skip-unknown",
+                check=False)
+    assert proc.returncode == 3 and "properties.spaceshipName: unknown property" in proc.stderr
+    assert not (tmp_path / "strict" / "d").exists()
+
+
 def test_bad_values_are_refused_before_they_are_stored(tmp_path):
     """Values a later command (or the reference) could not read back are
     refused with exit 2 or 3, and the lake stays as it was."""
