@@ -1285,6 +1285,53 @@ def test_settings_shows_what_is_in_effect(tmp_path):
     assert bad.returncode == 2
 
 
+def test_settings_from_dotenv_as_the_reference(tmp_path):
+    """The reference's settings (pydantic-settings) read a `.env` file in the
+    working directory beneath the environment, and names in any case: a
+    project's .env puts both CLIs on the same lake (ours once wrote ./data)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".env").write_text(
+        "# the project's lake\n"
+        "export LAKEHOUSE_URI='%s'\n"
+        "LAKEHOUSE_GRACE_PERIOD_DAYS=9   # days\n"
+        "lakehouse_public_url_prefix='https://data.example.org/${dataset}/'\n"
+        'LAKEHOUSE_JOURNAL_URI="sqlite:///${HOME}/j.db"\n'
+        "LAKEHOUSE_LOCK_MAX_RETRIES=${NOPE:-3}\n"
+        "not a setting\n" % (tmp_path / "lake"))
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("LAKEHOUSE_")}
+    src = SHARED_DATA / "eu_authorities.ftm.json"
+    for side in ("ours", "ref"):
+        args = ["-d", f"eu_{side}", "entities", "import", "-i", src]
+        if side == "ours":
+            run([tool("ftm-lakehouse"), *args], cwd=work, env=env)
+        else:
+            ref_cli(args, cwd=work, env=env)
+    assert not (work / "data").exists()
+    assert run([tool("ftm-lakehouse"), "ls"], cwd=work, env=env).stdout.split() == \
+        ["eu_ours", "eu_ref"]
+    got = json.loads(run([tool("ftm-lakehouse"), "--settings"], cwd=work, env=env).stdout)
+    assert got["uri"] == str(tmp_path / "lake") and got["grace_period_days"] == 9
+    # python-dotenv fills ${...} in quoted values too: ${dataset} is empty
+    assert got["public_url_prefix"] == "https://data.example.org//"
+    assert got["journal_uri"] == f"sqlite:///{env['HOME']}/j.db"
+    assert got["lock_max_retries"] == 3
+    # as the reference reads the same file
+    theirs = subprocess.run([sys.executable, "-c", "from ftm_lakehouse.core.settings import "
+                             "Settings; import json; s = Settings(); print(json.dumps(["
+                             "s.uri, s.grace_period_days, s.public_url_prefix, s.journal_uri, "
+                             "s.lock_max_retries]))"], cwd=work, env=env, capture_output=True,
+                            text=True, check=True).stdout
+    assert json.loads(theirs) == [got["uri"], 9, got["public_url_prefix"], got["journal_uri"], 3]
+    # the environment comes first, in any case
+    env["lakehouse_grace_period_days"] = "4"
+    got = json.loads(run([tool("ftm-lakehouse"), "--settings"], cwd=work, env=env).stdout)
+    assert got["grace_period_days"] == 4
+    env["LAKEHOUSE_URI"] = str(tmp_path / "other")
+    got = json.loads(run([tool("ftm-lakehouse"), "--settings"], cwd=work, env=env).stdout)
+    assert got["uri"] == str(tmp_path / "other")
+
+
 def test_captions_by_statement_language_as_the_reference(tmp_path):
     """The reference's iterate captions by rigour's pick_lang_name over the
     name statements (followthemoney's StatementEntity.caption): English

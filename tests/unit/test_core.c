@@ -357,6 +357,46 @@ static void test_settings(void)
     CHECK_RC(lh_settings_load(&s, &err), LH_ERR_INVALID);
     CHECK(strstr(err.msg, "LAKEHOUSE_SORT_MEMORY_MB=\"0\"") != NULL);
     unsetenv("LAKEHOUSE_SORT_MEMORY_MB");
+
+    /* .env in the working directory, beneath the environment, as the
+     * reference's pydantic-settings (python-dotenv) reads it */
+    char dir[] = "/tmp/lh-dotenv-XXXXXX", cwd[4096];
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(chdir(dir) == 0);
+    FILE *f = fopen(".env", "w");
+    CHECK(f != NULL);
+    fputs("# comment\n"
+          "export LAKEHOUSE_URI = 'it\\'s' \n"
+          "LAKEHOUSE_URI='q'junk\n" /* malformed: skipped */
+          "lakehouse_journal_uri=\"sqlite:///a b\\\"c\\n\"  # note\n"
+          "LAKEHOUSE_PUBLIC_URL_PREFIX=https://x/#frag #comment\n"
+          "LAKEHOUSE_GRACE_PERIOD_DAYS=5\n"
+          "LAKEHOUSE_GRACE_PERIOD_DAYS=${LH_TEST_DAYS:-6}\n"
+          "LH_EMPTY=\n"
+          "LAKEHOUSE_PUBLIC_URL_PREFIX=x${LH_EMPTY:-dflt}${nope y\n"
+          "broken line\n"
+          "LAKEHOUSE_LOCK_MAX_RETRIES='unterminated\n",
+          f);
+    fclose(f);
+    CHECK_OK(lh_settings_load(&s, &err), &err);
+    CHECK_STR(s.uri, "it's");
+    CHECK_STR(s.journal_uri, "sqlite:///a b\"c\n");
+    CHECK_STR(s.public_url_prefix, "x${nope y"); /* an empty VAR is no default's */
+    CHECK_INT(s.grace_period_days, 6); /* the last line; ${..:-default} */
+    CHECK_INT(s.lock_max_retries, 10);
+    lh_settings_free(&s);
+    setenv("LH_TEST_DAYS", "8", 1);
+    setenv("lakehouse_uri", "lower", 1); /* the environment first, any case */
+    CHECK_OK(lh_settings_load(&s, &err), &err);
+    CHECK_STR(s.uri, "lower");
+    CHECK_INT(s.grace_period_days, 8);
+    lh_settings_free(&s);
+    unsetenv("lakehouse_uri");
+    unsetenv("LH_TEST_DAYS");
+    CHECK(unlink(".env") == 0);
+    CHECK(chdir(cwd) == 0);
+    CHECK(rmdir(dir) == 0);
 }
 
 static void test_keys(void)

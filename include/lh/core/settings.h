@@ -1,5 +1,6 @@
-/* Settings from LAKEHOUSE_* environment variables, with the reference's
- * defaults. */
+/* Settings from LAKEHOUSE_* environment variables (any case) and, beneath
+ * them, the working directory's .env file, as the reference reads them,
+ * with the reference's defaults. */
 #ifndef LH_CORE_SETTINGS_H
 #define LH_CORE_SETTINGS_H
 
@@ -22,7 +23,7 @@ typedef struct lh_settings {
                               * entities in memory before sorted runs go to TMPDIR */
 } lh_settings;
 
-/* Fill s from the environment; LH_ERR_INVALID names a malformed variable.
+/* Fill s from the environment and .env; LH_ERR_INVALID names a malformed variable.
  * Free with lh_settings_free. */
 lh_status lh_settings_load(lh_settings *s, lh_error *err);
 void lh_settings_free(lh_settings *s);
