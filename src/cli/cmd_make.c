@@ -6,6 +6,7 @@
 
 #include "cli_import.h"
 #include "lh/core/timeutil.h"
+#include "lh/repository/dataset.h"
 #include "lh/repository/dataset_model.h"
 #include "lh/repository/export.h"
 #include "lh/repository/index.h"
@@ -398,6 +399,18 @@ static int run_steps(lh_cli *cli, const make_steps *m)
     lh_error err;
     lh_status rc = LH_OK;
     if (m->config) rc = lh_cli_configure(cli, m->config, false, &err);
+    /* The exports, tags and index.json go into a dataset that exists, as
+     * the reference's commands first make it (config.yml): without one,
+     * `ls`, `datasets` and `flush --all` never saw what a make wrote. */
+    const char *ds;
+    lh_storage *st;
+    if (rc == LH_OK) rc = lh_cli_dataset(cli, &ds, &err);
+    if (rc == LH_OK) rc = lh_cli_storage(cli, &st, &err);
+    if (rc == LH_OK) {
+        lh_dataset_config cfg = {0};
+        rc = lh_dataset_ensure(st, ds, -1, &cfg, &err);
+        lh_dataset_config_free(&cfg);
+    }
     /* The reference's optimize and export each drain the journal before
      * they read, whatever --no-flush says: exports never leave out rows
      * the journal holds (they did here, stamped fresh). */

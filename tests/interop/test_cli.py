@@ -364,6 +364,25 @@ def test_make_no_flush_still_exports_the_journal(tmp_path):
     assert origins.split() == ['"origin"', '"bulk"']
 
 
+def test_make_on_a_new_dataset_makes_it(tmp_path):
+    """The reference's commands first make the dataset they address
+    (config.yml): a make or export of a new one leaves a dataset `ls` and
+    `datasets` list. Ours wrote its exports, tags and index.json into a
+    folder no listing showed."""
+    lake, ref = tmp_path / "ours", tmp_path / "ref"
+    for cmd, ds in ((["make"], "made"), (["export"], "exported")):
+        ours(lake, ds, *cmd)
+        ref_cli(["--uri", ref, "-d", ds, *cmd])
+    listed = ours(lake, "x", "ls").stdout.split()
+    assert listed == ["exported", "made"]
+    assert sorted(ours(ref, "x", "ls").stdout.split()) == listed
+    assert [json.loads(line)["name"] for line in ours(lake, "x", "datasets").stdout.splitlines()] \
+        == listed
+    # a name FtM refuses makes nothing
+    proc = ours(lake, "Bad-Name", "make", check=False)
+    assert proc.returncode == 3 and not (lake / "Bad-Name").exists()
+
+
 def test_flush_all_stops_at_a_broken_dataset(tmp_path):
     """flush --all stops at the first dataset it cannot flush, names it and
     its config line, and loses nothing: the journals keep their rows until
