@@ -256,6 +256,8 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
         return lh_cli_fail(cli, &err);
     }
     o.ex.dataset = ds;
+    lh_explode_skipped skipped = {0};
+    o.ex.skipped = &skipped;
     import_sink s;
     lh_stmt_batch batch;
     lh_stmt_batch_init(&batch);
@@ -298,6 +300,14 @@ static int cmd_import(lh_cli *cli, int argc, char **argv)
     fprintf(stderr, "imported %llu entities (%llu statements) into %s\n",
             (unsigned long long)entities, (unsigned long long)s.rows,
             o.journal ? "the journal" : "the parquet store");
+    /* dropped as the reference drops them, but not unsaid: a misspelt
+     * property would otherwise vanish without a trace */
+    if (skipped.properties)
+        fprintf(stderr,
+                "warning: dropped %llu propert%s the schema does not have (the first: %s); "
+                "--no-skip-unknown refuses them\n",
+                (unsigned long long)skipped.properties, skipped.properties == 1 ? "y" : "ies",
+                skipped.first);
     return 0;
 }
 

@@ -191,7 +191,12 @@ static lh_status explode(explode_ctx *c, json_t *obj, lh_stmt_batch *batch)
     json_object_foreach(props, pname, values) {
         const lh_prop *p = lh_schema_prop(c->schema, pname);
         if (!p) {
-            if (o->flags & LH_EXPLODE_SKIP_UNKNOWN) continue;
+            if (o->flags & LH_EXPLODE_SKIP_UNKNOWN) {
+                lh_explode_skipped *sk = o->skipped;
+                if (sk && !sk->properties++)
+                    snprintf(sk->first, sizeof sk->first, "%s.%s", c->schema->name, pname);
+                continue;
+            }
             return lh_error_set(c->err, LH_ERR_INVALID, "properties.%s: unknown property of %s",
                                 pname, c->schema->name);
         }

@@ -519,7 +519,10 @@ def test_unknown_properties_are_dropped_as_the_reference_drops_them(tmp_path):
     src = tmp_path / "e.json"
     src.write_text(json.dumps({"id": "p1", "schema": "Person", "properties": {
         "name": ["Ann"], "spaceshipName": ["Enterprise"]}}) + "\n")
-    ours(tmp_path / "ours", "d", "entities", "import", "-i", src, "--last-seen", LAST_SEEN)
+    proc = ours(tmp_path / "ours", "d", "entities", "import", "-i", src, "--last-seen", LAST_SEEN)
+    # dropped, and said so: a misspelt property does not vanish unseen
+    assert "warning: dropped 1 property the schema does not have (the first: " \
+        "Person.spaceshipName)" in proc.stderr, proc.stderr
     ref_cli(["--uri", tmp_path / "ref", "-d", "d", "entities", "import", "-i", src,
              "--last-seen", LAST_SEEN])
     mine = ours(tmp_path / "ours", "d", "statements", "iterate").stdout.splitlines()

@@ -43,6 +43,12 @@ enum {
     LH_EXPLODE_SKIP_UNKNOWN = 1,
 };
 
+/* What an explode dropped under LH_EXPLODE_SKIP_UNKNOWN, to be told. */
+typedef struct lh_explode_skipped {
+    uint64_t properties; /* unknown properties dropped (each with its values) */
+    char first[160];     /* the first one dropped, as Schema.property */
+} lh_explode_skipped;
+
 typedef struct lh_explode_opts {
     const char *dataset;  /* target dataset: stamped on and hashed into every row */
     const char *origin;   /* default origin (LH_BULK_ORIGIN for an import) */
@@ -51,6 +57,7 @@ typedef struct lh_explode_opts {
     int64_t now;          /* µs UTC: timestamp for entities without last_change */
     int64_t started;      /* µs UTC: their first_seen, when not `now` (0: `now`) */
     int flags;            /* LH_EXPLODE_* */
+    lh_explode_skipped *skipped; /* counts what SKIP_UNKNOWN drops, or NULL */
 } lh_explode_opts;
 
 /* Explode the JSON object text[0..n) into batch (appended; shard left NULL,
