@@ -38,6 +38,8 @@ lh_status lh_pq_reader_bytes(lh_pq_reader *r, uint64_t off, size_t n, lh_buf *bu
         *out = r->mem + off;
         return LH_OK;
     }
+    if (!r->sr)
+        return lh_error_set(err, LH_ERR_INTERNAL, "%s: read after the file was released", r->name);
     lh_buf_reset(buf);
     lh_buf_reserve(buf, n);
     lh_status rc = lh_storage_reader_pread(r->sr, off, buf->data, n, err);
@@ -284,6 +286,12 @@ lh_status lh_pq_reader_open(lh_storage *st, const char *key, lh_pq_reader **out,
     }
     *out = r;
     return LH_OK;
+}
+
+void lh_pq_reader_release(lh_pq_reader *r)
+{
+    if (r->sr) lh_storage_reader_free(r->sr);
+    r->sr = NULL;
 }
 
 void lh_pq_reader_free(lh_pq_reader *r)

@@ -59,6 +59,7 @@ static lh_status cursor_fill(const lh_entity_stream *s, cursor *c, lh_stmt_batch
 {
     while (c->pos >= c->rows.len) {
         if (c->rg >= c->nrg) {
+            lh_stmt_file_release(c->f);
             *has = false;
             return LH_OK;
         }
@@ -71,6 +72,10 @@ static lh_status cursor_fill(const lh_entity_stream *s, cursor *c, lh_stmt_batch
         lh_stmt_batch_clear(&c->rows);
         c->pos = 0;
         LH_TRY(read_rg(s, c, c->rg++, &c->rows, err));
+        /* its last row group read: the file's descriptor goes, so a
+         * partition of thousands of files (or a pair of thousands of
+         * origins) holds few open at once, not one per file */
+        if (c->rg >= c->nrg) lh_stmt_file_release(c->f);
     }
     *has = true;
     return LH_OK;
@@ -115,6 +120,18 @@ static size_t heap_pop(lh_entity_stream *s)
     return top;
 }
 
+/* The fallback's read of one file: its rows (those a cursor holds
+ * already, then the rest) into s->all, and the file closed. */
+static lh_status load_all(lh_entity_stream *s, cursor *c, lh_error *err)
+{
+    for (size_t i = c->pos; i < c->rows.len; i++) lh_stmt_batch_push(&s->all, &c->rows.rows[i]);
+    lh_stmt_batch_clear(&c->rows);
+    c->pos = 0;
+    while (c->rg < c->nrg) LH_TRY(read_rg(s, c, c->rg++, &s->all, err));
+    lh_stmt_file_release(c->f);
+    return LH_OK;
+}
+
 lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
                                 const char *const *ids, size_t num_ids,
                                 const lh_stmt_pred *pred, lh_entity_stream **out,
@@ -155,19 +172,32 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
                 rc = lh_stmt_file_candidates(c->f, s->ids, s->num_ids, &c->rgs, &c->nrg, err);
             else
                 c->nrg = lh_stmt_file_row_groups(c->f);
-            if (!lh_stmt_file_sorted(c->f)) s->fallback = true;
+            if (rc != LH_OK) break;
+            if (!lh_stmt_file_sorted(c->f) && !s->fallback) {
+                /* files of unknown order (the reference's appends): load
+                 * them all, those read so far too */
+                s->fallback = true;
+                for (size_t j = 0; rc == LH_OK && j + 1 < s->n; j++) rc = load_all(s, &s->cs[j], err);
+                s->heap_len = 0;
+            }
+            /* The file is read now, before the next opens: a file of one
+             * row group (an import's, a small partition's merge output) is
+             * closed at once, so the descriptors held do not grow with the
+             * number of files. */
+            if (pred && nfiles == 1 && !s->fallback) s->pred = pred;
+            if (rc == LH_OK && s->fallback) {
+                rc = load_all(s, c, err);
+            } else if (rc == LH_OK) {
+                bool has = false;
+                rc = cursor_fill(s, c, NULL, &has, err);
+                if (rc == LH_OK && has) heap_push(s, s->n - 1);
+            }
         }
     }
     lh_buf_free(&key);
-    if (pred && s->n == 1 && !s->fallback) s->pred = pred;
-    if (rc == LH_OK && s->fallback) {
-        /* files of unknown order (the reference's appends): load them all */
-        for (size_t i = 0; rc == LH_OK && i < s->n; i++)
-            for (size_t rg = 0; rc == LH_OK && rg < s->cs[i].nrg; rg++)
-                rc = read_rg(s, &s->cs[i], rg, &s->all, err);
-        if (rc == LH_OK && s->all.len > 1)
-            qsort(s->all.rows, s->all.len, sizeof *s->all.rows, entity_cmp);
-    }
+    s->heap_ready = !s->fallback;
+    if (rc == LH_OK && s->fallback && s->all.len > 1)
+        qsort(s->all.rows, s->all.len, sizeof *s->all.rows, entity_cmp);
     if (rc != LH_OK) {
         lh_entity_stream_free(s);
         return rc;

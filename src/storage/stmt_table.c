@@ -361,6 +361,11 @@ lh_status lh_stmt_file_open(lh_storage *st, const char *key, const char *shard,
     return LH_OK;
 }
 
+void lh_stmt_file_release(lh_stmt_file *f)
+{
+    lh_pq_reader_release(f->r);
+}
+
 void lh_stmt_file_free(lh_stmt_file *f)
 {
     if (!f) return;

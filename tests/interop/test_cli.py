@@ -1476,3 +1476,43 @@ def test_dataset_uri_keeps_a_dataset_outside_the_lake(tmp_path):
     bad = run([tool("ftm-lakehouse"), "--uri", lake, "--dataset-uri", away / "eu", "ls"],
               check=False)
     assert bad.returncode == 2 and "--dataset-uri needs -d" in bad.stderr
+
+
+def _few_descriptors():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+def test_reads_and_merges_of_many_files_hold_few_descriptors(tmp_path):
+    """A partition of hundreds of files (small import batches) and a
+    (shard, bucket) pair of hundreds of origins are read, merged and
+    exported with 64 descriptors: a file is closed once its last row group
+    is read, not held until the whole pair is done (it was: `Too many open
+    files`, and a lake our own imports wrote could not be read or merged
+    under a usual `ulimit -n` of 1024)."""
+    lake = tmp_path / "lake"
+    src = tmp_path / "in.ftm.json"
+    with open(src, "w") as fh:
+        for i in range(300):
+            fh.write(json.dumps({"id": f"p{i:04d}", "schema": "Person", "origin": f"o{i % 150:03d}",
+                                 "properties": {"name": [f"Person {i}"]}}) + "\n")
+    # one import: a file per three statements in one partition ...
+    ours(lake, "many", "entities", "import", "--shards", "1", "--bulk-size", "2",
+         "--origin", "bulk", "--override-origin", "-i", src)
+    # ... and 150 origins of one (shard, bucket) pair
+    ours(lake, "wide", "entities", "import", "--shards", "1", "-i", src)
+    for ds, files in (("many", 150), ("wide", 150)):
+        parquet = list((lake / ds / "statements").rglob("*.parquet"))
+        assert len([p for p in parquet if "_delta_log" not in str(p)]) >= files
+        low = {"preexec_fn": _few_descriptors}
+        out = ours(lake, ds, "entities", "iterate", **low).stdout
+        assert len(out.splitlines()) == 300
+        out = ours(lake, ds, "statements", "iterate", **low).stdout
+        assert len(out.splitlines()) == 601  # a header, an id and a name statement each
+        ours(lake, ds, "export", **low)
+        assert len((lake / ds / "entities.ftm.json").read_text().splitlines()) == 300
+        ours(lake, ds, "maintenance", "optimize", "--force", **low)
+        ours(lake, ds, "maintenance", "check", **low)
+        out = ours(lake, ds, "entities", "iterate", **low).stdout
+        assert len(out.splitlines()) == 300

@@ -82,6 +82,11 @@ lh_status lh_pq_reader_open(lh_storage *st, const char *key, lh_pq_reader **out,
 lh_status lh_pq_reader_open_mem(const void *data, size_t len, const char *name,
                                 lh_pq_reader **out, lh_error *err);
 void lh_pq_reader_free(lh_pq_reader *r);
+/* Close the file (its descriptor, on local storage) while the footer and
+ * what was decoded stay: for a caller done with the file's bytes that keeps
+ * the reader, so holding many readers does not hold as many descriptors.
+ * A read after it is an error. */
+void lh_pq_reader_release(lh_pq_reader *r);
 
 /* The footer's file-level fields (schema, num_rows, key-value metadata,
  * created_by) as lh_pq_file_meta_read_deferred decodes them: no row groups

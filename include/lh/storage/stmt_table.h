@@ -103,6 +103,9 @@ lh_status lh_stmt_file_tombstones(lh_stmt_file *f, size_t rg, lh_stmt_tombstone_
 /* True when the rows are in entity_id order (our files say so in their
  * footer; merge output of either side is). */
 bool lh_stmt_file_sorted(const lh_stmt_file *f);
+/* Close the file once no row group will be read from it again (see
+ * lh_pq_reader_release): rows read stay valid until lh_stmt_file_free. */
+void lh_stmt_file_release(lh_stmt_file *f);
 void lh_stmt_file_free(lh_stmt_file *f);
 
 /* Footer key our writers set to the sort order of the rows. */
