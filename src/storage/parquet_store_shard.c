@@ -15,7 +15,7 @@
 /* One (bucket, origin) group: its partitions under every old shard, and
  * the files it is rewritten into, one per new shard that gets rows. */
 typedef struct group {
-    lh_part *parts; /* copies; they point into the snapshot */
+    lh_part *parts; /* a run of group_parts' copies; they point into the snapshot */
     size_t nparts;
     lh_delta_add *adds;
     size_t nadds;
@@ -87,28 +87,37 @@ static void shard_task(void *ctx, size_t i)
     j->groups[i].rc = shard_group(j->ps, j->shards, &j->groups[i]);
 }
 
-static bool same_group(const lh_part *a, const lh_part *b)
+static int group_cmp(const void *x, const void *y)
 {
-    return strcmp(a->bucket, b->bucket) == 0 && strcmp(a->origin, b->origin) == 0;
+    const lh_part *a = x, *b = y;
+    int c = strcmp(a->bucket, b->bucket);
+    if (!c) c = strcmp(a->origin, b->origin);
+    return c ? c : strcmp(a->shard, b->shard);
 }
 
-/* Group the partitions by (bucket, origin), whatever their shard. */
-static group *group_parts(const lh_parts *parts, size_t *ngroups)
+/* Group the partitions by (bucket, origin), whatever their shard: runs of
+ * one sorted copy (*all, the caller frees it), so the groups of thousands
+ * of origins cost their partitions, not a partition list each as long as
+ * the table's (which grew with the square of the origins: gigabytes for
+ * ten thousand). */
+static group *group_parts(const lh_parts *parts, lh_part **all, size_t *ngroups)
 {
+    lh_part *sorted = lh_malloc((parts->len ? parts->len : 1) * sizeof *sorted);
+    if (parts->len) memcpy(sorted, parts->items, parts->len * sizeof *sorted);
+    qsort(sorted, parts->len, sizeof *sorted, group_cmp);
     group *gs = lh_calloc(parts->len ? parts->len : 1, sizeof *gs);
     size_t n = 0;
     for (size_t i = 0; i < parts->len; i++) {
-        const lh_part *p = &parts->items[i];
-        group *g = NULL;
-        for (size_t k = 0; k < n && !g; k++)
-            if (same_group(&gs[k].parts[0], p)) g = &gs[k];
-        if (!g) {
+        group *g = n ? &gs[n - 1] : NULL;
+        if (!g || strcmp(g->parts[0].bucket, sorted[i].bucket) != 0 ||
+            strcmp(g->parts[0].origin, sorted[i].origin) != 0) {
             g = &gs[n++];
-            g->parts = lh_calloc(parts->len, sizeof *g->parts);
+            g->parts = &sorted[i];
             lh_arena_init(&g->arena, 4096);
         }
-        g->parts[g->nparts++] = *p;
+        g->nparts++;
     }
+    *all = sorted;
     *ngroups = n;
     return gs;
 }
@@ -177,7 +186,8 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, bool 
         return rc;
     }
     size_t ngroups = 0;
-    group *gs = group_parts(&parts, &ngroups);
+    lh_part *grouped = NULL;
+    group *gs = group_parts(&parts, &grouped, &ngroups);
     job j = {ps, shards, gs};
     uint64_t *sizes = lh_calloc(ngroups ? ngroups : 1, sizeof *sizes);
     for (size_t i = 0; i < ngroups; i++)
@@ -207,11 +217,9 @@ static lh_status reshard(lh_pstore *ps, int shards, lh_pstore_report *rep, bool 
      * leaves the table and the recorded count apart stays short */
     if (rc == LH_OK) rc = record_shards(ps, shards, err);
     if (rc == LH_OK && version >= 0) lh_pstore_checkpoint(ps, version, rep);
-    for (size_t i = 0; i < ngroups; i++) {
-        free(gs[i].parts);
-        lh_arena_free(&gs[i].arena);
-    }
+    for (size_t i = 0; i < ngroups; i++) lh_arena_free(&gs[i].arena);
     free(gs);
+    free(grouped);
     lh_parts_free(&parts);
     lh_delta_snapshot_free(snap);
     return rc;
