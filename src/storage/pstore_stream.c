@@ -9,6 +9,8 @@
 #include "lh/core/mem.h"
 #include "pstore_internal.h"
 
+#define CURSOR_ARENA_BLOCK 4096
+
 typedef struct cursor {
     lh_stmt_file *f;
     size_t rg, nrg;  /* the next of nrg row groups to read */
@@ -167,6 +169,11 @@ lh_status lh_entity_stream_open(lh_pstore *ps, const lh_part *parts, size_t n,
                                      "files)");
             if (rc != LH_OK) break;
             lh_stmt_batch_init(&c->rows);
+            /* a row group of each file is held at once: with thousands of
+             * small files (a pair of thousands of origins) a 64 KiB first
+             * block each came to hundreds of MB for a few rows; larger row
+             * groups take more blocks (a value larger than one, its own) */
+            c->rows.arena.block_size = CURSOR_ARENA_BLOCK;
             s->n++;
             if (s->ids)
                 rc = lh_stmt_file_candidates(c->f, s->ids, s->num_ids, &c->rgs, &c->nrg, err);

@@ -508,7 +508,10 @@ static lh_status read_rows(lh_stmt_file *f, size_t rg, size_t nrows, const row_s
     blank.fragment = "";
     blank.first_seen = blank.last_seen = blank.deleted_at = LH_TS_NULL;
     if (out->len + take > out->cap) {
-        while (out->len + take > out->cap) out->cap = out->cap ? out->cap * 2 : 256;
+        /* the first read sized to its rows: a reader holding a row group
+         * of each of thousands of small files (as many origins) would
+         * otherwise hold room for 256 rows each */
+        while (out->len + take > out->cap) out->cap = out->cap ? out->cap * 2 : take;
         out->rows = lh_realloc(out->rows, out->cap * sizeof *out->rows);
     }
     /* strings are filled column by column, straight into the arena */

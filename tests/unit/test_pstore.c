@@ -1,7 +1,9 @@
 /* ParquetStore end to end on a local lake: append, live reads, merge
  * (dedupe, first_seen fold, tombstones, grace), compact, vacuum, concurrent
  * appends, the fence against maintenance, destroy. */
+#include <dirent.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "lh/core/mem.h"
@@ -871,6 +873,75 @@ static void test_many_files(void)
     scratch_close(&lake);
 }
 
+static size_t open_descriptors(void)
+{
+    size_t n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return 0;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
+/* Hundreds of origins in one (shard, bucket) pair, a file each, read as
+ * one k-way merge: with few descriptors left (a file is closed once read,
+ * it was held until the pair was done: `Too many open files`), and a
+ * file's first read sized to its rows (it held room for 256 rows each,
+ * and a 64 KiB string block: 100 KB a file, 600 MB of address space for
+ * 6000 origins of two statements). */
+static void test_many_origins(void)
+{
+    scratch_lake lake = scratch_open();
+    lh_error err;
+    lh_pstore *ps = open_store(lake.st, 0);
+    lh_stmt_batch b;
+    lh_stmt_batch_init(&b);
+    enum { ORIGINS = 300 };
+    char ent[32], origin[32];
+    for (int i = 0; i < ORIGINS; i++) {
+        snprintf(ent, sizeof ent, "e%05d", i);
+        snprintf(origin, sizeof origin, "o%04d", i);
+        add(&b, ent, "name", "n", T0, T0, LH_TS_NULL);
+        b.rows[b.len - 1].origin = lh_arena_strdup(&b.arena, origin);
+    }
+    CHECK_OK(lh_pstore_append(ps, &b, &err), &err);
+    struct rlimit saved, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    low = saved;
+    low.rlim_cur = open_descriptors() + 32;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    counter c = count(ps, NULL);
+    CHECK_INT(c.entities, ORIGINS);
+    CHECK_INT(c.rows, ORIGINS);
+    lh_pstore_report rep;
+    lh_status rc = lh_pstore_merge(ps, true, &rep, &err);
+    CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    CHECK_OK(rc, &err);
+    CHECK_INT(rep.rows_out, ORIGINS);
+    /* one file's row group read into a fresh batch: room for its row */
+    lh_delta_snapshot *snap = NULL;
+    lh_parts parts;
+    CHECK_OK(lh_pstore_parts(ps, &snap, &parts, &err), &err);
+    CHECK_INT(parts.len, ORIGINS);
+    char key[512];
+    snprintf(key, sizeof key, "%s/%s", lh_pstore_table(ps), parts.items[0].files[0]->path);
+    lh_stmt_file *f = NULL;
+    CHECK_OK(lh_stmt_file_open(lake.st, key, parts.items[0].shard, parts.items[0].bucket,
+                               parts.items[0].origin, &f, &err), &err);
+    lh_stmt_batch one;
+    lh_stmt_batch_init(&one);
+    CHECK_OK(lh_stmt_file_read(f, 0, &one, &err), &err);
+    CHECK_INT(one.len, 1);
+    CHECK_INT(one.cap, 1);
+    lh_stmt_batch_free(&one);
+    lh_stmt_file_free(f);
+    lh_parts_free(&parts);
+    lh_delta_snapshot_free(snap);
+    lh_stmt_batch_free(&b);
+    lh_pstore_free(ps);
+    scratch_close(&lake);
+}
+
 /* Entities whose rows cross row-group boundaries of a single file (three
  * rows each; row groups of 5000 appended and 20000 merged rows): each is
  * handed out once, whole, appended and merged, also when a filter finds it
@@ -1057,6 +1128,7 @@ int main(void)
 {
     setenv("LAKEHOUSE_LOCK_BACKOFF_MS", "25", 1); /* generous: CI machines are loaded */
     RUN(test_append_merge_read);
+    RUN(test_many_origins);
     RUN(test_first_import_vs_maintenance);
     RUN(test_table_created_between_listings);
     RUN(test_read_resumes_after_vacuum);
