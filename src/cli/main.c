@@ -1,6 +1,7 @@
 /* ftm-lakehouse: entry point, global options, dispatch, error reporting. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,11 @@ static const lh_cmd TOP[] = {
 
 int main(int argc, char **argv)
 {
+    /* A write past the file-size limit (ulimit -f) fails with EFBIG, named
+     * with its file like any write error, where the default action of
+     * SIGXFSZ killed the process without a word (the reference's Python
+     * ignores it too) */
+    signal(SIGXFSZ, SIG_IGN);
     lh_cli cli = {0};
     lh_error err;
     lh_error_clear(&err);

@@ -1516,3 +1516,31 @@ def test_reads_and_merges_of_many_files_hold_few_descriptors(tmp_path):
         ours(lake, ds, "maintenance", "check", **low)
         out = ours(lake, ds, "entities", "iterate", **low).stdout
         assert len(out.splitlines()) == 300
+
+
+def _small_files():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+
+def test_file_size_limit_is_an_error_not_a_kill(tmp_path):
+    """A write past `ulimit -f` fails with the file named and exit 1: the
+    default SIGXFSZ killed the process without a word (exit 153 in a
+    shell), the reference's Python ignores the signal and reports EFBIG.
+    What is stored stays as it was."""
+    lake = tmp_path / "lake"
+    src = SHARED_DATA / "donations.ftm.json"
+    ours(lake, "ds", "entities", "import", "-i", src)
+    big = tmp_path / "big.ftm.json"
+    with open(big, "w") as fh:
+        fh.write(json.dumps({"id": "doc", "schema": "Document",
+                             "properties": {"bodyText": [os.urandom(300_000).hex()]}}) + "\n")
+    for args in (["entities", "import", "-i", big], ["entities", "import", "--journal", "-i", big]):
+        proc = ours(lake, "ds", *args, check=False, preexec_fn=_small_files)
+        assert proc.returncode == 1, (proc.returncode, proc.stderr)
+        # the journal's SQLite names it `disk I/O error` at its commit
+        assert "File too large" in proc.stderr or "--journal" in args
+    assert "healthy" in ours(lake, "ds", "maintenance", "check").stdout
+    out = ours(lake, "ds", "entities", "iterate").stdout
+    assert len(out.splitlines()) == len(src.read_text().splitlines())
