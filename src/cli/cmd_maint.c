@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "cli.h"
 #include "cli_store.h"
@@ -299,12 +298,6 @@ static int cmd_shard(lh_cli *cli, int argc, char **argv)
     if (rc == LH_OK)
         rc = lh_cli_job_start(cli, "ShardJob", json_pack("{s:i}", "shards", shards), &job, &err);
     if (rc == LH_OK) {
-        /* every new shard's file of a group is open at once */
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
         lh_progress prog;
         lh_progress_start(&prog, "shard");
         lh_pstore_set_progress(ps, lh_progress_cb, &prog);

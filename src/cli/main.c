@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -293,6 +294,16 @@ int main(int argc, char **argv)
      * SIGXFSZ killed the process without a word (the reference's Python
      * ignores it too) */
     signal(SIGXFSZ, SIG_IGN);
+    /* A merge or read streams every file of a (shard, bucket) pair at once
+     * and holds a file open until its last row group is read (a re-shard,
+     * every new shard's file of a group): a partition of many large files
+     * needs a descriptor each. The hard limit is ours to take; the soft
+     * one is often 1024 where the hard one is far higher. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     lh_cli cli = {0};
     lh_error err;
     lh_error_clear(&err);

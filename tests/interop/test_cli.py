@@ -1544,3 +1544,31 @@ def test_file_size_limit_is_an_error_not_a_kill(tmp_path):
     assert "healthy" in ours(lake, "ds", "maintenance", "check").stdout
     out = ours(lake, "ds", "entities", "iterate").stdout
     assert len(out.splitlines()) == len(src.read_text().splitlines())
+
+
+def _soft_descriptors():
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (48, hard))
+
+
+def test_soft_descriptor_limit_is_raised_to_the_hard_one(tmp_path):
+    """A file stays open until its last row group is read, so a partition
+    of files of several row groups needs a descriptor each: every command
+    takes the hard limit (the re-shard alone did), so a soft `ulimit -n`
+    far below it (1024 beside 524288 is common) does not fail the read or
+    the merge that would repair the partition."""
+    lake = tmp_path / "lake"
+    src = tmp_path / "in.ftm.json"
+    with open(src, "w") as fh:
+        for i in range(2501 * 60):  # two statements each
+            fh.write(json.dumps({"id": f"p{i:06d}", "schema": "Person",
+                                 "properties": {"name": [f"P{i}"]}}) + "\n")
+    # batches of 5002 statements: 60 files of two row groups (5000 rows each at most)
+    ours(lake, "ds", "entities", "import", "--shards", "1", "--bulk-size", "5002", "-i", src)
+    low = {"preexec_fn": _soft_descriptors}
+    out = ours(lake, "ds", "entities", "iterate", **low).stdout
+    assert len(out.splitlines()) == 2501 * 60
+    ours(lake, "ds", "maintenance", "optimize", **low)
+    assert "healthy" in ours(lake, "ds", "maintenance", "check").stdout
