@@ -22,6 +22,11 @@ typedef struct pg_journal {
     PGconn *conn;
     long long lock_key;
     bool locked;
+    /* The live table has our shard column. The reference's DDL has none and
+     * we add it, but a role that may insert without owning the table cannot:
+     * it writes without the column, as the reference does (a flush derives
+     * the shard of a row that has none). */
+    bool shard_col;
 } pg_journal;
 
 static lh_status code_for(const char *sqlstate)
@@ -130,6 +135,7 @@ static lh_status ensure_live(pg_journal *p, lh_error *err)
     lh_status rc;
     int shape = table_shape(p, p->base.table, err, &rc);
     if (rc != LH_OK) return rc;
+    p->shard_col = true;
     if (shape == 1) return LH_OK;
     lh_buf sql = LH_BUF_INIT;
     if (shape < 0) {
@@ -151,6 +157,14 @@ static lh_status ensure_live(pg_journal *p, lh_error *err)
     if (state_is(res, "23505") || state_is(res, "42P07") || state_is(res, "42710") ||
         state_is(res, "42701")) {
         PQclear(res);
+        return LH_OK;
+    }
+    /* Not the owner of a table the reference made (42501 on the ALTER):
+     * a role granted INSERT writes to it all the same, as the reference's
+     * writers do; refusing failed every import and flush of that role. */
+    if (shape == 0 && state_is(res, "42501")) {
+        PQclear(res);
+        p->shard_col = false;
         return LH_OK;
     }
     return res_err(p, res, err, "creating the journal table");
@@ -200,7 +214,10 @@ static lh_status copy_once(pg_journal *p, const lh_statement *rows, size_t n, lh
     lh_buf sql = LH_BUF_INIT;
     lh_buf_append_str(&sql, "COPY ");
     lh_journal_quote(&sql, p->base.table);
-    lh_buf_printf(&sql, " (%s) FROM STDIN", lh_journal_col_list);
+    /* the column list without its last name, "shard", when the table has none */
+    size_t cols = strlen(lh_journal_col_list);
+    if (!p->shard_col) cols -= strlen(", \"shard\"");
+    lh_buf_printf(&sql, " (%.*s) FROM STDIN", (int)cols, lh_journal_col_list);
     PGresult *res = PQexec(p->conn, sql.data);
     lh_buf_free(&sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -219,6 +236,7 @@ static lh_status copy_once(pg_journal *p, const lh_statement *rows, size_t n, lh
             NULL, NULL, s->fragment ? s->fragment : "", role, NULL, s->shard,
         };
         for (int c = 0; c < JCOL_COUNT; c++) {
+            if (c == JCOL_SHARD && !p->shard_col) continue; /* the last column */
             if (c) lh_buf_append_byte(&b, '\t');
             if (c == JCOL_FIRST_SEEN) copy_ts(&b, s->first_seen);
             else if (c == JCOL_LAST_SEEN) copy_ts(&b, s->last_seen);

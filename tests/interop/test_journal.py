@@ -315,3 +315,30 @@ def test_first_writers_race_to_create_the_table(pg_server):
             p.stdout.close()
             p.stderr.close()
         assert _ours(pg_server.uri, dataset, "count").strip() == "18"
+
+
+def test_writer_role_that_does_not_own_the_table(pg_server):
+    """A role granted INSERT on a journal table the reference made (its DDL
+    has no shard column) writes to it as the reference's writers do; ours
+    tried to add the column first and failed every import with 'must be
+    owner of table'. The owner's flush then moves the rows."""
+    import psycopg2
+
+    ds = "not_owner"
+    store = _ref_store(pg_server.sqlalchemy_uri(), ds)  # makes the table, owned by postgres
+    conn = psycopg2.connect(pg_server.uri)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP ROLE IF EXISTS lh_writer")
+        cur.execute("CREATE ROLE lh_writer LOGIN")
+        cur.execute(f'GRANT SELECT, INSERT ON "journal_{ds}" TO lh_writer')
+    writer_uri = pg_server.uri.replace("postgres@", "lh_writer@", 1)
+    rows = _rows("own", 6)
+    run([tool("lh-journal"), writer_uri, ds, "insert"], input=_jsonl(rows))
+    assert _ours(writer_uri, ds, "count").strip() == "6"
+    assert _by_id(_flush_ref(store)) == _by_id(rows)
+    store.dispose()
+    with conn.cursor() as cur:
+        cur.execute(f'DROP TABLE IF EXISTS "journal_{ds}"')
+        cur.execute("DROP ROLE lh_writer")
+    conn.close()
