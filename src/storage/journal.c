@@ -384,12 +384,27 @@ static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o, b
     for (size_t i = 0; rc == LH_OK && i < segs.len; i++) {
         bool stored = false;
         int64_t rotated;
-        if (leftovers && o->segment_stored && segment_time(segs.items[i], &rotated))
-            rc = o->segment_stored(ctx, segs.items[i], rotated, &stored, err);
+        /* A name postgres cut to 63 bytes lost its stamp's tail: it is the
+         * same for every rotation within an hour or more (for the longest
+         * dataset names, always), so a commit naming it may be another
+         * segment's. Such a segment goes by the backend's key, unique while
+         * it exists, and is searched in the whole log (its time is gone).
+         * Without a key it was never looked up, and a segment committed
+         * but not dropped was committed again. */
+        char *key = NULL;
+        bool timed = segment_time(segs.items[i], &rotated);
+        if (!timed && j->ops->segment_key) {
+            rc = j->ops->segment_key(j, segs.items[i], &key, err);
+            rotated = 0;
+        }
+        const char *name = key ? key : segs.items[i];
+        if (rc == LH_OK && leftovers && o->segment_stored && (timed || key))
+            rc = o->segment_stored(ctx, name, rotated, &stored, err);
         if (rc == LH_OK && !stored)
             rc = j->ops->scan(j, segs.items[i], NULL, !o->unordered, o->batch_size, fn, ctx,
                               stats, err);
-        if (rc == LH_OK && !stored && o->segment_done) rc = o->segment_done(ctx, segs.items[i], err);
+        if (rc == LH_OK && !stored && o->segment_done) rc = o->segment_done(ctx, name, err);
+        free(key);
         if (rc != LH_OK) {
             lh_error_prefix(err, "journal %s: draining %s", j->table, segs.items[i]);
             break;

@@ -31,6 +31,9 @@ typedef struct lh_journal_ops {
                       size_t batch_size, lh_journal_consumer fn, void *ctx,
                       lh_journal_flush_stats *stats, lh_error *err);
     lh_status (*drop)(lh_journal *j, const char *table, lh_error *err);
+    /* Optional: a name for a segment whose own name the server cut (its
+     * rotation stamp gone), unique while the segment exists; *out malloc'd. */
+    lh_status (*segment_key)(lh_journal *j, const char *segment, char **out, lh_error *err);
     lh_status (*count)(lh_journal *j, const char *table, int64_t *out, lh_error *err);
     lh_status (*delete_live)(lh_journal *j, lh_error *err);
     /* Optional (NULL on postgres): one read snapshot for a count/iterate. */

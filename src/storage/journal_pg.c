@@ -439,6 +439,30 @@ static lh_status pg_drop(lh_journal *j, const char *table, lh_error *err)
     return rc;
 }
 
+/* The table's oid beside its name: postgres gives a table its oid when it
+ * is made (a rotation's RENAME keeps it) and no two living tables share one;
+ * an oid comes round again only after some 4 billion new objects. */
+static lh_status pg_segment_key(lh_journal *j, const char *segment, char **out, lh_error *err)
+{
+    pg_journal *p = (pg_journal *)j;
+    *out = NULL;
+    LH_TRY(ensure_conn(p, err));
+    lh_buf q = LH_BUF_INIT;
+    lh_journal_quote(&q, segment);
+    const char *params[1] = {q.data};
+    PGresult *res =
+        PQexecParams(p->conn, "SELECT to_regclass($1)::oid", 1, NULL, params, NULL, NULL, 0);
+    lh_buf_free(&q);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) return res_err(p, res, err, "segment oid");
+    if (PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        return lh_error_set(err, LH_ERR_NOT_FOUND, "no table %s", segment);
+    }
+    *out = lh_asprintf("%s@%s", segment, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return LH_OK;
+}
+
 static lh_status pg_count(lh_journal *j, const char *table, int64_t *out, lh_error *err)
 {
     pg_journal *p = (pg_journal *)j;
@@ -506,6 +530,7 @@ static const lh_journal_ops pg_ops = {
     .rotate = pg_rotate,
     .scan = pg_scan,
     .drop = pg_drop,
+    .segment_key = pg_segment_key,
     .count = pg_count,
     .delete_live = pg_delete_live,
     .lock = pg_lock,

@@ -342,3 +342,68 @@ def test_writer_role_that_does_not_own_the_table(pg_server):
         cur.execute(f'DROP TABLE IF EXISTS "journal_{ds}"')
         cur.execute("DROP ROLE lh_writer")
     conn.close()
+
+
+def test_long_name_segment_committed_but_not_dropped(pg_server, tmp_path):
+    """A flush killed after it committed a segment and before its DROP
+    leaves the segment: the next flush finds the commit and drops it unread.
+    For a dataset name of 32 bytes or more postgres cuts the segment name to
+    63 bytes and its stamp with it; the name is no longer unique, so ours never
+    looked it up and committed the rows a second time (each statement twice
+    in the table until optimize)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import deltalake
+    import psycopg2
+
+    ds = "k" * 40
+    lake = tmp_path / "lake"
+    env = dict(os.environ, LAKEHOUSE_JOURNAL_URI=pg_server.uri)
+    cli = [tool("ftm-lakehouse"), "--uri", lake, "-d", ds]
+    rows = _rows("kill", 12)
+    for r in rows:
+        r["dataset"] = ds
+    store = _ref_store(pg_server.sqlalchemy_uri(), ds)
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(rows, schema=JOURNAL_SCHEMA))
+    gen = store.flush_batches()  # the reference abandons its flush: a segment stays
+    next(gen)
+    gen.close()
+    store.dispose()
+    conn = psycopg2.connect(pg_server.uri)
+    with conn.cursor() as cur:  # holds the segment: our flush's DROP waits
+        cur.execute("SELECT relname FROM pg_class WHERE relname LIKE %s", (f"journal_{ds}-seg-%",))
+        (seg,) = cur.fetchone()
+        cur.execute(f'LOCK TABLE "{seg}" IN ACCESS SHARE MODE')
+    flush = subprocess.Popen([str(a) for a in [*cli, "maintenance", "flush"]], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watch = psycopg2.connect(pg_server.uri)
+    watch.autocommit = True
+    try:
+        for _ in range(600):
+            with watch.cursor() as cur:
+                cur.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND query LIKE 'DROP TABLE%%'")
+                dropper = cur.fetchone()
+                if dropper:
+                    break
+            assert flush.poll() is None, "the flush ended before its DROP"
+            time.sleep(0.05)
+        else:
+            pytest.fail("the flush never reached its DROP")
+        flush.send_signal(signal.SIGKILL)
+        flush.wait()
+        # the server would still run the DROP it was sent: as if killed before
+        with watch.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(%s, 10000)", dropper)
+    finally:
+        conn.rollback()
+        conn.close()
+        watch.close()
+    out = run([*cli, "maintenance", "flush"], env=env)
+    assert "flushed 0 statements" in out.stderr, out.stderr
+    ids = deltalake.DeltaTable(str(lake / ds / "statements")).to_pyarrow_table().column("id")
+    assert sorted(ids.to_pylist()) == sorted(r["id"] for r in rows)
