@@ -174,7 +174,11 @@ lh_status lh_cli_sink_open(lh_cli *cli, bool journal, int shards, import_sink *s
     s->create = !cfg.exists;
     lh_dataset_config_free(&cfg);
     if (rc != LH_OK) return rc;
-    if (journal) return lh_cli_journal_for(cli, s->shards, &s->journal, err);
+    if (journal) {
+        LH_TRY(lh_cli_journal_for(cli, s->shards, &s->journal, err));
+        /* refused before the input is read and the dataset made */
+        return lh_journal_check_writable(s->journal, err);
+    }
     LH_TRY(lh_cli_pstore_open(cli, s->shards, &s->ps, err));
     LH_TRY(lh_pstore_txn_begin(s->ps, &s->txn, err));
     s->shards = lh_pstore_txn_shards(s->txn); /* a re-shard may have run meanwhile */

@@ -65,6 +65,11 @@ bool lh_journal_is_memory(const lh_journal *j)
     return j->memory;
 }
 
+lh_status lh_journal_check_writable(lh_journal *j, lh_error *err)
+{
+    return j->ops->writable ? j->ops->writable(j, err) : LH_OK;
+}
+
 static bool starts_with_ci(const char *s, const char *p)
 {
     return strncasecmp(s, p, strlen(p)) == 0;

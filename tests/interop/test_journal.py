@@ -407,3 +407,26 @@ def test_long_name_segment_committed_but_not_dropped(pg_server, tmp_path):
     assert "flushed 0 statements" in out.stderr, out.stderr
     ids = deltalake.DeltaTable(str(lake / ds / "statements")).to_pyarrow_table().column("id")
     assert sorted(ids.to_pylist()) == sorted(r["id"] for r in rows)
+
+
+def test_dataset_name_too_long_for_segments(pg_server):
+    """A dataset name over 50 bytes leaves no room for a segment name: rows
+    are refused, but a journal with nothing in it counts, flushes and
+    clears as empty. Refusing the open failed every optimize, make, check
+    and flush --all of such a dataset (a bulk import takes the name)."""
+    ds = "t" * 55
+    uri = pg_server.uri
+    assert _ours(uri, ds, "count").strip() == "0"
+    assert _flush_ours(uri, ds) == []
+    proc = run([tool("lh-journal"), uri, ds, "insert"], input=_jsonl(_rows("tl", 2)), check=False)
+    assert proc.returncode != 0 and "too long for a postgres journal" in proc.stderr
+    # rows the reference put under the name (63 bytes, it fits) are counted,
+    # and a flush refuses them rather than drop or strand them
+    store = _ref_store(pg_server.sqlalchemy_uri(), ds)
+    with store.writer() as w:
+        w.add_batch(pa.Table.from_pylist(_rows("tl", 3), schema=JOURNAL_SCHEMA))
+    assert _ours(uri, ds, "count").strip() == "3"
+    proc = run([tool("lh-journal"), uri, ds, "flush", "7"], check=False)
+    assert proc.returncode != 0 and "too long for a postgres journal" in proc.stderr
+    assert store.count() == 3
+    store.dispose()
