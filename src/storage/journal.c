@@ -67,7 +67,9 @@ bool lh_journal_is_memory(const lh_journal *j)
 
 lh_status lh_journal_check_writable(lh_journal *j, lh_error *err)
 {
-    return j->ops->writable ? j->ops->writable(j, err) : LH_OK;
+    lh_status rc = j->ops->writable ? j->ops->writable(j, err) : LH_OK;
+    if (rc != LH_OK) lh_error_prefix(err, "journal %s", j->table);
+    return rc;
 }
 
 static bool starts_with_ci(const char *s, const char *p)

@@ -31,6 +31,7 @@ typedef struct pg_journal {
      * journalled, and a journal with nothing in it flushes, counts and
      * clears as empty (see lh_journal_pg_open). */
     bool too_long;
+    bool create_denied; /* the last ensure_live may not CREATE (42501) */
 } pg_journal;
 
 static lh_status too_long_err(pg_journal *p, lh_error *err)
@@ -40,8 +41,8 @@ static lh_status too_long_err(pg_journal *p, lh_error *err)
                         p->base.dataset, (size_t)(63 - strlen("journal_-seg-")));
 }
 
-/* A too-long name's live table (as the server cuts its name) is not there. */
-static bool too_long_absent(pg_journal *p, const char *table, lh_error *err, lh_status *rc);
+/* The live table is not there (yet): it is made by the first insert. */
+static bool live_absent(pg_journal *p, const char *table, lh_error *err, lh_status *rc);
 
 static lh_status code_for(const char *sqlstate)
 {
@@ -144,10 +145,10 @@ static int table_shape(pg_journal *p, const char *table, lh_error *err, lh_statu
     return shape;
 }
 
-static bool too_long_absent(pg_journal *p, const char *table, lh_error *err, lh_status *rc)
+static bool live_absent(pg_journal *p, const char *table, lh_error *err, lh_status *rc)
 {
     *rc = LH_OK;
-    if (!p->too_long || strcmp(table, p->base.table) != 0) return false;
+    if (strcmp(table, p->base.table) != 0) return false;
     return table_shape(p, table, err, rc) < 0 && *rc == LH_OK;
 }
 
@@ -168,6 +169,7 @@ static lh_status ensure_live(pg_journal *p, lh_error *err)
     }
     PGresult *res = PQexec(p->conn, sql.data);
     lh_buf_free(&sql);
+    p->create_denied = shape < 0 && state_is(res, "42501");
     if (PQresultStatus(res) == PGRES_COMMAND_OK) {
         PQclear(res);
         return LH_OK;
@@ -282,10 +284,14 @@ static lh_status copy_once(pg_journal *p, const lh_statement *rows, size_t n, lh
     return rc;
 }
 
+/* A writer makes the live table before it reads its input: a role that
+ * may not (no CREATE on the schema) is refused before anything is done. */
 static lh_status pg_writable(lh_journal *j, lh_error *err)
 {
     pg_journal *p = (pg_journal *)j;
-    return p->too_long ? too_long_err(p, err) : LH_OK;
+    if (p->too_long) return too_long_err(p, err);
+    LH_TRY(ensure_conn(p, err));
+    return ensure_live(p, err);
 }
 
 static lh_status pg_insert(lh_journal *j, const lh_statement *rows, size_t n, lh_error *err)
@@ -336,7 +342,7 @@ static lh_status pg_rotate(lh_journal *j, const char *seg, bool *rotated, lh_err
     seg = name;
     LH_TRY(ensure_conn(p, err));
     lh_status absent_rc;
-    if (too_long_absent(p, j->table, err, &absent_rc)) return LH_OK;
+    if (live_absent(p, j->table, err, &absent_rc)) return LH_OK;
     LH_TRY(absent_rc);
     lh_buf sql = LH_BUF_INIT;
     lh_buf_append_str(&sql, "SELECT 1 FROM ");
@@ -394,7 +400,7 @@ static lh_status pg_scan(lh_journal *j, const char *table, const char *entity_id
     lh_status rc;
     int shape = table_shape(p, table, err, &rc);
     if (rc != LH_OK) return rc;
-    if (shape < 0 && p->too_long && strcmp(table, j->table) == 0) return LH_OK; /* empty */
+    if (shape < 0 && strcmp(table, j->table) == 0) return LH_OK; /* not made yet: empty */
     if (shape < 0) return lh_error_set(err, LH_ERR_NOT_FOUND, "no table %s", table);
 
     lh_buf sql = LH_BUF_INIT;
@@ -506,7 +512,7 @@ static lh_status pg_count(lh_journal *j, const char *table, int64_t *out, lh_err
     pg_journal *p = (pg_journal *)j;
     LH_TRY(ensure_conn(p, err));
     lh_status absent_rc;
-    if (too_long_absent(p, table, err, &absent_rc)) {
+    if (live_absent(p, table, err, &absent_rc)) {
         *out = 0;
         return LH_OK;
     }
@@ -527,7 +533,7 @@ static lh_status pg_delete_live(lh_journal *j, lh_error *err)
     pg_journal *p = (pg_journal *)j;
     LH_TRY(ensure_conn(p, err));
     lh_status absent_rc;
-    if (too_long_absent(p, j->table, err, &absent_rc)) return LH_OK;
+    if (live_absent(p, j->table, err, &absent_rc)) return LH_OK;
     LH_TRY(absent_rc);
     lh_buf sql = LH_BUF_INIT;
     lh_buf_append_str(&sql, "DELETE FROM ");
@@ -621,7 +627,18 @@ lh_status lh_journal_pg_open(const char *conninfo, lh_journal **out, lh_journal 
         goto fail;
     }
     if ((rc = session_setup(p, err)) != LH_OK) goto fail;
-    if (!p->too_long && (rc = ensure_live(p, err)) != LH_OK) goto fail;
+    /* The live table is made here, as the reference makes it, but not for
+     * a check (it must not write) nor when the role may not CREATE: a
+     * flush, count or check of a dataset never journalled has nothing to
+     * do, and failed for that role. Until a writer makes it (the first
+     * insert, or lh_journal_check_writable, which refuses that role) the
+     * missing table reads as empty. */
+    p->shard_col = true;
+    if (!p->too_long && !p->base.existing) {
+        rc = ensure_live(p, err);
+        if (rc != LH_OK && p->create_denied) rc = LH_OK;
+        if (rc != LH_OK) goto fail;
+    }
     *out = &p->base;
     return LH_OK;
 fail:

@@ -430,3 +430,51 @@ def test_dataset_name_too_long_for_segments(pg_server):
     assert proc.returncode != 0 and "too long for a postgres journal" in proc.stderr
     assert store.count() == 3
     store.dispose()
+
+
+def test_role_without_create_and_check_make_no_table(pg_server, tmp_path):
+    """A role that may not CREATE: maintenance of a dataset it never
+    journalled (check, optimize, flush --all) has nothing to do in the
+    journal and succeeds; an import --journal is refused before it makes the
+    dataset. Ours made the journal table on every open, so those commands
+    failed for that role (42501), and check (which must not write) made it."""
+    import os
+    from pathlib import Path
+
+    import psycopg2
+
+    conn = psycopg2.connect(pg_server.uri)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP ROLE IF EXISTS lh_nocreate")
+        cur.execute("CREATE ROLE lh_nocreate LOGIN")
+        cur.execute("SELECT has_schema_privilege('lh_nocreate', 'public', 'CREATE')")
+        granted = cur.fetchone()[0]  # before postgres 15 every role may
+        if granted:
+            cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    lake = tmp_path / "lake"
+    cli = [tool("ftm-lakehouse"), "--uri", lake]
+    sample = Path(__file__).resolve().parents[2] / "examples" / "sample.ftm.json"
+    run([*cli, "-d", "nocreate", "entities", "import", "-i", sample],
+        env=dict(os.environ, LAKEHOUSE_JOURNAL_URI=pg_server.uri))
+    try:
+        # the owner's check does not write
+        env = dict(os.environ, LAKEHOUSE_JOURNAL_URI=pg_server.uri)
+        run([*cli, "-d", "nocreate", "maintenance", "check"], env=env)
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('journal_nocreate')")
+            assert cur.fetchone() == (None,)
+        env["LAKEHOUSE_JOURNAL_URI"] = pg_server.uri.replace("postgres@", "lh_nocreate@", 1)
+        run([*cli, "-d", "nocreate", "maintenance", "check"], env=env)
+        run([*cli, "-d", "nocreate", "maintenance", "optimize"], env=env)
+        run([*cli, "maintenance", "flush", "--all"], env=env)
+        proc = run([*cli, "-d", "fresh", "entities", "import", "-i", sample, "--journal"],
+                   env=env, check=False)
+        assert proc.returncode != 0 and "permission denied" in proc.stderr, proc.stderr
+        assert not (lake / "fresh").exists()
+    finally:
+        with conn.cursor() as cur:
+            if granted:
+                cur.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+            cur.execute("DROP ROLE lh_nocreate")
+        conn.close()
