@@ -31,10 +31,11 @@ typedef struct lh_journal_ops {
                       size_t batch_size, lh_journal_consumer fn, void *ctx,
                       lh_journal_flush_stats *stats, lh_error *err);
     lh_status (*drop)(lh_journal *j, const char *table, lh_error *err);
+    /* Optional: the error an insert would give, before any is tried (the
+     * live table made if it can be). */
+    lh_status (*writable)(lh_journal *j, lh_error *err);
     /* Optional: a name for a segment whose own name the server cut (its
      * rotation stamp gone), unique while the segment exists; *out malloc'd. */
-    /* Optional: the error an insert would give before any is tried. */
-    lh_status (*writable)(lh_journal *j, lh_error *err);
     lh_status (*segment_key)(lh_journal *j, const char *segment, char **out, lh_error *err);
     lh_status (*count)(lh_journal *j, const char *table, int64_t *out, lh_error *err);
     lh_status (*delete_live)(lh_journal *j, lh_error *err);

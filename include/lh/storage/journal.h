@@ -76,9 +76,10 @@ const char *lh_journal_table(const lh_journal *j);
 bool lh_journal_is_postgres(const lh_journal *j);
 /* true for an in-memory SQLite journal, whose rows die with the handle */
 bool lh_journal_is_memory(const lh_journal *j);
-/* LH_OK if rows can go in; else the error an insert would give (a dataset
- * name too long for a postgres journal), for a writer to refuse before it
- * reads its input or makes its dataset. */
+/* LH_OK if rows can go in (a postgres journal's table is made now if it
+ * is not there); else the error an insert would give (a dataset name too
+ * long for a postgres journal, a role that may not CREATE), for a writer
+ * to refuse before it reads its input or makes its dataset. */
 lh_status lh_journal_check_writable(lh_journal *j, lh_error *err);
 
 /* Append rows in one transaction (SQLite) / one COPY (PostgreSQL). Durable
