@@ -102,6 +102,23 @@ static lh_status session_setup(pg_journal *p, lh_error *err)
 /* A dropped connection is re-dialled once before a statement. Not within a
  * flush: its advisory lock died with the old session, and going on
  * without it would let another flusher drain the same segment. */
+/* Seconds a connection may take when neither the URI nor PGCONNECT_TIMEOUT
+ * says: libpq's default is to wait forever, and a server that accepts but
+ * does not answer (stopped, or a firewall's half-open port) hung a flush
+ * or import with no word. */
+#define DEFAULT_CONNECT_TIMEOUT "30"
+
+static PGconn *connect_bounded(const char *conninfo)
+{
+    const char *env = getenv("PGCONNECT_TIMEOUT");
+    if (env && *env) return PQconnectdb(conninfo);
+    /* the default first: the expanded conninfo's own connect_timeout,
+     * coming later, overrides it (PQreset reconnects with both) */
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {DEFAULT_CONNECT_TIMEOUT, conninfo, NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
 static lh_status ensure_conn(pg_journal *p, lh_error *err)
 {
     if (PQstatus(p->conn) == CONNECTION_OK) return LH_OK;
@@ -617,7 +634,7 @@ lh_status lh_journal_pg_open(const char *conninfo, lh_journal **out, lh_journal 
      * flush --all of such a dataset, with nothing journalled to flush. */
     p->too_long = strlen(p->base.seg_prefix) > 63;
     p->lock_key = (long long)crc32(0L, (const Bytef *)tbl, (uInt)strlen(tbl));
-    p->conn = PQconnectdb(conninfo);
+    p->conn = connect_bounded(conninfo);
     if (PQstatus(p->conn) != CONNECTION_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(p->conn));

@@ -9,7 +9,7 @@
 #include "lh/core/error.h"
 
 #define LH_LIBPQ_FUNCS(X)                                                                        \
-    X(PQclear) X(PQconnectdb) X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQfinish)           \
+    X(PQclear) X(PQconnectdb) X(PQconnectdbParams) X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQfinish)           \
     X(PQgetisnull) X(PQgetResult) X(PQgetvalue) X(PQntuples) X(PQputCopyData) X(PQputCopyEnd)   \
     X(PQreset) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)                   \
     X(PQsetClientEncoding) X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)
@@ -28,6 +28,7 @@ lh_status lh_libpq_load(lh_error *err);
 
 #define PQclear (lh_libpq.p_PQclear)
 #define PQconnectdb (lh_libpq.p_PQconnectdb)
+#define PQconnectdbParams (lh_libpq.p_PQconnectdbParams)
 #define PQerrorMessage (lh_libpq.p_PQerrorMessage)
 #define PQexec (lh_libpq.p_PQexec)
 #define PQexecParams (lh_libpq.p_PQexecParams)

@@ -478,3 +478,29 @@ def test_role_without_create_and_check_make_no_table(pg_server, tmp_path):
                 cur.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
             cur.execute("DROP ROLE lh_nocreate")
         conn.close()
+
+
+def test_a_server_that_never_answers_is_a_timeout_not_a_hang(tmp_path):
+    """A port that takes the connection and never answers (a stopped
+    server, a half-open firewall) failed nothing: libpq waits forever by
+    default. Ours gives up after 30 s unless the URI or PGCONNECT_TIMEOUT
+    says otherwise, and names the timeout."""
+    import os
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)  # the kernel completes the handshakes; nobody answers
+        port = srv.getsockname()[1]
+        uri = f"postgresql://nobody@127.0.0.1:{port}/x"
+        env = {k: v for k, v in os.environ.items() if k != "PGCONNECT_TIMEOUT"}
+        for given, bound in (("?connect_timeout=2", 15), ("", 60)):
+            start = time.monotonic()
+            proc = subprocess.run([tool("lh-journal"), uri + given, "ds", "count"], env=env,
+                                  capture_output=True, text=True, timeout=bound + 30)
+            took = time.monotonic() - start
+            assert proc.returncode != 0 and "timeout expired" in proc.stderr, proc.stderr
+            assert took < bound, took
+        assert took > 25  # the default, not the URI's 2 s
