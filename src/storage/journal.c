@@ -417,7 +417,15 @@ static lh_status drain_segments(lh_journal *j, const lh_journal_flush_opts *o, b
             break;
         }
         rc = j->ops->drop(j, segs.items[i], err);
-        if (rc == LH_OK) stats->segments++;
+        if (rc != LH_OK) {
+            lh_error_prefix(err, "journal %s: %s", j->table,
+                            stored || o->segment_done
+                                ? "its rows are stored, but the segment stays (the next flush "
+                                  "drops it unread)"
+                                : "the segment stays");
+            break;
+        }
+        stats->segments++;
     }
     lh_strlist_free(&segs);
     return rc;

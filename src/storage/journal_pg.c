@@ -77,11 +77,13 @@ static bool state_is(PGresult *res, const char *state)
     return s && strcmp(s, state) == 0;
 }
 
-static lh_status pg_exec(pg_journal *p, const char *sql, lh_error *err)
+/* Run sql; an error says what was being done (not the SQL: a rotation's
+ * is three statements of DDL). */
+static lh_status pg_exec(pg_journal *p, const char *sql, const char *what, lh_error *err)
 {
     PGresult *res = PQexec(p->conn, sql);
     ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return res_err(p, res, err, sql);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return res_err(p, res, err, what);
     PQclear(res);
     return LH_OK;
 }
@@ -96,7 +98,7 @@ static lh_status session_setup(pg_journal *p, lh_error *err)
     PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
     if (PQsetClientEncoding(p->conn, "UTF8") != 0)
         return lh_error_set(err, LH_ERR_IO, "client encoding: %s", PQerrorMessage(p->conn));
-    return pg_exec(p, "SET TIME ZONE 'UTC'", err);
+    return pg_exec(p, "SET TIME ZONE 'UTC'", "setting the session's time zone", err);
 }
 
 /* A dropped connection is re-dialled once before a statement. Not within a
@@ -393,7 +395,9 @@ static lh_status pg_rotate(lh_journal *j, const char *seg, bool *rotated, lh_err
     lh_buf_append_str(&sql, "; ");
     lh_journal_create_sql(&sql, j->table, false, PG_TS);
     lh_buf_append_str(&sql, "; COMMIT");
-    lh_status rc = pg_exec(p, sql.data, err);
+    char what[160];
+    snprintf(what, sizeof what, "renaming the live table to %s", seg);
+    lh_status rc = pg_exec(p, sql.data, what, err);
     lh_buf_free(&sql);
     if (rc != LH_OK) {
         pg_rollback(p);
@@ -439,7 +443,7 @@ static lh_status pg_scan(lh_journal *j, const char *table, const char *entity_id
         lh_buf_append_str(&sql, " ORDER BY shard COLLATE \"C\", entity_id COLLATE \"C\", id COLLATE \"C\"");
     else if (ordered) lh_buf_append_str(&sql, " ORDER BY entity_id COLLATE \"C\", id COLLATE \"C\"");
 
-    if ((rc = pg_exec(p, "BEGIN", err)) != LH_OK) {
+    if ((rc = pg_exec(p, "BEGIN", "beginning a read", err)) != LH_OK) {
         lh_buf_free(&sql);
         return rc;
     }
@@ -495,7 +499,9 @@ static lh_status pg_drop(lh_journal *j, const char *table, lh_error *err)
     lh_buf sql = LH_BUF_INIT;
     lh_buf_append_str(&sql, "DROP TABLE IF EXISTS ");
     lh_journal_quote(&sql, table);
-    lh_status rc = pg_exec(p, sql.data, err);
+    char what[160];
+    snprintf(what, sizeof what, "dropping %s", table);
+    lh_status rc = pg_exec(p, sql.data, what, err);
     lh_buf_free(&sql);
     return rc;
 }
@@ -555,7 +561,7 @@ static lh_status pg_delete_live(lh_journal *j, lh_error *err)
     lh_buf sql = LH_BUF_INIT;
     lh_buf_append_str(&sql, "DELETE FROM ");
     lh_journal_quote(&sql, j->table);
-    lh_status rc = pg_exec(p, sql.data, err);
+    lh_status rc = pg_exec(p, sql.data, "clearing the live table", err);
     lh_buf_free(&sql);
     return rc;
 }
@@ -566,7 +572,7 @@ static lh_status pg_lock(lh_journal *j, lh_error *err)
     LH_TRY(ensure_conn(p, err));
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", p->lock_key);
-    LH_TRY(pg_exec(p, sql, err));
+    LH_TRY(pg_exec(p, sql, "taking the flush lock", err));
     p->locked = true;
     return LH_OK;
 }
