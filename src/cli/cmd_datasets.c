@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_store.h"
 #include "lh/core/mem.h"
@@ -20,6 +21,20 @@ static void print_model(json_t *model, FILE *out)
     free(line);
 }
 
+/* A local lake whose directory is not there: a mistyped --uri, which
+ * listed nothing and succeeded (the reference fails; an S3 bucket that is
+ * not there fails its listing). An empty directory is an empty lake. */
+static lh_status lake_must_exist(lh_storage *st, lh_error *err)
+{
+    char *root = lh_storage_local_path(st, "");
+    struct stat sb;
+    lh_status rc = LH_OK;
+    if (root && stat(root, &sb) != 0 && errno == ENOENT)
+        rc = lh_error_set(err, LH_ERR_NOT_FOUND, "no lake at %s: no such directory", root);
+    free(root);
+    return rc;
+}
+
 static int list(lh_cli *cli, int argc, char **argv, bool details, const char *help)
 {
     /* -o FILE, as the reference's ls and datasets take it */
@@ -33,6 +48,7 @@ static int list(lh_cli *cli, int argc, char **argv, bool details, const char *he
     FILE *out = NULL;
     lh_status rc = lh_cli_storage(cli, &st, &err);
     if (rc == LH_OK) rc = lh_dataset_list(st, &names, &err);
+    if (rc == LH_OK && !names.len) rc = lake_must_exist(st, &err);
     if (rc == LH_OK && !(out = lh_cli_open_out(output, &err))) rc = err.code;
     for (size_t i = 0; rc == LH_OK && i < names.len; i++) {
         if (!details) {

@@ -1572,3 +1572,17 @@ def test_soft_descriptor_limit_is_raised_to_the_hard_one(tmp_path):
     assert len(out.splitlines()) == 2501 * 60
     ours(lake, "ds", "maintenance", "optimize", **low)
     assert "healthy" in ours(lake, "ds", "maintenance", "check").stdout
+
+
+def test_listing_a_lake_that_is_not_there_fails(tmp_path):
+    """`ls` and `datasets` of a --uri whose directory does not exist (a typo)
+    listed nothing and exited 0; the reference fails there. An empty
+    directory is an empty lake."""
+    for cmd in ("ls", "datasets"):
+        proc = run([tool("ftm-lakehouse"), "--uri", tmp_path / "nope", cmd], check=False)
+        assert proc.returncode == 1, proc.stderr
+        assert f"no lake at {tmp_path / 'nope'}: no such directory" in proc.stderr
+        assert not (tmp_path / "nope").exists()
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        proc = run([tool("ftm-lakehouse"), "--uri", tmp_path / "empty", cmd])
+        assert proc.stdout == ""
