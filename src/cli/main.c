@@ -322,9 +322,10 @@ int main(int argc, char **argv)
             rc = 0;
         } else if (strcmp(a, "--settings") == 0) {
             show_settings = true; /* after the options that follow it */
-        } else if (strcmp(a, "--no-settings") == 0 || strcmp(a, "--no-version") == 0) {
-            /* the reference's switches in their other form (the default) */
-            if (a[5] == 's') show_settings = false;
+        } else if (strcmp(a, "--no-settings") == 0) {
+            show_settings = false; /* the reference's switch in its other form */
+        } else if (strcmp(a, "--no-version") == 0) {
+            /* the default, as the reference takes it */
         } else if ((strcmp(a, "--uri") == 0 || strcmp(a, "-d") == 0 ||
                     strcmp(a, "--dataset") == 0) && i + 1 < argc) {
             if (a[1] == '-' && a[2] == 'u') cli.uri = argv[++i];

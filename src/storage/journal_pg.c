@@ -41,9 +41,6 @@ static lh_status too_long_err(pg_journal *p, lh_error *err)
                         p->base.dataset, (size_t)(63 - strlen("journal_-seg-")));
 }
 
-/* The live table is not there (yet): it is made by the first insert. */
-static bool live_absent(pg_journal *p, const char *table, lh_error *err, lh_status *rc);
-
 static lh_status code_for(const char *sqlstate)
 {
     if (!sqlstate) return LH_ERR_IO;
@@ -101,9 +98,6 @@ static lh_status session_setup(pg_journal *p, lh_error *err)
     return pg_exec(p, "SET TIME ZONE 'UTC'", "setting the session's time zone", err);
 }
 
-/* A dropped connection is re-dialled once before a statement. Not within a
- * flush: its advisory lock died with the old session, and going on
- * without it would let another flusher drain the same segment. */
 /* Seconds a connection may take when neither the URI nor PGCONNECT_TIMEOUT
  * says: libpq's default is to wait forever, and a server that accepts but
  * does not answer (stopped, or a firewall's half-open port) hung a flush
@@ -121,6 +115,9 @@ static PGconn *connect_bounded(const char *conninfo)
     return PQconnectdbParams(keys, values, 1);
 }
 
+/* A dropped connection is re-dialled once before a statement. Not within a
+ * flush: its advisory lock died with the old session, and going on
+ * without it would let another flusher drain the same segment. */
 static lh_status ensure_conn(pg_journal *p, lh_error *err)
 {
     if (PQstatus(p->conn) == CONNECTION_OK) return LH_OK;
@@ -164,6 +161,8 @@ static int table_shape(pg_journal *p, const char *table, lh_error *err, lh_statu
     return shape;
 }
 
+/* table is the live table and not there (yet): it is made by the first
+ * insert, and reads as empty until then. */
 static bool live_absent(pg_journal *p, const char *table, lh_error *err, lh_status *rc)
 {
     *rc = LH_OK;

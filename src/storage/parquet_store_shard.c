@@ -87,11 +87,17 @@ static void shard_task(void *ctx, size_t i)
     j->groups[i].rc = shard_group(j->ps, j->shards, &j->groups[i]);
 }
 
+/* Partitions of one group compare equal. */
+static int group_key_cmp(const lh_part *a, const lh_part *b)
+{
+    int c = strcmp(a->bucket, b->bucket);
+    return c ? c : strcmp(a->origin, b->origin);
+}
+
 static int group_cmp(const void *x, const void *y)
 {
     const lh_part *a = x, *b = y;
-    int c = strcmp(a->bucket, b->bucket);
-    if (!c) c = strcmp(a->origin, b->origin);
+    int c = group_key_cmp(a, b);
     return c ? c : strcmp(a->shard, b->shard);
 }
 
@@ -109,8 +115,7 @@ static group *group_parts(const lh_parts *parts, lh_part **all, size_t *ngroups)
     size_t n = 0;
     for (size_t i = 0; i < parts->len; i++) {
         group *g = n ? &gs[n - 1] : NULL;
-        if (!g || strcmp(g->parts[0].bucket, sorted[i].bucket) != 0 ||
-            strcmp(g->parts[0].origin, sorted[i].origin) != 0) {
+        if (!g || group_key_cmp(&g->parts[0], &sorted[i]) != 0) {
             g = &gs[n++];
             g->parts = &sorted[i];
             lh_arena_init(&g->arena, 4096);
