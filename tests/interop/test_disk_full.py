@@ -38,6 +38,23 @@ def fill(mnt, free):
             os.posix_fallocate(f.fileno(), 0, n)
 
 
+def on_full_disk(tmpfs, free, command, no_space=("No space left on device",)):
+    """command() with about `free` bytes left on tmpfs, the space given back
+    after. None when it succeeded; else its process, which failed as a full
+    disk must fail a command: exit 1, no crash, a message in no_space."""
+    fill(tmpfs, free)
+    try:
+        proc = command()
+    finally:
+        (tmpfs / "filler").unlink(missing_ok=True)
+    if proc.returncode == 0:
+        return None
+    assert proc.returncode == 1, proc.stderr
+    assert "Sanitizer" not in proc.stderr
+    assert any(m in proc.stderr for m in no_space), proc.stderr
+    return proc
+
+
 def rows(lake):
     return DeltaTable(str(lake / "ds" / "statements")).to_pyarrow_table().num_rows
 
@@ -81,16 +98,12 @@ def test_flush_failing_after_its_commit_is_not_committed_twice(tmp_path, tmpfs, 
         shutil.rmtree(lake, ignore_errors=True)
         shutil.copytree(stage / "lake", lake)
         shutil.copy2(stage / "j.db", journal)
-        fill(tmpfs, free)
         before = lh("tags", "get", "statements/last_updated").stdout.strip()
-        proc = lh("maintenance", "flush", check=False)
-        (tmpfs / "filler").unlink(missing_ok=True)
-        if proc.returncode == 0:
+        proc = on_full_disk(tmpfs, free, lambda: lh("maintenance", "flush", check=False),
+                            ("No space left on device", "disk is full"))
+        if not proc:
             break
         failed += 1
-        assert proc.returncode == 1, proc.stderr
-        assert "Sanitizer" not in proc.stderr
-        assert "No space left on device" in proc.stderr or "disk is full" in proc.stderr, proc.stderr
         if "DROP TABLE" in proc.stderr:  # the segment's rows are in: said so
             assert "its rows are stored, but the segment stays" in proc.stderr, proc.stderr
             drop_failed += 1
@@ -150,15 +163,10 @@ def test_failed_rewrite_leaves_no_orphans(tmp_path, tmpfs, command):
     while True:
         shutil.rmtree(lake, ignore_errors=True)
         shutil.copytree(stage, lake)
-        fill(tmpfs, free)
-        proc = lh(lake, "maintenance", *command, check=False)
-        (tmpfs / "filler").unlink(missing_ok=True)
-        if proc.returncode == 0:
+        proc = on_full_disk(tmpfs, free, lambda: lh(lake, "maintenance", *command, check=False))
+        if not proc:
             break
         failed += 1
-        assert proc.returncode == 1, proc.stderr
-        assert "Sanitizer" not in proc.stderr
-        assert "No space left on device" in proc.stderr, proc.stderr
         check = lh(lake, "maintenance", "check")
         assert " 0 orphan(s)" in check.stdout, f"free={free}: {proc.stderr}\n{check.stdout}"
         assert statements(lake) == base
@@ -213,15 +221,10 @@ def test_bulk_import_says_when_it_committed_before_failing(tmp_path, tmpfs):
     while True:
         shutil.rmtree(lake, ignore_errors=True)
         shutil.copytree(stage, lake)
-        fill(tmpfs, free)
-        proc = lh(lake, "entities", "import", "-i", SHARED_DATA / "donations.ftm.json",
-                  check=False)
-        (tmpfs / "filler").unlink(missing_ok=True)
-        if proc.returncode == 0:
+        proc = on_full_disk(tmpfs, free, lambda: lh(lake, "entities", "import", "-i",
+                                                      SHARED_DATA / "donations.ftm.json", check=False))
+        if not proc:
             break
-        assert proc.returncode == 1, proc.stderr
-        assert "Sanitizer" not in proc.stderr
-        assert "No space left on device" in proc.stderr, proc.stderr
         stored = rows(lake) > base
         committed += stored
         assert stored == ("import itself is committed" in proc.stderr), f"free={free}: {proc.stderr}"
